@@ -1,0 +1,203 @@
+import type { Readable } from 'node:stream';
+import type { z } from 'zod';
+import type { Logger } from '../../lib/logger.ts';
+import type { Rate, RateLimiter } from '../../lib/rate-limit.ts';
+import type { ErrorCode } from '../../domain/errors.ts';
+
+/** Stable destination ids: stored in the metadata DB and typed on the CLI (`--type`). Never rename one. */
+export type DestinationId = 'sftp' | 'microsoft-advertising' | 'campaign-monitor' | 'iterable' | 'autopilot';
+
+/** Everything a destination may reach outside itself. Injected, so tests swap parts instead of mocking modules. */
+export interface DestinationContext {
+  /** The connection's display name, for messages ("… for connection `prod-iterable` …"). */
+  connectionName: string;
+  log: Logger;
+  signal: AbortSignal;
+  now: () => Date;
+  fetch: typeof fetch;
+  /** Paces every request to this connection's account; shared by all runs that use the connection. */
+  limiter: RateLimiter;
+  /** The key under which `limiter` counts this connection's requests. */
+  limiterKey: string;
+  /** Non-secret facts recorded on the connection by earlier checks (e.g. the SFTP host key fingerprint). */
+  state: Readonly<Record<string, unknown>>;
+  /** Records non-secret facts on the connection (e.g. the fingerprint seen during `verify`). */
+  saveState(patch: Record<string, unknown>): Promise<void>;
+  /** Replaces secrets on the connection, e.g. a rotated OAuth refresh token. Values are encrypted at rest. */
+  saveSecrets(patch: Record<string, string>): Promise<void>;
+  /** True while running `connection verify`: the check may record what it learned (host key, token). */
+  verifying: boolean;
+}
+
+export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string };
+
+export const ok = (details?: Record<string, unknown>): CheckResult => (details ? { ok: true, details } : { ok: true });
+export const fail = (code: ErrorCode, message: string): CheckResult => ({ ok: false, code, message });
+
+// ---------------------------------------------------------------------------------------------------------
+// File exports (SFTP): the engine renders CSV parts and hands each one to the destination as a byte stream.
+
+export interface FileFormat {
+  delimiter: ',' | ';' | '\t' | '|';
+  compression: 'gzip' | 'none';
+}
+
+/** A file uploaded under a temporary name, waiting for `commit` (rename) or `discard` (delete). */
+export interface StagedFile {
+  /** Where the file will be once committed, relative to the export folder. */
+  name: string;
+  path: string;
+  tempPath: string;
+  bytes: number;
+}
+
+export interface FileSink {
+  /** Uploads `body` to a temporary name beside `name`; the file is invisible to readers until `commit`. */
+  stage(name: string, body: Readable): Promise<StagedFile>;
+  /** Renames every staged file to its final name. */
+  commit(files: StagedFile[]): Promise<void>;
+  /** Removes staged files after a failure; never throws. */
+  discard(files: StagedFile[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileExportDefinition<Conn, Settings extends z.ZodObject = z.ZodObject> {
+  kind: 'files';
+  title: string;
+  /** Per-export settings (the export's `--config` file, minus the keys the engine owns). */
+  settings: Settings;
+  format(connection: Conn): FileFormat;
+  open(connection: Conn, ctx: DestinationContext): Promise<FileSink>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Record exports (marketing destinations): the engine streams segment members, maps and validates fields,
+// cuts batches at `limits`, paces and retries; the destination turns one batch into vendor requests.
+
+export type FieldType = 'email' | 'string' | 'number' | 'boolean' | 'date';
+
+export interface FieldSpec {
+  title: string;
+  type: FieldType;
+  required?: boolean;
+  /** For `email` fields: a value that already is a SHA-256 hex digest is passed through unchanged. */
+  acceptsSha256?: boolean;
+  description?: string;
+}
+
+/** One member after mapping: `fields` holds the declared targets, `extra` any other mapped target. */
+export interface ExportRecord {
+  /** The profile's primary key, used to report rejections. */
+  key: string;
+  fields: Record<string, unknown> & { email?: string };
+  extra: Record<string, unknown>;
+}
+
+export interface Batch<State, Settings> {
+  action: 'add' | 'remove';
+  records: ExportRecord[];
+  /** What `prepare` returned for this segment (an audience id, a list id, …). */
+  target: State;
+  segment: string;
+  settings: Settings;
+}
+
+export interface Rejection {
+  /** Position of the record in `batch.records`. */
+  index: number;
+  code: string;
+  message: string;
+}
+
+/** Per-record outcome of one batch: every record not listed in `rejected` was accepted. */
+export interface BatchOutcome {
+  rejected: Rejection[];
+}
+
+export interface RecordLimits {
+  /** Records per `send` call, at most the vendor's documented maximum. */
+  batchSize: number;
+  /** Upper bound of a batch's serialized size, when the vendor caps request bodies. */
+  maxBatchBytes?: number;
+  /** Refuse an export whose segments hold more profiles than this. */
+  maxProfilesPerExport?: number;
+  /** Batches in flight at once; pacing still comes from `rate`. */
+  concurrency?: number;
+}
+
+export interface ConnectionLimits {
+  /** Profiles across all exports of one connection (Autopilot's plan allowance); undefined: no limit. */
+  maxProfiles?: number;
+  /** Warn (but run) from this many profiles. */
+  warnProfiles?: number;
+}
+
+export interface RecordExportDefinition<Conn, Settings extends z.ZodObject = z.ZodObject, State = unknown> {
+  kind: 'records';
+  title: string;
+  settings: Settings;
+  /** Targets the user maps columns onto; `email` is required for every marketing destination. */
+  fields: Record<string, FieldSpec>;
+  /** Where mapped targets that are not in `fields` go (custom fields, data fields); omit to refuse them. */
+  extraFields?: { description: string };
+  limits: RecordLimits;
+  /** Whether `send` accepts `action: 'remove'` (mirror sync). */
+  supportsRemove: boolean;
+  /** Vendor request pacing for this connection. Override per connection with `requestsPerSecond`. */
+  rate(connection: Conn): Rate;
+  connectionLimits?(connection: Conn): ConnectionLimits;
+  /** Checks an export's settings against the account when it is saved (e.g. that a list id exists). */
+  validate?(input: { connection: Conn; settings: z.infer<Settings>; session: RecordSession<State, z.infer<Settings>> }): Promise<void>;
+  open(connection: Conn, ctx: DestinationContext): Promise<RecordSession<State, z.infer<Settings>>>;
+}
+
+/** A destination's live handle for one run: built by `open`, used for every segment of the run. */
+export interface RecordSession<State, Settings> {
+  /** Finds or creates what the segment's members go into (an audience or list named after it). */
+  prepare(input: { segment: string; settings: Settings; members: number }): Promise<State>;
+  send(batch: Batch<State, Settings>): Promise<BatchOutcome>;
+  close?(): Promise<void>;
+}
+
+export type ExportDefinition<Conn> = FileExportDefinition<Conn, any> | RecordExportDefinition<Conn, any, any>;
+
+export interface DestinationDefinition<Schema extends z.ZodObject = z.ZodObject> {
+  id: DestinationId;
+  title: string;
+  docsUrl: string;
+  connection: {
+    schema: Schema;
+    /** One cheap authenticated call. Reports a result and never throws. */
+    check(connection: z.infer<Schema>, ctx: DestinationContext): Promise<CheckResult>;
+  };
+  export: ExportDefinition<z.infer<Schema>>;
+}
+
+/**
+ * Declares a destination. Returns its input with the types attached, so the connection type flows from
+ * the zod schema into `check`, `open` and `send` without casts.
+ *
+ * @example
+ * export default defineDestination({
+ *   id: 'iterable', title: 'Iterable', docsUrl: 'https://api.iterable.com/api/docs',
+ *   connection: { schema: z.object({ apiKey: secret(z.string().min(1)) }), check: async (conn, ctx) => ok() },
+ *   export: listMembership,
+ * })
+ */
+export function defineDestination<Schema extends z.ZodObject>(definition: DestinationDefinition<Schema>): DestinationDefinition<Schema> {
+  return definition;
+}
+
+/** Declares a record export kind; see {@link RecordExportDefinition}. */
+export function defineRecordExport<Conn, Settings extends z.ZodObject, State>(
+  definition: RecordExportDefinition<Conn, Settings, State>,
+): RecordExportDefinition<Conn, Settings, State> {
+  return definition;
+}
+
+/** Declares a file export kind; see {@link FileExportDefinition}. */
+export function defineFileExport<Conn, Settings extends z.ZodObject>(
+  definition: FileExportDefinition<Conn, Settings>,
+): FileExportDefinition<Conn, Settings> {
+  return definition;
+}

@@ -1,0 +1,118 @@
+/**
+ * The closed set of error codes Outflow reports. They are part of the CLI's `--json` output and of the
+ * run history, so they are never renamed.
+ */
+export type ErrorCode =
+  // the user must change a setting or the input
+  | 'invalid_input'
+  | 'invalid_settings'
+  | 'invalid_filter'
+  | 'folder_missing'
+  | 'folder_not_writable'
+  | 'list_not_found'
+  | 'limit_exceeded'
+  | 'privacy_terms_not_accepted'
+  // credentials and trust
+  | 'auth_failed'
+  | 'token_expired'
+  | 'terms_not_accepted'
+  | 'host_key_mismatch'
+  | 'permission_denied'
+  // transient: the engine backs off and tries again
+  | 'rate_limited'
+  | 'upstream_unavailable'
+  | 'timeout'
+  | 'connection_lost'
+  // the destination said no and did not say why in a way we understand
+  | 'upstream_rejected'
+  | 'host_unreachable'
+  | 'disk_full'
+  // store and API
+  | 'not_found'
+  | 'conflict'
+  | 'home_locked'
+  | 'cancelled'
+  | 'internal';
+
+export interface ErrorOptions {
+  cause?: unknown;
+}
+
+/** Base of every error Outflow raises on purpose. Messages say what failed, where, and what to do. */
+export class OutflowError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The user must edit a connection, an export, a segment or the input: retrying changes nothing. */
+export class ConfigError extends OutflowError {}
+
+/** A credential was refused or has expired: an admin must act on the connection. */
+export class AuthError extends OutflowError {}
+
+/** A passing condition (throttling, an outage, a dropped connection). The engine backs off and retries. */
+export class RetryableError extends OutflowError {
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions & { retryAfterMs?: number } = {}) {
+    super(code, message, options);
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** The destination refused a request for a reason we cannot classify; keeps its status and trace id. */
+export class UpstreamError extends OutflowError {
+  readonly status: number | undefined;
+  readonly traceId: string | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: ErrorOptions & { status?: number; traceId?: string } = {},
+  ) {
+    super(code, message, options);
+    this.status = options.status;
+    this.traceId = options.traceId;
+  }
+}
+
+export class NotFoundError extends OutflowError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('not_found', message, options);
+  }
+}
+
+export class ConflictError extends OutflowError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('conflict', message, options);
+  }
+}
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export class ValidationError extends OutflowError {
+  readonly issues: ValidationIssue[];
+
+  constructor(message: string, issues: ValidationIssue[] = [], options: ErrorOptions = {}) {
+    super('invalid_input', message, options);
+    this.issues = issues;
+  }
+}
+
+export class PermissionError extends OutflowError {
+  constructor(message: string) {
+    super('permission_denied', message);
+  }
+}
+
+export function isRetryable(error: unknown): error is RetryableError {
+  return error instanceof RetryableError;
+}

@@ -1,0 +1,39 @@
+import { pino, type Logger as PinoLogger } from 'pino';
+
+export type Logger = PinoLogger;
+
+/**
+ * Key names whose values never reach a log line, wherever they sit in the object. Secrets are marked in
+ * each destination's schema too (see `secret()`); this list is the belt to that pair of braces.
+ */
+export const SECRET_KEY_NAMES = [
+  'password',
+  'privateKey',
+  'passphrase',
+  'apiKey',
+  'clientSecret',
+  'refreshToken',
+  'accessToken',
+  'developerToken',
+  'authorization',
+  'Authorization',
+  'secret',
+  'secrets',
+  'token',
+];
+
+const redactPaths = SECRET_KEY_NAMES.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
+
+/** A JSON logger that writes to `destination` (a file path, or a stream such as process.stderr). */
+export function createLogger(options: { level?: string; file?: string } = {}): Logger {
+  const level = options.level ?? process.env.OUTFLOW_LOG_LEVEL ?? 'info';
+  const destination = options.file
+    ? pino.destination({ dest: options.file, mkdir: true, sync: true })
+    : pino.destination({ fd: 2, sync: true });
+  return pino({ level, redact: { paths: redactPaths, censor: '•••' }, base: undefined }, destination);
+}
+
+/** A logger that drops everything; for tests and library use. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
