@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import type { DestinationId } from '../destinations/kit/define.ts';
+import type { ErrorCode } from './errors.ts';
+
+export type Role = 'admin' | 'contributor';
+
+/** Who is acting: recorded on connections (consent), exports and runs. */
+export interface Actor {
+  name: string;
+  role: Role;
+}
+
+export type UsableBy = 'admins' | 'admins-and-contributors';
+
+export interface PrivacyConsent {
+  acceptedBy: string;
+  acceptedAt: string;
+}
+
+export interface Connection {
+  id: string;
+  name: string;
+  type: DestinationId;
+  /** Non-secret settings, as validated by the destination's schema. */
+  config: Record<string, unknown>;
+  /** Names of the secret settings that hold a value (the values stay encrypted in the store). */
+  secretKeys: string[];
+  /** Facts recorded by checks: host key fingerprint, last verification. */
+  state: Record<string, unknown>;
+  usableBy: UsableBy;
+  consent: PrivacyConsent;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Segment {
+  id: string;
+  name: string;
+  entity: string;
+  filter: string;
+  createdBy: string;
+  createdAt: string;
+  refreshedAt: string | null;
+  members: number | null;
+}
+
+export const syncModes = ['full', 'mirror'] as const;
+export type SyncMode = (typeof syncModes)[number];
+
+/** The part of an export's config the engine owns; destination settings sit beside these keys. */
+export const exportConfigBase = z.object({
+  mapping: z.record(z.string(), z.string().min(1)).default({}),
+  syncMode: z.enum(syncModes).default('full'),
+});
+
+export interface Export {
+  id: string;
+  name: string;
+  connectionId: string;
+  sourceKind: 'segments' | 'entities';
+  sources: string[];
+  /** `mapping`, `syncMode` and the destination's own settings. */
+  config: Record<string, unknown>;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+export interface FileResult {
+  path: string;
+  rows: number;
+  bytes: number;
+}
+
+/** What one run did for one segment or entity. */
+export interface SourceResult {
+  name: string;
+  rows: number;
+  files?: FileResult[];
+  sent?: number;
+  rejected?: number;
+  removed?: number;
+}
+
+export interface RunRejection {
+  source: string;
+  key: string;
+  code: string;
+  reason: string;
+}
+
+/** Where a record run can pick up again: sources before `sourceIndex` are done, and so is every key ≤ `afterKey`. */
+export interface RunCheckpoint {
+  sourceIndex: number;
+  phase: 'remove' | 'add';
+  afterKey: string | null;
+}
+
+export interface Run {
+  id: string;
+  exportId: string;
+  exportName: string;
+  connectionId: string;
+  status: RunStatus;
+  trigger: 'manual' | 'refresh' | 'resume';
+  startedBy: string;
+  resumedFrom: string | null;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  rowsTotal: number | null;
+  rowsDone: number;
+  sent: number;
+  rejected: number;
+  notAttempted: number;
+  sources: SourceResult[];
+  checkpoint: RunCheckpoint | null;
+  warnings: string[];
+  error: { code: ErrorCode; message: string } | null;
+}

@@ -1,0 +1,117 @@
+import type { Selectable } from 'kysely';
+import type { DestinationId } from '../../destinations/kit/define.ts';
+import { ConflictError, NotFoundError } from '../../domain/errors.ts';
+import type { Connection, PrivacyConsent, UsableBy } from '../../domain/model.ts';
+import { newId } from '../../lib/ids.ts';
+import type { SecretBox } from '../secret-box.ts';
+import type { ConnectionsTable, Db } from './db.ts';
+import { fromJson, isUniqueViolation, nowIso, toJson } from './json.ts';
+
+export interface NewConnection {
+  name: string;
+  type: DestinationId;
+  config: Record<string, unknown>;
+  secrets: Record<string, string>;
+  usableBy: UsableBy;
+  consent: PrivacyConsent;
+  createdBy: string;
+}
+
+function toConnection(row: Selectable<ConnectionsTable>, box: SecretBox): Connection {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type as DestinationId,
+    config: fromJson(row.config, {}),
+    secretKeys: Object.keys(box.open(row.secrets)).sort(),
+    state: fromJson(row.state, {}),
+    usableBy: row.usable_by as UsableBy,
+    consent: { acceptedBy: row.privacy_accepted_by, acceptedAt: row.privacy_accepted_at },
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function createConnection(db: Db, box: SecretBox, input: NewConnection): Promise<Connection> {
+  const at = nowIso();
+  const id = newId('conn');
+  try {
+    await db
+      .insertInto('connections')
+      .values({
+        id,
+        name: input.name,
+        type: input.type,
+        config: toJson(input.config),
+        secrets: box.seal(input.secrets),
+        state: '{}',
+        usable_by: input.usableBy,
+        privacy_accepted_by: input.consent.acceptedBy,
+        privacy_accepted_at: input.consent.acceptedAt,
+        created_by: input.createdBy,
+        created_at: at,
+        updated_at: at,
+      })
+      .execute();
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ConflictError(`A connection named "${input.name}" already exists. Choose another name, or remove the old one first.`);
+    }
+    throw error;
+  }
+  return getConnection(db, box, id);
+}
+
+export async function getConnection(db: Db, box: SecretBox, id: string): Promise<Connection> {
+  const row = await db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError(`The connection this refers to (${id}) no longer exists; it was removed. Pick another connection.`);
+  return toConnection(row, box);
+}
+
+export async function findConnectionByName(db: Db, box: SecretBox, name: string): Promise<Connection | undefined> {
+  const row = await db.selectFrom('connections').selectAll().where('name', '=', name).executeTakeFirst();
+  return row ? toConnection(row, box) : undefined;
+}
+
+export async function getConnectionByName(db: Db, box: SecretBox, name: string): Promise<Connection> {
+  const found = await findConnectionByName(db, box, name);
+  if (!found) throw new NotFoundError(`No connection named "${name}". See \`outflow connection list\`.`);
+  return found;
+}
+
+export async function listConnections(db: Db, box: SecretBox): Promise<Connection[]> {
+  const rows = await db.selectFrom('connections').selectAll().orderBy('name').execute();
+  return rows.map((row) => toConnection(row, box));
+}
+
+/** The decrypted secrets of a connection. Only the engine calls this, right before talking to the destination. */
+export async function readConnectionSecrets(db: Db, box: SecretBox, id: string): Promise<Record<string, string>> {
+  const row = await db.selectFrom('connections').select('secrets').where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError(`The connection ${id} was removed while it was in use. Pick another connection for the export.`);
+  return box.open(row.secrets);
+}
+
+export async function updateConnectionSecrets(db: Db, box: SecretBox, id: string, patch: Record<string, string>): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const current = await readConnectionSecrets(tx, box, id);
+    await tx
+      .updateTable('connections')
+      .set({ secrets: box.seal({ ...current, ...patch }), updated_at: nowIso() })
+      .where('id', '=', id)
+      .execute();
+  });
+}
+
+export async function updateConnectionState(db: Db, id: string, patch: Record<string, unknown>): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const row = await tx.selectFrom('connections').select('state').where('id', '=', id).executeTakeFirst();
+    if (!row) throw new NotFoundError(`The connection ${id} was removed.`);
+    const state = { ...fromJson<Record<string, unknown>>(row.state, {}), ...patch };
+    await tx.updateTable('connections').set({ state: toJson(state), updated_at: nowIso() }).where('id', '=', id).execute();
+  });
+}
+
+export async function removeConnection(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('connections').where('id', '=', id).execute();
+}

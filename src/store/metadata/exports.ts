@@ -1,0 +1,76 @@
+import type { Selectable } from 'kysely';
+import { ConflictError, NotFoundError } from '../../domain/errors.ts';
+import type { Export } from '../../domain/model.ts';
+import { newId } from '../../lib/ids.ts';
+import type { Db, ExportsTable } from './db.ts';
+import { fromJson, isUniqueViolation, nowIso, toJson } from './json.ts';
+
+export interface NewExport {
+  name: string;
+  connectionId: string;
+  sourceKind: Export['sourceKind'];
+  sources: string[];
+  config: Record<string, unknown>;
+  createdBy: string;
+}
+
+function toExport(row: Selectable<ExportsTable>): Export {
+  return {
+    id: row.id,
+    name: row.name,
+    connectionId: row.connection_id,
+    sourceKind: row.source_kind as Export['sourceKind'],
+    sources: fromJson(row.sources, []),
+    config: fromJson(row.config, {}),
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function createExport(db: Db, input: NewExport): Promise<Export> {
+  const at = nowIso();
+  const id = newId('exp');
+  try {
+    await db
+      .insertInto('exports')
+      .values({
+        id,
+        name: input.name,
+        connection_id: input.connectionId,
+        source_kind: input.sourceKind,
+        sources: toJson(input.sources),
+        config: toJson(input.config),
+        created_by: input.createdBy,
+        created_at: at,
+        updated_at: at,
+      })
+      .execute();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ConflictError(`An export named "${input.name}" already exists. Choose another name or remove it first.`);
+    throw error;
+  }
+  return getExportById(db, id);
+}
+
+export async function getExportById(db: Db, id: string): Promise<Export> {
+  const row = await db.selectFrom('exports').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError(`The export ${id} was removed.`);
+  return toExport(row);
+}
+
+export async function getExport(db: Db, name: string): Promise<Export> {
+  const row = await db.selectFrom('exports').selectAll().where('name', '=', name).executeTakeFirst();
+  if (!row) throw new NotFoundError(`No export named "${name}". See \`outflow export list\`.`);
+  return toExport(row);
+}
+
+export async function listExports(db: Db, filter: { connectionId?: string } = {}): Promise<Export[]> {
+  let query = db.selectFrom('exports').selectAll().orderBy('name');
+  if (filter.connectionId) query = query.where('connection_id', '=', filter.connectionId);
+  return (await query.execute()).map(toExport);
+}
+
+export async function removeExport(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('exports').where('id', '=', id).execute();
+}

@@ -1,0 +1,91 @@
+import type { Kysely, Migration } from 'kysely';
+
+// Types are chosen to mean the same on SQLite and PostgreSQL: timestamps are ISO-8601 text in UTC, JSON is text.
+export const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('connections')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('config', 'text', (c) => c.notNull())
+        .addColumn('secrets', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('usable_by', 'text', (c) => c.notNull())
+        .addColumn('privacy_accepted_by', 'text', (c) => c.notNull())
+        .addColumn('privacy_accepted_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('segments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('entity', 'text', (c) => c.notNull())
+        .addColumn('filter', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('refreshed_at', 'text')
+        .addColumn('members', 'bigint')
+        .execute();
+
+      await db.schema
+        .createTable('exports')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        // No foreign key: an admin may remove a connection that exports still name; their runs then fail
+        // with a message saying so, and the export's history stays.
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('source_kind', 'text', (c) => c.notNull())
+        .addColumn('sources', 'text', (c) => c.notNull())
+        .addColumn('config', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('export_id', 'text', (c) => c.notNull())
+        .addColumn('export_name', 'text', (c) => c.notNull())
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('trigger', 'text', (c) => c.notNull())
+        .addColumn('started_by', 'text', (c) => c.notNull())
+        .addColumn('resumed_from', 'text')
+        .addColumn('queued_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addColumn('heartbeat_at', 'text')
+        .addColumn('rows_total', 'bigint')
+        .addColumn('rows_done', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('sent', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('rejected', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('not_attempted', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('sources', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('checkpoint', 'text')
+        .addColumn('warnings', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .execute();
+      await db.schema.createIndex('runs_export_queued').on('runs').columns(['export_id', 'queued_at']).execute();
+      await db.schema.createIndex('runs_status').on('runs').column('status').execute();
+
+      await db.schema
+        .createTable('run_rejections')
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('record_key', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('run_rejections_pk', ['run_id', 'seq'])
+        .execute();
+    },
+  },
+};

@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openProfileStore, type ProfileStore } from './profile-store.ts';
+
+let dir: string;
+let store: ProfileStore;
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-profile-'));
+  store = await openProfileStore(path.join(dir, 'profiles.duckdb'));
+});
+afterEach(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function writeCsv(name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+const customers = 'profile_id,email,age,city\n3,c@example.com,41,Zürich\n1,a@example.com,25,Paris\n2,b@example.com,37,"Rome, IT"\n';
+
+describe('profile store', () => {
+  it('loads a CSV entity and reports its key, rows and columns', async () => {
+    const info = await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    expect(info).toMatchObject({ name: 'Customer', key: 'profile_id', rows: 3, source: 'c.csv' });
+    expect(info.columns).toEqual([
+      { name: 'profile_id', type: 'BIGINT' },
+      { name: 'email', type: 'VARCHAR' },
+      { name: 'age', type: 'BIGINT' },
+      { name: 'city', type: 'VARCHAR' },
+    ]);
+  });
+
+  it('keeps values with leading zeros as text and types dates', async () => {
+    const file = writeCsv('z.csv', 'id,zip,joined,score\na1,00123,2024-02-29,1.5\na2,75001,2023-12-31,\n');
+    const info = await store.loadEntity('Place', file, { key: 'id' });
+    expect(info.columns.map((c) => c.type)).toEqual(['VARCHAR', 'VARCHAR', 'DATE', 'DOUBLE']);
+  });
+
+  it('keeps the previous data when a reload hits a ragged row, and says which line', async () => {
+    await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    const ragged = writeCsv('bad.csv', 'profile_id,email,age,city\n9,z@example.com,1,X\n10,y@example.com,2,Y,extra\n');
+    await expect(store.loadEntity('Customer', ragged, { key: 'profile_id' })).rejects.toThrow(/line 3.*Customer was not changed/s);
+    expect((await store.getEntity('Customer')).rows).toBe(3);
+  });
+
+  it('refuses duplicate or empty keys without touching the stored entity', async () => {
+    await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    const dup = writeCsv('dup.csv', 'profile_id,email\n1,a@example.com\n1,b@example.com\n');
+    await expect(store.loadEntity('Customer', dup, { key: 'profile_id' })).rejects.toThrow(/1 duplicate value/);
+    await expect(store.loadEntity('Customer', dup, { key: 'nope' })).rejects.toThrow(/no column "nope"/);
+    expect((await store.getEntity('Customer')).columns).toHaveLength(4);
+  });
+
+  it('names the known entities when asked for an unknown one', async () => {
+    await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    await expect(store.getEntity('Custmer')).rejects.toThrow(/Known entities: Customer/);
+  });
+
+  it('materializes a segment and streams its members in key order after a checkpoint', async () => {
+    await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    const members = await store.refreshSegment('seg_1', 'Customer', { sql: '"age" > $1', params: [30] });
+    expect(members).toBe(2);
+    const source = { kind: 'segment', segmentId: 'seg_1', segment: 'adults', entity: 'Customer' } as const;
+    const all = [];
+    for await (const chunk of store.readMembers(source, ['email', 'city'], null)) all.push(...chunk);
+    expect(all).toEqual([
+      { __key: '2', email: 'b@example.com', city: 'Rome, IT' },
+      { __key: '3', email: 'c@example.com', city: 'Zürich' },
+    ]);
+    const rest = [];
+    for await (const chunk of store.readMembers(source, ['email'], '2')) rest.push(...chunk);
+    expect(rest).toEqual([{ __key: '3', email: 'c@example.com' }]);
+  });
+
+  it('writes CSV parts by row range that together hold every row once', async () => {
+    await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    const first = path.join(dir, 'p1.csv');
+    const second = path.join(dir, 'p2.csv');
+    expect(await store.copyCsv({ kind: 'entity', entity: 'Customer' }, { from: 0, to: 2 }, { delimiter: ';' }, first)).toBe(2);
+    expect(await store.copyCsv({ kind: 'entity', entity: 'Customer' }, { from: 2, to: 3 }, { delimiter: ';' }, second)).toBe(1);
+    expect(fs.readFileSync(first, 'utf8')).toBe('profile_id;email;age;city\n1;a@example.com;25;Paris\n2;b@example.com;37;Rome, IT\n');
+    expect(fs.readFileSync(second, 'utf8')).toBe('profile_id;email;age;city\n3;c@example.com;41;Zürich\n');
+  });
+
+  it('lists delivered keys that left the segment since the last mirror run', async () => {
+    await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    await store.refreshSegment('seg_1', 'Customer', { sql: '"age" > $1', params: [20] });
+    const delivered = await store.beginDelivered('exp_1_seg_1', { fresh: true });
+    await delivered.add([
+      { key: '1', identity: 'a@example.com' },
+      { key: '2', identity: 'b@example.com' },
+      { key: '3', identity: 'c@example.com' },
+    ]);
+    await delivered.commit();
+    await store.refreshSegment('seg_1', 'Customer', { sql: '"age" > $1', params: [30] });
+    const departed = [];
+    for await (const chunk of store.readDeparted('exp_1_seg_1', { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' })) departed.push(...chunk);
+    expect(departed).toEqual([{ key: '1', identity: 'a@example.com' }]);
+  });
+});

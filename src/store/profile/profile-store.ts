@@ -1,0 +1,450 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { ConfigError, NotFoundError, OutflowError, ValidationError } from '../../domain/errors.ts';
+import { sleep } from '../../lib/rate-limit.ts';
+import type { ColumnInfo, CompiledFilter } from './filter.ts';
+
+export interface EntityInfo {
+  name: string;
+  key: string;
+  keyType: string;
+  rows: number;
+  columns: ColumnInfo[];
+  loadedAt: string;
+  source: string;
+}
+
+/** What an export reads: a whole entity, or the members of a materialized segment. */
+export type Source = { kind: 'entity'; entity: string } | { kind: 'segment'; segmentId: string; segment: string; entity: string };
+
+export type Row = Record<string, string | number | boolean | null>;
+
+/**
+ * The embedded profile store: entities (the unified `Customer` profile and any other table) and the
+ * materialized membership of segments, in one DuckDB file. One process may write the file at a time.
+ */
+export interface ProfileStore {
+  listEntities(): Promise<EntityInfo[]>;
+  getEntity(name: string): Promise<EntityInfo>;
+  /** Replaces the entity with the file's rows, atomically: on any error the previous data stays. */
+  loadEntity(name: string, file: string, options: { key: string; delimiter?: string }): Promise<EntityInfo>;
+  /** Re-materializes a segment's members; returns how many there are. */
+  refreshSegment(segmentId: string, entity: string, filter: CompiledFilter): Promise<number>;
+  dropSegment(segmentId: string): Promise<void>;
+  /** Rows an export of `source` would hold now (the member count for a segment). */
+  countRows(source: Source): Promise<number>;
+  /** Writes rows `[from, to)` of `source` (in its stable order) as CSV with a header to `target`. */
+  copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string }, target: string): Promise<number>;
+  /** Streams the members of a segment in key order, starting after `afterKey`. */
+  readMembers(source: Source & { kind: 'segment' }, columns: string[], afterKey: string | null, chunkRows?: number): AsyncIterable<Row[]>;
+  /** Keys (with identity) delivered by the last successful mirror run that are no longer members. */
+  readDeparted(stateId: string, source: Source & { kind: 'segment' }, chunkRows?: number): AsyncIterable<Array<{ key: string; identity: string }>>;
+  /**
+   * Stages the next delivered set of a mirror export. `fresh: false` continues the set staged by the failed
+   * run being resumed.
+   */
+  beginDelivered(stateId: string, options: { fresh: boolean }): Promise<DeliveredWriter>;
+  close(): Promise<void>;
+}
+
+export interface DeliveredWriter {
+  add(rows: Array<{ key: string; identity: string }>): Promise<void>;
+  /** Makes the staged set the delivered set. */
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+const ENTITY_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const META = '_outflow_entities';
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+function membersTable(segmentId: string): string {
+  return quoteIdent(`_members_${segmentId}`);
+}
+
+function deliveredTable(stateId: string, staging = false): string {
+  return quoteIdent(`_delivered_${stateId}${staging ? '_staging' : ''}`);
+}
+
+/** DuckDB values to plain JSON-able values: BIGINTs become numbers when exact, dates and decimals text. */
+function plain(value: DuckDBValue): string | number | boolean | null {
+  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  return String(value);
+}
+
+export async function openProfileStore(file: string, options: { lockWaitMs?: number } = {}): Promise<ProfileStore> {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const instance = await openInstance(file, options.lockWaitMs ?? 10_000);
+  const con = await instance.connect();
+  await con.run(
+    `CREATE TABLE IF NOT EXISTS ${META} (name VARCHAR PRIMARY KEY, key_column VARCHAR NOT NULL, rows BIGINT NOT NULL, loaded_at VARCHAR NOT NULL, source VARCHAR NOT NULL)`,
+  );
+  return new DuckDbProfileStore(instance, con);
+}
+
+async function openInstance(file: string, lockWaitMs: number): Promise<DuckDBInstance> {
+  const deadline = Date.now() + lockWaitMs;
+  for (;;) {
+    try {
+      return await DuckDBInstance.create(file);
+    } catch (cause) {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      if (!/lock/i.test(message)) throw cause;
+      if (Date.now() >= deadline) {
+        const pid = /PID (\d+)/.exec(message)?.[1];
+        throw new OutflowError(
+          'home_locked',
+          `The profile store ${file} is in use by another Outflow process${pid ? ` (pid ${pid})` : ''}. Wait for it to finish (an export run or a load), or use another --home.`,
+          { cause },
+        );
+      }
+      await sleep(200);
+    }
+  }
+}
+
+class DuckDbProfileStore implements ProfileStore {
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly con: DuckDBConnection,
+  ) {}
+
+  async listEntities(): Promise<EntityInfo[]> {
+    const reader = await this.con.runAndReadAll(`SELECT name FROM ${META} ORDER BY name`);
+    const names = reader.getRows().map((r) => String(r[0]));
+    return Promise.all(names.map((name) => this.getEntity(name)));
+  }
+
+  async getEntity(name: string): Promise<EntityInfo> {
+    const reader = await this.con.runAndReadAll(`SELECT name, key_column, rows, loaded_at, source FROM ${META} WHERE name = $1`, [name]);
+    const row = reader.getRows()[0];
+    if (!row) {
+      const known = (await this.con.runAndReadAll(`SELECT name FROM ${META} ORDER BY name`)).getRows().map((r) => String(r[0]));
+      throw new NotFoundError(
+        `No entity named "${name}" in the profile store. ${known.length ? `Known entities: ${known.join(', ')}.` : 'Load one with `outflow entity load <Entity> <file>`.'}`,
+      );
+    }
+    const columns = await this.columnsOf(name);
+    const key = String(row[1]);
+    return {
+      name,
+      key,
+      keyType: columns.find((c) => c.name === key)?.type ?? 'VARCHAR',
+      rows: Number(row[2]),
+      columns,
+      loadedAt: String(row[3]),
+      source: String(row[4]),
+    };
+  }
+
+  private async columnsOf(table: string): Promise<ColumnInfo[]> {
+    const reader = await this.con.runAndReadAll(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $1 ORDER BY ordinal_position`,
+      [table],
+    );
+    return reader.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]) }));
+  }
+
+  async loadEntity(name: string, file: string, options: { key: string; delimiter?: string }): Promise<EntityInfo> {
+    if (!ENTITY_NAME.test(name)) {
+      throw new ValidationError(`"${name}" is not a valid entity name: use letters, digits and _ , starting with a letter (at most 63 characters).`);
+    }
+    const absolute = path.resolve(file);
+    if (!fs.existsSync(absolute)) throw new ValidationError(`Cannot read ${file}: no such file.`);
+    const format = /\.parquet$/i.test(absolute) ? 'parquet' : 'csv';
+    const staging = quoteIdent(`_load_${name}_${process.pid}_${Date.now()}`);
+    try {
+      if (format === 'parquet') {
+        await this.con.run(`CREATE TABLE ${staging} AS SELECT * FROM read_parquet(${quoteLiteral(absolute)})`);
+      } else {
+        await this.loadCsvTyped(absolute, options.delimiter ?? ',', staging);
+      }
+    } catch (cause) {
+      await this.con.run(`DROP TABLE IF EXISTS ${staging}`);
+      if (cause instanceof OutflowError) throw cause;
+      throw new ValidationError(`Could not load ${path.basename(file)} into ${name}: ${describeReadError(cause)} ${name} was not changed; fix the file and load again.`, [], { cause });
+    }
+    try {
+      const stagingName = staging.slice(1, -1).replace(/""/g, '"');
+      const columns = await this.columnsOf(stagingName);
+      const keyColumn = columns.find((c) => c.name === options.key) ?? columns.find((c) => c.name.toLowerCase() === options.key.toLowerCase());
+      if (!keyColumn) {
+        throw new ValidationError(
+          `The file has no column "${options.key}" to use as ${name}'s key. Columns: ${columns.map((c) => c.name).join(', ')}. Pass --key <column>.`,
+        );
+      }
+      const key = quoteIdent(keyColumn.name);
+      const check = (await this.con.runAndReadAll(`SELECT count(*), count(${key}), count(DISTINCT ${key}) FROM ${staging}`)).getRows()[0]!;
+      const [rows, nonNull, distinct] = check.map(Number) as [number, number, number];
+      if (nonNull < rows) throw new ValidationError(`${rows - nonNull} row(s) have an empty key column "${keyColumn.name}". Every row needs a key; ${name} was not changed.`);
+      if (distinct < nonNull) throw new ValidationError(`The key column "${keyColumn.name}" has ${nonNull - distinct} duplicate value(s); keys must be unique. ${name} was not changed.`);
+
+      await this.con.run('BEGIN TRANSACTION');
+      try {
+        await this.con.run(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
+        // Rows are re-sorted by key so that rowid order is key order: exports split files by rowid.
+        await this.con.run(`CREATE TABLE ${quoteIdent(name)} AS SELECT * FROM ${staging} ORDER BY ${key}`);
+        await this.con.run(`INSERT OR REPLACE INTO ${META} VALUES ($1, $2, $3, $4, $5)`, [name, keyColumn.name, rows, new Date().toISOString(), path.basename(file)]);
+        await this.con.run('COMMIT');
+      } catch (error) {
+        await this.con.run('ROLLBACK');
+        throw error;
+      }
+      return this.getEntity(name);
+    } finally {
+      await this.con.run(`DROP TABLE IF EXISTS ${staging}`);
+    }
+  }
+
+  /**
+   * Reads a CSV with the header we parsed ourselves and every column as text, so a ragged row is an error
+   * that names its line (DuckDB's sniffer, faced with one, may pick another header or return no rows). Then
+   * gives each column the narrowest type every value fits, in one scan.
+   */
+  private async loadCsvTyped(file: string, delimiter: string, staging: string): Promise<void> {
+    const header = readCsvHeader(file, delimiter);
+    const raw = quoteIdent(`${staging.slice(1, -1)}_raw`);
+    const columns = `{${header.map((h) => `${quoteLiteral(h)}: 'VARCHAR'`).join(', ')}}`;
+    await this.con.run(
+      `CREATE TABLE ${raw} AS SELECT * FROM read_csv(${quoteLiteral(file)}, header = true, auto_detect = false, delim = ${quoteLiteral(delimiter)}, quote = '"', escape = '"', strict_mode = true, null_padding = false, columns = ${columns})`,
+    );
+    try {
+      const candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'BOOLEAN'];
+      const probes = header.flatMap((h) => {
+        const c = quoteIdent(h);
+        // A leading zero ("00042") means an identifier or a postal code: keep it as text.
+        // TRY_CAST('1.5' AS BIGINT) rounds instead of failing, so integers are recognised by their shape.
+        const fits = (t: string) =>
+          t === 'BIGINT' ? `count(CASE WHEN regexp_full_match(${c}, '[+-]?[0-9]{1,18}') THEN 1 END)` : `count(TRY_CAST(${c} AS ${t}))`;
+        return [`count(${c})`, `count(CASE WHEN regexp_matches(${c}, '^[+-]?0[0-9]') THEN 1 END)`, ...candidates.map(fits)];
+      });
+      const counts = (await this.con.runAndReadAll(`SELECT ${probes.join(', ')} FROM ${raw}`)).getRows()[0]!.map(Number);
+      const width = 2 + candidates.length;
+      const select = header.map((h, i) => {
+        const [nonNull, leadingZero, ...fits] = counts.slice(i * width, (i + 1) * width) as [number, number, ...number[]];
+        let type = 'VARCHAR';
+        if (nonNull > 0) {
+          const index = candidates.findIndex((t, j) => fits[j] === nonNull && !(leadingZero > 0 && (t === 'BIGINT' || t === 'DOUBLE')));
+          if (index >= 0) type = candidates[index]!;
+        }
+        return type === 'VARCHAR' ? quoteIdent(h) : `CAST(${quoteIdent(h)} AS ${type}) AS ${quoteIdent(h)}`;
+      });
+      await this.con.run(`CREATE TABLE ${staging} AS SELECT ${select.join(', ')} FROM ${raw}`);
+    } finally {
+      await this.con.run(`DROP TABLE IF EXISTS ${raw}`);
+    }
+  }
+
+  async refreshSegment(segmentId: string, entity: string, filter: CompiledFilter): Promise<number> {
+    const info = await this.getEntity(entity);
+    const key = quoteIdent(info.key);
+    const staging = membersTable(`${segmentId}_next`);
+    // Build beside the old table and swap, so a failed refresh keeps the previous membership.
+    await this.con.run(
+      `CREATE OR REPLACE TABLE ${staging} AS SELECT ${key} AS k, (row_number() OVER (ORDER BY ${key}) - 1)::BIGINT AS ordinal FROM ${quoteIdent(entity)} WHERE ${filter.sql} ORDER BY ${key}`,
+      filter.params as DuckDBValue[],
+    );
+    await this.con.run('BEGIN TRANSACTION');
+    try {
+      await this.con.run(`DROP TABLE IF EXISTS ${membersTable(segmentId)}`);
+      await this.con.run(`ALTER TABLE ${staging} RENAME TO ${membersTable(segmentId)}`);
+      await this.con.run('COMMIT');
+    } catch (error) {
+      await this.con.run('ROLLBACK');
+      throw error;
+    }
+    return this.memberCount(segmentId);
+  }
+
+  private async memberCount(segmentId: string): Promise<number> {
+    const reader = await this.con.runAndReadAll(`SELECT count(*) FROM ${membersTable(segmentId)}`);
+    return Number(reader.getRows()[0]![0]);
+  }
+
+  private async hasTable(name: string): Promise<boolean> {
+    const reader = await this.con.runAndReadAll(`SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $1`, [name]);
+    return Number(reader.getRows()[0]![0]) > 0;
+  }
+
+  private async requireMembers(source: Source & { kind: 'segment' }): Promise<void> {
+    if (!(await this.hasTable(`_members_${source.segmentId}`))) {
+      throw new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`outflow segment refresh ${source.segment}\` first.`);
+    }
+  }
+
+  async dropSegment(segmentId: string): Promise<void> {
+    await this.con.run(`DROP TABLE IF EXISTS ${membersTable(segmentId)}`);
+  }
+
+  async countRows(source: Source): Promise<number> {
+    if (source.kind === 'entity') {
+      await this.getEntity(source.entity);
+      return Number((await this.con.runAndReadAll(`SELECT count(*) FROM ${quoteIdent(source.entity)}`)).getRows()[0]![0]);
+    }
+    await this.requireMembers(source);
+    return this.memberCount(source.segmentId);
+  }
+
+  async copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string }, target: string): Promise<number> {
+    const from = Math.trunc(range.from);
+    const to = Math.trunc(range.to);
+    let query: string;
+    if (source.kind === 'entity') {
+      query = `SELECT * FROM ${quoteIdent(source.entity)} WHERE rowid >= ${from} AND rowid < ${to}`;
+    } else {
+      const info = await this.getEntity(source.entity);
+      query = `SELECT e.* FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(source.entity)} e ON e.${quoteIdent(info.key)} = m.k WHERE m.ordinal >= ${from} AND m.ordinal < ${to}`;
+    }
+    // A connection of its own: the engine renders two parts at once, and one connection runs one query.
+    const con = await this.instance.connect();
+    try {
+      // USE_TMP_FILE false: DuckDB would otherwise write beside `target` and rename over it, breaking a FIFO.
+      const reader = await con.runAndReadAll(
+        `COPY (${query}) TO ${quoteLiteral(target)} (FORMAT csv, HEADER true, DELIMITER ${quoteLiteral(options.delimiter)}, QUOTE '"', ESCAPE '"', NULLSTR '', USE_TMP_FILE false)`,
+      );
+      return Number(reader.getRows()[0]?.[0] ?? 0);
+    } finally {
+      con.closeSync();
+    }
+  }
+
+  async *readMembers(source: Source & { kind: 'segment' }, columns: string[], afterKey: string | null, chunkRows = 2048): AsyncIterable<Row[]> {
+    await this.requireMembers(source);
+    const info = await this.getEntity(source.entity);
+    const key = quoteIdent(info.key);
+    const selected = [`CAST(e.${key} AS VARCHAR) AS "__key"`, ...columns.map((c) => `e.${quoteIdent(c)}`)].join(', ');
+    const where = afterKey === null ? '' : `WHERE m.k > CAST($1 AS ${info.keyType})`;
+    const result = await this.con.stream(
+      `SELECT ${selected} FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(source.entity)} e ON e.${key} = m.k ${where} ORDER BY m.k`,
+      afterKey === null ? [] : [afterKey],
+    );
+    const names = result.deduplicatedColumnNames();
+    let pending: Row[] = [];
+    for await (const chunk of result) {
+      for (const row of chunk.getRows()) {
+        const out: Row = {};
+        names.forEach((name, i) => (out[name] = plain(row[i] ?? null)));
+        pending.push(out);
+      }
+      if (pending.length >= chunkRows) {
+        yield pending;
+        pending = [];
+      }
+    }
+    if (pending.length > 0) yield pending;
+  }
+
+  async *readDeparted(stateId: string, source: Source & { kind: 'segment' }, chunkRows = 2048): AsyncIterable<Array<{ key: string; identity: string }>> {
+    if (!(await this.hasTable(`_delivered_${stateId}`))) return;
+    await this.requireMembers(source);
+    const result = await this.con.stream(
+      `SELECT d.k, d.identity FROM ${deliveredTable(stateId)} d WHERE NOT EXISTS (SELECT 1 FROM ${membersTable(source.segmentId)} m WHERE CAST(m.k AS VARCHAR) = d.k) ORDER BY d.k`,
+    );
+    let pending: Array<{ key: string; identity: string }> = [];
+    for await (const chunk of result) {
+      for (const row of chunk.getRows()) pending.push({ key: String(row[0]), identity: String(row[1]) });
+      if (pending.length >= chunkRows) {
+        yield pending;
+        pending = [];
+      }
+    }
+    if (pending.length > 0) yield pending;
+  }
+
+  async beginDelivered(stateId: string, options: { fresh: boolean }): Promise<DeliveredWriter> {
+    const staging = deliveredTable(stateId, true);
+    await this.con.run(`CREATE ${options.fresh ? 'OR REPLACE TABLE' : 'TABLE IF NOT EXISTS'} ${staging} (k VARCHAR, identity VARCHAR)`);
+    const con = this.con;
+    return {
+      async add(rows) {
+        if (rows.length === 0) return;
+        const appender = await con.createAppender(`_delivered_${stateId}_staging`);
+        for (const row of rows) {
+          appender.appendVarchar(row.key);
+          appender.appendVarchar(row.identity);
+          appender.endRow();
+        }
+        appender.closeSync();
+      },
+      async commit() {
+        await con.run('BEGIN TRANSACTION');
+        try {
+          await con.run(`DROP TABLE IF EXISTS ${deliveredTable(stateId)}`);
+          await con.run(`ALTER TABLE ${staging} RENAME TO ${deliveredTable(stateId)}`);
+          await con.run('COMMIT');
+        } catch (error) {
+          await con.run('ROLLBACK');
+          throw error;
+        }
+      },
+      async discard() {
+        await con.run(`DROP TABLE IF EXISTS ${staging}`);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.con.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function describeReadError(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const line = /line[: ]+(\d+)/i.exec(message)?.[1];
+  if (/Expected Number of Columns|too many columns|Found: \d+/i.test(message)) {
+    const expected = /Expected Number of Columns:\s*(\d+)/i.exec(message)?.[1];
+    const found = /Found:\s*(\d+)/i.exec(message)?.[1];
+    return `row ${line ? `on line ${line} ` : ''}has ${found ?? 'a different number of'} field(s) but the header has ${expected ?? 'another number'} (a ragged row).`;
+  }
+  return message.split('\n')[0] ?? message;
+}
+
+/** The column names of a CSV's first record (quotes honoured, a UTF-8 BOM dropped). */
+function readCsvHeader(file: string, delimiter: string): string[] {
+  const fd = fs.openSync(file, 'r');
+  let text: string;
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    text = buffer.subarray(0, fs.readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8').replace(/^\uFEFF/, '');
+  } finally {
+    fs.closeSync(fd);
+  }
+  const names: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === delimiter) {
+      names.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') break;
+    else field += ch;
+  }
+  names.push(field);
+  if (names.length === 1 && names[0] === '') throw new ValidationError(`${path.basename(file)} is empty: a CSV needs a header row.`);
+  const blank = names.findIndex((n) => n.trim() === '');
+  if (blank >= 0) throw new ValidationError(`Column ${blank + 1} of the header of ${path.basename(file)} has no name. Name every column.`);
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n.toLowerCase())) throw new ValidationError(`The header of ${path.basename(file)} names column "${n}" twice.`);
+    seen.add(n.toLowerCase());
+  }
+  return names;
+}
