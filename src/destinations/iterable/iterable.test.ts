@@ -1,0 +1,491 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuthError, ConfigError, OutflowError, RetryableError, UpstreamError } from '../../domain/errors.ts';
+import { sleep } from '../../lib/rate-limit.ts';
+import { runContractSuite } from '../kit/contract.case.ts';
+import type { Batch, ExportRecord } from '../kit/define.ts';
+import { createTestContext, type TestContext } from '../kit/testing.ts';
+import { connectionSchema, DEFAULT_REQUESTS_PER_SECOND } from './connection.ts';
+import { DOCUMENTED_RATE_LIMITS, startIterableFake, type FakeRoute, type IterableFake, type IterableFakeOptions } from './fake-iterable.ts';
+import iterable from './index.ts';
+import { listMembership, MAX_REQUEST_BYTES, settingsSchema, type IterableSettings, type ListTarget } from './list-membership.ts';
+
+const US_KEY = 'us-key-7c1d93f0a2b64e58';
+const EU_KEY = 'eu-key-3e8b52c7d9a14f60';
+const WRONG_KEY = 'wrong-key-0f9e8d7c6b5a';
+
+const FAST: Partial<Record<FakeRoute, { requests: number; perMs: number }>> = Object.fromEntries(
+  Object.keys(DOCUMENTED_RATE_LIMITS).map((route) => [route, { requests: 100_000, perMs: 1000 }]),
+);
+
+runContractSuite({
+  destination: iterable,
+  async start() {
+    const fake = await startIterableFake({ projects: [{ apiKey: US_KEY }], rateLimits: FAST });
+    return {
+      fake,
+      config: { apiKey: US_KEY, baseUrl: fake.url, requestsPerSecond: 1000 },
+      badCredentials: { apiKey: WRONG_KEY, baseUrl: fake.url, requestsPerSecond: 1000 },
+      settings: {},
+      close: () => fake.close(),
+    };
+  },
+  recordsIn: (request) =>
+    request.path === '/api/lists/subscribe' || request.path === '/api/lists/unsubscribe'
+      ? (JSON.parse(request.body) as { subscribers: unknown[] }).subscribers.length
+      : null,
+});
+
+const fakes: IterableFake[] = [];
+const contexts: TestContext[] = [];
+/** Every error message the tests saw, checked for secrets at the end. */
+const messages: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(fakes.splice(0).map((fake) => fake.close()));
+});
+
+async function startFake(options: IterableFakeOptions = {}): Promise<IterableFake> {
+  const fake = await startIterableFake({ projects: [{ apiKey: US_KEY }], rateLimits: FAST, ...options });
+  fakes.push(fake);
+  return fake;
+}
+
+function context(overrides: Parameters<typeof createTestContext>[0] = {}): TestContext {
+  const ctx = createTestContext({ connectionName: 'prod-iterable', ...overrides });
+  contexts.push(ctx);
+  return ctx;
+}
+
+function connection(fake: IterableFake, extra: Record<string, unknown> = {}) {
+  return connectionSchema.parse({ apiKey: US_KEY, baseUrl: fake.url, requestsPerSecond: 1000, ...extra });
+}
+
+function member(email: string, extra: Record<string, unknown> = {}, userId?: string): ExportRecord {
+  return { key: email, fields: userId === undefined ? { email } : { email, userId }, extra };
+}
+
+function batch(
+  target: ListTarget,
+  records: ExportRecord[],
+  action: 'add' | 'remove' = 'add',
+  settings: IterableSettings = settingsSchema.parse({}),
+): Batch<ListTarget, IterableSettings> {
+  return { action, records, target, segment: target.listName, settings };
+}
+
+async function caught(promise: Promise<unknown>): Promise<OutflowError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OutflowError);
+  messages.push((error as Error).message);
+  return error as OutflowError;
+}
+
+const bodyOf = (request: { body: string }) => JSON.parse(request.body) as Record<string, unknown>;
+
+describe('iterable connection', () => {
+  it('derives the base URL from the region and has no profile limit unless the admin sets one', () => {
+    const conn = connectionSchema.parse({ apiKey: US_KEY });
+    expect(conn.region).toBe('us');
+    expect(listMembership.rate(conn)).toEqual({ requests: DEFAULT_REQUESTS_PER_SECOND, perMs: 1000 });
+    expect(listMembership.connectionLimits?.(conn)).toEqual({});
+    const limited = connectionSchema.parse({ apiKey: US_KEY, maxProfiles: '50000', requestsPerSecond: '2' });
+    expect(listMembership.connectionLimits?.(limited)).toEqual({ maxProfiles: 50_000 });
+    expect(listMembership.rate(limited)).toEqual({ requests: 2, perMs: 1000 });
+    expect(connectionSchema.safeParse({ apiKey: US_KEY, region: 'apac' }).success).toBe(false);
+  });
+
+  it('sends EU connections to the EU data center when no baseUrl is set', async () => {
+    const fake = await startFake({ projects: [{ apiKey: EU_KEY, region: 'eu' }] });
+    const seen: string[] = [];
+    // Stands in for DNS: the real EU host name resolves to the fake's EU port.
+    const routed: typeof fetch = (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      seen.push(url.href);
+      const target = url.origin === 'https://api.eu.iterable.com' ? fake.euUrl : url.origin === 'https://api.iterable.com' ? fake.url : url.origin;
+      return globalThis.fetch(target + url.pathname + url.search, init);
+    };
+    const ctx = context({ fetch: routed });
+    const conn = connectionSchema.parse({ apiKey: EU_KEY, region: 'eu', requestsPerSecond: 1000 });
+
+    expect(await iterable.connection.check(conn, ctx)).toMatchObject({ ok: true, details: { region: 'eu', baseUrl: 'https://api.eu.iterable.com' } });
+    const session = await listMembership.open(conn, ctx);
+    const target = await session.prepare({ segment: 'EU buyers', settings: settingsSchema.parse({}), members: 1 });
+    await session.send(batch(target, [member('eu@example.com')]));
+
+    expect(seen).toEqual([
+      'https://api.eu.iterable.com/api/lists',
+      'https://api.eu.iterable.com/api/lists',
+      'https://api.eu.iterable.com/api/lists',
+      'https://api.eu.iterable.com/api/lists/subscribe',
+    ]);
+    expect(fake.requests.map((r) => r.region)).toEqual(['eu', 'eu', 'eu', 'eu']);
+    expect(fake.requests.every((r) => r.headers['api-key'] === EU_KEY)).toBe(true);
+    expect(fake.listMembers(target.listId, EU_KEY)).toEqual(['eu@example.com']);
+  });
+
+  it('reports a key from the other data center as refused, with advice to create a server-side key', async () => {
+    const fake = await startFake({ projects: [{ apiKey: EU_KEY, region: 'eu' }] });
+    const result = await iterable.connection.check(connection(fake, { apiKey: EU_KEY }), context());
+    expect(result).toMatchObject({ ok: false, code: 'auth_failed' });
+    if (!result.ok) {
+      messages.push(result.message);
+      expect(result.message).toContain('`prod-iterable`');
+      expect(result.message).toContain('server-side API key');
+      expect(result.message).toContain('US data center');
+    }
+    expect(fake.requests[0]).toMatchObject({ region: 'us', status: 401 });
+  });
+
+  it('gives a precise reason from check() for throttling, outages, foreign servers and unreachable hosts', async () => {
+    const fake = await startFake();
+    const conn = connection(fake);
+    const ctx = context();
+
+    fake.failNext(429, { retryAfterS: 3 });
+    const throttled = await iterable.connection.check(conn, ctx);
+    expect(throttled).toMatchObject({ ok: false, code: 'rate_limited' });
+
+    fake.failNext(503);
+    expect(await iterable.connection.check(conn, ctx)).toMatchObject({ ok: false, code: 'upstream_unavailable' });
+
+    fake.failNext(200, { body: '<html>not an API</html>' });
+    const foreign = await iterable.connection.check(conn, ctx);
+    expect(foreign).toMatchObject({ ok: false, code: 'upstream_rejected' });
+    if (!foreign.ok) expect(foreign.message).toContain('baseUrl');
+
+    fake.failNext(404, { body: { msg: 'no such route', code: 'NotFound' } });
+    expect(await iterable.connection.check(conn, ctx)).toMatchObject({ ok: false, code: 'upstream_rejected' });
+
+    const closed = await startIterableFake();
+    const gone = closed.url;
+    await closed.close();
+    const unreachable = await iterable.connection.check(connection(fake, { baseUrl: gone }), ctx);
+    expect(unreachable).toMatchObject({ ok: false, code: 'connection_lost' });
+
+    expect(await iterable.connection.check(conn, ctx)).toEqual({
+      ok: true,
+      details: { region: 'us', baseUrl: fake.url, lists: 0 },
+    });
+    for (const result of [throttled, foreign, unreachable]) if (!result.ok) messages.push(result.message);
+  });
+});
+
+describe('iterable lists', () => {
+  it('creates a static list named exactly after the segment and reuses it in the session and in later runs', async () => {
+    const fake = await startFake();
+    fake.addList('vip');
+    fake.addList('VIP customers');
+    const conn = connection(fake);
+    const settings = settingsSchema.parse({});
+
+    const first = await listMembership.open(conn, context());
+    const target = await first.prepare({ segment: 'VIP', settings, members: 10 });
+    expect(await first.prepare({ segment: 'VIP', settings, members: 10 })).toEqual(target);
+    const second = await listMembership.open(conn, context());
+    expect(await second.prepare({ segment: 'VIP', settings, members: 10 })).toEqual(target);
+
+    const created = fake.requests.filter((r) => r.method === 'POST' && r.path === '/api/lists');
+    expect(created.map(bodyOf)).toEqual([{ name: 'VIP', description: expect.stringContaining('Outflow') }]);
+    expect(fake.requests.filter((r) => r.method === 'GET' && r.path === '/api/lists')).toHaveLength(2);
+    expect(fake.lists().map((l) => [l.name, l.listType])).toEqual([
+      ['vip', 'Standard'],
+      ['VIP customers', 'Standard'],
+      ['VIP', 'Standard'],
+    ]);
+    expect(target).toEqual({ listId: fake.lists()[2]!.id, listName: 'VIP' });
+  });
+
+  it('uses an existing static list with the segment name instead of creating one', async () => {
+    const fake = await startFake();
+    const listId = fake.addList('Churn risk');
+    const session = await listMembership.open(connection(fake), context());
+    expect(await session.prepare({ segment: 'Churn risk', settings: settingsSchema.parse({}), members: 1 })).toEqual({ listId, listName: 'Churn risk' });
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/lists']);
+  });
+
+  it('refuses to fill a dynamic list that carries the segment name', async () => {
+    const fake = await startFake();
+    fake.addList('Engaged', { listType: 'Dynamic' });
+    const session = await listMembership.open(connection(fake), context());
+    const error = await caught(session.prepare({ segment: 'Engaged', settings: settingsSchema.parse({}), members: 1 }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.code).toBe('invalid_settings');
+    expect(error.message).toContain('Dynamic list named "Engaged"');
+    expect(fake.lists()).toHaveLength(1);
+  });
+
+  it('turns a list deleted during the run into list_not_found', async () => {
+    const fake = await startFake();
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Short-lived', settings: settingsSchema.parse({}), members: 1 });
+    const deleted = await fetch(`${fake.url}/api/lists/${target.listId}`, { method: 'DELETE', headers: { 'Api-Key': US_KEY } });
+    expect(await deleted.json()).toMatchObject({ code: 'Success' });
+
+    const error = await caught(session.send(batch(target, [member('a@example.com')])));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.code).toBe('list_not_found');
+    expect(error.message).toContain(`list ${target.listId}`);
+  });
+});
+
+describe('iterable send', () => {
+  it('writes every extra mapped target into the users’ dataFields', async () => {
+    const fake = await startFake();
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Pro plan', settings: settingsSchema.parse({}), members: 2 });
+
+    const outcome = await session.send(
+      batch(target, [
+        member('ann@example.com', { firstName: 'Ann', plan: 'pro', seats: 12, trial: false, phone: null }, 'u-ann'),
+        member('bob@example.com', { firstName: 'Bob', plan: 'pro', seats: 3 }),
+      ]),
+    );
+
+    expect(outcome).toEqual({ rejected: [] });
+    const [subscribe] = fake.requests.filter((r) => r.path === '/api/lists/subscribe');
+    expect(subscribe!.headers['api-key']).toBe(US_KEY);
+    expect(bodyOf(subscribe!)).toEqual({
+      listId: target.listId,
+      subscribers: [
+        { email: 'ann@example.com', userId: 'u-ann', dataFields: { firstName: 'Ann', plan: 'pro', seats: 12, trial: false } },
+        { email: 'bob@example.com', dataFields: { firstName: 'Bob', plan: 'pro', seats: 3 } },
+      ],
+      updateExistingUsersOnly: false,
+    });
+    expect(fake.user('ann@example.com')).toEqual({
+      email: 'ann@example.com',
+      userId: 'u-ann',
+      dataFields: { firstName: 'Ann', plan: 'pro', seats: 12, trial: false },
+      unsubscribedChannelIds: [],
+    });
+    expect(fake.listMembers(target.listId)).toEqual(['ann@example.com', 'bob@example.com']);
+    expect(fake.fieldTypes()).toEqual({ firstName: 'string', plan: 'string', seats: 'number', trial: 'boolean' });
+  });
+
+  it('maps invalid, forgotten, conflicting and mistyped users back to their positions, duplicates included', async () => {
+    const fake = await startFake();
+    fake.forget({ email: 'gone@example.com' });
+    fake.setFieldType('seats', 'number');
+    fake.addUser({ email: 'owner@example.com', userId: 'u-owner' });
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Mixed', settings: settingsSchema.parse({}), members: 7 });
+
+    const outcome = await session.send(
+      batch(target, [
+        member('ok1@example.com', { seats: 1 }),
+        member('not-an-email'),
+        member('gone@example.com'),
+        member('thief@example.com', {}, 'u-owner'),
+        member('typo@example.com', { seats: 'twelve' }),
+        member('gone@example.com'),
+        member('ok2@example.com'),
+      ]),
+    );
+
+    expect(outcome.rejected.map(({ index, code }) => ({ index, code }))).toEqual([
+      { index: 1, code: 'invalid_email' },
+      { index: 2, code: 'user_forgotten' },
+      { index: 3, code: 'identity_conflict' },
+      { index: 4, code: 'invalid_data_field' },
+      { index: 5, code: 'user_forgotten' },
+    ]);
+    for (const rejection of outcome.rejected) {
+      expect(rejection.message).not.toMatch(/@|gone|thief|typo|u-owner|twelve/);
+    }
+    expect(fake.listMembers(target.listId)).toEqual(['ok1@example.com', 'ok2@example.com']);
+    expect(fake.user('typo@example.com')).toBeUndefined();
+  });
+
+  it('reports unknown users as not found when updateExistingUsersOnly is on', async () => {
+    const fake = await startFake({ projects: [{ apiKey: US_KEY, identity: 'hybrid' }] });
+    fake.addUser({ email: 'known@example.com' });
+    const session = await listMembership.open(connection(fake), context());
+    const settings = settingsSchema.parse({ updateExistingUsersOnly: true });
+    const target = await session.prepare({ segment: 'Existing only', settings, members: 2 });
+
+    const outcome = await session.send(batch(target, [member('new@example.com'), member('known@example.com')], 'add', settings));
+
+    expect(outcome.rejected).toEqual([{ index: 0, code: 'user_not_found', message: expect.stringContaining('updateExistingUsersOnly') }]);
+    expect(bodyOf(fake.requests.at(-1)!)).toMatchObject({ updateExistingUsersOnly: true });
+    expect(fake.listMembers(target.listId)).toEqual(['known@example.com']);
+  });
+
+  it('removes members in mirror mode through unsubscribe without unsubscribing them from the channel', async () => {
+    const fake = await startFake();
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Mirror', settings: settingsSchema.parse({}), members: 3 });
+    await session.send(batch(target, ['a@example.com', 'b@example.com', 'c@example.com'].map((e) => member(e, { plan: 'pro' }))));
+
+    const outcome = await session.send(
+      batch(target, [member('a@example.com', { plan: 'pro' }), member('never-added@example.com'), member('c@example.com')], 'remove'),
+    );
+
+    expect(outcome).toEqual({ rejected: [] });
+    const removal = fake.requests.at(-1)!;
+    expect(`${removal.method} ${removal.path}`).toBe('POST /api/lists/unsubscribe');
+    expect(bodyOf(removal)).toEqual({
+      listId: target.listId,
+      subscribers: [{ email: 'a@example.com' }, { email: 'never-added@example.com' }, { email: 'c@example.com' }],
+      channelUnsubscribe: false,
+    });
+    expect(fake.listMembers(target.listId)).toEqual(['b@example.com']);
+    for (const email of ['a@example.com', 'c@example.com']) {
+      expect(fake.user(email)).toMatchObject({ dataFields: { plan: 'pro' }, unsubscribedChannelIds: [] });
+    }
+  });
+
+  it('reports removals Iterable refuses, but not removals of users it does not know', async () => {
+    const fake = await startFake();
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Mirror refusals', settings: settingsSchema.parse({}), members: 2 });
+    await session.send(batch(target, [member('a@example.com'), member('b@example.com')]));
+    fake.rejectEmails(['b@example.com'], 'invalidEmails');
+
+    const outcome = await session.send(batch(target, [member('unknown@example.com'), member('b@example.com'), member('a@example.com')], 'remove'));
+
+    expect(outcome.rejected.map(({ index, code }) => ({ index, code }))).toEqual([{ index: 1, code: 'invalid_email' }]);
+    expect(fake.listMembers(target.listId)).toEqual(['b@example.com']);
+  });
+
+  it('splits a batch whose body would pass 3.5 MB into several requests under the cap and merges their rejections', async () => {
+    const fake = await startFake({ maxBodyBytes: 4_000_000 });
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Big profiles', settings: settingsSchema.parse({}), members: 1000 });
+    const bio = 'x'.repeat(5000);
+    const records = Array.from({ length: 1000 }, (_, i) => member(`big${i}@example.com`, { bio }));
+    fake.rejectEmails(['big3@example.com', 'big999@example.com'], 'invalidDataEmails');
+
+    const outcome = await session.send(batch(target, records));
+
+    const subscribes = fake.requests.filter((r) => r.path === '/api/lists/subscribe');
+    expect(subscribes.length).toBe(2);
+    for (const request of subscribes) {
+      expect(Buffer.byteLength(request.body)).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
+      expect(request.status).toBe(200);
+    }
+    expect(subscribes.flatMap((r) => (bodyOf(r).subscribers as Array<{ email: string }>).map((s) => s.email))).toEqual(records.map((r) => r.fields.email));
+    expect(outcome.rejected.map(({ index, code }) => ({ index, code }))).toEqual([
+      { index: 3, code: 'invalid_data_field' },
+      { index: 999, code: 'invalid_data_field' },
+    ]);
+    expect(fake.listMembers(target.listId)).toHaveLength(998);
+  });
+
+  it('rejects a single record too large for any request and sends the rest', async () => {
+    const fake = await startFake();
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'One huge profile', settings: settingsSchema.parse({}), members: 3 });
+
+    const outcome = await session.send(
+      batch(target, [member('a@example.com'), member('huge@example.com', { notes: 'y'.repeat(MAX_REQUEST_BYTES) }), member('c@example.com')]),
+    );
+
+    expect(outcome.rejected.map(({ index, code }) => ({ index, code }))).toEqual([{ index: 1, code: 'record_too_large' }]);
+    expect(fake.listMembers(target.listId)).toEqual(['a@example.com', 'c@example.com']);
+  });
+
+  it('explains a body the server refuses as too large', async () => {
+    const fake = await startFake({ maxBodyBytes: 500 });
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Small cap', settings: settingsSchema.parse({}), members: 20 });
+
+    const error = await caught(session.send(batch(target, Array.from({ length: 20 }, (_, i) => member(`m${i}@example.com`)))));
+
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.message).toMatch(/refused a \d+-byte request body .* as too large \(HTTP 400 BatchTooLarge\)/);
+    expect(fake.requests.at(-1)).toMatchObject({ path: '/api/lists/subscribe', status: 400 });
+  });
+
+  it('honours Retry-After when the subscribe limit is exceeded and succeeds after waiting', async () => {
+    const fake = await startFake({ rateLimits: { ...FAST, 'POST /api/lists/subscribe': { requests: 1, perMs: 500 } } });
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Throttled', settings: settingsSchema.parse({}), members: 2 });
+    await session.send(batch(target, [member('first@example.com')]));
+
+    const error = await caught(session.send(batch(target, [member('second@example.com')])));
+    expect(error).toBeInstanceOf(RetryableError);
+    expect(error.code).toBe('rate_limited');
+    expect((error as RetryableError).retryAfterMs).toBe(1000);
+    expect(fake.requests.at(-1)).toMatchObject({ status: 429 });
+
+    await sleep((error as RetryableError).retryAfterMs!);
+    expect(await session.send(batch(target, [member('second@example.com')]))).toEqual({ rejected: [] });
+    expect(fake.listMembers(target.listId)).toEqual(['first@example.com', 'second@example.com']);
+  });
+
+  it('paces requests at the connection’s requestsPerSecond so the fake’s limit is never hit', async () => {
+    const limit = { requests: 5, perMs: 100 };
+    const fake = await startFake({ rateLimits: { ...FAST, 'POST /api/lists/subscribe': limit } });
+    const settings = settingsSchema.parse({});
+
+    const paced = await listMembership.open(connection(fake, { requestsPerSecond: 50 }), context());
+    const target = await paced.prepare({ segment: 'Paced', settings, members: 15 });
+    for (let i = 0; i < 15; i++) await paced.send(batch(target, [member(`p${i}@example.com`)]));
+    expect(fake.requests.filter((r) => r.status === 429)).toEqual([]);
+
+    // The same traffic unpaced trips the limit, so the assertion above can fail.
+    const unpaced = await listMembership.open(connection(fake, { requestsPerSecond: 100_000 }), context());
+    const error = await caught(
+      (async () => {
+        for (let i = 0; i < 15; i++) await unpaced.send(batch(target, [member(`u${i}@example.com`)]));
+      })(),
+    );
+    expect(error).toBeInstanceOf(RetryableError);
+  });
+
+  it('classifies by HTTP status even when an error body says Success', async () => {
+    const fake = await startFake();
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Outage', settings: settingsSchema.parse({}), members: 1 });
+
+    fake.failNext(503, { body: { msg: 'Request timed out', code: 'Success', params: null }, path: 'subscribe' });
+    const outage = await caught(session.send(batch(target, [member('a@example.com')])));
+    expect(outage).toBeInstanceOf(RetryableError);
+    expect(outage.code).toBe('upstream_unavailable');
+
+    fake.failNext(500, { path: 'subscribe' });
+    expect(await caught(session.send(batch(target, [member('a@example.com')])))).toBeInstanceOf(RetryableError);
+
+    fake.failNext(400, { body: { msg: 'Bad value for invalid@example.com', code: 'Success' }, path: 'subscribe' });
+    const rejected = await caught(session.send(batch(target, [member('a@example.com')])));
+    expect(rejected).toBeInstanceOf(UpstreamError);
+    expect(rejected.message).not.toContain('@example.com');
+
+    fake.failNext(401, { path: 'subscribe' });
+    const refused = await caught(session.send(batch(target, [member('a@example.com')])));
+    expect(refused).toBeInstanceOf(AuthError);
+    expect(refused.message).toContain('server-side API key');
+  });
+});
+
+describe('iterable fake', () => {
+  it('serves getUsers and size as text under their 5 per minute limit', async () => {
+    const fake = await startFake({ rateLimits: { ...FAST, 'GET /api/lists/{listId}/size': DOCUMENTED_RATE_LIMITS['GET /api/lists/{listId}/size'] } });
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Counted', settings: settingsSchema.parse({}), members: 2 });
+    await session.send(batch(target, [member('a@example.com', {}, 'u-a'), member('b@example.com')]));
+    const get = (path: string) => fetch(`${fake.url}${path}`, { headers: { 'Api-Key': US_KEY } });
+
+    expect(await (await get(`/api/lists/getUsers?listId=${target.listId}`)).text()).toBe('a@example.com\nb@example.com');
+    expect(await (await get(`/api/lists/getUsers?listId=${target.listId}&preferUserId=true`)).text()).toBe('u-a\nb@example.com');
+    const sizes = [];
+    for (let i = 0; i < 6; i++) sizes.push(await get(`/api/lists/${target.listId}/size`));
+    expect(await sizes[0]!.text()).toBe('2');
+    expect(sizes.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(Number(sizes[5]!.headers.get('retry-after'))).toBeGreaterThan(1);
+    expect(await sizes[5]!.json()).toEqual({ msg: 'Exceeded rate limit.', code: 'RateLimitExceeded', params: null });
+  });
+});
+
+describe('iterable secrets', () => {
+  // Declared last, so it runs after every test above has filled `messages` and the contexts' logs.
+  it('never puts an API key in an error message or a log line', () => {
+    const everything = [...messages, ...contexts.flatMap((ctx) => ctx.logLines)].join('\n');
+    expect(messages.length).toBeGreaterThan(10);
+    expect(contexts.flatMap((ctx) => ctx.logLines).length).toBeGreaterThan(20);
+    for (const key of [US_KEY, EU_KEY, WRONG_KEY]) expect(everything).not.toContain(key);
+  });
+});
