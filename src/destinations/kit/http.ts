@@ -102,7 +102,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           parsed = text;
         }
       }
-      ctx.log.debug({ vendor, method, path: url.pathname, status: response.status }, 'http');
+      ctx.log.debug({ vendor, method, path: redactPath(url.pathname), status: response.status }, 'http');
       return {
         status: response.status,
         ok: response.ok,
@@ -112,6 +112,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       };
     },
   };
+}
+
+/** Some vendors put e-mail addresses in paths (Autopilot's `/contact/{email}`); logs get a placeholder. */
+function redactPath(pathname: string): string {
+  return pathname
+    .split('/')
+    .map((segment) => (/@|%40/i.test(segment) ? '[email]' : segment))
+    .join('/');
 }
 
 function networkReason(cause: unknown): string {
