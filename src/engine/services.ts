@@ -1,0 +1,71 @@
+import type { DestinationContext } from '../destinations/kit/define.ts';
+import { getDestination } from '../destinations/index.ts';
+import { PermissionError } from '../domain/errors.ts';
+import type { Actor, Connection } from '../domain/model.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { RateLimiter } from '../lib/rate-limit.ts';
+import { readConnectionSecrets, updateConnectionSecrets, updateConnectionState } from '../store/metadata/connections.ts';
+import type { Db } from '../store/metadata/db.ts';
+import type { ProfileStore } from '../store/profile/profile-store.ts';
+import type { SecretBox } from '../store/secret-box.ts';
+import type { RetryPolicy } from './retry.ts';
+
+/** What the engine needs from the outside; the CLI (and later the API and workers) build one per process. */
+export interface Services {
+  db: Db;
+  box: SecretBox;
+  profiles: ProfileStore;
+  log: Logger;
+  limiter: RateLimiter;
+  fetch: typeof fetch;
+  /** A private directory for FIFOs and other scratch files. */
+  tmpDir: string;
+  now: () => Date;
+  retry: RetryPolicy;
+}
+
+export function assertAdmin(actor: Actor, action: string): void {
+  if (actor.role !== 'admin') throw new PermissionError(`Only administrators may ${action}. Ask an administrator.`);
+}
+
+export function assertCanUse(actor: Actor, connection: Connection): void {
+  if (actor.role === 'admin') return;
+  if (connection.usableBy !== 'admins-and-contributors') {
+    throw new PermissionError(
+      `Connection "${connection.name}" is usable by administrators only. Ask an administrator to allow contributors (usable-by admins-and-contributors) or to run this export.`,
+    );
+  }
+}
+
+/** The connection's full config (plain settings and decrypted secrets), parsed by its destination's schema. */
+export async function resolveConnectionConfig(services: Services, connection: Connection): Promise<Record<string, unknown>> {
+  const destination = getDestination(connection.type);
+  const secrets = await readConnectionSecrets(services.db, services.box, connection.id);
+  return destination.connection.schema.parse({ ...connection.config, ...secrets }) as Record<string, unknown>;
+}
+
+export function destinationContext(
+  services: Services,
+  connection: Connection,
+  options: { verifying?: boolean; signal?: AbortSignal } = {},
+): DestinationContext {
+  const state = { ...connection.state };
+  return {
+    connectionName: connection.name,
+    log: services.log.child({ connection: connection.name, destination: connection.type }),
+    signal: options.signal ?? new AbortController().signal,
+    now: services.now,
+    fetch: services.fetch,
+    limiter: services.limiter,
+    limiterKey: `connection:${connection.id}`,
+    state,
+    verifying: options.verifying ?? false,
+    async saveState(patch) {
+      Object.assign(state, patch);
+      await updateConnectionState(services.db, connection.id, patch);
+    },
+    async saveSecrets(patch) {
+      await updateConnectionSecrets(services.db, services.box, connection.id, patch);
+    },
+  };
+}
