@@ -1,0 +1,132 @@
+import { getDestination } from '../destinations/index.ts';
+import type { CheckResult } from '../destinations/kit/define.ts';
+import { maskSecrets, splitSecrets } from '../destinations/kit/secret.ts';
+import { ConfigError, ConflictError, ValidationError } from '../domain/errors.ts';
+import type { Connection, UsableBy } from '../domain/model.ts';
+import { assertAdmin, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import * as store from '../store/metadata/connections.ts';
+import { listExports } from '../store/metadata/exports.ts';
+import type { Home } from './home.ts';
+import { zodIssues } from './validation.ts';
+
+/** A connection as it may be shown anywhere: secrets appear as `"set"`, never their value. */
+export interface ConnectionView {
+  name: string;
+  type: string;
+  config: Record<string, unknown>;
+  usableBy: UsableBy;
+  privacyConsent: { acceptedBy: string; acceptedAt: string };
+  hostKeySha256?: string;
+  lastVerification?: unknown;
+  attention?: unknown;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toConnectionView(connection: Connection): ConnectionView {
+  const destination = getDestination(connection.type);
+  const withSecrets = { ...connection.config, ...Object.fromEntries(connection.secretKeys.map((k) => [k, 'set'])) };
+  return {
+    name: connection.name,
+    type: connection.type,
+    config: maskSecrets(destination.connection.schema, withSecrets),
+    usableBy: connection.usableBy,
+    privacyConsent: connection.consent,
+    ...(connection.state.hostKeySha256 ? { hostKeySha256: String(connection.state.hostKeySha256) } : {}),
+    ...(connection.state.lastVerification ? { lastVerification: connection.state.lastVerification } : {}),
+    ...(connection.state.attention ? { attention: connection.state.attention } : {}),
+    createdBy: connection.createdBy,
+    createdAt: connection.createdAt,
+    updatedAt: connection.updatedAt,
+  };
+}
+
+export interface CreateConnectionInput {
+  type: string;
+  name: string;
+  config: unknown;
+  acceptPrivacyTerms: boolean;
+  usableBy?: UsableBy;
+}
+
+export async function createConnection(home: Home, input: CreateConnectionInput): Promise<ConnectionView> {
+  assertAdmin(home.actor, 'create connections');
+  if (!input.acceptPrivacyTerms) {
+    throw new ConfigError(
+      'privacy_terms_not_accepted',
+      'Nothing was saved: a connection sends customer data to a third party, so it needs the data-privacy terms accepted. Confirm that you may share this data with the destination and pass --accept-privacy-terms.',
+    );
+  }
+  const name = input.name.trim();
+  if (!name) throw new ValidationError('A connection needs a display name (--name).');
+  const destination = getDestination(input.type);
+  if (typeof input.config !== 'object' || input.config === null || Array.isArray(input.config)) {
+    throw new ValidationError('The connection config must be a JSON object.');
+  }
+  const parsed = destination.connection.schema.safeParse(input.config);
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    throw new ValidationError(`The ${destination.title} connection config is invalid: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}.`, issues);
+  }
+  const { plain, secrets } = splitSecrets(destination.connection.schema, parsed.data as Record<string, unknown>);
+  const connection = await store.createConnection(home.db, home.box, {
+    name,
+    type: destination.id,
+    config: plain,
+    secrets,
+    usableBy: input.usableBy ?? 'admins',
+    consent: { acceptedBy: home.actor.name, acceptedAt: home.now().toISOString() },
+    createdBy: home.actor.name,
+  });
+  home.log.info({ connection: name, type: destination.id, by: home.actor.name }, 'connection created');
+  return toConnectionView(connection);
+}
+
+export async function listConnections(home: Home): Promise<ConnectionView[]> {
+  return (await store.listConnections(home.db, home.box)).map(toConnectionView);
+}
+
+export async function showConnection(home: Home, name: string): Promise<ConnectionView> {
+  return toConnectionView(await store.getConnectionByName(home.db, home.box, name));
+}
+
+/**
+ * Runs the destination's check: connect, authenticate, one cheap read (and for SFTP a probe write). Records
+ * the outcome, and what the check learned (the SFTP host key), on the connection.
+ */
+export async function verifyConnection(home: Home, name: string): Promise<CheckResult & { connection: string }> {
+  assertAdmin(home.actor, 'verify connections');
+  const connection = await store.getConnectionByName(home.db, home.box, name);
+  const destination = getDestination(connection.type);
+  const config = await resolveConnectionConfig(home, connection);
+  const ctx = destinationContext(home, connection, { verifying: true });
+  let result: CheckResult;
+  try {
+    result = await destination.connection.check(config, ctx);
+  } catch (error) {
+    // check() must not throw; if one does, report it like a failed check rather than crash the command.
+    result = { ok: false, code: 'internal', message: error instanceof Error ? error.message : String(error) };
+  }
+  const at = home.now().toISOString();
+  await store.updateConnectionState(home.db, connection.id, {
+    lastVerification: result.ok ? { ok: true, at, by: home.actor.name } : { ok: false, at, by: home.actor.name, code: result.code, message: result.message },
+    ...(result.ok ? { attention: null } : {}),
+  });
+  home.log.info({ connection: name, ok: result.ok, code: result.ok ? undefined : result.code }, 'connection verified');
+  return { ...result, connection: name };
+}
+
+export async function removeConnection(home: Home, name: string, options: { force?: boolean } = {}): Promise<{ removed: string; orphanedExports: string[] }> {
+  assertAdmin(home.actor, 'remove connections');
+  const connection = await store.getConnectionByName(home.db, home.box, name);
+  const exports = await listExports(home.db, { connectionId: connection.id });
+  if (exports.length > 0 && !options.force) {
+    throw new ConflictError(
+      `Connection "${name}" is used by export(s) ${exports.map((e) => `"${e.name}"`).join(', ')}. Remove those exports first, or pass --force to remove the connection anyway (their runs will then fail until they get a new connection).`,
+    );
+  }
+  await store.removeConnection(home.db, connection.id);
+  home.log.info({ connection: name, by: home.actor.name }, 'connection removed');
+  return { removed: name, orphanedExports: exports.map((e) => e.name) };
+}

@@ -1,0 +1,126 @@
+import type { Command } from 'commander';
+import { createConnection, listConnections, removeConnection, showConnection, verifyConnection } from '../../app/connections.ts';
+import { authorizeMicrosoftAdvertising } from '../../destinations/microsoft-advertising/authorize.ts';
+import { ValidationError } from '../../domain/errors.ts';
+import { assertAdmin } from '../../engine/services.ts';
+import { findConnectionByName, readConnectionSecrets, updateConnectionSecrets } from '../../store/metadata/connections.ts';
+import type { UsableBy } from '../../domain/model.ts';
+import { ExitCode, exitCodes } from '../exit.ts';
+import { printJson, printTable, type Io } from '../output.ts';
+import { readJsonConfig, withHome } from './common.ts';
+
+function usableBy(value: string | undefined): UsableBy | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'admins' || value === 'admins-and-contributors') return value;
+  throw new ValidationError(`--usable-by must be "admins" or "admins-and-contributors", not "${value}".`);
+}
+
+export function registerConnectionCommands(program: Command, io: Io): void {
+  const connection = program.command('connection').description('Connections to destination accounts (administrators)');
+
+  connection
+    .command('create')
+    .description('Save a connection; its credentials are encrypted and never shown again')
+    .requiredOption('--type <type>', 'sftp | microsoft-advertising | campaign-monitor | iterable | autopilot')
+    .requiredOption('--name <name>', 'display name, unique')
+    .requiredOption('--config <file>', 'JSON settings file, or - for standard input')
+    .option('--accept-privacy-terms', 'record that you accept the data-privacy terms for sending data to this destination')
+    .option('--usable-by <who>', 'admins | admins-and-contributors', 'admins')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      const config = readJsonConfig(opts.config);
+      const view = await withHome(command, (home) =>
+        createConnection(home, { type: opts.type, name: opts.name, config, acceptPrivacyTerms: Boolean(opts.acceptPrivacyTerms), usableBy: usableBy(opts.usableBy) }),
+      );
+      if (opts.json) printJson(io, view);
+      else io.out(`Created connection "${view.name}" (${view.type}). Check it with \`outflow connection verify "${view.name}"\`.`);
+    });
+
+  connection
+    .command('verify <name>')
+    .description('Connect, authenticate and make one cheap read (SFTP: a probe write); records the SFTP host key')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      const result = await withHome(command, (home) => verifyConnection(home, name));
+      if (opts.json) printJson(io, result);
+      else if (result.ok) io.out(`Connection "${name}" works.${result.details?.hostKeySha256 ? ` Host key ${String(result.details.hostKeySha256)} recorded.` : ''}`);
+      else io.err(`error: connection "${name}" failed verification (${result.code}): ${result.message}`);
+      if (!result.ok) throw new ExitCode(exitCodes.runFailed);
+    });
+
+  connection
+    .command('list')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      const views = await withHome(command, listConnections);
+      if (opts.json) printJson(io, views);
+      else
+        printTable(
+          io,
+          views.map((v) => ({ name: v.name, type: v.type, usableBy: v.usableBy, verified: (v.lastVerification as { ok?: boolean } | undefined)?.ok ?? null, created: v.createdAt })),
+          'No connections yet: an administrator creates one with `outflow connection create`.',
+        );
+    });
+
+  connection
+    .command('show <name>')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      const view = await withHome(command, (home) => showConnection(home, name));
+      printJson(io, view);
+    });
+
+  connection
+    .command('remove <name>')
+    .option('--force', 'remove even if exports use it')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      const result = await withHome(command, (home) => removeConnection(home, name, { force: Boolean(opts.force) }));
+      if (opts.json) printJson(io, result);
+      else io.out(`Removed connection "${name}".${result.orphanedExports.length ? ` Exports without a connection now: ${result.orphanedExports.join(', ')}.` : ''}`);
+    });
+
+  connection
+    .command('authorize <name>')
+    .description('Microsoft Advertising: sign in with a browser (OAuth with PKCE) and store the refresh token')
+    .option('--config <file>', 'for a new connection: JSON settings (clientId, developerToken, …), or -')
+    .option('--accept-privacy-terms', 'for a new connection: accept the data-privacy terms')
+    .option('--usable-by <who>', 'for a new connection: admins | admins-and-contributors', 'admins')
+    .option('--port <port>', 'loopback port for the redirect (default: any free port)', (v) => Number(v), 0)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      await withHome(command, async (home) => {
+        assertAdmin(home.actor, 'authorize connections');
+        const existing = await findConnectionByName(home.db, home.box, name);
+        const settings = (existing ? existing.config : readJsonConfig(opts.config)) as Record<string, unknown> | undefined;
+        if (existing && existing.type !== 'microsoft-advertising') throw new ValidationError(`Connection "${name}" is ${existing.type}; only Microsoft Advertising connections sign in with a browser.`);
+        if (!settings || typeof settings.clientId !== 'string') {
+          throw new ValidationError(`No connection "${name}" yet: pass --config with at least clientId and developerToken to create it.`);
+        }
+        // A confidential (web) app registration needs its client secret for the code exchange.
+        const secrets = existing ? await readConnectionSecrets(home.db, home.box, existing.id) : settings;
+        const { refreshToken } = await authorizeMicrosoftAdvertising({
+          clientId: settings.clientId,
+          clientSecret: typeof secrets?.clientSecret === 'string' ? secrets.clientSecret : undefined,
+          authorityUrl: typeof settings.authorityUrl === 'string' ? settings.authorityUrl : undefined,
+          connectionName: name,
+          port: opts.port,
+          onAuthorizeUrl: (url) => io.err(`Open this address in a browser and sign in with the Microsoft Advertising user:\n\n  ${url}\n\nWaiting for the sign-in to finish…`),
+        });
+        if (existing) {
+          await updateConnectionSecrets(home.db, home.box, existing.id, { refreshToken });
+          io.out(`Signed in: connection "${name}" has a new refresh token.`);
+        } else {
+          const view = await createConnection(home, {
+            type: 'microsoft-advertising',
+            name,
+            config: { ...settings, refreshToken },
+            acceptPrivacyTerms: Boolean(opts.acceptPrivacyTerms),
+            usableBy: usableBy(opts.usableBy),
+          });
+          if (opts.json) printJson(io, view);
+          else io.out(`Signed in and created connection "${name}".`);
+        }
+      });
+    });
+}

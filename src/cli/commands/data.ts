@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { createSegment, listEntities, listSegments, loadEntity, refreshSegments, removeSegment } from '../../app/data.ts';
+import { formatNumber, printJson, printTable, type Io } from '../output.ts';
+import { withHome } from './common.ts';
+
+export function registerDataCommands(program: Command, io: Io): void {
+  const entity = program.command('entity').description('Entities in the embedded profile store');
+  entity
+    .command('load <entity> <file>')
+    .description('Load a CSV (with header) or Parquet file into an entity, replacing it atomically')
+    .option('--key <column>', 'primary key column', 'profile_id')
+    .option('--delimiter <char>', 'CSV delimiter', ',')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, file: string, opts, command: Command) => {
+      const info = await withHome(command, (home) => loadEntity(home, name, file, { key: opts.key, delimiter: opts.delimiter }));
+      if (opts.json) printJson(io, { name: info.name, key: info.key, rows: info.rows, columns: info.columns });
+      else io.out(`Loaded ${formatNumber(info.rows)} rows into ${info.name} (key ${info.key}, ${info.columns.length} columns).`);
+    });
+  entity
+    .command('list')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      const entities = await withHome(command, listEntities);
+      if (opts.json) printJson(io, entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt })));
+      else printTable(io, entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns.length, loaded: e.loadedAt })), 'No entities yet: load one with `outflow entity load Customer <file.csv>`.');
+    });
+
+  const segment = program.command('segment').description('Segments: filtered sets of profiles');
+  segment
+    .command('create <name>')
+    .requiredOption('--where <filter>', "filter, e.g. \"country = 'NL' and orders >= 3\"")
+    .option('--entity <entity>', 'entity the segment selects from', 'Customer')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      const created = await withHome(command, (home) => createSegment(home, { name, entity: opts.entity, where: opts.where }));
+      if (opts.json) printJson(io, { name: created.name, entity: created.entity, filter: created.filter });
+      else io.out(`Created segment ${created.name} on ${created.entity}. Run \`outflow segment refresh ${created.name}\` to count its members.`);
+    });
+  segment
+    .command('refresh [name]')
+    .description('Materialize membership of one segment, or of all')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string | undefined, opts, command: Command) => {
+      const results = await withHome(command, (home) => refreshSegments(home, name));
+      if (opts.json) printJson(io, results);
+      else printTable(io, results, 'No segments to refresh.');
+    });
+  segment
+    .command('list')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      const segments = await withHome(command, listSegments);
+      const rows = segments.map((s) => ({ name: s.name, entity: s.entity, filter: s.filter, members: s.members, refreshedAt: s.refreshedAt }));
+      if (opts.json) printJson(io, rows);
+      else printTable(io, rows, 'No segments yet: create one with `outflow segment create <name> --where ...`.');
+    });
+  segment
+    .command('remove <name>')
+    .action(async (name: string, _opts, command: Command) => {
+      await withHome(command, (home) => removeSegment(home, name));
+      io.out(`Removed segment ${name}.`);
+    });
+}

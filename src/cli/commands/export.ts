@@ -1,0 +1,112 @@
+import type { Command } from 'commander';
+import { createExport, listExports, removeExport, runExport, showExport } from '../../app/exports.ts';
+import { summarizeRun, type RunSummary } from '../../app/runs.ts';
+import type { Run } from '../../domain/model.ts';
+import { ExitCode, exitCodes } from '../exit.ts';
+import { formatBytes, formatNumber, printJson, printTable, progressObserver, type Io } from '../output.ts';
+import { readJsonConfig, splitList, withHome } from './common.ts';
+import type { Home } from '../../app/home.ts';
+
+export function registerExportCommands(program: Command, io: Io): void {
+  const exp = program.command('export').description('Exports: what goes to which connection');
+
+  exp
+    .command('create')
+    .description('Save an export (saving never runs it)')
+    .requiredOption('--name <name>', 'export name, unique')
+    .requiredOption('--connection <name>', 'connection to send to')
+    .option('--segments <list>', 'comma-separated segment names')
+    .option('--entities <list>', 'comma-separated entity names (SFTP only)')
+    .option('--config <file>', 'JSON: {"mapping": {...}, "syncMode": "full"|"mirror", ...destination settings}, or -')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      const view = await withHome(command, (home) =>
+        createExport(home, { name: opts.name, connection: opts.connection, segments: splitList(opts.segments), entities: splitList(opts.entities), config: readJsonConfig(opts.config) }),
+      );
+      if (opts.json) printJson(io, view);
+      else io.out(`Saved export "${view.name}" to ${view.connection}. Run it with \`outflow export run "${view.name}"\`.`);
+    });
+
+  exp
+    .command('list')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      const views = await withHome(command, listExports);
+      if (opts.json) printJson(io, views);
+      else printTable(io, views.map((v) => ({ name: v.name, connection: v.connection, type: v.type, sources: v.segments ?? v.entities })), 'No exports yet: create one with `outflow export create`.');
+    });
+
+  exp
+    .command('show <name>')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, _opts, command: Command) => {
+      printJson(io, await withHome(command, (home) => showExport(home, name)));
+    });
+
+  exp
+    .command('remove <name>')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      const result = await withHome(command, (home) => removeExport(home, name));
+      if (opts.json) printJson(io, result);
+      else io.out(`Removed export "${name}". Its run history stays.`);
+    });
+
+  exp
+    .command('run <name>')
+    .description('Run an export now; exits non-zero unless the run succeeded')
+    .option('--json', 'print one JSON summary when done')
+    .action(async (name: string, opts, command: Command) => {
+      await withHome(command, async (home) => {
+        const run = await runWithProgress(home, io, Boolean(opts.json), (observer, signal) => runExport(home, name, observer, signal));
+        await reportRun(home, io, run, Boolean(opts.json));
+      });
+    });
+}
+
+/** Runs with a progress bar; Ctrl-C cancels the run cleanly (staged files removed). */
+export async function runWithProgress(home: Home, io: Io, json: boolean, start: (observer: ReturnType<typeof progressObserver>, signal: AbortSignal) => Promise<Run>): Promise<Run> {
+  const observer = progressObserver(io, !json);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await start(observer, controller.signal);
+  } finally {
+    observer.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function reportRun(home: Home, io: Io, run: Run, json: boolean): Promise<RunSummary> {
+  const summary = await summarizeRun(home, run);
+  if (json) printJson(io, summary);
+  else printRunText(io, summary);
+  if (summary.status !== 'succeeded') throw new ExitCode(exitCodes.runFailed);
+  return summary;
+}
+
+export function printRunText(io: Io, summary: RunSummary): void {
+  const seconds = summary.startedAt && summary.finishedAt ? (Date.parse(summary.finishedAt) - Date.parse(summary.startedAt)) / 1000 : null;
+  io.out(`Run ${summary.id} of "${summary.export}" ${summary.status}${seconds !== null ? ` in ${seconds.toFixed(1)} s` : ''}.`);
+  for (const source of summary.entities) {
+    if (source.files) {
+      io.out(`  ${source.name}: ${formatNumber(source.rows)} rows in ${source.files.length} file(s)`);
+      for (const file of source.files) io.out(`    ${file.path}  ${formatNumber(file.rows)} rows  ${formatBytes(file.bytes)}`);
+    } else {
+      const removed = source.removed ? `, ${formatNumber(source.removed)} removed` : '';
+      io.out(`  ${source.name}: ${formatNumber(source.rows)} members, ${formatNumber(source.sent ?? 0)} sent, ${formatNumber(source.rejected ?? 0)} rejected${removed}`);
+    }
+  }
+  if (summary.entities.length === 0 || !summary.entities[0]?.files) {
+    if (summary.rejected > 0 || summary.notAttempted > 0) {
+      io.out(`  sent ${formatNumber(summary.sent)}, rejected ${formatNumber(summary.rejected)}, not attempted ${formatNumber(summary.notAttempted)}`);
+    }
+  }
+  for (const rejection of summary.rejections.slice(0, 10)) io.out(`  rejected ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
+  if (summary.rejections.length > 10) io.out(`  … see \`outflow run show ${summary.id}\` for all rejections`);
+  for (const warning of summary.warnings) io.out(`  warning: ${warning}`);
+  if (summary.error) io.err(`error: ${summary.error.message}`);
+}

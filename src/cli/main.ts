@@ -1,0 +1,71 @@
+import { Command, CommanderError } from 'commander';
+import { FilterError } from '../store/profile/filter.ts';
+import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, ValidationError } from '../domain/errors.ts';
+import { registerConnectionCommands } from './commands/connection.ts';
+import { registerDataCommands } from './commands/data.ts';
+import { registerDemoCommand } from './commands/demo.ts';
+import { registerDestinationCommands } from './commands/destinations.ts';
+import { registerExportCommands } from './commands/export.ts';
+import { registerRunCommands } from './commands/run.ts';
+import { ExitCode, exitCodes } from './exit.ts';
+import { processIo, type Io } from './output.ts';
+
+export { ExitCode, exitCodes };
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('outflow')
+    .description('Export customer segments and entities to SFTP, Microsoft Advertising, Campaign Monitor, Iterable and Autopilot.')
+    .option('--home <dir>', 'Outflow home directory (default: $OUTFLOW_HOME, else ./.outflow)')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
+    .exitOverride();
+  registerDataCommands(program, io);
+  registerConnectionCommands(program, io);
+  registerExportCommands(program, io);
+  registerRunCommands(program, io);
+  registerDestinationCommands(program, io);
+  registerDemoCommand(program, io);
+  // Every sub-command takes --home too, so it can stand anywhere on the line.
+  const addHome = (command: Command) => {
+    for (const sub of command.commands) {
+      if (sub.commands.length > 0) addHome(sub);
+      else if (!sub.options.some((o) => o.long === '--home')) sub.option('--home <dir>', 'Outflow home directory');
+      sub.exitOverride();
+    }
+  };
+  addHome(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Errors become one line on stderr (a stack trace with OUTFLOW_DEBUG=1). */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv);
+    return exitCodes.ok;
+  } catch (error) {
+    return reportError(io, error);
+  }
+}
+
+function reportError(io: Io, error: unknown): number {
+  if (error instanceof ExitCode) return error.code;
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return exitCodes.ok;
+    return exitCodes.invalid;
+  }
+  if (process.env.OUTFLOW_DEBUG === '1' && error instanceof Error) io.err(error.stack ?? error.message);
+  const message = error instanceof Error ? error.message : String(error);
+  const [first, ...rest] = message.split('\n');
+  io.err(`error: ${first}`);
+  // The caret under a bad filter is worth the extra lines when someone is reading.
+  if (error instanceof FilterError && io.interactive && rest.length > 0) io.err(rest.join('\n'));
+  if (error instanceof NotFoundError) return exitCodes.notFound;
+  if (error instanceof ConflictError) return exitCodes.conflict;
+  if (error instanceof AuthError || error instanceof PermissionError) return exitCodes.denied;
+  if (error instanceof ValidationError || error instanceof ConfigError) return exitCodes.invalid;
+  if (error instanceof OutflowError && error.code === 'home_locked') return exitCodes.busy;
+  if (error instanceof OutflowError) return exitCodes.runFailed;
+  if (process.env.OUTFLOW_DEBUG !== '1') io.err('(set OUTFLOW_DEBUG=1 to see the stack trace)');
+  return exitCodes.internal;
+}

@@ -1,0 +1,99 @@
+import { SingleBar } from 'cli-progress';
+import type { RunObserver } from '../engine/run-export.ts';
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Whether a person is watching stderr (progress bars, colours, carets). */
+  interactive: boolean;
+}
+
+export const processIo: Io = {
+  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  interactive: Boolean(process.stderr.isTTY),
+};
+
+export function printJson(io: Io, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}
+
+/** A plain aligned table; empty lists print a hint instead. */
+export function printTable(io: Io, rows: Array<Record<string, unknown>>, empty: string): void {
+  if (rows.length === 0) {
+    io.out(empty);
+    return;
+  }
+  const headers = Object.keys(rows[0]!);
+  const cells = rows.map((row) => headers.map((h) => formatCell(row[h])));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  io.out([line(headers.map((h) => h.toUpperCase())), ...cells.map(line)].join('\n'));
+}
+
+function formatCell(value: unknown): string {
+  if (value === null || value === undefined) return '-';
+  if (typeof value === 'number') return value.toLocaleString('en-US');
+  if (Array.isArray(value)) return value.join(',');
+  return String(value);
+}
+
+export function formatNumber(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = -1;
+  do {
+    value /= 1024;
+    unit++;
+  } while (value >= 1024 && unit < units.length - 1);
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * A progress bar on stderr (rows written, rows/s, ETA) when a person watches; otherwise nothing, so that
+ * `--json` output and logs stay clean.
+ */
+export function progressObserver(io: Io, enabled: boolean): RunObserver & { stop(): void } {
+  if (!enabled || !io.interactive) {
+    return { onWarning: (m) => io.err(`warning: ${m}`), onRetry: () => {}, stop: () => {} };
+  }
+  const bar = new SingleBar(
+    {
+      format: '  {bar} {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}',
+      barsize: 30,
+      hideCursor: true,
+      stream: process.stderr,
+      etaBuffer: 50,
+      formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? formatNumber(v) : String(v)),
+    },
+    undefined,
+  );
+  const started = Date.now();
+  let running = false;
+  return {
+    onProgress({ rowsDone, rowsTotal }) {
+      const speed = formatNumber(Math.round(rowsDone / Math.max(0.001, (Date.now() - started) / 1000)));
+      if (!running) {
+        bar.start(rowsTotal ?? 0, rowsDone, { speed });
+        running = true;
+      } else {
+        if (rowsTotal !== null) bar.setTotal(rowsTotal);
+        bar.update(rowsDone, { speed });
+      }
+    },
+    onWarning(message) {
+      io.err(`warning: ${message}`);
+    },
+    onRetry(message, delayMs) {
+      if (!running) io.err(`retrying in ${(delayMs / 1000).toFixed(1)} s: ${message}`);
+    },
+    stop() {
+      if (running) bar.stop();
+    },
+  };
+}
