@@ -88,8 +88,9 @@ export async function executeRun(services: Services, runId: string, actor: Actor
       const kind = destination.export as RecordExportDefinition<unknown>;
       const segments = await resolveSegments(services, exp);
       const rowsTotal = segments.reduce((sum, s) => sum + s.members, 0);
+      await saveRunProgress(db, runId, { rowsTotal });
       await enforceLimits(services, exp, destination.title, kind, config, segments, warn);
-      await saveRunProgress(db, runId, { rowsTotal, warnings });
+      await saveRunProgress(db, runId, { warnings });
       observer.onProgress?.({ rowsDone: 0, rowsTotal });
 
       // A resumed run starts from the counts of the run it continues.
