@@ -7,6 +7,7 @@ import zlib from 'node:zlib';
 import type { DestinationContext, FileExportDefinition, StagedFile } from '../destinations/kit/define.ts';
 import type { SourceResult } from '../domain/model.ts';
 import type { ProfileStore, Source } from '../store/profile/profile-store.ts';
+import { withRetry, type RetryPolicy } from './retry.ts';
 
 export const MAX_PARTS = 5;
 export const DEFAULT_ROWS_PER_PART = 1_000_000;
@@ -64,6 +65,8 @@ export interface FileExportInput {
   startedAt: Date;
   tmpDir: string;
   rowsPerPart?: number;
+  /** A part whose upload fails for a passing reason (a dropped connection) is rendered and sent again. */
+  retry: RetryPolicy;
   onRows?: (rows: number) => void;
   onPlanned?: (totalRows: number) => void;
 }
@@ -97,7 +100,10 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
       while (failure === null && next < plans.length) {
         const plan = plans[next++]!;
         try {
-          const result = await renderAndStage(plan, input, sink.stage.bind(sink), format.delimiter, format.compression, workDir);
+          const result = await withRetry(() => renderAndStage(plan, input, sink.stage.bind(sink), format.delimiter, format.compression, workDir), input.retry, {
+            signal: input.ctx.signal,
+            onRetry: (error, attempt, delayMs) => input.ctx.log.warn({ file: plan.fileName, attempt, delayMs, code: error.code }, error.message),
+          });
           staged.push(result.file);
           results.set(plan, result);
           input.onRows?.(result.rows);
@@ -109,6 +115,8 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
     await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, plans.length) }, worker));
     if (failure !== null) throw failure;
     await sink.commit(staged);
+    // Parts that were sent again left temporary files the dropped connection could not remove.
+    await sink.discard([]);
   } catch (error) {
     await sink.discard(staged);
     throw error;

@@ -71,6 +71,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         startedAt: new Date(run.startedAt ?? Date.now()),
         tmpDir: services.tmpDir,
         rowsPerPart: rowsPerFile,
+        retry: services.retry,
         onPlanned: (total) => {
           rowsTotal = total;
           observer.onProgress?.({ rowsDone: 0, rowsTotal: total });
