@@ -97,4 +97,13 @@ describe('the outflow executable', () => {
     const shown = JSON.parse((await cli(home, ['run', 'show', summary.id, '--json'])).stdout);
     expect(shown).toMatchObject({ id: summary.id, status: 'succeeded', startedBy: expect.any(String) });
   });
+
+  it('refreshes every segment and then runs every export on `outflow refresh`', async () => {
+    expect((await cli(home, ['segment', 'create', 'forties', '--where', 'age >= 40'])).code).toBe(0);
+    const result = await cli(home, ['refresh', '--json']);
+    expect(result.code).toBe(0);
+    const { segments, runs } = JSON.parse(result.stdout);
+    expect(segments).toEqual([{ name: 'forties', members: 1 }]);
+    expect(runs.map((r: { export: string; status: string; trigger: string }) => [r.export, r.status, r.trigger])).toEqual([['all', 'succeeded', 'refresh']]);
+  });
 });

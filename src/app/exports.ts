@@ -8,6 +8,7 @@ import { getConnection, getConnectionByName } from '../store/metadata/connection
 import * as store from '../store/metadata/exports.ts';
 import { createRun, getRun } from '../store/metadata/runs.ts';
 import { getSegment } from '../store/metadata/segments.ts';
+import { refreshSegments } from './data.ts';
 import type { Home } from './home.ts';
 import { zodIssues } from './validation.ts';
 
@@ -154,13 +155,13 @@ export async function removeExport(home: Home, name: string): Promise<{ removed:
 }
 
 /** Queues a run of the export and executes it in this process. */
-export async function runExport(home: Home, name: string, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
+export async function runExport(home: Home, name: string, observer: RunObserver = {}, signal?: AbortSignal, trigger: Run['trigger'] = 'manual'): Promise<Run> {
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
     throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Create the export again with another connection.`);
   });
   assertCanUse(home.actor, connection);
-  const run = await createRun(home.db, { exportId: exp.id, exportName: exp.name, connectionId: connection.id, trigger: 'manual', startedBy: home.actor.name });
+  const run = await createRun(home.db, { exportId: exp.id, exportName: exp.name, connectionId: connection.id, trigger, startedBy: home.actor.name });
   return executeRun(home, run.id, home.actor, observer, signal);
 }
 
@@ -182,4 +183,18 @@ export async function resumeRun(home: Home, runId: string, observer: RunObserver
     resumedFrom: previous,
   });
   return executeRun(home, run.id, home.actor, observer, signal);
+}
+
+/**
+ * The scheduled refresh: re-materializes every segment, then runs every export, one after another. A failed
+ * export does not stop the others; each one's run records what happened.
+ */
+export async function refreshAndRunAll(home: Home, observer: (exportName: string) => RunObserver = () => ({}), signal?: AbortSignal) {
+  const segments = await refreshSegments(home);
+  const runs: Run[] = [];
+  for (const exp of await store.listExports(home.db)) {
+    if (signal?.aborted) break;
+    runs.push(await runExport(home, exp.name, observer(exp.name), signal, 'refresh'));
+  }
+  return { segments, runs };
 }

@@ -5,7 +5,7 @@ import { registerConnectionCommands } from './commands/connection.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerDestinationCommands } from './commands/destinations.ts';
-import { registerExportCommands } from './commands/export.ts';
+import { registerExportCommands, registerRefreshCommand } from './commands/export.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { ExitCode, exitCodes } from './exit.ts';
 import { processIo, type Io } from './output.ts';
@@ -23,6 +23,7 @@ export function buildProgram(io: Io): Command {
   registerConnectionCommands(program, io);
   registerExportCommands(program, io);
   registerRunCommands(program, io);
+  registerRefreshCommand(program, io);
   registerDestinationCommands(program, io);
   registerDemoCommand(program, io);
   // Every sub-command takes --home too, so it can stand anywhere on the line.

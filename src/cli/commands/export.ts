@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createExport, listExports, removeExport, runExport, showExport } from '../../app/exports.ts';
+import { createExport, listExports, refreshAndRunAll, removeExport, runExport, showExport } from '../../app/exports.ts';
 import { summarizeRun, type RunSummary } from '../../app/runs.ts';
 import type { Run } from '../../domain/model.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
@@ -65,6 +65,44 @@ export function registerExportCommands(program: Command, io: Io): void {
 }
 
 /** Runs with a progress bar; Ctrl-C cancels the run cleanly (staged files removed). */
+export function registerRefreshCommand(program: Command, io: Io): void {
+  program
+    .command('refresh')
+    .description('The scheduled refresh: refresh every segment, then run every export')
+    .option('--every <minutes>', 'repeat every this many minutes until stopped', (v) => Number(v))
+    .option('--json', 'print one JSON object per refresh')
+    .action(async (opts, command: Command) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      let failed = false;
+      try {
+        do {
+          const result = await withHome(command, async (home) => {
+            const { segments, runs } = await refreshAndRunAll(home, () => progressObserver(io, false), controller.signal);
+            return { segments, runs: await Promise.all(runs.map((run) => summarizeRun(home, run))) };
+          });
+          failed = result.runs.some((r) => r.status !== 'succeeded');
+          if (opts.json) printJson(io, result);
+          else {
+            for (const s of result.segments) io.out(`segment ${s.name}: ${formatNumber(s.members)} members`);
+            for (const r of result.runs) io.out(`export ${r.export}: ${r.status}${r.error ? ` (${r.error.message})` : ''}`);
+          }
+          if (!opts.every || controller.signal.aborted) break;
+          await new Promise((resolve) => {
+            const timer = setTimeout(resolve, opts.every * 60_000);
+            controller.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
+          });
+        } while (!controller.signal.aborted);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+      if (failed) throw new ExitCode(exitCodes.runFailed);
+    });
+}
+
 export async function runWithProgress(home: Home, io: Io, json: boolean, start: (observer: ReturnType<typeof progressObserver>, signal: AbortSignal) => Promise<Run>): Promise<Run> {
   const observer = progressObserver(io, !json);
   const controller = new AbortController();

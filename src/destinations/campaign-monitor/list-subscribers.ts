@@ -62,7 +62,9 @@ export const listSubscribers = defineRecordExport<CampaignMonitorConnection, typ
     description:
       'Any other target is a custom field of the list, named by its key without brackets (`website` for `[website]`). Values are limited to 250 characters.',
   },
-  limits: { batchSize: IMPORT_BATCH_SIZE, maxProfilesPerExport: 1_000_000, concurrency: 1 },
+  // Three in flight: an import of 1,000 subscribers can take longer than the gap the pacing leaves between
+  // requests, and the limiter, not the latency, should set the pace. Imports are upserts, so a repeat is harmless.
+  limits: { batchSize: IMPORT_BATCH_SIZE, maxProfilesPerExport: 1_000_000, concurrency: 3 },
   // Removal is one unsubscribe or delete call per address (CM has no bulk form), paced like everything else.
   supportsRemove: true,
   rate: campaignMonitorRate,

@@ -58,7 +58,9 @@ export const listMembership = defineRecordExport<IterableConnection, typeof sett
     description:
       "Every other mapped target is written to the user's dataFields under the target's name. Iterable fixes a field's type project-wide on first use.",
   },
-  limits: { batchSize: BATCH_SIZE },
+  // Three in flight: a 1,000-member subscribe can take longer than the gap the pacing leaves between
+  // requests, and the limiter, not the latency, should set the pace. Re-sending a subscribe is harmless.
+  limits: { batchSize: BATCH_SIZE, concurrency: 3 },
   supportsRemove: true,
   rate: rateOf,
   connectionLimits: (conn) => (conn.maxProfiles === undefined ? {} : { maxProfiles: conn.maxProfiles }),
