@@ -323,44 +323,42 @@ class DuckDbProfileStore implements ProfileStore {
     const key = quoteIdent(info.key);
     const selected = [`CAST(e.${key} AS VARCHAR) AS "__key"`, ...columns.map((c) => `e.${quoteIdent(c)}`)].join(', ');
     const where = afterKey === null ? '' : `WHERE m.k > CAST($1 AS ${info.keyType})`;
-    // A connection of its own: the caller writes (delivered sets, progress) while this result streams, and
-    // a second statement on the streaming connection would cut the stream short.
-    const con = await this.instance.connect();
-    try {
-      const result = await con.stream(
-        `SELECT ${selected} FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(source.entity)} e ON e.${key} = m.k ${where} ORDER BY m.k`,
-        afterKey === null ? [] : [afterKey],
-      );
-      const names = result.deduplicatedColumnNames();
-      let pending: Row[] = [];
-      for await (const chunk of result) {
-        for (const row of chunk.getRows()) {
-          const out: Row = {};
-          names.forEach((name, i) => (out[name] = plain(row[i] ?? null)));
-          pending.push(out);
-        }
-        if (pending.length >= chunkRows) {
-          yield pending;
-          pending = [];
-        }
-      }
-      if (pending.length > 0) yield pending;
-    } finally {
-      con.closeSync();
-    }
+    yield* this.streamChunks(
+      `SELECT ${selected} FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(source.entity)} e ON e.${key} = m.k ${where} ORDER BY m.k`,
+      afterKey === null ? [] : [afterKey],
+      (row, names) => {
+        const out: Row = {};
+        names.forEach((name, i) => (out[name] = plain(row[i] ?? null)));
+        return out;
+      },
+      chunkRows,
+    );
   }
 
   async *readDeparted(stateId: string, source: Source & { kind: 'segment' }, chunkRows = 2048): AsyncIterable<Array<{ key: string; identity: string }>> {
     if (!(await this.hasTable(`_delivered_${stateId}`))) return;
     await this.requireMembers(source);
+    yield* this.streamChunks(
+      `SELECT d.k, d.identity FROM ${deliveredTable(stateId)} d WHERE NOT EXISTS (SELECT 1 FROM ${membersTable(source.segmentId)} m WHERE CAST(m.k AS VARCHAR) = d.k) ORDER BY d.k`,
+      [],
+      (row) => ({ key: String(row[0]), identity: String(row[1]) }),
+      chunkRows,
+    );
+  }
+
+  /**
+   * Streams a query's rows in chunks of about `chunkRows`, on a connection of its own: the caller writes
+   * (delivered sets, progress) while the result streams, and a second statement on the streaming
+   * connection would cut the stream short.
+   */
+  private async *streamChunks<T>(sql: string, params: DuckDBValue[], toRow: (row: DuckDBValue[], names: string[]) => T, chunkRows: number): AsyncIterable<T[]> {
     const con = await this.instance.connect();
     try {
-      const result = await con.stream(
-        `SELECT d.k, d.identity FROM ${deliveredTable(stateId)} d WHERE NOT EXISTS (SELECT 1 FROM ${membersTable(source.segmentId)} m WHERE CAST(m.k AS VARCHAR) = d.k) ORDER BY d.k`,
-      );
-      let pending: Array<{ key: string; identity: string }> = [];
+      const result = await con.stream(sql, params);
+      const names = result.deduplicatedColumnNames();
+      let pending: T[] = [];
       for await (const chunk of result) {
-        for (const row of chunk.getRows()) pending.push({ key: String(row[0]), identity: String(row[1]) });
+        for (const row of chunk.getRows()) pending.push(toRow(row, names));
         if (pending.length >= chunkRows) {
           yield pending;
           pending = [];
