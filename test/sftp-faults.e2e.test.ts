@@ -56,8 +56,11 @@ describe('file exports when the SFTP server misbehaves', () => {
     expect(planParts(source, 0, { stamp: 's', extension: '.csv' })).toHaveLength(1);
   });
 
-  it('uploads five gzip parts at two at a time', async () => {
-    const run = await runExport(home, 'all-gzip');
+  it('uploads five gzip parts at two at a time, reporting progress as rows stream', async () => {
+    const progress: Array<number> = [];
+    const run = await runExport(home, 'all-gzip', { onProgress: ({ rowsDone }) => progress.push(rowsDone) });
+    expect(progress.length).toBeGreaterThan(5);
+    expect(progress.at(-1)).toBe(20_000);
     expect(run.status).toBe('succeeded');
     expect(run.sources[0]!.files!.map((f) => f.rows)).toEqual([4000, 4000, 4000, 4000, 4000]);
     expect(files()).toHaveLength(5);

@@ -67,6 +67,7 @@ export interface FileExportInput {
   rowsPerPart?: number;
   /** A part whose upload fails for a passing reason (a dropped connection) is rendered and sent again. */
   retry: RetryPolicy;
+  /** Rows rendered since the last call (an estimate while a part streams, corrected when it completes). */
   onRows?: (rows: number) => void;
   onPlanned?: (totalRows: number) => void;
 }
@@ -106,7 +107,6 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
           });
           staged.push(result.file);
           results.set(plan, result);
-          input.onRows?.(result.rows);
         } catch (error) {
           failure ??= error;
         }
@@ -143,9 +143,22 @@ async function renderAndStage(
   compression: 'gzip' | 'none',
   workDir: string,
 ): Promise<{ rows: number; file: StagedFile }> {
-  const fifo = path.join(workDir, `part-${plan.source.name.length}-${plan.index}-${Math.random().toString(36).slice(2)}.fifo`);
+  const fifo = path.join(workDir, `part-${plan.index}-${Math.random().toString(36).slice(2)}.fifo`);
   execFileSync('mkfifo', ['-m', '600', fifo]);
   const csv = fs.createReadStream(fifo, { highWaterMark: 1 << 20 });
+  // Progress counts line ends as they stream by: cheap, and close enough for a progress bar (a value with a
+  // line break in it counts twice); the exact count replaces the estimate when the part completes.
+  let reported = 0;
+  let headerSeen = false;
+  csv.on('data', (data: Buffer | string) => {
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+    let lines = 0;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+    const rows = !headerSeen && lines > 0 ? lines - 1 : lines;
+    if (lines > 0) headerSeen = true;
+    reported += rows;
+    input.onRows?.(rows);
+  });
   const body = new PassThrough({ highWaterMark: 1 << 20 });
   const piping =
     compression === 'gzip'
@@ -164,8 +177,14 @@ async function renderAndStage(
     csv.destroy();
     throw error;
   });
-  const [rows, file] = await Promise.all([copying, staging, piping.catch(() => undefined)]).then(([r, f]) => [r, f] as const);
-  return { rows, file };
+  try {
+    const [rows, file] = await Promise.all([copying, staging, piping.catch(() => undefined)]);
+    input.onRows?.(rows - reported);
+    return { rows, file };
+  } catch (error) {
+    input.onRows?.(-reported);
+    throw error;
+  }
 }
 
 function unblockReader(fifo: string): void {

@@ -62,6 +62,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
       const fileSources = await resolveSources(services, exp);
       let rowsDone = 0;
       let rowsTotal: number | null = null;
+      let savedAt = 0;
       sources = await runFileExport({
         kind: destination.export,
         connection: config,
@@ -80,7 +81,11 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         onRows: (rows) => {
           rowsDone += rows;
           observer.onProgress?.({ rowsDone, rowsTotal });
-          void saveRunProgress(db, runId, { rowsDone });
+          // At hundreds of MB/s this fires hundreds of times a second; the run record needs a pulse, not a stream.
+          if (Date.now() - savedAt >= 1000) {
+            savedAt = Date.now();
+            void saveRunProgress(db, runId, { rowsDone }).catch(() => {});
+          }
         },
       });
       const total = sources.reduce((sum, s) => sum + s.rows, 0);
