@@ -42,6 +42,20 @@ describe('profile store', () => {
     expect(info.columns.map((c) => c.type)).toEqual(['VARCHAR', 'VARCHAR', 'DATE', 'DOUBLE']);
   });
 
+  it('loads a Parquet file with its own types', async () => {
+    const csv = writeCsv('c.csv', customers);
+    const parquet = path.join(dir, 'c.parquet');
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const scratch = await DuckDBInstance.create(':memory:');
+    const con = await scratch.connect();
+    await con.run(`COPY (SELECT * FROM read_csv('${csv}') ) TO '${parquet}' (FORMAT parquet)`);
+    con.closeSync();
+    scratch.closeSync();
+    const info = await store.loadEntity('Customer', parquet, { key: 'profile_id' });
+    expect(info).toMatchObject({ rows: 3, key: 'profile_id', source: 'c.parquet' });
+    expect(info.columns.find((c) => c.name === 'age')?.type).toBe('BIGINT');
+  });
+
   it('keeps the previous data when a reload hits a ragged row, and says which line', async () => {
     await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
     const ragged = writeCsv('bad.csv', 'profile_id,email,age,city\n9,z@example.com,1,X\n10,y@example.com,2,Y,extra\n');
