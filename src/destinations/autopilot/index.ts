@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { OutflowError } from '../../domain/errors.ts';
-import { defineDestination, fail, ok } from '../kit/define.ts';
+import { defineDestination, ok, probe } from '../kit/define.ts';
 import { secret } from '../kit/secret.ts';
 import { createAutopilotClient, DEFAULT_BASE_URL } from './client.ts';
 import { listMembership } from './list-membership.ts';
@@ -29,15 +28,11 @@ export default defineDestination({
         .describe("Profiles allowed across all exports of this connection (the plan's allowance)."),
       warnProfiles: z.number().int().positive().default(80_000).describe('Warn from this many profiles across all exports.'),
     }),
-    async check(conn, ctx) {
-      try {
+    check: (conn, ctx) =>
+      probe('Autopilot', ctx, async () => {
         await createAutopilotClient(conn, ctx).getAccount();
         return ok();
-      } catch (error) {
-        const { code, message } = error as OutflowError;
-        return fail(code ?? 'internal', message ?? `Autopilot check failed for connection \`${ctx.connectionName}\`.`);
-      }
-    },
+      }),
   },
   export: listMembership,
 });

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { Logger } from '../../lib/logger.ts';
 import type { Rate, RateLimiter } from '../../lib/rate-limit.ts';
-import type { ErrorCode } from '../../domain/errors.ts';
+import { OutflowError, type ErrorCode } from '../../domain/errors.ts';
 
 /** Stable destination ids: stored in the metadata DB and typed on the CLI (`--type`). Never rename one. */
 export type DestinationId = 'sftp' | 'microsoft-advertising' | 'campaign-monitor' | 'iterable' | 'autopilot';
@@ -33,6 +33,24 @@ export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok
 
 export const ok = (details?: Record<string, unknown>): CheckResult => (details ? { ok: true, details } : { ok: true });
 export const fail = (code: ErrorCode, message: string): CheckResult => ({ ok: false, code, message });
+
+/**
+ * Runs a check's probe and turns whatever it throws into a failed {@link CheckResult}, so `check()` never
+ * throws: an Outflow error keeps its code and message, anything else becomes `internal` without its text
+ * (which might echo a credential).
+ *
+ * @example
+ * check: (conn, ctx) => probe('Iterable', ctx, async () => ok({ lists: (await client.getLists()).length }))
+ */
+export async function probe(vendor: string, ctx: DestinationContext, run: () => Promise<CheckResult>): Promise<CheckResult> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof OutflowError) return fail(error.code, error.message);
+    if (ctx.signal.aborted) return fail('cancelled', `Checking ${vendor} connection \`${ctx.connectionName}\` was cancelled.`);
+    return fail('internal', `Checking ${vendor} connection \`${ctx.connectionName}\` failed unexpectedly (${error instanceof Error ? error.name : 'unknown error'}).`);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // File exports (SFTP): the engine renders CSV parts and hands each one to the destination as a byte stream.
