@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { DESTINATION_CASES, runDestinationsBench } from './destinations.ts';
+import { DEFAULT_ROWS, runSftpBench } from './sftp.ts';
+import { BenchError } from './support.ts';
+
+// `npm run bench -- <name> [options]`. Benchmarks print figures; they assert only that each run worked.
+
+const USAGE = `Usage: npm run bench -- <benchmark> [options]
+
+  sftp           Outflow's SFTP export vs DuckDB CSV + pigz/gzip + OpenSSH sftp, to a real sshd
+    --rows N       rows to export (default ${DEFAULT_ROWS.toLocaleString('en-US')})
+    --repeat N     rounds of every measurement; prints medians (default 1)
+    --keep         keep the temporary folder
+
+  destinations   record exports against each destination's fake at its documented rate, 50 ms latency
+    --scale F      multiply the seed sizes (default 1; 0.1 for a quick run)
+    --only ID      one destination: ${DESTINATION_CASES.map((c) => c.id).join(', ')}
+    --keep         keep the temporary folder
+`;
+
+function positiveNumber(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new BenchError(`--${name} must be a positive number, not "${value}".`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      rows: { type: 'string' },
+      repeat: { type: 'string' },
+      scale: { type: 'string' },
+      only: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [name, ...extra] = positionals;
+  if (values.help || name === undefined) {
+    console.log(USAGE);
+    return name === undefined && !values.help ? 2 : 0;
+  }
+  if (extra.length > 0) throw new BenchError(`Unexpected argument(s): ${extra.join(' ')}.\n\n${USAGE}`);
+
+  switch (name) {
+    case 'sftp': {
+      const rows = positiveNumber('rows', values.rows, DEFAULT_ROWS);
+      if (!Number.isInteger(rows)) throw new BenchError('--rows must be a whole number.');
+      const repeat = positiveNumber('repeat', values.repeat, 1);
+      if (!Number.isInteger(repeat)) throw new BenchError('--repeat must be a whole number.');
+      await runSftpBench({ rows, repeat, keep: values.keep });
+      return 0;
+    }
+    case 'destinations': {
+      const scale = positiveNumber('scale', values.scale, 1);
+      const only = values.only;
+      if (only !== undefined && !DESTINATION_CASES.some((c) => c.id === only)) {
+        throw new BenchError(`--only must be one of ${DESTINATION_CASES.map((c) => c.id).join(', ')}, not "${only}".`);
+      }
+      return (await runDestinationsBench({ scale, only, keep: values.keep })) ? 0 : 1;
+    }
+    default:
+      throw new BenchError(`Unknown benchmark "${name}".\n\n${USAGE}`);
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof BenchError || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    console.error(`error: ${error.message}`);
+  } else {
+    console.error(error);
+  }
+  process.exitCode = 1;
+}

@@ -1,0 +1,337 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { startSshd, type Sshd } from '../test/support/sshd.ts';
+import { sqlText, writeCustomersParquet } from './data.ts';
+import {
+  BenchError,
+  codeVersion,
+  emptyFolder,
+  folderBytes,
+  formatInt,
+  formatMb,
+  formatRatio,
+  formatSeconds,
+  printTable,
+  runChecked,
+  runChild,
+  runOutflow,
+  tempDir,
+  timed,
+} from './support.ts';
+
+// `npm run bench -- sftp [--rows N] [--keep]`: Outflow's SFTP file export against the same job done with
+// standard tools (DuckDB's COPY to CSV, pigz or gzip, OpenSSH's sftp client), both uploading to a real
+// OpenSSH server on loopback. See bench/README.md for how to read the output.
+
+export const DEFAULT_ROWS = 10_000_000;
+
+/** Orientation targets, printed with the results; missing one is reported, not a failure. */
+const TARGETS = {
+  maxRatio: 1.5,
+  plainRowsPerSecond: 1_000_000,
+  gzipRowsPerSecond: 400_000,
+  maxPeakRssBytes: 300e6,
+  peakRssAtRows: 10_000_000,
+};
+
+/** How often the child's VmHWM is read. */
+const RSS_SAMPLE_MS = 50;
+
+export interface SftpBenchOptions {
+  rows: number;
+  /** Rounds of every measurement; the table shows medians (and the largest peak RSS). */
+  repeat: number;
+  /** Keep the temporary folder (home, data, sshd files are removed with the sshd regardless). */
+  keep: boolean;
+}
+
+interface BaselineResult {
+  csvBytes: number;
+  writeSeconds: number;
+  plainUploadSeconds: number;
+  pigzSeconds: number;
+  pigzBytes: number;
+  pigzUploadSeconds: number;
+  gzipSeconds: number;
+  gzipBytes: number;
+  gzipUploadSeconds: number;
+}
+
+interface OutflowResult {
+  /** Spawn to exit of `outflow export run`, what a user or scheduler waits for. */
+  seconds: number;
+  /** startedAt → finishedAt of the run as Outflow records it (no process start-up). */
+  runSeconds: number;
+  bytes: number;
+  files: number;
+  peakRssBytes: number | null;
+}
+
+const say = (line: string) => console.log(line);
+
+export async function runSftpBench(options: SftpBenchOptions): Promise<void> {
+  const { rows } = options;
+  const work = tempDir('sftp');
+  let sshd: Sshd | undefined;
+  try {
+    const parquet = path.join(work, 'customers.parquet');
+    say(`Generating ${formatInt(rows)} customer rows into ${parquet} (not timed)…`);
+    const generated = await timed(() => writeCustomersParquet(parquet, rows));
+    say(`  ${formatSeconds(generated.seconds)} s, ${formatMb(fs.statSync(parquet).size)} MB of Parquet`);
+
+    const home = path.join(work, 'home');
+    say('Loading it with `outflow entity load Customer` (not timed)…');
+    const load = await runOutflow(home, ['entity', 'load', 'Customer', parquet, '--json']);
+    const loaded = JSON.parse(load.stdout) as { rows: number };
+    if (loaded.rows !== rows) throw new BenchError(`outflow entity load reported ${loaded.rows} rows, expected ${rows}.`);
+    say(`  ${formatSeconds(load.seconds)} s`);
+    fs.rmSync(parquet);
+
+    sshd = await startSshd();
+    const keyFile = path.join(work, 'client_ed25519');
+    fs.writeFileSync(keyFile, sshd.privateKey, { mode: 0o600 });
+    const sshVersion = (await runChild('ssh', ['-V'])).stderr.trim();
+    say(`Started OpenSSH sshd on ${sshd.host}:${sshd.port} (${sshVersion}).`);
+
+    const plainExport = await createOutflowExport(home, work, sshd, 'none');
+    const gzipExport = await createOutflowExport(home, work, sshd, 'gzip');
+    const baselines: BaselineResult[] = [];
+    const plains: OutflowResult[] = [];
+    const gzips: OutflowResult[] = [];
+    // Rounds interleave the variants so that a slow spell of a shared machine does not land on one of them.
+    for (let round = 1; round <= options.repeat; round++) {
+      const of = options.repeat > 1 ? ` (round ${round} of ${options.repeat})` : '';
+      say(`Baseline${of}: DuckDB COPY to CSV, compression, sftp put…`);
+      baselines.push(await measureBaseline(path.join(home, 'profiles.duckdb'), work, sshd, keyFile));
+      say(`Outflow${of}: export run, uncompressed…`);
+      plains.push(await runOutflowExport(home, plainExport, rows));
+      say(`Outflow${of}: export run, gzip…`);
+      gzips.push(await runOutflowExport(home, gzipExport, rows));
+    }
+    const baseline = medianOf(baselines);
+    const plain = { ...medianOf(plains), peakRssBytes: maxPeak(plains) };
+    const gzip = { ...medianOf(gzips), peakRssBytes: maxPeak(gzips) };
+    report(rows, options.repeat, baseline, plain, gzip);
+  } finally {
+    await sshd?.stop();
+    if (options.keep) say(`Kept ${work}.`);
+    else fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** `sftp -b` with one `put`; returns the upload's wall time and checks the file arrived whole. */
+async function sftpPut(local: string, remote: string, sshd: Sshd, keyFile: string, work: string): Promise<number> {
+  const batch = path.join(work, 'sftp-batch');
+  fs.writeFileSync(batch, `put "${local}" "${remote}"\n`);
+  const result = await runChecked('sftp', [
+    '-b',
+    batch,
+    '-i',
+    keyFile,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'LogLevel=ERROR',
+    '-P',
+    String(sshd.port),
+    `${sshd.username}@127.0.0.1`,
+  ]);
+  const sent = fs.statSync(local).size;
+  const arrived = fs.statSync(remote).size;
+  if (sent !== arrived) throw new BenchError(`sftp put of ${path.basename(local)} left ${arrived} of ${sent} bytes on the server.`);
+  fs.rmSync(remote);
+  return result.seconds;
+}
+
+async function measureBaseline(storeFile: string, work: string, sshd: Sshd, keyFile: string): Promise<BaselineResult> {
+  const local = path.join(work, 'baseline');
+  const remote = path.join(sshd.root, 'baseline');
+  fs.mkdirSync(local);
+  fs.mkdirSync(remote);
+  const csv = path.join(local, 'customers.csv');
+  const gz = `${csv}.gz`;
+
+  // The same rows Outflow exports: its own Customer table, read by the same DuckDB version.
+  const instance = await DuckDBInstance.create(storeFile, { access_mode: 'READ_ONLY' });
+  let writeSeconds: number;
+  try {
+    const con = await instance.connect();
+    try {
+      ({ seconds: writeSeconds } = await timed(() => con.run(`COPY (SELECT * FROM "Customer") TO ${sqlText(csv)} (FORMAT csv, HEADER true)`)));
+    } finally {
+      con.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+  const csvBytes = fs.statSync(csv).size;
+  say(`  DuckDB COPY to CSV: ${formatSeconds(writeSeconds)} s, ${formatMb(csvBytes)} MB`);
+  const plainUploadSeconds = await sftpPut(csv, path.join(remote, 'customers.csv'), sshd, keyFile, work);
+  say(`  sftp put CSV: ${formatSeconds(plainUploadSeconds)} s`);
+
+  const pigz = await runChecked('pigz', ['-1', '-k', '-f', csv]);
+  const pigzBytes = fs.statSync(gz).size;
+  say(`  pigz -1 (${os.availableParallelism()} threads): ${formatSeconds(pigz.seconds)} s, ${formatMb(pigzBytes)} MB`);
+  const pigzUploadSeconds = await sftpPut(gz, path.join(remote, 'customers.csv.gz'), sshd, keyFile, work);
+  say(`  sftp put pigz output: ${formatSeconds(pigzUploadSeconds)} s`);
+  fs.rmSync(gz);
+
+  const gzip = await runChecked('gzip', ['-1', '-k', '-f', csv]);
+  const gzipBytes = fs.statSync(gz).size;
+  say(`  gzip -1: ${formatSeconds(gzip.seconds)} s, ${formatMb(gzipBytes)} MB`);
+  const gzipUploadSeconds = await sftpPut(gz, path.join(remote, 'customers.csv.gz'), sshd, keyFile, work);
+  say(`  sftp put gzip output: ${formatSeconds(gzipUploadSeconds)} s`);
+
+  fs.rmSync(local, { recursive: true, force: true });
+  fs.rmSync(remote, { recursive: true, force: true });
+  return {
+    csvBytes,
+    writeSeconds,
+    plainUploadSeconds,
+    pigzSeconds: pigz.seconds,
+    pigzBytes,
+    pigzUploadSeconds,
+    gzipSeconds: gzip.seconds,
+    gzipBytes,
+    gzipUploadSeconds,
+  };
+}
+
+interface RunSummaryJson {
+  status: string;
+  rows: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  entities: Array<{ name: string; rows: number; files?: Array<{ path: string; rows: number; bytes: number }> }>;
+  error?: { code: string; message: string };
+}
+
+interface OutflowExport {
+  name: string;
+  /** The export folder on the sshd, emptied after each run. */
+  folder: string;
+}
+
+/** One SFTP connection (key auth, pinned host key) and one export of the whole Customer entity. */
+async function createOutflowExport(home: string, work: string, sshd: Sshd, compression: 'none' | 'gzip'): Promise<OutflowExport> {
+  const name = `bench-${compression}`;
+  const folder = path.join(sshd.root, name);
+  fs.mkdirSync(folder);
+  const configFile = path.join(work, `${name}.json`);
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      privateKey: sshd.privateKey,
+      hostKeySha256: sshd.hostKeySha256,
+      folder,
+      compression,
+      delimiter: ',',
+    }),
+    { mode: 0o600 },
+  );
+  await runOutflow(home, ['connection', 'create', '--type', 'sftp', '--name', name, '--config', configFile, '--accept-privacy-terms', '--json']);
+  fs.rmSync(configFile);
+  await runOutflow(home, ['export', 'create', '--name', name, '--connection', name, '--entities', 'Customer', '--json']);
+  return { name, folder };
+}
+
+async function runOutflowExport(home: string, { name, folder }: OutflowExport, rows: number): Promise<OutflowResult> {
+  const run = await runOutflow(home, ['export', 'run', name, '--json'], { sampleRssMs: RSS_SAMPLE_MS });
+  const summary = JSON.parse(run.stdout) as RunSummaryJson;
+  if (summary.status !== 'succeeded') throw new BenchError(`Outflow run ${name} ${summary.status}: ${summary.error?.message ?? ''}`);
+  const files = summary.entities.flatMap((e) => e.files ?? []);
+  const fileRows = files.reduce((sum, f) => sum + f.rows, 0);
+  const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+  if (summary.rows !== rows || fileRows !== rows) throw new BenchError(`Outflow run ${name} wrote ${fileRows} rows (run says ${summary.rows}), expected ${rows}.`);
+  const onServer = folderBytes(folder);
+  if (onServer !== bytes) throw new BenchError(`Outflow run ${name} reported ${bytes} bytes, but the server holds ${onServer}.`);
+  const leftovers = fs.readdirSync(folder).filter((f) => f.endsWith('.partial'));
+  if (leftovers.length > 0) throw new BenchError(`Outflow run ${name} left temporary files on the server: ${leftovers.join(', ')}.`);
+  const runSeconds = (Date.parse(summary.finishedAt ?? '') - Date.parse(summary.startedAt ?? '')) / 1000;
+  say(
+    `  ${formatSeconds(run.seconds)} s (run itself ${formatSeconds(runSeconds)} s), ${files.length} file(s), ${formatMb(bytes)} MB, ` +
+      `peak RSS ${run.peakRssBytes === null ? 'not sampled' : `${formatMb(run.peakRssBytes)} MB`}`,
+  );
+  emptyFolder(folder);
+  return { seconds: run.seconds, runSeconds, bytes, files: files.length, peakRssBytes: run.peakRssBytes };
+}
+
+/** The median of every numeric field across rounds. */
+function medianOf<T extends object>(results: T[]): T {
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const first = results[0]!;
+  return Object.fromEntries(
+    Object.entries(first).map(([key, value]) => [key, typeof value === 'number' ? median(results.map((r) => (r as Record<string, number>)[key]!)) : value]),
+  ) as T;
+}
+
+function maxPeak(results: OutflowResult[]): number | null {
+  const peaks = results.map((r) => r.peakRssBytes).filter((p): p is number => p !== null);
+  return peaks.length > 0 ? Math.max(...peaks) : null;
+}
+
+function report(rows: number, repeat: number, b: BaselineResult, plain: OutflowResult, gzip: OutflowResult): void {
+  const baselinePlain = b.writeSeconds + b.plainUploadSeconds;
+  const baselinePigz = b.writeSeconds + b.pigzSeconds + b.pigzUploadSeconds;
+  const baselineGzip = b.writeSeconds + b.gzipSeconds + b.gzipUploadSeconds;
+  const rss = (bytes: number | null) => (bytes === null ? '—' : formatMb(bytes));
+  const row = (variant: string, secs: number, fileBytes: number, peak: string, ratio: string) => [
+    variant,
+    formatInt(rows),
+    formatSeconds(secs),
+    formatInt(rows / secs),
+    formatMb(b.csvBytes / secs),
+    formatMb(fileBytes),
+    peak,
+    ratio,
+  ];
+
+  say('');
+  say(`SFTP export of ${formatInt(rows)} rows (${(b.csvBytes / rows).toFixed(0)} B/row as CSV) to OpenSSH on loopback; ${os.availableParallelism()} cores; code ${codeVersion()}.`);
+  if (repeat > 1) say(`Figures are medians of ${repeat} rounds; peak RSS is the largest of them.`);
+  say(
+    `Targets: Outflow within ${TARGETS.maxRatio}x of the baseline; ≥ ${formatInt(TARGETS.plainRowsPerSecond)} rows/s uncompressed; ` +
+      `≥ ${formatInt(TARGETS.gzipRowsPerSecond)} rows/s gzip; peak RSS < ${TARGETS.maxPeakRssBytes / 1e6} MB at ${formatInt(TARGETS.peakRssAtRows)} rows.`,
+  );
+  say('');
+  printTable(
+    ['variant', 'rows', 'seconds', 'rows/s', 'CSV MB/s', 'file MB', 'peak RSS MB', 'Outflow/baseline'],
+    [
+      row('baseline CSV: DuckDB COPY + sftp', baselinePlain, b.csvBytes, '—', '—'),
+      row('Outflow CSV', plain.seconds, plain.bytes, rss(plain.peakRssBytes), formatRatio(plain.seconds / baselinePlain)),
+      row('baseline gzip: DuckDB COPY + pigz -1 + sftp', baselinePigz, b.pigzBytes, '—', '—'),
+      row('baseline gzip: DuckDB COPY + gzip -1 + sftp', baselineGzip, b.gzipBytes, '—', '—'),
+      row('Outflow gzip (zlib level 1)', gzip.seconds, gzip.bytes, rss(gzip.peakRssBytes), formatRatio(gzip.seconds / baselinePigz)),
+    ],
+  );
+  say('');
+  say(`Baseline CSV   = DuckDB write ${formatSeconds(b.writeSeconds)} s + upload ${formatSeconds(b.plainUploadSeconds)} s.`);
+  say(`Baseline pigz  = DuckDB write ${formatSeconds(b.writeSeconds)} s + pigz -1 ${formatSeconds(b.pigzSeconds)} s + upload ${formatSeconds(b.pigzUploadSeconds)} s.`);
+  say(`Baseline gzip  = DuckDB write ${formatSeconds(b.writeSeconds)} s + gzip -1 ${formatSeconds(b.gzipSeconds)} s + upload ${formatSeconds(b.gzipUploadSeconds)} s.`);
+  say(
+    `Outflow seconds are spawn-to-exit of \`outflow export run\`; the runs themselves took ${formatSeconds(plain.runSeconds)} s (CSV, ${plain.files} files) ` +
+      `and ${formatSeconds(gzip.runSeconds)} s (gzip, ${gzip.files} files). Outflow gzip vs gzip -1 baseline: ${formatRatio(gzip.seconds / baselineGzip)}.`,
+  );
+  say('');
+  const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
+  const peak = Math.max(plain.peakRssBytes ?? 0, gzip.peakRssBytes ?? 0);
+  say(`Uncompressed: ${formatRatio(plain.seconds / baselinePlain)} of baseline (target ≤ ${TARGETS.maxRatio}x) ${verdict(plain.seconds / baselinePlain <= TARGETS.maxRatio)}; ` +
+    `${formatInt(rows / plain.seconds)} rows/s (target ≥ ${formatInt(TARGETS.plainRowsPerSecond)}) ${verdict(rows / plain.seconds >= TARGETS.plainRowsPerSecond)}.`);
+  say(`Gzip:         ${formatRatio(gzip.seconds / baselinePigz)} of baseline (target ≤ ${TARGETS.maxRatio}x) ${verdict(gzip.seconds / baselinePigz <= TARGETS.maxRatio)}; ` +
+    `${formatInt(rows / gzip.seconds)} rows/s (target ≥ ${formatInt(TARGETS.gzipRowsPerSecond)}) ${verdict(rows / gzip.seconds >= TARGETS.gzipRowsPerSecond)}.`);
+  const rssNote = rows === TARGETS.peakRssAtRows ? '' : ` (the target is stated for ${formatInt(TARGETS.peakRssAtRows)} rows; this run had ${formatInt(rows)})`;
+  say(`Peak RSS:     ${formatMb(peak)} MB (target < ${TARGETS.maxPeakRssBytes / 1e6} MB) ${verdict(peak < TARGETS.maxPeakRssBytes)}${rssNote}.`);
+}
