@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -145,7 +146,7 @@ async function renderAndStage(
 ): Promise<{ rows: number; file: StagedFile }> {
   const fifo = path.join(workDir, `part-${plan.index}-${Math.random().toString(36).slice(2)}.fifo`);
   execFileSync('mkfifo', ['-m', '600', fifo]);
-  const csv = fs.createReadStream(fifo, { highWaterMark: 1 << 20 });
+  const csv = readFifo(fifo);
   // Progress counts line ends as they stream by: cheap, and close enough for a progress bar (a value with a
   // line break in it counts twice); the exact count replaces the estimate when the part completes.
   let reported = 0;
@@ -185,6 +186,30 @@ async function renderAndStage(
     input.onRows?.(-reported);
     throw error;
   }
+}
+
+/**
+ * Reads a FIFO through a pipe handle (epoll) rather than fs.createReadStream, which reads 64 KiB at a time
+ * through the thread pool and measured ~35 % slower. The open itself blocks until DuckDB opens the write end,
+ * so it runs on the thread pool; everything after it does not.
+ */
+function readFifo(fifo: string): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  fs.open(fifo, fs.constants.O_RDONLY, (error, fd) => {
+    if (error) {
+      out.destroy(error);
+      return;
+    }
+    if (out.destroyed) {
+      fs.close(fd, () => {});
+      return;
+    }
+    const pipe = new net.Socket({ fd, readable: true, writable: false });
+    pipe.once('error', (e) => out.destroy(e));
+    out.once('close', () => pipe.destroy());
+    pipe.pipe(out);
+  });
+  return out;
 }
 
 function unblockReader(fifo: string): void {

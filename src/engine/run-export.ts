@@ -56,6 +56,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     const config = await resolveConnectionConfig(services, connection);
     const ctx = destinationContext(services, connection, { signal: controller.signal });
     const { mapping, syncMode, settings, rowsPerFile } = splitExportConfig(exp.config);
+    await services.profiles.useStreamingResources();
 
     let sources: SourceResult[];
     if (destination.export.kind === 'files') {

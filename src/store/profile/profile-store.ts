@@ -45,6 +45,12 @@ export interface ProfileStore {
    * run being resumed.
    */
   beginDelivered(stateId: string, options: { fresh: boolean }): Promise<DeliveredWriter>;
+  /**
+   * Caps DuckDB for streaming work (export runs): one thread per query, so COPY writes rows in order without
+   * holding any back, and a small cache, so memory stays flat whatever the row count. Loads and refreshes keep
+   * DuckDB's defaults, because sorting millions of rows wants the memory.
+   */
+  useStreamingResources(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -400,6 +406,12 @@ class DuckDbProfileStore implements ProfileStore {
         await con.run(`DROP TABLE IF EXISTS ${staging}`);
       },
     };
+  }
+
+  async useStreamingResources(): Promise<void> {
+    // Two parts render at once on two connections; with threads = 1 each COPY runs on its own calling thread.
+    await this.con.run(`SET threads = 1`);
+    await this.con.run(`SET memory_limit = ${quoteLiteral(process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY ?? '128MB')}`);
   }
 
   async close(): Promise<void> {
