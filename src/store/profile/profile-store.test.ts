@@ -98,8 +98,9 @@ describe('profile store', () => {
     const second = path.join(dir, 'p2.csv');
     expect(await store.copyCsv({ kind: 'entity', entity: 'Customer' }, { from: 0, to: 2 }, { delimiter: ';' }, first)).toBe(2);
     expect(await store.copyCsv({ kind: 'entity', entity: 'Customer' }, { from: 2, to: 3 }, { delimiter: ';' }, second)).toBe(1);
-    expect(fs.readFileSync(first, 'utf8')).toBe('profile_id;email;age;city\n1;a@example.com;25;Paris\n2;b@example.com;37;Rome, IT\n');
-    expect(fs.readFileSync(second, 'utf8')).toBe('profile_id;email;age;city\n3;c@example.com;41;Zürich\n');
+    // Rows keep the order of the loaded file.
+    expect(fs.readFileSync(first, 'utf8')).toBe('profile_id;email;age;city\n3;c@example.com;41;Zürich\n1;a@example.com;25;Paris\n');
+    expect(fs.readFileSync(second, 'utf8')).toBe('profile_id;email;age;city\n2;b@example.com;37;Rome, IT\n');
   });
 
   it('lists delivered keys that left the segment since the last mirror run', async () => {

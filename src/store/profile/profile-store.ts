@@ -166,39 +166,39 @@ class DuckDbProfileStore implements ProfileStore {
     }
     const absolute = path.resolve(file);
     if (!fs.existsSync(absolute)) throw new ValidationError(`Cannot read ${file}: no such file.`);
-    const format = /\.parquet$/i.test(absolute) ? 'parquet' : 'csv';
+    const unreadable = (cause: unknown) =>
+      cause instanceof OutflowError
+        ? cause
+        : new ValidationError(`Could not load ${path.basename(file)} into ${name}: ${describeReadError(cause)} ${name} was not changed; fix the file and load again.`, [], { cause });
     const staging = quoteIdent(`_load_${name}_${process.pid}_${Date.now()}`);
+
+    let source: { select: string; columns: ColumnInfo[]; cleanup(): Promise<void> };
     try {
-      if (format === 'parquet') {
-        await this.con.run(`CREATE TABLE ${staging} AS SELECT * FROM read_parquet(${quoteLiteral(absolute)})`);
-      } else {
-        await this.loadCsvTyped(absolute, options.delimiter ?? ',', staging);
-      }
+      source = /\.parquet$/i.test(absolute) ? await this.parquetSource(absolute) : await this.csvSource(absolute, options.delimiter ?? ',', staging);
     } catch (cause) {
-      await this.con.run(`DROP TABLE IF EXISTS ${staging}`);
-      if (cause instanceof OutflowError) throw cause;
-      throw new ValidationError(`Could not load ${path.basename(file)} into ${name}: ${describeReadError(cause)} ${name} was not changed; fix the file and load again.`, [], { cause });
+      throw unreadable(cause);
     }
     try {
-      const stagingName = staging.slice(1, -1).replace(/""/g, '"');
-      const columns = await this.columnsOf(stagingName);
-      const keyColumn = columns.find((c) => c.name === options.key) ?? columns.find((c) => c.name.toLowerCase() === options.key.toLowerCase());
+      const keyColumn = source.columns.find((c) => c.name === options.key) ?? source.columns.find((c) => c.name.toLowerCase() === options.key.toLowerCase());
       if (!keyColumn) {
         throw new ValidationError(
-          `The file has no column "${options.key}" to use as ${name}'s key. Columns: ${columns.map((c) => c.name).join(', ')}. Pass --key <column>.`,
+          `The file has no column "${options.key}" to use as ${name}'s key. Columns: ${source.columns.map((c) => c.name).join(', ')}. Pass --key <column>.`,
         );
       }
       const key = quoteIdent(keyColumn.name);
-      const check = (await this.con.runAndReadAll(`SELECT count(*), count(${key}), count(DISTINCT ${key}) FROM ${staging}`)).getRows()[0]!;
-      const [rows, nonNull, distinct] = check.map(Number) as [number, number, number];
-      if (nonNull < rows) throw new ValidationError(`${rows - nonNull} row(s) have an empty key column "${keyColumn.name}". Every row needs a key; ${name} was not changed.`);
-      if (distinct < nonNull) throw new ValidationError(`The key column "${keyColumn.name}" has ${nonNull - distinct} duplicate value(s); keys must be unique. ${name} was not changed.`);
-
+      // One copy of the data, built and checked inside the transaction that swaps it in: a failure anywhere
+      // rolls back to the previous entity.
       await this.con.run('BEGIN TRANSACTION');
       try {
+        await this.con.run(`CREATE TABLE ${staging} AS ${source.select}`).catch((cause: unknown) => {
+          throw unreadable(cause);
+        });
+        const check = (await this.con.runAndReadAll(`SELECT count(*), count(${key}), count(DISTINCT ${key}) FROM ${staging}`)).getRows()[0]!;
+        const [rows, nonNull, distinct] = check.map(Number) as [number, number, number];
+        if (nonNull < rows) throw new ValidationError(`${rows - nonNull} row(s) have an empty key column "${keyColumn.name}". Every row needs a key; ${name} was not changed.`);
+        if (distinct < nonNull) throw new ValidationError(`The key column "${keyColumn.name}" has ${nonNull - distinct} duplicate value(s); keys must be unique. ${name} was not changed.`);
         await this.con.run(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
-        // Rows are re-sorted by key so that rowid order is key order: exports split files by rowid.
-        await this.con.run(`CREATE TABLE ${quoteIdent(name)} AS SELECT * FROM ${staging} ORDER BY ${key}`);
+        await this.con.run(`ALTER TABLE ${staging} RENAME TO ${quoteIdent(name)}`);
         await this.con.run(`INSERT OR REPLACE INTO ${META} VALUES ($1, $2, $3, $4, $5)`, [name, keyColumn.name, rows, new Date().toISOString(), path.basename(file)]);
         await this.con.run('COMMIT');
       } catch (error) {
@@ -207,23 +207,33 @@ class DuckDbProfileStore implements ProfileStore {
       }
       return this.getEntity(name);
     } finally {
-      await this.con.run(`DROP TABLE IF EXISTS ${staging}`);
+      await source.cleanup();
     }
+  }
+
+  private async parquetSource(file: string) {
+    const select = `SELECT * FROM read_parquet(${quoteLiteral(file)})`;
+    const described = await this.con.runAndReadAll(`DESCRIBE ${select}`);
+    const columns = described.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]) }));
+    return { select, columns, cleanup: async () => {} };
   }
 
   /**
    * Reads a CSV with the header we parsed ourselves and every column as text, so a ragged row is an error
    * that names its line (DuckDB's sniffer, faced with one, may pick another header or return no rows). Then
-   * gives each column the narrowest type every value fits, in one scan.
+   * gives each column the narrowest type every value fits, found in one scan.
    */
-  private async loadCsvTyped(file: string, delimiter: string, staging: string): Promise<void> {
+  private async csvSource(file: string, delimiter: string, staging: string) {
     const header = readCsvHeader(file, delimiter);
     const raw = quoteIdent(`${staging.slice(1, -1)}_raw`);
-    const columns = `{${header.map((h) => `${quoteLiteral(h)}: 'VARCHAR'`).join(', ')}}`;
-    await this.con.run(
-      `CREATE TABLE ${raw} AS SELECT * FROM read_csv(${quoteLiteral(file)}, header = true, auto_detect = false, delim = ${quoteLiteral(delimiter)}, quote = '"', escape = '"', strict_mode = true, null_padding = false, columns = ${columns})`,
-    );
+    const columnTypes = `{${header.map((h) => `${quoteLiteral(h)}: 'VARCHAR'`).join(', ')}}`;
+    const cleanup = async () => {
+      await this.con.run(`DROP TABLE IF EXISTS ${raw}`);
+    };
     try {
+      await this.con.run(
+        `CREATE TABLE ${raw} AS SELECT * FROM read_csv(${quoteLiteral(file)}, header = true, auto_detect = false, delim = ${quoteLiteral(delimiter)}, quote = '"', escape = '"', strict_mode = true, null_padding = false, columns = ${columnTypes})`,
+      );
       const candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'BOOLEAN'];
       const probes = header.flatMap((h) => {
         const c = quoteIdent(h);
@@ -235,18 +245,20 @@ class DuckDbProfileStore implements ProfileStore {
       });
       const counts = (await this.con.runAndReadAll(`SELECT ${probes.join(', ')} FROM ${raw}`)).getRows()[0]!.map(Number);
       const width = 2 + candidates.length;
-      const select = header.map((h, i) => {
+      const columns: ColumnInfo[] = header.map((h, i) => {
         const [nonNull, leadingZero, ...fits] = counts.slice(i * width, (i + 1) * width) as [number, number, ...number[]];
         let type = 'VARCHAR';
         if (nonNull > 0) {
           const index = candidates.findIndex((t, j) => fits[j] === nonNull && !(leadingZero > 0 && (t === 'BIGINT' || t === 'DOUBLE')));
           if (index >= 0) type = candidates[index]!;
         }
-        return type === 'VARCHAR' ? quoteIdent(h) : `CAST(${quoteIdent(h)} AS ${type}) AS ${quoteIdent(h)}`;
+        return { name: h, type };
       });
-      await this.con.run(`CREATE TABLE ${staging} AS SELECT ${select.join(', ')} FROM ${raw}`);
-    } finally {
-      await this.con.run(`DROP TABLE IF EXISTS ${raw}`);
+      const select = columns.map((c) => (c.type === 'VARCHAR' ? quoteIdent(c.name) : `CAST(${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}`));
+      return { select: `SELECT ${select.join(', ')} FROM ${raw}`, columns, cleanup };
+    } catch (error) {
+      await cleanup();
+      throw error;
     }
   }
 
