@@ -423,7 +423,7 @@ class DuckDbProfileStore implements ProfileStore {
   async useStreamingResources(): Promise<void> {
     // Two parts render at once on two connections; with threads = 1 each COPY runs on its own calling thread.
     await this.con.run(`SET threads = 1`);
-    await this.con.run(`SET memory_limit = ${quoteLiteral(process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY ?? '128MB')}`);
+    await this.con.run(`SET memory_limit = ${quoteLiteral(process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY ?? '48MB')}`);
   }
 
   async close(): Promise<void> {
