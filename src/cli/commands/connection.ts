@@ -64,8 +64,8 @@ export function registerConnectionCommands(program: Command, io: Io): void {
 
   connection
     .command('show <name>')
-    .option('--json', 'machine-readable output')
-    .action(async (name: string, opts, command: Command) => {
+    .option('--json', 'machine-readable output (the default: a connection is shown as JSON)')
+    .action(async (name: string, _opts, command: Command) => {
       const view = await withHome(command, (home) => showConnection(home, name));
       printJson(io, view);
     });

@@ -58,7 +58,7 @@ export function registerExportCommands(program: Command, io: Io): void {
     .option('--json', 'print one JSON summary when done')
     .action(async (name: string, opts, command: Command) => {
       await withHome(command, async (home) => {
-        const run = await runWithProgress(home, io, Boolean(opts.json), (observer, signal) => runExport(home, name, observer, signal));
+        const run = await runWithProgress(io, Boolean(opts.json), (observer, signal) => runExport(home, name, observer, signal));
         await reportRun(home, io, run, Boolean(opts.json));
       });
     });
@@ -103,7 +103,7 @@ export function registerRefreshCommand(program: Command, io: Io): void {
     });
 }
 
-export async function runWithProgress(home: Home, io: Io, json: boolean, start: (observer: ReturnType<typeof progressObserver>, signal: AbortSignal) => Promise<Run>): Promise<Run> {
+export async function runWithProgress(io: Io, json: boolean, start: (observer: ReturnType<typeof progressObserver>, signal: AbortSignal) => Promise<Run>): Promise<Run> {
   const observer = progressObserver(io, !json);
   const controller = new AbortController();
   const onSignal = () => controller.abort();

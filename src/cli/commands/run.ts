@@ -50,7 +50,7 @@ export function registerRunCommands(program: Command, io: Io): void {
     .option('--json', 'print one JSON summary when done')
     .action(async (id: string, opts, command: Command) => {
       await withHome(command, async (home) => {
-        const result = await runWithProgress(home, io, Boolean(opts.json), (observer, signal) => resumeRun(home, id, observer, signal));
+        const result = await runWithProgress(io, Boolean(opts.json), (observer, signal) => resumeRun(home, id, observer, signal));
         await reportRun(home, io, result, Boolean(opts.json));
       });
     });

@@ -1,7 +1,7 @@
 import { AuthError, ConfigError, RetryableError, UpstreamError, type OutflowError } from '../../domain/errors.ts';
 import type { Rate } from '../../lib/rate-limit.ts';
 import type { DestinationContext } from '../kit/define.ts';
-import { classifyHttp, createHttpClient, retryAfterMs, type HttpClient, type HttpResponse } from '../kit/http.ts';
+import { classifyHttp, createHttpClient, retryAfterMs, type HttpResponse } from '../kit/http.ts';
 
 // Wire format of the legacy Autopilot (Journeys) REST API v1: https://autopilot.docs.apiary.io/
 // This file is the only place that knows its URLs, headers, payloads and error quirks.
