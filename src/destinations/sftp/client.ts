@@ -408,7 +408,11 @@ export function openSftpSession(conn: SftpConnection, ctx: DestinationContext): 
         }
         client.removeListener('error', onError);
         const session = new SftpSession(client, sftp, seen!, conn, ctx);
-        if (!trust.expected) ctx.log.debug({ server: serverOf(conn), hostKeySha256: seen }, 'sftp host key accepted without a recorded fingerprint');
+        if (!trust.expected && !ctx.verifying) {
+          // Trust on first use: record the key, so that a later change is refused as for a verified connection.
+          ctx.log.info({ server: serverOf(conn), hostKeySha256: seen }, 'sftp host key recorded on first use');
+          void ctx.saveState({ hostKeySha256: seen }).catch((error: unknown) => ctx.log.warn({ error: (error as Error).message }, 'could not record the sftp host key'));
+        }
         settle(undefined, session);
       });
     });

@@ -109,13 +109,13 @@ describe('sftp destination against the in-process server', () => {
   });
 
   describe('check()', () => {
-    it('logs in with a password, writes and deletes a probe file, and reports the host key fingerprint', async () => {
+    it('logs in with a password, writes and deletes a probe file, and reports and records the host key on first use', async () => {
       const result = await sftp.connection.check(connection(), ctx);
       expect(result).toEqual({ ok: true, details: { hostKeySha256: fake.hostKeySha256 } });
       const probeOps = fake.operations.filter((op) => op.path?.includes('.outflow-check-'));
       expect(probeOps.map((op) => op.op)).toEqual(expect.arrayContaining(['OPEN', 'WRITE', 'CLOSE', 'REMOVE']));
       expect(await localFiles()).toEqual([]);
-      expect(ctx.savedState).toEqual({});
+      expect(ctx.savedState).toEqual({ hostKeySha256: fake.hostKeySha256 });
     });
 
     it('accepts a folder relative to the login folder', async () => {
