@@ -28,8 +28,6 @@ export interface OpenHomeOptions {
   log?: Logger;
   fetch?: typeof fetch;
   retry?: Partial<RetryPolicy>;
-  /** Open the DuckDB profile store (every command but a few metadata-only ones needs it). */
-  profiles?: boolean;
 }
 
 export function resolveHomeDir(dir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {

@@ -2,7 +2,7 @@ import { ValidationError } from '../domain/errors.ts';
 import autopilot from './autopilot/index.ts';
 import campaignMonitor from './campaign-monitor/index.ts';
 import iterable from './iterable/index.ts';
-import type { DestinationDefinition, DestinationId } from './kit/define.ts';
+import type { DestinationDefinition } from './kit/define.ts';
 import microsoftAdvertising from './microsoft-advertising/index.ts';
 import sftp from './sftp/index.ts';
 
@@ -25,8 +25,4 @@ export function getDestination(id: string): DestinationDefinition {
     throw new ValidationError(`Unknown destination type "${id}". Known types: ${[...byId.keys()].join(', ')}.`);
   }
   return destination;
-}
-
-export function isDestinationId(id: string): id is DestinationId {
-  return byId.has(id);
 }

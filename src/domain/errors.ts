@@ -113,6 +113,3 @@ export class PermissionError extends OutflowError {
   }
 }
 
-export function isRetryable(error: unknown): error is RetryableError {
-  return error instanceof RetryableError;
-}

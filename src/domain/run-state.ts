@@ -20,6 +20,3 @@ export function assertTransition(runId: string, from: RunStatus, to: RunStatus):
   }
 }
 
-export function isFinished(status: RunStatus): boolean {
-  return transitions[status].length === 0;
-}

@@ -33,7 +33,3 @@ export function createLogger(options: { level?: string; file?: string } = {}): L
   return pino({ level, redact: { paths: redactPaths, censor: '•••' }, base: undefined }, destination);
 }
 
-/** A logger that drops everything; for tests and library use. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}

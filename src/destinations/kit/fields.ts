@@ -28,9 +28,6 @@ export function normalizeEmail(value: unknown, options: { acceptsSha256?: boolea
   return { ok: true, email: text, hashed: false };
 }
 
-export function isSha256Hex(value: string): boolean {
-  return SHA256_HEX.test(value);
-}
 
 /** SHA-256 of the UTF-8 bytes, lower-case hex (Microsoft Customer Match's `Email` item format). */
 export function sha256Hex(value: string): string {

@@ -44,11 +44,6 @@ export async function getSegment(db: Db, name: string): Promise<Segment> {
   return segment;
 }
 
-export async function getSegmentById(db: Db, id: string): Promise<Segment> {
-  const row = await db.selectFrom('segments').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFoundError(`The segment ${id} was removed.`);
-  return toSegment(row);
-}
 
 export async function listSegments(db: Db): Promise<Segment[]> {
   return (await db.selectFrom('segments').selectAll().orderBy('name').execute()).map(toSegment);
