@@ -53,8 +53,7 @@ export async function showRun(home: Home, id: string): Promise<RunSummary & { re
 }
 
 export async function listRunSummaries(home: Home, options: { export?: string; limit?: number } = {}): Promise<Run[]> {
-  const runs = await listRuns(home.db, { limit: options.limit ?? 50 });
-  return options.export ? runs.filter((r) => r.exportName === options.export) : runs;
+  return listRuns(home.db, { exportName: options.export, limit: options.limit ?? 50 });
 }
 
 /**

@@ -95,6 +95,9 @@ describe.each(backends)('metadata store on %s', (_name, open, available) => {
     const resumed = await createRun(store.db, { exportId: 'exp_1', exportName: 'vip-daily', connectionId: 'conn_x', trigger: 'resume', startedBy: 'ada', resumedFrom: failed });
     expect(resumed).toMatchObject({ resumedFrom: run.id, checkpoint: { afterKey: '42' } });
     expect((await listRuns(store.db, { exportId: 'exp_1' })).map((r) => r.id)).toEqual([resumed.id, run.id]);
+    // The export filter applies before the limit: a newer run of another export does not hide these.
+    await createRun(store.db, { exportId: 'exp_2', exportName: 'other', connectionId: 'conn_x', trigger: 'manual', startedBy: 'ada' });
+    expect((await listRuns(store.db, { exportName: 'vip-daily', limit: 1 })).map((r) => r.id)).toEqual([resumed.id]);
     expect((await getRun(store.db, run.id)).finishedAt).not.toBeNull();
   });
 });

@@ -72,9 +72,11 @@ export async function getRun(db: Db, id: string): Promise<Run> {
   return toRun(row);
 }
 
-export async function listRuns(db: Db, filter: { exportId?: string; status?: RunStatus; limit?: number } = {}): Promise<Run[]> {
+/** Newest first. `exportName` finds the runs of a removed export too (runs keep the name they ran under). */
+export async function listRuns(db: Db, filter: { exportId?: string; exportName?: string; status?: RunStatus; limit?: number } = {}): Promise<Run[]> {
   let query = db.selectFrom('runs').selectAll().orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 50);
   if (filter.exportId) query = query.where('export_id', '=', filter.exportId);
+  if (filter.exportName) query = query.where('export_name', '=', filter.exportName);
   if (filter.status) query = query.where('status', '=', filter.status);
   return (await query.execute()).map(toRun);
 }
