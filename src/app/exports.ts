@@ -1,12 +1,15 @@
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
-import { ConfigError, ValidationError } from '../domain/errors.ts';
+import { ConfigError, RunConflictError, ValidationError } from '../domain/errors.ts';
 import { exportConfigBase, type Export, type Run } from '../domain/model.ts';
 import { executeRun, splitExportConfig, type RunObserver } from '../engine/run-export.ts';
-import { assertCanUse, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import { assertAdmin, assertCanUse, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { getConnection, getConnectionByName } from '../store/metadata/connections.ts';
 import * as store from '../store/metadata/exports.ts';
-import { createRun, getRun } from '../store/metadata/runs.ts';
+import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
+import { audit } from './audit.ts';
+import { reapStaleRuns } from './runs.ts';
+import { shellQuote } from '../lib/shell.ts';
 import { getSegment } from '../store/metadata/segments.ts';
 import { refreshSegments } from './data.ts';
 import type { Home } from './home.ts';
@@ -104,6 +107,7 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
     createdBy: home.actor.name,
   });
   home.log.info({ export: name, connection: connection.name, by: home.actor.name }, 'export created');
+  await audit(home, 'export.create', { type: 'export', name }, { connection: connection.name, sources, syncMode });
   return toExportView(home, exp);
 }
 
@@ -150,23 +154,38 @@ export async function removeExport(home: Home, name: string): Promise<{ removed:
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   if (connection) assertCanUse(home.actor, connection);
+  else assertAdmin(home.actor, 'remove an export whose connection was removed');
   await store.removeExport(home.db, exp.id);
+  await audit(home, 'export.remove', { type: 'export', name });
   return { removed: name };
+}
+
+/**
+ * Records a queued run of the export, after checking the caller may use its connection. Two runs of one
+ * export never overlap: while one is queued or running, another request is refused with its id.
+ */
+export async function queueRun(home: Home, name: string, trigger: Run['trigger'] = 'manual'): Promise<Run> {
+  const exp = await store.getExport(home.db, name);
+  const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
+    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
+  });
+  assertCanUse(home.actor, connection);
+  await reapStaleRuns(home);
+  const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
+  if (active) throw new RunConflictError(`Export "${name}" already has run ${active.id} ${active.status}; follow it with \`outflow run show ${active.id} --follow\`.`, active.id);
+  const run = await createRun(home.db, { exportId: exp.id, exportName: exp.name, connectionId: connection.id, trigger, startedBy: home.actor.name });
+  await audit(home, 'run.start', { type: 'export', name: exp.name }, { runId: run.id, trigger });
+  return run;
 }
 
 /** Queues a run of the export and executes it in this process. */
 export async function runExport(home: Home, name: string, observer: RunObserver = {}, signal?: AbortSignal, trigger: Run['trigger'] = 'manual'): Promise<Run> {
-  const exp = await store.getExport(home.db, name);
-  const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
-    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Create the export again with another connection.`);
-  });
-  assertCanUse(home.actor, connection);
-  const run = await createRun(home.db, { exportId: exp.id, exportName: exp.name, connectionId: connection.id, trigger, startedBy: home.actor.name });
+  const run = await queueRun(home, name, trigger);
   return executeRun(home, run.id, home.actor, observer, signal);
 }
 
-/** Continues a failed or cancelled run from its checkpoint, as a new run linked to it. */
-export async function resumeRun(home: Home, runId: string, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
+/** Records a new run that continues a failed or cancelled one from its checkpoint. */
+export async function queueResume(home: Home, runId: string): Promise<Run> {
   const previous = await getRun(home.db, runId);
   if (previous.status !== 'failed' && previous.status !== 'cancelled') {
     throw new ValidationError(`Run ${runId} is ${previous.status}; only a failed or cancelled run can be resumed.`);
@@ -182,6 +201,13 @@ export async function resumeRun(home: Home, runId: string, observer: RunObserver
     startedBy: home.actor.name,
     resumedFrom: previous,
   });
+  await audit(home, 'run.resume', { type: 'export', name: exp.name }, { runId: run.id, resumedFrom: runId });
+  return run;
+}
+
+/** Continues a failed or cancelled run from its checkpoint, as a new run linked to it, in this process. */
+export async function resumeRun(home: Home, runId: string, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
+  const run = await queueResume(home, runId);
   return executeRun(home, run.id, home.actor, observer, signal);
 }
 

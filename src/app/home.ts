@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Actor, Role } from '../domain/model.ts';
+import { ValidationError } from '../domain/errors.ts';
+import { roles, type Actor, type Role } from '../domain/model.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.ts';
 import type { Services } from '../engine/services.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -34,9 +35,18 @@ export function resolveHomeDir(dir: string | undefined, env: NodeJS.ProcessEnv =
   return path.resolve(dir ?? env.OUTFLOW_HOME ?? '.outflow');
 }
 
-/** The person at the keyboard: `OUTFLOW_USER` (default: the OS user) with role `OUTFLOW_ROLE` (default admin). */
+/**
+ * The person at the keyboard when the CLI works directly on a home: its owner, an administrator.
+ * `OUTFLOW_USER` names them in the records (default: the OS user); `OUTFLOW_ROLE` can only lower the role
+ * (to try what a contributor or viewer may do). Through a server neither variable grants anything: the
+ * server knows the caller from their token or session.
+ */
 export function actorFromEnv(env: NodeJS.ProcessEnv = process.env): Actor {
-  const role: Role = env.OUTFLOW_ROLE === 'contributor' ? 'contributor' : 'admin';
+  const requested = env.OUTFLOW_ROLE;
+  if (requested !== undefined && requested !== '' && !roles.includes(requested as Role)) {
+    throw new ValidationError(`OUTFLOW_ROLE must be one of ${roles.join(', ')} (lower case), not "${requested}". Unset it to act as the home's owner.`);
+  }
+  const role: Role = requested ? (requested as Role) : 'admin';
   let name = env.OUTFLOW_USER;
   if (!name) {
     try {
@@ -45,7 +55,7 @@ export function actorFromEnv(env: NodeJS.ProcessEnv = process.env): Actor {
       name = 'unknown';
     }
   }
-  return { name, role };
+  return { name, role, via: 'cli' };
 }
 
 export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {

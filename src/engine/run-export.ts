@@ -115,7 +115,10 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         syncMode,
         checkpoint: run.checkpoint,
         retry: services.retry,
-        onRetry: (message, delayMs) => observer.onRetry?.(message, delayMs),
+        onRetry: (message, delayMs) => {
+          services.metrics?.destinationRetry(connection.type);
+          observer.onRetry?.(message, delayMs);
+        },
         onBatch: async (progress, rejections: RunRejection[]) => {
           await addRunRejections(db, runId, rejectionSeq, rejections);
           rejectionSeq += rejections.length;
