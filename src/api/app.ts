@@ -11,12 +11,13 @@ import { registerDataRoutes } from './routes/data.ts';
 import { registerExportRoutes } from './routes/exports.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import { registerAccountRoutes } from './routes/accounts.ts';
 
 /** How the API learns who is calling: an API token, or a browser session cookie. */
 export interface Authenticator {
   byToken(token: string, address: string | undefined): Promise<Actor | null>;
-  /** The session's user and its CSRF token, which every cookie-authenticated write must echo. */
-  bySession(sessionId: string, address: string | undefined): Promise<{ actor: Actor; csrfToken: string } | null>;
+  /** The session's user, and a check of the CSRF token that every cookie-authenticated write must echo. */
+  bySession(sessionId: string, address: string | undefined): Promise<{ actor: Actor; checkCsrf(token: string | undefined): boolean } | null>;
 }
 
 export interface ApiDeps {
@@ -25,8 +26,6 @@ export interface ApiDeps {
   auth: Authenticator;
   runs: RunManager;
   metrics: Metrics;
-  /** Login and logout, wired by the server (they need the accounts module). */
-  registerSessionRoutes?: (app: ApiApp) => void;
 }
 
 export type ApiEnv = { Variables: { actor: Actor; address: string | undefined } };
@@ -99,7 +98,7 @@ export function createApi(deps: ApiDeps): ApiApp {
       if (!sessionId) throw new Unauthenticated('Sign in first: POST /api/session, or send "Authorization: Bearer <token>".');
       const session = await deps.auth.bySession(sessionId, address);
       if (!session) throw new Unauthenticated('The session has ended. Sign in again.');
-      if (!SAFE_METHODS.has(c.req.method) && c.req.header(CSRF_HEADER) !== session.csrfToken) {
+      if (!SAFE_METHODS.has(c.req.method) && !session.checkCsrf(c.req.header(CSRF_HEADER))) {
         return c.json(errorBody('csrf_failed', `A write with a session cookie needs the ${CSRF_HEADER} header that sign-in returned.`), 403);
       }
       actor = session.actor;
@@ -113,7 +112,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerRunRoutes(app, deps);
   registerDataRoutes(app, deps);
   registerAdminRoutes(app, deps);
-  deps.registerSessionRoutes?.(app);
+  registerAccountRoutes(app, deps);
 
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',

@@ -211,3 +211,26 @@ export const AuditEntryView = z
   .openapi('AuditEntry');
 
 export const Removed = z.object({ removed: z.string() }).passthrough().openapi('Removed');
+
+export const Role = z.enum(['admin', 'contributor', 'viewer']);
+
+export const UserView = z
+  .object({ name: z.string(), role: Role, mustChangePassword: z.boolean(), createdBy: z.string(), createdAt: z.string(), updatedAt: z.string() })
+  .openapi('User');
+
+export const UserCreate = z.object({ name: z.string().min(1).max(100), role: Role }).strict().openapi('UserCreate');
+export const UserPatch = z.object({ role: Role }).strict().openapi('UserPatch');
+export const OneTimePassword = z.object({ name: z.string(), role: Role, password: z.string() }).openapi('UserWithPassword');
+
+export const TokenView = z
+  .object({ id: z.string(), name: z.string(), user: z.string().nullable(), prefix: z.string(), createdBy: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() })
+  .openapi('Token');
+export const TokenCreate = z.object({ user: z.string().min(1).max(100).optional(), name: z.string().min(1).max(100).optional() }).strict().openapi('TokenCreate');
+export const CreatedToken = z
+  .object({ token: z.string(), id: z.string(), name: z.string(), user: z.string(), prefix: z.string(), createdAt: z.string() })
+  .openapi('CreatedToken');
+
+export const LoginBody = z.object({ name: z.string().min(1).max(100), password: z.string().min(1).max(1000) }).strict().openapi('Login');
+export const SessionView = z
+  .object({ user: z.object({ name: z.string(), role: Role, mustChangePassword: z.boolean() }), csrfToken: z.string().optional(), expiresAt: z.string() })
+  .openapi('Session');
