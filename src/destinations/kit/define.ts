@@ -27,6 +27,11 @@ export interface DestinationContext {
   saveSecrets(patch: Record<string, string>): Promise<void>;
   /** True while running `connection verify`: the check may record what it learned (host key, token). */
   verifying: boolean;
+  /**
+   * Adds a warning to the run (shown by `export run`, kept on the run record): something the user should know
+   * that did not stop the run. Outside a run (verify, saving an export) it goes to the log.
+   */
+  warn(message: string): void;
 }
 
 export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string };
