@@ -140,6 +140,11 @@ export interface IterableFake extends ContractFake {
   setFieldType(name: string, type: FieldType, apiKey?: string): void;
   /** Makes DELETE of this list answer 409. */
   markListInUse(listId: number, apiKey?: string): void;
+  /**
+   * The status of answers naming a list that does not exist (default 400). Iterable can answer a deleted
+   * list with `error.lists.invalidListId` inside a 5xx as well.
+   */
+  setInvalidListStatus(status: number): void;
   lists(apiKey?: string): FakeListView[];
   listMembers(listId: number, apiKey?: string): string[];
   user(email: string, apiKey?: string): FakeUser | undefined;
@@ -212,6 +217,7 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
   let maxBodyBytes = options.maxBodyBytes ?? 4_000_000;
   let latencyMs = options.latencyMs ?? 0;
   let nextListId = 100_001;
+  let invalidListStatus = 400;
 
   const projectOf = (apiKey?: string): Project => {
     const project = apiKey === undefined ? projects[0] : projects.find((p) => p.apiKey === apiKey);
@@ -256,7 +262,9 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
 
   const listOf = (project: Project, rawId: unknown): List => {
     const list = project.lists.get(Number(rawId));
-    if (!list) throw new HttpFailure(400, envelope(`error.lists.invalidListId: ${String(rawId)}`, 'BadParams'));
+    if (!list) {
+      throw new HttpFailure(invalidListStatus, envelope(`error.lists.invalidListId: ${String(rawId)}`, invalidListStatus >= 500 ? 'GenericError' : 'BadParams'));
+    }
     return list;
   };
 
@@ -542,6 +550,9 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
     },
     markListInUse(listId, apiKey) {
       projectOf(apiKey).listsInUse.add(listId);
+    },
+    setInvalidListStatus(status) {
+      invalidListStatus = status;
     },
     lists(apiKey) {
       return [...projectOf(apiKey).lists.values()].map((l) => ({

@@ -1,5 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, ConfigError, OutflowError, RetryableError, UpstreamError } from '../../domain/errors.ts';
+import type { RunRejection, SourceResult, SyncMode } from '../../domain/model.ts';
+import { runRecordExport } from '../../engine/records.ts';
+import { openProfileStore, type ProfileStore } from '../../store/profile/profile-store.ts';
 import { sleep } from '../../lib/rate-limit.ts';
 import { runContractSuite } from '../kit/contract.case.ts';
 import type { Batch, ExportRecord } from '../kit/define.ts';
@@ -84,6 +90,64 @@ async function caught(promise: Promise<unknown>): Promise<OutflowError> {
 }
 
 const bodyOf = (request: { body: string }) => JSON.parse(request.body) as Record<string, unknown>;
+
+// Whole runs through the engine (batching, retries, mirror state) against the fake, on a real profile store.
+let storeDir: string;
+let store: ProfileStore;
+
+beforeAll(async () => {
+  storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-iterable-'));
+  store = await openProfileStore(path.join(storeDir, 'profiles.duckdb'));
+  const lines = ['profile_id,email,user_id,plan'];
+  for (let i = 1; i <= 6; i++) lines.push(`${i},person${i}@example.com,u-${i},${i % 2 === 0 ? 'pro' : 'free'}`);
+  fs.writeFileSync(path.join(storeDir, 'customers.csv'), lines.join('\n') + '\n');
+  await store.loadEntity('Customer', path.join(storeDir, 'customers.csv'), { key: 'profile_id' });
+});
+
+afterAll(async () => {
+  await store?.close();
+  fs.rmSync(storeDir, { recursive: true, force: true });
+});
+
+interface RunOutcome {
+  results?: SourceResult[];
+  error?: OutflowError;
+  rejections: RunRejection[];
+  retries: string[];
+}
+
+/** One run of an export of `segment` (members: profiles matching `where`), as `outflow export run` does it. */
+async function runSegment(
+  conn: ReturnType<typeof connection>,
+  options: { segment: string; where: string; mapping?: Record<string, string>; syncMode?: SyncMode; ctx?: TestContext },
+): Promise<RunOutcome> {
+  const segmentId = `seg_${options.segment.replace(/\W+/g, '_')}`;
+  const members = await store.refreshSegment(segmentId, 'Customer', { sql: options.where, params: [] });
+  const outcome: RunOutcome = { rejections: [], retries: [] };
+  try {
+    outcome.results = await runRecordExport({
+      kind: listMembership,
+      connection: conn,
+      ctx: options.ctx ?? context(),
+      profiles: store,
+      segments: [{ name: options.segment, source: { kind: 'segment', segmentId, segment: options.segment, entity: 'Customer' }, members, stateId: `exp_${segmentId}` }],
+      mapping: options.mapping ?? { email: 'email' },
+      settings: settingsSchema.parse({}),
+      syncMode: options.syncMode ?? 'full',
+      checkpoint: null,
+      retry: { maxAttempts: 4, baseMs: 1, maxMs: 5, maxRetryAfterMs: 1000 },
+      onBatch: async (_progress, rejections) => {
+        outcome.rejections.push(...rejections);
+      },
+      onRetry: (message) => outcome.retries.push(message),
+    });
+  } catch (error) {
+    if (!(error instanceof OutflowError)) throw error;
+    messages.push(error.message);
+    outcome.error = error;
+  }
+  return outcome;
+}
 
 describe('iterable connection', () => {
   it('derives the base URL from the region and has no profile limit unless the admin sets one', () => {
@@ -228,6 +292,42 @@ describe('iterable lists', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.code).toBe('list_not_found');
     expect(error.message).toContain(`list ${target.listId}`);
+  });
+
+  it('fails a run fast with list_not_found when a deleted list is answered inside a 5xx, and the next run creates the list again', async () => {
+    const fake = await startFake();
+    fake.setInvalidListStatus(500);
+    const conn = connection(fake);
+    let deletedListId: number | undefined;
+    // Deletes the list in Iterable between the run's list lookup and its first subscribe.
+    const deletingFetch: typeof fetch = async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      if (url.pathname === '/api/lists/subscribe' && deletedListId === undefined) {
+        deletedListId = (JSON.parse(String(init?.body)) as { listId: number }).listId;
+        const deleted = await globalThis.fetch(`${fake.url}/api/lists/${deletedListId}`, { method: 'DELETE', headers: { 'Api-Key': US_KEY } });
+        expect(deleted.status).toBe(200);
+      }
+      return globalThis.fetch(input, init);
+    };
+
+    const failed = await runSegment(conn, { segment: 'Deleted mid-run', where: 'true', ctx: context({ fetch: deletingFetch }) });
+
+    expect(failed.error).toBeInstanceOf(ConfigError);
+    expect(failed.error?.code).toBe('list_not_found');
+    expect(failed.error?.message).toContain(`list ${deletedListId}`);
+    expect(failed.retries).toEqual([]);
+    const subscribes = fake.requests.filter((r) => r.path === '/api/lists/subscribe');
+    expect(subscribes.map((r) => r.status)).toEqual([500]);
+    expect(fake.lists()).toEqual([]);
+
+    const next = await runSegment(conn, { segment: 'Deleted mid-run', where: 'true' });
+
+    expect(next.error).toBeUndefined();
+    expect(next.results).toMatchObject([{ name: 'Deleted mid-run', sent: 6, rejected: 0 }]);
+    const [recreated] = fake.lists();
+    expect(recreated).toMatchObject({ name: 'Deleted mid-run', listType: 'Standard' });
+    expect(recreated!.id).not.toBe(deletedListId);
+    expect(recreated!.members).toEqual(['person1@example.com', 'person2@example.com', 'person3@example.com', 'person4@example.com', 'person5@example.com', 'person6@example.com']);
   });
 });
 
