@@ -174,6 +174,16 @@ describe('marketing exports through the CLI', () => {
     expect((await outflow(home, 'export', 'run', 'gold-to-cm', '--json')).json()).toMatchObject({ status: 'succeeded', sent: 200 });
   });
 
+  it('requires userId in the mapping when the Iterable connection says the project identifies users by userId', async () => {
+    await connect('iterable', 'iterable-by-user-id', { apiKey: ITERABLE_KEY, baseUrl: iterable.url, projectType: 'userId' });
+    const create = (config: string) =>
+      outflow(home, 'export', 'create', '--name', 'gold-by-user-id', '--connection', 'iterable-by-user-id', '--segments', 'gold', '--config', config);
+    const missing = await create(writeJson(work, 'by-user-id-bad.json', { mapping: { email: 'email' } }));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: The Iterable project of this connection identifies users by userId .*"userId": "<column>"/);
+    expect((await create(writeJson(work, 'by-user-id.json', { mapping: { email: 'email', userId: 'profile_id' } }))).code).toBe(0);
+  });
+
   it('lets a contributor use only connections opened to contributors', async () => {
     process.env.OUTFLOW_ROLE = 'contributor';
     try {

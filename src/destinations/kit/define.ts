@@ -169,8 +169,22 @@ export interface RecordExportDefinition<Conn, Settings extends z.ZodObject = z.Z
   /** Vendor request pacing for this connection. Override per connection with `requestsPerSecond`. */
   rate(connection: Conn): Rate;
   connectionLimits?(connection: Conn): ConnectionLimits;
-  /** Checks an export's settings against the account when it is saved (e.g. that a list id exists). */
-  validate?(input: { connection: Conn; settings: z.infer<Settings>; session: RecordSession<State, z.infer<Settings>> }): Promise<void>;
+  /**
+   * Targets besides `email` that identify a member at the vendor (e.g. Iterable's `userId`). Mirror sync keeps
+   * them with every delivered member, so a later removal names the member the way it was added.
+   */
+  identityFields?: string[];
+  /**
+   * Checks an export when it is saved: its settings against the account (e.g. that a list id exists), and its
+   * mapping against the connection (e.g. a target the connection's settings require).
+   */
+  validate?(input: {
+    connection: Conn;
+    settings: z.infer<Settings>;
+    /** The export's mapping (target → column); tests that check settings only may leave it out. */
+    mapping?: Record<string, string>;
+    session: RecordSession<State, z.infer<Settings>>;
+  }): Promise<void>;
   open(connection: Conn, ctx: DestinationContext): Promise<RecordSession<State, z.infer<Settings>>>;
 }
 
