@@ -5,12 +5,13 @@ import { openHome } from '../src/app/home.ts';
 import { resumeRun, runExport } from '../src/app/exports.ts';
 import { sha256Hex } from '../src/destinations/kit/fields.ts';
 import { startAutopilotFake, type AutopilotFake } from '../src/destinations/autopilot/fake-autopilot.ts';
-import { FAKE_API_KEY, FAKE_LIST_ID, startCampaignMonitorFake, type CampaignMonitorFake } from '../src/destinations/campaign-monitor/fake-campaign-monitor.ts';
+import { FAKE_API_KEY, FAKE_CLIENT_ID, FAKE_LIST_ID, startCampaignMonitorFake, type CampaignMonitorFake } from '../src/destinations/campaign-monitor/fake-campaign-monitor.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake, type MicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
 import { outflow, tempDir, writeJson } from './support/cli.ts';
 
 const ITERABLE_KEY = 'iterable-e2e-key-7f3a9c';
+const OTHER_LIST_ID = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
 
 let home: string;
 let work: string;
@@ -32,7 +33,19 @@ beforeAll(async () => {
   iterable = await startIterableFake({ projects: [{ apiKey: ITERABLE_KEY }] });
   autopilot = await startAutopilotFake({ requestsPerSecond: null });
   microsoft = await startMicrosoftAdvertisingFake();
-  campaignMonitor = await startCampaignMonitorFake({ rateLimit: null } as never);
+  campaignMonitor = await startCampaignMonitorFake({
+    rateLimit: null,
+    clients: [
+      {
+        clientId: FAKE_CLIENT_ID,
+        name: 'Outflow Test Client',
+        lists: [
+          { listId: FAKE_LIST_ID, title: 'Newsletter', customFields: ['website', 'plan'] },
+          { listId: OTHER_LIST_ID, title: 'Offers' },
+        ],
+      },
+    ],
+  } as never);
   expect((await outflow(home, 'entity', 'load', 'Customer', path.join(work, 'customers.csv'))).code).toBe(0);
   expect((await outflow(home, 'segment', 'create', 'gold', '--where', "tier = 'gold'")).code).toBe(0);
   expect((await outflow(home, 'segment', 'refresh', '--json')).json()).toEqual([{ name: 'gold', members: 400 }]);
@@ -151,6 +164,29 @@ describe('marketing exports through the CLI', () => {
     const good = writeJson(work, 'cm.json', { mapping: { email: 'email', name: 'first_name' }, listId: FAKE_LIST_ID });
     expect((await outflow(home, 'export', 'create', '--name', 'gold-to-cm', '--connection', 'cm', '--segments', 'gold', '--config', good)).code).toBe(0);
     expect((await outflow(home, 'export', 'run', 'gold-to-cm', '--json')).json()).toMatchObject({ status: 'succeeded', sent: 200 });
+  });
+
+  it('refuses to save a Campaign Monitor export that maps a custom field the list does not define', async () => {
+    const config = writeJson(work, 'cm-colour.json', { mapping: { email: 'email', favouriteColour: 'tier', plan: 'plan' }, listId: FAKE_LIST_ID });
+    const result = await outflow(home, 'export', 'create', '--name', 'cm-colour', '--connection', 'cm', '--segments', 'gold', '--config', config);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: The mapping sends custom field `favouriteColour` to list `\w+`, .*The list's custom fields: `website`, `plan`\./),
+    ]);
+    expect((await outflow(home, 'export', 'list', '--json')).json().map((e: { name: string }) => e.name)).not.toContain('cm-colour');
+  });
+
+  it('warns the run when a custom field the export was saved with is deleted from the list afterwards', async () => {
+    const config = writeJson(work, 'cm-plan.json', { mapping: { email: 'email', plan: 'plan' }, listId: FAKE_LIST_ID });
+    expect((await outflow(home, 'export', 'create', '--name', 'gold-to-cm-plan', '--connection', 'cm', '--segments', 'gold', '--config', config)).code).toBe(0);
+    campaignMonitor.removeCustomField(FAKE_LIST_ID, 'plan');
+    const run = await outflow(home, 'export', 'run', 'gold-to-cm-plan', '--json');
+    expect(run.code).toBe(0);
+    const summary = run.json();
+    expect(summary).toMatchObject({ status: 'succeeded', sent: 200 });
+    expect(summary.warnings).toEqual([expect.stringMatching(/^Custom field `plan` is mapped, but list `\w+` in Campaign Monitor does not define it/)]);
+    expect(run.stderr).toContain(`warning: ${summary.warnings[0]}`);
+    expect((await outflow(home, 'run', 'show', summary.id, '--json')).json().warnings).toEqual(summary.warnings);
   });
 
   it('lets a contributor use only connections opened to contributors', async () => {

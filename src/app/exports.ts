@@ -86,7 +86,7 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
       const ctx = destinationContext(home, connection);
       const session = await kind.open(config, ctx);
       try {
-        await kind.validate({ connection: config, settings: parsedSettings.data, session });
+        await kind.validate({ connection: config, settings: parsedSettings.data, mapping, session, ctx });
       } finally {
         await session.close?.();
       }

@@ -47,12 +47,14 @@ export async function resolveConnectionConfig(services: Services, connection: Co
 export function destinationContext(
   services: Services,
   connection: Connection,
-  options: { verifying?: boolean; signal?: AbortSignal } = {},
+  options: { verifying?: boolean; signal?: AbortSignal; warn?: (message: string) => void } = {},
 ): DestinationContext {
   const state = { ...connection.state };
+  const log = services.log.child({ connection: connection.name, destination: connection.type });
   return {
     connectionName: connection.name,
-    log: services.log.child({ connection: connection.name, destination: connection.type }),
+    log,
+    warn: options.warn ?? ((message) => log.warn(message)),
     signal: options.signal ?? new AbortController().signal,
     now: services.now,
     fetch: services.fetch,

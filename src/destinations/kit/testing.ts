@@ -9,6 +9,8 @@ export interface TestContext extends DestinationContext {
   /** What `saveState` / `saveSecrets` received, merged. */
   savedState: Record<string, unknown>;
   savedSecrets: Record<string, string>;
+  /** Every run warning the destination raised through `warn`. */
+  warnings: string[];
 }
 
 /**
@@ -29,6 +31,7 @@ export function createTestContext(overrides: Partial<DestinationContext> = {}): 
   });
   const savedState: Record<string, unknown> = {};
   const savedSecrets: Record<string, string> = {};
+  const warnings: string[] = [];
   const state: Record<string, unknown> = { ...(overrides.state ?? {}) };
   const limiter: RateLimiter = overrides.limiter ?? createMemoryRateLimiter();
   return {
@@ -40,6 +43,7 @@ export function createTestContext(overrides: Partial<DestinationContext> = {}): 
     limiter,
     limiterKey: 'test',
     verifying: false,
+    warn: (message) => void warnings.push(message),
     ...overrides,
     state,
     async saveState(patch) {
@@ -50,6 +54,7 @@ export function createTestContext(overrides: Partial<DestinationContext> = {}): 
       Object.assign(savedSecrets, patch);
     },
     logLines,
+    warnings,
     savedState,
     savedSecrets,
   };
