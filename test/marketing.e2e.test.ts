@@ -176,6 +176,31 @@ describe('marketing exports through the CLI', () => {
     expect((await outflow(home, 'export', 'list', '--json')).json().map((e: { name: string }) => e.name)).not.toContain('cm-colour');
   });
 
+  it('warns when a second export of a connection writes to the same list, keeping --json a single JSON value', async () => {
+    const config = writeJson(work, 'cm-again.json', { mapping: { email: 'email', plan: 'plan' }, listId: FAKE_LIST_ID });
+    const created = await outflow(home, 'export', 'create', '--name', 'gold-to-cm-again', '--connection', 'cm', '--segments', 'gold', '--config', config, '--json');
+    expect(created.code).toBe(0);
+    const warning = `Export "gold-to-cm" on connection "cm" already writes to list \`${FAKE_LIST_ID}\`: both exports' members end up there, and one in mirror mode removes members who left its own segments even while the other export still sends them.`;
+    expect(created.json()).toMatchObject({ name: 'gold-to-cm-again', warnings: [warning] });
+    expect(created.stderr).toBe(`warning: ${warning}\n`);
+
+    // Lists named after segments: the same segment on the same connection is the same list; on another connection it is not.
+    const iterableAgain = await outflow(home, 'export', 'create', '--name', 'gold-to-iterable-again', '--connection', 'iterable-prod', '--segments', 'gold', '--config', writeJson(work, 'it-again.json', { mapping: { email: 'email' } }));
+    expect(iterableAgain.code).toBe(0);
+    expect(iterableAgain.stderr).toBe('warning: Export "gold-to-iterable" on connection "iterable-prod" already writes to list "gold": both exports\' members end up there, and one in mirror mode removes members who left its own segments even while the other export still sends them.\n');
+    expect(iterableAgain.stdout).toMatch(/^Saved export "gold-to-iterable-again"/);
+    expect((await outflow(home, 'export', 'remove', 'gold-to-iterable-again')).code).toBe(0);
+
+    const msConfig = writeJson(work, 'ms-again.json', { mapping: { email: 'email' }, customerId: FAKE_DEFAULTS.customerId, accountId: FAKE_DEFAULTS.accountId });
+    const msAgain = await outflow(home, 'export', 'create', '--name', 'gold-to-ms-again', '--connection', 'msads', '--segments', 'gold', '--config', msConfig, '--json');
+    expect(msAgain.json().warnings).toEqual([expect.stringContaining(`Export "gold-to-ms" on connection "msads" already writes to customer list "gold" in account ${FAKE_DEFAULTS.accountId}:`)]);
+    expect((await outflow(home, 'export', 'remove', 'gold-to-ms-again')).code).toBe(0);
+
+    const alone = await outflow(home, 'export', 'create', '--name', 'gold-to-cm-offers', '--connection', 'cm', '--segments', 'gold', '--config', writeJson(work, 'cm-other.json', { mapping: { email: 'email' }, listId: OTHER_LIST_ID }), '--json');
+    expect(alone.json().warnings).toEqual([]);
+    expect(alone.stderr).toBe('');
+  });
+
   it('warns the run when a custom field the export was saved with is deleted from the list afterwards', async () => {
     const config = writeJson(work, 'cm-plan.json', { mapping: { email: 'email', plan: 'plan' }, listId: FAKE_LIST_ID });
     expect((await outflow(home, 'export', 'create', '--name', 'gold-to-cm-plan', '--connection', 'cm', '--segments', 'gold', '--config', config)).code).toBe(0);

@@ -72,6 +72,7 @@ export const listSubscribers = defineRecordExport<CampaignMonitorConnection, typ
   // Removal is one unsubscribe or delete call per address (CM has no bulk form), paced like everything else.
   supportsRemove: true,
   rate: campaignMonitorRate,
+  targets: ({ settings }) => [`list \`${settings.listId}\``],
 
   // A mapped custom field the list does not define would be sent on every run and kept nowhere, so saving
   // the export is refused while the list is at hand to say which fields it has.

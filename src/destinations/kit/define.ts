@@ -174,6 +174,15 @@ export interface RecordExportDefinition<Conn, Settings extends z.ZodObject = z.Z
   rate(connection: Conn): Rate;
   connectionLimits?(connection: Conn): ConnectionLimits;
   /**
+   * What an export writes into, one label per list or audience, equal for two exports of the same connection
+   * exactly when they write into the same one. Saving an export warns when another export of its connection
+   * shares a label. Lists named after segments give one label per segment.
+   *
+   * @example
+   * targets: ({ segments }) => segments.map((segment) => `list "${segment}"`)
+   */
+  targets?(input: { segments: string[]; settings: z.infer<Settings> }): string[];
+  /**
    * Checks an export against the account when it is saved (e.g. that a list id exists and defines the mapped
    * custom fields). `mapping` is the export's target → column mapping. Throws to refuse the export.
    */

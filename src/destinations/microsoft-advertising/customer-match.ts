@@ -51,6 +51,8 @@ export const customerMatch = defineRecordExport<MicrosoftAdvertisingConnection, 
   },
   supportsRemove: true,
   rate: (conn) => rateFor(conn),
+  // Customer lists belong to an ad account, so the same segment name in two accounts is two lists.
+  targets: ({ segments, settings: exportSettings }) => segments.map((segment) => `customer list "${segment}" in account ${exportSettings.accountId}`),
 
   async open(conn, ctx) {
     const client = createMicrosoftAdvertisingClient(conn, ctx);
