@@ -34,6 +34,11 @@ export interface ExportView {
   createdAt: string;
 }
 
+/** What saving an export returns: the export, and what the user should know but that did not stop the save. */
+export interface CreatedExportView extends ExportView {
+  warnings: string[];
+}
+
 async function toExportView(home: Home, exp: Export): Promise<ExportView> {
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   return {
@@ -48,7 +53,7 @@ async function toExportView(home: Home, exp: Export): Promise<ExportView> {
 }
 
 /** Validates and saves an export. Saving never runs it. */
-export async function createExport(home: Home, input: CreateExportInput): Promise<ExportView> {
+export async function createExport(home: Home, input: CreateExportInput): Promise<CreatedExportView> {
   const name = input.name.trim();
   if (!name) throw new ValidationError('An export needs a name (--name).');
   const hasSegments = (input.segments?.length ?? 0) > 0;
@@ -89,7 +94,7 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
       const ctx = destinationContext(home, connection);
       const session = await kind.open(config, ctx);
       try {
-        await kind.validate({ connection: config, settings: parsedSettings.data, mapping, session });
+        await kind.validate({ connection: config, settings: parsedSettings.data, mapping, session, ctx });
       } finally {
         await session.close?.();
       }
@@ -97,6 +102,9 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
   } else if (Object.keys(mapping).length > 0) {
     throw new ValidationError(`${destination.title} exports write every column; remove "mapping" from the config.`);
   }
+
+  const warnings =
+    kind.kind === 'records' && hasSegments ? await sharedTargetWarnings(home, kind, connection, sources, parsedSettings.data) : [];
 
   const exp = await store.createExport(home.db, {
     name,
@@ -108,7 +116,37 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
   });
   home.log.info({ export: name, connection: connection.name, by: home.actor.name }, 'export created');
   await audit(home, 'export.create', { type: 'export', name }, { connection: connection.name, sources, syncMode });
-  return toExportView(home, exp);
+  for (const warning of warnings) home.log.warn({ export: name }, warning);
+  return { ...(await toExportView(home, exp)), warnings };
+}
+
+/**
+ * Two exports of one connection that write into the same list or audience mix their members there, and one
+ * in mirror mode removes members that left its own segment though the other still sends them. Allowed (it
+ * can be deliberate), but said when the second export is saved.
+ */
+async function sharedTargetWarnings(
+  home: Home,
+  kind: RecordExportDefinition<unknown>,
+  connection: { id: string; name: string },
+  segments: string[],
+  settings: Record<string, unknown>,
+): Promise<string[]> {
+  if (!kind.targets) return [];
+  const mine = new Set(kind.targets({ segments, settings }));
+  const warnings: string[] = [];
+  for (const other of await store.listExports(home.db, { connectionId: connection.id })) {
+    if (other.sourceKind !== 'segments') continue;
+    const otherSettings = kind.settings.safeParse(splitExportConfig(other.config).settings);
+    if (!otherSettings.success) continue;
+    const shared = kind.targets({ segments: other.sources, settings: otherSettings.data }).filter((target) => mine.has(target));
+    if (shared.length === 0) continue;
+    warnings.push(
+      `Export "${other.name}" on connection "${connection.name}" already writes to ${[...new Set(shared)].join(', ')}: both exports' members end up there, ` +
+        `and one in mirror mode removes members who left its own segments even while the other export still sends them.`,
+    );
+  }
+  return warnings;
 }
 
 function describe(error: import('zod').ZodError): string {

@@ -594,8 +594,9 @@ describe('iterable project types', () => {
     const settings = settingsSchema.parse({});
     const validate = async (projectType: string, mapping: Record<string, string>) => {
       const conn = connection(fake, { projectType });
-      const session = await listMembership.open(conn, context());
-      return listMembership.validate!({ connection: conn, settings, mapping, session }).then(
+      const ctx = context();
+      const session = await listMembership.open(conn, ctx);
+      return listMembership.validate!({ connection: conn, settings, mapping, session, ctx }).then(
         () => 'ok',
         (error: unknown) => error,
       );
