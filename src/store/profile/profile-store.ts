@@ -87,14 +87,97 @@ function plain(value: DuckDBValue): string | number | boolean | null {
   return String(value);
 }
 
-export async function openProfileStore(file: string, options: { lockWaitMs?: number } = {}): Promise<ProfileStore> {
+/** Stores open in this process, by file: DuckDB's file lock keeps other processes out, but not this one. */
+const openFiles = new Map<string, number>();
+
+export interface OpenProfileStoreOptions {
+  lockWaitMs?: number;
+  /**
+   * Rebuild the file when dropping dead staging tables leaves at least this fraction of it free (default
+   * 0.25). DuckDB reuses free blocks and truncates free blocks at the end of the file, but never moves data
+   * to shrink it, and freed blocks keep their old bytes until reused.
+   */
+  rebuildFreeFraction?: number;
+}
+
+export async function openProfileStore(file: string, options: OpenProfileStoreOptions = {}): Promise<ProfileStore> {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const instance = await openInstance(file, options.lockWaitMs ?? 10_000);
-  const con = await instance.connect();
-  await con.run(
-    `CREATE TABLE IF NOT EXISTS ${META} (name VARCHAR PRIMARY KEY, key_column VARCHAR NOT NULL, rows BIGINT NOT NULL, loaded_at VARCHAR NOT NULL, source VARCHAR NOT NULL)`,
-  );
-  return new DuckDbProfileStore(instance, con);
+  const lockWaitMs = options.lockWaitMs ?? 10_000;
+  const key = file === ':memory:' ? null : path.resolve(file);
+  let instance = await openInstance(file, lockWaitMs);
+  let con = await instance.connect();
+  try {
+    // Holding DuckDB's lock means no other process is loading; a second store on the same file in this
+    // process may be, so only the first one cleans up.
+    if (key !== null && !openFiles.has(key)) {
+      const rebuilt = await removeDeadStaging(con, key, options.rebuildFreeFraction ?? 0.25);
+      if (rebuilt) {
+        con.closeSync();
+        instance.closeSync();
+        // A clean close checkpoints and removes the WAL; a WAL left beside the old file would be replayed
+        // onto the new one, so then keep the old file.
+        if (fs.existsSync(`${key}.wal`)) fs.rmSync(rebuilt, { force: true });
+        else fs.renameSync(rebuilt, key);
+        instance = await openInstance(file, lockWaitMs);
+        con = await instance.connect();
+      }
+    }
+    await con.run(
+      `CREATE TABLE IF NOT EXISTS ${META} (name VARCHAR PRIMARY KEY, key_column VARCHAR NOT NULL, rows BIGINT NOT NULL, loaded_at VARCHAR NOT NULL, source VARCHAR NOT NULL)`,
+    );
+  } catch (error) {
+    con.closeSync();
+    instance.closeSync();
+    throw error;
+  }
+  if (key !== null) openFiles.set(key, (openFiles.get(key) ?? 0) + 1);
+  const release = () => {
+    if (key === null) return;
+    const count = (openFiles.get(key) ?? 1) - 1;
+    if (count > 0) openFiles.set(key, count);
+    else openFiles.delete(key);
+  };
+  return new DuckDbProfileStore(instance, con, release);
+}
+
+/** Tables only a load or a segment refresh in progress holds: `_load_<Entity>_<pid>_<ms>[_raw]`, `_members_<id>_next`. */
+const STAGING_TABLE = String.raw`^(_load_.+_[0-9]+_[0-9]+(_raw)?|_members_.+_next)$`;
+
+/**
+ * Drops the staging tables of loads and refreshes that were killed: a killed `entity load` leaves a raw copy
+ * of the whole file (personal data nobody can see) that would otherwise stay for ever. After the drop DuckDB
+ * reuses the freed blocks and gives back the ones at the end of the file; when the free space left inside the
+ * file is large, the database is copied into a new file, whose path is returned (the caller swaps it in).
+ */
+async function removeDeadStaging(con: DuckDBConnection, file: string, rebuildFreeFraction: number): Promise<string | null> {
+  const dead = (
+    await con.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND regexp_full_match(table_name, $1)`, [STAGING_TABLE])
+  )
+    .getRows()
+    .map((r) => String(r[0]));
+  if (dead.length === 0) return null;
+  for (const table of dead) await con.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+  await con.run('CHECKPOINT');
+  const size = (await con.runAndReadAll('PRAGMA database_size')).getRowObjects()[0]!;
+  const total = Number(size.total_blocks);
+  const free = Number(size.free_blocks);
+  if (total === 0 || free / total < rebuildFreeFraction) return null;
+  const target = `${file}.rebuild`;
+  fs.rmSync(target, { force: true });
+  fs.rmSync(`${target}.wal`, { force: true });
+  const catalog = String((await con.runAndReadAll('SELECT current_database()')).getRows()[0]![0]);
+  try {
+    await con.run(`ATTACH ${quoteLiteral(target)} AS outflow_rebuild`);
+    // COPY FROM DATABASE inserts in scan order, so every table keeps its rowids (entity parts rely on them).
+    await con.run(`COPY FROM DATABASE ${quoteIdent(catalog)} TO outflow_rebuild`);
+    await con.run('DETACH outflow_rebuild');
+  } catch (error) {
+    await con.run('DETACH DATABASE IF EXISTS outflow_rebuild').catch(() => {});
+    fs.rmSync(target, { force: true });
+    fs.rmSync(`${target}.wal`, { force: true });
+    throw error;
+  }
+  return target;
 }
 
 async function openInstance(file: string, lockWaitMs: number): Promise<DuckDBInstance> {
@@ -122,6 +205,7 @@ class DuckDbProfileStore implements ProfileStore {
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly con: DuckDBConnection,
+    private readonly release: () => void,
   ) {}
 
   async listEntities(): Promise<EntityInfo[]> {
@@ -429,6 +513,7 @@ class DuckDbProfileStore implements ProfileStore {
   async close(): Promise<void> {
     this.con.closeSync();
     this.instance.closeSync();
+    this.release();
   }
 }
 
