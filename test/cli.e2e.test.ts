@@ -97,6 +97,18 @@ describe('the outflow executable', () => {
     }
   });
 
+  it('refuses an SFTP folder with ".." when the connection is saved, and stores the folder normalized', async () => {
+    const base = { host: server.host, port: server.port, username: 'partner', password: 'right-password-1234' };
+    const dotted = await cli(home, ['connection', 'create', '--type', 'sftp', '--name', 'dotted', '--config', '-', '--accept-privacy-terms'], JSON.stringify({ ...base, folder: '/drop/../etc' }));
+    expect(dotted.code).toBe(2);
+    expect(dotted.stderr).toMatch(/^error: The SFTP connection config is invalid: folder: must not contain "\.\." segments: give the export folder itself/);
+    const slashes = await cli(home, ['connection', 'create', '--type', 'sftp', '--name', 'slashes', '--config', '-', '--accept-privacy-terms', '--json'], JSON.stringify({ ...base, folder: '//drop//' }));
+    expect(slashes.code).toBe(0);
+    expect(JSON.parse(slashes.stdout).config.folder).toBe('/drop');
+    expect((await cli(home, ['connection', 'list', '--json'])).stdout).not.toContain('"dotted"');
+    expect((await cli(home, ['connection', 'remove', 'slashes'])).code).toBe(0);
+  });
+
   it('runs an export and prints one JSON summary, and run list/show keep the history', async () => {
     const config = JSON.stringify({ host: server.host, port: server.port, username: 'partner', password: 'right-password-1234', folder: '/drop', delimiter: '|' });
     expect((await cli(home, ['connection', 'create', '--type', 'sftp', '--name', 'partner-ok', '--config', '-', '--accept-privacy-terms'], config)).code).toBe(0);

@@ -15,7 +15,16 @@ const connectionSchema = z
     password: secret(z.string().min(1)).optional(),
     privateKey: secret(z.string().min(1)).describe('PEM or OpenSSH private key text.').optional(),
     passphrase: secret(z.string().min(1)).describe('Opens an encrypted privateKey.').optional(),
-    folder: z.string().trim().min(1).describe('Export folder: absolute, or relative to the login folder.'),
+    folder: z
+      .string()
+      .trim()
+      .min(1)
+      // A `..` in the folder is almost always a typo, and it would write customer data where nobody looks.
+      .refine((folder) => !folder.split(/[\\/]/).includes('..'), {
+        message: 'must not contain ".." segments: give the export folder itself, e.g. /exports/partner (absolute) or exports/partner (relative to the login folder).',
+      })
+      .overwrite(normalizeFolder)
+      .describe('Export folder: absolute, or relative to the login folder. Stored normalized (`//` and a trailing `/` dropped); `..` is refused.'),
     compression: z.enum(['gzip', 'none']).default('none'),
     delimiter: z.enum([',', ';', '\t', '|']).default(','),
     hostKeySha256: z
@@ -30,6 +39,12 @@ const connectionSchema = z
     message: 'Set a password or a privateKey.',
     path: ['password'],
   });
+
+/** `//exports/./partner/` → `/exports/partner`; `partner/` → `partner`; `/` stays `/`. */
+export function normalizeFolder(folder: string): string {
+  const normalized = posix.normalize(folder);
+  return normalized.length > 1 ? normalized.replace(/\/+$/, '') : normalized;
+}
 
 export type SftpConnection = z.infer<typeof connectionSchema>;
 

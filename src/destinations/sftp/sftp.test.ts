@@ -92,6 +92,24 @@ describe('sftp destination against the in-process server', () => {
       expect(files.format(tabbed)).toEqual({ delimiter: '\t', compression: 'gzip' });
     });
 
+    it('stores the folder normalized: no doubled or trailing slashes, no "." segments', () => {
+      const folderOf = (folder: string) => sftp.connection.schema.parse({ host: 'h', username: 'u', password: 'pw', folder }).folder;
+      expect(folderOf('//exports//partner/')).toBe('/exports/partner');
+      expect(folderOf(' exports/./partner// ')).toBe('exports/partner');
+      expect(folderOf('/')).toBe('/');
+      expect(folderOf('.')).toBe('.');
+    });
+
+    it('refuses a folder with ".." segments and says what to give instead', () => {
+      for (const folder of ['/exports/../etc', '../outside', 'exports/..', 'exports\\..\\x']) {
+        const result = sftp.connection.schema.safeParse({ host: 'h', username: 'u', password: 'pw', folder });
+        expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+          ['folder', expect.stringMatching(/^must not contain "\.\." segments: give the export folder itself/)],
+        ]);
+      }
+      expect(sftp.connection.schema.safeParse({ host: 'h', username: 'u', password: 'pw', folder: '/exports/..data' }).success).toBe(true);
+    });
+
     it('refuses a host key pin that is not a SHA-256 fingerprint', () => {
       const result = sftp.connection.schema.safeParse({ host: 'h', username: 'u', password: 'pw', folder: 'out', hostKeySha256: 'MD5:ab:cd' });
       expect(result.success).toBe(false);
