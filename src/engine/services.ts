@@ -47,7 +47,7 @@ export async function resolveConnectionConfig(services: Services, connection: Co
 export function destinationContext(
   services: Services,
   connection: Connection,
-  options: { verifying?: boolean; signal?: AbortSignal } = {},
+  options: { verifying?: boolean; acceptHostKey?: string; signal?: AbortSignal } = {},
 ): DestinationContext {
   const state = { ...connection.state };
   return {
@@ -60,6 +60,7 @@ export function destinationContext(
     limiterKey: `connection:${connection.id}`,
     state,
     verifying: options.verifying ?? false,
+    ...(options.acceptHostKey ? { acceptHostKey: options.acceptHostKey } : {}),
     async saveState(patch) {
       Object.assign(state, patch);
       await updateConnectionState(services.db, connection.id, patch);

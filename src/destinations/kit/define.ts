@@ -27,12 +27,18 @@ export interface DestinationContext {
   saveSecrets(patch: Record<string, string>): Promise<void>;
   /** True while running `connection verify`: the check may record what it learned (host key, token). */
   verifying: boolean;
+  /**
+   * During `verify`: a host key fingerprint the admin explicitly accepts in place of the recorded one
+   * (`--accept-host-key SHA256:…`). The server must present exactly this key.
+   */
+  acceptHostKey?: string;
 }
 
-export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string };
+export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string; details?: Record<string, unknown> };
 
 export const ok = (details?: Record<string, unknown>): CheckResult => (details ? { ok: true, details } : { ok: true });
-export const fail = (code: ErrorCode, message: string): CheckResult => ({ ok: false, code, message });
+export const fail = (code: ErrorCode, message: string, details?: Record<string, unknown>): CheckResult =>
+  details ? { ok: false, code, message, details } : { ok: false, code, message };
 
 /**
  * Runs a check's probe and turns whatever it throws into a failed {@link CheckResult}, so `check()` never

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { OutflowError, RetryableError } from '../../domain/errors.ts';
 import { defineDestination, fail, ok, type CheckResult, type DestinationContext } from '../kit/define.ts';
 import { secret } from '../kit/secret.ts';
-import { DEFAULT_READY_TIMEOUT_MS, openSftpSession, serverOf, type SftpSession } from './client.ts';
+import { DEFAULT_READY_TIMEOUT_MS, HostKeyMismatchError, openSftpSession, serverOf, type SftpSession } from './client.ts';
 import { sftpFiles } from './files.ts';
 
 const connectionSchema = z
@@ -78,9 +78,18 @@ async function check(conn: SftpConnection, ctx: DestinationContext): Promise<Che
           `The SFTP server at ${serverOf(conn)} did not answer within ${timeoutMs} ms while checking folder \`${conn.folder}\` (connection \`${ctx.connectionName}\`).`,
         ),
     );
-    if (ctx.verifying) await ctx.saveState({ hostKeySha256: session.hostKeySha256 });
+    if (ctx.verifying) {
+      const recorded = ctx.state.hostKeySha256;
+      if (typeof recorded === 'string' && recorded !== session.hostKeySha256) {
+        ctx.log.warn({ server: serverOf(conn), recorded, accepted: session.hostKeySha256 }, 'sftp host key replaced by an admin');
+      }
+      await ctx.saveState({ hostKeySha256: session.hostKeySha256 });
+    }
     return ok({ hostKeySha256: session.hostKeySha256 });
   } catch (error) {
+    if (error instanceof HostKeyMismatchError) {
+      return fail(error.code, error.message, { offeredHostKeySha256: error.offered, trustedHostKeySha256: error.trusted, recordedHostKeySha256: error.recorded ?? null });
+    }
     if (error instanceof OutflowError) return fail(error.code, error.message);
     ctx.log.error({ server: serverOf(conn), error: (error as Error).message }, 'sftp check failed unexpectedly');
     return fail('internal', `Checking the SFTP server at ${serverOf(conn)} failed unexpectedly (connection \`${ctx.connectionName}\`): ${(error as Error).message}`);

@@ -226,11 +226,23 @@ describe('sftp destination against the in-process server', () => {
       if (!result.ok) expect(result.message).toContain(`folder \`${folder}\``);
     });
 
-    it('records the host key fingerprint while verifying', async () => {
-      const verifying = createTestContext({ connectionName: 'test-sftp', verifying: true, state: { hostKeySha256: 'SHA256:an-old-key-that-was-replaced' } });
+    it('records the host key fingerprint while verifying a never-verified connection', async () => {
+      const verifying = createTestContext({ connectionName: 'test-sftp', verifying: true });
       const result = await sftp.connection.check(connection(), verifying);
       expect(result).toEqual({ ok: true, details: { hostKeySha256: fake.hostKeySha256 } });
       expect(verifying.savedState).toEqual({ hostKeySha256: fake.hostKeySha256 });
+    });
+
+    it('refuses a changed host key while verifying, and records it only when accepted explicitly', async () => {
+      const old = 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU';
+      const verifying = createTestContext({ connectionName: 'test-sftp', verifying: true, state: { hostKeySha256: old } });
+      const refused = await sftp.connection.check(connection(), verifying);
+      expect(refused).toMatchObject({ ok: false, code: 'host_key_mismatch', details: { offeredHostKeySha256: fake.hostKeySha256, recordedHostKeySha256: old } });
+      expect(verifying.savedState).toEqual({});
+      const accepting = createTestContext({ connectionName: 'test-sftp', verifying: true, state: { hostKeySha256: old } });
+      const accepted = await sftp.connection.check(connection(), { ...accepting, acceptHostKey: fake.hostKeySha256 });
+      expect(accepted).toEqual({ ok: true, details: { hostKeySha256: fake.hostKeySha256 } });
+      expect(accepting.savedState).toEqual({ hostKeySha256: fake.hostKeySha256 });
     });
 
     it('refuses a server whose host key differs from the recorded one, before logging in', async () => {
