@@ -64,7 +64,11 @@ export async function probe(vendor: string, ctx: DestinationContext, run: () => 
 export interface FileFormat {
   delimiter: ',' | ';' | '\t' | '|';
   compression: 'gzip' | 'none';
+  /** `quote`: text cells that a spreadsheet would run as a formula get a leading `'` (see the profile store's copyCsv). */
+  formulaEscaping: FormulaEscaping;
 }
+
+export type FormulaEscaping = 'none' | 'quote';
 
 /** A file uploaded under a temporary name, waiting for `commit` (rename) or `discard` (delete). */
 export interface StagedFile {

@@ -27,6 +27,14 @@ const connectionSchema = z
       .describe('Export folder: absolute, or relative to the login folder. Stored normalized (`//` and a trailing `/` dropped); `..` is refused.'),
     compression: z.enum(['gzip', 'none']).default('none'),
     delimiter: z.enum([',', ';', '\t', '|']).default(','),
+    // `none` by default: these files feed other programs, for which a leading ' corrupts values such as
+    // E.164 phone numbers (+316…); files meant to be opened in a spreadsheet should use `quote`.
+    formulaEscaping: z
+      .enum(['none', 'quote'])
+      .default('none')
+      .describe(
+        "`quote` prefixes text values starting with = + - @ TAB or CR with ' so that spreadsheets show them instead of running them as formulas (OWASP CSV injection). Numbers, dates and booleans are never changed.",
+      ),
     hostKeySha256: z
       .string()
       .trim()

@@ -87,9 +87,9 @@ describe('sftp destination against the in-process server', () => {
     it('defaults to port 22, a comma and no compression, and reports them as the file format', () => {
       const conn = sftp.connection.schema.parse({ host: 'h', username: 'u', password: 'pw', folder: 'out' });
       expect(conn.port).toBe(22);
-      expect(files.format(conn)).toEqual({ delimiter: ',', compression: 'none' });
+      expect(files.format(conn)).toEqual({ delimiter: ',', compression: 'none', formulaEscaping: 'none' });
       const tabbed = sftp.connection.schema.parse({ host: 'h', username: 'u', password: 'pw', folder: 'out', delimiter: '\t', compression: 'gzip' });
-      expect(files.format(tabbed)).toEqual({ delimiter: '\t', compression: 'gzip' });
+      expect(files.format(tabbed)).toEqual({ delimiter: '\t', compression: 'gzip', formulaEscaping: 'none' });
     });
 
     it('stores the folder normalized: no doubled or trailing slashes, no "." segments', () => {

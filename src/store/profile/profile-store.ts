@@ -34,8 +34,11 @@ export interface ProfileStore {
   dropSegment(segmentId: string): Promise<void>;
   /** Rows an export of `source` would hold now (the member count for a segment). */
   countRows(source: Source): Promise<number>;
-  /** Writes rows `[from, to)` of `source` (in its stable order) as CSV with a header to `target`. */
-  copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string }, target: string): Promise<number>;
+  /**
+   * Writes rows `[from, to)` of `source` (in its stable order) as CSV with a header to `target`. With
+   * `formulaEscaping: 'quote'`, text values a spreadsheet would run as a formula get a leading `'`.
+   */
+  copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string; formulaEscaping?: 'none' | 'quote' }, target: string): Promise<number>;
   /** Streams the members of a segment in key order, starting after `afterKey`. */
   readMembers(source: Source & { kind: 'segment' }, columns: string[], afterKey: string | null, chunkRows?: number): AsyncIterable<Row[]>;
   /** Keys (with identity) delivered by the last successful mirror run that are no longer members. */
@@ -396,15 +399,21 @@ class DuckDbProfileStore implements ProfileStore {
     return this.memberCount(source.segmentId);
   }
 
-  async copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string }, target: string): Promise<number> {
+  async copyCsv(
+    source: Source,
+    range: { from: number; to: number },
+    options: { delimiter: string; formulaEscaping?: 'none' | 'quote' },
+    target: string,
+  ): Promise<number> {
     const from = Math.trunc(range.from);
     const to = Math.trunc(range.to);
+    const info = await this.getEntity(source.entity);
+    const columns = options.formulaEscaping === 'quote' ? info.columns.map((c) => formulaSafe(c, 'e')).join(', ') : 'e.*';
     let query: string;
     if (source.kind === 'entity') {
-      query = `SELECT * FROM ${quoteIdent(source.entity)} WHERE rowid >= ${from} AND rowid < ${to}`;
+      query = `SELECT ${columns} FROM ${quoteIdent(source.entity)} e WHERE e.rowid >= ${from} AND e.rowid < ${to}`;
     } else {
-      const info = await this.getEntity(source.entity);
-      query = `SELECT e.* FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(source.entity)} e ON e.${quoteIdent(info.key)} = m.k WHERE m.ordinal >= ${from} AND m.ordinal < ${to}`;
+      query = `SELECT ${columns} FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(source.entity)} e ON e.${quoteIdent(info.key)} = m.k WHERE m.ordinal >= ${from} AND m.ordinal < ${to}`;
     }
     // A connection of its own: the engine renders two parts at once, and one connection runs one query.
     const con = await this.instance.connect();
@@ -515,6 +524,18 @@ class DuckDbProfileStore implements ProfileStore {
     this.instance.closeSync();
     this.release();
   }
+}
+
+/**
+ * OWASP's CSV-injection defence, inside the COPY query so rows keep streaming through DuckDB: a text value
+ * starting with = + - @ TAB or CR gets a leading `'`, which spreadsheets show instead of running the value
+ * as a formula. Only text columns: a number such as -5 in a numeric column is not a formula and stays as is.
+ * https://owasp.org/www-community/attacks/CSV_Injection
+ */
+function formulaSafe(column: ColumnInfo, alias: string): string {
+  const c = `${alias}.${quoteIdent(column.name)}`;
+  if (column.type !== 'VARCHAR') return c;
+  return `CASE WHEN left(${c}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || ${c} ELSE ${c} END AS ${quoteIdent(column.name)}`;
 }
 
 function describeReadError(cause: unknown): string {
