@@ -190,6 +190,11 @@ describe('residue of killed loads', () => {
     expect(await store.countRows({ kind: 'segment', segmentId: 'seg_2', segment: 's', entity: 'Customer' })).toBe(100);
     await store.close();
     expect(sizeOf()).toBeLessThan(base + 1_000_000);
+    // The rebuilt catalogue keeps its primary key: a reload replaces the entity's row.
+    store = await openProfileStore(file());
+    await store.loadEntity('Customer', writeCsv('small.csv', customers), { key: 'profile_id' });
+    expect((await store.listEntities()).map((e) => [e.name, e.rows])).toEqual([['Customer', 3]]);
+    await store.close();
     expect(fs.existsSync(`${file()}.rebuild`)).toBe(false);
     store = await openProfileStore(file());
   });
