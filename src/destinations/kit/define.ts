@@ -36,12 +36,18 @@ export interface DestinationContext {
    * ctx.warn(`Custom field \`colour\` is not defined on list \`${listId}\`; its values are not stored.`)
    */
   warn(message: string): void;
+  /**
+   * During `verify`: a host key fingerprint the admin explicitly accepts in place of the recorded one
+   * (`--accept-host-key SHA256:…`). The server must present exactly this key.
+   */
+  acceptHostKey?: string;
 }
 
-export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string };
+export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string; details?: Record<string, unknown> };
 
 export const ok = (details?: Record<string, unknown>): CheckResult => (details ? { ok: true, details } : { ok: true });
-export const fail = (code: ErrorCode, message: string): CheckResult => ({ ok: false, code, message });
+export const fail = (code: ErrorCode, message: string, details?: Record<string, unknown>): CheckResult =>
+  details ? { ok: false, code, message, details } : { ok: false, code, message };
 
 /**
  * Runs a check's probe and turns whatever it throws into a failed {@link CheckResult}, so `check()` never
@@ -67,7 +73,11 @@ export async function probe(vendor: string, ctx: DestinationContext, run: () => 
 export interface FileFormat {
   delimiter: ',' | ';' | '\t' | '|';
   compression: 'gzip' | 'none';
+  /** `quote`: text cells that a spreadsheet would run as a formula get a leading `'` (see the profile store's copyCsv). */
+  formulaEscaping: FormulaEscaping;
 }
+
+export type FormulaEscaping = 'none' | 'quote';
 
 /** A file uploaded under a temporary name, waiting for `commit` (rename) or `discard` (delete). */
 export interface StagedFile {
