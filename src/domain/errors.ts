@@ -113,3 +113,13 @@ export class PermissionError extends OutflowError {
   }
 }
 
+
+/** Too many failed attempts (logins): refused, even when this attempt is right, until `retryAfterSeconds` pass. */
+export class RateLimitedError extends OutflowError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super('rate_limited', message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
