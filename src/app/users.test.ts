@@ -315,3 +315,33 @@ describe('the first administrator', () => {
     expect((await listUsers(home)).map((u) => u.name)).toEqual(['ada']);
   });
 });
+
+describe('the last administrator on PostgreSQL, under concurrent changes', async () => {
+  const { POSTGRES_URL, dropSchema, postgresAvailable, uniqueSchema } = await import('../../test/support/postgres.ts');
+  const { openMetadataStore } = await import('../store/metadata/db.ts');
+  const available = await postgresAvailable();
+  const schema = uniqueSchema('outflow_accounts_race');
+  const test = available ? it : it.skip;
+
+  test('two administrators demoting each other at once leave one administrator', async () => {
+    // Create the schema, then point a home at it through the URL (as OUTFLOW_DATABASE_URL would).
+    await (await openMetadataStore({ url: POSTGRES_URL, pgSchema: schema })).close();
+    const url = `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const pgDir = tempDir('accounts-pg');
+    const pgHome = await openHome({ dir: pgDir, env: { OUTFLOW_DATABASE_URL: url }, actor: owner });
+    try {
+      for (let round = 0; round < 3; round++) {
+        await pgHome.db.deleteFrom('users').execute();
+        await createUser(pgHome, { name: 'ada', role: 'admin' });
+        await createUser(pgHome, { name: 'bob', role: 'admin' });
+        const outcomes = await Promise.allSettled([setRole(pgHome, 'ada', 'viewer'), setRole(pgHome, 'bob', 'viewer')]);
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        expect((await listUsers(pgHome)).filter((u) => u.role === 'admin')).toHaveLength(1);
+      }
+    } finally {
+      await pgHome.close();
+      fs.rmSync(pgDir, { recursive: true, force: true });
+      await dropSchema(schema);
+    }
+  });
+});

@@ -122,7 +122,7 @@ export async function removeUser(home: Home, name: string): Promise<{ removed: s
   const at = home.now().toISOString();
   const result = await home.db.transaction().execute(async (tx) => {
     const user = await userStore.getUserByName(tx, name);
-    if (user.role === 'admin' && (await userStore.countUsers(tx, { role: 'admin' })) <= 1) {
+    if (user.role === 'admin' && (await userStore.countAdminsForUpdate(tx, home.metadata.dialect)) <= 1) {
       throw new ConflictError(lastAdminMessage(user.name, 'remove'));
     }
     const tokensRevoked = await tokenStore.revokeUserApiTokens(tx, user.id, at);
@@ -141,7 +141,7 @@ export async function setRole(home: Home, name: string, role: string): Promise<U
   const updated = await home.db.transaction().execute(async (tx) => {
     const user = await userStore.getUserByName(tx, name);
     if (user.role === newRole) return user;
-    if (user.role === 'admin' && (await userStore.countUsers(tx, { role: 'admin' })) <= 1) {
+    if (user.role === 'admin' && (await userStore.countAdminsForUpdate(tx, home.metadata.dialect)) <= 1) {
       throw new ConflictError(lastAdminMessage(user.name, 'demote'));
     }
     return userStore.updateUserRole(tx, user.id, newRole, home.now().toISOString());

@@ -103,3 +103,14 @@ export async function updateUserPassword(db: Db, userId: string, passwordHash: s
 export async function removeUser(db: Db, userId: string): Promise<void> {
   await db.deleteFrom('users').where('id', '=', userId).execute();
 }
+
+/**
+ * Counts administrators inside a transaction that may demote or remove one. On PostgreSQL it also locks
+ * their rows until the transaction ends: otherwise two administrators demoting each other at once would
+ * each see the other one left, and both succeed. (SQLite lets one writer at a time in; no lock needed.)
+ */
+export async function countAdminsForUpdate(tx: Db, dialect: 'sqlite' | 'postgres'): Promise<number> {
+  let query = tx.selectFrom('users').select('id').where('role', '=', 'admin');
+  if (dialect === 'postgres') query = query.forUpdate();
+  return (await query.execute()).length;
+}
