@@ -120,6 +120,15 @@ describe('outflow user and token', () => {
     }
   });
 
+  it('resets a password, printing the new one-time password once', async () => {
+    const reset = await outflow(home, 'user', 'reset-password', 'cy', '--json');
+    expect(reset.code).toBe(0);
+    const { password } = reset.json();
+    expect(reset.json()).toEqual({ name: 'cy', role: 'contributor', password: expect.stringMatching(/^[A-Za-z2-9-]{23}$/) });
+    expect(secrets).not.toContain(password);
+    secrets.push(password);
+  });
+
   it('removes a user, revoking their tokens', async () => {
     const removed = await run('user', 'remove', 'cy');
     expect(removed.code).toBe(0);
@@ -130,7 +139,7 @@ describe('outflow user and token', () => {
   });
 
   it('never prints a password or token outside the one-time create output, nor stores or logs one', async () => {
-    expect(secrets).toHaveLength(4);
+    expect(secrets).toHaveLength(5);
     const everything = transcript.join('\n');
     expect(everything.length).toBeGreaterThan(1000);
     for (const secret of secrets) expect(everything).not.toContain(secret);

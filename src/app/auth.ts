@@ -1,12 +1,12 @@
 import type { User } from '../domain/accounts.ts';
-import { AuthError, RateLimitedError } from '../domain/errors.ts';
+import { AuthError, RateLimitedError, ValidationError } from '../domain/errors.ts';
 import type { Actor, Role } from '../domain/model.ts';
-import { dummyPasswordHash, generateSecret, sameSecret, sha256, TOKEN_PREFIX, verifyPassword } from '../lib/credentials.ts';
+import { dummyPasswordHash, generateSecret, hashPassword, sameSecret, sha256, TOKEN_PREFIX, verifyPassword } from '../lib/credentials.ts';
 import type { Db } from '../store/metadata/db.ts';
 import { clearLoginFailures, getLoginFailures, recordLoginFailure } from '../store/metadata/login-failures.ts';
-import { createSession, findSession, pruneSessions, removeSession, touchSession } from '../store/metadata/sessions.ts';
+import { createSession, findSession, pruneSessions, removeSession, removeUserSessions, touchSession } from '../store/metadata/sessions.ts';
 import { findActiveApiToken, touchApiToken } from '../store/metadata/tokens.ts';
-import { findUserByName, readPasswordHash } from '../store/metadata/users.ts';
+import { findUserByName, readPasswordHash, updateUserPassword } from '../store/metadata/users.ts';
 
 /** A session ends after this long without a request… */
 export const SESSION_IDLE_TIMEOUT_MS = 12 * 60 * 60 * 1000;
@@ -14,6 +14,8 @@ export const SESSION_IDLE_TIMEOUT_MS = 12 * 60 * 60 * 1000;
 export const SESSION_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 /** `last_used_at` / `last_seen_at` are written at most this often, so reads do not each cost a write. */
 export const LAST_USED_RESOLUTION_MS = 60 * 1000;
+/** Passwords people choose (the generated ones are 20 characters). */
+export const PASSWORD_MIN_LENGTH = 12;
 
 export interface LoginLimits {
   /** Failures counted per key within one window. */
@@ -84,6 +86,61 @@ function limitKeys(name: string, address: string | null | undefined, limits: Log
   return keys;
 }
 
+/** The user whose name and password these are, counting a failure under every key otherwise. */
+async function verifyCredentials(
+  db: Db,
+  name: string,
+  password: string,
+  keys: Array<{ key: string }>,
+  now: Date,
+  limits: LoginLimits,
+): Promise<User> {
+  const user = await findUserByName(db, name);
+  const hash = (user && (await readPasswordHash(db, user.id))) ?? (await dummyPasswordHash());
+  const passwordOk = await verifyPassword(String(password ?? ''), hash);
+  if (!user || !passwordOk) {
+    for (const { key } of keys) await recordLoginFailure(db, key, now, limits.windowMs);
+    throw new AuthError('auth_failed', WRONG_CREDENTIALS);
+  }
+  return user;
+}
+
+async function assertNotLimited(db: Db, keys: Array<{ key: string; max: number; what: string }>, now: Date, limits: LoginLimits): Promise<void> {
+  for (const { key, max, what } of keys) {
+    const window = await getLoginFailures(db, key);
+    if (!window) continue;
+    const endsAt = Date.parse(window.windowStartedAt) + limits.windowMs;
+    if (window.failures >= max && now.getTime() < endsAt) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((endsAt - now.getTime()) / 1000));
+      throw new RateLimitedError(`Too many failed sign-ins ${what}. Try again in ${retryAfterSeconds} seconds.`, retryAfterSeconds);
+    }
+  }
+}
+
+/**
+ * Changes a user's own password; needs the current one, which is checked (and rate-limited) like a sign-in.
+ * Clears "must change password" and ends the user's sessions except `keepSessionId` (the one asking).
+ */
+export async function changePassword(
+  db: Db,
+  input: { name: string; currentPassword: string; newPassword: string; address?: string | null; keepSessionId?: string },
+  options: AuthOptions = {},
+): Promise<SignedInUser> {
+  const now = (options.now ?? (() => new Date()))();
+  const limits = { ...defaultLoginLimits, ...options.limits };
+  if (typeof input.newPassword !== 'string' || input.newPassword.length < PASSWORD_MIN_LENGTH) {
+    throw new ValidationError(`The new password must be at least ${PASSWORD_MIN_LENGTH} characters long.`, [{ path: 'newPassword', message: `at least ${PASSWORD_MIN_LENGTH} characters` }]);
+  }
+  if (input.newPassword === input.currentPassword) throw new ValidationError('The new password must differ from the current one.');
+  const keys = limitKeys(input.name, input.address, limits);
+  await assertNotLimited(db, keys, now, limits);
+  const user = await verifyCredentials(db, input.name, input.currentPassword, keys, now, limits);
+  await clearLoginFailures(db, keys[0]!.key);
+  await updateUserPassword(db, user.id, await hashPassword(input.newPassword), false, now.toISOString());
+  await removeUserSessions(db, user.id, input.keepSessionId ? sha256(input.keepSessionId) : undefined);
+  return { name: user.name, role: user.role, mustChangePassword: false };
+}
+
 /**
  * Signs in with a name and password and starts a session. Unknown names and wrong passwords get the same
  * answer, after the same work. After too many failures per account or per address within the window,
@@ -97,24 +154,9 @@ export async function login(
   const now = (options.now ?? (() => new Date()))();
   const limits = { ...defaultLoginLimits, ...options.limits };
   const keys = limitKeys(input.name, input.address, limits);
-  for (const { key, max, what } of keys) {
-    const window = await getLoginFailures(db, key);
-    if (!window) continue;
-    const endsAt = Date.parse(window.windowStartedAt) + limits.windowMs;
-    if (window.failures >= max && now.getTime() < endsAt) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((endsAt - now.getTime()) / 1000));
-      throw new RateLimitedError(`Too many failed sign-ins ${what}. Try again in ${retryAfterSeconds} seconds.`, retryAfterSeconds);
-    }
-  }
+  await assertNotLimited(db, keys, now, limits);
 
-  const user = await findUserByName(db, input.name);
-  const hash = (user && (await readPasswordHash(db, user.id))) ?? (await dummyPasswordHash());
-  const passwordOk = await verifyPassword(String(input.password ?? ''), hash);
-  if (!user || !passwordOk) {
-    for (const { key } of keys) await recordLoginFailure(db, key, now, limits.windowMs);
-    throw new AuthError('auth_failed', WRONG_CREDENTIALS);
-  }
-
+  const user = await verifyCredentials(db, input.name, input.password, keys, now, limits);
   await clearLoginFailures(db, keys[0]!.key);
   await pruneSessions(db, now.toISOString(), new Date(now.getTime() - SESSION_IDLE_TIMEOUT_MS).toISOString());
   const sessionId = generateSecret();

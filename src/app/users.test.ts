@@ -9,6 +9,7 @@ import { openHome, type Home } from './home.ts';
 import {
   authenticateSession,
   authenticateToken,
+  changePassword,
   createToken,
   createUser,
   ensureFirstAdmin,
@@ -17,6 +18,7 @@ import {
   login,
   logout,
   removeUser,
+  resetPassword,
   revokeToken,
   setRole,
 } from './users.ts';
@@ -290,6 +292,36 @@ describe('sessions and sign-in', () => {
     }
     await expect(login(home.db, { name: 'ada', password: passwords.ada!, address: '192.0.2.7' }, options)).rejects.toThrow(/Too many failed sign-ins from this address/);
     expect((await login(home.db, { name: 'ada', password: passwords.ada!, address: '192.0.2.8' }, options)).user.name).toBe('ada');
+  });
+});
+
+describe('passwords', () => {
+  it('changes one\'s own password with the current one, keeping the asking session and ending the others', async () => {
+    const passwords = await seed({ ada: 'admin' });
+    const here = await login(home.db, { name: 'ada', password: passwords.ada!, address: null }, clockOptions);
+    const elsewhere = await login(home.db, { name: 'ada', password: passwords.ada!, address: null }, clockOptions);
+    await expect(changePassword(home.db, { name: 'ada', currentPassword: passwords.ada!, newPassword: 'short' }, clockOptions)).rejects.toThrow('The new password must be at least 12 characters long.');
+    await expect(changePassword(home.db, { name: 'ada', currentPassword: 'wrong-password', newPassword: 'a new long password' }, clockOptions)).rejects.toThrow('Wrong name or password.');
+
+    expect(await changePassword(home.db, { name: 'ada', currentPassword: passwords.ada!, newPassword: 'a new long password', keepSessionId: here.sessionId }, clockOptions)).toEqual({ name: 'ada', role: 'admin', mustChangePassword: false });
+    expect(await authenticateSession(home.db, here.sessionId, clockOptions)).not.toBeNull();
+    expect(await authenticateSession(home.db, elsewhere.sessionId, clockOptions)).toBeNull();
+    await expect(login(home.db, { name: 'ada', password: passwords.ada!, address: null }, clockOptions)).rejects.toBeInstanceOf(AuthError);
+    expect((await login(home.db, { name: 'ada', password: 'a new long password', address: null }, clockOptions)).user.mustChangePassword).toBe(false);
+  });
+
+  it('lets administrators reset a password, which ends the user\'s sessions but keeps their tokens', async () => {
+    const passwords = await seed({ ada: 'admin', cy: 'viewer' });
+    const session = await login(home.db, { name: 'cy', password: passwords.cy!, address: null }, clockOptions);
+    const { token } = await createToken(home, { user: 'cy' });
+    await expect(resetPassword(as({ name: 'cy', role: 'viewer' }), 'ada')).rejects.toThrow('Only administrators may reset passwords.');
+
+    const reset = await resetPassword(home, 'cy');
+    expect(reset).toEqual({ name: 'cy', role: 'viewer', password: expect.stringMatching(/^[A-Za-z2-9-]{23}$/) });
+    expect(reset.password).not.toBe(passwords.cy);
+    expect(await authenticateSession(home.db, session.sessionId, clockOptions)).toBeNull();
+    expect(await authenticateToken(home.db, token, clockOptions)).toEqual({ name: 'cy', role: 'viewer' });
+    expect((await login(home.db, { name: 'cy', password: reset.password, address: null }, clockOptions)).user.mustChangePassword).toBe(true);
   });
 });
 

@@ -9,7 +9,7 @@ import { removeUserSessions } from '../store/metadata/sessions.ts';
 import * as userStore from '../store/metadata/users.ts';
 import type { Home } from './home.ts';
 
-export { authenticateSession, authenticateToken, login, logout } from './auth.ts';
+export { authenticateSession, authenticateToken, changePassword, login, logout } from './auth.ts';
 
 /** A user as it may be shown anywhere: never the password or its hash. */
 export interface UserView {
@@ -148,6 +148,20 @@ export async function setRole(home: Home, name: string, role: string): Promise<U
   });
   home.log.info({ user: updated.name, role: updated.role, by: home.actor.name }, 'user role changed');
   return toUserView(updated);
+}
+
+/**
+ * Gives a user a new generated one-time password (returned once) and ends their sessions; for someone who
+ * lost theirs. Their API tokens keep working: revoke those separately if they may have leaked too.
+ */
+export async function resetPassword(home: Home, name: string): Promise<{ name: string; role: Role; password: string }> {
+  assertAdmin(home.actor, 'reset passwords');
+  const user = await userStore.getUserByName(home.db, name);
+  const password = generatePassword();
+  await userStore.updateUserPassword(home.db, user.id, await hashPassword(password), true, home.now().toISOString());
+  const sessionsEnded = await removeUserSessions(home.db, user.id);
+  home.log.info({ user: user.name, sessionsEnded, by: home.actor.name }, 'password reset');
+  return { name: user.name, role: user.role, password };
 }
 
 /** The signed-in caller's own account; the CLI's owner, for one, may have none. */

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { createToken, createUser, listTokens, listUsers, removeUser, revokeToken, setRole } from '../../app/users.ts';
+import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole } from '../../app/users.ts';
 import { printJson, printTable, type Io } from '../output.ts';
 import { withHome } from './common.ts';
 
-// Only `user create` and `token create` ever print a password or token, and only once: everything else
+// Only `user create`, `user reset-password` and `token create` ever print a password or token, and only once: everything else
 // prints views that cannot hold one (see the secrets scan in users.test.ts).
 
 export function registerUserCommands(program: Command, io: Io): void {
@@ -40,6 +40,19 @@ export function registerUserCommands(program: Command, io: Io): void {
       const result = await withHome(command, (home) => removeUser(home, name));
       if (opts.json) printJson(io, result);
       else io.out(`Removed user "${result.removed}"; revoked ${result.tokensRevoked} token(s) and ended ${result.sessionsEnded} session(s).`);
+    });
+
+  user
+    .command('reset-password <name>')
+    .description('Give a user a new one-time password (printed once) and end their sessions')
+    .option('--json', 'machine-readable output: {"name", "role", "password"}')
+    .action(async (name: string, opts, command: Command) => {
+      const reset = await withHome(command, (home) => resetPassword(home, name));
+      if (opts.json) printJson(io, reset);
+      else {
+        io.out(`Reset the password of "${reset.name}" and ended their sessions.`);
+        io.out(`One-time password, shown only now: ${reset.password}`);
+      }
     });
 
   user

@@ -71,9 +71,11 @@ export async function removeSession(db: Db, idHash: string): Promise<boolean> {
   return Number(result.numDeletedRows) > 0;
 }
 
-/** Ends every session of a user; returns how many. */
-export async function removeUserSessions(db: Db, userId: string): Promise<number> {
-  const result = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
+/** Ends every session of a user (but the one whose id hash is `exceptIdHash`); returns how many. */
+export async function removeUserSessions(db: Db, userId: string, exceptIdHash?: string): Promise<number> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (exceptIdHash !== undefined) query = query.where('id_hash', '!=', exceptIdHash);
+  const result = await query.executeTakeFirst();
   return Number(result.numDeletedRows);
 }
 
