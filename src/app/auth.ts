@@ -3,7 +3,7 @@ import { AuthError, RateLimitedError, ValidationError } from '../domain/errors.t
 import type { Actor, Role } from '../domain/model.ts';
 import { dummyPasswordHash, generateSecret, hashPassword, sameSecret, sha256, TOKEN_PREFIX, verifyPassword } from '../lib/credentials.ts';
 import type { Db } from '../store/metadata/db.ts';
-import { clearLoginFailures, getLoginFailures, recordLoginFailure } from '../store/metadata/login-failures.ts';
+import { clearLoginFailures, countLoginAttempt, forgiveLoginAttempt } from '../store/metadata/login-failures.ts';
 import { createSession, findSession, pruneSessions, removeSession, removeUserSessions, touchSession } from '../store/metadata/sessions.ts';
 import { findActiveApiToken, touchApiToken } from '../store/metadata/tokens.ts';
 import { findUserByName, readPasswordHash, updateUserPassword } from '../store/metadata/users.ts';
@@ -79,42 +79,51 @@ export async function authenticateToken(db: Db, token: string, options: AuthOpti
   return { name: found.user.name, role: found.user.role };
 }
 
-function limitKeys(name: string, address: string | null | undefined, limits: LoginLimits): Array<{ key: string; max: number; what: string }> {
+interface LimitKey {
+  key: string;
+  max: number;
+  /** How the refusal names it: "for this account", "from this address". */
+  what: string;
+}
+
+function limitKeys(name: string, address: string | null | undefined, limits: LoginLimits): LimitKey[] {
   // Lower-cased so "Ada" and "ada" share one counter: case variants must not buy more guesses.
-  const keys = [{ key: `account:${name.trim().toLowerCase()}`, max: limits.maxFailuresPerAccount, what: 'for this account' }];
+  const keys: LimitKey[] = [{ key: `account:${name.trim().toLowerCase()}`, max: limits.maxFailuresPerAccount, what: 'for this account' }];
   if (address) keys.push({ key: `address:${address}`, max: limits.maxFailuresPerAddress, what: 'from this address' });
   return keys;
 }
 
-/** The user whose name and password these are, counting a failure under every key otherwise. */
-async function verifyCredentials(
-  db: Db,
-  name: string,
-  password: string,
-  keys: Array<{ key: string }>,
-  now: Date,
-  limits: LoginLimits,
-): Promise<User> {
+/** The user whose name and password these are; the same AuthError for an unknown name and a wrong password. */
+async function verifyCredentials(db: Db, name: string, password: string): Promise<User> {
   const user = await findUserByName(db, name);
   const hash = (user && (await readPasswordHash(db, user.id))) ?? (await dummyPasswordHash());
   const passwordOk = await verifyPassword(String(password ?? ''), hash);
-  if (!user || !passwordOk) {
-    for (const { key } of keys) await recordLoginFailure(db, key, now, limits.windowMs);
-    throw new AuthError('auth_failed', WRONG_CREDENTIALS);
-  }
+  if (!user || !passwordOk) throw new AuthError('auth_failed', WRONG_CREDENTIALS);
   return user;
 }
 
-async function assertNotLimited(db: Db, keys: Array<{ key: string; max: number; what: string }>, now: Date, limits: LoginLimits): Promise<void> {
+/**
+ * Counts this attempt under every key before the password is checked (a success takes it back: see
+ * `attemptSucceeded`), so parallel guesses cannot slip past the limit; refuses it when a key is over.
+ */
+async function countAttempt(db: Db, keys: LimitKey[], now: Date, limits: LoginLimits): Promise<void> {
+  let refusal: RateLimitedError | undefined;
   for (const { key, max, what } of keys) {
-    const window = await getLoginFailures(db, key);
-    if (!window) continue;
-    const endsAt = Date.parse(window.windowStartedAt) + limits.windowMs;
-    if (window.failures >= max && now.getTime() < endsAt) {
+    const window = await countLoginAttempt(db, key, now, limits.windowMs);
+    if (window.failures > max && !refusal) {
+      const endsAt = Date.parse(window.windowStartedAt) + limits.windowMs;
       const retryAfterSeconds = Math.max(1, Math.ceil((endsAt - now.getTime()) / 1000));
-      throw new RateLimitedError(`Too many failed sign-ins ${what}. Try again in ${retryAfterSeconds} seconds.`, retryAfterSeconds);
+      refusal = new RateLimitedError(`Too many failed sign-ins ${what}. Try again in ${retryAfterSeconds} seconds.`, retryAfterSeconds);
     }
   }
+  if (refusal) throw refusal;
+}
+
+/** A right password clears the account's count, and takes this attempt back from the address's. */
+async function attemptSucceeded(db: Db, keys: LimitKey[]): Promise<void> {
+  const [account, ...others] = keys;
+  await clearLoginFailures(db, account!.key);
+  for (const { key } of others) await forgiveLoginAttempt(db, key);
 }
 
 /**
@@ -133,9 +142,9 @@ export async function changePassword(
   }
   if (input.newPassword === input.currentPassword) throw new ValidationError('The new password must differ from the current one.');
   const keys = limitKeys(input.name, input.address, limits);
-  await assertNotLimited(db, keys, now, limits);
-  const user = await verifyCredentials(db, input.name, input.currentPassword, keys, now, limits);
-  await clearLoginFailures(db, keys[0]!.key);
+  await countAttempt(db, keys, now, limits);
+  const user = await verifyCredentials(db, input.name, input.currentPassword);
+  await attemptSucceeded(db, keys);
   await updateUserPassword(db, user.id, await hashPassword(input.newPassword), false, now.toISOString());
   await removeUserSessions(db, user.id, input.keepSessionId ? sha256(input.keepSessionId) : undefined);
   return { name: user.name, role: user.role, mustChangePassword: false };
@@ -144,7 +153,8 @@ export async function changePassword(
 /**
  * Signs in with a name and password and starts a session. Unknown names and wrong passwords get the same
  * answer, after the same work. After too many failures per account or per address within the window,
- * every attempt is refused with a RateLimitedError (even a right one) until the window ends.
+ * every attempt is refused with a RateLimitedError (even a right one) until the window ends. The counts
+ * live in the metadata store, so every server process sharing it enforces the same limit.
  */
 export async function login(
   db: Db,
@@ -154,10 +164,9 @@ export async function login(
   const now = (options.now ?? (() => new Date()))();
   const limits = { ...defaultLoginLimits, ...options.limits };
   const keys = limitKeys(input.name, input.address, limits);
-  await assertNotLimited(db, keys, now, limits);
-
-  const user = await verifyCredentials(db, input.name, input.password, keys, now, limits);
-  await clearLoginFailures(db, keys[0]!.key);
+  await countAttempt(db, keys, now, limits);
+  const user = await verifyCredentials(db, input.name, input.password);
+  await attemptSucceeded(db, keys);
   await pruneSessions(db, now.toISOString(), new Date(now.getTime() - SESSION_IDLE_TIMEOUT_MS).toISOString());
   const sessionId = generateSecret();
   const csrfToken = generateSecret();

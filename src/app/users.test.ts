@@ -284,6 +284,15 @@ describe('sessions and sign-in', () => {
     expect((await login(home.db, { name: 'ada', password: passwords.ada!, address: null }, clockOptions)).user.name).toBe('ada');
   });
 
+  it('lets a burst of parallel guesses try no more passwords than the limit allows', async () => {
+    const passwords = await seed({ ada: 'admin' });
+    const guesses = Array.from({ length: 12 }, (_, i) => login(home.db, { name: 'ada', password: `guess-${i}`, address: null }, clockOptions).catch((e) => e));
+    const outcomes = await Promise.all(guesses);
+    expect(outcomes.filter((e) => e instanceof AuthError)).toHaveLength(5);
+    expect(outcomes.filter((e) => e instanceof RateLimitedError)).toHaveLength(7);
+    await expect(login(home.db, { name: 'ada', password: passwords.ada!, address: null }, clockOptions)).rejects.toBeInstanceOf(RateLimitedError);
+  });
+
   it('refuses sign-ins from an address that failed too often, whichever account it tries', async () => {
     const passwords = await seed({ ada: 'admin' });
     const options = { ...clockOptions, limits: { maxFailuresPerAddress: 3 } };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_URL, dropSchema, postgresAvailable, uniqueSchema } from '../../../test/support/postgres.ts';
 import { openMetadataStore, type MetadataStore } from './db.ts';
-import { clearLoginFailures, getLoginFailures, recordLoginFailure } from './login-failures.ts';
+import { clearLoginFailures, countLoginAttempt, forgiveLoginAttempt, getLoginFailures } from './login-failures.ts';
 import { createSession, findSession, pruneSessions, removeUserSessions, touchSession } from './sessions.ts';
 import { countApiTokens, createApiToken, findActiveApiToken, listActiveApiTokens, revokeApiToken, revokeUserApiTokens, touchApiToken } from './tokens.ts';
 import { countUsers, createUser, getUserByName, listUsers, readPasswordHash, removeUser, updateUserRole } from './users.ts';
@@ -82,14 +82,19 @@ describe.each(backends)('accounts in the metadata store on %s', (_name, open, av
     expect(await findSession(store.db, '1'.repeat(64))).toBeUndefined();
   });
 
-  test('counts login failures in a fixed window that starts over once it has passed', async () => {
+  test('counts sign-in attempts in a fixed window that starts over once it has passed', async () => {
     const start = new Date('2026-11-29T10:00:00.000Z');
     const windowMs = 15 * 60_000;
-    expect(await recordLoginFailure(store.db, 'account:eve', start, windowMs)).toEqual({ failures: 1, windowStartedAt: start.toISOString() });
-    expect((await recordLoginFailure(store.db, 'account:eve', new Date(start.getTime() + 60_000), windowMs)).failures).toBe(2);
-    expect((await recordLoginFailure(store.db, 'account:eve', new Date(start.getTime() + windowMs - 1), windowMs)).failures).toBe(3);
+    expect(await countLoginAttempt(store.db, 'account:eve', start, windowMs)).toEqual({ failures: 1, windowStartedAt: start.toISOString() });
+    expect((await countLoginAttempt(store.db, 'account:eve', new Date(start.getTime() + 60_000), windowMs)).failures).toBe(2);
+    expect((await countLoginAttempt(store.db, 'account:eve', new Date(start.getTime() + windowMs - 1), windowMs)).failures).toBe(3);
     const later = new Date(start.getTime() + windowMs);
-    expect(await recordLoginFailure(store.db, 'account:eve', later, windowMs)).toEqual({ failures: 1, windowStartedAt: later.toISOString() });
+    expect(await countLoginAttempt(store.db, 'account:eve', later, windowMs)).toEqual({ failures: 1, windowStartedAt: later.toISOString() });
+    await forgiveLoginAttempt(store.db, 'account:eve');
+    expect(await getLoginFailures(store.db, 'account:eve')).toEqual({ failures: 0, windowStartedAt: later.toISOString() });
+    // Counted in one statement each: parallel attempts all count.
+    await Promise.all(Array.from({ length: 8 }, () => countLoginAttempt(store.db, 'account:eve', later, windowMs)));
+    expect((await getLoginFailures(store.db, 'account:eve'))?.failures).toBe(8);
     await clearLoginFailures(store.db, 'account:eve');
     expect(await getLoginFailures(store.db, 'account:eve')).toBeUndefined();
   });
