@@ -85,6 +85,7 @@ describe('users', () => {
     await expect(createUser(home, { name: 'ada', role: 'Contributor' })).rejects.toThrow('Invalid role "Contributor": use one of admin, contributor, viewer.');
     await seed({ ada: 'viewer' });
     await expect(createUser(home, { name: 'ada', role: 'admin' })).rejects.toBeInstanceOf(ConflictError);
+    await expect(createUser(home, { name: 'ADA', role: 'admin' })).rejects.toThrow('A user named "ada" already exists. Choose another name.');
     expect((await listUsers(home)).map((u) => [u.name, u.role])).toEqual([['ada', 'viewer']]);
   });
 

@@ -101,6 +101,9 @@ export async function createUser(home: Home, input: { name: string; role: string
   assertAdmin(home.actor, 'create users');
   const name = parseName(input.name);
   const role = parseRole(input.role);
+  // Names differing only in case ("Admin" next to "admin") would pass for one another in listings and logs.
+  const lookalike = (await userStore.listUsers(home.db)).find((u) => u.name.toLowerCase() === name.toLowerCase());
+  if (lookalike) throw new ConflictError(`A user named "${lookalike.name}" already exists. Choose another name.`);
   const password = generatePassword();
   const user = await userStore.createUser(
     home.db,
