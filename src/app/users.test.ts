@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/cli.ts';
-import { AuthError, ConflictError, PermissionError, RateLimitedError } from '../domain/errors.ts';
+import { AuthError, ConflictError, PermissionError, RateLimitedError, RetryableError } from '../domain/errors.ts';
 import type { Actor } from '../domain/model.ts';
 import { LAST_USED_RESOLUTION_MS, SESSION_IDLE_TIMEOUT_MS, SESSION_MAX_AGE_MS, type AuthOptions } from './auth.ts';
 import { openHome, type Home } from './home.ts';
@@ -275,7 +275,10 @@ describe('sessions and sign-in', () => {
     const windowEnds = clock.getTime() - 4000 + windowMs;
     const limited = await login(home.db, { name: 'ADA', password: passwords.ada!, address: '10.9.9.9' }, clockOptions).catch((e) => e);
     expect(limited).toBeInstanceOf(RateLimitedError);
+    // A RetryableError with code rate_limited: the API's one error mapping answers 429 with Retry-After.
+    expect(limited).toBeInstanceOf(RetryableError);
     expect(limited).toMatchObject({ code: 'rate_limited', retryAfterSeconds: Math.ceil((windowEnds - clock.getTime()) / 1000) });
+    expect(limited.retryAfterMs).toBe(limited.retryAfterSeconds * 1000);
     expect(limited.message).toBe(`Too many failed sign-ins for this account. Try again in ${limited.retryAfterSeconds} seconds.`);
 
     clock = new Date(windowEnds);
