@@ -118,6 +118,20 @@ export interface LoginFailuresTable {
   window_started_at: string;
 }
 
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  actor: string;
+  role: string;
+  via: string;
+  address: string | null;
+  action: string;
+  target_type: string;
+  target: string | null;
+  outcome: string;
+  details: string;
+}
+
 export interface MetadataSchema {
   connections: ConnectionsTable;
   segments: SegmentsTable;
@@ -128,6 +142,7 @@ export interface MetadataSchema {
   api_tokens: ApiTokensTable;
   sessions: SessionsTable;
   login_failures: LoginFailuresTable;
+  audit_log: AuditLogTable;
 }
 
 export type Db = Kysely<MetadataSchema>;
