@@ -6,3 +6,10 @@ export function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535.');
   return n;
 }
+
+/** Commander parser for a count such as `--limit`: a whole number of at least 1. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected a whole number of at least 1, not "${value}".`);
+  return n;
+}
