@@ -16,6 +16,8 @@ export async function loadEntity(home: Home, entity: string, file: string, optio
 }
 
 export function listEntities(home: Home): Promise<EntityInfo[]> {
+  // Viewers read exports, runs and segments; the profile store's shape is for those who build them.
+  assertNotViewer(home.actor, 'see entities');
   return home.profiles.listEntities();
 }
 
