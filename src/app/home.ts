@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ConfigError } from '../domain/errors.ts';
 import type { Actor, Role } from '../domain/model.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.ts';
 import type { Services } from '../engine/services.ts';
@@ -28,6 +29,17 @@ export interface OpenHomeOptions {
   log?: Logger;
   fetch?: typeof fetch;
   retry?: Partial<RetryPolicy>;
+  /** Deadline of one vendor request; default: `OUTFLOW_REQUEST_TIMEOUT_MS`, else each client's own (60 s). */
+  requestTimeoutMs?: number;
+}
+
+/** Reads a positive number of milliseconds from the environment; unset or empty: undefined. */
+function msFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) throw new ConfigError('invalid_settings', `${name} must be a whole number of milliseconds above 0 (it is "${value}").`);
+  return ms;
 }
 
 export function resolveHomeDir(dir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -50,6 +62,7 @@ export function actorFromEnv(env: NodeJS.ProcessEnv = process.env): Actor {
 
 export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const env = options.env ?? process.env;
+  const requestTimeoutMs = options.requestTimeoutMs ?? msFromEnv(env, 'OUTFLOW_REQUEST_TIMEOUT_MS');
   const dir = resolveHomeDir(options.dir, env);
   fs.mkdirSync(dir, { recursive: true });
   const tmpDir = path.join(dir, 'tmp');
@@ -77,6 +90,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     tmpDir,
     now: () => new Date(),
     retry: { ...defaultRetryPolicy, ...options.retry },
+    requestTimeoutMs,
     async close() {
       await profiles.close();
       await metadata.close();

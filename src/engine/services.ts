@@ -22,6 +22,8 @@ export interface Services {
   tmpDir: string;
   now: () => Date;
   retry: RetryPolicy;
+  /** Deadline of one vendor request (`OUTFLOW_REQUEST_TIMEOUT_MS`); unset: each client's default. */
+  requestTimeoutMs?: number;
 }
 
 export function assertAdmin(actor: Actor, action: string): void {
@@ -60,6 +62,7 @@ export function destinationContext(
     limiterKey: `connection:${connection.id}`,
     state,
     verifying: options.verifying ?? false,
+    requestTimeoutMs: services.requestTimeoutMs,
     async saveState(patch) {
       Object.assign(state, patch);
       await updateConnectionState(services.db, connection.id, patch);

@@ -27,6 +27,11 @@ export interface DestinationContext {
   saveSecrets(patch: Record<string, string>): Promise<void>;
   /** True while running `connection verify`: the check may record what it learned (host key, token). */
   verifying: boolean;
+  /**
+   * How long one vendor request (HTTP call, SFTP request, stalled upload) may go unanswered before it fails
+   * with `timeout`; unset: each client's default (60 s). Set by OUTFLOW_REQUEST_TIMEOUT_MS.
+   */
+  requestTimeoutMs?: number;
 }
 
 export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string };
