@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../domain/errors.ts';
 import type { Actor, Role } from '../domain/model.ts';
+import { sweepWorkDirs } from '../engine/files.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.ts';
 import type { Services } from '../engine/services.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -77,6 +78,8 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     await metadata.close();
     throw error;
   }
+  const swept = sweepWorkDirs(tmpDir);
+  if (swept.length > 0) log.info({ folders: swept }, 'removed scratch folders of runs whose process was killed');
   return {
     dir,
     actor: options.actor ?? actorFromEnv(env),

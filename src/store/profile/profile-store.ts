@@ -34,8 +34,11 @@ export interface ProfileStore {
   dropSegment(segmentId: string): Promise<void>;
   /** Rows an export of `source` would hold now (the member count for a segment). */
   countRows(source: Source): Promise<number>;
-  /** Writes rows `[from, to)` of `source` (in its stable order) as CSV with a header to `target`. */
-  copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string }, target: string): Promise<number>;
+  /**
+   * Writes rows `[from, to)` of `source` (in its stable order) as CSV with a header to `target`. Aborting
+   * `options.signal` interrupts the query (it then rejects).
+   */
+  copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string; signal?: AbortSignal }, target: string): Promise<number>;
   /** Streams the members of a segment in key order, starting after `afterKey`. */
   readMembers(source: Source & { kind: 'segment' }, columns: string[], afterKey: string | null, chunkRows?: number): AsyncIterable<Row[]>;
   /** Keys (with identity) delivered by the last successful mirror run that are no longer members. */
@@ -312,7 +315,7 @@ class DuckDbProfileStore implements ProfileStore {
     return this.memberCount(source.segmentId);
   }
 
-  async copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string }, target: string): Promise<number> {
+  async copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string; signal?: AbortSignal }, target: string): Promise<number> {
     const from = Math.trunc(range.from);
     const to = Math.trunc(range.to);
     let query: string;
@@ -324,13 +327,17 @@ class DuckDbProfileStore implements ProfileStore {
     }
     // A connection of its own: the engine renders two parts at once, and one connection runs one query.
     const con = await this.instance.connect();
+    const interrupt = () => con.interrupt();
+    options.signal?.addEventListener('abort', interrupt, { once: true });
     try {
+      if (options.signal?.aborted) throw options.signal.reason;
       // USE_TMP_FILE false: DuckDB would otherwise write beside `target` and rename over it, breaking a FIFO.
       const reader = await con.runAndReadAll(
         `COPY (${query}) TO ${quoteLiteral(target)} (FORMAT csv, HEADER true, DELIMITER ${quoteLiteral(options.delimiter)}, QUOTE '"', ESCAPE '"', NULLSTR '', USE_TMP_FILE false)`,
       );
       return Number(reader.getRows()[0]?.[0] ?? 0);
     } finally {
+      options.signal?.removeEventListener('abort', interrupt);
       con.closeSync();
     }
   }
