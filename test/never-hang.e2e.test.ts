@@ -72,6 +72,18 @@ describe('a vendor that never answers ends the run with `timeout`', () => {
     expect(run.sent).toBe(0);
   });
 
+  it('a run that makes no progress is stopped and recorded failed, whatever it waits on', async () => {
+    // A request deadline far longer than the run's stall limit: the stall limit must stop the run first.
+    Object.assign(home, { requestTimeoutMs: 120_000, runStallTimeoutMs: 300 });
+    try {
+      const run = await runExport(home, 'to-silent-iterable');
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/^The run made no progress for 300 ms and was stopped\./) });
+    } finally {
+      Object.assign(home, { requestTimeoutMs: 300, runStallTimeoutMs: undefined });
+    }
+  });
+
   it('SFTP: a TCP server that accepts and never speaks SSH', async () => {
     await createConnection(home, {
       type: 'sftp',

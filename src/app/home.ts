@@ -32,6 +32,8 @@ export interface OpenHomeOptions {
   retry?: Partial<RetryPolicy>;
   /** Deadline of one vendor request; default: `OUTFLOW_REQUEST_TIMEOUT_MS`, else each client's own (60 s). */
   requestTimeoutMs?: number;
+  /** A run without progress for this long fails; default: `OUTFLOW_RUN_STALL_TIMEOUT_MS`, else 10 minutes. */
+  runStallTimeoutMs?: number;
 }
 
 /** Reads a positive number of milliseconds from the environment; unset or empty: undefined. */
@@ -64,6 +66,7 @@ export function actorFromEnv(env: NodeJS.ProcessEnv = process.env): Actor {
 export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const env = options.env ?? process.env;
   const requestTimeoutMs = options.requestTimeoutMs ?? msFromEnv(env, 'OUTFLOW_REQUEST_TIMEOUT_MS');
+  const runStallTimeoutMs = options.runStallTimeoutMs ?? msFromEnv(env, 'OUTFLOW_RUN_STALL_TIMEOUT_MS');
   const dir = resolveHomeDir(options.dir, env);
   fs.mkdirSync(dir, { recursive: true });
   const tmpDir = path.join(dir, 'tmp');
@@ -94,6 +97,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     now: () => new Date(),
     retry: { ...defaultRetryPolicy, ...options.retry },
     requestTimeoutMs,
+    runStallTimeoutMs,
     async close() {
       await profiles.close();
       await metadata.close();

@@ -107,6 +107,8 @@ export interface FileExportInput {
   /** Rows rendered since the last call (an estimate while a part streams, corrected when it completes). */
   onRows?: (rows: number) => void;
   onPlanned?: (totalRows: number) => void;
+  /** A part failed for a passing reason and is sent again after `delayMs`. */
+  onRetry?: (message: string, delayMs: number) => void;
 }
 
 /**
@@ -141,7 +143,10 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
         try {
           const result = await withRetry(() => renderAndStage(plan, input, sink.stage.bind(sink), format.delimiter, format.compression, workDir), input.retry, {
             signal: input.ctx.signal,
-            onRetry: (error, attempt, delayMs) => input.ctx.log.warn({ file: plan.fileName, attempt, delayMs, code: error.code }, error.message),
+            onRetry: (error, attempt, delayMs) => {
+              input.ctx.log.warn({ file: plan.fileName, attempt, delayMs, code: error.code }, error.message);
+              input.onRetry?.(error.message, delayMs);
+            },
           });
           staged.push(result.file);
           results.set(plan, result);

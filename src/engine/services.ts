@@ -24,6 +24,8 @@ export interface Services {
   retry: RetryPolicy;
   /** Deadline of one vendor request (`OUTFLOW_REQUEST_TIMEOUT_MS`); unset: each client's default. */
   requestTimeoutMs?: number;
+  /** A run that makes no progress for this long is stopped as failed (`OUTFLOW_RUN_STALL_TIMEOUT_MS`). */
+  runStallTimeoutMs?: number;
 }
 
 export function assertAdmin(actor: Actor, action: string): void {
