@@ -46,13 +46,15 @@ async function failureOf(request: Promise<unknown>): Promise<unknown> {
 
 describe('HTTP requests have a deadline that fires', () => {
   it('fails with `timeout` when the server accepts the connection and never answers', async () => {
-    let accepted = 0;
-    const baseUrl = await listen(createServer(() => accepted++));
+    let accepted!: () => void;
+    const connected = new Promise<void>((resolve) => (accepted = resolve));
+    const baseUrl = await listen(createServer(() => accepted()));
     const http = createHttpClient({ vendor: 'Silent', baseUrl, ctx: createTestContext(), timeoutMs: 200 });
     const error = await failureOf(http.request('GET', '/lists'));
     expect(error).toBeInstanceOf(RetryableError);
     expect(error).toMatchObject({ code: 'timeout', message: 'Silent did not answer GET /lists within 200 ms.' });
-    expect(accepted).toBe(1);
+    // The server did accept the connection (on a busy machine its accept may run after the client gave up).
+    await connected;
   });
 
   it('fails with `timeout` when the answer comes after the deadline', async () => {
