@@ -43,7 +43,7 @@ beforeAll(async () => {
   sftp = await startFakeSftpServer({ username: 'u', password: PASSWORD });
   fs.mkdirSync(path.join(sftp.root, 'out'));
   silent = await startSilentServer();
-  home = await openHome({ dir, env: { OUTFLOW_HOME: dir }, retry: { baseMs: 5, maxMs: 20, maxAttempts: 2 }, requestTimeoutMs: 300 });
+  home = await openHome({ dir, env: { OUTFLOW_HOME: dir }, retry: { baseMs: 5, maxMs: 20, maxAttempts: 2 }, requestTimeoutMs: 1_000 });
   const csv = ['profile_id,email', ...Array.from({ length: 3_000 }, (_, i) => `${i + 1},member${i + 1}@example.com`)].join('\n');
   fs.writeFileSync(path.join(dir, 'customers.csv'), `${csv}\n`);
   await loadEntity(home, 'Customer', path.join(dir, 'customers.csv'), {});
@@ -66,7 +66,7 @@ describe('a vendor that never answers ends the run with `timeout`', () => {
     const accepted = silent.accepted;
     const run = await runExport(home, 'to-silent-iterable');
     expect(run.status).toBe('failed');
-    expect(run.error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/^Iterable did not answer .* within 300 ms\.$/) });
+    expect(run.error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/^Iterable did not answer .* within 1 s\.$/) });
     // Tried, retried once (maxAttempts 2), then gave up.
     expect(silent.accepted - accepted).toBeGreaterThanOrEqual(2);
     expect(run.sent).toBe(0);
@@ -80,7 +80,7 @@ describe('a vendor that never answers ends the run with `timeout`', () => {
       expect(run.status).toBe('failed');
       expect(run.error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/^The run made no progress for 300 ms and was stopped\./) });
     } finally {
-      Object.assign(home, { requestTimeoutMs: 300, runStallTimeoutMs: undefined });
+      Object.assign(home, { requestTimeoutMs: 1_000, runStallTimeoutMs: undefined });
     }
   });
 
@@ -110,11 +110,11 @@ describe('a vendor that never answers ends the run with `timeout`', () => {
 
     it.each([
       ['the SFTP subsystem request', 'SFTP', /did not complete the SSH handshake, login and SFTP start within 2000 ms/],
-      ['the folder check (STAT)', 'STAT', /did not answer within 300 ms while trying to read `\/out`/],
-      ['opening the upload (OPEN)', 'OPEN', /did not answer within 300 ms while trying to upload `\/out\/\.Customer_.*\.partial`/],
-      ['the upload itself (WRITE)', 'WRITE', /did not answer within 300 ms while trying to upload `\/out\/\.Customer_.*\.partial`/],
-      ['closing the uploaded file (CLOSE)', 'CLOSE', /did not answer within 300 ms while trying to upload/],
-      ['the final rename', 'POSIX-RENAME', /did not answer within 300 ms while trying to rename onto `\/out\/Customer_/],
+      ['the folder check (STAT)', 'STAT', /did not answer within 1000 ms while trying to read `\/out`/],
+      ['opening the upload (OPEN)', 'OPEN', /did not answer within 1000 ms while trying to upload `\/out\/\.Customer_.*\.partial`/],
+      ['the upload itself (WRITE)', 'WRITE', /did not answer within 1000 ms while trying to upload `\/out\/\.Customer_.*\.partial`/],
+      ['closing the uploaded file (CLOSE)', 'CLOSE', /did not answer within 1000 ms while trying to upload/],
+      ['the final rename', 'POSIX-RENAME', /did not answer within 1000 ms while trying to rename onto `\/out\/Customer_/],
     ])('%s', async (_what, op, message) => {
       sftp.reset();
       sftp.configure({ stall: [op] });
