@@ -19,6 +19,12 @@ export interface RunObserver {
 }
 
 const HEARTBEAT_MS = 10_000;
+/**
+ * A run that reports no progress (rows, batches, retries) for this long is stopped and recorded failed.
+ * Every request has its own deadline, so this only catches what slips past them; it is far longer than any
+ * one of them, and a retry's wait (a Retry-After of up to 15 minutes) extends it.
+ */
+export const DEFAULT_RUN_STALL_TIMEOUT_MS = 10 * 60_000;
 
 /** Splits an export's stored config into the engine's part and the destination's settings. */
 export function splitExportConfig(config: Record<string, unknown>) {
@@ -35,11 +41,32 @@ export function splitExportConfig(config: Record<string, unknown>) {
 export async function executeRun(services: Services, runId: string, actor: Actor, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
   const { db } = services;
   let run = await transitionRun(db, runId, 'running');
-  const heartbeat = setInterval(() => void saveRunProgress(db, runId, {}).catch(() => {}), HEARTBEAT_MS);
-  heartbeat.unref();
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
+
+  // The heartbeat tells other processes that this run is alive; it must not keep a run that is stuck
+  // `running` for ever. It beats only while the run makes progress: without any for `stallMs` the run is
+  // stopped (its work aborted, recorded failed), and the beat stops, so that even a run that cannot unwind
+  // is reaped as dead by the next `run list`.
+  const stallMs = services.runStallTimeoutMs ?? DEFAULT_RUN_STALL_TIMEOUT_MS;
+  let quietUntil = Date.now() + stallMs;
+  let stalled = false;
+  const progressed = (waitMs = 0) => {
+    quietUntil = Math.max(quietUntil, Date.now() + stallMs + waitMs);
+  };
+  const beat = () => {
+    if (Date.now() < quietUntil) {
+      void saveRunProgress(db, runId, {}).catch(() => {});
+      return;
+    }
+    clearInterval(heartbeat);
+    stalled = true;
+    controller.abort(new OutflowError('timeout', 'The run made no progress.'));
+  };
+  // Not unref'd: while the run executes, the stall check must stay alive even if what the run waits on
+  // holds nothing open. It is cleared when the run ends.
+  const heartbeat = setInterval(beat, Math.min(HEARTBEAT_MS, Math.max(10, Math.floor(stallMs / 4))));
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);
@@ -74,12 +101,18 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         tmpDir: services.tmpDir,
         rowsPerPart: rowsPerFile,
         retry: services.retry,
+        onRetry: (message, delayMs) => {
+          progressed(delayMs);
+          observer.onRetry?.(message, delayMs);
+        },
         onPlanned: (total) => {
+          progressed();
           rowsTotal = total;
           observer.onProgress?.({ rowsDone: 0, rowsTotal: total });
           void saveRunProgress(db, runId, { rowsTotal: total });
         },
         onRows: (rows) => {
+          progressed();
           rowsDone += rows;
           observer.onProgress?.({ rowsDone, rowsTotal });
           // At hundreds of MB/s this fires hundreds of times a second; the run record needs a pulse, not a stream.
@@ -117,9 +150,11 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         retry: services.retry,
         onRetry: (message, delayMs) => {
           services.metrics?.destinationRetry(connection.type);
+          progressed(delayMs);
           observer.onRetry?.(message, delayMs);
         },
         onBatch: async (progress, rejections: RunRejection[]) => {
+          progressed();
           await addRunRejections(db, runId, rejectionSeq, rejections);
           rejectionSeq += rejections.length;
           const sent = offset.sent + progress.sent;
@@ -133,8 +168,13 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     run = await transitionRun(db, runId, 'succeeded', { error: null });
   } catch (error) {
     const current = await getRun(db, runId);
-    const cancelled = controller.signal.aborted;
-    const failure = describeFailure(error, cancelled);
+    const cancelled = controller.signal.aborted && !stalled;
+    const failure = stalled
+      ? {
+          code: 'timeout' as const,
+          message: `The run made no progress for ${stallMs >= 1000 ? `${Math.round(stallMs / 1000)} s` : `${stallMs} ms`} and was stopped. Check that the destination answers, then run the export again (OUTFLOW_RUN_STALL_TIMEOUT_MS sets this limit).`,
+        }
+      : describeFailure(error, cancelled);
     if (error instanceof AuthError) {
       await updateConnectionState(db, current.connectionId, { attention: { code: failure.code, message: failure.message, at: new Date().toISOString() } }).catch(() => {});
     }
