@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { DestinationId } from '../destinations/kit/define.ts';
 import type { ErrorCode } from './errors.ts';
 
-export type Role = 'admin' | 'contributor';
+/** Viewers read exports, runs and segments and change nothing. */
+export type Role = 'admin' | 'contributor' | 'viewer';
 
 /** Who is acting: recorded on connections (consent), exports and runs. */
 export interface Actor {

@@ -28,8 +28,14 @@ export function assertAdmin(actor: Actor, action: string): void {
   if (actor.role !== 'admin') throw new PermissionError(`Only administrators may ${action}. Ask an administrator.`);
 }
 
+/** Refuses viewers, who may read but change nothing. */
+export function assertCanChange(actor: Actor, action: string): void {
+  if (actor.role === 'viewer') throw new PermissionError(`Viewers may not ${action}. Ask a contributor or an administrator.`);
+}
+
 export function assertCanUse(actor: Actor, connection: Connection): void {
   if (actor.role === 'admin') return;
+  assertCanChange(actor, `use connection "${connection.name}"`);
   if (connection.usableBy !== 'admins-and-contributors') {
     throw new PermissionError(
       `Connection "${connection.name}" is usable by administrators only. Ask an administrator to allow contributors (usable-by admins-and-contributors) or to run this export.`,
