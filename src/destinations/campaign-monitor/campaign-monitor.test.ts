@@ -128,7 +128,7 @@ describe('campaign-monitor', () => {
     });
 
     it('rejects an unknown list id on validate with list_not_found naming the id and what to do', async () => {
-      const error = await errorOf(listSubscribers.validate!({ connection: h.conn, settings: settingsWith({ listId: 'no-such-list' }), session: h.session }));
+      const error = await errorOf(listSubscribers.validate!({ connection: h.conn, settings: settingsWith({ listId: 'no-such-list' }), session: h.session, ctx: h.ctx }));
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).code).toBe('list_not_found');
       expect((error as ConfigError).message).toContain('`no-such-list`');
@@ -144,7 +144,7 @@ describe('campaign-monitor', () => {
     });
 
     it('accepts a known list on validate', async () => {
-      await expect(listSubscribers.validate!({ connection: h.conn, settings: settingsWith(), session: h.session })).resolves.toBeUndefined();
+      await expect(listSubscribers.validate!({ connection: h.conn, settings: settingsWith(), session: h.session, ctx: h.ctx })).resolves.toBeUndefined();
     });
   });
 

@@ -164,8 +164,16 @@ export interface RecordExportDefinition<Conn, Settings extends z.ZodObject = z.Z
   /** Vendor request pacing for this connection. Override per connection with `requestsPerSecond`. */
   rate(connection: Conn): Rate;
   connectionLimits?(connection: Conn): ConnectionLimits;
-  /** Checks an export's settings against the account when it is saved (e.g. that a list id exists). */
-  validate?(input: { connection: Conn; settings: z.infer<Settings>; session: RecordSession<State, z.infer<Settings>> }): Promise<void>;
+  /**
+   * Checks an export's settings against the account when it is saved (e.g. that a list id exists), so a run
+   * would not be the first to refuse them. Throws the same error the run would; changes nothing remotely.
+   */
+  validate?(input: {
+    connection: Conn;
+    settings: z.infer<Settings>;
+    session: RecordSession<State, z.infer<Settings>>;
+    ctx: DestinationContext;
+  }): Promise<void>;
   open(connection: Conn, ctx: DestinationContext): Promise<RecordSession<State, z.infer<Settings>>>;
 }
 
