@@ -314,6 +314,16 @@ describe('outflow export update', () => {
     expect(row('exports', 'ap-nl')).toEqual(before);
     // The export's own old sources do not count against it.
     expect((await outflow(home, 'export', 'update', 'ap-nl', '--segments', 'de', '--json')).json().segments).toEqual(['de']);
+
+    // Lowering the allowance under what the exports hold would fail their next run: refused now, same words.
+    const connectionBefore = row('connections', 'autopilot-small');
+    const lowered = await outflow(home, 'connection', 'update', 'autopilot-small', '--config', writeJson(work, 'ap-low.json', { maxProfiles: 2 }));
+    expect(lowered.code).toBe(2);
+    expect(lowered.stderr).toBe(
+      "error: The connection's exports would hold 3 profiles (this export: 3); Autopilot (Journeys) allows at most 2 per connection. Narrow the segments or remove an export; nothing was sent.\n",
+    );
+    expect(row('connections', 'autopilot-small')).toEqual(connectionBefore);
+    expect((await outflow(home, 'connection', 'update', 'autopilot-small', '--config', writeJson(work, 'ap-ok.json', { maxProfiles: 3 }), '--json')).json().config.maxProfiles).toBe(3);
   });
 
   it('refuses at save time a Microsoft Advertising account the signed-in user cannot reach, with the message a run gives', async () => {

@@ -6,6 +6,8 @@ import type { Connection, UsableBy } from '../domain/model.ts';
 import { assertAdmin, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import * as store from '../store/metadata/connections.ts';
 import { listExports } from '../store/metadata/exports.ts';
+import { listSegments } from '../store/metadata/segments.ts';
+import { checkRecordLimits } from '../engine/limits.ts';
 import type { Home } from './home.ts';
 import { refuseUnknownKeys, zodIssues } from './validation.ts';
 
@@ -138,6 +140,8 @@ export async function updateConnection(home: Home, name: string, patch: UpdateCo
     }
   }
 
+  if (config !== undefined) await checkAllowance(home, connection, destination, { ...config, ...secrets });
+
   const updated = await store.updateConnection(home.db, home.box, connection.id, {
     ...(newName !== undefined ? { name: newName } : {}),
     ...(config !== undefined ? { config, secrets } : {}),
@@ -147,6 +151,21 @@ export async function updateConnection(home: Home, name: string, patch: UpdateCo
   // Names of changed settings only: values (secret or not) stay out of the log.
   home.log.info({ connection: updated.name, previousName: connection.name, settings: patch.config ? Object.keys(patch.config) : [], by: home.actor.name }, 'connection updated');
   return toConnectionView(updated);
+}
+
+/**
+ * A lowered allowance (Autopilot's or Iterable's `maxProfiles`) would make the connection's exports fail on
+ * their next run: refuse it now, with the message that run would give (counts from the last refresh).
+ */
+async function checkAllowance(home: Home, connection: Connection, destination: DestinationDefinition, config: Record<string, unknown>): Promise<void> {
+  const kind = destination.export;
+  if (kind.kind !== 'records' || !kind.connectionLimits) return;
+  const sizes = new Map((await listSegments(home.db)).map((s) => [s.name, s.members]));
+  for (const exp of await listExports(home.db, { connectionId: connection.id })) {
+    if (exp.sourceKind !== 'segments') continue;
+    const counted = exp.sources.flatMap((name) => (sizes.get(name) == null ? [] : [{ name, members: sizes.get(name)! }]));
+    await checkRecordLimits(home.db, exp, destination.title, kind, config, counted);
+  }
 }
 
 export async function listConnections(home: Home): Promise<ConnectionView[]> {

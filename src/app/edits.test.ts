@@ -7,7 +7,7 @@ import { getExport } from '../store/metadata/exports.ts';
 import { getSegment, recordSegmentRefresh } from '../store/metadata/segments.ts';
 import { createConnection, updateConnection } from './connections.ts';
 import { createSegment, removeSegment, updateSegment } from './data.ts';
-import { createExport, updateExport } from './exports.ts';
+import { createExport, removeExport, updateExport } from './exports.ts';
 import { openHome, type Home } from './home.ts';
 
 const admin: Actor = { name: 'ada', role: 'admin' };
@@ -105,6 +105,8 @@ describe('updateExport', () => {
   it('refuses viewers', async () => {
     await expect(as(viewer, () => updateExport(home, 'to-files', { segments: ['nl'] }))).rejects.toThrow('Viewers may not edit exports. Ask a contributor or an administrator.');
     await expect(as(viewer, () => createExport(home, { name: 'v', connection: 'files', segments: ['nl'] }))).rejects.toMatchObject({ code: 'permission_denied' });
+    await expect(as(viewer, () => removeExport(home, 'to-files'))).rejects.toThrow('Viewers may not remove exports. Ask a contributor or an administrator.');
+    expect((await getExport(home.db, 'to-files')).name).toBe('to-files');
   });
 });
 

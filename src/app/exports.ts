@@ -247,6 +247,7 @@ export async function showExport(home: Home, name: string): Promise<ExportView> 
 }
 
 export async function removeExport(home: Home, name: string): Promise<{ removed: string }> {
+  assertCanChange(home.actor, 'remove exports');
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   if (connection) assertCanUse(home.actor, connection);
