@@ -81,6 +81,13 @@ describe('the outflow executable', () => {
     expect(logs).not.toContain('wrong-password-5678');
   });
 
+  it('updates a connection from standard input, merging it over the settings', async () => {
+    const updated = await cli(home, ['connection', 'update', 'partner', '--config', '-', '--json'], JSON.stringify({ password: 'another-wrong-password-99', compression: 'gzip' }));
+    expect(updated.code).toBe(0);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ name: 'partner', config: { host: server.host, folder: '/drop', compression: 'gzip', password: 'set' } });
+    expect(updated.stdout).not.toContain('another-wrong-password-99');
+  });
+
   it('runs an export and prints one JSON summary, and run list/show keep the history', async () => {
     const config = JSON.stringify({ host: server.host, port: server.port, username: 'partner', password: 'right-password-1234', folder: '/drop', delimiter: '|' });
     expect((await cli(home, ['connection', 'create', '--type', 'sftp', '--name', 'partner-ok', '--config', '-', '--accept-privacy-terms'], config)).code).toBe(0);
