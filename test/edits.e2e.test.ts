@@ -216,7 +216,7 @@ describe('outflow export update', () => {
     expect((await outflow(home, 'connection', 'remove', 'doomed', '--force')).code).toBe(0);
     const failed = await outflow(home, 'export', 'run', 'orphan');
     expect(failed.code).toBe(2);
-    expect(failed.stderr).toBe('error: The connection of export "orphan" was removed. Pick another one with `outflow export update "orphan" --connection <name>`.\n');
+    expect(failed.stderr).toBe('error: The connection of export "orphan" was removed. Pick another one with `outflow export update orphan --connection <name>`.\n');
     const noConnection = await outflow(home, 'export', 'update', 'orphan', '--segments', 'de');
     expect(noConnection.stderr).toBe(failed.stderr);
 

@@ -152,6 +152,27 @@ describe('marketing exports through the CLI', () => {
     expect(autopilot.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
+  it('warns on the run and still fills the Autopilot list when the bulk upload ignores _autopilot_list', async () => {
+    const ignoring = await startAutopilotFake({ requestsPerSecond: null, bulkListKey: 'ignore' });
+    try {
+      await connect('autopilot', 'autopilot-ignoring', { apiKey: ignoring.apiKey, baseUrl: ignoring.url, requestsPerSecond: 100 });
+      const config = writeJson(work, 'ap-ignoring.json', { mapping: { email: 'email' } });
+      expect((await outflow(home, 'export', 'create', '--name', 'gold-to-ap-ignoring', '--connection', 'autopilot-ignoring', '--segments', 'gold', '--config', config)).code).toBe(0);
+      const run = await outflow(home, 'export', 'run', 'gold-to-ap-ignoring', '--json');
+      expect(run.code).toBe(0);
+      const summary = run.json();
+      expect(summary.status).toBe('succeeded');
+      expect(summary.sent).toBeGreaterThan(100);
+      expect(summary.sent + summary.rejected).toBe(summary.rows);
+      expect(summary.warnings).toEqual([expect.stringContaining('ignored the _autopilot_list key')]);
+      const list = [...ignoring.lists.values()].find((l) => l.title === 'gold')!;
+      expect(ignoring.membersOf(list.list_id)).toHaveLength(summary.sent);
+      expect((await outflow(home, 'run', 'show', summary.id, '--json')).json().warnings).toEqual(summary.warnings);
+    } finally {
+      await ignoring.close();
+    }
+  });
+
   it('checks a Campaign Monitor list id when the export is saved', async () => {
     await connect('campaign-monitor', 'cm', { apiKey: FAKE_API_KEY, baseUrl: campaignMonitor.url });
     const unknown = await outflow(home, 'export', 'create', '--name', 'gold-to-cm', '--connection', 'cm', '--segments', 'gold', '--config', writeJson(work, 'cm-bad.json', { mapping: { email: 'email' }, listId: 'no-such-list' }));
@@ -160,6 +181,16 @@ describe('marketing exports through the CLI', () => {
     const good = writeJson(work, 'cm.json', { mapping: { email: 'email', name: 'first_name' }, listId: FAKE_LIST_ID });
     expect((await outflow(home, 'export', 'create', '--name', 'gold-to-cm', '--connection', 'cm', '--segments', 'gold', '--config', good)).code).toBe(0);
     expect((await outflow(home, 'export', 'run', 'gold-to-cm', '--json')).json()).toMatchObject({ status: 'succeeded', sent: 200 });
+  });
+
+  it('requires userId in the mapping when the Iterable connection says the project identifies users by userId', async () => {
+    await connect('iterable', 'iterable-by-user-id', { apiKey: ITERABLE_KEY, baseUrl: iterable.url, projectType: 'userId' });
+    const create = (config: string) =>
+      outflow(home, 'export', 'create', '--name', 'gold-by-user-id', '--connection', 'iterable-by-user-id', '--segments', 'gold', '--config', config);
+    const missing = await create(writeJson(work, 'by-user-id-bad.json', { mapping: { email: 'email' } }));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: The Iterable project of this connection identifies users by userId .*"userId": "<column>"/);
+    expect((await create(writeJson(work, 'by-user-id.json', { mapping: { email: 'email', userId: 'profile_id' } }))).code).toBe(0);
   });
 
   it('lets a contributor use only connections opened to contributors', async () => {

@@ -1,9 +1,10 @@
 import { getDestination } from '../destinations/index.ts';
 import type { CheckResult, DestinationDefinition } from '../destinations/kit/define.ts';
 import { maskSecrets, splitSecrets } from '../destinations/kit/secret.ts';
-import { ConfigError, ConflictError, ValidationError } from '../domain/errors.ts';
+import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { Connection, UsableBy } from '../domain/model.ts';
-import { assertAdmin, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import { assertAdmin, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import { audit } from './audit.ts';
 import * as store from '../store/metadata/connections.ts';
 import { listExports } from '../store/metadata/exports.ts';
 import { listSegments } from '../store/metadata/segments.ts';
@@ -76,6 +77,8 @@ export async function createConnection(home: Home, input: CreateConnectionInput)
     createdBy: home.actor.name,
   });
   home.log.info({ connection: name, type: destination.id, by: home.actor.name }, 'connection created');
+  await audit(home, 'connection.create', { type: 'connection', name }, { destination: destination.id, usableBy: connection.usableBy, settings: Object.keys(plain).sort(), secrets: Object.keys(secrets).sort() });
+  await audit(home, 'connection.consent', { type: 'connection', name }, { acceptedBy: connection.consent.acceptedBy, acceptedAt: connection.consent.acceptedAt });
   return toConnectionView(connection);
 }
 
@@ -150,6 +153,11 @@ export async function updateConnection(home: Home, name: string, patch: UpdateCo
   });
   // Names of changed settings only: values (secret or not) stay out of the log.
   home.log.info({ connection: updated.name, previousName: connection.name, settings: patch.config ? Object.keys(patch.config) : [], by: home.actor.name }, 'connection updated');
+  await audit(home, 'connection.update', { type: 'connection', name: connection.name }, {
+    ...(newName !== undefined && newName !== connection.name ? { name: newName } : {}),
+    ...(patch.usableBy !== undefined ? { usableBy: patch.usableBy } : {}),
+    ...(isObject(patch.config) ? { changed: Object.keys(patch.config).sort() } : {}),
+  });
   return toConnectionView(updated);
 }
 
@@ -168,12 +176,27 @@ async function checkAllowance(home: Home, connection: Connection, destination: D
   }
 }
 
+/**
+ * What the caller may see of a connection: administrators everything but secret values; contributors only
+ * connections usable by contributors, and of those only the name, type and who may use them.
+ */
+function visibleView(home: Home, connection: Connection): ConnectionView | null {
+  if (home.actor.role === 'admin') return toConnectionView(connection);
+  if (connection.usableBy !== 'admins-and-contributors') return null;
+  return { name: connection.name, type: connection.type, usableBy: connection.usableBy } as ConnectionView;
+}
+
 export async function listConnections(home: Home): Promise<ConnectionView[]> {
-  return (await store.listConnections(home.db, home.box)).map(toConnectionView);
+  assertNotViewer(home.actor, 'see connections');
+  return (await store.listConnections(home.db, home.box)).flatMap((c) => visibleView(home, c) ?? []);
 }
 
 export async function showConnection(home: Home, name: string): Promise<ConnectionView> {
-  return toConnectionView(await store.getConnectionByName(home.db, home.box, name));
+  assertNotViewer(home.actor, 'see connections');
+  const view = visibleView(home, await store.getConnectionByName(home.db, home.box, name));
+  // A connection a contributor may not use is not theirs to know about: the same answer as a missing one.
+  if (!view) throw new NotFoundError(`No connection named "${name}" that contributors may use. See \`outflow connection list\`.`);
+  return view;
 }
 
 /**
@@ -199,6 +222,7 @@ export async function verifyConnection(home: Home, name: string): Promise<CheckR
     ...(result.ok ? { attention: null } : {}),
   });
   home.log.info({ connection: name, ok: result.ok, code: result.ok ? undefined : result.code }, 'connection verified');
+  await audit(home, 'connection.verify', { type: 'connection', name }, result.ok ? {} : { code: result.code }, result.ok ? 'ok' : 'failed');
   return { ...result, connection: name };
 }
 
@@ -213,5 +237,6 @@ export async function removeConnection(home: Home, name: string, options: { forc
   }
   await store.removeConnection(home.db, connection.id);
   home.log.info({ connection: name, by: home.actor.name }, 'connection removed');
+  await audit(home, 'connection.remove', { type: 'connection', name }, exports.length ? { orphanedExports: exports.map((e) => e.name) } : {});
   return { removed: name, orphanedExports: exports.map((e) => e.name) };
 }

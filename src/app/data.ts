@@ -1,15 +1,18 @@
 import { compileFilter, FilterError, formatFilterError } from '../store/profile/filter.ts';
 import { PermissionError, ValidationError } from '../domain/errors.ts';
-import { assertCanChange } from '../engine/services.ts';
 import { listExports } from '../store/metadata/exports.ts';
 import type { Segment } from '../domain/model.ts';
 import * as segments from '../store/metadata/segments.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { Home } from './home.ts';
+import { audit } from './audit.ts';
+import { assertAdmin, assertNotViewer } from '../engine/services.ts';
 
 export async function loadEntity(home: Home, entity: string, file: string, options: { key?: string; delimiter?: string }): Promise<EntityInfo> {
+  assertAdmin(home.actor, 'load entities');
   const info = await home.profiles.loadEntity(entity, file, { key: options.key ?? 'profile_id', delimiter: options.delimiter });
   home.log.info({ entity, rows: info.rows, by: home.actor.name }, 'entity loaded');
+  await audit(home, 'entity.load', { type: 'entity', name: entity }, { rows: info.rows, key: info.key });
   return info;
 }
 
@@ -31,11 +34,33 @@ async function compileFor(home: Home, entity: string, filter: string) {
 }
 
 export async function createSegment(home: Home, input: { name: string; entity?: string; where: string }): Promise<Segment> {
+  assertNotViewer(home.actor, 'create segments');
   const name = input.name.trim();
   if (!name) throw new ValidationError('A segment needs a name.');
   const entity = input.entity ?? 'Customer';
   await compileFor(home, entity, input.where);
-  return segments.createSegment(home.db, { name, entity, filter: input.where, createdBy: home.actor.name });
+  const segment = await segments.createSegment(home.db, { name, entity, filter: input.where, createdBy: home.actor.name });
+  await audit(home, 'segment.create', { type: 'segment', name }, { entity, filter: input.where });
+  return segment;
+}
+
+/** A segment as the API and `segment list --json` show it. */
+export interface SegmentView {
+  name: string;
+  entity: string;
+  filter: string;
+  members: number | null;
+  refreshedAt: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+export function toSegmentView(s: Segment): SegmentView {
+  return { name: s.name, entity: s.entity, filter: s.filter, members: s.members, refreshedAt: s.refreshedAt, createdBy: s.createdBy, createdAt: s.createdAt };
+}
+
+export async function listSegmentViews(home: Home): Promise<SegmentView[]> {
+  return (await segments.listSegments(home.db)).map(toSegmentView);
 }
 
 export function listSegments(home: Home): Promise<Segment[]> {
@@ -44,6 +69,7 @@ export function listSegments(home: Home): Promise<Segment[]> {
 
 /** Re-materializes one segment, or all of them; returns the member counts. */
 export async function refreshSegments(home: Home, name?: string): Promise<Array<{ name: string; members: number }>> {
+  assertNotViewer(home.actor, 'refresh segments');
   const targets = name ? [await segments.getSegment(home.db, name)] : await segments.listSegments(home.db);
   const results: Array<{ name: string; members: number }> = [];
   for (const segment of targets) {
@@ -60,8 +86,8 @@ export async function refreshSegments(home: Home, name?: string): Promise<Array<
  * Contributors may create and refresh segments, but not change or remove one that another user's export
  * uses: that would change what the other user's export sends.
  */
-async function assertCanChangeSegment(home: Home, segment: Segment, action: 'change' | 'remove'): Promise<void> {
-  assertCanChange(home.actor, `${action} segments`);
+async function assertMayChangeSegment(home: Home, segment: Segment, action: 'change' | 'remove'): Promise<void> {
+  assertNotViewer(home.actor, `${action} segments`);
   if (home.actor.role === 'admin') return;
   const users = (await listExports(home.db)).filter((e) => e.sourceKind === 'segments' && e.sources.includes(segment.name) && e.createdBy !== home.actor.name);
   if (users.length === 0) return;
@@ -78,7 +104,7 @@ async function assertCanChangeSegment(home: Home, segment: Segment, action: 'cha
  */
 export async function updateSegment(home: Home, name: string, patch: { where?: string; entity?: string }): Promise<Segment & { members: number }> {
   const segment = await segments.getSegment(home.db, name);
-  await assertCanChangeSegment(home, segment, 'change');
+  await assertMayChangeSegment(home, segment, 'change');
   if (patch.where === undefined && patch.entity === undefined) throw new ValidationError('Nothing to change: pass --where (and --entity to move the segment to another entity).');
   const entity = patch.entity ?? segment.entity;
   const where = patch.where ?? segment.filter;
@@ -86,12 +112,15 @@ export async function updateSegment(home: Home, name: string, patch: { where?: s
   const members = await home.profiles.refreshSegment(segment.id, entity, filter);
   const updated = await segments.updateSegment(home.db, segment.id, { entity, filter: where, members, refreshedAt: home.now().toISOString() });
   home.log.info({ segment: name, members, by: home.actor.name }, 'segment updated and refreshed');
+  await audit(home, 'segment.update', { type: 'segment', name }, { entity, filter: where, members });
   return { ...updated, members };
 }
 
 export async function removeSegment(home: Home, name: string): Promise<void> {
+  assertNotViewer(home.actor, 'remove segments');
   const segment = await segments.getSegment(home.db, name);
-  await assertCanChangeSegment(home, segment, 'remove');
+  await assertMayChangeSegment(home, segment, 'remove');
   await home.profiles.dropSegment(segment.id);
   await segments.removeSegment(home.db, segment.id);
+  await audit(home, 'segment.remove', { type: 'segment', name });
 }

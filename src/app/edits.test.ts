@@ -103,9 +103,9 @@ describe('updateExport', () => {
   });
 
   it('refuses viewers', async () => {
-    await expect(as(viewer, () => updateExport(home, 'to-files', { segments: ['nl'] }))).rejects.toThrow('Viewers may not edit exports. Ask a contributor or an administrator.');
+    await expect(as(viewer, () => updateExport(home, 'to-files', { segments: ['nl'] }))).rejects.toThrow('Viewers may not edit exports: contributors and administrators may. Ask an administrator for the contributor role.');
     await expect(as(viewer, () => createExport(home, { name: 'v', connection: 'files', segments: ['nl'] }))).rejects.toMatchObject({ code: 'permission_denied' });
-    await expect(as(viewer, () => removeExport(home, 'to-files'))).rejects.toThrow('Viewers may not remove exports. Ask a contributor or an administrator.');
+    await expect(as(viewer, () => removeExport(home, 'to-files'))).rejects.toThrow('Viewers may not remove exports: contributors and administrators may. Ask an administrator for the contributor role.');
     expect((await getExport(home.db, 'to-files')).name).toBe('to-files');
   });
 });
@@ -120,7 +120,7 @@ describe('updateSegment and removeSegment', () => {
 
   it('refuses viewers, and contributors on a segment of somebody else\'s export, changing nothing', async () => {
     const before = await getSegment(home.db, 'nl');
-    await expect(as(viewer, () => updateSegment(home, 'nl', { where: 'true' }))).rejects.toThrow('Viewers may not change segments. Ask a contributor or an administrator.');
+    await expect(as(viewer, () => updateSegment(home, 'nl', { where: 'true' }))).rejects.toThrow('Viewers may not change segments: contributors and administrators may. Ask an administrator for the contributor role.');
     await expect(as(contributor, () => updateSegment(home, 'nl', { where: 'true' }))).rejects.toThrow(/^Segment "nl" is used by export "to-files" of ada, so only an administrator may change it\./);
     await expect(as(contributor, () => removeSegment(home, 'nl'))).rejects.toThrow(/so only an administrator may remove it/);
     expect(await getSegment(home.db, 'nl')).toEqual(before);

@@ -1,13 +1,16 @@
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
-import { ConfigError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import { ConfigError, NotFoundError, RunConflictError, ValidationError } from '../domain/errors.ts';
 import { exportConfigBase, type Connection, type Export, type Run, type Segment } from '../domain/model.ts';
 import { checkRecordLimits } from '../engine/limits.ts';
 import { executeRun, splitExportConfig, type RunObserver } from '../engine/run-export.ts';
-import { assertCanChange, assertCanUse, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import { assertAdmin, assertCanUse, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { getConnection, getConnectionByName } from '../store/metadata/connections.ts';
 import * as store from '../store/metadata/exports.ts';
-import { createRun, getRun } from '../store/metadata/runs.ts';
+import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
+import { audit } from './audit.ts';
+import { reapStaleRuns } from './runs.ts';
+import { shellQuote } from '../lib/shell.ts';
 import { getSegment } from '../store/metadata/segments.ts';
 import { refreshSegments } from './data.ts';
 import type { Home } from './home.ts';
@@ -58,6 +61,7 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
 
   const exp = await store.createExport(home.db, { name, connectionId: connection.id, ...sources, config, createdBy: home.actor.name });
   home.log.info({ export: name, connection: connection.name, by: home.actor.name }, 'export created');
+  await audit(home, 'export.create', { type: 'export', name }, { connection: connection.name, sources: sources.sources, syncMode: config.syncMode });
   return toExportView(home, exp);
 }
 
@@ -76,7 +80,7 @@ export interface UpdateExportPatch {
  * edit an export only when both its current and its new connection are usable by contributors.
  */
 export async function updateExport(home: Home, name: string, patch: UpdateExportPatch): Promise<ExportView> {
-  assertCanChange(home.actor, 'edit exports');
+  assertNotViewer(home.actor, 'edit exports');
   const exp = await store.getExport(home.db, name);
   // A removed connection has nobody to protect; the export can then be repaired with a new one.
   const current = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
@@ -86,7 +90,7 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   if (current) assertCanUse(home.actor, current);
   const connection = patch.connection !== undefined ? await getConnectionByName(home.db, home.box, patch.connection) : current;
   if (!connection) {
-    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update "${name}" --connection <name>\`.`);
+    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
   }
   assertCanUse(home.actor, connection);
 
@@ -112,6 +116,12 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   const config = await validateExport(home, { id: exp.id, name: newName, connection, ...sources, config: merged });
   const updated = await store.updateExport(home.db, exp.id, { name: newName, connectionId: connection.id, ...sources, config });
   home.log.info({ export: newName, previousName: exp.name, connection: connection.name, by: home.actor.name }, 'export updated');
+  await audit(home, 'export.update', { type: 'export', name: exp.name }, {
+    ...(newName !== exp.name ? { name: newName } : {}),
+    ...(connection.id !== exp.connectionId ? { connection: connection.name } : {}),
+    ...(picked ? { [sources.sourceKind]: sources.sources } : {}),
+    ...(patch.config !== undefined && isObject(patch.config) ? { changed: Object.keys(patch.config).sort() } : {}),
+  });
   return toExportView(home, updated);
 }
 
@@ -196,7 +206,7 @@ async function validateExport(home: Home, draft: ExportDraft): Promise<Record<st
       const ctx = destinationContext(home, draft.connection);
       const session = await kind.open(config, ctx);
       try {
-        await kind.validate({ connection: config, settings: parsedSettings.data, session, ctx });
+        await kind.validate({ connection: config, settings: parsedSettings.data, mapping, session, ctx });
       } finally {
         await session.close?.();
       }
@@ -247,27 +257,42 @@ export async function showExport(home: Home, name: string): Promise<ExportView> 
 }
 
 export async function removeExport(home: Home, name: string): Promise<{ removed: string }> {
-  assertCanChange(home.actor, 'remove exports');
+  assertNotViewer(home.actor, 'remove exports');
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   if (connection) assertCanUse(home.actor, connection);
+  else assertAdmin(home.actor, 'remove an export whose connection was removed');
   await store.removeExport(home.db, exp.id);
+  await audit(home, 'export.remove', { type: 'export', name });
   return { removed: name };
+}
+
+/**
+ * Records a queued run of the export, after checking the caller may use its connection. Two runs of one
+ * export never overlap: while one is queued or running, another request is refused with its id.
+ */
+export async function queueRun(home: Home, name: string, trigger: Run['trigger'] = 'manual'): Promise<Run> {
+  const exp = await store.getExport(home.db, name);
+  const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
+    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
+  });
+  assertCanUse(home.actor, connection);
+  await reapStaleRuns(home);
+  const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
+  if (active) throw new RunConflictError(`Export "${name}" already has run ${active.id} ${active.status}; follow it with \`outflow run show ${active.id} --follow\`.`, active.id);
+  const run = await createRun(home.db, { exportId: exp.id, exportName: exp.name, connectionId: connection.id, trigger, startedBy: home.actor.name });
+  await audit(home, 'run.start', { type: 'export', name: exp.name }, { runId: run.id, trigger });
+  return run;
 }
 
 /** Queues a run of the export and executes it in this process. */
 export async function runExport(home: Home, name: string, observer: RunObserver = {}, signal?: AbortSignal, trigger: Run['trigger'] = 'manual'): Promise<Run> {
-  const exp = await store.getExport(home.db, name);
-  const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
-    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update "${name}" --connection <name>\`.`);
-  });
-  assertCanUse(home.actor, connection);
-  const run = await createRun(home.db, { exportId: exp.id, exportName: exp.name, connectionId: connection.id, trigger, startedBy: home.actor.name });
+  const run = await queueRun(home, name, trigger);
   return executeRun(home, run.id, home.actor, observer, signal);
 }
 
-/** Continues a failed or cancelled run from its checkpoint, as a new run linked to it. */
-export async function resumeRun(home: Home, runId: string, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
+/** Records a new run that continues a failed or cancelled one from its checkpoint. */
+export async function queueResume(home: Home, runId: string): Promise<Run> {
   const previous = await getRun(home.db, runId);
   if (previous.status !== 'failed' && previous.status !== 'cancelled') {
     throw new ValidationError(`Run ${runId} is ${previous.status}; only a failed or cancelled run can be resumed.`);
@@ -283,6 +308,13 @@ export async function resumeRun(home: Home, runId: string, observer: RunObserver
     startedBy: home.actor.name,
     resumedFrom: previous,
   });
+  await audit(home, 'run.resume', { type: 'export', name: exp.name }, { runId: run.id, resumedFrom: runId });
+  return run;
+}
+
+/** Continues a failed or cancelled run from its checkpoint, as a new run linked to it, in this process. */
+export async function resumeRun(home: Home, runId: string, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
+  const run = await queueResume(home, runId);
   return executeRun(home, run.id, home.actor, observer, signal);
 }
 

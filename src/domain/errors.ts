@@ -93,6 +93,16 @@ export class ConflictError extends OutflowError {
   }
 }
 
+/** A run of the export is already queued or running; `runId` names it. */
+export class RunConflictError extends ConflictError {
+  constructor(
+    message: string,
+    readonly runId: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface ValidationIssue {
   path: string;
   message: string;

@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { openHome, type Home, type OpenHomeOptions } from '../../app/home.ts';
+import { openHome, resolveHomeDir, type Home, type OpenHomeOptions } from '../../app/home.ts';
+import type { OutflowClient } from '../../client/client.ts';
+import { localClient } from '../../client/local.ts';
+import { remoteClient } from '../../client/remote.ts';
+import { readServerFile } from '../../server/server-file.ts';
 import { ValidationError } from '../../domain/errors.ts';
 
 export interface CommonOptions {
@@ -26,6 +30,32 @@ export async function withHome<T>(command: Command, fn: (home: Home) => Promise<
     return await fn(home);
   } finally {
     await home.close();
+  }
+}
+
+/**
+ * The client a command talks through: the server's API when `OUTFLOW_URL` is set or a server owns the
+ * home (it wrote `<home>/server.json`), else the use cases on the home, opened by this process. The command
+ * prints the same either way.
+ */
+export async function openClient(command: Command, env: NodeJS.ProcessEnv = process.env): Promise<OutflowClient> {
+  if (env.OUTFLOW_URL) {
+    if (!env.OUTFLOW_TOKEN) throw new ValidationError('OUTFLOW_URL is set but OUTFLOW_TOKEN is not: create a token with `outflow token create` on the server and set OUTFLOW_TOKEN.');
+    return remoteClient(env.OUTFLOW_URL, env.OUTFLOW_TOKEN);
+  }
+  const dir = resolveHomeDir(homeOption(command), env);
+  const server = readServerFile(dir);
+  if (server) return remoteClient(server.url, server.token);
+  return localClient(await openHome({ dir, env }));
+}
+
+/** Runs `fn` with the command's client and always closes it. */
+export async function withClient<T>(command: Command, fn: (client: OutflowClient) => Promise<T>): Promise<T> {
+  const client = await openClient(command);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
   }
 }
 

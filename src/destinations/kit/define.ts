@@ -27,6 +27,11 @@ export interface DestinationContext {
   saveSecrets(patch: Record<string, string>): Promise<void>;
   /** True while running `connection verify`: the check may record what it learned (host key, token). */
   verifying: boolean;
+  /**
+   * Adds a warning to the run (shown by `export run`, kept on the run record): something the user should know
+   * that did not stop the run. Outside a run (verify, saving an export) it goes to the log.
+   */
+  warn(message: string): void;
 }
 
 export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string };
@@ -165,13 +170,21 @@ export interface RecordExportDefinition<Conn, Settings extends z.ZodObject = z.Z
   rate(connection: Conn): Rate;
   connectionLimits?(connection: Conn): ConnectionLimits;
   /**
-   * Checks an export's settings against the account when it is saved (e.g. that a list id exists), so a run
-   * would not be the first to refuse them. Throws the same error the run would; changes nothing remotely.
+   * Targets besides `email` that identify a member at the vendor (e.g. Iterable's `userId`). Mirror sync keeps
+   * them with every delivered member, so a later removal names the member the way it was added.
+   */
+  identityFields?: string[];
+  /**
+   * Checks an export when it is saved: its settings against the account (e.g. that a list id exists), and its
+   * mapping against the connection (e.g. a target the connection's settings require).
    */
   validate?(input: {
     connection: Conn;
     settings: z.infer<Settings>;
+    /** The export's mapping (target → column); tests that check settings only may leave it out. */
+    mapping?: Record<string, string>;
     session: RecordSession<State, z.infer<Settings>>;
+    /** Lets a check read the account without a session's side effects (Microsoft: the customer lists). */
     ctx: DestinationContext;
   }): Promise<void>;
   open(connection: Conn, ctx: DestinationContext): Promise<RecordSession<State, z.infer<Settings>>>;

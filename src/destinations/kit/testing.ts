@@ -6,6 +6,8 @@ import type { DestinationContext } from './define.ts';
 export interface TestContext extends DestinationContext {
   /** Every log line written through `log`, as raw JSON text (to prove no secret leaks into logs). */
   logLines: string[];
+  /** What `warn` received: the run warnings a destination raised. */
+  warnings: string[];
   /** What `saveState` / `saveSecrets` received, merged. */
   savedState: Record<string, unknown>;
   savedSecrets: Record<string, string>;
@@ -31,7 +33,9 @@ export function createTestContext(overrides: Partial<DestinationContext> = {}): 
   const savedSecrets: Record<string, string> = {};
   const state: Record<string, unknown> = { ...(overrides.state ?? {}) };
   const limiter: RateLimiter = overrides.limiter ?? createMemoryRateLimiter();
+  const warnings: string[] = [];
   return {
+    warn: (message) => warnings.push(message),
     connectionName: 'test-connection',
     log: pino({ level: 'debug' }, sink),
     signal: new AbortController().signal,
@@ -50,6 +54,7 @@ export function createTestContext(overrides: Partial<DestinationContext> = {}): 
       Object.assign(savedSecrets, patch);
     },
     logLines,
+    warnings,
     savedState,
     savedSecrets,
   };

@@ -79,12 +79,27 @@ export interface RunRejectionsTable {
   reason: string;
 }
 
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  actor: string;
+  role: string;
+  via: string;
+  address: string | null;
+  action: string;
+  target_type: string;
+  target: string | null;
+  outcome: string;
+  details: string;
+}
+
 export interface MetadataSchema {
   connections: ConnectionsTable;
   segments: SegmentsTable;
   exports: ExportsTable;
   runs: RunsTable;
   run_rejections: RunRejectionsTable;
+  audit_log: AuditLogTable;
 }
 
 export type Db = Kysely<MetadataSchema>;

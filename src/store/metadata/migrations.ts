@@ -88,4 +88,25 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Append-only: nothing in Outflow updates or deletes an audit entry. `seq` orders entries made in the same
+  // millisecond; `details` is JSON with names of what changed, never secret values.
+  '0003_audit': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('via', 'text', (c) => c.notNull())
+        .addColumn('address', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target_type', 'text', (c) => c.notNull())
+        .addColumn('target', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
+    },
+  },
 };
