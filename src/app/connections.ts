@@ -203,12 +203,26 @@ export async function showConnection(home: Home, name: string): Promise<Connecti
  * Runs the destination's check: connect, authenticate, one cheap read (and for SFTP a probe write). Records
  * the outcome, and what the check learned (the SFTP host key), on the connection.
  */
-export async function verifyConnection(home: Home, name: string): Promise<CheckResult & { connection: string }> {
+export async function verifyConnection(home: Home, name: string, options: { acceptHostKey?: string } = {}): Promise<CheckResult & { connection: string }> {
   assertAdmin(home.actor, 'verify connections');
   const connection = await store.getConnectionByName(home.db, home.box, name);
   const destination = getDestination(connection.type);
   const config = await resolveConnectionConfig(home, connection);
-  const ctx = destinationContext(home, connection, { verifying: true });
+  const acceptHostKey = options.acceptHostKey?.trim();
+  if (acceptHostKey !== undefined) {
+    if (connection.type !== 'sftp') throw new ValidationError(`--accept-host-key applies to SFTP connections only; "${name}" is ${connection.type}.`);
+    if (!/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/.test(acceptHostKey)) {
+      throw new ValidationError(
+        `--accept-host-key needs the server's SHA-256 host key fingerprint as OpenSSH prints it (SHA256: and 43 base64 characters, e.g. from \`ssh-keygen -l -E sha256 -f <host key>.pub\` on the server).`,
+      );
+    }
+    if (config.hostKeySha256) {
+      throw new ValidationError(
+        `Connection "${name}" pins its host key (hostKeySha256), and the pin decides which key is trusted; --accept-host-key does not apply. Re-create the connection with the new pin.`,
+      );
+    }
+  }
+  const ctx = destinationContext(home, connection, { verifying: true, ...(acceptHostKey ? { acceptHostKey } : {}) });
   let result: CheckResult;
   try {
     result = await destination.connection.check(config, ctx);

@@ -35,6 +35,11 @@ export interface ExportView {
   createdAt: string;
 }
 
+/** What saving an export returns: the export, and what the user should know but that did not stop the save. */
+export interface CreatedExportView extends ExportView {
+  warnings: string[];
+}
+
 async function toExportView(home: Home, exp: Export): Promise<ExportView> {
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   return {
@@ -49,7 +54,7 @@ async function toExportView(home: Home, exp: Export): Promise<ExportView> {
 }
 
 /** Validates and saves an export. Saving never runs it. */
-export async function createExport(home: Home, input: CreateExportInput): Promise<ExportView> {
+export async function createExport(home: Home, input: CreateExportInput): Promise<CreatedExportView> {
   const name = input.name.trim();
   if (!name) throw new ValidationError('An export needs a name (--name).');
   const sources = pickSources(input);
@@ -57,12 +62,13 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
 
   const connection = await getConnectionByName(home.db, home.box, input.connection);
   assertCanUse(home.actor, connection);
-  const config = await validateExport(home, { name, connection, ...sources, config: input.config ?? {} });
+  const { config, warnings } = await validateExport(home, { name, connection, ...sources, config: input.config ?? {} });
 
   const exp = await store.createExport(home.db, { name, connectionId: connection.id, ...sources, config, createdBy: home.actor.name });
   home.log.info({ export: name, connection: connection.name, by: home.actor.name }, 'export created');
   await audit(home, 'export.create', { type: 'export', name }, { connection: connection.name, sources: sources.sources, syncMode: config.syncMode });
-  return toExportView(home, exp);
+  for (const warning of warnings) home.log.warn({ export: name }, warning);
+  return { ...(await toExportView(home, exp)), warnings };
 }
 
 export interface UpdateExportPatch {
@@ -79,7 +85,7 @@ export interface UpdateExportPatch {
  * validated exactly as `createExport` validates a new one; a refused edit changes nothing. Contributors may
  * edit an export only when both its current and its new connection are usable by contributors.
  */
-export async function updateExport(home: Home, name: string, patch: UpdateExportPatch): Promise<ExportView> {
+export async function updateExport(home: Home, name: string, patch: UpdateExportPatch): Promise<CreatedExportView> {
   assertNotViewer(home.actor, 'edit exports');
   const exp = await store.getExport(home.db, name);
   // A removed connection has nobody to protect; the export can then be repaired with a new one.
@@ -113,7 +119,7 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
     merged = Object.fromEntries(Object.entries({ ...base, ...patch.config }).filter(([, value]) => value !== null));
   }
 
-  const config = await validateExport(home, { id: exp.id, name: newName, connection, ...sources, config: merged });
+  const { config, warnings } = await validateExport(home, { id: exp.id, name: newName, connection, ...sources, config: merged });
   const updated = await store.updateExport(home.db, exp.id, { name: newName, connectionId: connection.id, ...sources, config });
   home.log.info({ export: newName, previousName: exp.name, connection: connection.name, by: home.actor.name }, 'export updated');
   await audit(home, 'export.update', { type: 'export', name: exp.name }, {
@@ -122,7 +128,8 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
     ...(picked ? { [sources.sourceKind]: sources.sources } : {}),
     ...(patch.config !== undefined && isObject(patch.config) ? { changed: Object.keys(patch.config).sort() } : {}),
   });
-  return toExportView(home, updated);
+  for (const warning of warnings) home.log.warn({ export: newName }, warning);
+  return { ...(await toExportView(home, updated)), warnings };
 }
 
 /** `undefined` when neither list is given, `null` when both are, else the sources (empty lists count as not given). */
@@ -155,7 +162,7 @@ interface ExportDraft {
  * segments' last refresh) and the destination's own check of the settings against the account. Used by
  * create and update alike; returns the config to store.
  */
-async function validateExport(home: Home, draft: ExportDraft): Promise<Record<string, unknown>> {
+async function validateExport(home: Home, draft: ExportDraft): Promise<{ config: Record<string, unknown>; warnings: string[] }> {
   const destination = getDestination(draft.connection.type);
   const kind = destination.export;
   if (draft.sourceKind === 'entities' && kind.kind === 'records') {
@@ -214,7 +221,33 @@ async function validateExport(home: Home, draft: ExportDraft): Promise<Record<st
   } else if (Object.keys(mapping).length > 0) {
     throw new ValidationError(`${destination.title} exports write every column; remove "mapping" from the config.`);
   }
-  return { ...rawConfig, mapping, syncMode };
+  const warnings =
+    kind.kind === 'records' && draft.sourceKind === 'segments' ? await sharedTargetWarnings(home, kind, draft, parsedSettings.data) : [];
+  return { config: { ...rawConfig, mapping, syncMode }, warnings };
+}
+
+/**
+ * Two exports of one connection that write into the same list or audience mix their members there, and one
+ * in mirror mode removes members that left its own segment though the other still sends them. Allowed (it
+ * can be deliberate), but said when the second export is saved.
+ */
+async function sharedTargetWarnings(home: Home, kind: RecordExportDefinition<unknown>, draft: ExportDraft, settings: Record<string, unknown>): Promise<string[]> {
+  if (!kind.targets) return [];
+  const { connection } = draft;
+  const mine = new Set(kind.targets({ segments: draft.sources, settings }));
+  const warnings: string[] = [];
+  for (const other of await store.listExports(home.db, { connectionId: connection.id })) {
+    if (other.sourceKind !== 'segments' || other.id === draft.id) continue;
+    const otherSettings = kind.settings.safeParse(splitExportConfig(other.config).settings);
+    if (!otherSettings.success) continue;
+    const shared = kind.targets({ segments: other.sources, settings: otherSettings.data }).filter((target) => mine.has(target));
+    if (shared.length === 0) continue;
+    warnings.push(
+      `Export "${other.name}" on connection "${connection.name}" already writes to ${[...new Set(shared)].join(', ')}: both exports' members end up there, ` +
+        `and one in mirror mode removes members who left its own segments even while the other export still sends them.`,
+    );
+  }
+  return warnings;
 }
 
 function describe(error: import('zod').ZodError): string {

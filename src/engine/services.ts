@@ -60,7 +60,7 @@ export async function resolveConnectionConfig(services: Services, connection: Co
 export function destinationContext(
   services: Services,
   connection: Connection,
-  options: { verifying?: boolean; signal?: AbortSignal; warn?: (message: string) => void } = {},
+  options: { verifying?: boolean; acceptHostKey?: string; signal?: AbortSignal; warn?: (message: string) => void } = {},
 ): DestinationContext {
   const state = { ...connection.state };
   const log = services.log.child({ connection: connection.name, destination: connection.type });
@@ -75,6 +75,7 @@ export function destinationContext(
     limiterKey: `connection:${connection.id}`,
     state,
     verifying: options.verifying ?? false,
+    ...(options.acceptHostKey ? { acceptHostKey: options.acceptHostKey } : {}),
     async saveState(patch) {
       Object.assign(state, patch);
       await updateConnectionState(services.db, connection.id, patch);

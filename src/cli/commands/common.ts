@@ -6,6 +6,7 @@ import { localClient } from '../../client/local.ts';
 import { remoteClient } from '../../client/remote.ts';
 import { readServerFile } from '../../server/server-file.ts';
 import { ValidationError } from '../../domain/errors.ts';
+import { describeJsonError } from '../../lib/json-error.ts';
 
 export interface CommonOptions {
   home?: string;
@@ -71,7 +72,8 @@ export function readJsonConfig(source: string | undefined): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ValidationError(`The config ${source === '-' ? 'on standard input' : `in ${source}`} is not valid JSON: ${(error as Error).message}.`);
+    // Never the parser's own message: it quotes the text around the error, which can be part of a secret.
+    throw new ValidationError(`The config ${source === '-' ? 'on standard input' : `in ${source}`} is not valid JSON: ${describeJsonError(text, error)}. Fix it there and try again.`);
   }
 }
 

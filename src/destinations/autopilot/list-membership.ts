@@ -57,6 +57,7 @@ export const listMembership = defineRecordExport<AutopilotConnectionConfig, type
   supportsRemove: true,
   rate: autopilotRate,
   connectionLimits: (conn) => ({ maxProfiles: conn.maxProfiles, warnProfiles: Math.min(conn.warnProfiles, conn.maxProfiles) }),
+  targets: ({ segments }) => segments.map((segment) => `list "${segment}"`),
 
   async open(conn, ctx) {
     const client = createAutopilotClient(conn, ctx);

@@ -86,6 +86,7 @@ export const listMembership = defineRecordExport<IterableConnection, typeof sett
   },
 
   connectionLimits: (conn) => (conn.maxProfiles === undefined ? {} : { maxProfiles: conn.maxProfiles }),
+  targets: ({ segments }) => segments.map((segment) => `list "${segment}"`),
 
   async open(conn, ctx) {
     const client = createIterableClient(conn, ctx);

@@ -31,11 +31,10 @@ export function createTestContext(overrides: Partial<DestinationContext> = {}): 
   });
   const savedState: Record<string, unknown> = {};
   const savedSecrets: Record<string, string> = {};
+  const warnings: string[] = [];
   const state: Record<string, unknown> = { ...(overrides.state ?? {}) };
   const limiter: RateLimiter = overrides.limiter ?? createMemoryRateLimiter();
-  const warnings: string[] = [];
   return {
-    warn: (message) => warnings.push(message),
     connectionName: 'test-connection',
     log: pino({ level: 'debug' }, sink),
     signal: new AbortController().signal,
@@ -44,6 +43,7 @@ export function createTestContext(overrides: Partial<DestinationContext> = {}): 
     limiter,
     limiterKey: 'test',
     verifying: false,
+    warn: (message) => void warnings.push(message),
     ...overrides,
     state,
     async saveState(patch) {
