@@ -28,7 +28,7 @@ export interface OutflowClient {
   listConnections(): Promise<ConnectionView[]>;
   showConnection(name: string): Promise<ConnectionView>;
   removeConnection(name: string, options: { force?: boolean }): Promise<{ removed: string; orphanedExports: string[] }>;
-  verifyConnection(name: string): Promise<CheckResult & { connection: string }>;
+  verifyConnection(name: string, options?: { acceptHostKey?: string }): Promise<CheckResult & { connection: string }>;
 
   createExport(input: CreateExportInput): Promise<ExportView>;
   listExports(): Promise<ExportView[]>;

@@ -19,7 +19,7 @@ export function localClient(home: Home): OutflowClient {
     listConnections: () => listConnections(home),
     showConnection: (name) => showConnection(home, name),
     removeConnection: (name, options) => removeConnection(home, name, options),
-    verifyConnection: (name) => verifyConnection(home, name),
+    verifyConnection: (name, options) => verifyConnection(home, name, options),
 
     createExport: (input) => createExport(home, input),
     listExports: () => listExports(home),

@@ -19,7 +19,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     listConnections: () => http.request('GET', '/api/connections'),
     showConnection: (name) => http.request('GET', `/api/connections/${p(name)}`),
     removeConnection: (name, options) => http.request('DELETE', `/api/connections/${p(name)}`, { query: { force: options.force ? 'true' : undefined } }),
-    verifyConnection: (name) => http.request('POST', `/api/connections/${p(name)}/verify`, { body: {} }),
+    verifyConnection: (name, options) => http.request('POST', `/api/connections/${p(name)}/verify`, { body: stripUndefined({ acceptHostKey: options?.acceptHostKey }) }),
 
     createExport: (input) => http.request('POST', '/api/exports', { body: stripUndefined(input) }),
     listExports: () => http.request('GET', '/api/exports'),

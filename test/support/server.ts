@@ -1,4 +1,5 @@
 import { afterAll } from 'vitest';
+import { createToken, createUser } from '../../src/app/users.ts';
 import { startServer, type RunningServer } from '../../src/server/serve.ts';
 
 /**
@@ -18,6 +19,24 @@ export function ensureServer(home: string): Promise<RunningServer> {
     servers.set(home, server);
   }
   return server;
+}
+
+const tokens = new Map<string, Promise<string>>();
+
+/** An API token of a test account with `role` on `server` (created once per server and role). */
+export function tokenForRole(server: RunningServer, role: string): Promise<string> {
+  const key = `${server.url} ${role}`;
+  let token = tokens.get(key);
+  if (!token) {
+    const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };
+    token = (async () => {
+      const name = `test-${role}`;
+      await createUser(admin, { name, role });
+      return (await createToken(admin, { user: name, name: 'tests' })).token;
+    })();
+    tokens.set(key, token);
+  }
+  return token;
 }
 
 export async function stopServers(): Promise<void> {

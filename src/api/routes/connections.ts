@@ -86,7 +86,9 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const home = homeFor(deps, c);
       const name = await nameOf(home, 'connections', c.req.valid('param').id);
-      return c.json((await verifyConnection(home, name)) as z.infer<typeof CheckResultView>, 200);
+      // The body is optional: without one, valid('json') has nothing to give.
+      const body = (c.req.valid('json') as z.infer<typeof VerifyBody> | undefined) ?? {};
+      return c.json((await verifyConnection(home, name, { acceptHostKey: body.acceptHostKey })) as z.infer<typeof CheckResultView>, 200);
     },
   );
 }

@@ -79,6 +79,45 @@ export interface RunRejectionsTable {
   reason: string;
 }
 
+export interface UsersTable {
+  id: string;
+  name: string;
+  role: string;
+  password_hash: string;
+  must_change_password: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  created_by: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  csrf_token_hash: string;
+  created_at: string;
+  expires_at: string;
+  last_seen_at: string;
+  address: string | null;
+}
+
+export interface LoginFailuresTable {
+  key: string;
+  failures: number;
+  window_started_at: string;
+}
+
 export interface AuditLogTable {
   id: string;
   at: string;
@@ -99,6 +138,10 @@ export interface MetadataSchema {
   exports: ExportsTable;
   runs: RunsTable;
   run_rejections: RunRejectionsTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  sessions: SessionsTable;
+  login_failures: LoginFailuresTable;
   audit_log: AuditLogTable;
 }
 
