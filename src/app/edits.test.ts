@@ -5,7 +5,7 @@ import type { Actor } from '../domain/model.ts';
 import { getConnectionByName, readConnectionSecrets, updateConnectionState } from '../store/metadata/connections.ts';
 import { getExport } from '../store/metadata/exports.ts';
 import { getSegment, recordSegmentRefresh } from '../store/metadata/segments.ts';
-import { createConnection, updateConnection } from './connections.ts';
+import { createConnection, removeConnection, updateConnection } from './connections.ts';
 import { createSegment, removeSegment, updateSegment } from './data.ts';
 import { createExport, removeExport, updateExport } from './exports.ts';
 import { openHome, type Home } from './home.ts';
@@ -100,6 +100,19 @@ describe('updateExport', () => {
     expect(error).not.toMatchObject({ code: 'invalid_input' });
     const unchanged = await getExport(home.db, 'to-files');
     expect(unchanged.config).toEqual({ rowsPerFile: 5, mapping: {}, syncMode: 'full' });
+  });
+
+  it('leaves the repair of an export whose connection was removed to administrators', async () => {
+    await createConnection(home, { type: 'sftp', name: 'gone', config: { host: 'h', username: 'u', password: 'p', folder: '/x' }, acceptPrivacyTerms: true, usableBy: 'admins-and-contributors' });
+    await createConnection(home, { type: 'sftp', name: 'open', config: { host: 'h', username: 'u', password: 'p', folder: '/x' }, acceptPrivacyTerms: true, usableBy: 'admins-and-contributors' });
+    await createExport(home, { name: 'orphan', connection: 'gone', entities: ['Customer'] });
+    await removeConnection(home, 'gone', { force: true });
+    const before = await getExport(home.db, 'orphan');
+    await expect(as(contributor, () => updateExport(home, 'orphan', { connection: 'open' }))).rejects.toThrow(
+      'Only administrators may repair an export whose connection was removed. Ask an administrator.',
+    );
+    expect(await getExport(home.db, 'orphan')).toEqual(before);
+    expect(await updateExport(home, 'orphan', { connection: 'open' })).toMatchObject({ connection: 'open', entities: ['Customer'] });
   });
 
   it('refuses viewers', async () => {

@@ -88,12 +88,14 @@ export interface UpdateExportPatch {
 export async function updateExport(home: Home, name: string, patch: UpdateExportPatch): Promise<CreatedExportView> {
   assertNotViewer(home.actor, 'edit exports');
   const exp = await store.getExport(home.db, name);
-  // A removed connection has nobody to protect; the export can then be repaired with a new one.
   const current = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
     if (error instanceof NotFoundError) return null;
     throw error;
   });
+  // Nobody can tell any more whether a contributor could use a removed connection: as with removing such an
+  // export, repairing it is for administrators.
   if (current) assertCanUse(home.actor, current);
+  else assertAdmin(home.actor, 'repair an export whose connection was removed');
   const connection = patch.connection !== undefined ? await getConnectionByName(home.db, home.box, patch.connection) : current;
   if (!connection) {
     throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
