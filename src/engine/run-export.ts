@@ -3,11 +3,12 @@ import type { RecordExportDefinition } from '../destinations/kit/define.ts';
 import { AuthError, ConfigError, OutflowError } from '../domain/errors.ts';
 import { exportConfigBase, type Actor, type Export, type Run, type RunRejection, type SourceResult } from '../domain/model.ts';
 import { getConnection, updateConnectionState } from '../store/metadata/connections.ts';
-import { getExportById, listExports } from '../store/metadata/exports.ts';
+import { getExportById } from '../store/metadata/exports.ts';
 import { addRunRejections, getRun, saveRunProgress, transitionRun } from '../store/metadata/runs.ts';
-import { getSegment, listSegments } from '../store/metadata/segments.ts';
+import { getSegment } from '../store/metadata/segments.ts';
 import type { Source } from '../store/profile/profile-store.ts';
 import { runFileExport } from './files.ts';
+import { checkRecordLimits } from './limits.ts';
 import { runRecordExport, type SegmentInput } from './records.ts';
 import { assertCanUse, destinationContext, resolveConnectionConfig, type Services } from './services.ts';
 
@@ -76,7 +77,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   try {
     const exp = await getExportById(db, run.exportId);
     const connection = await getConnection(db, services.box, run.connectionId).catch((cause: unknown) => {
-      throw new ConfigError('invalid_settings', `The connection of export "${exp.name}" was removed. Edit the export to pick another connection, or re-create the connection.`, { cause });
+      throw new ConfigError('invalid_settings', `The connection of export "${exp.name}" was removed. Pick another one with \`outflow export update "${exp.name}" --connection <name>\`.`, { cause });
     });
     assertCanUse(actor, connection);
     const destination = getDestination(connection.type);
@@ -129,7 +130,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
       const segments = await resolveSegments(services, exp);
       const rowsTotal = segments.reduce((sum, s) => sum + s.members, 0);
       await saveRunProgress(db, runId, { rowsTotal });
-      await enforceLimits(services, exp, destination.title, kind, config, segments, warn);
+      for (const warning of await checkRecordLimits(db, exp, destination.title, kind, config, segments)) warn(warning);
       await saveRunProgress(db, runId, { warnings });
       observer.onProgress?.({ rowsDone: 0, rowsTotal });
 
@@ -221,44 +222,4 @@ async function resolveSegments(services: Services, exp: Export): Promise<Segment
       return { name, source, members: await services.profiles.countRows(source), stateId: `${exp.id}_${source.segmentId}` };
     }),
   );
-}
-
-const fmt = (n: number) => n.toLocaleString('en-US');
-
-/** Refuses, before anything is sent, an export over the destination's limits; never truncates. */
-async function enforceLimits(
-  services: Services,
-  exp: Export,
-  vendor: string,
-  kind: RecordExportDefinition<unknown>,
-  config: Record<string, unknown>,
-  segments: SegmentInput[],
-  warn: (message: string) => void,
-): Promise<void> {
-  const total = segments.reduce((sum, s) => sum + s.members, 0);
-  const perExport = kind.limits.maxProfilesPerExport;
-  if (perExport !== undefined && total > perExport) {
-    const sizes = segments.map((s) => `"${s.name}" has ${fmt(s.members)}`).join(', ');
-    throw new ConfigError(
-      'limit_exceeded',
-      `Export "${exp.name}" is over ${vendor}'s limit of ${fmt(perExport)} profiles per export: segment ${sizes} (${fmt(total)} in all). Narrow the segment or split it across several exports; nothing was sent.`,
-    );
-  }
-  const limits = kind.connectionLimits?.(config);
-  if (!limits?.maxProfiles && !limits?.warnProfiles) return;
-
-  const segmentSizes = new Map((await listSegments(services.db)).map((s) => [s.name, s.members ?? 0]));
-  const others = (await listExports(services.db, { connectionId: exp.connectionId })).filter((e) => e.id !== exp.id && e.sourceKind === 'segments');
-  const otherTotal = others.reduce((sum, e) => sum + e.sources.reduce((s, name) => s + (segmentSizes.get(name) ?? 0), 0), 0);
-  const combined = total + otherTotal;
-  const detail = `this export: ${fmt(total)}${others.length ? `; other exports of the connection: ${fmt(otherTotal)}` : ''}`;
-  if (limits.maxProfiles !== undefined && combined > limits.maxProfiles) {
-    throw new ConfigError(
-      'limit_exceeded',
-      `The connection's exports would hold ${fmt(combined)} profiles (${detail}); ${vendor} allows at most ${fmt(limits.maxProfiles)} per connection. Narrow the segments or remove an export; nothing was sent.`,
-    );
-  }
-  if (limits.warnProfiles !== undefined && combined >= limits.warnProfiles) {
-    warn(`The connection's exports hold ${fmt(combined)} profiles (${detail}), close to ${vendor}'s limit of ${fmt(limits.maxProfiles ?? limits.warnProfiles)}.`);
-  }
 }
