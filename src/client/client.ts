@@ -1,6 +1,6 @@
 import type { CheckResult } from '../destinations/kit/define.ts';
-import type { ConnectionView, CreateConnectionInput } from '../app/connections.ts';
-import type { CreateExportInput, ExportView } from '../app/exports.ts';
+import type { ConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
+import type { CreatedExportView, CreateExportInput, ExportView, UpdateExportPatch } from '../app/exports.ts';
 import type { RunListItem, RunSummary } from '../app/runs.ts';
 import type { SegmentView } from '../app/data.ts';
 import type { AuditEntry, AuditQuery } from '../store/metadata/audit.ts';
@@ -27,10 +27,12 @@ export interface OutflowClient {
   createConnection(input: CreateConnectionInput): Promise<ConnectionView>;
   listConnections(): Promise<ConnectionView[]>;
   showConnection(name: string): Promise<ConnectionView>;
+  updateConnection(name: string, patch: UpdateConnectionPatch): Promise<ConnectionView>;
   removeConnection(name: string, options: { force?: boolean }): Promise<{ removed: string; orphanedExports: string[] }>;
   verifyConnection(name: string, options?: { acceptHostKey?: string }): Promise<CheckResult & { connection: string }>;
 
-  createExport(input: CreateExportInput): Promise<ExportView>;
+  createExport(input: CreateExportInput): Promise<CreatedExportView>;
+  updateExport(name: string, patch: UpdateExportPatch): Promise<CreatedExportView>;
   listExports(): Promise<ExportView[]>;
   showExport(name: string): Promise<ExportView>;
   removeExport(name: string): Promise<{ removed: string }>;
@@ -47,6 +49,7 @@ export interface OutflowClient {
   listEntities(): Promise<EntityView[]>;
   createSegment(input: { name: string; entity?: string; where: string }): Promise<SegmentView>;
   listSegments(): Promise<SegmentView[]>;
+  updateSegment(name: string, patch: { where?: string; entity?: string }): Promise<SegmentView>;
   refreshSegments(name?: string): Promise<Array<{ name: string; members: number }>>;
   removeSegment(name: string): Promise<{ removed: string }>;
 
