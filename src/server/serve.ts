@@ -13,6 +13,8 @@ import { listUsers } from '../store/metadata/users.ts';
 export interface ServerOptions extends OpenHomeOptions {
   port?: number;
   host?: string;
+  /** The built web app to serve (default: web/dist of this package). */
+  webRoot?: string;
 }
 
 export interface RunningServer {
@@ -52,7 +54,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       byToken: (token) => authenticateToken(home.db, token),
       bySession: (sessionId) => authenticateSession(home.db, sessionId),
     };
-    const app = createApi({ home, auth, runs, metrics });
+    const app = createApi({ home, auth, runs, metrics, ...(options.webRoot ? { webRoot: options.webRoot } : {}) });
 
     const host = options.host ?? '127.0.0.1';
     const address = await new Promise<AddressInfo>((resolve, reject) => {
