@@ -16,6 +16,7 @@ const available = fs.existsSync(CHROMIUM) || process.env.CI === 'true';
 if (!available) console.warn(`web e2e tests skipped: ${CHROMIUM} is missing (scripts/install-system-packages.sh installs it).`);
 
 const SHOTS = path.resolve('test-results/web');
+const README_SHOTS = ['connections', 'export-wizard', 'export-detail', 'segment-filter-error'];
 const ADMIN_PASSWORD = 'web-admin-password-1';
 const ITERABLE_KEY = 'iterable-web-key-5c1d9e';
 const SFTP_PASSWORD = 'sftp-web-password-8b2f';
@@ -88,19 +89,19 @@ const axeSource = fs.readFileSync(path.resolve('node_modules/axe-core/axe.min.js
 /** axe-core in the page: no serious or critical violations. Then screenshots at 1280×800 and 390 px wide. */
 async function check(page: Page, slug: string): Promise<void> {
   await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run();
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
+  // Run in the page, where axe and the DOM live (the test's own tsconfig has no DOM types).
+  const violations = (await page.evaluate(`axe.run().then((result) => result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`)) as string[];
   expect(violations, `accessibility on ${slug}`).toEqual([]);
   await page.screenshot({ path: path.join(SHOTS, `${slug}-1280.png`) });
+  // `OUTFLOW_UPDATE_SCREENSHOTS=1 npx vitest run test/web.e2e.test.ts` refreshes the README's images.
+  if (process.env.OUTFLOW_UPDATE_SCREENSHOTS === '1' && README_SHOTS.includes(slug)) fs.copyFileSync(path.join(SHOTS, `${slug}-1280.png`), path.resolve(`docs/screenshots/${slug}.png`));
   await page.setViewportSize({ width: 390, height: 844 });
   // Nothing may make the page itself scroll sideways at phone width (tables scroll inside their box).
-  const wide = await page.evaluate(() =>
-    document.documentElement.scrollWidth <= 390
-      ? []
-      : [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 391 && !e.closest('.table-wrap')).map((e) => `${e.tagName.toLowerCase()}.${e.className}`).slice(0, 8),
-  );
+  const wide = (await page.evaluate(`document.documentElement.scrollWidth <= 390 ? [] : [...document.querySelectorAll('body *')]
+    .filter((e) => e.getBoundingClientRect().right > 391 && !e.closest('.table-wrap'))
+    .map((e) => e.tagName.toLowerCase() + '.' + e.className).slice(0, 8)`)) as string[];
   expect(wide, `${slug}: elements wider than 390 px`).toEqual([]);
   await page.screenshot({ path: path.join(SHOTS, `${slug}-390.png`), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });

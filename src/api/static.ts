@@ -52,7 +52,8 @@ export function webAppHandler(root: string) {
     const cache = file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache';
     const headers: Record<string, string> = { 'Content-Type': TYPES[ext] ?? 'application/octet-stream', 'Cache-Control': cache, ...SECURITY_HEADERS };
     file = fs.realpathSync(file);
-    return c.body(c.req.method === 'HEAD' ? null : fs.readFileSync(file), 200, headers);
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+    return c.body(new Uint8Array(fs.readFileSync(file)), 200, headers);
   };
 }
 
