@@ -3,6 +3,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeDestination } from '../src/app/destinations.ts';
 import { createUser } from '../src/app/users.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
@@ -112,6 +113,15 @@ async function api(pathname: string): Promise<unknown> {
   const response = await fetch(`${server.url}/api${pathname}`, { headers: { authorization: `Bearer ${token}` } });
   return response.json();
 }
+
+describe('the JSON Schema the connection forms are built from', () => {
+  it('marks secret fields writeOnly, and only them', () => {
+    const properties = describeDestination('sftp').connection.properties as Record<string, { writeOnly?: boolean }>;
+    const writeOnly = Object.entries(properties).filter(([, field]) => field.writeOnly === true).map(([key]) => key);
+    expect(writeOnly.sort()).toEqual(['passphrase', 'password', 'privateKey']);
+    expect((describeDestination('iterable').connection.properties as Record<string, { writeOnly?: boolean }>).apiKey?.writeOnly).toBe(true);
+  });
+});
 
 describe.skipIf(!available)('the web app in Chromium', () => {
   let adminPage: Page;
