@@ -62,6 +62,15 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     removeSegment: (name) => http.request('DELETE', `/api/segments/${p(name)}`),
 
     listAudit: (query) => http.request('GET', '/api/audit', { query: { ...query } }),
+
+    createUser: (input) => http.request('POST', '/api/users', { body: input }),
+    listUsers: () => http.request('GET', '/api/users'),
+    removeUser: (name) => http.request('DELETE', `/api/users/${p(name)}`),
+    setRole: (name, role) => http.request('PATCH', `/api/users/${p(name)}`, { body: { role } }),
+    resetPassword: (name) => http.request('POST', `/api/users/${p(name)}/reset-password`),
+    createToken: (input) => http.request('POST', '/api/tokens', { body: stripUndefined(input) }),
+    listTokens: () => http.request('GET', '/api/tokens'),
+    revokeToken: (idOrName) => http.request('DELETE', `/api/tokens/${p(idOrName)}`),
     close: async () => {},
   };
   return client;
