@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { getDestination } from '../destinations/index.ts';
 import type { CheckResult } from '../destinations/kit/define.ts';
 import { maskSecrets, splitSecrets } from '../destinations/kit/secret.ts';
@@ -50,7 +51,19 @@ export interface CreateConnectionInput {
   usableBy?: UsableBy;
 }
 
-export async function createConnection(home: Home, input: CreateConnectionInput): Promise<ConnectionView> {
+/**
+ * Everything saving a connection checks (role, consent, name, settings), without saving. `pending` names
+ * settings the caller obtains afterwards: `connection authorize` checks before the browser sign-in, so an
+ * admin never signs in only to have the token thrown away over a missing flag or a typo in the config.
+ */
+export async function checkNewConnection(home: Home, input: CreateConnectionInput, pending: string[] = []): Promise<void> {
+  const { name } = validateNewConnection(home, input, pending);
+  if (await store.findConnectionByName(home.db, home.box, name)) {
+    throw new ConflictError(`A connection named "${name}" already exists. Choose another name, or remove the old one first.`);
+  }
+}
+
+function validateNewConnection(home: Home, input: CreateConnectionInput, pending: string[] = []) {
   assertAdmin(home.actor, 'create connections');
   if (!input.acceptPrivacyTerms) {
     throw new ConfigError(
@@ -64,12 +77,20 @@ export async function createConnection(home: Home, input: CreateConnectionInput)
   if (typeof input.config !== 'object' || input.config === null || Array.isArray(input.config)) {
     throw new ValidationError('The connection config must be a JSON object.');
   }
-  const parsed = destination.connection.schema.safeParse(input.config);
+  const schema = pending.length > 0 && destination.connection.schema instanceof z.ZodObject
+    ? destination.connection.schema.partial(Object.fromEntries(pending.map((key) => [key, true])) as Record<string, true> & Record<number, never>)
+    : destination.connection.schema;
+  const parsed = schema.safeParse(input.config);
   if (!parsed.success) {
     const issues = zodIssues(parsed.error);
     throw new ValidationError(`The ${destination.title} connection config is invalid: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}.`, issues);
   }
-  const { plain, secrets } = splitSecrets(destination.connection.schema, parsed.data as Record<string, unknown>);
+  return { name, destination, data: parsed.data as Record<string, unknown> };
+}
+
+export async function createConnection(home: Home, input: CreateConnectionInput): Promise<ConnectionView> {
+  const { name, destination, data } = validateNewConnection(home, input);
+  const { plain, secrets } = splitSecrets(destination.connection.schema, data);
   const connection = await store.createConnection(home.db, home.box, {
     name,
     type: destination.id,
@@ -129,4 +150,15 @@ export async function removeConnection(home: Home, name: string, options: { forc
   await store.removeConnection(home.db, connection.id);
   home.log.info({ connection: name, by: home.actor.name }, 'connection removed');
   return { removed: name, orphanedExports: exports.map((e) => e.name) };
+}
+
+/**
+ * After a successful sign-in (`connection authorize`): the sign-in problem that set `attention` is solved, so
+ * it is cleared, and the connection is verified again so `connection list` shows today's state, not the
+ * verification from before the token was revoked.
+ */
+export async function afterSignIn(home: Home, name: string): Promise<CheckResult & { connection: string }> {
+  const connection = await store.getConnectionByName(home.db, home.box, name);
+  await store.updateConnectionState(home.db, connection.id, { attention: null });
+  return verifyConnection(home, name);
 }

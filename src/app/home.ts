@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ValidationError } from '../domain/errors.ts';
 import type { Actor, Role } from '../domain/model.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.ts';
 import type { Services } from '../engine/services.ts';
@@ -51,7 +52,7 @@ export function actorFromEnv(env: NodeJS.ProcessEnv = process.env): Actor {
 export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const env = options.env ?? process.env;
   const dir = resolveHomeDir(options.dir, env);
-  fs.mkdirSync(dir, { recursive: true });
+  prepareHomeDir(dir);
   const tmpDir = path.join(dir, 'tmp');
   fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
   const log = options.log ?? createLogger({ file: path.join(dir, 'logs', 'outflow.log') });
@@ -82,4 +83,29 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
       await metadata.close();
     },
   };
+}
+
+/**
+ * Creates the home directory when it is missing. A path that is a file (or lies under one), or that we may
+ * not create, is the user's to fix, so it gets a plain message and exit code 2 rather than a raw error from
+ * whichever store happens to open first.
+ */
+function prepareHomeDir(dir: string): void {
+  const fix = 'Pass --home <dir> (or set OUTFLOW_HOME) with a directory; a missing one is created.';
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new ValidationError(`The Outflow home ${dir} lies under a file, not a directory. ${fix}`);
+    if (code !== 'ENOENT') throw new ValidationError(`Cannot open the Outflow home ${dir} (${code ?? String(error)}). ${fix}`);
+  }
+  if (stat && !stat.isDirectory()) throw new ValidationError(`The Outflow home ${dir} is a file, not a directory. ${fix}`);
+  if (stat) return;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ValidationError(`Cannot create the Outflow home ${dir} (${code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file' : (code ?? String(error))}). ${fix}`);
+  }
 }

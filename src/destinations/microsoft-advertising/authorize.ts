@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { AuthError, RetryableError } from '../../domain/errors.ts';
 import { authorizeUrl, DEFAULT_AUTHORITY_URL, isRecord, OAUTH_SCOPE, tokenFailure, tokenUrl } from './client.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 
 export interface AuthorizeOptions {
   clientId: string;
@@ -68,7 +69,7 @@ export async function authorizeMicrosoftAdvertising(options: AuthorizeOptions): 
       settle?.reject(
         new AuthError(
           'auth_failed',
-          `Microsoft did not authorize connection \`${connection}\` (${error}${description ? `: ${description}` : ''}). Run \`outflow connection authorize ${connection}\` again and accept the requested permissions.`,
+          `Microsoft did not authorize connection \`${connection}\` (${error}${description ? `: ${description}` : ''}). Run \`${outflowCommand('connection', 'authorize', connection)}\` again and accept the requested permissions.`,
         ),
       );
       return;
@@ -86,7 +87,7 @@ export async function authorizeMicrosoftAdvertising(options: AuthorizeOptions): 
       settle?.reject(
         new AuthError(
           'auth_failed',
-          `No sign-in came back within ${Math.round(timeoutMs / 1000)} s for connection \`${connection}\`. Run \`outflow connection authorize ${connection}\` again and open the URL it prints.`,
+          `No sign-in came back within ${Math.round(timeoutMs / 1000)} s for connection \`${connection}\`. Run \`${outflowCommand('connection', 'authorize', connection)}\` again and open the URL it prints.`,
         ),
       ),
     timeoutMs,

@@ -4,6 +4,7 @@ import type { ConnectConfig, SFTPWrapper, Stats, WriteStream } from 'ssh2';
 import { AuthError, ConfigError, OutflowError, RetryableError, UpstreamError } from '../../domain/errors.ts';
 import type { DestinationContext } from '../kit/define.ts';
 import type { SftpConnection } from './index.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 
 const { Client } = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -55,7 +56,7 @@ function hostKeyMismatch(conn: SftpConnection, ctx: DestinationContext, seen: st
   const action =
     trust.source === 'pin'
       ? `If the server's key was changed on purpose, update the connection's hostKeySha256 to the new fingerprint.`
-      : `If the server's key was changed on purpose, an admin must re-run \`outflow connection verify ${ctx.connectionName}\`.`;
+      : `If the server's key was changed on purpose, an admin must re-run \`${outflowCommand('connection', 'verify', ctx.connectionName)}\`.`;
   return new AuthError(
     'host_key_mismatch',
     `The SFTP server at ${serverOf(conn)} presented host key ${seen}, but connection \`${ctx.connectionName}\` trusts ` +

@@ -4,6 +4,7 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node
 import { ConfigError, NotFoundError, OutflowError, ValidationError } from '../../domain/errors.ts';
 import { sleep } from '../../lib/rate-limit.ts';
 import type { ColumnInfo, CompiledFilter } from './filter.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 
 export interface EntityInfo {
   name: string;
@@ -295,7 +296,7 @@ class DuckDbProfileStore implements ProfileStore {
 
   private async requireMembers(source: Source & { kind: 'segment' }): Promise<void> {
     if (!(await this.hasTable(`_members_${source.segmentId}`))) {
-      throw new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`outflow segment refresh ${source.segment}\` first.`);
+      throw new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`${outflowCommand('segment', 'refresh', source.segment)}\` first.`);
     }
   }
 
