@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExport } from '../src/app/exports.ts';
 import { openHome } from '../src/app/home.ts';
@@ -226,4 +227,43 @@ describe('a reader that stops early (`outflow … | head -1`)', () => {
     const runs = (await outflow(home, 'run', 'list', '--export', 'epipe', '--json')).json();
     expect(runs.map((r: { status: string }) => r.status)).toEqual(['succeeded']);
   }, 60_000);
+});
+
+describe('SFTP privateKeyFile', () => {
+  it('reads the key file when the connection is saved, stores it encrypted as privateKey, and logs in with it', async () => {
+    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    const keyed = await startFakeSftpServer({ authorizedKey: keys.public, root: sftp.root });
+    try {
+      const keyFile = path.join(work, 'id_ed25519');
+      fs.writeFileSync(keyFile, keys.private, { mode: 0o600 });
+      const config = writeJson(work, 'sftp-key.json', { host: keyed.host, port: keyed.port, username: keyed.username, privateKeyFile: keyFile, folder: '/drop' });
+      const created = await outflow(home, 'connection', 'create', '--type', 'sftp', '--name', 'keyed', '--config', config, '--accept-privacy-terms', '--json');
+      expect(created.code).toBe(0);
+      expect(created.json().config).toMatchObject({ privateKey: 'set' });
+      expect(created.json().config).not.toHaveProperty('privateKeyFile');
+      // The key is stored, encrypted: removing the file does not break the connection.
+      fs.rmSync(keyFile);
+      const keyLine = keys.private.split('\n')[1]!;
+      expect(fs.readFileSync(path.join(home, 'metadata.sqlite')).toString('latin1')).not.toContain(keyLine);
+      expect(created.stdout).not.toContain(keyLine);
+      expect((await outflow(home, 'connection', 'verify', 'keyed', '--json')).json()).toMatchObject({ ok: true });
+    } finally {
+      await keyed.close();
+    }
+  });
+
+  it('refuses a missing key file, or one given together with privateKey, with exit 2 and saves nothing', async () => {
+    const missing = path.join(work, 'no-such-key');
+    const config = writeJson(work, 'sftp-missing.json', { host: sftp.host, port: sftp.port, username: 'partner', privateKeyFile: missing, folder: '/drop' });
+    const result = await outflow(home, 'connection', 'create', '--type', 'sftp', '--name', 'missing-key', '--config', config, '--accept-privacy-terms');
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(`error: Cannot read the privateKeyFile ${missing}: no such file. Nothing was saved; check the path (relative paths start from the current directory).`);
+    const keyFile = path.join(work, 'some-key');
+    fs.writeFileSync(keyFile, 'key');
+    const both = writeJson(work, 'sftp-both.json', { host: sftp.host, username: 'partner', privateKey: 'x', privateKeyFile: keyFile, folder: '/drop' });
+    const twice = await outflow(home, 'connection', 'create', '--type', 'sftp', '--name', 'missing-key', '--config', both, '--accept-privacy-terms');
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('Set privateKey or privateKeyFile, not both.');
+    expect((await outflow(home, 'connection', 'list', '--json')).json().map((c: { name: string }) => c.name)).not.toContain('missing-key');
+  });
 });

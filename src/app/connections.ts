@@ -1,7 +1,10 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { getDestination } from '../destinations/index.ts';
 import type { CheckResult } from '../destinations/kit/define.ts';
-import { maskSecrets, splitSecrets } from '../destinations/kit/secret.ts';
+import { maskSecrets, secretKeys, splitSecrets } from '../destinations/kit/secret.ts';
 import { ConfigError, ConflictError, ValidationError } from '../domain/errors.ts';
 import type { Connection, UsableBy } from '../domain/model.ts';
 import { assertAdmin, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
@@ -77,15 +80,45 @@ function validateNewConnection(home: Home, input: CreateConnectionInput, pending
   if (typeof input.config !== 'object' || input.config === null || Array.isArray(input.config)) {
     throw new ValidationError('The connection config must be a JSON object.');
   }
+  const config = readSecretFiles(destination.connection.schema, input.config as Record<string, unknown>);
   const schema = pending.length > 0 && destination.connection.schema instanceof z.ZodObject
     ? destination.connection.schema.partial(Object.fromEntries(pending.map((key) => [key, true])) as Record<string, true> & Record<number, never>)
     : destination.connection.schema;
-  const parsed = schema.safeParse(input.config);
+  const parsed = schema.safeParse(config);
   if (!parsed.success) {
     const issues = zodIssues(parsed.error);
     throw new ValidationError(`The ${destination.title} connection config is invalid: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}.`, issues);
   }
   return { name, destination, data: parsed.data as Record<string, unknown> };
+}
+
+/**
+ * A `<secret>File` setting the schema declares (SFTP's `privateKeyFile`) is read when the connection is saved
+ * and its content kept as `<secret>`, encrypted like any secret, so a key need not be pasted into JSON. The
+ * path is not kept: the connection must not change when the file does, or break when it is removed.
+ */
+function readSecretFiles(schema: z.ZodObject, config: Record<string, unknown>): Record<string, unknown> {
+  const secrets = new Set(secretKeys(schema));
+  const result = { ...config };
+  for (const [key, value] of Object.entries(config)) {
+    const target = key.endsWith('File') ? key.slice(0, -'File'.length) : '';
+    if (!target || !secrets.has(target) || !(key in schema.shape) || value === undefined) continue;
+    if (typeof value !== 'string' || value.trim() === '') throw new ValidationError(`${key} must be the path of a file.`);
+    if (config[target] !== undefined) throw new ValidationError(`Set ${target} or ${key}, not both.`);
+    const file = path.resolve(value.replace(/^~(?=\/|$)/, os.homedir()));
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? (error as Error).message);
+      throw new ValidationError(`Cannot read the ${key} ${file}: ${why}. Nothing was saved; check the path (relative paths start from the current directory).`);
+    }
+    if (text.trim() === '') throw new ValidationError(`The ${key} ${file} is empty. Nothing was saved.`);
+    delete result[key];
+    result[target] = text;
+  }
+  return result;
 }
 
 export async function createConnection(home: Home, input: CreateConnectionInput): Promise<ConnectionView> {
