@@ -81,6 +81,34 @@ describe('the outflow executable', () => {
     expect(logs).not.toContain('wrong-password-5678');
   });
 
+  it('names only the line and column of a malformed JSON config, never its text (file or standard input)', async () => {
+    const secret = 'sk_live_Zq8v3RmT0pX2';
+    // The password is missing its quotes: V8's own message would quote the text around it.
+    const broken = `{\n  "host": "sftp.example.com",\n  "password": ${secret}\n}\n`;
+    const file = path.join(work, 'broken.json');
+    fs.writeFileSync(file, broken);
+    const fromFile = await cli(home, ['connection', 'create', '--type', 'sftp', '--name', 'broken', '--config', file, '--accept-privacy-terms']);
+    const fromStdin = await cli(home, ['connection', 'create', '--type', 'sftp', '--name', 'broken', '--config', '-', '--accept-privacy-terms'], broken);
+    expect(fromFile.stderr.trim()).toBe(`error: The config in ${file} is not valid JSON: unexpected character at line 3, column 15. Fix it there and try again.`);
+    expect(fromStdin.stderr.trim()).toBe('error: The config on standard input is not valid JSON: unexpected character at line 3, column 15. Fix it there and try again.');
+    for (const result of [fromFile, fromStdin]) {
+      expect(result.code).toBe(2);
+      for (let i = 0; i + 3 <= secret.length; i++) expect(result.stderr + result.stdout).not.toContain(secret.slice(i, i + 3));
+    }
+  });
+
+  it('refuses an SFTP folder with ".." when the connection is saved, and stores the folder normalized', async () => {
+    const base = { host: server.host, port: server.port, username: 'partner', password: 'right-password-1234' };
+    const dotted = await cli(home, ['connection', 'create', '--type', 'sftp', '--name', 'dotted', '--config', '-', '--accept-privacy-terms'], JSON.stringify({ ...base, folder: '/drop/../etc' }));
+    expect(dotted.code).toBe(2);
+    expect(dotted.stderr).toMatch(/^error: The SFTP connection config is invalid: folder: must not contain "\.\." segments: give the export folder itself/);
+    const slashes = await cli(home, ['connection', 'create', '--type', 'sftp', '--name', 'slashes', '--config', '-', '--accept-privacy-terms', '--json'], JSON.stringify({ ...base, folder: '//drop//' }));
+    expect(slashes.code).toBe(0);
+    expect(JSON.parse(slashes.stdout).config.folder).toBe('/drop');
+    expect((await cli(home, ['connection', 'list', '--json'])).stdout).not.toContain('"dotted"');
+    expect((await cli(home, ['connection', 'remove', 'slashes'])).code).toBe(0);
+  });
+
   it('runs an export and prints one JSON summary, and run list/show keep the history', async () => {
     const config = JSON.stringify({ host: server.host, port: server.port, username: 'partner', password: 'right-password-1234', folder: '/drop', delimiter: '|' });
     expect((await cli(home, ['connection', 'create', '--type', 'sftp', '--name', 'partner-ok', '--config', '-', '--accept-privacy-terms'], config)).code).toBe(0);

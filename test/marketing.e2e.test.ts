@@ -5,12 +5,13 @@ import { openHome } from '../src/app/home.ts';
 import { resumeRun, runExport } from '../src/app/exports.ts';
 import { sha256Hex } from '../src/destinations/kit/fields.ts';
 import { startAutopilotFake, type AutopilotFake } from '../src/destinations/autopilot/fake-autopilot.ts';
-import { FAKE_API_KEY, FAKE_LIST_ID, startCampaignMonitorFake, type CampaignMonitorFake } from '../src/destinations/campaign-monitor/fake-campaign-monitor.ts';
+import { FAKE_API_KEY, FAKE_CLIENT_ID, FAKE_LIST_ID, startCampaignMonitorFake, type CampaignMonitorFake } from '../src/destinations/campaign-monitor/fake-campaign-monitor.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake, type MicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
 import { outflow, tempDir, writeJson } from './support/cli.ts';
 
 const ITERABLE_KEY = 'iterable-e2e-key-7f3a9c';
+const OTHER_LIST_ID = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
 
 let home: string;
 let work: string;
@@ -32,7 +33,19 @@ beforeAll(async () => {
   iterable = await startIterableFake({ projects: [{ apiKey: ITERABLE_KEY }] });
   autopilot = await startAutopilotFake({ requestsPerSecond: null });
   microsoft = await startMicrosoftAdvertisingFake();
-  campaignMonitor = await startCampaignMonitorFake({ rateLimit: null } as never);
+  campaignMonitor = await startCampaignMonitorFake({
+    rateLimit: null,
+    clients: [
+      {
+        clientId: FAKE_CLIENT_ID,
+        name: 'Outflow Test Client',
+        lists: [
+          { listId: FAKE_LIST_ID, title: 'Newsletter', customFields: ['website', 'plan'] },
+          { listId: OTHER_LIST_ID, title: 'Offers' },
+        ],
+      },
+    ],
+  } as never);
   expect((await outflow(home, 'entity', 'load', 'Customer', path.join(work, 'customers.csv'))).code).toBe(0);
   expect((await outflow(home, 'segment', 'create', 'gold', '--where', "tier = 'gold'")).code).toBe(0);
   expect((await outflow(home, 'segment', 'refresh', '--json')).json()).toEqual([{ name: 'gold', members: 400 }]);
@@ -143,6 +156,27 @@ describe('marketing exports through the CLI', () => {
     expect(autopilot.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
+  it('warns on the run and still fills the Autopilot list when the bulk upload ignores _autopilot_list', async () => {
+    const ignoring = await startAutopilotFake({ requestsPerSecond: null, bulkListKey: 'ignore' });
+    try {
+      await connect('autopilot', 'autopilot-ignoring', { apiKey: ignoring.apiKey, baseUrl: ignoring.url, requestsPerSecond: 100 });
+      const config = writeJson(work, 'ap-ignoring.json', { mapping: { email: 'email' } });
+      expect((await outflow(home, 'export', 'create', '--name', 'gold-to-ap-ignoring', '--connection', 'autopilot-ignoring', '--segments', 'gold', '--config', config)).code).toBe(0);
+      const run = await outflow(home, 'export', 'run', 'gold-to-ap-ignoring', '--json');
+      expect(run.code).toBe(0);
+      const summary = run.json();
+      expect(summary.status).toBe('succeeded');
+      expect(summary.sent).toBeGreaterThan(100);
+      expect(summary.sent + summary.rejected).toBe(summary.rows);
+      expect(summary.warnings).toEqual([expect.stringContaining('ignored the _autopilot_list key')]);
+      const list = [...ignoring.lists.values()].find((l) => l.title === 'gold')!;
+      expect(ignoring.membersOf(list.list_id)).toHaveLength(summary.sent);
+      expect((await outflow(home, 'run', 'show', summary.id, '--json')).json().warnings).toEqual(summary.warnings);
+    } finally {
+      await ignoring.close();
+    }
+  });
+
   it('checks a Campaign Monitor list id when the export is saved', async () => {
     await connect('campaign-monitor', 'cm', { apiKey: FAKE_API_KEY, baseUrl: campaignMonitor.url });
     const unknown = await outflow(home, 'export', 'create', '--name', 'gold-to-cm', '--connection', 'cm', '--segments', 'gold', '--config', writeJson(work, 'cm-bad.json', { mapping: { email: 'email' }, listId: 'no-such-list' }));
@@ -151,6 +185,64 @@ describe('marketing exports through the CLI', () => {
     const good = writeJson(work, 'cm.json', { mapping: { email: 'email', name: 'first_name' }, listId: FAKE_LIST_ID });
     expect((await outflow(home, 'export', 'create', '--name', 'gold-to-cm', '--connection', 'cm', '--segments', 'gold', '--config', good)).code).toBe(0);
     expect((await outflow(home, 'export', 'run', 'gold-to-cm', '--json')).json()).toMatchObject({ status: 'succeeded', sent: 200 });
+  });
+
+  it('requires userId in the mapping when the Iterable connection says the project identifies users by userId', async () => {
+    await connect('iterable', 'iterable-by-user-id', { apiKey: ITERABLE_KEY, baseUrl: iterable.url, projectType: 'userId' });
+    const create = (config: string) =>
+      outflow(home, 'export', 'create', '--name', 'gold-by-user-id', '--connection', 'iterable-by-user-id', '--segments', 'gold', '--config', config);
+    const missing = await create(writeJson(work, 'by-user-id-bad.json', { mapping: { email: 'email' } }));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: The Iterable project of this connection identifies users by userId .*"userId": "<column>"/);
+    expect((await create(writeJson(work, 'by-user-id.json', { mapping: { email: 'email', userId: 'profile_id' } }))).code).toBe(0);
+  });
+
+  it('refuses to save a Campaign Monitor export that maps a custom field the list does not define', async () => {
+    const config = writeJson(work, 'cm-colour.json', { mapping: { email: 'email', favouriteColour: 'tier', plan: 'plan' }, listId: FAKE_LIST_ID });
+    const result = await outflow(home, 'export', 'create', '--name', 'cm-colour', '--connection', 'cm', '--segments', 'gold', '--config', config);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: The mapping sends custom field `favouriteColour` to list `\w+`, .*The list's custom fields: `website`, `plan`\./),
+    ]);
+    expect((await outflow(home, 'export', 'list', '--json')).json().map((e: { name: string }) => e.name)).not.toContain('cm-colour');
+  });
+
+  it('warns when a second export of a connection writes to the same list, keeping --json a single JSON value', async () => {
+    const config = writeJson(work, 'cm-again.json', { mapping: { email: 'email', plan: 'plan' }, listId: FAKE_LIST_ID });
+    const created = await outflow(home, 'export', 'create', '--name', 'gold-to-cm-again', '--connection', 'cm', '--segments', 'gold', '--config', config, '--json');
+    expect(created.code).toBe(0);
+    const warning = `Export "gold-to-cm" on connection "cm" already writes to list \`${FAKE_LIST_ID}\`: both exports' members end up there, and one in mirror mode removes members who left its own segments even while the other export still sends them.`;
+    expect(created.json()).toMatchObject({ name: 'gold-to-cm-again', warnings: [warning] });
+    expect(created.stderr).toBe(`warning: ${warning}\n`);
+
+    // Lists named after segments: the same segment on the same connection is the same list; on another connection it is not.
+    const iterableAgain = await outflow(home, 'export', 'create', '--name', 'gold-to-iterable-again', '--connection', 'iterable-prod', '--segments', 'gold', '--config', writeJson(work, 'it-again.json', { mapping: { email: 'email' } }));
+    expect(iterableAgain.code).toBe(0);
+    expect(iterableAgain.stderr).toBe('warning: Export "gold-to-iterable" on connection "iterable-prod" already writes to list "gold": both exports\' members end up there, and one in mirror mode removes members who left its own segments even while the other export still sends them.\n');
+    expect(iterableAgain.stdout).toMatch(/^Saved export "gold-to-iterable-again"/);
+    expect((await outflow(home, 'export', 'remove', 'gold-to-iterable-again')).code).toBe(0);
+
+    const msConfig = writeJson(work, 'ms-again.json', { mapping: { email: 'email' }, customerId: FAKE_DEFAULTS.customerId, accountId: FAKE_DEFAULTS.accountId });
+    const msAgain = await outflow(home, 'export', 'create', '--name', 'gold-to-ms-again', '--connection', 'msads', '--segments', 'gold', '--config', msConfig, '--json');
+    expect(msAgain.json().warnings).toEqual([expect.stringContaining(`Export "gold-to-ms" on connection "msads" already writes to customer list "gold" in account ${FAKE_DEFAULTS.accountId}:`)]);
+    expect((await outflow(home, 'export', 'remove', 'gold-to-ms-again')).code).toBe(0);
+
+    const alone = await outflow(home, 'export', 'create', '--name', 'gold-to-cm-offers', '--connection', 'cm', '--segments', 'gold', '--config', writeJson(work, 'cm-other.json', { mapping: { email: 'email' }, listId: OTHER_LIST_ID }), '--json');
+    expect(alone.json().warnings).toEqual([]);
+    expect(alone.stderr).toBe('');
+  });
+
+  it('warns the run when a custom field the export was saved with is deleted from the list afterwards', async () => {
+    const config = writeJson(work, 'cm-plan.json', { mapping: { email: 'email', plan: 'plan' }, listId: FAKE_LIST_ID });
+    expect((await outflow(home, 'export', 'create', '--name', 'gold-to-cm-plan', '--connection', 'cm', '--segments', 'gold', '--config', config)).code).toBe(0);
+    campaignMonitor.removeCustomField(FAKE_LIST_ID, 'plan');
+    const run = await outflow(home, 'export', 'run', 'gold-to-cm-plan', '--json');
+    expect(run.code).toBe(0);
+    const summary = run.json();
+    expect(summary).toMatchObject({ status: 'succeeded', sent: 200 });
+    expect(summary.warnings).toEqual([expect.stringMatching(/^Custom field `plan` is mapped, but list `\w+` in Campaign Monitor does not define it/)]);
+    expect(run.stderr).toContain(`warning: ${summary.warnings[0]}`);
+    expect((await outflow(home, 'run', 'show', summary.id, '--json')).json().warnings).toEqual(summary.warnings);
   });
 
   it('lets a contributor use only connections opened to contributors', async () => {

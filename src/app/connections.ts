@@ -5,9 +5,10 @@ import { z } from 'zod';
 import { getDestination } from '../destinations/index.ts';
 import type { CheckResult } from '../destinations/kit/define.ts';
 import { maskSecrets, secretKeys, splitSecrets } from '../destinations/kit/secret.ts';
-import { ConfigError, ConflictError, ValidationError } from '../domain/errors.ts';
+import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { Connection, UsableBy } from '../domain/model.ts';
-import { assertAdmin, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import { assertAdmin, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import { audit } from './audit.ts';
 import * as store from '../store/metadata/connections.ts';
 import { listExports } from '../store/metadata/exports.ts';
 import type { Home } from './home.ts';
@@ -134,27 +135,58 @@ export async function createConnection(home: Home, input: CreateConnectionInput)
     createdBy: home.actor.name,
   });
   home.log.info({ connection: name, type: destination.id, by: home.actor.name }, 'connection created');
+  await audit(home, 'connection.create', { type: 'connection', name }, { destination: destination.id, usableBy: connection.usableBy, settings: Object.keys(plain).sort(), secrets: Object.keys(secrets).sort() });
+  await audit(home, 'connection.consent', { type: 'connection', name }, { acceptedBy: connection.consent.acceptedBy, acceptedAt: connection.consent.acceptedAt });
   return toConnectionView(connection);
 }
 
+/**
+ * What the caller may see of a connection: administrators everything but secret values; contributors only
+ * connections usable by contributors, and of those only the name, type and who may use them.
+ */
+function visibleView(home: Home, connection: Connection): ConnectionView | null {
+  if (home.actor.role === 'admin') return toConnectionView(connection);
+  if (connection.usableBy !== 'admins-and-contributors') return null;
+  return { name: connection.name, type: connection.type, usableBy: connection.usableBy } as ConnectionView;
+}
+
 export async function listConnections(home: Home): Promise<ConnectionView[]> {
-  return (await store.listConnections(home.db, home.box)).map(toConnectionView);
+  assertNotViewer(home.actor, 'see connections');
+  return (await store.listConnections(home.db, home.box)).flatMap((c) => visibleView(home, c) ?? []);
 }
 
 export async function showConnection(home: Home, name: string): Promise<ConnectionView> {
-  return toConnectionView(await store.getConnectionByName(home.db, home.box, name));
+  assertNotViewer(home.actor, 'see connections');
+  const view = visibleView(home, await store.getConnectionByName(home.db, home.box, name));
+  // A connection a contributor may not use is not theirs to know about: the same answer as a missing one.
+  if (!view) throw new NotFoundError(`No connection named "${name}" that contributors may use. See \`outflow connection list\`.`);
+  return view;
 }
 
 /**
  * Runs the destination's check: connect, authenticate, one cheap read (and for SFTP a probe write). Records
  * the outcome, and what the check learned (the SFTP host key), on the connection.
  */
-export async function verifyConnection(home: Home, name: string): Promise<CheckResult & { connection: string }> {
+export async function verifyConnection(home: Home, name: string, options: { acceptHostKey?: string } = {}): Promise<CheckResult & { connection: string }> {
   assertAdmin(home.actor, 'verify connections');
   const connection = await store.getConnectionByName(home.db, home.box, name);
   const destination = getDestination(connection.type);
   const config = await resolveConnectionConfig(home, connection);
-  const ctx = destinationContext(home, connection, { verifying: true });
+  const acceptHostKey = options.acceptHostKey?.trim();
+  if (acceptHostKey !== undefined) {
+    if (connection.type !== 'sftp') throw new ValidationError(`--accept-host-key applies to SFTP connections only; "${name}" is ${connection.type}.`);
+    if (!/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/.test(acceptHostKey)) {
+      throw new ValidationError(
+        `--accept-host-key needs the server's SHA-256 host key fingerprint as OpenSSH prints it (SHA256: and 43 base64 characters, e.g. from \`ssh-keygen -l -E sha256 -f <host key>.pub\` on the server).`,
+      );
+    }
+    if (config.hostKeySha256) {
+      throw new ValidationError(
+        `Connection "${name}" pins its host key (hostKeySha256), and the pin decides which key is trusted; --accept-host-key does not apply. Re-create the connection with the new pin.`,
+      );
+    }
+  }
+  const ctx = destinationContext(home, connection, { verifying: true, ...(acceptHostKey ? { acceptHostKey } : {}) });
   let result: CheckResult;
   try {
     result = await destination.connection.check(config, ctx);
@@ -168,6 +200,7 @@ export async function verifyConnection(home: Home, name: string): Promise<CheckR
     ...(result.ok ? { attention: null } : {}),
   });
   home.log.info({ connection: name, ok: result.ok, code: result.ok ? undefined : result.code }, 'connection verified');
+  await audit(home, 'connection.verify', { type: 'connection', name }, result.ok ? {} : { code: result.code }, result.ok ? 'ok' : 'failed');
   return { ...result, connection: name };
 }
 
@@ -182,6 +215,7 @@ export async function removeConnection(home: Home, name: string, options: { forc
   }
   await store.removeConnection(home.db, connection.id);
   home.log.info({ connection: name, by: home.actor.name }, 'connection removed');
+  await audit(home, 'connection.remove', { type: 'connection', name }, exports.length ? { orphanedExports: exports.map((e) => e.name) } : {});
   return { removed: name, orphanedExports: exports.map((e) => e.name) };
 }
 

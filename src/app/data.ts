@@ -4,10 +4,14 @@ import type { Segment } from '../domain/model.ts';
 import * as segments from '../store/metadata/segments.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { Home } from './home.ts';
+import { audit } from './audit.ts';
+import { assertAdmin, assertNotViewer } from '../engine/services.ts';
 
 export async function loadEntity(home: Home, entity: string, file: string, options: { key?: string; delimiter?: string }): Promise<EntityInfo> {
+  assertAdmin(home.actor, 'load entities');
   const info = await home.profiles.loadEntity(entity, file, { key: options.key ?? 'profile_id', delimiter: options.delimiter });
   home.log.info({ entity, rows: info.rows, by: home.actor.name }, 'entity loaded');
+  await audit(home, 'entity.load', { type: 'entity', name: entity }, { rows: info.rows, key: info.key });
   return info;
 }
 
@@ -29,11 +33,33 @@ async function compileFor(home: Home, entity: string, filter: string) {
 }
 
 export async function createSegment(home: Home, input: { name: string; entity?: string; where: string }): Promise<Segment> {
+  assertNotViewer(home.actor, 'create segments');
   const name = input.name.trim();
   if (!name) throw new ValidationError('A segment needs a name.');
   const entity = input.entity ?? 'Customer';
   await compileFor(home, entity, input.where);
-  return segments.createSegment(home.db, { name, entity, filter: input.where, createdBy: home.actor.name });
+  const segment = await segments.createSegment(home.db, { name, entity, filter: input.where, createdBy: home.actor.name });
+  await audit(home, 'segment.create', { type: 'segment', name }, { entity, filter: input.where });
+  return segment;
+}
+
+/** A segment as the API and `segment list --json` show it. */
+export interface SegmentView {
+  name: string;
+  entity: string;
+  filter: string;
+  members: number | null;
+  refreshedAt: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+export function toSegmentView(s: Segment): SegmentView {
+  return { name: s.name, entity: s.entity, filter: s.filter, members: s.members, refreshedAt: s.refreshedAt, createdBy: s.createdBy, createdAt: s.createdAt };
+}
+
+export async function listSegmentViews(home: Home): Promise<SegmentView[]> {
+  return (await segments.listSegments(home.db)).map(toSegmentView);
 }
 
 export function listSegments(home: Home): Promise<Segment[]> {
@@ -42,6 +68,7 @@ export function listSegments(home: Home): Promise<Segment[]> {
 
 /** Re-materializes one segment, or all of them; returns the member counts. */
 export async function refreshSegments(home: Home, name?: string): Promise<Array<{ name: string; members: number }>> {
+  assertNotViewer(home.actor, 'refresh segments');
   const targets = name ? [await segments.getSegment(home.db, name)] : await segments.listSegments(home.db);
   const results: Array<{ name: string; members: number }> = [];
   for (const segment of targets) {
@@ -55,7 +82,9 @@ export async function refreshSegments(home: Home, name?: string): Promise<Array<
 }
 
 export async function removeSegment(home: Home, name: string): Promise<void> {
+  assertNotViewer(home.actor, 'remove segments');
   const segment = await segments.getSegment(home.db, name);
   await home.profiles.dropSegment(segment.id);
   await segments.removeSegment(home.db, segment.id);
+  await audit(home, 'segment.remove', { type: 'segment', name });
 }

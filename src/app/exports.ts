@@ -1,12 +1,15 @@
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
-import { ConfigError, ValidationError } from '../domain/errors.ts';
+import { ConfigError, RunConflictError, ValidationError } from '../domain/errors.ts';
 import { exportConfigBase, type Export, type Run } from '../domain/model.ts';
 import { executeRun, splitExportConfig, type RunObserver } from '../engine/run-export.ts';
-import { assertCanUse, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import { assertAdmin, assertCanUse, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { getConnection, getConnectionByName } from '../store/metadata/connections.ts';
 import * as store from '../store/metadata/exports.ts';
-import { createRun, getRun } from '../store/metadata/runs.ts';
+import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
+import { audit } from './audit.ts';
+import { reapStaleRuns } from './runs.ts';
+import { shellQuote } from '../lib/shell.ts';
 import { getSegment } from '../store/metadata/segments.ts';
 import { refreshSegments } from './data.ts';
 import type { Home } from './home.ts';
@@ -31,6 +34,11 @@ export interface ExportView {
   createdAt: string;
 }
 
+/** What saving an export returns: the export, and what the user should know but that did not stop the save. */
+export interface CreatedExportView extends ExportView {
+  warnings: string[];
+}
+
 async function toExportView(home: Home, exp: Export): Promise<ExportView> {
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   return {
@@ -45,7 +53,7 @@ async function toExportView(home: Home, exp: Export): Promise<ExportView> {
 }
 
 /** Validates and saves an export. Saving never runs it. */
-export async function createExport(home: Home, input: CreateExportInput): Promise<ExportView> {
+export async function createExport(home: Home, input: CreateExportInput): Promise<CreatedExportView> {
   const name = input.name.trim();
   if (!name) throw new ValidationError('An export needs a name (--name).');
   const hasSegments = (input.segments?.length ?? 0) > 0;
@@ -86,7 +94,7 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
       const ctx = destinationContext(home, connection);
       const session = await kind.open(config, ctx);
       try {
-        await kind.validate({ connection: config, settings: parsedSettings.data, session });
+        await kind.validate({ connection: config, settings: parsedSettings.data, mapping, session, ctx });
       } finally {
         await session.close?.();
       }
@@ -94,6 +102,9 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
   } else if (Object.keys(mapping).length > 0) {
     throw new ValidationError(`${destination.title} exports write every column; remove "mapping" from the config.`);
   }
+
+  const warnings =
+    kind.kind === 'records' && hasSegments ? await sharedTargetWarnings(home, kind, connection, sources, parsedSettings.data) : [];
 
   const exp = await store.createExport(home.db, {
     name,
@@ -104,7 +115,38 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
     createdBy: home.actor.name,
   });
   home.log.info({ export: name, connection: connection.name, by: home.actor.name }, 'export created');
-  return toExportView(home, exp);
+  await audit(home, 'export.create', { type: 'export', name }, { connection: connection.name, sources, syncMode });
+  for (const warning of warnings) home.log.warn({ export: name }, warning);
+  return { ...(await toExportView(home, exp)), warnings };
+}
+
+/**
+ * Two exports of one connection that write into the same list or audience mix their members there, and one
+ * in mirror mode removes members that left its own segment though the other still sends them. Allowed (it
+ * can be deliberate), but said when the second export is saved.
+ */
+async function sharedTargetWarnings(
+  home: Home,
+  kind: RecordExportDefinition<unknown>,
+  connection: { id: string; name: string },
+  segments: string[],
+  settings: Record<string, unknown>,
+): Promise<string[]> {
+  if (!kind.targets) return [];
+  const mine = new Set(kind.targets({ segments, settings }));
+  const warnings: string[] = [];
+  for (const other of await store.listExports(home.db, { connectionId: connection.id })) {
+    if (other.sourceKind !== 'segments') continue;
+    const otherSettings = kind.settings.safeParse(splitExportConfig(other.config).settings);
+    if (!otherSettings.success) continue;
+    const shared = kind.targets({ segments: other.sources, settings: otherSettings.data }).filter((target) => mine.has(target));
+    if (shared.length === 0) continue;
+    warnings.push(
+      `Export "${other.name}" on connection "${connection.name}" already writes to ${[...new Set(shared)].join(', ')}: both exports' members end up there, ` +
+        `and one in mirror mode removes members who left its own segments even while the other export still sends them.`,
+    );
+  }
+  return warnings;
 }
 
 function describe(error: import('zod').ZodError): string {
@@ -150,23 +192,38 @@ export async function removeExport(home: Home, name: string): Promise<{ removed:
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   if (connection) assertCanUse(home.actor, connection);
+  else assertAdmin(home.actor, 'remove an export whose connection was removed');
   await store.removeExport(home.db, exp.id);
+  await audit(home, 'export.remove', { type: 'export', name });
   return { removed: name };
+}
+
+/**
+ * Records a queued run of the export, after checking the caller may use its connection. Two runs of one
+ * export never overlap: while one is queued or running, another request is refused with its id.
+ */
+export async function queueRun(home: Home, name: string, trigger: Run['trigger'] = 'manual'): Promise<Run> {
+  const exp = await store.getExport(home.db, name);
+  const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
+    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
+  });
+  assertCanUse(home.actor, connection);
+  await reapStaleRuns(home);
+  const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
+  if (active) throw new RunConflictError(`Export "${name}" already has run ${active.id} ${active.status}; follow it with \`outflow run show ${active.id} --follow\`.`, active.id);
+  const run = await createRun(home.db, { exportId: exp.id, exportName: exp.name, connectionId: connection.id, trigger, startedBy: home.actor.name });
+  await audit(home, 'run.start', { type: 'export', name: exp.name }, { runId: run.id, trigger });
+  return run;
 }
 
 /** Queues a run of the export and executes it in this process. */
 export async function runExport(home: Home, name: string, observer: RunObserver = {}, signal?: AbortSignal, trigger: Run['trigger'] = 'manual'): Promise<Run> {
-  const exp = await store.getExport(home.db, name);
-  const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
-    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Create the export again with another connection.`);
-  });
-  assertCanUse(home.actor, connection);
-  const run = await createRun(home.db, { exportId: exp.id, exportName: exp.name, connectionId: connection.id, trigger, startedBy: home.actor.name });
+  const run = await queueRun(home, name, trigger);
   return executeRun(home, run.id, home.actor, observer, signal);
 }
 
-/** Continues a failed or cancelled run from its checkpoint, as a new run linked to it. */
-export async function resumeRun(home: Home, runId: string, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
+/** Records a new run that continues a failed or cancelled one from its checkpoint. */
+export async function queueResume(home: Home, runId: string): Promise<Run> {
   const previous = await getRun(home.db, runId);
   if (previous.status !== 'failed' && previous.status !== 'cancelled') {
     throw new ValidationError(`Run ${runId} is ${previous.status}; only a failed or cancelled run can be resumed.`);
@@ -182,6 +239,13 @@ export async function resumeRun(home: Home, runId: string, observer: RunObserver
     startedBy: home.actor.name,
     resumedFrom: previous,
   });
+  await audit(home, 'run.resume', { type: 'export', name: exp.name }, { runId: run.id, resumedFrom: runId });
+  return run;
+}
+
+/** Continues a failed or cancelled run from its checkpoint, as a new run linked to it, in this process. */
+export async function resumeRun(home: Home, runId: string, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
+  const run = await queueResume(home, runId);
   return executeRun(home, run.id, home.actor, observer, signal);
 }
 

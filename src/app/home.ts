@@ -2,13 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ValidationError } from '../domain/errors.ts';
-import type { Actor, Role } from '../domain/model.ts';
+import { roles, type Actor, type Role } from '../domain/model.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.ts';
 import type { Services } from '../engine/services.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { createMemoryRateLimiter } from '../lib/rate-limit.ts';
 import { openMetadataStore, type MetadataStore } from '../store/metadata/db.ts';
 import { openProfileStore } from '../store/profile/profile-store.ts';
+import { lazyProfileStore } from '../store/profile/lazy.ts';
+import { createStream as createRotatingStream } from 'rotating-file-stream';
 import { createSecretBox, loadSecretKey } from '../store/secret-box.ts';
 
 /**
@@ -35,9 +37,18 @@ export function resolveHomeDir(dir: string | undefined, env: NodeJS.ProcessEnv =
   return path.resolve(dir ?? env.OUTFLOW_HOME ?? '.outflow');
 }
 
-/** The person at the keyboard: `OUTFLOW_USER` (default: the OS user) with role `OUTFLOW_ROLE` (default admin). */
+/**
+ * The person at the keyboard when the CLI works directly on a home: its owner, an administrator.
+ * `OUTFLOW_USER` names them in the records (default: the OS user); `OUTFLOW_ROLE` can only lower the role
+ * (to try what a contributor or viewer may do). Through a server neither variable grants anything: the
+ * server knows the caller from their token or session.
+ */
 export function actorFromEnv(env: NodeJS.ProcessEnv = process.env): Actor {
-  const role: Role = env.OUTFLOW_ROLE === 'contributor' ? 'contributor' : 'admin';
+  const requested = env.OUTFLOW_ROLE;
+  if (requested !== undefined && requested !== '' && !roles.includes(requested as Role)) {
+    throw new ValidationError(`OUTFLOW_ROLE must be one of ${roles.join(', ')} (lower case), not "${requested}". Unset it to act as the home's owner.`);
+  }
+  const role: Role = requested ? (requested as Role) : 'admin';
   let name = env.OUTFLOW_USER;
   if (!name) {
     try {
@@ -46,25 +57,21 @@ export function actorFromEnv(env: NodeJS.ProcessEnv = process.env): Actor {
       name = 'unknown';
     }
   }
-  return { name, role };
+  return { name, role, via: 'cli' };
 }
 
 export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const env = options.env ?? process.env;
   const dir = resolveHomeDir(options.dir, env);
   prepareHomeDir(dir);
+  makePrivate(dir);
   const tmpDir = path.join(dir, 'tmp');
   fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
-  const log = options.log ?? createLogger({ file: path.join(dir, 'logs', 'outflow.log') });
+  const logFile = options.log ? null : openLogFile(path.join(dir, 'logs'));
+  const log = options.log ?? createLogger({ stream: logFile! });
   const box = createSecretBox(loadSecretKey(dir, env));
   const metadata = await openMetadataStore({ url: env.OUTFLOW_DATABASE_URL, sqlitePath: path.join(dir, 'metadata.sqlite') });
-  let profiles;
-  try {
-    profiles = await openProfileStore(path.join(dir, 'profiles.duckdb'));
-  } catch (error) {
-    await metadata.close();
-    throw error;
-  }
+  const profiles = lazyProfileStore(() => openProfileStore(path.join(dir, 'profiles.duckdb')));
   return {
     dir,
     actor: options.actor ?? actorFromEnv(env),
@@ -81,6 +88,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     async close() {
       await profiles.close();
       await metadata.close();
+      if (logFile) await new Promise<void>((resolve) => logFile.end(resolve));
     },
   };
 }
@@ -108,4 +116,44 @@ function prepareHomeDir(dir: string): void {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ValidationError(`Cannot create the Outflow home ${dir} (${code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file' : (code ?? String(error))}). ${fix}`);
   }
+}
+
+/** Size-based rotation: `outflow.log` plus at most this many older files of at most `LOG_FILE_SIZE` each. */
+const LOG_FILE_SIZE = '10M';
+const LOG_FILES_KEPT = 5;
+
+function openLogFile(logsDir: string) {
+  fs.mkdirSync(logsDir, { recursive: true, mode: 0o700 });
+  return createRotatingStream('outflow.log', { path: logsDir, size: LOG_FILE_SIZE, maxFiles: LOG_FILES_KEPT, mode: 0o600 });
+}
+
+/**
+ * The home holds personal data (the profile store) and credentials: everything Outflow creates in it is
+ * readable by the home's owner only. A home made by an older version, or by hand, is tightened once.
+ */
+function makePrivate(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Files this process creates from here on (SQLite and DuckDB files, their journals, logs) get 0600.
+  process.umask(0o077);
+  for (const entry of [dir, ...listFiles(dir)]) {
+    try {
+      const { mode } = fs.statSync(entry);
+      if ((mode & 0o077) !== 0) fs.chmodSync(entry, mode & 0o700);
+    } catch {
+      // Gone meanwhile, or not ours to change: nothing to tighten.
+    }
+  }
+}
+
+function listFiles(dir: string): string[] {
+  const found: string[] = [];
+  for (const sub of ['', 'logs', 'tmp']) {
+    const base = path.join(dir, sub);
+    try {
+      for (const name of fs.readdirSync(base)) found.push(path.join(base, name));
+    } catch {
+      // Not there yet.
+    }
+  }
+  return found;
 }

@@ -7,6 +7,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerDestinationCommands } from './commands/destinations.ts';
 import { registerExportCommands, registerRefreshCommand } from './commands/export.ts';
 import { registerRunCommands } from './commands/run.ts';
+import { registerUserCommands } from './commands/users.ts';
 import { ExitCode, exitCodes } from './exit.ts';
 import { ignoreClosedOutput, processIo, type Io } from './output.ts';
 
@@ -24,6 +25,7 @@ export function buildProgram(io: Io): Command {
   registerExportCommands(program, io);
   registerRunCommands(program, io);
   registerRefreshCommand(program, io);
+  registerUserCommands(program, io);
   registerDestinationCommands(program, io);
   registerDemoCommand(program, io);
   // Every sub-command takes --home too, so it can stand anywhere on the line.

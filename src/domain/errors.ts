@@ -93,6 +93,16 @@ export class ConflictError extends OutflowError {
   }
 }
 
+/** A run of the export is already queued or running; `runId` names it. */
+export class RunConflictError extends ConflictError {
+  constructor(
+    message: string,
+    readonly runId: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface ValidationIssue {
   path: string;
   message: string;
@@ -113,3 +123,16 @@ export class PermissionError extends OutflowError {
   }
 }
 
+
+/**
+ * Too many failed sign-ins: refused, even when this attempt is right, until `retryAfterSeconds` pass. A
+ * RetryableError with code `rate_limited`, so the API answers 429 with Retry-After like any other throttle.
+ */
+export class RateLimitedError extends RetryableError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super('rate_limited', message, { retryAfterMs: retryAfterSeconds * 1000 });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

@@ -2,12 +2,18 @@ import { z } from 'zod';
 import type { DestinationId } from '../destinations/kit/define.ts';
 import type { ErrorCode } from './errors.ts';
 
-export type Role = 'admin' | 'contributor';
+export type Role = 'admin' | 'contributor' | 'viewer';
+export const roles: readonly Role[] = ['admin', 'contributor', 'viewer'];
 
-/** Who is acting: recorded on connections (consent), exports and runs. */
+/**
+ * Who is acting: recorded on connections (consent), exports, runs and the audit log. `via` and `address`
+ * say where the request came from, for the audit log.
+ */
 export interface Actor {
   name: string;
   role: Role;
+  via?: 'cli' | 'api';
+  address?: string;
 }
 
 export type UsableBy = 'admins' | 'admins-and-contributors';

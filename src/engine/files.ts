@@ -166,7 +166,8 @@ async function renderAndStage(
       ? pipeline(csv, zlib.createGzip({ level: 1, chunkSize: 1 << 18 }), body)
       : pipeline(csv, body);
 
-  const copying = input.profiles.copyCsv(plan.source.source, { from: plan.from, to: plan.to }, { delimiter }, fifo).catch((error: unknown) => {
+  const { formulaEscaping } = input.kind.format(input.connection);
+  const copying = input.profiles.copyCsv(plan.source.source, { from: plan.from, to: plan.to }, { delimiter, formulaEscaping }, fifo).catch((error: unknown) => {
     // DuckDB failed before or while writing: unblock the reader's open() and fail the body, so the upload
     // stops instead of committing a short file.
     unblockReader(fifo);

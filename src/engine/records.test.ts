@@ -8,7 +8,7 @@ import { createTestContext } from '../destinations/kit/testing.ts';
 import { RetryableError, UpstreamError } from '../domain/errors.ts';
 import type { RunRejection } from '../domain/model.ts';
 import { openProfileStore, type ProfileStore } from '../store/profile/profile-store.ts';
-import { runRecordExport, type RecordExportInput, type RecordProgress } from './records.ts';
+import { decodeIdentity, encodeIdentity, runRecordExport, type RecordExportInput, type RecordProgress } from './records.ts';
 
 /** A destination defined for the test: records what it was sent and fails on cue. */
 function testDestination(options: { batchSize?: number; concurrency?: number; rejectEmails?: string[]; failOnCall?: Map<number, Error> } = {}) {
@@ -154,5 +154,19 @@ describe('record pipeline', () => {
     expect(second.sent.filter((b) => b.action === 'add').flatMap((b) => b.keys)).toHaveLength(100);
     expect(result).toMatchObject({ removed: 2398, sent: 100 });
     await store.refreshSegment('seg_all', 'Customer', { sql: 'true', params: [] });
+  });
+});
+
+describe('delivered identity', () => {
+  it('keeps the e-mail alone unless an identity field has a value, and reads both forms back', () => {
+    const record = (fields: Record<string, unknown>) => ({ key: '1', fields: { email: 'a@example.com', ...fields }, extra: {} });
+    expect(encodeIdentity(record({ userId: 'u-1' }))).toBe('a@example.com');
+    expect(encodeIdentity(record({}), ['userId'])).toBe('a@example.com');
+    expect(encodeIdentity(record({ userId: '' }), ['userId'])).toBe('a@example.com');
+    const both = encodeIdentity(record({ userId: 42, plan: 'pro' }), ['userId']);
+    expect(both).toBe('{"email":"a@example.com","userId":"42"}');
+    expect(decodeIdentity(both)).toEqual({ email: 'a@example.com', userId: '42' });
+    expect(decodeIdentity('a@example.com')).toEqual({ email: 'a@example.com' });
+    expect(decodeIdentity('{"broken@example.com')).toEqual({ email: '{"broken@example.com' });
   });
 });

@@ -73,6 +73,34 @@ export function toExportRecord(
   return { record: { key, fields, extra } };
 }
 
+/**
+ * What the delivered set keeps of a member for a later removal: the e-mail alone (the format every delivered
+ * set had before identity fields existed), or a JSON object when the destination's other identity fields
+ * have values. An e-mail address never starts with `{"`.
+ */
+export function encodeIdentity(record: ExportRecord, identityFields: string[] = []): string {
+  const identity: Record<string, string> = {};
+  for (const field of identityFields) {
+    const value = record.fields[field];
+    if (value !== undefined && value !== null && value !== '') identity[field] = String(value);
+  }
+  if (Object.keys(identity).length === 0) return String(record.fields.email);
+  return JSON.stringify({ email: record.fields.email, ...identity });
+}
+
+/** The fields of a removal record, from what {@link encodeIdentity} stored. */
+export function decodeIdentity(identity: string): ExportRecord['fields'] {
+  if (identity.startsWith('{"')) {
+    try {
+      const parsed: unknown = JSON.parse(identity);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as ExportRecord['fields'];
+    } catch {
+      // not ours: an e-mail that happens to start with {" (not a valid address anyway)
+    }
+  }
+  return { email: identity };
+}
+
 function approximateBytes(record: ExportRecord): number {
   return JSON.stringify(record.fields).length + JSON.stringify(record.extra).length + 16;
 }
@@ -125,7 +153,7 @@ export async function runRecordExport(input: RecordExportInput): Promise<SourceR
             if (delivered) {
               const refusedIndexes = new Set(refusedByVendor.map((r) => r.index));
               await delivered.add(
-                batch.records.filter((_, i) => !refusedIndexes.has(i)).map((r) => ({ key: r.key, identity: String(r.fields.email) })),
+                batch.records.filter((_, i) => !refusedIndexes.has(i)).map((r) => ({ key: r.key, identity: encodeIdentity(r, kind.identityFields) })),
               );
             }
           } else {
@@ -148,7 +176,7 @@ export async function runRecordExport(input: RecordExportInput): Promise<SourceR
         for await (const chunk of profiles.readDeparted(segment.stateId, segment.source)) {
           for (const departed of chunk) {
             if (skipThrough !== null && departed.key <= skipThrough) continue;
-            batch.records.push({ key: departed.key, fields: { email: departed.identity }, extra: {} });
+            batch.records.push({ key: departed.key, fields: decodeIdentity(departed.identity), extra: {} });
             batch.lastKey = departed.key;
             if (batch.records.length >= kind.limits.batchSize) {
               await dispatcher.push(batch);

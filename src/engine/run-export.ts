@@ -58,7 +58,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     const destination = getDestination(connection.type);
     target = { kind: destination.export.kind, title: destination.title };
     const config = await resolveConnectionConfig(services, connection);
-    const ctx = destinationContext(services, connection, { signal: controller.signal });
+    const ctx = destinationContext(services, connection, { signal: controller.signal, warn });
     const { mapping, syncMode, settings, rowsPerFile } = splitExportConfig(exp.config);
     await services.profiles.useStreamingResources();
 
@@ -119,7 +119,10 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         syncMode,
         checkpoint: run.checkpoint,
         retry: services.retry,
-        onRetry: (message, delayMs) => observer.onRetry?.(message, delayMs),
+        onRetry: (message, delayMs) => {
+          services.metrics?.destinationRetry(connection.type);
+          observer.onRetry?.(message, delayMs);
+        },
         onBatch: async (progress, rejections: RunRejection[]) => {
           await addRunRejections(db, runId, rejectionSeq, rejections);
           rejectionSeq += rejections.length;

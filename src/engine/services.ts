@@ -10,8 +10,15 @@ import type { ProfileStore } from '../store/profile/profile-store.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import type { RetryPolicy } from './retry.ts';
 
+/** Counters the server exposes on /metrics; the CLI has none. */
+export interface EngineMetrics {
+  destinationRequest(destination: string): void;
+  destinationRetry(destination: string): void;
+}
+
 /** What the engine needs from the outside; the CLI (and later the API and workers) build one per process. */
 export interface Services {
+  metrics?: EngineMetrics;
   db: Db;
   box: SecretBox;
   profiles: ProfileStore;
@@ -28,8 +35,14 @@ export function assertAdmin(actor: Actor, action: string): void {
   if (actor.role !== 'admin') throw new PermissionError(`Only administrators may ${action}. Ask an administrator.`);
 }
 
+/** Viewers read; everything that changes something needs a contributor or an administrator. */
+export function assertNotViewer(actor: Actor, action: string): void {
+  if (actor.role === 'viewer') throw new PermissionError(`Viewers may not ${action}: contributors and administrators may. Ask an administrator for the contributor role.`);
+}
+
 export function assertCanUse(actor: Actor, connection: Connection): void {
   if (actor.role === 'admin') return;
+  assertNotViewer(actor, 'run or change exports');
   if (connection.usableBy !== 'admins-and-contributors') {
     throw new PermissionError(
       `Connection "${connection.name}" is usable by administrators only. Ask an administrator to allow contributors (usable-by admins-and-contributors) or to run this export.`,
@@ -47,19 +60,22 @@ export async function resolveConnectionConfig(services: Services, connection: Co
 export function destinationContext(
   services: Services,
   connection: Connection,
-  options: { verifying?: boolean; signal?: AbortSignal } = {},
+  options: { verifying?: boolean; acceptHostKey?: string; signal?: AbortSignal; warn?: (message: string) => void } = {},
 ): DestinationContext {
   const state = { ...connection.state };
+  const log = services.log.child({ connection: connection.name, destination: connection.type });
   return {
     connectionName: connection.name,
-    log: services.log.child({ connection: connection.name, destination: connection.type }),
+    log,
+    warn: options.warn ?? ((message) => log.warn(message)),
     signal: options.signal ?? new AbortController().signal,
     now: services.now,
-    fetch: services.fetch,
+    fetch: services.metrics ? countRequests(services.fetch, () => services.metrics!.destinationRequest(connection.type)) : services.fetch,
     limiter: services.limiter,
     limiterKey: `connection:${connection.id}`,
     state,
     verifying: options.verifying ?? false,
+    ...(options.acceptHostKey ? { acceptHostKey: options.acceptHostKey } : {}),
     async saveState(patch) {
       Object.assign(state, patch);
       await updateConnectionState(services.db, connection.id, patch);
@@ -67,5 +83,12 @@ export function destinationContext(
     async saveSecrets(patch) {
       await updateConnectionSecrets(services.db, services.box, connection.id, patch);
     },
+  };
+}
+
+function countRequests(inner: typeof fetch, count: () => void): typeof fetch {
+  return (input, init) => {
+    count();
+    return inner(input, init);
   };
 }

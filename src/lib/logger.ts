@@ -24,12 +24,11 @@ export const SECRET_KEY_NAMES = [
 
 const redactPaths = SECRET_KEY_NAMES.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
 
-/** A JSON logger that writes to `destination` (a file path, or a stream such as process.stderr). */
-export function createLogger(options: { level?: string; file?: string } = {}): Logger {
+/** A JSON logger that writes to a file, a stream (the home's rotating log), or else standard error. */
+export function createLogger(options: { level?: string; file?: string; stream?: NodeJS.WritableStream } = {}): Logger {
   const level = options.level ?? process.env.OUTFLOW_LOG_LEVEL ?? 'info';
-  const destination = options.file
-    ? pino.destination({ dest: options.file, mkdir: true, sync: true })
-    : pino.destination({ fd: 2, sync: true });
+  const destination =
+    options.stream ?? (options.file ? pino.destination({ dest: options.file, mkdir: true, sync: true }) : pino.destination({ fd: 2, sync: true }));
   return pino({ level, redact: { paths: redactPaths, censor: '•••' }, base: undefined }, destination);
 }
 

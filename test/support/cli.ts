@@ -3,6 +3,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.ts';
 import type { Io } from '../../src/cli/output.ts';
+import { ensureServer, tokenForRole, viaServer } from './server.ts';
+
+/** Points the CLI at the home's server as an account of `OUTFLOW_ROLE`'s role; returns how to undo it. */
+async function connectToServer(home: string): Promise<() => void> {
+  const server = await ensureServer(home);
+  const role = process.env.OUTFLOW_ROLE;
+  if (!role || role === 'admin') return () => {};
+  const saved = { url: process.env.OUTFLOW_URL, token: process.env.OUTFLOW_TOKEN };
+  process.env.OUTFLOW_URL = server.url;
+  process.env.OUTFLOW_TOKEN = await tokenForRole(server, role);
+  return () => {
+    for (const [key, value] of [['OUTFLOW_URL', saved.url], ['OUTFLOW_TOKEN', saved.token]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+}
 
 export interface CliResult {
   code: number;
@@ -12,12 +29,25 @@ export interface CliResult {
   json<T = any>(): T;
 }
 
-/** Runs `outflow …` in this process against `home`, capturing what it prints. */
+/** Commands that never go through a server: they have no home, or are the server. */
+const LOCAL_COMMANDS = new Set(['demo', 'serve', 'destinations', '--help', 'help']);
+
+/**
+ * Runs `outflow …` in this process against `home`, capturing what it prints. With OUTFLOW_TEST_VIA_SERVER=1
+ * a server owns the home and the command goes through its API; `OUTFLOW_ROLE` then picks a token of an
+ * account with that role, since through a server the variable itself grants nothing.
+ */
 export async function outflow(home: string, ...args: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: Io = { out: (t) => (stdout += t.endsWith('\n') ? t : `${t}\n`), err: (t) => (stderr += t.endsWith('\n') ? t : `${t}\n`), interactive: false };
-  const code = await main(['node', 'outflow', ...args, '--home', home], io);
+  const restore = viaServer && !LOCAL_COMMANDS.has(args[0] ?? '') ? await connectToServer(home) : () => {};
+  let code: number;
+  try {
+    code = await main(['node', 'outflow', ...args, '--home', home], io);
+  } finally {
+    restore();
+  }
   return {
     code,
     stdout,

@@ -1,7 +1,12 @@
 import fs from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
-import { openHome, type Home, type OpenHomeOptions } from '../../app/home.ts';
+import type { Command } from 'commander';
+import { openHome, resolveHomeDir, type Home, type OpenHomeOptions } from '../../app/home.ts';
+import type { OutflowClient } from '../../client/client.ts';
+import { localClient } from '../../client/local.ts';
+import { remoteClient } from '../../client/remote.ts';
+import { readServerFile } from '../../server/server-file.ts';
 import { ValidationError } from '../../domain/errors.ts';
+import { describeJsonError } from '../../lib/json-error.ts';
 
 export interface CommonOptions {
   home?: string;
@@ -29,6 +34,32 @@ export async function withHome<T>(command: Command, fn: (home: Home) => Promise<
   }
 }
 
+/**
+ * The client a command talks through: the server's API when `OUTFLOW_URL` is set or a server owns the
+ * home (it wrote `<home>/server.json`), else the use cases on the home, opened by this process. The command
+ * prints the same either way.
+ */
+export async function openClient(command: Command, env: NodeJS.ProcessEnv = process.env): Promise<OutflowClient> {
+  if (env.OUTFLOW_URL) {
+    if (!env.OUTFLOW_TOKEN) throw new ValidationError('OUTFLOW_URL is set but OUTFLOW_TOKEN is not: create a token with `outflow token create` on the server and set OUTFLOW_TOKEN.');
+    return remoteClient(env.OUTFLOW_URL, env.OUTFLOW_TOKEN);
+  }
+  const dir = resolveHomeDir(homeOption(command), env);
+  const server = readServerFile(dir);
+  if (server) return remoteClient(server.url, server.token);
+  return localClient(await openHome({ dir, env }));
+}
+
+/** Runs `fn` with the command's client and always closes it. */
+export async function withClient<T>(command: Command, fn: (client: OutflowClient) => Promise<T>): Promise<T> {
+  const client = await openClient(command);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Reads a JSON config from a file, or from standard input for `-`. */
 export function readJsonConfig(source: string | undefined): unknown {
   if (source === undefined) return undefined;
@@ -41,7 +72,8 @@ export function readJsonConfig(source: string | undefined): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ValidationError(`The config ${source === '-' ? 'on standard input' : `in ${source}`} is not valid JSON: ${(error as Error).message}.`);
+    // Never the parser's own message: it quotes the text around the error, which can be part of a secret.
+    throw new ValidationError(`The config ${source === '-' ? 'on standard input' : `in ${source}`} is not valid JSON: ${describeJsonError(text, error)}. Fix it there and try again.`);
   }
 }
 
@@ -53,17 +85,4 @@ export function splitList(value: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
-/**
- * A commander parser for whole-number options (`--limit`, `--rows`, `--port`, `--every`): `abc`, `1.5` or
- * `-3` stop the command before it opens anything, with exit code 2, instead of reaching the database as NaN.
- */
-export function integerOption(min = 1, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
-  return (value: string) => {
-    const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? (min === 1 ? 'a positive whole number' : `a whole number of at least ${min}`) : `a whole number from ${min} to ${max}`;
-      throw new InvalidArgumentError(`expected ${range}.`);
-    }
-    return n;
-  };
-}
+export { integerOption } from './options.ts';

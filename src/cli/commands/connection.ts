@@ -41,9 +41,10 @@ export function registerConnectionCommands(program: Command, io: Io): void {
   connection
     .command('verify <name>')
     .description('Connect, authenticate and make one cheap read (SFTP: a probe write); records the SFTP host key')
+    .option('--accept-host-key <fingerprint>', "SFTP: trust this new host key (SHA256:…) in place of the recorded one, after confirming it with the server's administrator")
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const result = await withHome(command, (home) => verifyConnection(home, name));
+      const result = await withHome(command, (home) => verifyConnection(home, name, { acceptHostKey: opts.acceptHostKey }));
       if (opts.json) printJson(io, result);
       else if (result.ok) io.out(`Connection "${name}" works.${result.details?.hostKeySha256 ? ` Host key ${String(result.details.hostKeySha256)} recorded.` : ''}`);
       else io.err(`error: connection "${name}" failed verification (${result.code}): ${result.message}`);

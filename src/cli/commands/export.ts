@@ -24,6 +24,8 @@ export function registerExportCommands(program: Command, io: Io): void {
       const view = await withHome(command, (home) =>
         createExport(home, { name: opts.name, connection: opts.connection, segments: splitList(opts.segments), entities: splitList(opts.entities), config: readJsonConfig(opts.config) }),
       );
+      // Warnings go to stderr so that --json keeps stdout a single JSON value (which lists them too).
+      for (const warning of view.warnings) io.err(`warning: ${warning}`);
       if (opts.json) printJson(io, view);
       else io.out(`Saved export "${view.name}" to ${view.connection}. Run it with \`${outflowCommand('export', 'run', view.name)}\`.`);
     });

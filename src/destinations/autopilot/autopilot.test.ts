@@ -4,6 +4,7 @@ import { runContractSuite } from '../kit/contract.case.ts';
 import type { ExportRecord } from '../kit/define.ts';
 import { createTestContext, type TestContext } from '../kit/testing.ts';
 import { startAutopilotFake, type AutopilotFake, type AutopilotFakeOptions } from './fake-autopilot.ts';
+import type { AutopilotContact } from './client.ts';
 import autopilot from './index.ts';
 import { listMembership } from './list-membership.ts';
 
@@ -275,6 +276,34 @@ describe('autopilot destination', () => {
   });
 
   describe('removing contacts', () => {
+    it('fails with list_not_found when the list itself is gone, instead of counting removals as done', async () => {
+      const { conn, session } = await setUp();
+      const target = await session.prepare({ segment: 'Mirror', settings, members: 3 });
+      await session.send({ action: 'add', records: records(3), target, segment: 'Mirror', settings });
+      fake.lists.delete(target.listId);
+      const error = await session.send({ action: 'remove', records: records(3), target, segment: 'Mirror', settings }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error).toMatchObject({ code: 'list_not_found' });
+      expect((error as ConfigError).message).toContain('run the export again to recreate it');
+      expect(fake.requests.slice(-2).map((r) => `${r.method} ${r.status}`)).toEqual(['DELETE 404', 'GET 200']);
+      // The next run finds no list with the segment's title and creates it again.
+      const recreated = await (await listMembership.open(conn, ctx)).prepare({ segment: 'Mirror', settings, members: 3 });
+      expect(recreated.listId).not.toBe(target.listId);
+      expect(fake.lists.has(recreated.listId)).toBe(true);
+    });
+
+    it('has the fake answer both 404s as Autopilot does: a deleted list, and a contact it does not know', async () => {
+      await setUp();
+      const listId = fake.seedList('Kept');
+      const del = async (list: string, contact: string) => {
+        const res = await fetch(`${fake.url}/list/${list}/contact/${contact}`, { method: 'DELETE', headers: { autopilotapikey: fake.apiKey } });
+        return [res.status, await res.json()];
+      };
+      expect(await del('contactlist_GONE', 'nobody@example.com')).toEqual([404, { error: 'Not Found', message: 'List could not be found.' }]);
+      expect(await del(listId, 'nobody@example.com')).toEqual([404, { error: 'Not Found', message: 'Contact could not be found.' }]);
+    });
+
     it('deletes each contact from the list, one call each, treating unknown contacts as already gone', async () => {
       const { session } = await setUp();
       const target = await session.prepare({ segment: 'Mirror', settings, members: 5 });
@@ -308,6 +337,193 @@ describe('autopilot destination', () => {
     });
   });
 
+  describe('list membership when the bulk upload honours or ignores _autopilot_list', () => {
+    const memberships = (method: string) => sent(method, /^\/v1\/list\/[^/]+\/contact\/[^/]+$/);
+
+    for (const mode of ['honour', 'ignore'] as const) {
+      it(`leaves exactly the segment on the list when bulk upload ${mode}s the key, warning only when it is ignored`, async () => {
+        const { session } = await setUp({ requestsPerSecond: null, bulkListKey: mode });
+        const target = await session.prepare({ segment: 'Newsletter', settings, members: 250 });
+        const all = records(250);
+        for (const batch of chunk(all, listMembership.limits.batchSize)) {
+          expect(await session.send({ action: 'add', records: batch, target, segment: 'Newsletter', settings })).toEqual({ rejected: [] });
+        }
+
+        expect(fake.membersOf(target.listId).sort()).toEqual(all.map((r) => r.fields.email).sort());
+        expect(fake.contacts.size).toBe(250);
+        if (mode === 'honour') {
+          expect(ctx.warnings).toEqual([]);
+          expect(memberships('POST')).toHaveLength(0);
+          // Before and after the first upload, then one check after each later upload.
+          expect(memberships('GET')).toHaveLength(4);
+          expect(ctx.savedState.bulkListKey).toBe('honoured');
+        } else {
+          expect(ctx.warnings).toHaveLength(1);
+          expect(ctx.warnings[0]).toContain('ignored the _autopilot_list key');
+          // One explicit call per contact, by the id from the bulk answer's email_contact_map.
+          const adds = memberships('POST').map((r) => decodeURIComponent(r.path.split('/').pop()!));
+          expect(adds.sort()).toEqual([...fake.contacts.values()].map((c) => c.contact_id).sort());
+          // The finding is remembered: no probing after the first batch.
+          expect(memberships('GET')).toHaveLength(2);
+          expect(ctx.savedState.bulkListKey).toBe('ignored');
+        }
+      });
+    }
+
+    it('keeps adding explicitly in a later run whose probe proves nothing because the contact is already on the list', async () => {
+      const { conn, session } = await setUp({ requestsPerSecond: null, bulkListKey: 'ignore' });
+      const target = await session.prepare({ segment: 'Daily', settings, members: 100 });
+      await session.send({ action: 'add', records: records(100), target, segment: 'Daily', settings });
+      expect(fake.membersOf(target.listId)).toHaveLength(100);
+
+      const nextCtx = createTestContext({ connectionName: 'prod-autopilot', state: { ...ctx.savedState } });
+      const next = await listMembership.open(conn, nextCtx);
+      const again = await next.prepare({ segment: 'Daily', settings, members: 101 });
+      const outcome = await next.send({ action: 'add', records: records(101), target: again, segment: 'Daily', settings });
+
+      expect(outcome).toEqual({ rejected: [] });
+      expect(fake.membersOf(target.listId).sort()).toEqual(records(101).map((r) => r.fields.email).sort());
+      expect(nextCtx.warnings).toHaveLength(1);
+    });
+
+    it('still verifies in a new run: a recorded "ignored" gives way when the probe shows the key honoured', async () => {
+      fake = await startAutopilotFake({ requestsPerSecond: null, bulkListKey: 'honour' });
+      ctx = createTestContext({ connectionName: 'prod-autopilot', state: { bulkListKey: 'ignored' } });
+      const conn = autopilot.connection.schema.parse({ apiKey: fake.apiKey, baseUrl: fake.url, requestsPerSecond: 100 });
+      const session = await listMembership.open(conn, ctx);
+      const target = await session.prepare({ segment: 'Fixed', settings, members: 150 });
+      for (const batch of chunk(records(150), 100)) await session.send({ action: 'add', records: batch, target, segment: 'Fixed', settings });
+
+      expect(fake.membersOf(target.listId)).toHaveLength(150);
+      expect(memberships('POST')).toHaveLength(0);
+      expect(ctx.warnings).toEqual([]);
+      expect(ctx.savedState.bulkListKey).toBe('honoured');
+    });
+
+    it('reports a list deleted meanwhile as list_not_found, not as an ignored key', async () => {
+      const { session } = await setUp({ requestsPerSecond: null, bulkListKey: 'ignore' });
+      const target = await session.prepare({ segment: 'Gone', settings, members: 5 });
+      fake.lists.delete(target.listId);
+      const error = await session.send({ action: 'add', records: records(5), target, segment: 'Gone', settings }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error).toMatchObject({ code: 'list_not_found' });
+      expect(ctx.warnings).toEqual([]);
+      expect(ctx.savedState.bulkListKey).toBeUndefined();
+    });
+
+    it('makes a 429 on an explicit membership call retryable, and the retried batch leaves the list exact', async () => {
+      const { session } = await setUp({ requestsPerSecond: null, bulkListKey: 'ignore' });
+      const target = await session.prepare({ segment: 'Retry', settings, members: 20 });
+      const batch = records(20);
+      fake.failNext(429, { method: 'POST', path: '/contact/person_' });
+      const error = await session.send({ action: 'add', records: batch, target, segment: 'Retry', settings }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RetryableError);
+      expect(error).toMatchObject({ code: 'rate_limited', retryAfterMs: 1000 });
+
+      expect(await session.send({ action: 'add', records: batch, target, segment: 'Retry', settings })).toEqual({ rejected: [] });
+      expect(fake.membersOf(target.listId).sort()).toEqual(batch.map((r) => r.fields.email).sort());
+      expect(ctx.warnings).toHaveLength(1);
+    });
+
+    it('paces the extra membership calls with the connection\'s limiter at the documented rate', async () => {
+      const { session } = await setUp({ requestsPerSecond: 5, bulkListKey: 'ignore' }, { requestsPerSecond: 5 });
+      const target = await session.prepare({ segment: 'Paced', settings, members: 10 });
+      const outcome = await session.send({ action: 'add', records: records(10), target, segment: 'Paced', settings });
+      expect(outcome).toEqual({ rejected: [] });
+      // lists, create, probe before, upload, probe after, lists (is the list still there?), 10 explicit adds
+      expect(fake.requests).toHaveLength(16);
+      expect(fake.throttled).toBe(0);
+      expect(fake.membersOf(target.listId)).toHaveLength(10);
+    });
+  });
+
+  describe('custom field types', () => {
+    const account = [
+      { name: 'Age', fieldType: 'integer' },
+      { name: 'VIP', fieldType: 'boolean' },
+      { name: 'Signed Up', fieldType: 'date' },
+      { name: 'Score', fieldType: 'float' },
+      { name: 'Favourite Colour', fieldType: 'string' },
+    ];
+    const person = (i: number, extra: Record<string, unknown>): ExportRecord => ({ key: `c${i}`, fields: { email: `custom${i}@example.com` }, extra });
+    /** Every contact upserted, in bulk or (a batch of one) on its own. */
+    const uploaded = () =>
+      fake.requests
+        .filter((r) => r.method === 'POST' && (r.path === '/v1/contacts' || r.path === '/v1/contact'))
+        .flatMap((r) => {
+          const body = JSON.parse(r.body) as { contacts?: AutopilotContact[]; contact?: AutopilotContact };
+          return body.contacts ?? [body.contact!];
+        });
+
+    it('sends each value under the key of the account field\'s type, converted; unknown fields as text', async () => {
+      const { session } = await setUp({ requestsPerSecond: null, customFields: account });
+      const target = await session.prepare({ segment: 'Typed', settings, members: 3 });
+      await session.send({
+        action: 'add',
+        records: [
+          person(0, { Age: '42', VIP: 'true', 'Signed Up': '2025-12-31', Score: '3.50', 'Favourite Colour': 'teal', Nickname: 'Al' }),
+          person(1, { age: 7, vip: false, 'signed up': '2025-06-01 10:30:00', score: 2 }),
+        ],
+        target,
+        segment: 'Typed',
+        settings,
+      });
+      await session.send({ action: 'add', records: [person(2, { Age: 30 })], target, segment: 'Typed', settings });
+
+      expect(uploaded().map((c) => c.custom)).toEqual([
+        { 'integer--Age': 42, 'boolean--VIP': true, 'date--Signed--Up': '2025-12-31T00:00:00.000Z', 'float--Score': 3.5, 'string--Favourite--Colour': 'teal', 'string--Nickname': 'Al' },
+        { 'integer--Age': 7, 'boolean--VIP': false, 'date--Signed--Up': '2025-06-01T10:30:00.000Z', 'float--Score': 2 },
+        { 'integer--Age': 30 },
+      ]);
+      expect(fake.contacts.get('custom1@example.com')?.custom).toEqual({ 'integer--Age': 7, 'boolean--VIP': false, 'date--Signed--Up': '2025-06-01T10:30:00.000Z', 'float--Score': 2 });
+      // Read once for the session, not once per batch.
+      expect(sent('GET', '/v1/contacts/custom_fields')).toHaveLength(1);
+    });
+
+    it('rejects a record whose value does not fit the field\'s type, with the reason and without the value, and sends the rest', async () => {
+      const { session } = await setUp({ requestsPerSecond: null, customFields: account });
+      const target = await session.prepare({ segment: 'Typed', settings, members: 5 });
+      const outcome = await session.send({
+        action: 'add',
+        records: [
+          person(0, { Age: 'forty' }),
+          person(1, { Age: '41' }),
+          person(2, { VIP: 'maybe' }),
+          person(3, { 'Signed Up': '2025-02-30' }),
+          person(4, { Age: 12.5 }),
+        ],
+        target,
+        segment: 'Typed',
+        settings,
+      });
+
+      expect(outcome.rejected.map((r) => [r.index, r.code])).toEqual([
+        [0, 'invalid_value'],
+        [2, 'invalid_value'],
+        [3, 'invalid_value'],
+        [4, 'invalid_value'],
+      ]);
+      expect(outcome.rejected[0]!.message).toBe(
+        'Custom field "Age" is an integer field in Autopilot and this record\'s value is not a whole number (or is too large); fix the value in the data or map another column onto the field.',
+      );
+      expect(outcome.rejected[1]!.message).toContain('Custom field "VIP" is a boolean field');
+      expect(outcome.rejected[2]!.message).toContain('is not a date');
+      expect(outcome.rejected.map((r) => r.message).join('\n')).not.toMatch(/forty|maybe|2025-02-30|12\.5/);
+      expect(uploaded().map((c) => c.Email)).toEqual(['custom1@example.com']);
+      expect(fake.membersOf(target.listId)).toEqual(['custom1@example.com']);
+    });
+
+    it('prefers the typed field over a text twin of the same name, and does not read fields when none are mapped', async () => {
+      const { session } = await setUp({ requestsPerSecond: null, customFields: [{ name: 'Age', fieldType: 'string' }, { name: 'Age', fieldType: 'integer' }] });
+      const target = await session.prepare({ segment: 'Twins', settings, members: 2 });
+      await session.send({ action: 'add', records: records(2), target, segment: 'Twins', settings });
+      expect(sent('GET', '/v1/contacts/custom_fields')).toHaveLength(0);
+      await session.send({ action: 'add', records: [person(0, { Age: '5' })], target, segment: 'Twins', settings });
+      expect(sent('GET', '/v1/contacts/custom_fields')).toHaveLength(1);
+      expect(uploaded().at(-1)?.custom).toEqual({ 'integer--Age': 5 });
+    });
+  });
+
   describe('pacing', () => {
     it('keeps a burst of requests within the fake\'s 5 r/s token bucket at the documented rate', async () => {
       const { session } = await setUp({ requestsPerSecond: 5 }, { requestsPerSecond: 5 });
@@ -318,10 +534,11 @@ describe('autopilot destination', () => {
       const elapsedMs = performance.now() - started;
 
       expect(outcome).toEqual({ rejected: [] });
-      expect(fake.requests).toHaveLength(13);
+      // lists, create, membership probe before and after the upload, the upload, 10 removals: all paced.
+      expect(fake.requests).toHaveLength(15);
       expect(fake.throttled).toBe(0);
-      expect(fake.requests.every((r) => r.status === 200)).toBe(true);
-      expect(elapsedMs).toBeGreaterThanOrEqual((12 / 5) * 1000 - 50);
+      expect(fake.requests.map((r) => r.status)).toEqual([200, 200, 404, 200, 200, ...Array(10).fill(200)]);
+      expect(elapsedMs).toBeGreaterThanOrEqual((14 / 5) * 1000 - 50);
     });
 
     it('would be throttled by that bucket without pacing (the check above can fail)', async () => {

@@ -24,8 +24,9 @@ export interface AutopilotContact {
   Email: string;
   FirstName?: string;
   LastName?: string;
-  custom?: Record<string, string>;
-  /** Adds the upserted contact to this list in the same call. */
+  /** Keys are `<type>--<Field--Name>`; the value's JSON type matches the field's type. */
+  custom?: Record<string, string | number | boolean>;
+  /** Adds the upserted contact to this list in the same call (documented for the single-contact endpoint). */
   _autopilot_list?: string;
 }
 
@@ -34,10 +35,28 @@ export interface AutopilotList {
   title: string;
 }
 
-/** The vendor refused the records of one request (HTTP 400); `message` is free of e-mail addresses. */
-export type UpsertResult = { ok: true } | { ok: false; message: string };
+/** A custom field defined in the account, as `GET /v1/contacts/custom_fields` lists it. */
+export interface AutopilotCustomField {
+  name: string;
+  /** `string`, `integer`, `float`, `boolean`, `date`, … */
+  fieldType: string;
+}
 
+/**
+ * The vendor refused the records of one request (HTTP 400); `message` is free of e-mail addresses. On success,
+ * `contactIds` maps each lower-cased e-mail the answer named to its `person_…` id.
+ */
+export type UpsertResult = { ok: true; contactIds: Map<string, string> } | { ok: false; message: string };
+
+/**
+ * `not_found`: Autopilot answered 404. On a membership route that means the contact is unknown, the contact is
+ * not on the list, or the list itself is gone; Autopilot's wording for each is undocumented, so callers that
+ * must tell them apart ask {@link AutopilotClient.listExists}.
+ */
 export type RemoveResult = { ok: true; outcome: 'removed' | 'not_member' | 'not_found' } | { ok: false; message: string };
+export type AddResult = { ok: true; outcome: 'added' | 'already_member' | 'not_found' } | { ok: false; message: string };
+/** `unknown`: Autopilot refused the question (HTTP 400, e.g. an address it considers invalid). */
+export type Membership = 'member' | 'not_member' | 'unknown';
 
 export interface AutopilotClient {
   getAccount(): Promise<unknown>;
@@ -48,6 +67,13 @@ export interface AutopilotClient {
   upsertContacts(contacts: AutopilotContact[]): Promise<UpsertResult>;
   upsertContact(contact: AutopilotContact): Promise<UpsertResult>;
   removeFromList(listId: string, email: string): Promise<RemoveResult>;
+  /** `GET /v1/list/{list_id}/contact/{contact}`; `contact` is a `person_…` id or an e-mail. */
+  membership(listId: string, contact: string): Promise<Membership>;
+  /** `POST /v1/list/{list_id}/contact/{contact}`: puts an existing contact on the list. */
+  addToList(listId: string, contact: string): Promise<AddResult>;
+  /** Whether `GET /v1/lists` still lists this id (tells a deleted list from an unknown contact). */
+  listExists(listId: string): Promise<boolean>;
+  getCustomFields(): Promise<AutopilotCustomField[]>;
 }
 
 export function autopilotRate(conn: Pick<AutopilotConnection, 'requestsPerSecond'>): Rate {
@@ -101,30 +127,97 @@ export function createAutopilotClient(conn: AutopilotConnection, ctx: Destinatio
     },
 
     async upsertContacts(contacts) {
-      const res = await call('POST', '/contacts', { contacts });
-      if (res.ok) return { ok: true };
+      const res = await call<{ contact_ids?: unknown; email_contact_map?: unknown }>('POST', '/contacts', { contacts });
+      if (res.ok) return { ok: true, contactIds: contactIdsOf(res.body, contacts) };
       if (res.status === 400 && !isMissingKey(res)) return { ok: false, message: vendorMessage(res) };
       throw fail(res, 'POST', '/contacts', true);
     },
 
     async upsertContact(contact) {
-      const res = await call('POST', '/contact', { contact });
-      if (res.ok) return { ok: true };
+      const res = await call<{ contact_id?: unknown }>('POST', '/contact', { contact });
+      if (res.ok) {
+        const id = res.body?.contact_id;
+        return { ok: true, contactIds: new Map(typeof id === 'string' && id !== '' ? [[contact.Email.toLowerCase(), id]] : []) };
+      }
       if (res.status === 400 && !isMissingKey(res)) return { ok: false, message: vendorMessage(res) };
       throw fail(res, 'POST', '/contact', true);
+    },
+
+    async membership(listId, contact) {
+      const path = `/list/${encodeURIComponent(listId)}/contact/${encodeURIComponent(contact)}`;
+      const res = await call('GET', path);
+      if (res.ok) return 'member';
+      // Autopilot's own 404 body: not on the list (or no such contact, or no such list: see listExists).
+      if (res.status === 404 && isAutopilotError(res)) return 'not_member';
+      if (res.status === 400 && !isMissingKey(res)) return 'unknown';
+      throw fail(res, 'GET', `/list/${encodeURIComponent(listId)}/contact/{contact}`);
+    },
+
+    async addToList(listId, contact) {
+      const path = `/list/${encodeURIComponent(listId)}/contact/${encodeURIComponent(contact)}`;
+      const res = await call<{ not_modified?: boolean }>('POST', path);
+      if (res.ok) return { ok: true, outcome: res.body?.not_modified ? 'already_member' : 'added' };
+      if (res.status === 404 && isAutopilotError(res)) return { ok: true, outcome: 'not_found' };
+      if (res.status === 400 && !isMissingKey(res)) return { ok: false, message: vendorMessage(res) };
+      throw fail(res, 'POST', `/list/${encodeURIComponent(listId)}/contact/{contact}`);
+    },
+
+    async listExists(listId) {
+      const res = await call<{ lists?: AutopilotList[] }>('GET', '/lists');
+      if (!res.ok) throw fail(res, 'GET', '/lists');
+      return Array.isArray(res.body?.lists) && res.body.lists.some((list) => list.list_id === listId);
+    },
+
+    async getCustomFields() {
+      const res = await call<unknown>('GET', '/contacts/custom_fields');
+      if (!res.ok) throw fail(res, 'GET', '/contacts/custom_fields');
+      const items = Array.isArray(res.body) ? res.body : [];
+      return items.flatMap((item: unknown) => {
+        const { name, fieldType } = (item ?? {}) as { name?: unknown; fieldType?: unknown };
+        return typeof name === 'string' && typeof fieldType === 'string' ? [{ name, fieldType }] : [];
+      });
     },
 
     async removeFromList(listId, email) {
       const path = `/list/${encodeURIComponent(listId)}/contact/${encodeURIComponent(email)}`;
       const res = await call<{ not_modified?: boolean }>('DELETE', path);
       if (res.ok) return { ok: true, outcome: res.body?.not_modified ? 'not_member' : 'removed' };
-      // 404 means the contact does not exist: it is not on the list, which is what we wanted. A retired
-      // service also answers 404, but `prepare` (GET /lists) runs before any removal and reports that first.
-      if (res.status === 404) return { ok: true, outcome: 'not_found' };
+      // Autopilot's 404 means the contact is unknown, or the list is gone: the caller asks listExists. Any other
+      // 404 (an HTML page) is whatever answers at a retired address, classified below.
+      if (res.status === 404 && isAutopilotError(res)) return { ok: true, outcome: 'not_found' };
       if (res.status === 400 && !isMissingKey(res)) return { ok: false, message: vendorMessage(res) };
       throw fail(res, 'DELETE', `/list/${encodeURIComponent(listId)}/contact/{contact}`);
     },
   };
+}
+
+/**
+ * The bulk answer's `email_contact_map` (e-mail → contact id), else `contact_ids` by position when it holds
+ * one id per contact sent. Keys are lower-cased e-mails.
+ */
+function contactIdsOf(body: { contact_ids?: unknown; email_contact_map?: unknown } | undefined, sent: AutopilotContact[]): Map<string, string> {
+  const ids = new Map<string, string>();
+  const map = body?.email_contact_map;
+  if (typeof map === 'object' && map !== null) {
+    for (const [email, id] of Object.entries(map)) if (typeof id === 'string' && id !== '') ids.set(email.toLowerCase(), id);
+  }
+  const list = body?.contact_ids;
+  if (ids.size === 0 && Array.isArray(list) && list.length === sent.length) {
+    list.forEach((id, i) => {
+      if (typeof id === 'string' && id !== '') ids.set(sent[i]!.Email.toLowerCase(), id);
+    });
+  }
+  return ids;
+}
+
+/** The list a run writes to was deleted in Autopilot meanwhile; the next run finds no list by that title and creates it. */
+export function listNotFound(context: { method: string; route: string; connection: string; detail?: string }): ConfigError {
+  return new ConfigError(
+    'list_not_found',
+    `Autopilot could not find what ${context.method} ${context.route} refers to for connection \`${context.connection}\`` +
+      `${context.detail ? ` (HTTP 404: ${context.detail})` : ''}. ` +
+      'The list may have been deleted in Autopilot while the export ran; run the export again to recreate it.',
+  );
 }
 
 /**
@@ -163,13 +256,7 @@ export function classifyAutopilot(
         `(now ${context.baseUrl}, default ${DEFAULT_BASE_URL}) and that the account still works in Autopilot Journeys.`,
     );
   }
-  if (res.status === 404) {
-    return new ConfigError(
-      'list_not_found',
-      `Autopilot could not find what ${where} refers to for connection \`${context.connection}\` (HTTP 404: ${detail}). ` +
-        'The list may have been deleted in Autopilot while the export ran; run the export again to recreate it.',
-    );
-  }
+  if (res.status === 404) return listNotFound({ method: context.method, route: context.route, connection: context.connection, detail });
   return classifyHttp(res, { vendor: VENDOR, connection: context.connection, detail: `${detail} on ${where}` });
 }
 

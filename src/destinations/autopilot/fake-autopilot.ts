@@ -21,6 +21,14 @@ export interface AutopilotFakeOptions {
   duplicateListNames?: 'duplicate' | 'conflict';
   /** The early docs keep an existing FirstName/LastName on upsert (unconfirmed for later versions). */
   protectNames?: boolean;
+  /**
+   * What bulk `POST /v1/contacts` does with `_autopilot_list` on a contact. The vendor documents the key only on
+   * `POST /v1/contact`; whether bulk honours it is unconfirmed. `ignore`: bulk neither checks nor applies it
+   * (every call still answers 200). The single-contact endpoint always honours it.
+   */
+  bulkListKey?: 'honour' | 'ignore';
+  /** Custom fields defined in the account (as if created in the Autopilot UI), e.g. `{ name: 'Age', fieldType: 'integer' }`. */
+  customFields?: Array<{ name: string; fieldType: string }>;
 }
 
 export interface FakeContact {
@@ -57,6 +65,8 @@ export interface AutopilotFake extends ContractFake {
   readonly throttled: number;
   /** Creates a list directly (as a user would in the Autopilot UI). */
   seedList(title: string): string;
+  /** Defines a custom field in the account, as a user would in the Autopilot UI. */
+  seedCustomField(name: string, fieldType: string): void;
   /** E-mail addresses of a list's members, lower-cased. */
   membersOf(listId: string): string[];
   /** The next request (whose path contains `path` and, if given, has `method`) answers `status` with `body`. */
@@ -93,6 +103,11 @@ export async function startAutopilotFake(options: AutopilotFakeOptions = {}): Pr
   const apiKey = options.apiKey ?? 'fake-autopilot-key-7f3c9a';
   const duplicateListNames = options.duplicateListNames ?? 'duplicate';
   const protectNames = options.protectNames ?? true;
+  const bulkListKey = options.bulkListKey ?? 'honour';
+  /** Account-defined custom fields, keyed `<type>--<Name>` like the values stored on contacts. */
+  const definedFields = new Map<string, { name: string; fieldType: string }>();
+  const defineField = (name: string, fieldType: string) => definedFields.set(`${fieldType}--${name.trim().replace(/\s+/g, '--')}`, { name, fieldType });
+  for (const field of options.customFields ?? []) defineField(field.name, field.fieldType);
   let latencyMs = options.latencyMs ?? 0;
   let rate = options.requestsPerSecond === undefined ? 5 : options.requestsPerSecond;
   let burst = options.burst ?? rate ?? 0;
@@ -125,12 +140,16 @@ export async function startAutopilotFake(options: AutopilotFakeOptions = {}): Pr
     return undefined;
   }
 
-  function checkContact(input: unknown): { email: string; contact: Record<string, unknown> } {
+  function checkContact(input: unknown, honourListKey = true): { email: string; contact: Record<string, unknown> } {
     if (typeof input !== 'object' || input === null) throw new HttpFailure(400, 'Invalid contact data.');
     const contact = input as Record<string, unknown>;
     if (typeof contact.Email !== 'string' || contact.Email.trim() === '') throw new HttpFailure(400, 'Contact Email is required.');
     const email = contact.Email.trim().toLowerCase();
     if (!EMAIL.test(email) || rejected.has(email)) throw new HttpFailure(400, `Invalid email address "${contact.Email}".`);
+    if (!honourListKey) {
+      const { _autopilot_list: _ignored, ...rest } = contact;
+      return { email, contact: rest };
+    }
     const listId = contact._autopilot_list;
     if (listId !== undefined && (typeof listId !== 'string' || !lists.has(listId))) throw new HttpFailure(404, 'List could not be found.');
     return { email, contact };
@@ -224,13 +243,17 @@ export async function startAutopilotFake(options: AutopilotFakeOptions = {}): Pr
       if (input.length > BULK_MAX) throw new HttpFailure(400, `A maximum of ${BULK_MAX} contacts can be uploaded at once.`);
       // Unconfirmed what Autopilot does with one bad contact in a bulk upload; we assume the conservative case:
       // the whole request is refused, nothing is stored, and the message does not say which contact.
-      const checked = input.map(checkContact);
+      const checked = input.map((contact) => checkContact(contact, bulkListKey === 'honour'));
       const stored = checked.map(upsert);
       return [200, { contact_ids: stored.map((s) => s.contact_id), email_contact_map: Object.fromEntries(stored.map((s) => [s.Email, s.contact_id])) }];
     }
     if (method === 'GET' && head === 'contacts' && a === 'custom_fields' && n === 2) {
-      const keys = new Set([...contacts.values()].flatMap((contact) => Object.keys(contact.custom)));
-      return [200, [...keys].map((key) => ({ name: key.split('--').slice(1).join(' '), fieldType: key.split('--')[0] }))];
+      // Fields defined in the account, plus those Autopilot created when a contact first carried a new key.
+      const fields = new Map(definedFields);
+      for (const key of new Set([...contacts.values()].flatMap((contact) => Object.keys(contact.custom)))) {
+        if (!fields.has(key)) fields.set(key, { name: key.split('--').slice(1).join(' '), fieldType: key.split('--')[0]! });
+      }
+      return [200, [...fields.values()].map((field) => ({ name: field.name, fieldType: field.fieldType }))];
     }
     if (method === 'GET' && head === 'contacts' && n <= 2) return [200, page([...contacts.values()], a)];
     if (head === 'contact' && a && n === 2) {
@@ -374,6 +397,7 @@ export async function startAutopilotFake(options: AutopilotFakeOptions = {}): Pr
       return throttled;
     },
     seedList: createList,
+    seedCustomField: (name, fieldType) => void defineField(name, fieldType),
     membersOf(listId) {
       const members = lists.get(listId)?.members ?? new Set<string>();
       return [...contacts.values()].filter((contact) => members.has(contact.contact_id)).map((contact) => contact.Email);

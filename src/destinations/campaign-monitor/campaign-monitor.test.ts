@@ -79,6 +79,9 @@ describe('campaign-monitor', () => {
     await Promise.all(started.splice(0).map((fake) => fake.close()));
   });
 
+  const validate = (settings: ListSubscribersSettings, mapping: Record<string, string> = { email: 'email' }) =>
+    listSubscribers.validate!({ connection: h.conn, settings, mapping, session: h.session, ctx: h.ctx });
+
   describe('connection', () => {
     it('defaults baseUrl to the createsend v3.3 API and paces at a conservative 5 requests a second', () => {
       const conn = campaignMonitor.connection.schema.parse({ apiKey: 'k' });
@@ -128,7 +131,7 @@ describe('campaign-monitor', () => {
     });
 
     it('rejects an unknown list id on validate with list_not_found naming the id and what to do', async () => {
-      const error = await errorOf(listSubscribers.validate!({ connection: h.conn, settings: settingsWith({ listId: 'no-such-list' }), session: h.session }));
+      const error = await errorOf(validate(settingsWith({ listId: 'no-such-list' })));
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).code).toBe('list_not_found');
       expect((error as ConfigError).message).toContain('`no-such-list`');
@@ -144,7 +147,27 @@ describe('campaign-monitor', () => {
     });
 
     it('accepts a known list on validate', async () => {
-      await expect(listSubscribers.validate!({ connection: h.conn, settings: settingsWith(), session: h.session })).resolves.toBeUndefined();
+      await expect(validate(settingsWith())).resolves.toBeUndefined();
+    });
+
+    it('reads the custom fields of the list on validate and accepts mapped fields it defines, in any spelling', async () => {
+      const before = h.fake.requests.length;
+      await expect(validate(settingsWith(), { email: 'email', name: 'full_name', Website: 'site', '[plan]': 'tier' })).resolves.toBeUndefined();
+      expect(h.fake.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual([
+        `GET /api/v3.3/lists/${FAKE_LIST_ID}.json`,
+        `GET /api/v3.3/lists/${FAKE_LIST_ID}/customfields.json`,
+      ]);
+    });
+
+    it('refuses on validate a mapped custom field the list does not define, naming it and the fields the list has', async () => {
+      const error = await errorOf(validate(settingsWith(), { email: 'email', favouriteColour: 'colour', plan: 'tier', shoeSize: 'shoe' }));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).code).toBe('invalid_settings');
+      const { message } = error as ConfigError;
+      expect(message).toContain('custom fields `favouriteColour`, `shoeSize`');
+      expect(message).toContain(`list \`${FAKE_LIST_ID}\``);
+      expect(message).toContain("The list's custom fields: `website`, `plan`.");
+      expect(message).not.toContain('`plan` to');
     });
   });
 
@@ -341,12 +364,28 @@ describe('campaign-monitor', () => {
       ]);
     });
 
-    it('warns once when a mapped custom field is not defined on the list', async () => {
+    it('warns the run once when a mapped custom field is not defined on the list', async () => {
       await h.send('add', [member(0, { favouriteColour: 'red' }), member(1, { favouriteColour: 'blue' })]);
-      const warnings = h.ctx.logLines.filter((line) => line.includes('favouriteColour'));
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toContain('"level":40');
-      expect(h.fake.ignoredCustomFieldValues).toBe(2);
+      await h.send('add', [member(2, { favouriteColour: 'green', website: 'https://example.com' })]);
+      expect(h.ctx.warnings).toEqual([
+        "Custom field `favouriteColour` is mapped, but list `e3c5f034d68744f7881fdccf13c2daee` in Campaign Monitor does not define it, so its values are likely dropped. The list's custom fields: `website`, `plan`. Create the field on the list again, or remove it from the export's mapping.",
+      ]);
+      const logged = h.ctx.logLines.filter((line) => line.includes('favouriteColour'));
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toContain('"level":40');
+      expect(h.fake.ignoredCustomFieldValues).toBe(3);
+    });
+
+    it('warns the run when a field the export was saved with was deleted from the list since', async () => {
+      await expect(validate(settingsWith(), { email: 'email', plan: 'tier' })).resolves.toBeUndefined();
+      h.fake.removeCustomField(FAKE_LIST_ID, 'plan');
+      const ctx = createTestContext({ connectionName: 'cm-newsletter' });
+      const session = await listSubscribers.open(h.conn, ctx);
+      const target = await session.prepare({ segment: 'vip', settings: settingsWith(), members: 1 });
+      const outcome = await session.send({ action: 'add', records: [member(0, { plan: 'gold' })], target, segment: 'vip', settings: settingsWith() });
+      expect(outcome).toEqual({ rejected: [] });
+      expect(ctx.warnings).toEqual([expect.stringMatching(/^Custom field `plan` is mapped, but list `\w+` in Campaign Monitor does not define it.*The list's custom fields: `website`\./)]);
+      expect(h.fake.member(FAKE_LIST_ID, 'member0@example.com')?.fields).toEqual({});
     });
   });
 

@@ -50,13 +50,19 @@ export interface ListDetails {
   UnsubscribeSetting?: string;
 }
 
+/** A custom field of a list: `key` without brackets, in the list's own spelling (`website` for `[website]`). */
+export interface CustomField {
+  key: string;
+  name: string;
+}
+
 export type RemovalOutcome = { ok: true; wasMember: boolean } | { ok: false; code: number; message: string };
 
 export interface CampaignMonitorClient {
   listClients(): Promise<Array<{ ClientID: string; Name: string }>>;
   getList(listId: string): Promise<ListDetails>;
-  /** The list's custom field keys, bracket-less and lower-cased. */
-  customFieldKeys(listId: string): Promise<string[]>;
+  /** The list's custom fields (GET lists/{listid}/customfields). */
+  customFields(listId: string): Promise<CustomField[]>;
   /** Upserts at most 1,000 subscribers; a partial failure (400, code 210) resolves with its per-address details. */
   importSubscribers(listId: string, subscribers: ImportSubscriber[], options: ImportOptions): Promise<ImportResult>;
   /** Unsubscribes or deletes one address; per-address refusals resolve, whole-request failures throw. */
@@ -154,13 +160,17 @@ export function createCampaignMonitorClient(conn: CampaignMonitorConnection, ctx
       return res.body as unknown as ListDetails;
     },
 
-    async customFieldKeys(listId) {
+    async customFields(listId) {
       const res = await http.request<unknown>('GET', listPath(listId, '/customfields'));
       if (!res.ok) throw failure(res, `reading the custom fields of list \`${listId}\``, listId);
       if (!Array.isArray(res.body)) throw unexpected(`the custom fields of list \`${listId}\``);
-      return res.body
-        .map((field) => (isObject(field) && typeof field.Key === 'string' ? normalizeCustomFieldKey(field.Key) : ''))
-        .filter((key) => key.length > 0);
+      const fields: CustomField[] = [];
+      for (const field of res.body) {
+        if (!isObject(field) || typeof field.Key !== 'string') continue;
+        const key = bareCustomFieldKey(field.Key);
+        if (key.length > 0) fields.push({ key, name: typeof field.FieldName === 'string' ? field.FieldName : key });
+      }
+      return fields;
     },
 
     async importSubscribers(listId, subscribers, options) {
@@ -208,9 +218,13 @@ export function campaignMonitorRate(conn: Pick<CampaignMonitorConnection, 'reque
 
 /** `[website]`, `website` and `Website` name the same custom field. */
 export function normalizeCustomFieldKey(key: string): string {
+  return bareCustomFieldKey(key).toLowerCase();
+}
+
+/** `[website]` → `website`: CM lists keys with brackets and imports take them without. */
+export function bareCustomFieldKey(key: string): string {
   const trimmed = key.trim();
-  const bare = trimmed.startsWith('[') && trimmed.endsWith(']') ? trimmed.slice(1, -1) : trimmed;
-  return bare.trim().toLowerCase();
+  return (trimmed.startsWith('[') && trimmed.endsWith(']') ? trimmed.slice(1, -1) : trimmed).trim();
 }
 
 /**

@@ -98,6 +98,8 @@ export interface CampaignMonitorFake extends ContractFake {
   setRateLimit(limit: FakeRateLimit | undefined): void;
   setLatency(ms: number): void;
   seed(listId: string, subscribers: FakeSubscriberSeed[]): void;
+  /** Deletes a custom field from a list, as someone might in CM's web app after an export was saved. */
+  removeCustomField(listId: string, name: string): void;
   suppress(clientId: string, emails: string[]): void;
   member(listId: string, email: string): FakeSubscriberView | undefined;
   /** Members of a list, optionally only in one state, ordered by e-mail. */
@@ -535,6 +537,10 @@ export async function startCampaignMonitorFake(options: CampaignMonitorFakeOptio
           joined: now,
         });
       }
+    },
+    removeCustomField(listId, name) {
+      const list = requireList(listId);
+      if (!list.fields.delete(normalizeKey(name))) throw new Error(`The fake's list ${listId} has no custom field ${name}`);
     },
     suppress(clientId, emails) {
       const set = suppression.get(clientId);

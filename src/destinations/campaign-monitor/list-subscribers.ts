@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import type { Logger } from '../../lib/logger.ts';
-import { defineRecordExport, type Batch, type BatchOutcome, type ExportRecord, type Rejection } from '../kit/define.ts';
+import { ConfigError } from '../../domain/errors.ts';
+import { defineRecordExport, type Batch, type BatchOutcome, type DestinationContext, type ExportRecord, type FieldSpec, type Rejection } from '../kit/define.ts';
 import {
   campaignMonitorRate,
   createCampaignMonitorClient,
   normalizeCustomFieldKey,
   scrubAddresses,
   type CampaignMonitorClient,
+  type CustomField,
   type CustomFieldValue,
   type ImportFailure,
   type ImportSubscriber,
@@ -48,16 +49,19 @@ export type ListSubscribersSettings = z.infer<typeof listSubscribersSettings>;
 
 type Built = { ok: true; subscriber: ImportSubscriber } | { ok: false; code: string; message: string };
 
+/** The targets with a meaning of their own; any other mapped target is a custom field of the list. */
+const FIELDS: Record<string, FieldSpec> = {
+  email: { title: 'E-mail', type: 'email', required: true },
+  name: { title: 'Name', type: 'string', description: "The subscriber's name. CM has a single Name field." },
+  firstName: { title: 'First name', type: 'string', description: 'Joined with the last name into Name when Name is not mapped.' },
+  lastName: { title: 'Last name', type: 'string', description: 'Joined with the first name into Name when Name is not mapped.' },
+};
+
 export const listSubscribers = defineRecordExport<CampaignMonitorConnection, typeof listSubscribersSettings, string>({
   kind: 'records',
   title: 'Add and remove subscribers of a list',
   settings: listSubscribersSettings,
-  fields: {
-    email: { title: 'E-mail', type: 'email', required: true },
-    name: { title: 'Name', type: 'string', description: "The subscriber's name. CM has a single Name field." },
-    firstName: { title: 'First name', type: 'string', description: 'Joined with the last name into Name when Name is not mapped.' },
-    lastName: { title: 'Last name', type: 'string', description: 'Joined with the first name into Name when Name is not mapped.' },
-  },
+  fields: FIELDS,
   extraFields: {
     description:
       'Any other target is a custom field of the list, named by its key without brackets (`website` for `[website]`). Values are limited to 250 characters.',
@@ -68,27 +72,43 @@ export const listSubscribers = defineRecordExport<CampaignMonitorConnection, typ
   // Removal is one unsubscribe or delete call per address (CM has no bulk form), paced like everything else.
   supportsRemove: true,
   rate: campaignMonitorRate,
+  targets: ({ settings }) => [`list \`${settings.listId}\``],
 
-  async validate({ settings, session }) {
-    await session.prepare({ segment: '', settings, members: 0 });
+  // A mapped custom field the list does not define would be sent on every run and kept nowhere, so saving
+  // the export is refused while the list is at hand to say which fields it has.
+  async validate({ connection, settings, mapping, ctx }) {
+    const client = createCampaignMonitorClient(connection, ctx);
+    await client.getList(settings.listId);
+    const targets = Object.keys(mapping).filter((target) => !Object.hasOwn(FIELDS, target));
+    if (targets.length === 0) return;
+    const fields = await client.customFields(settings.listId);
+    const known = new Set(fields.map((field) => normalizeCustomFieldKey(field.key)));
+    const unknown = targets.filter((target) => !known.has(normalizeCustomFieldKey(target)));
+    if (unknown.length === 0) return;
+    throw new ConfigError(
+      'invalid_settings',
+      `The mapping sends ${unknown.length === 1 ? 'custom field' : 'custom fields'} ${unknown.map((t) => `\`${t}\``).join(', ')} to list \`${settings.listId}\`, ` +
+        `which does not define ${unknown.length === 1 ? 'it' : 'them'}: Campaign Monitor would not keep the values. ${describeKnown(fields)} ` +
+        `Create the field on the list in Campaign Monitor (the list's Custom fields page) or map a field it has; the export was not saved.`,
+    );
   },
 
   async open(conn, ctx) {
     const client = createCampaignMonitorClient(conn, ctx);
-    const lists = new Map<string, Promise<Set<string>>>();
+    const lists = new Map<string, Promise<CustomField[]>>();
     const warnedKeys = new Set<string>();
     // Addresses a failed removal batch already handled, so the engine's retry does not repeat those calls.
     const removedBeforeFailure = new Set<string>();
 
-    /** Confirms the list exists and learns its custom field keys, once per list and session. */
-    function confirmList(listId: string): Promise<Set<string>> {
+    /** Confirms the list exists and learns its custom fields, once per list and session. */
+    function confirmList(listId: string): Promise<CustomField[]> {
       let known = lists.get(listId);
       if (!known) {
         known = (async () => {
           const list = await client.getList(listId);
-          const keys = new Set(await client.customFieldKeys(listId));
-          ctx.log.info({ listId, title: list.Title, customFields: keys.size }, 'campaign monitor list confirmed');
-          return keys;
+          const fields = await client.customFields(listId);
+          ctx.log.info({ listId, title: list.Title, customFields: fields.length }, 'campaign monitor list confirmed');
+          return fields;
         })();
         lists.set(listId, known);
         known.catch(() => lists.delete(listId));
@@ -98,7 +118,7 @@ export const listSubscribers = defineRecordExport<CampaignMonitorConnection, typ
 
     async function add(batch: Batch<string, ListSubscribersSettings>): Promise<BatchOutcome> {
       const listId = batch.target;
-      const knownKeys = await confirmList(listId);
+      const knownFields = await confirmList(listId);
       const rejected: Rejection[] = [];
       const subscribers: ImportSubscriber[] = [];
       const positions = new Map<string, number[]>();
@@ -111,8 +131,11 @@ export const listSubscribers = defineRecordExport<CampaignMonitorConnection, typ
         subscribers.push(built.subscriber);
         const email = built.subscriber.EmailAddress;
         positions.set(email, [...(positions.get(email) ?? []), index]);
-        for (const field of built.subscriber.CustomFields) warnIfUnknown(ctx.log, listId, field.Key, knownKeys, warnedKeys);
       });
+      // Checked on the mapped targets, not on the values sent, so a field is reported even while it is empty.
+      for (const record of batch.records) {
+        for (const target of Object.keys(record.extra)) warnIfUnknown(ctx, listId, bareKey(target), knownFields, warnedKeys);
+      }
       if (subscribers.length === 0) return { rejected };
 
       const result = await client.importSubscribers(listId, subscribers, {
@@ -271,12 +294,23 @@ function cmDate(date: Date): string {
   return `${date.getUTCFullYear()}/${pad(date.getUTCMonth() + 1)}/${pad(date.getUTCDate())}`;
 }
 
-function warnIfUnknown(log: Logger, listId: string, key: string, known: Set<string>, warned: Set<string>): void {
+/**
+ * The export was checked when saved, but a field can be deleted on the list afterwards. Unconfirmed: we
+ * believe CM silently drops values for keys the list does not define, so the run says so, once per field.
+ */
+function warnIfUnknown(ctx: DestinationContext, listId: string, key: string, known: CustomField[], warned: Set<string>): void {
   const normalized = normalizeCustomFieldKey(key);
-  if (known.has(normalized) || warned.has(normalized)) return;
-  warned.add(normalized);
-  // Unconfirmed: we believe CM silently drops values for keys the list does not define, so say so loudly.
-  log.warn({ listId, customField: key }, 'custom field is not defined on the Campaign Monitor list; create it there or its values may be dropped');
+  if (warned.has(`${listId}\n${normalized}`) || known.some((field) => normalizeCustomFieldKey(field.key) === normalized)) return;
+  warned.add(`${listId}\n${normalized}`);
+  ctx.log.warn({ listId, customField: key }, 'custom field is not defined on the Campaign Monitor list');
+  ctx.warn(
+    `Custom field \`${key}\` is mapped, but list \`${listId}\` in Campaign Monitor does not define it, so its values are likely dropped. ${describeKnown(known)} ` +
+      `Create the field on the list again, or remove it from the export's mapping.`,
+  );
+}
+
+function describeKnown(fields: CustomField[]): string {
+  return fields.length === 0 ? 'The list has no custom fields.' : `The list's custom fields: ${fields.map((field) => `\`${field.key}\``).join(', ')}.`;
 }
 
 const RESUBSCRIBE_HINT = ' It was left as it is; set `resubscribe: true` on the export only if these people opted in again.';

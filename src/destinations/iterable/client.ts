@@ -113,7 +113,7 @@ interface Envelope {
 
 /**
  * Iterable sometimes answers an error status with `code: "Success"` in the body, so the status decides the
- * class and the envelope only adds detail.
+ * class and the envelope only adds detail; the one exception is a missing list (see below).
  */
 function toError(
   response: HttpResponse,
@@ -151,17 +151,19 @@ function toError(
       { retryAfterMs: waitMs },
     );
   }
-  if (status === 408 || status >= 500) {
-    return new RetryableError('upstream_unavailable', `Iterable is unavailable on ${request} (${label}).`, {
-      retryAfterMs: retryAfterMs(response.headers, ctx.now()),
-    });
-  }
+  // The list is gone: final whatever the status, because Iterable answers a deleted list inside a 5xx as well
+  // as a 400, and retrying a 5xx would only end in "unavailable" (block/iterable-go treats the message alike).
   if (msg.includes('error.lists.invalidListId')) {
     return new ConfigError(
       'list_not_found',
       `Iterable has no list ${context.listId ?? ''} in the project of connection ${connection} (${request}, ${label}); ` +
         `it was probably deleted during the run. Run the export again: Outflow recreates the list named after the segment.`,
     );
+  }
+  if (status === 408 || status >= 500) {
+    return new RetryableError('upstream_unavailable', `Iterable is unavailable on ${request} (${label}).`, {
+      retryAfterMs: retryAfterMs(response.headers, ctx.now()),
+    });
   }
   if (code === 'BatchTooLarge') {
     return new UpstreamError(

@@ -20,6 +20,14 @@ export const connectionSchema = z.object({
     'A server-side API key of the Iterable project (Integrations → API keys). Sent in the Api-Key header.',
   ),
   region: z.enum(['us', 'eu']).default('us').describe('The data center of the project: us (api.iterable.com) or eu (api.eu.iterable.com).'),
+  projectType: z
+    .enum(['email', 'userId', 'hybrid'])
+    .default('email')
+    .describe(
+      'How the Iterable project identifies users, chosen when the project was created (Settings → Project settings): ' +
+        'email (e-mail-based, the classic type and the default here), userId (userID-based: exports must map userId) or hybrid ' +
+        '(either; Outflow identifies by userId when a member has one, else by e-mail). Decides which identifier Outflow sends.',
+    ),
   baseUrl: z.url().optional().describe('Overrides the API address derived from the region (a proxy or a test server).'),
   maxProfiles: z.coerce
     .number()
@@ -35,6 +43,8 @@ export const connectionSchema = z.object({
 });
 
 export type IterableConnection = z.infer<typeof connectionSchema>;
+
+export type ProjectType = IterableConnection['projectType'];
 
 export function baseUrlOf(conn: IterableConnection): string {
   // Several SDKs write the base URL with the /api suffix; our paths carry it already.

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Rate } from '../../lib/rate-limit.ts';
@@ -9,7 +10,12 @@ import type { ContractFake, RecordedRequest } from '../kit/contract.case.ts';
 
 export type Region = 'us' | 'eu';
 
-/** How a project identifies users; `updateExistingUsersOnly` is ignored by email-based projects. */
+/**
+ * How a project identifies users (Iterable: Project Types and Unique Identifiers). `email`: by e-mail (unique);
+ * a userId is a plain, non-unique attribute, and a request naming both is matched by e-mail and overwrites the
+ * userId. `userId`: by userId (unique); the e-mail is a plain attribute and identifies nobody. `hybrid`: by
+ * either, both unique. `updateExistingUsersOnly` is ignored by email-based projects.
+ */
 export type ProjectIdentity = 'email' | 'userId' | 'hybrid';
 
 export type FieldType = 'string' | 'number' | 'boolean' | 'object' | 'array';
@@ -101,8 +107,9 @@ interface Project {
   region: Region;
   identity: ProjectIdentity;
   lists: Map<number, List>;
-  byEmail: Map<string, User>;
-  byUserId: Map<string, User>;
+  /** Users by identifier; a set, because the non-identifying attribute of a project type need not be unique. */
+  byEmail: Map<string, Set<User>>;
+  byUserId: Map<string, Set<User>>;
   fieldTypes: Map<string, FieldType>;
   forgottenEmails: Set<string>;
   forgottenUserIds: Set<string>;
@@ -127,7 +134,10 @@ export interface IterableFake extends ContractFake {
   readonly requests: FakeRequest[];
   close(): Promise<void>;
   failNext(status: number, options?: { retryAfterS?: number; path?: string; body?: unknown }): void;
-  /** The subscribe/unsubscribe answer names these addresses in `array` (default invalidEmails) and skips them. */
+  /**
+   * The subscribe/unsubscribe answer names these addresses in `array` (default invalidEmails) and skips them
+   * (subscribers identified by e-mail only).
+   */
   rejectEmails(emails: string[], array?: RejectionArray): void;
   setRateLimit(route: FakeRoute, rate: Rate): void;
   setLatency(ms: number): void;
@@ -140,9 +150,15 @@ export interface IterableFake extends ContractFake {
   setFieldType(name: string, type: FieldType, apiKey?: string): void;
   /** Makes DELETE of this list answer 409. */
   markListInUse(listId: number, apiKey?: string): void;
+  /**
+   * The status of answers naming a list that does not exist (default 400). Iterable can answer a deleted
+   * list with `error.lists.invalidListId` inside a 5xx as well.
+   */
+  setInvalidListStatus(status: number): void;
   lists(apiKey?: string): FakeListView[];
   listMembers(listId: number, apiKey?: string): string[];
   user(email: string, apiKey?: string): FakeUser | undefined;
+  userByUserId(userId: string, apiKey?: string): FakeUser | undefined;
   fieldTypes(apiKey?: string): Record<string, FieldType>;
 }
 
@@ -212,6 +228,7 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
   let maxBodyBytes = options.maxBodyBytes ?? 4_000_000;
   let latencyMs = options.latencyMs ?? 0;
   let nextListId = 100_001;
+  let invalidListStatus = 400;
 
   const projectOf = (apiKey?: string): Project => {
     const project = apiKey === undefined ? projects[0] : projects.find((p) => p.apiKey === apiKey);
@@ -225,19 +242,28 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
     return list;
   };
 
-  const upsertUser = (project: Project, email: string | undefined, userId: string | undefined): User => {
-    const existing = (email !== undefined ? project.byEmail.get(email) : undefined) ?? (userId !== undefined ? project.byUserId.get(userId) : undefined);
-    const user = existing ?? { dataFields: {}, unsubscribedChannelIds: new Set<number>() };
-    if (email !== undefined && user.email === undefined) {
-      user.email = email;
-      project.byEmail.set(email, user);
-    }
-    if (userId !== undefined && user.userId === undefined) {
-      user.userId = userId;
-      project.byUserId.set(userId, user);
-    }
-    return user;
+  const indexOf = (project: Project, field: Identifier) => (field === 'email' ? project.byEmail : project.byUserId);
+  const lookup = (project: Project, field: Identifier, value: string): User | undefined =>
+    indexOf(project, field).get(value)?.values().next().value;
+  const isUnique = (project: Project, field: Identifier) => project.identity === 'hybrid' || project.identity === field;
+  /** Whether `field` = `value` may be set on `user`: in a project where the field is unique, no one else may hold it. */
+  const canSet = (project: Project, user: User | undefined, field: Identifier, value: string) => {
+    const holder = lookup(project, field, value);
+    return !holder || holder === user || !isUnique(project, field);
   };
+  const setIdentifier = (project: Project, user: User, field: Identifier, value: string): void => {
+    const index = indexOf(project, field);
+    const old = user[field];
+    if (old !== undefined) {
+      index.get(old)?.delete(user);
+      if (index.get(old)?.size === 0) index.delete(old);
+    }
+    user[field] = value;
+    const holders = index.get(value) ?? new Set<User>();
+    holders.add(user);
+    index.set(value, holders);
+  };
+  const newUser = (): User => ({ dataFields: {}, unsubscribedChannelIds: new Set<number>() });
 
   const takeToken = (project: Project, route: FakeRoute): void => {
     const key = `${project.apiKey}\u0000${route}`;
@@ -256,7 +282,9 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
 
   const listOf = (project: Project, rawId: unknown): List => {
     const list = project.lists.get(Number(rawId));
-    if (!list) throw new HttpFailure(400, envelope(`error.lists.invalidListId: ${String(rawId)}`, 'BadParams'));
+    if (!list) {
+      throw new HttpFailure(invalidListStatus, envelope(`error.lists.invalidListId: ${String(rawId)}`, invalidListStatus >= 500 ? 'GenericError' : 'BadParams'));
+    }
     return list;
   };
 
@@ -369,6 +397,37 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
     throw new HttpFailure(404, envelope(`No route ${method} ${path}`, 'NotFound'));
   }
 
+  /**
+   * Finds the user a subscriber names, the way the project type identifies users; `fail` names the
+   * failedUpdates array when the identifiers point at two users or the project cannot identify by them.
+   */
+  function identify(
+    project: Project,
+    email: string | undefined,
+    userId: string | undefined,
+    preferUserId: boolean,
+  ): { user: User | undefined; fail?: undefined } | { fail: string } {
+    const by = byOf(project, email, userId);
+    if (project.identity === 'email') {
+      if (email !== undefined) return { user: lookup(project, 'email', email) };
+      const user = lookup(project, 'userId', userId!);
+      // Iterable answers an unknown userId with an error unless preferUserId asks it to create the user.
+      return user || preferUserId ? { user } : { fail: `notFound${by}` };
+    }
+    if (project.identity === 'userId') {
+      // The e-mail is a plain attribute here: an e-mail alone identifies nobody.
+      if (userId === undefined) return { fail: 'notFoundEmails' };
+      return { user: lookup(project, 'userId', userId) };
+    }
+    const byEmail = email !== undefined ? lookup(project, 'email', email) : undefined;
+    const byUserId = userId !== undefined ? lookup(project, 'userId', userId) : undefined;
+    if (byEmail && byUserId && byEmail !== byUserId) return { fail: `conflict${by}` };
+    const user = byEmail ?? byUserId;
+    if (user && email !== undefined && user.email !== undefined && user.email !== email) return { fail: `conflict${by}` };
+    if (user && userId !== undefined && user.userId !== undefined && user.userId !== userId) return { fail: `conflict${by}` };
+    return { user };
+  }
+
   function subscribe(project: Project, body: Record<string, unknown>) {
     const list = listOf(project, body.listId);
     if (!Array.isArray(body.subscribers)) throw new HttpFailure(400, envelope('subscribers is required', 'BadParams'));
@@ -378,8 +437,8 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
     for (const subscriber of body.subscribers as Array<Record<string, unknown>>) {
       const email = typeof subscriber.email === 'string' ? subscriber.email : undefined;
       const userId = typeof subscriber.userId === 'string' ? subscriber.userId : undefined;
-      const by = email !== undefined ? 'Emails' : 'UserIds';
-      const id = email ?? userId ?? '';
+      const by = byOf(project, email, userId);
+      const id = (by === 'Emails' ? email : userId) ?? '';
       if (email === undefined && userId === undefined) {
         result.fail('invalidEmails', '', true);
         continue;
@@ -392,7 +451,7 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
         result.fail('invalidUserIds', userId, true);
         continue;
       }
-      const forced = email !== undefined ? rejected.get(email) : undefined;
+      const forced = email !== undefined && by === 'Emails' ? rejected.get(email) : undefined;
       if (forced) {
         result.fail(forced, id, forced === 'invalidEmails');
         continue;
@@ -401,22 +460,39 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
         result.fail(`forgotten${by}`, id);
         continue;
       }
-      const byEmail = email !== undefined ? project.byEmail.get(email) : undefined;
-      const byUserId = userId !== undefined ? project.byUserId.get(userId) : undefined;
-      if (byEmail && byUserId && byEmail !== byUserId) {
-        result.fail(`conflict${by}`, id);
+      const identified = identify(project, email, userId, subscriber.preferUserId === true);
+      if (identified.fail !== undefined) {
+        result.fail(identified.fail, id);
         continue;
       }
-      if ((byEmail && userId !== undefined && byEmail.userId !== undefined && byEmail.userId !== userId) ||
-          (byUserId && email !== undefined && byUserId.email !== undefined && byUserId.email !== email)) {
-        result.fail(`conflict${by}`, id);
-        continue;
-      }
-      if (!byEmail && !byUserId && skipUnknown) {
+      const existing = identified.user;
+      if (!existing && skipUnknown) {
         result.fail(`notFound${by}`, id);
         continue;
       }
-      const dataFields = isObject(subscriber.dataFields) ? subscriber.dataFields : {};
+      const given = isObject(subscriber.dataFields) ? subscriber.dataFields : {};
+      // email and userId inside dataFields set the profile's identifier fields (Iterable documents
+      // dataFields.userId for e-mail-based projects); everything else is a data field.
+      const { email: fieldEmail, userId: fieldUserId, ...dataFields } = given;
+      const attributes: Array<[Identifier, string]> = [];
+      if (project.identity === 'email' && email !== undefined && userId !== undefined) attributes.push(['userId', userId]);
+      if (project.identity === 'userId' && email !== undefined) attributes.push(['email', email]);
+      if (project.identity === 'hybrid' && email !== undefined) attributes.push(['email', email]);
+      if (project.identity === 'hybrid' && userId !== undefined) attributes.push(['userId', userId]);
+      if (typeof fieldEmail === 'string') attributes.push(['email', fieldEmail]);
+      if (typeof fieldUserId === 'string') attributes.push(['userId', fieldUserId]);
+      if (attributes.some(([field, value]) => field === 'email' && !EMAIL.test(value))) {
+        result.fail(`invalidData${by}`, id);
+        continue;
+      }
+      if (attributes.some(([field, value]) => !canSet(project, existing, field, value))) {
+        result.fail(`conflict${by}`, id);
+        continue;
+      }
+      if (forgottenAttribute(project, attributes)) {
+        result.fail(`forgotten${by}`, id);
+        continue;
+      }
       // Types fixed by earlier subscribers of the same request count too.
       const mismatch = Object.entries(dataFields).some(([name, value]) => {
         const known = project.fieldTypes.get(name);
@@ -427,7 +503,14 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
         result.fail(`invalidData${by}`, id);
         continue;
       }
-      const user = upsertUser(project, email, userId);
+      const user = existing ?? newUser();
+      if (!existing) {
+        if (project.identity === 'email' && email === undefined) setIdentifier(project, user, 'email', `${randomUUID()}@placeholder.email`);
+        else if (project.identity === 'email' || (project.identity === 'hybrid' && email !== undefined)) setIdentifier(project, user, 'email', email!);
+        if (project.identity !== 'email' && userId !== undefined) setIdentifier(project, user, 'userId', userId);
+        if (project.identity === 'email' && email === undefined) setIdentifier(project, user, 'userId', userId!);
+      }
+      for (const [field, value] of attributes) setIdentifier(project, user, field, value);
       for (const [name, value] of Object.entries(dataFields)) {
         const type = typeOf(value);
         if (type !== undefined && !project.fieldTypes.has(name)) {
@@ -450,18 +533,28 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
     for (const subscriber of body.subscribers as Array<Record<string, unknown>>) {
       const email = typeof subscriber.email === 'string' ? subscriber.email : undefined;
       const userId = typeof subscriber.userId === 'string' ? subscriber.userId : undefined;
-      const by = email !== undefined ? 'Emails' : 'UserIds';
-      const id = email ?? userId ?? '';
+      const by = byOf(project, email, userId);
+      const id = (by === 'Emails' ? email : userId) ?? '';
+      if (email === undefined && userId === undefined) {
+        result.fail('invalidEmails', '', true);
+        continue;
+      }
       if (email !== undefined && !EMAIL.test(email)) {
         result.fail('invalidEmails', email, true);
         continue;
       }
-      const forced = email !== undefined ? rejected.get(email) : undefined;
+      const forced = email !== undefined && by === 'Emails' ? rejected.get(email) : undefined;
       if (forced) {
         result.fail(forced, id, forced === 'invalidEmails');
         continue;
       }
-      const user = email !== undefined ? project.byEmail.get(email) : userId !== undefined ? project.byUserId.get(userId) : undefined;
+      const identified = identify(project, email, userId, false);
+      if (identified.fail !== undefined) {
+        result.fail(identified.fail, id);
+        continue;
+      }
+      // A user Iterable cannot find stays wherever it is: "not found", and nothing is removed.
+      const { user } = identified;
       if (!user) {
         result.fail(`notFound${by}`, id);
         continue;
@@ -471,6 +564,11 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
       result.successCount += 1;
     }
     return result.toJSON();
+  }
+
+  /** Setting an identifier field to a forgotten value re-creates a forgotten user. */
+  function forgottenAttribute(project: Project, attributes: Array<[Identifier, string]>): boolean {
+    return attributes.some(([field, value]) => (field === 'email' ? project.forgottenEmails : project.forgottenUserIds).has(value));
   }
 
   const usServer = await listen('us');
@@ -525,7 +623,10 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
     },
     addUser({ email, userId, dataFields = {} }, apiKey) {
       const project = projectOf(apiKey);
-      const user = upsertUser(project, email, userId);
+      const existing = (email !== undefined ? lookup(project, 'email', email) : undefined) ?? (userId !== undefined ? lookup(project, 'userId', userId) : undefined);
+      const user = existing ?? newUser();
+      if (email !== undefined) setIdentifier(project, user, 'email', email);
+      if (userId !== undefined) setIdentifier(project, user, 'userId', userId);
       Object.assign(user.dataFields, dataFields);
       for (const [name, value] of Object.entries(dataFields)) {
         const type = typeOf(value);
@@ -543,6 +644,9 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
     markListInUse(listId, apiKey) {
       projectOf(apiKey).listsInUse.add(listId);
     },
+    setInvalidListStatus(status) {
+      invalidListStatus = status;
+    },
     lists(apiKey) {
       return [...projectOf(apiKey).lists.values()].map((l) => ({
         id: l.id,
@@ -558,18 +662,32 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
       return list ? memberLines(list, false) : [];
     },
     user(email, apiKey) {
-      const user = projectOf(apiKey).byEmail.get(email);
-      if (!user) return undefined;
-      return {
-        email: user.email,
-        userId: user.userId,
-        dataFields: structuredClone(user.dataFields),
-        unsubscribedChannelIds: [...user.unsubscribedChannelIds],
-      };
+      return view(lookup(projectOf(apiKey), 'email', email));
+    },
+    userByUserId(userId, apiKey) {
+      return view(lookup(projectOf(apiKey), 'userId', userId));
     },
     fieldTypes(apiKey) {
       return Object.fromEntries(projectOf(apiKey).fieldTypes);
     },
+  };
+}
+
+type Identifier = 'email' | 'userId';
+
+/** The array family (…Emails or …UserIds) that names a subscriber: the identifier the project matched it by. */
+function byOf(project: { identity: ProjectIdentity }, email: string | undefined, userId: string | undefined): 'Emails' | 'UserIds' {
+  if (project.identity === 'userId') return userId !== undefined ? 'UserIds' : 'Emails';
+  return email !== undefined ? 'Emails' : 'UserIds';
+}
+
+function view(user: User | undefined): FakeUser | undefined {
+  if (!user) return undefined;
+  return {
+    email: user.email,
+    userId: user.userId,
+    dataFields: structuredClone(user.dataFields),
+    unsubscribedChannelIds: [...user.unsubscribedChannelIds],
   };
 }
 

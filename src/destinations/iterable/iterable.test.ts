@@ -1,5 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError, ConfigError, OutflowError, RetryableError, UpstreamError } from '../../domain/errors.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AuthError, ConfigError, OutflowError, RetryableError, UpstreamError, ValidationError } from '../../domain/errors.ts';
+import type { RunRejection, SourceResult, SyncMode } from '../../domain/model.ts';
+import { runRecordExport } from '../../engine/records.ts';
+import { openProfileStore, type ProfileStore } from '../../store/profile/profile-store.ts';
 import { sleep } from '../../lib/rate-limit.ts';
 import { runContractSuite } from '../kit/contract.case.ts';
 import type { Batch, ExportRecord } from '../kit/define.ts';
@@ -84,6 +90,65 @@ async function caught(promise: Promise<unknown>): Promise<OutflowError> {
 }
 
 const bodyOf = (request: { body: string }) => JSON.parse(request.body) as Record<string, unknown>;
+
+// Whole runs through the engine (batching, retries, mirror state) against the fake, on a real profile store.
+let storeDir: string;
+let store: ProfileStore;
+
+beforeAll(async () => {
+  storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-iterable-'));
+  store = await openProfileStore(path.join(storeDir, 'profiles.duckdb'));
+  const lines = ['profile_id,email,user_id,plan'];
+  // Profile 5 has no userId.
+  for (let i = 1; i <= 6; i++) lines.push(`${i},person${i}@example.com,${i === 5 ? '' : `u-${i}`},${i % 2 === 0 ? 'pro' : 'free'}`);
+  fs.writeFileSync(path.join(storeDir, 'customers.csv'), lines.join('\n') + '\n');
+  await store.loadEntity('Customer', path.join(storeDir, 'customers.csv'), { key: 'profile_id' });
+});
+
+afterAll(async () => {
+  await store?.close();
+  fs.rmSync(storeDir, { recursive: true, force: true });
+});
+
+interface RunOutcome {
+  results?: SourceResult[];
+  error?: OutflowError;
+  rejections: RunRejection[];
+  retries: string[];
+}
+
+/** One run of an export of `segment` (members: profiles matching `where`), as `outflow export run` does it. */
+async function runSegment(
+  conn: ReturnType<typeof connection>,
+  options: { segment: string; where: string; mapping?: Record<string, string>; syncMode?: SyncMode; ctx?: TestContext },
+): Promise<RunOutcome> {
+  const segmentId = `seg_${options.segment.replace(/\W+/g, '_')}`;
+  const members = await store.refreshSegment(segmentId, 'Customer', { sql: options.where, params: [] });
+  const outcome: RunOutcome = { rejections: [], retries: [] };
+  try {
+    outcome.results = await runRecordExport({
+      kind: listMembership,
+      connection: conn,
+      ctx: options.ctx ?? context(),
+      profiles: store,
+      segments: [{ name: options.segment, source: { kind: 'segment', segmentId, segment: options.segment, entity: 'Customer' }, members, stateId: `exp_${segmentId}` }],
+      mapping: options.mapping ?? { email: 'email' },
+      settings: settingsSchema.parse({}),
+      syncMode: options.syncMode ?? 'full',
+      checkpoint: null,
+      retry: { maxAttempts: 4, baseMs: 1, maxMs: 5, maxRetryAfterMs: 1000 },
+      onBatch: async (_progress, rejections) => {
+        outcome.rejections.push(...rejections);
+      },
+      onRetry: (message) => outcome.retries.push(message),
+    });
+  } catch (error) {
+    if (!(error instanceof OutflowError)) throw error;
+    messages.push(error.message);
+    outcome.error = error;
+  }
+  return outcome;
+}
 
 describe('iterable connection', () => {
   it('derives the base URL from the region and has no profile limit unless the admin sets one', () => {
@@ -229,10 +294,46 @@ describe('iterable lists', () => {
     expect(error.code).toBe('list_not_found');
     expect(error.message).toContain(`list ${target.listId}`);
   });
+
+  it('fails a run fast with list_not_found when a deleted list is answered inside a 5xx, and the next run creates the list again', async () => {
+    const fake = await startFake();
+    fake.setInvalidListStatus(500);
+    const conn = connection(fake);
+    let deletedListId: number | undefined;
+    // Deletes the list in Iterable between the run's list lookup and its first subscribe.
+    const deletingFetch: typeof fetch = async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      if (url.pathname === '/api/lists/subscribe' && deletedListId === undefined) {
+        deletedListId = (JSON.parse(String(init?.body)) as { listId: number }).listId;
+        const deleted = await globalThis.fetch(`${fake.url}/api/lists/${deletedListId}`, { method: 'DELETE', headers: { 'Api-Key': US_KEY } });
+        expect(deleted.status).toBe(200);
+      }
+      return globalThis.fetch(input, init);
+    };
+
+    const failed = await runSegment(conn, { segment: 'Deleted mid-run', where: 'true', ctx: context({ fetch: deletingFetch }) });
+
+    expect(failed.error).toBeInstanceOf(ConfigError);
+    expect(failed.error?.code).toBe('list_not_found');
+    expect(failed.error?.message).toContain(`list ${deletedListId}`);
+    expect(failed.retries).toEqual([]);
+    const subscribes = fake.requests.filter((r) => r.path === '/api/lists/subscribe');
+    expect(subscribes.map((r) => r.status)).toEqual([500]);
+    expect(fake.lists()).toEqual([]);
+
+    const next = await runSegment(conn, { segment: 'Deleted mid-run', where: 'true' });
+
+    expect(next.error).toBeUndefined();
+    expect(next.results).toMatchObject([{ name: 'Deleted mid-run', sent: 6, rejected: 0 }]);
+    const [recreated] = fake.lists();
+    expect(recreated).toMatchObject({ name: 'Deleted mid-run', listType: 'Standard' });
+    expect(recreated!.id).not.toBe(deletedListId);
+    expect(recreated!.members).toEqual(['person1@example.com', 'person2@example.com', 'person3@example.com', 'person4@example.com', 'person5@example.com', 'person6@example.com']);
+  });
 });
 
 describe('iterable send', () => {
-  it('writes every extra mapped target into the users’ dataFields', async () => {
+  it('writes every extra mapped target into the users’ dataFields, and a userId there in an e-mail-based project', async () => {
     const fake = await startFake();
     const session = await listMembership.open(connection(fake), context());
     const target = await session.prepare({ segment: 'Pro plan', settings: settingsSchema.parse({}), members: 2 });
@@ -250,7 +351,7 @@ describe('iterable send', () => {
     expect(bodyOf(subscribe!)).toEqual({
       listId: target.listId,
       subscribers: [
-        { email: 'ann@example.com', userId: 'u-ann', dataFields: { firstName: 'Ann', plan: 'pro', seats: 12, trial: false } },
+        { email: 'ann@example.com', dataFields: { firstName: 'Ann', plan: 'pro', seats: 12, trial: false, userId: 'u-ann' } },
         { email: 'bob@example.com', dataFields: { firstName: 'Bob', plan: 'pro', seats: 3 } },
       ],
       updateExistingUsersOnly: false,
@@ -266,11 +367,12 @@ describe('iterable send', () => {
   });
 
   it('maps invalid, forgotten, conflicting and mistyped users back to their positions, duplicates included', async () => {
-    const fake = await startFake();
+    const fake = await startFake({ projects: [{ apiKey: US_KEY, identity: 'hybrid' }] });
     fake.forget({ email: 'gone@example.com' });
     fake.setFieldType('seats', 'number');
     fake.addUser({ email: 'owner@example.com', userId: 'u-owner' });
-    const session = await listMembership.open(connection(fake), context());
+    fake.addUser({ email: 'thief@example.com', userId: 'u-thief' });
+    const session = await listMembership.open(connection(fake, { projectType: 'hybrid' }), context());
     const target = await session.prepare({ segment: 'Mixed', settings: settingsSchema.parse({}), members: 7 });
 
     const outcome = await session.send(
@@ -297,6 +399,7 @@ describe('iterable send', () => {
     }
     expect(fake.listMembers(target.listId)).toEqual(['ok1@example.com', 'ok2@example.com']);
     expect(fake.user('typo@example.com')).toBeUndefined();
+    expect(fake.userByUserId('u-owner')?.email).toBe('owner@example.com');
   });
 
   it('reports unknown users as not found when updateExistingUsersOnly is on', async () => {
@@ -320,7 +423,7 @@ describe('iterable send', () => {
     await session.send(batch(target, ['a@example.com', 'b@example.com', 'c@example.com'].map((e) => member(e, { plan: 'pro' }))));
 
     const outcome = await session.send(
-      batch(target, [member('a@example.com', { plan: 'pro' }), member('never-added@example.com'), member('c@example.com')], 'remove'),
+      batch(target, [member('a@example.com', { plan: 'pro' }), member('c@example.com')], 'remove'),
     );
 
     expect(outcome).toEqual({ rejected: [] });
@@ -328,7 +431,7 @@ describe('iterable send', () => {
     expect(`${removal.method} ${removal.path}`).toBe('POST /api/lists/unsubscribe');
     expect(bodyOf(removal)).toEqual({
       listId: target.listId,
-      subscribers: [{ email: 'a@example.com' }, { email: 'never-added@example.com' }, { email: 'c@example.com' }],
+      subscribers: [{ email: 'a@example.com' }, { email: 'c@example.com' }],
       channelUnsubscribe: false,
     });
     expect(fake.listMembers(target.listId)).toEqual(['b@example.com']);
@@ -337,7 +440,7 @@ describe('iterable send', () => {
     }
   });
 
-  it('reports removals Iterable refuses, but not removals of users it does not know', async () => {
+  it('reports every removal Iterable did not apply as a rejection, users it does not know included', async () => {
     const fake = await startFake();
     const session = await listMembership.open(connection(fake), context());
     const target = await session.prepare({ segment: 'Mirror refusals', settings: settingsSchema.parse({}), members: 2 });
@@ -346,8 +449,26 @@ describe('iterable send', () => {
 
     const outcome = await session.send(batch(target, [member('unknown@example.com'), member('b@example.com'), member('a@example.com')], 'remove'));
 
-    expect(outcome.rejected.map(({ index, code }) => ({ index, code }))).toEqual([{ index: 1, code: 'invalid_email' }]);
+    expect(outcome.rejected).toEqual([
+      { index: 0, code: 'user_not_found', message: expect.stringContaining('was not removed from the list') },
+      { index: 1, code: 'invalid_email', message: expect.any(String) },
+    ]);
+    expect(outcome.rejected[0]!.message).toContain('projectType');
     expect(fake.listMembers(target.listId)).toEqual(['b@example.com']);
+  });
+
+  it('rejects every removal of a request when Iterable counts failures it does not name', async () => {
+    const fake = await startFake();
+    const session = await listMembership.open(connection(fake), context());
+    const target = await session.prepare({ segment: 'Unnamed failures', settings: settingsSchema.parse({}), members: 2 });
+    fake.failNext(200, { path: 'unsubscribe', body: { successCount: 1, failCount: 1, failedUpdates: {} } });
+
+    const outcome = await session.send(batch(target, [member('a@example.com'), member('b@example.com')], 'remove'));
+
+    expect(outcome.rejected.map(({ index, code }) => ({ index, code }))).toEqual([
+      { index: 0, code: 'removal_unconfirmed' },
+      { index: 1, code: 'removal_unconfirmed' },
+    ]);
   });
 
   it('splits a batch whose body would pass 3.5 MB into several requests under the cap and merges their rejections', async () => {
@@ -458,6 +579,145 @@ describe('iterable send', () => {
     const refused = await caught(session.send(batch(target, [member('a@example.com')])));
     expect(refused).toBeInstanceOf(AuthError);
     expect(refused.message).toContain('server-side API key');
+  });
+});
+
+describe('iterable project types', () => {
+  const everyone = ['person1@example.com', 'person2@example.com', 'person3@example.com', 'person4@example.com', 'person5@example.com', 'person6@example.com'];
+  const subscribersOf = (fake: IterableFake, route: string) =>
+    fake.requests.filter((r) => r.path === route).flatMap((r) => bodyOf(r).subscribers as Array<Record<string, unknown>>);
+
+  it('defaults to an e-mail-based project and checks at save time that a userId-based one maps userId', async () => {
+    const fake = await startFake();
+    expect(connectionSchema.parse({ apiKey: US_KEY }).projectType).toBe('email');
+    expect(connectionSchema.safeParse({ apiKey: US_KEY, projectType: 'phone' }).success).toBe(false);
+    const settings = settingsSchema.parse({});
+    const validate = async (projectType: string, mapping: Record<string, string>) => {
+      const conn = connection(fake, { projectType });
+      const ctx = context();
+      const session = await listMembership.open(conn, ctx);
+      return listMembership.validate!({ connection: conn, settings, mapping, session, ctx }).then(
+        () => 'ok',
+        (error: unknown) => error,
+      );
+    };
+
+    const refused = await validate('userId', { email: 'email', plan: 'plan' });
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as ValidationError).issues).toEqual([{ path: 'mapping.userId', message: expect.stringContaining('"userId"') }]);
+    expect((refused as ValidationError).message).toContain('"userId": "<column>"');
+    expect(await validate('userId', { email: 'email', userId: 'user_id' })).toBe('ok');
+    expect(await validate('email', { email: 'email' })).toBe('ok');
+    expect(await validate('hybrid', { email: 'email' })).toBe('ok');
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('e-mail-based: subscribes and unsubscribes by e-mail only, the userId written as a profile field', async () => {
+    const fake = await startFake({ projects: [{ apiKey: US_KEY, identity: 'email' }] });
+    fake.addUser({ email: 'person1@example.com', userId: 'old-1' });
+    const conn = connection(fake, { projectType: 'email' });
+    const mapping = { email: 'email', userId: 'user_id', plan: 'plan' };
+
+    const first = await runSegment(conn, { segment: 'Email project', where: 'true', mapping, syncMode: 'mirror' });
+    expect(first.error).toBeUndefined();
+    const added = subscribersOf(fake, '/api/lists/subscribe');
+    expect(added).toHaveLength(6);
+    expect(added[0]).toEqual({ email: 'person1@example.com', dataFields: { plan: 'free', userId: 'u-1' } });
+    expect(added.every((s) => s.email !== undefined && s.userId === undefined)).toBe(true);
+    expect(fake.user('person1@example.com')?.userId).toBe('u-1');
+    const [list] = fake.lists();
+    expect(list!.members).toEqual(everyone);
+
+    const second = await runSegment(conn, { segment: 'Email project', where: 'profile_id <= 2', mapping, syncMode: 'mirror' });
+    expect(second.error).toBeUndefined();
+    expect(second.results).toMatchObject([{ removed: 4, rejected: 0 }]);
+    expect(subscribersOf(fake, '/api/lists/unsubscribe')).toEqual(everyone.slice(2).map((email) => ({ email })));
+    expect(fake.listMembers(list!.id)).toEqual(everyone.slice(0, 2));
+  });
+
+  it('userId-based: subscribes and unsubscribes by userId, the e-mail written as a profile field', async () => {
+    const fake = await startFake({ projects: [{ apiKey: US_KEY, identity: 'userId' }] });
+    const conn = connection(fake, { projectType: 'userId' });
+    const mapping = { email: 'email', userId: 'user_id', plan: 'plan' };
+
+    const first = await runSegment(conn, { segment: 'UserId project', where: 'true', mapping, syncMode: 'mirror' });
+    expect(first.error).toBeUndefined();
+    // Profile 5 has no userId: the project cannot identify it, so it is rejected and never sent.
+    expect(first.rejections).toEqual([{ source: 'UserId project', key: '5', code: 'missing_user_id', reason: expect.stringContaining('userId') }]);
+    const added = subscribersOf(fake, '/api/lists/subscribe');
+    expect(added[0]).toEqual({ userId: 'u-1', dataFields: { plan: 'free', email: 'person1@example.com' } });
+    expect(added.map((s) => s.userId)).toEqual(['u-1', 'u-2', 'u-3', 'u-4', 'u-6']);
+    expect(added.every((s) => s.email === undefined)).toBe(true);
+    expect(fake.userByUserId('u-3')).toMatchObject({ email: 'person3@example.com', userId: 'u-3', dataFields: { plan: 'free' } });
+    const [list] = fake.lists();
+    expect(list!.members).toHaveLength(5);
+
+    const second = await runSegment(conn, { segment: 'UserId project', where: 'profile_id <= 2', mapping, syncMode: 'mirror' });
+    expect(second.error).toBeUndefined();
+    expect(second.results).toMatchObject([{ removed: 3, rejected: 0 }]);
+    expect(subscribersOf(fake, '/api/lists/unsubscribe')).toEqual([{ userId: 'u-3' }, { userId: 'u-4' }, { userId: 'u-6' }]);
+    expect(fake.listMembers(list!.id)).toEqual(['person1@example.com', 'person2@example.com']);
+  });
+
+  it('userId-based: a removal Iterable cannot apply, or cannot be asked for, is a rejection with a reason', async () => {
+    const fake = await startFake({ projects: [{ apiKey: US_KEY, identity: 'userId' }] });
+    const session = await listMembership.open(connection(fake, { projectType: 'userId' }), context());
+    const target = await session.prepare({ segment: 'UserId removals', settings: settingsSchema.parse({}), members: 2 });
+    await session.send(batch(target, [member('a@example.com', {}, 'u-a')]));
+
+    const outcome = await session.send(batch(target, [member('b@example.com', {}, 'u-gone'), member('a@example.com'), member('a@example.com', {}, 'u-a')], 'remove'));
+
+    expect(outcome.rejected).toEqual([
+      { index: 0, code: 'user_not_found', message: expect.stringContaining('no user with this userId') },
+      { index: 1, code: 'missing_user_id', message: expect.stringContaining('Remove the user from the list in Iterable') },
+    ]);
+    expect(subscribersOf(fake, '/api/lists/unsubscribe')).toEqual([{ userId: 'u-gone' }, { userId: 'u-a' }]);
+    expect(fake.listMembers(target.listId)).toEqual([]);
+  });
+
+  it('an e-mail-only unsubscribe in a userId-based project is not found, and is reported instead of passing as removed', async () => {
+    // A connection whose projectType does not match its userId-based project sends what Outflow sent before
+    // projectType existed; the fake answers it as Iterable does.
+    const fake = await startFake({ projects: [{ apiKey: US_KEY, identity: 'userId' }] });
+    const right = await listMembership.open(connection(fake, { projectType: 'userId' }), context());
+    const target = await right.prepare({ segment: 'Mismatched', settings: settingsSchema.parse({}), members: 1 });
+    await right.send(batch(target, [member('a@example.com', {}, 'u-a')]));
+    expect(fake.listMembers(target.listId)).toEqual(['a@example.com']);
+
+    const wrong = await listMembership.open(connection(fake, { projectType: 'email' }), context());
+    const outcome = await wrong.send(batch(target, [member('a@example.com', {}, 'u-a')], 'remove'));
+
+    expect(outcome.rejected).toEqual([{ index: 0, code: 'user_not_found', message: expect.stringContaining('projectType') }]);
+    expect(bodyOf(fake.requests.at(-1)!)).toEqual({ listId: target.listId, subscribers: [{ email: 'a@example.com' }], channelUnsubscribe: false });
+    expect(fake.listMembers(target.listId)).toEqual(['a@example.com']);
+  });
+
+  it('hybrid: identifies by userId when a member has one and by e-mail otherwise, when adding and when removing', async () => {
+    const fake = await startFake({ projects: [{ apiKey: US_KEY, identity: 'hybrid' }] });
+    const conn = connection(fake, { projectType: 'hybrid' });
+    const mapping = { email: 'email', userId: 'user_id' };
+
+    const first = await runSegment(conn, { segment: 'Hybrid project', where: 'true', mapping, syncMode: 'mirror' });
+    expect(first.error).toBeUndefined();
+    expect(first.results).toMatchObject([{ sent: 6, rejected: 0 }]);
+    const added = subscribersOf(fake, '/api/lists/subscribe');
+    expect(added).toEqual([
+      { userId: 'u-1', dataFields: { email: 'person1@example.com' } },
+      { userId: 'u-2', dataFields: { email: 'person2@example.com' } },
+      { userId: 'u-3', dataFields: { email: 'person3@example.com' } },
+      { userId: 'u-4', dataFields: { email: 'person4@example.com' } },
+      { email: 'person5@example.com' },
+      { userId: 'u-6', dataFields: { email: 'person6@example.com' } },
+    ]);
+    expect(fake.user('person6@example.com')?.userId).toBe('u-6');
+    const [list] = fake.lists();
+    expect(list!.members).toEqual(everyone);
+
+    const second = await runSegment(conn, { segment: 'Hybrid project', where: 'profile_id <= 2', mapping, syncMode: 'mirror' });
+    expect(second.error).toBeUndefined();
+    expect(second.results).toMatchObject([{ removed: 4, rejected: 0 }]);
+    expect(subscribersOf(fake, '/api/lists/unsubscribe')).toEqual([{ userId: 'u-3' }, { userId: 'u-4' }, { email: 'person5@example.com' }, { userId: 'u-6' }]);
+    expect(fake.listMembers(list!.id)).toEqual(everyone.slice(0, 2));
   });
 });
 

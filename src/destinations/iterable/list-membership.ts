@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ConfigError } from '../../domain/errors.ts';
+import { ConfigError, ValidationError } from '../../domain/errors.ts';
 import { defineRecordExport, type ExportRecord, type Rejection } from '../kit/define.ts';
 import { createIterableClient, type BulkListResponse, type FailedUpdates, type IterableList, type Subscriber } from './client.ts';
-import { rateOf, type IterableConnection } from './connection.ts';
+import { rateOf, type IterableConnection, type ProjectType } from './connection.ts';
 
 /**
  * Iterable caps request bodies at about 4 MB (stated for the bulk user endpoint; no record count is
@@ -51,9 +51,20 @@ export const listMembership = defineRecordExport<IterableConnection, typeof sett
   title: 'Static list named after the segment',
   settings: settingsSchema,
   fields: {
-    email: { title: 'E-mail', type: 'email', required: true, description: 'Identifies the Iterable user.' },
-    userId: { title: 'User ID', type: 'string', description: 'Sent with the e-mail; for userId-based and hybrid projects.' },
+    email: {
+      title: 'E-mail',
+      type: 'email',
+      required: true,
+      description: 'Identifies the user in e-mail-based projects, and in hybrid projects for members without a userId; otherwise written to the profile.',
+    },
+    userId: {
+      title: 'User ID',
+      type: 'string',
+      description: 'Identifies the user in userId-based projects (required there) and in hybrid projects; in e-mail-based projects it is written to the profile.',
+    },
   },
+  // A removal must name the user by the identifier it was added with (userId in userId-based and hybrid projects).
+  identityFields: ['userId'],
   extraFields: {
     description:
       "Every other mapped target is written to the user's dataFields under the target's name. Iterable fixes a field's type project-wide on first use.",
@@ -63,7 +74,19 @@ export const listMembership = defineRecordExport<IterableConnection, typeof sett
   limits: { batchSize: BATCH_SIZE, concurrency: 3 },
   supportsRemove: true,
   rate: rateOf,
+
+  async validate({ connection, mapping }) {
+    if (connection.projectType === 'userId' && mapping !== undefined && !mapping.userId) {
+      throw new ValidationError(
+        'The Iterable project of this connection identifies users by userId (projectType "userId"), so the export must map it: ' +
+          'add "userId": "<column>" to "mapping". If the project identifies users by e-mail, set the connection\'s projectType to "email" or "hybrid".',
+        [{ path: 'mapping.userId', message: 'required when the connection\'s projectType is "userId"' }],
+      );
+    }
+  },
+
   connectionLimits: (conn) => (conn.maxProfiles === undefined ? {} : { maxProfiles: conn.maxProfiles }),
+  targets: ({ segments }) => segments.map((segment) => `list "${segment}"`),
 
   async open(conn, ctx) {
     const client = createIterableClient(conn, ctx);
@@ -82,12 +105,9 @@ export const listMembership = defineRecordExport<IterableConnection, typeof sett
         const rejected: Rejection[] = [];
         const entries: Entry[] = [];
         batch.records.forEach((record, index) => {
-          const subscriber = batch.action === 'add' ? toSubscriber(record) : toUnsubscriber(record);
-          if (subscriber.email === undefined) {
-            rejected.push({ index, code: 'missing_email', message: 'The record has no e-mail address.' });
-          } else {
-            entries.push({ index, subscriber });
-          }
+          const identified = toSubscriber(record, conn.projectType, batch.action);
+          if (identified.ok) entries.push({ index, subscriber: identified.subscriber });
+          else rejected.push({ index, code: identified.code, message: identified.message });
         });
 
         const { listId } = batch.target;
@@ -112,13 +132,17 @@ export const listMembership = defineRecordExport<IterableConnection, typeof sett
             batch.action === 'add'
               ? await client.subscribe({ listId, subscribers, updateExistingUsersOnly: batch.settings.updateExistingUsersOnly })
               : await client.unsubscribe({ listId, subscribers, channelUnsubscribe: false });
-          const { rejections, ignored } = rejectionsFrom(response, chunk, batch.action);
+          const rejections = rejectionsFrom(response, chunk, batch.action);
           rejected.push(...rejections);
-          if (response.failCount > rejections.length + ignored) {
+          if (response.failCount > rejections.length) {
             ctx.log.warn(
-              { listId, action: batch.action, failCount: response.failCount, identified: rejections.length + ignored },
-              'Iterable counted failures it did not name; those records are reported as accepted',
+              { listId, action: batch.action, failCount: response.failCount, identified: rejections.length },
+              batch.action === 'add'
+                ? 'Iterable counted failures it did not name; those records are reported as accepted'
+                : 'Iterable counted failed removals it did not name; the other removals of the request are reported as unconfirmed',
             );
+            // A removal Iterable may not have applied must not count as done: mirror sync would never retry it.
+            if (batch.action === 'remove') rejected.push(...unconfirmedRemovals(chunk, rejections));
           }
         }
         return { rejected: rejected.sort((a, b) => a.index - b.index) };
@@ -159,8 +183,39 @@ function isStatic(list: IterableList): boolean {
   return list.listType === undefined || list.listType === 'Standard';
 }
 
-function toSubscriber(record: ExportRecord): Subscriber {
-  const { email, userId } = record.fields;
+type Identified = { ok: true; subscriber: Subscriber } | { ok: false; code: string; message: string };
+
+/**
+ * Builds the subscriber with exactly one identifier, as Iterable's OptionalApiUser asks ("email or userId,
+ * depending on how the project identifies users"): e-mail-based projects by e-mail, userId-based projects by
+ * userId, hybrid projects by userId when the member has one (it survives an address change) and by e-mail
+ * otherwise. The other identifier, when mapped, is written to the profile through dataFields: Iterable
+ * documents `dataFields.userId` for setting a userId in an e-mail-based project (support article "Updating a
+ * User's Email Address or User ID", for users/update, whose user object subscribe shares); `dataFields.email`
+ * in the other project types is our reading by symmetry. Sending both at the top level instead makes an
+ * e-mail-based project match by e-mail and overwrite the userId ("Creating and Identifying Users with Iterable
+ * APIs"). A removal names the user by the identifier it was added with, and nothing else.
+ */
+function toSubscriber(record: ExportRecord, projectType: ProjectType, action: 'add' | 'remove'): Identified {
+  const email = typeof record.fields.email === 'string' && record.fields.email !== '' ? record.fields.email : undefined;
+  const rawUserId = record.fields.userId;
+  const userId = rawUserId === undefined || rawUserId === null || String(rawUserId).trim() === '' ? undefined : String(rawUserId);
+  const by = projectType === 'email' ? 'email' : projectType === 'userId' || userId !== undefined ? 'userId' : 'email';
+
+  if (by === 'userId' && userId === undefined) {
+    return {
+      ok: false,
+      code: 'missing_user_id',
+      message:
+        action === 'add'
+          ? 'The Iterable project identifies users by userId (projectType "userId") and the record has none, so it was not sent.'
+          : 'The Iterable project identifies users by userId, but Outflow has no userId for this former member (it was added without one, or before ' +
+            'Outflow kept userIds), so Iterable cannot be told whom to remove. Remove the user from the list in Iterable.',
+    };
+  }
+  if (by === 'email' && email === undefined) return { ok: false, code: 'missing_email', message: 'The record has no e-mail address.' };
+  if (action === 'remove') return { ok: true, subscriber: by === 'email' ? { email } : { userId } };
+
   const dataFields: Record<string, unknown> = {};
   for (const source of [record.fields, record.extra]) {
     for (const [key, value] of Object.entries(source)) {
@@ -168,17 +223,11 @@ function toSubscriber(record: ExportRecord): Subscriber {
       if (!IDENTITY_FIELDS.has(key) && value !== null && value !== undefined) dataFields[key] = value;
     }
   }
-  const subscriber: Subscriber = { email: typeof email === 'string' && email !== '' ? email : undefined };
-  // Sending both identifiers lets hybrid and userId-based projects match by userId; a pair that points at two
-  // profiles comes back in conflictEmails and becomes a per-record rejection.
-  if (userId !== undefined && userId !== null && userId !== '') subscriber.userId = String(userId);
+  if (by === 'email' && userId !== undefined) dataFields.userId = userId;
+  if (by === 'userId' && email !== undefined) dataFields.email = email;
+  const subscriber: Subscriber = by === 'email' ? { email } : { userId };
   if (Object.keys(dataFields).length > 0) subscriber.dataFields = dataFields;
-  return subscriber;
-}
-
-function toUnsubscriber(record: ExportRecord): Subscriber {
-  const { email } = record.fields;
-  return { email: typeof email === 'string' && email !== '' ? email : undefined };
+  return { ok: true, subscriber };
 }
 
 /** Greedy cut into request bodies of at most MAX_REQUEST_BYTES, measured exactly as JSON.stringify writes them. */
@@ -206,15 +255,20 @@ function splitByBytes(entries: Entry[], envelopeBytes: number): { chunks: Entry[
   return { chunks, oversized };
 }
 
+/** Why a removal Iterable answered with notFound* was not applied, by the identifier it was named by. */
+const REMOVAL_NOT_FOUND: Record<'email' | 'userId', string> = {
+  email:
+    'Iterable found no user with this e-mail address, so it was not removed from the list. If the project identifies users by userId, ' +
+    'set the connection\'s projectType to "userId" or "hybrid" and map userId; otherwise remove the user from the list in Iterable.',
+  userId: 'Iterable found no user with this userId, so it was not removed from the list. Check the user in Iterable and remove it from the list there.',
+};
+
 /**
  * The response has no per-position status: each array names identifiers, and everything not named
  * succeeded. An identifier can appear twice in a batch, so each maps to every position that carried it.
+ * A removal Iterable names in any array was not applied, "not found" included: it becomes a rejection.
  */
-function rejectionsFrom(
-  response: BulkListResponse,
-  chunk: Entry[],
-  action: 'add' | 'remove',
-): { rejections: Rejection[]; ignored: number } {
+function rejectionsFrom(response: BulkListResponse, chunk: Entry[], action: 'add' | 'remove'): Rejection[] {
   const byEmail = new Map<string, number[]>();
   const byUserId = new Map<string, number[]>();
   for (const { index, subscriber } of chunk) {
@@ -222,7 +276,6 @@ function rejectionsFrom(
     if (subscriber.userId !== undefined) push(byUserId, subscriber.userId, index);
   }
   const found = new Map<number, Rejection>();
-  const ignored = new Set<number>();
   for (const reason of REASONS) {
     const source = reason.failed ? response.failedUpdates : response;
     const named = (source as Record<string, unknown> | undefined)?.[reason.array];
@@ -231,13 +284,25 @@ function rejectionsFrom(
       if (typeof identifier !== 'string') continue;
       const positions = reason.by === 'email' ? byEmail.get(identifier.toLowerCase()) : byUserId.get(identifier);
       for (const index of positions ?? []) {
-        // Removing a user who is not on the list (or not in Iterable at all) leaves it where mirror sync wants it.
-        if (action === 'remove' && reason.code === 'user_not_found') ignored.add(index);
-        else if (!found.has(index)) found.set(index, { index, code: reason.code, message: reason.message });
+        if (found.has(index)) continue;
+        const message = action === 'remove' && reason.code === 'user_not_found' ? REMOVAL_NOT_FOUND[reason.by] : reason.message;
+        found.set(index, { index, code: reason.code, message });
       }
     }
   }
-  return { rejections: [...found.values()], ignored: [...ignored].filter((index) => !found.has(index)).length };
+  return [...found.values()];
+}
+
+/** Iterable counted more failed removals than it named: none of the unnamed ones can be taken as applied. */
+function unconfirmedRemovals(chunk: Entry[], named: Rejection[]): Rejection[] {
+  const rejected = new Set(named.map((r) => r.index));
+  return chunk
+    .filter((entry) => !rejected.has(entry.index))
+    .map((entry) => ({
+      index: entry.index,
+      code: 'removal_unconfirmed',
+      message: 'Iterable reported failed removals without naming the users, so this member may still be on the list. Check the list in Iterable.',
+    }));
 }
 
 function push(map: Map<string, number[]>, key: string, index: number): void {

@@ -27,12 +27,27 @@ export interface DestinationContext {
   saveSecrets(patch: Record<string, string>): Promise<void>;
   /** True while running `connection verify`: the check may record what it learned (host key, token). */
   verifying: boolean;
+  /**
+   * Adds a warning to the current run: kept on the run record, printed by `export run` and listed in its
+   * `--json` summary. Outside a run (verify, saving an export) it goes to the log. For what the user should
+   * fix but that does not stop the run, e.g. a mapped field the destination will not store.
+   *
+   * @example
+   * ctx.warn(`Custom field \`colour\` is not defined on list \`${listId}\`; its values are not stored.`)
+   */
+  warn(message: string): void;
+  /**
+   * During `verify`: a host key fingerprint the admin explicitly accepts in place of the recorded one
+   * (`--accept-host-key SHA256:…`). The server must present exactly this key.
+   */
+  acceptHostKey?: string;
 }
 
-export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string };
+export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string; details?: Record<string, unknown> };
 
 export const ok = (details?: Record<string, unknown>): CheckResult => (details ? { ok: true, details } : { ok: true });
-export const fail = (code: ErrorCode, message: string): CheckResult => ({ ok: false, code, message });
+export const fail = (code: ErrorCode, message: string, details?: Record<string, unknown>): CheckResult =>
+  details ? { ok: false, code, message, details } : { ok: false, code, message };
 
 /**
  * Runs a check's probe and turns whatever it throws into a failed {@link CheckResult}, so `check()` never
@@ -58,7 +73,11 @@ export async function probe(vendor: string, ctx: DestinationContext, run: () => 
 export interface FileFormat {
   delimiter: ',' | ';' | '\t' | '|';
   compression: 'gzip' | 'none';
+  /** `quote`: text cells that a spreadsheet would run as a formula get a leading `'` (see the profile store's copyCsv). */
+  formulaEscaping: FormulaEscaping;
 }
+
+export type FormulaEscaping = 'none' | 'quote';
 
 /** A file uploaded under a temporary name, waiting for `commit` (rename) or `discard` (delete). */
 export interface StagedFile {
@@ -164,8 +183,32 @@ export interface RecordExportDefinition<Conn, Settings extends z.ZodObject = z.Z
   /** Vendor request pacing for this connection. Override per connection with `requestsPerSecond`. */
   rate(connection: Conn): Rate;
   connectionLimits?(connection: Conn): ConnectionLimits;
-  /** Checks an export's settings against the account when it is saved (e.g. that a list id exists). */
-  validate?(input: { connection: Conn; settings: z.infer<Settings>; session: RecordSession<State, z.infer<Settings>> }): Promise<void>;
+  /**
+   * Targets besides `email` that identify a member at the vendor (e.g. Iterable's `userId`). Mirror sync keeps
+   * them with every delivered member, so a later removal names the member the way it was added.
+   */
+  identityFields?: string[];
+  /**
+   * What an export writes into, one label per list or audience, equal for two exports of the same connection
+   * exactly when they write into the same one. Saving an export warns when another export of its connection
+   * shares a label. Lists named after segments give one label per segment.
+   *
+   * @example
+   * targets: ({ segments }) => segments.map((segment) => `list "${segment}"`)
+   */
+  targets?(input: { segments: string[]; settings: z.infer<Settings> }): string[];
+  /**
+   * Checks an export against the account when it is saved (e.g. that a list id exists and defines the mapped
+   * custom fields), and its mapping against the connection (e.g. a target the connection's settings require).
+   * `mapping` is the export's target → column mapping. Throws to refuse the export.
+   */
+  validate?(input: {
+    connection: Conn;
+    settings: z.infer<Settings>;
+    mapping: Record<string, string>;
+    session: RecordSession<State, z.infer<Settings>>;
+    ctx: DestinationContext;
+  }): Promise<void>;
   open(connection: Conn, ctx: DestinationContext): Promise<RecordSession<State, z.infer<Settings>>>;
 }
 

@@ -6,6 +6,8 @@ import type { DestinationContext } from './define.ts';
 export interface TestContext extends DestinationContext {
   /** Every log line written through `log`, as raw JSON text (to prove no secret leaks into logs). */
   logLines: string[];
+  /** What `warn` received: the run warnings a destination raised. */
+  warnings: string[];
   /** What `saveState` / `saveSecrets` received, merged. */
   savedState: Record<string, unknown>;
   savedSecrets: Record<string, string>;
@@ -29,6 +31,7 @@ export function createTestContext(overrides: Partial<DestinationContext> = {}): 
   });
   const savedState: Record<string, unknown> = {};
   const savedSecrets: Record<string, string> = {};
+  const warnings: string[] = [];
   const state: Record<string, unknown> = { ...(overrides.state ?? {}) };
   const limiter: RateLimiter = overrides.limiter ?? createMemoryRateLimiter();
   return {
@@ -40,6 +43,7 @@ export function createTestContext(overrides: Partial<DestinationContext> = {}): 
     limiter,
     limiterKey: 'test',
     verifying: false,
+    warn: (message) => void warnings.push(message),
     ...overrides,
     state,
     async saveState(patch) {
@@ -50,6 +54,7 @@ export function createTestContext(overrides: Partial<DestinationContext> = {}): 
       Object.assign(savedSecrets, patch);
     },
     logLines,
+    warnings,
     savedState,
     savedSecrets,
   };

@@ -44,6 +44,9 @@ export interface Account {
 export interface CustomerList {
   id: string;
   name: string;
+  /** The account (Scope `Account`) or manager customer (Scope `Customer`) that owns the list, when Microsoft says. */
+  parentId: string | undefined;
+  scope: string | undefined;
 }
 
 /** One item of `PartialErrors` (Microsoft's BatchError), reduced to what we act on. */
@@ -91,9 +94,9 @@ const REQUEST_LEVEL_CODES: ReadonlySet<number> = new Set([
 export interface MicrosoftAdvertisingClient {
   /** A valid access token, refreshed (and the rotated refresh token saved) when needed. */
   accessToken(): Promise<string>;
-  /** GetAudiencesByIds with no ids: every customer list the account can see. */
+  /** GetAudiencesByIds with no ids: every customer list the account can see, its own and those its manager shares. */
   findCustomerLists(account: Account): Promise<CustomerList[]>;
-  /** AddAudiences with one customer list; returns its id. */
+  /** AddAudiences with one customer list owned by the account (Scope `Account`); returns its id. */
   createCustomerList(account: Account, name: string): Promise<string>;
   /** ApplyCustomerListUserData; returns the per-item errors, throws for request-level ones. */
   applyEmailHashes(account: Account, input: { action: 'Add' | 'Remove'; audienceId: string; hashes: string[] }): Promise<ItemError[]>;
@@ -118,8 +121,10 @@ export function createMicrosoftAdvertisingClient(config: ClientConfig, ctx: Dest
       if (response.ok) return (isRecord(response.body) ? response.body : {}) as T;
       const fault = readFault(response.body);
       const codes = fault.items.map((item) => item.code);
-      const tokenProblem =
-        codes.includes(CODE.invalidCredentials) || codes.includes(CODE.authenticationTokenExpired) || codes.length === 0;
+      // Only 105 InvalidCredentials and 109 AuthenticationTokenExpired can be about the access token. Any other
+      // 401 (106 UserIsNotAuthorized, 120 UserLoginAccessDenied, a body without a fault, …) is not cured by a
+      // new token, and refreshing would hide Microsoft's answer behind a second, identical failure.
+      const tokenProblem = codes.includes(CODE.invalidCredentials) || codes.includes(CODE.authenticationTokenExpired);
       if (response.status === 401 && tokenProblem && attempt === 0) {
         // An access token can die before expires_in (revoked sessions, clock skew): refresh once and retry.
         tokens.invalidate(token);
@@ -144,16 +149,18 @@ export function createMicrosoftAdvertisingClient(config: ClientConfig, ctx: Dest
         if (!isRecord(audience)) continue;
         if (audience.Type !== undefined && audience.Type !== null && audience.Type !== 'CustomerList') continue;
         const id = idString(audience.Id);
-        if (id && typeof audience.Name === 'string') lists.push({ id, name: audience.Name });
+        const scope = typeof audience.Scope === 'string' ? audience.Scope : undefined;
+        if (id && typeof audience.Name === 'string') lists.push({ id, name: audience.Name, parentId: idString(audience.ParentId), scope });
       }
       return lists;
     },
 
     async createCustomerList(account, name) {
-      // Only Name and Type, as Segment's production connector does: the docs contradict each other on the
-      // Scope a customer list may take, so the service picks its default (and MembershipDuration's).
+      // The AddAudiences reference marks ParentId and Scope required, and Microsoft's own customer-list sample
+      // sends ParentId = the account id with Scope Account. Without them the service picks a scope it does not
+      // document (https://learn.microsoft.com/advertising/campaign-management-service/addaudiences).
       const body = await call<{ AudienceIds?: unknown; PartialErrors?: unknown }>('AddAudiences', '/Audiences', account, {
-        Audiences: [{ Name: name, Type: 'CustomerList' }],
+        Audiences: [{ Name: name, Type: 'CustomerList', ParentId: account.accountId, Scope: 'Account' }],
       });
       // Microsoft answers 200 for most create failures and lists them under PartialErrors.
       const errors = readItemErrors(body.PartialErrors);
@@ -383,6 +390,14 @@ function faultError(
       'permission_denied',
       `The Microsoft user signed in on connection \`${connection}\` has no access to account ${account.accountId} under customer ${account.customerId} (${found}). ` +
         `Check customerId and accountId, or sign in as a user of that account with \`${outflowCommand('connection', 'authorize', connection)}\`.${tracking}`,
+    );
+  }
+  if (response.status === 401 || response.status === 403) {
+    // Not a token problem (those are 105/109, handled above): a new access token would not help.
+    return new AuthError(
+      'auth_failed',
+      `${VENDOR} refused connection \`${connection}\` for ${operation} (${found}). ` +
+        `Check the connection's developerToken and that the signed-in Microsoft user may use the API for account ${account.accountId}, then run \`outflow connection verify ${connection}\`.${tracking}`,
     );
   }
   if (codes.has(CODE.requestMissingHeaders)) {

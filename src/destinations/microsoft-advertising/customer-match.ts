@@ -51,18 +51,29 @@ export const customerMatch = defineRecordExport<MicrosoftAdvertisingConnection, 
   },
   supportsRemove: true,
   rate: (conn) => rateFor(conn),
+  // Customer lists belong to an ad account, so the same segment name in two accounts is two lists.
+  targets: ({ segments, settings: exportSettings }) => segments.map((segment) => `customer list "${segment}" in account ${exportSettings.accountId}`),
 
   async open(conn, ctx) {
     const client = createMicrosoftAdvertisingClient(conn, ctx);
     const targets = new Map<string, Promise<CustomerListTarget>>();
 
     async function findOrCreate(account: Account, name: string): Promise<CustomerListTarget> {
-      const lists = (await client.findCustomerLists(account)).filter((list) => list.name === name);
+      const named = (await client.findCustomerLists(account)).filter((list) => list.name === name);
+      // The list query also returns lists the manager account shares (Scope Customer, ParentId = the customer).
+      // One of the same name must not win over the account's own list, which is where earlier runs wrote.
+      const own = named.filter((list) => list.parentId === account.accountId);
+      const lists = own.length > 0 ? own : named;
       if (lists.length > 1) {
         ctx.log.warn({ segment: name, matches: lists.length }, 'several customer lists carry the segment name; using the first');
       }
       const existing = lists[0];
-      if (existing) return { audienceId: existing.id, name };
+      if (existing) {
+        if (own.length === 0) {
+          ctx.log.info({ segment: name, audienceId: existing.id, parentId: existing.parentId }, 'using a customer list shared by the manager account');
+        }
+        return { audienceId: existing.id, name };
+      }
       const audienceId = await client.createCustomerList(account, name);
       ctx.log.info({ segment: name, audienceId, accountId: account.accountId }, 'created a Microsoft Advertising customer list');
       return { audienceId, name };

@@ -63,11 +63,17 @@ export const FAKE_DEFAULTS = {
   callsPerMinute: 120,
 } as const;
 
+/** `Account`: owned by one ad account (ParentId = account id); `Customer`: shared by the manager account (ParentId = customer id). */
+export type AudienceScope = 'Account' | 'Customer';
+
 export interface FakeAudience {
   id: string;
   name: string;
   customerId: string;
+  /** The account that created it; a `Customer`-scoped list is visible to every account of the customer. */
   accountId: string;
+  scope: AudienceScope;
+  parentId: string;
   members: string[];
 }
 
@@ -78,8 +84,8 @@ export interface FakeCall extends RecordedRequest {
 export interface FailureOptions {
   retryAfterS?: number;
   path?: string;
-  /** The fault code in the body; default 117 for 429, 109 for 401, 0 for 5xx. */
-  faultCode?: number;
+  /** The fault code in the body; default 117 for 429, 109 for 401, 0 for 5xx; null: a body with no fault at all. */
+  faultCode?: number | null;
   /** Wrap the fault as `{ ApplicationFault: … }`, the envelope of Microsoft's PHP REST migration guide. */
   nested?: boolean;
 }
@@ -101,8 +107,11 @@ export interface MicrosoftAdvertisingFake extends ContractFake {
   failNext(status: number, options?: FailureOptions): void;
   rejectEmails(emails: string[]): void;
   audiences(account?: { customerId: string; accountId: string }): FakeAudience[];
-  /** Seeds a customer list, as if someone created it in the web UI. */
-  createAudience(name: string, account?: { customerId: string; accountId: string }): string;
+  /**
+   * Seeds a customer list, as if someone created it in the web UI. `scope: 'Customer'` makes it a list the
+   * manager account shares with all its accounts (ParentId = the customer id).
+   */
+  createAudience(name: string, account?: { customerId: string; accountId: string }, options?: { scope?: AudienceScope }): string;
   members(audienceId: string): string[];
   setTerms(accountId: string, terms: TermsState): void;
   terms(accountId: string): TermsState;
@@ -140,6 +149,7 @@ interface Audience {
   name: string;
   customerId: string;
   accountId: string;
+  scope: AudienceScope;
   members: Set<string>;
 }
 
@@ -415,9 +425,16 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
       if (audience.Type !== 'CustomerList') error = batchError(index, 90004, 'AudienceTypeNotSupportedByFake', 'The fake only creates customer lists.');
       else if (name.trim().length === 0) error = batchError(index, 90005, 'AudienceNameRequired', 'Name is required.');
       else if (name.length > 128) error = batchError(index, 90006, 'AudienceNameTooLong', 'Name exceeds 128 characters.');
-      else if (account.terms === 'ui-only') {
+      // The AddAudiences reference marks ParentId and Scope required on add. What the service answers when they
+      // are missing is not documented (one production connector omits both and works), so the fake holds the
+      // client to the reference and answers the way Microsoft reports most create failures: a BatchError.
+      else if (audience.Scope !== 'Account' && audience.Scope !== 'Customer') {
+        error = batchError(index, 90016, 'AudienceScopeRequired', 'Scope is required on add: Account or Customer.');
+      } else if (audience.ParentId === undefined || audience.ParentId === null || String(audience.ParentId) !== (audience.Scope === 'Account' ? account.accountId : account.customerId)) {
+        error = batchError(index, 90017, 'AudienceParentIdInvalid', 'ParentId is required on add and must be the account id (Scope Account) or the customer id (Scope Customer).');
+      } else if (account.terms === 'ui-only') {
         error = batchError(index, 8003, 'CustomerListTermsAndConditionsNotAccepted', 'Customer Match terms and conditions have not been accepted.');
-      } else if ([...audiences.values()].some((a) => a.accountId === account.accountId && a.name === name)) {
+      } else if ([...audiences.values()].some((a) => parentOf(a) === String(audience.ParentId) && a.scope === audience.Scope && a.name === name)) {
         error = batchError(index, 90007, 'DuplicateAudienceName', 'An audience with this name already exists.');
       }
       if (error) {
@@ -425,7 +442,7 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
         ids.push(null);
         return;
       }
-      ids.push(wireId(storeAudience(name, account)));
+      ids.push(wireId(storeAudience(name, account, audience.Scope as AudienceScope)));
     });
     json(res, 200, { AudienceIds: ids, PartialErrors: errors });
   }
@@ -439,8 +456,8 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
       Id: wireId(audience.id),
       Name: audience.name,
       Type: 'CustomerList',
-      Scope: 'Account',
-      ParentId: wireId(audience.accountId),
+      Scope: audience.scope,
+      ParentId: wireId(parentOf(audience)),
       Description: null,
       MembershipDuration: null,
       SearchSize: null,
@@ -453,7 +470,8 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
     if (types.length === 0) return apiFault(res, 400, trackingId, 90008, 'AudienceTypeRequired', 'Type is required.');
     const requested = Array.isArray(body.AudienceIds) ? body.AudienceIds : [];
     if (requested.length > 100) return apiFault(res, 400, trackingId, 90009, 'AudienceIdsArrayExceedsLimit', 'At most 100 ids per call.');
-    const own = [...audiences.values()].filter((a) => a.accountId === account.accountId && types.includes('CustomerList'));
+    // No ids: "all customer- and account-scoped audiences", so lists the manager shares come back too.
+    const own = [...audiences.values()].filter((a) => visibleTo(a, account) && types.includes('CustomerList'));
     if (requested.length === 0) return json(res, 200, { Audiences: own.map(audienceJson), PartialErrors: [] });
     const found: Array<Record<string, unknown> | null> = [];
     const errors: BatchError[] = [];
@@ -477,7 +495,7 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
     const errors: BatchError[] = [];
     ids.forEach((id: unknown, index) => {
       const audience = audiences.get(String(id));
-      if (audience && audience.accountId === account.accountId) audiences.delete(audience.id);
+      if (audience && visibleTo(audience, account)) audiences.delete(audience.id);
       else errors.push(batchError(index, 8000, 'InvalidCustomerListId', 'The audience id is invalid.'));
     });
     json(res, 200, { PartialErrors: errors });
@@ -500,7 +518,7 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
       return apiFault(res, 400, trackingId, 8002, 'CustomerListItemSubTypeNotSupported', 'The customer list item sub type is not supported.');
     }
     const audience = audiences.get(String(data.AudienceId));
-    if (!audience || audience.accountId !== account.accountId) {
+    if (!audience || !visibleTo(audience, account)) {
       return apiFault(res, 400, trackingId, 8000, 'InvalidCustomerListId', 'The customer list id is invalid.');
     }
     const accept = data.AcceptCustomerMatchTerm;
@@ -542,8 +560,18 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
     const trackingId = randomUUID();
     res.setHeader('TrackingId', trackingId);
     if (failure.retryAfterS !== undefined) res.setHeader('Retry-After', String(failure.retryAfterS));
+    if (failure.faultCode === null) return json(res, failure.status, {});
     const code = failure.faultCode ?? (failure.status === 429 ? 117 : failure.status === 401 ? 109 : failure.status >= 500 ? 0 : 90015);
-    const names: Record<number, string> = { 0: 'InternalError', 105: 'InvalidCredentials', 106: 'UserIsNotAuthorized', 109: 'AuthenticationTokenExpired', 117: 'CallRateExceeded', 8003: 'CustomerListTermsAndConditionsNotAccepted' };
+    const names: Record<number, string> = {
+      0: 'InternalError',
+      105: 'InvalidCredentials',
+      106: 'UserIsNotAuthorized',
+      109: 'AuthenticationTokenExpired',
+      117: 'CallRateExceeded',
+      120: 'UserLoginAccessDenied',
+      122: 'PersonalIdentityNotAvailable',
+      8003: 'CustomerListTermsAndConditionsNotAccepted',
+    };
     const fault = {
       TrackingId: trackingId,
       Type: 'ApiFaultDetail',
@@ -561,10 +589,18 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
     aadError(res, failure.status, 'temporarily_unavailable', 'AADSTS90033: A transient error has occurred. Please try again.');
   }
 
-  function storeAudience(name: string, account: FakeAccount): string {
+  function storeAudience(name: string, account: FakeAccount, scope: AudienceScope = 'Account'): string {
     const id = String(nextAudienceId++);
-    audiences.set(id, { id, name, customerId: account.customerId, accountId: account.accountId, members: new Set() });
+    audiences.set(id, { id, name, customerId: account.customerId, accountId: account.accountId, scope, members: new Set() });
     return id;
+  }
+
+  function parentOf(audience: Audience): string {
+    return audience.scope === 'Customer' ? audience.customerId : audience.accountId;
+  }
+
+  function visibleTo(audience: Audience, account: FakeAccount): boolean {
+    return audience.scope === 'Customer' ? audience.customerId === account.customerId : audience.accountId === account.accountId;
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -594,10 +630,10 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
     audiences(account) {
       return [...audiences.values()]
         .filter((a) => !account || (a.customerId === account.customerId && a.accountId === account.accountId))
-        .map((a) => ({ id: a.id, name: a.name, customerId: a.customerId, accountId: a.accountId, members: [...a.members] }));
+        .map((a) => ({ id: a.id, name: a.name, customerId: a.customerId, accountId: a.accountId, scope: a.scope, parentId: parentOf(a), members: [...a.members] }));
     },
-    createAudience(name, account) {
-      return storeAudience(name, account ?? defaultAccount());
+    createAudience(name, account, options = {}) {
+      return storeAudience(name, account ?? defaultAccount(), options.scope ?? 'Account');
     },
     members(audienceId) {
       return [...(audiences.get(audienceId)?.members ?? [])];

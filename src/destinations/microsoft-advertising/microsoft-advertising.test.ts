@@ -5,6 +5,7 @@ import type { ExportRecord } from '../kit/define.ts';
 import { sha256Hex } from '../kit/fields.ts';
 import { createTestContext, type TestContext } from '../kit/testing.ts';
 import { authorizeMicrosoftAdvertising } from './authorize.ts';
+import { createMicrosoftAdvertisingClient } from './client.ts';
 import { customerMatch, emailHash, type CustomerListTarget } from './customer-match.ts';
 import {
   FAKE_DEFAULTS,
@@ -135,7 +136,10 @@ describe('microsoft-advertising customer lists', () => {
     expect(first.target).toEqual({ audienceId: created[0]!.id, name: 'VIP customers' });
     expect(calls(fake, '/Audiences/QueryByIds').map((r) => JSON.parse(r.body))).toEqual([{ AudienceIds: [], Type: 'CustomerList' }]);
     const add = calls(fake, '/Audiences');
-    expect(add.map((r) => [r.method, JSON.parse(r.body)])).toEqual([['POST', { Audiences: [{ Name: 'VIP customers', Type: 'CustomerList' }] }]]);
+    expect(add.map((r) => [r.method, JSON.parse(r.body)])).toEqual([
+      ['POST', { Audiences: [{ Name: 'VIP customers', Type: 'CustomerList', ParentId: account.accountId, Scope: 'Account' }] }],
+    ]);
+    expect(created[0]).toMatchObject({ scope: 'Account', parentId: account.accountId });
     expect(add[0]!.headers).toMatchObject({
       authorization: expect.stringMatching(/^Bearer access-/),
       developertoken: FAKE_DEFAULTS.developerToken,
@@ -152,6 +156,56 @@ describe('microsoft-advertising customer lists', () => {
     expect(calls(fake, '/Audiences/QueryByIds')).toHaveLength(2);
     expect(calls(fake, '/Audiences')).toHaveLength(1);
     expect(fake.audiences(account)).toHaveLength(3);
+  });
+
+  it('has the fake refuse a customer list without ParentId and Scope, as the AddAudiences reference requires them', async () => {
+    const fake = await startFake();
+    const token = await createMicrosoftAdvertisingClient(conn(fake), createTestContext({ connectionName: CONNECTION })).accessToken();
+    const add = async (audience: Record<string, unknown>) => {
+      const response = await fetch(`${fake.baseUrl}/Audiences`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          Authorization: `Bearer ${token}`,
+          DeveloperToken: FAKE_DEFAULTS.developerToken,
+          CustomerId: account.customerId,
+          CustomerAccountId: account.accountId,
+        },
+        body: JSON.stringify({ Audiences: [{ Name: 'Bare', Type: 'CustomerList', ...audience }] }),
+      });
+      return { status: response.status, body: (await response.json()) as { AudienceIds: unknown[]; PartialErrors: Array<{ ErrorCode: string; Index: number }> } };
+    };
+    for (const missing of [{}, { Scope: 'Account' }, { ParentId: account.accountId }, { Scope: 'Account', ParentId: '999' }]) {
+      const { status, body } = await add(missing);
+      expect(status).toBe(200);
+      expect(body.AudienceIds).toEqual([null]);
+      expect(body.PartialErrors).toEqual([expect.objectContaining({ Index: 0, ErrorCode: expect.stringMatching(/^Audience(ScopeRequired|ParentIdInvalid)$/) })]);
+    }
+    expect(fake.audiences()).toEqual([]);
+    const shared = await add({ Scope: 'Customer', ParentId: account.customerId });
+    expect(shared.body.PartialErrors).toEqual([]);
+    expect(fake.audiences()).toEqual([expect.objectContaining({ name: 'Bare', scope: 'Customer', parentId: account.customerId })]);
+  });
+
+  it("prefers the account's own list over a manager-shared list with the same name", async () => {
+    const fake = await startFake();
+    // Seeded first, so the list query answers with the shared list ahead of the account's own.
+    const sharedId = fake.createAudience('VIP customers', account, { scope: 'Customer' });
+    const ownId = fake.createAudience('VIP customers', account);
+    const { target, send } = await run(fake, createTestContext({ connectionName: CONNECTION }));
+    expect(target.audienceId).toBe(ownId);
+    await send('add', ['a@example.com']);
+    expect(fake.members(ownId)).toEqual([sha256Hex('a@example.com')]);
+    expect(fake.members(sharedId)).toEqual([]);
+    expect(calls(fake, '/Audiences')).toHaveLength(0);
+  });
+
+  it('uses a manager-shared list of the segment name when the account has none of its own', async () => {
+    const fake = await startFake();
+    const sharedId = fake.createAudience('VIP customers', account, { scope: 'Customer' });
+    const { target } = await run(fake, createTestContext({ connectionName: CONNECTION }));
+    expect(target.audienceId).toBe(sharedId);
+    expect(calls(fake, '/Audiences')).toHaveLength(0);
   });
 
   it('accepts audience ids that come back as JSON numbers', async () => {
@@ -366,6 +420,35 @@ describe('microsoft-advertising OAuth', () => {
     expect(error.message).toContain('developerToken');
     expect(error.message).toMatch(/TrackingId [0-9a-f-]{36}/);
     expect(calls(fake, '/Audiences/QueryByIds').map((r) => r.status)).toEqual([401, 401]);
+    expect(calls(fake, '/oauth2/v2.0/token')).toHaveLength(2);
+  });
+});
+
+describe('microsoft-advertising 401 answers that a new token cannot fix', () => {
+  for (const [label, faultCode, expected] of [
+    ['120 UserLoginAccessDenied', 120, /120 UserLoginAccessDenied: Failure forced by the test/],
+    ['no fault in the body', null, /no fault details, HTTP 401/],
+  ] as const) {
+    it(`fails with auth_failed and Microsoft's answer, without refreshing the token, on a 401 with ${label}`, async () => {
+      const fake = await startFake();
+      const ctx = createTestContext({ connectionName: CONNECTION });
+      fake.failNext(401, { faultCode });
+      const error = await failure(run(fake, ctx));
+      expect(error).toBeInstanceOf(AuthError);
+      expect((error as AuthError).code).toBe('auth_failed');
+      expect(error.message).toMatch(expected);
+      expect(error.message).toContain(`outflow connection verify ${CONNECTION}`);
+      expect(calls(fake, '/Audiences/QueryByIds').map((r) => r.status)).toEqual([401]);
+      expect(calls(fake, '/oauth2/v2.0/token')).toHaveLength(1);
+    });
+  }
+
+  it('still refreshes once on 109 AuthenticationTokenExpired and carries on', async () => {
+    const fake = await startFake();
+    fake.failNext(401, { faultCode: 109 });
+    const { target } = await run(fake, createTestContext({ connectionName: CONNECTION }));
+    expect(target.audienceId).toMatch(/^\d+$/);
+    expect(calls(fake, '/Audiences/QueryByIds').map((r) => r.status)).toEqual([401, 200]);
     expect(calls(fake, '/oauth2/v2.0/token')).toHaveLength(2);
   });
 });

@@ -31,18 +31,22 @@ export function normalizeFingerprint(value: string): string {
 
 interface HostKeyTrust {
   expected?: string;
-  source?: 'pin' | 'recorded';
+  source?: 'pin' | 'recorded' | 'accepted';
+  /** The fingerprint recorded by the last verify or first run, if any. */
+  recorded?: string;
 }
 
 /**
- * The fingerprint the server must show: the connection's pin, else (outside `verify`) the one recorded by
- * the last `verify`. During `verify` without a pin, any key is accepted so that it can be recorded.
+ * The fingerprint the server must show: the connection's pin, else the key an admin accepts explicitly with
+ * `verify --accept-host-key`, else the recorded one. Without any of them (a never-verified connection) any
+ * key is accepted and recorded: trust on first use.
  */
 function hostKeyTrust(conn: SftpConnection, ctx: DestinationContext): HostKeyTrust {
   if (conn.hostKeySha256) return { expected: normalizeFingerprint(conn.hostKeySha256), source: 'pin' };
-  if (ctx.verifying) return {};
-  const recorded = ctx.state.hostKeySha256;
-  if (typeof recorded === 'string' && recorded.length > 0) return { expected: normalizeFingerprint(recorded), source: 'recorded' };
+  const state = ctx.state.hostKeySha256;
+  const recorded = typeof state === 'string' && state.length > 0 ? normalizeFingerprint(state) : undefined;
+  if (ctx.verifying && ctx.acceptHostKey) return { expected: normalizeFingerprint(ctx.acceptHostKey), source: 'accepted', recorded };
+  if (recorded) return { expected: recorded, source: 'recorded', recorded };
   return {};
 }
 
@@ -52,16 +56,38 @@ export function serverOf(conn: SftpConnection): string {
 
 type SshError = Error & { level?: string; code?: string | number };
 
-function hostKeyMismatch(conn: SftpConnection, ctx: DestinationContext, seen: string, trust: HostKeyTrust): AuthError {
-  const action =
-    trust.source === 'pin'
-      ? `If the server's key was changed on purpose, update the connection's hostKeySha256 to the new fingerprint.`
-      : `If the server's key was changed on purpose, an admin must re-run \`${outflowCommand('connection', 'verify', ctx.connectionName)}\`.`;
-  return new AuthError(
-    'host_key_mismatch',
-    `The SFTP server at ${serverOf(conn)} presented host key ${seen}, but connection \`${ctx.connectionName}\` trusts ` +
-      `${trust.expected}. Nothing was sent: this can be a man-in-the-middle attack. ${action}`,
-  );
+/** A host key other than the trusted one: carries both fingerprints so that `verify` can show them. */
+export class HostKeyMismatchError extends AuthError {
+  constructor(
+    message: string,
+    readonly offered: string,
+    readonly trusted: string,
+    readonly recorded: string | undefined,
+  ) {
+    super('host_key_mismatch', message);
+  }
+}
+
+function hostKeyMismatch(conn: SftpConnection, ctx: DestinationContext, seen: string, trust: HostKeyTrust): HostKeyMismatchError {
+  const at = serverOf(conn);
+  const name = ctx.connectionName;
+  const accept = `confirm the new fingerprint with the server's administrator, then accept it with \`${outflowCommand('connection', 'verify', name, '--accept-host-key', seen)}\`.`;
+  let message: string;
+  if (trust.source === 'pin') {
+    message =
+      `The SFTP server at ${at} presented host key ${seen}, but connection \`${name}\` pins ${trust.expected}. Nothing was sent: this can be a ` +
+      `man-in-the-middle attack. If the server's key was changed on purpose, update the connection's hostKeySha256 to the new fingerprint.`;
+  } else if (trust.source === 'accepted') {
+    message =
+      `The SFTP server at ${at} presented host key ${seen}, not ${trust.expected} given with --accept-host-key ` +
+      `(connection \`${name}\`${trust.recorded ? ` recorded ${trust.recorded}` : ''}). Nothing was sent and nothing was recorded. ` +
+      `Check the fingerprint you were given; a key other than the one the server's administrator confirms can be a man-in-the-middle attack.`;
+  } else {
+    message =
+      `The SFTP server at ${at} presented host key ${seen}, but connection \`${name}\` recorded ${trust.expected}. Nothing was sent: this ` +
+      `can be a man-in-the-middle attack. If the server's key was changed on purpose, an admin must ${accept}`;
+  }
+  return new HostKeyMismatchError(message, seen, trust.expected!, trust.recorded);
 }
 
 function credentialsNamed(conn: SftpConnection): string {

@@ -40,6 +40,8 @@ export interface FakeSftpOptions extends Partial<FakeSftpBehaviour> {
   hostKey?: string;
   /** Local folder that backs the server's `/`; a fresh temporary folder (removed on close) when omitted. */
   root?: string;
+  /** Loopback port to listen on (any free one when omitted): restart on the same port to imitate a server whose host key changed. */
+  port?: number;
 }
 
 export interface FakeSftpOperation {
@@ -470,7 +472,7 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
   });
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
-    tcp.listen(0, '127.0.0.1', resolve);
+    tcp.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
   const { port } = tcp.address() as AddressInfo;
   const host = '127.0.0.1';

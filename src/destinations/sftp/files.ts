@@ -166,6 +166,6 @@ export const sftpFiles = defineFileExport<SftpConnection, z.ZodObject>({
   kind: 'files',
   title: 'CSV files in an SFTP folder',
   settings: z.object({}),
-  format: (conn) => ({ delimiter: conn.delimiter, compression: conn.compression }),
+  format: (conn) => ({ delimiter: conn.delimiter, compression: conn.compression, formulaEscaping: conn.formulaEscaping }),
   open: openSftpSink,
 });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { OutflowError, RetryableError } from '../../domain/errors.ts';
 import { defineDestination, fail, ok, type CheckResult, type DestinationContext } from '../kit/define.ts';
 import { secret } from '../kit/secret.ts';
-import { DEFAULT_READY_TIMEOUT_MS, openSftpSession, serverOf, type SftpSession } from './client.ts';
+import { DEFAULT_READY_TIMEOUT_MS, HostKeyMismatchError, openSftpSession, serverOf, type SftpSession } from './client.ts';
 import { sftpFiles } from './files.ts';
 
 const connectionSchema = z
@@ -20,9 +20,26 @@ const connectionSchema = z
       .describe('Path to a private key file instead of privateKey: read when the connection is saved, its content stored encrypted as privateKey.')
       .optional(),
     passphrase: secret(z.string().min(1)).describe('Opens an encrypted privateKey.').optional(),
-    folder: z.string().trim().min(1).describe('Export folder: absolute, or relative to the login folder.'),
+    folder: z
+      .string()
+      .trim()
+      .min(1)
+      // A `..` in the folder is almost always a typo, and it would write customer data where nobody looks.
+      .refine((folder) => !folder.split(/[\\/]/).includes('..'), {
+        message: 'must not contain ".." segments: give the export folder itself, e.g. /exports/partner (absolute) or exports/partner (relative to the login folder).',
+      })
+      .overwrite(normalizeFolder)
+      .describe('Export folder: absolute, or relative to the login folder. Stored normalized (`//` and a trailing `/` dropped); `..` is refused.'),
     compression: z.enum(['gzip', 'none']).default('none'),
     delimiter: z.enum([',', ';', '\t', '|']).default(','),
+    // `none` by default: these files feed other programs, for which a leading ' corrupts values such as
+    // E.164 phone numbers (+316…); files meant to be opened in a spreadsheet should use `quote`.
+    formulaEscaping: z
+      .enum(['none', 'quote'])
+      .default('none')
+      .describe(
+        "`quote` prefixes text values starting with = + - @ TAB or CR with ' so that spreadsheets show them instead of running them as formulas (OWASP CSV injection). Numbers, dates and booleans are never changed.",
+      ),
     hostKeySha256: z
       .string()
       .trim()
@@ -35,6 +52,12 @@ const connectionSchema = z
     message: 'Set a password, a privateKey or a privateKeyFile.',
     path: ['password'],
   });
+
+/** `//exports/./partner/` → `/exports/partner`; `partner/` → `partner`; `/` stays `/`. */
+export function normalizeFolder(folder: string): string {
+  const normalized = posix.normalize(folder);
+  return normalized.length > 1 ? normalized.replace(/\/+$/, '') : normalized;
+}
 
 export type SftpConnection = z.infer<typeof connectionSchema>;
 
@@ -68,9 +91,18 @@ async function check(conn: SftpConnection, ctx: DestinationContext): Promise<Che
           `The SFTP server at ${serverOf(conn)} did not answer within ${timeoutMs} ms while checking folder \`${conn.folder}\` (connection \`${ctx.connectionName}\`).`,
         ),
     );
-    if (ctx.verifying) await ctx.saveState({ hostKeySha256: session.hostKeySha256 });
+    if (ctx.verifying) {
+      const recorded = ctx.state.hostKeySha256;
+      if (typeof recorded === 'string' && recorded !== session.hostKeySha256) {
+        ctx.log.warn({ server: serverOf(conn), recorded, accepted: session.hostKeySha256 }, 'sftp host key replaced by an admin');
+      }
+      await ctx.saveState({ hostKeySha256: session.hostKeySha256 });
+    }
     return ok({ hostKeySha256: session.hostKeySha256 });
   } catch (error) {
+    if (error instanceof HostKeyMismatchError) {
+      return fail(error.code, error.message, { offeredHostKeySha256: error.offered, trustedHostKeySha256: error.trusted, recordedHostKeySha256: error.recorded ?? null });
+    }
     if (error instanceof OutflowError) return fail(error.code, error.message);
     ctx.log.error({ server: serverOf(conn), error: (error as Error).message }, 'sftp check failed unexpectedly');
     return fail('internal', `Checking the SFTP server at ${serverOf(conn)} failed unexpectedly (connection \`${ctx.connectionName}\`): ${(error as Error).message}`);

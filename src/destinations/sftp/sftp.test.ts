@@ -87,9 +87,27 @@ describe('sftp destination against the in-process server', () => {
     it('defaults to port 22, a comma and no compression, and reports them as the file format', () => {
       const conn = sftp.connection.schema.parse({ host: 'h', username: 'u', password: 'pw', folder: 'out' });
       expect(conn.port).toBe(22);
-      expect(files.format(conn)).toEqual({ delimiter: ',', compression: 'none' });
+      expect(files.format(conn)).toEqual({ delimiter: ',', compression: 'none', formulaEscaping: 'none' });
       const tabbed = sftp.connection.schema.parse({ host: 'h', username: 'u', password: 'pw', folder: 'out', delimiter: '\t', compression: 'gzip' });
-      expect(files.format(tabbed)).toEqual({ delimiter: '\t', compression: 'gzip' });
+      expect(files.format(tabbed)).toEqual({ delimiter: '\t', compression: 'gzip', formulaEscaping: 'none' });
+    });
+
+    it('stores the folder normalized: no doubled or trailing slashes, no "." segments', () => {
+      const folderOf = (folder: string) => sftp.connection.schema.parse({ host: 'h', username: 'u', password: 'pw', folder }).folder;
+      expect(folderOf('//exports//partner/')).toBe('/exports/partner');
+      expect(folderOf(' exports/./partner// ')).toBe('exports/partner');
+      expect(folderOf('/')).toBe('/');
+      expect(folderOf('.')).toBe('.');
+    });
+
+    it('refuses a folder with ".." segments and says what to give instead', () => {
+      for (const folder of ['/exports/../etc', '../outside', 'exports/..', 'exports\\..\\x']) {
+        const result = sftp.connection.schema.safeParse({ host: 'h', username: 'u', password: 'pw', folder });
+        expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+          ['folder', expect.stringMatching(/^must not contain "\.\." segments: give the export folder itself/)],
+        ]);
+      }
+      expect(sftp.connection.schema.safeParse({ host: 'h', username: 'u', password: 'pw', folder: '/exports/..data' }).success).toBe(true);
     });
 
     it('refuses a host key pin that is not a SHA-256 fingerprint', () => {
@@ -208,11 +226,23 @@ describe('sftp destination against the in-process server', () => {
       if (!result.ok) expect(result.message).toContain(`folder \`${folder}\``);
     });
 
-    it('records the host key fingerprint while verifying', async () => {
-      const verifying = createTestContext({ connectionName: 'test-sftp', verifying: true, state: { hostKeySha256: 'SHA256:an-old-key-that-was-replaced' } });
+    it('records the host key fingerprint while verifying a never-verified connection', async () => {
+      const verifying = createTestContext({ connectionName: 'test-sftp', verifying: true });
       const result = await sftp.connection.check(connection(), verifying);
       expect(result).toEqual({ ok: true, details: { hostKeySha256: fake.hostKeySha256 } });
       expect(verifying.savedState).toEqual({ hostKeySha256: fake.hostKeySha256 });
+    });
+
+    it('refuses a changed host key while verifying, and records it only when accepted explicitly', async () => {
+      const old = 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU';
+      const verifying = createTestContext({ connectionName: 'test-sftp', verifying: true, state: { hostKeySha256: old } });
+      const refused = await sftp.connection.check(connection(), verifying);
+      expect(refused).toMatchObject({ ok: false, code: 'host_key_mismatch', details: { offeredHostKeySha256: fake.hostKeySha256, recordedHostKeySha256: old } });
+      expect(verifying.savedState).toEqual({});
+      const accepting = createTestContext({ connectionName: 'test-sftp', verifying: true, state: { hostKeySha256: old } });
+      const accepted = await sftp.connection.check(connection(), { ...accepting, acceptHostKey: fake.hostKeySha256 });
+      expect(accepted).toEqual({ ok: true, details: { hostKeySha256: fake.hostKeySha256 } });
+      expect(accepting.savedState).toEqual({ hostKeySha256: fake.hostKeySha256 });
     });
 
     it('refuses a server whose host key differs from the recorded one, before logging in', async () => {

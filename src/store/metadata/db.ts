@@ -79,12 +79,70 @@ export interface RunRejectionsTable {
   reason: string;
 }
 
+export interface UsersTable {
+  id: string;
+  name: string;
+  role: string;
+  password_hash: string;
+  must_change_password: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  created_by: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  csrf_token_hash: string;
+  created_at: string;
+  expires_at: string;
+  last_seen_at: string;
+  address: string | null;
+}
+
+export interface LoginFailuresTable {
+  key: string;
+  failures: number;
+  window_started_at: string;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  actor: string;
+  role: string;
+  via: string;
+  address: string | null;
+  action: string;
+  target_type: string;
+  target: string | null;
+  outcome: string;
+  details: string;
+}
+
 export interface MetadataSchema {
   connections: ConnectionsTable;
   segments: SegmentsTable;
   exports: ExportsTable;
   runs: RunsTable;
   run_rejections: RunRejectionsTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  sessions: SessionsTable;
+  login_failures: LoginFailuresTable;
+  audit_log: AuditLogTable;
 }
 
 export type Db = Kysely<MetadataSchema>;

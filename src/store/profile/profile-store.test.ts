@@ -190,3 +190,83 @@ describe('profile store', () => {
     expect(departed).toEqual([{ key: '1', identity: 'a@example.com' }]);
   });
 });
+
+describe('residue of killed loads', () => {
+  const file = () => path.join(dir, 'profiles.duckdb');
+  const sizeOf = () => fs.statSync(file()).size;
+
+  /** What `entity load` leaves when killed after reading the file: the raw copy, committed, named as a load names it. */
+  async function leaveDeadLoad(rows: number, after?: string) {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(file());
+    const con = await db.connect();
+    await con.run(
+      `CREATE TABLE "_load_Customer_${40000 + rows % 1000}_${Date.now()}_raw" AS SELECT range::VARCHAR AS profile_id, md5(range::VARCHAR) || '@example.com' AS email, md5((range * 7)::VARCHAR) AS city FROM range(${rows})`,
+    );
+    if (after) await con.run(after);
+    con.closeSync();
+    db.closeSync();
+  }
+
+  async function tables(): Promise<string[]> {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(file());
+    const con = await db.connect();
+    const names = (await con.runAndReadAll(`SELECT table_name FROM information_schema.tables ORDER BY 1`)).getRows().map((r) => String(r[0]));
+    con.closeSync();
+    db.closeSync();
+    return names;
+  }
+
+  async function loadCustomers(rows: number) {
+    const csv = path.join(dir, 'big.csv');
+    fs.writeFileSync(csv, `profile_id,email,city\n${Array.from({ length: rows }, (_, i) => `${i},user${i}@example.com,city${i % 97}`).join('\n')}\n`);
+    await store.loadEntity('Customer', csv, { key: 'profile_id' });
+  }
+
+  it('drops a dead load\'s staging table on open, and repeated killed loads do not grow the file', async () => {
+    await loadCustomers(20_000);
+    await store.close();
+    const base = sizeOf();
+    const sizes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await leaveDeadLoad(150_000);
+      expect((await tables()).some((t) => t.startsWith('_load_'))).toBe(true);
+      store = await openProfileStore(file());
+      await store.close();
+      sizes.push(sizeOf());
+    }
+    expect(await tables()).toEqual(['Customer', '_outflow_entities']);
+    // Each dead copy is ~10 MB; after cleanup the file stays at its base size (give one 256 KB block of slack).
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(base + 262_144);
+    store = await openProfileStore(file());
+    expect((await store.getEntity('Customer')).rows).toBe(20_000);
+  });
+
+  it('rebuilds the file when a dead copy sits in the middle of it, keeping every row in file order', async () => {
+    await loadCustomers(20_000);
+    await store.refreshSegment('seg_1', 'Customer', { sql: '"profile_id" < $1', params: [10] });
+    const part = path.join(dir, 'before.csv');
+    await store.copyCsv({ kind: 'entity', entity: 'Customer' }, { from: 0, to: 20_000 }, { delimiter: ',' }, part);
+    const before = fs.readFileSync(part, 'utf8');
+    await store.close();
+    const base = sizeOf();
+    // Something written after the dead copy keeps DuckDB from simply truncating the file.
+    await leaveDeadLoad(150_000, `CREATE TABLE "_members_seg_2" AS SELECT range AS k, range AS ordinal FROM range(100)`);
+    expect(sizeOf()).toBeGreaterThan(base + 5_000_000);
+    store = await openProfileStore(file());
+    await store.copyCsv({ kind: 'entity', entity: 'Customer' }, { from: 0, to: 20_000 }, { delimiter: ',' }, part);
+    expect(fs.readFileSync(part, 'utf8')).toBe(before);
+    expect(await store.countRows({ kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' })).toBe(10);
+    expect(await store.countRows({ kind: 'segment', segmentId: 'seg_2', segment: 's', entity: 'Customer' })).toBe(100);
+    await store.close();
+    expect(sizeOf()).toBeLessThan(base + 1_000_000);
+    // The rebuilt catalogue keeps its primary key: a reload replaces the entity's row.
+    store = await openProfileStore(file());
+    await store.loadEntity('Customer', writeCsv('small.csv', customers), { key: 'profile_id' });
+    expect((await store.listEntities()).map((e) => [e.name, e.rows])).toEqual([['Customer', 3]]);
+    await store.close();
+    expect(fs.existsSync(`${file()}.rebuild`)).toBe(false);
+    store = await openProfileStore(file());
+  });
+});

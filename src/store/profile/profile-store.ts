@@ -35,8 +35,11 @@ export interface ProfileStore {
   dropSegment(segmentId: string): Promise<void>;
   /** Rows an export of `source` would hold now (the member count for a segment). */
   countRows(source: Source): Promise<number>;
-  /** Writes rows `[from, to)` of `source` (in its stable order) as CSV with a header to `target`. */
-  copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string }, target: string): Promise<number>;
+  /**
+   * Writes rows `[from, to)` of `source` (in its stable order) as CSV with a header to `target`. With
+   * `formulaEscaping: 'quote'`, text values a spreadsheet would run as a formula get a leading `'`.
+   */
+  copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string; formulaEscaping?: 'none' | 'quote' }, target: string): Promise<number>;
   /** Streams the members of a segment in key order, starting after `afterKey`. */
   readMembers(source: Source & { kind: 'segment' }, columns: string[], afterKey: string | null, chunkRows?: number): AsyncIterable<Row[]>;
   /** Keys (with identity) delivered by the last successful mirror run that are no longer members. */
@@ -88,14 +91,97 @@ function plain(value: DuckDBValue): string | number | boolean | null {
   return String(value);
 }
 
-export async function openProfileStore(file: string, options: { lockWaitMs?: number } = {}): Promise<ProfileStore> {
+/** Stores open in this process, by file: DuckDB's file lock keeps other processes out, but not this one. */
+const openFiles = new Map<string, number>();
+
+export interface OpenProfileStoreOptions {
+  lockWaitMs?: number;
+  /**
+   * Rebuild the file when dropping dead staging tables leaves at least this fraction of it free (default
+   * 0.25). DuckDB reuses free blocks and truncates free blocks at the end of the file, but never moves data
+   * to shrink it, and freed blocks keep their old bytes until reused.
+   */
+  rebuildFreeFraction?: number;
+}
+
+export async function openProfileStore(file: string, options: OpenProfileStoreOptions = {}): Promise<ProfileStore> {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const instance = await openInstance(file, options.lockWaitMs ?? 10_000);
-  const con = await instance.connect();
-  await con.run(
-    `CREATE TABLE IF NOT EXISTS ${META} (name VARCHAR PRIMARY KEY, key_column VARCHAR NOT NULL, rows BIGINT NOT NULL, loaded_at VARCHAR NOT NULL, source VARCHAR NOT NULL)`,
-  );
-  return new DuckDbProfileStore(instance, con);
+  const lockWaitMs = options.lockWaitMs ?? 10_000;
+  const key = file === ':memory:' ? null : path.resolve(file);
+  let instance = await openInstance(file, lockWaitMs);
+  let con = await instance.connect();
+  try {
+    // Holding DuckDB's lock means no other process is loading; a second store on the same file in this
+    // process may be, so only the first one cleans up.
+    if (key !== null && !openFiles.has(key)) {
+      const rebuilt = await removeDeadStaging(con, key, options.rebuildFreeFraction ?? 0.25);
+      if (rebuilt) {
+        con.closeSync();
+        instance.closeSync();
+        // A clean close checkpoints and removes the WAL; a WAL left beside the old file would be replayed
+        // onto the new one, so then keep the old file.
+        if (fs.existsSync(`${key}.wal`)) fs.rmSync(rebuilt, { force: true });
+        else fs.renameSync(rebuilt, key);
+        instance = await openInstance(file, lockWaitMs);
+        con = await instance.connect();
+      }
+    }
+    await con.run(
+      `CREATE TABLE IF NOT EXISTS ${META} (name VARCHAR PRIMARY KEY, key_column VARCHAR NOT NULL, rows BIGINT NOT NULL, loaded_at VARCHAR NOT NULL, source VARCHAR NOT NULL)`,
+    );
+  } catch (error) {
+    con.closeSync();
+    instance.closeSync();
+    throw error;
+  }
+  if (key !== null) openFiles.set(key, (openFiles.get(key) ?? 0) + 1);
+  const release = () => {
+    if (key === null) return;
+    const count = (openFiles.get(key) ?? 1) - 1;
+    if (count > 0) openFiles.set(key, count);
+    else openFiles.delete(key);
+  };
+  return new DuckDbProfileStore(instance, con, release);
+}
+
+/** Tables only a load or a segment refresh in progress holds: `_load_<Entity>_<pid>_<ms>[_raw]`, `_members_<id>_next`. */
+const STAGING_TABLE = String.raw`^(_load_.+_[0-9]+_[0-9]+(_raw)?|_members_.+_next)$`;
+
+/**
+ * Drops the staging tables of loads and refreshes that were killed: a killed `entity load` leaves a raw copy
+ * of the whole file (personal data nobody can see) that would otherwise stay for ever. After the drop DuckDB
+ * reuses the freed blocks and gives back the ones at the end of the file; when the free space left inside the
+ * file is large, the database is copied into a new file, whose path is returned (the caller swaps it in).
+ */
+async function removeDeadStaging(con: DuckDBConnection, file: string, rebuildFreeFraction: number): Promise<string | null> {
+  const dead = (
+    await con.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND regexp_full_match(table_name, $1)`, [STAGING_TABLE])
+  )
+    .getRows()
+    .map((r) => String(r[0]));
+  if (dead.length === 0) return null;
+  for (const table of dead) await con.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+  await con.run('CHECKPOINT');
+  const size = (await con.runAndReadAll('PRAGMA database_size')).getRowObjects()[0]!;
+  const total = Number(size.total_blocks);
+  const free = Number(size.free_blocks);
+  if (total === 0 || free / total < rebuildFreeFraction) return null;
+  const target = `${file}.rebuild`;
+  fs.rmSync(target, { force: true });
+  fs.rmSync(`${target}.wal`, { force: true });
+  const catalog = String((await con.runAndReadAll('SELECT current_database()')).getRows()[0]![0]);
+  try {
+    await con.run(`ATTACH ${quoteLiteral(target)} AS outflow_rebuild`);
+    // COPY FROM DATABASE inserts in scan order, so every table keeps its rowids (entity parts rely on them).
+    await con.run(`COPY FROM DATABASE ${quoteIdent(catalog)} TO outflow_rebuild`);
+    await con.run('DETACH outflow_rebuild');
+  } catch (error) {
+    await con.run('DETACH DATABASE IF EXISTS outflow_rebuild').catch(() => {});
+    fs.rmSync(target, { force: true });
+    fs.rmSync(`${target}.wal`, { force: true });
+    throw error;
+  }
+  return target;
 }
 
 async function openInstance(file: string, lockWaitMs: number): Promise<DuckDBInstance> {
@@ -123,6 +209,7 @@ class DuckDbProfileStore implements ProfileStore {
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly con: DuckDBConnection,
+    private readonly release: () => void,
   ) {}
 
   async listEntities(): Promise<EntityInfo[]> {
@@ -317,15 +404,21 @@ class DuckDbProfileStore implements ProfileStore {
     return this.memberCount(source.segmentId);
   }
 
-  async copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string }, target: string): Promise<number> {
+  async copyCsv(
+    source: Source,
+    range: { from: number; to: number },
+    options: { delimiter: string; formulaEscaping?: 'none' | 'quote' },
+    target: string,
+  ): Promise<number> {
     const from = Math.trunc(range.from);
     const to = Math.trunc(range.to);
+    const info = await this.getEntity(source.entity);
+    const columns = options.formulaEscaping === 'quote' ? info.columns.map((c) => formulaSafe(c, 'e')).join(', ') : 'e.*';
     let query: string;
     if (source.kind === 'entity') {
-      query = `SELECT * FROM ${quoteIdent(source.entity)} WHERE rowid >= ${from} AND rowid < ${to}`;
+      query = `SELECT ${columns} FROM ${quoteIdent(source.entity)} e WHERE e.rowid >= ${from} AND e.rowid < ${to}`;
     } else {
-      const info = await this.getEntity(source.entity);
-      query = `SELECT e.* FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(source.entity)} e ON e.${quoteIdent(info.key)} = m.k WHERE m.ordinal >= ${from} AND m.ordinal < ${to}`;
+      query = `SELECT ${columns} FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(source.entity)} e ON e.${quoteIdent(info.key)} = m.k WHERE m.ordinal >= ${from} AND m.ordinal < ${to}`;
     }
     // A connection of its own: the engine renders two parts at once, and one connection runs one query.
     const con = await this.instance.connect();
@@ -434,7 +527,20 @@ class DuckDbProfileStore implements ProfileStore {
   async close(): Promise<void> {
     this.con.closeSync();
     this.instance.closeSync();
+    this.release();
   }
+}
+
+/**
+ * OWASP's CSV-injection defence, inside the COPY query so rows keep streaming through DuckDB: a text value
+ * starting with = + - @ TAB or CR gets a leading `'`, which spreadsheets show instead of running the value
+ * as a formula. Only text columns: a number such as -5 in a numeric column is not a formula and stays as is.
+ * https://owasp.org/www-community/attacks/CSV_Injection
+ */
+function formulaSafe(column: ColumnInfo, alias: string): string {
+  const c = `${alias}.${quoteIdent(column.name)}`;
+  if (column.type !== 'VARCHAR') return c;
+  return `CASE WHEN left(${c}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || ${c} ELSE ${c} END AS ${quoteIdent(column.name)}`;
 }
 
 /** DuckDB's default, stated so the message can name it: the most bytes one CSV record may hold. */

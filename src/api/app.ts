@@ -1,0 +1,133 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { getCookie } from 'hono/cookie';
+import type { Home } from '../app/home.ts';
+import type { Actor } from '../domain/model.ts';
+import type { RunManager } from '../server/run-manager.ts';
+import { errorBody, sendError, Unauthenticated } from './errors.ts';
+import type { Metrics } from './metrics.ts';
+import { registerConnectionRoutes } from './routes/connections.ts';
+import { registerDataRoutes } from './routes/data.ts';
+import { registerExportRoutes } from './routes/exports.ts';
+import { registerRunRoutes } from './routes/runs.ts';
+import { registerAdminRoutes } from './routes/admin.ts';
+import { registerAccountRoutes } from './routes/accounts.ts';
+
+/** How the API learns who is calling: an API token, or a browser session cookie. */
+export interface Authenticator {
+  byToken(token: string, address: string | undefined): Promise<Actor | null>;
+  /** The session's user, and a check of the CSRF token that every cookie-authenticated write must echo. */
+  bySession(sessionId: string, address: string | undefined): Promise<{ actor: Actor; checkCsrf(token: string | undefined): boolean } | null>;
+}
+
+export interface ApiDeps {
+  /** The server's home: stores and services shared by every request; each request acts as its caller. */
+  home: Home;
+  auth: Authenticator;
+  runs: RunManager;
+  metrics: Metrics;
+}
+
+export type ApiEnv = { Variables: { actor: Actor; address: string | undefined } };
+export type ApiApp = OpenAPIHono<ApiEnv>;
+
+export const SESSION_COOKIE = 'outflow_session';
+export const CSRF_HEADER = 'x-csrf-token';
+/** JSON bodies are small; entity uploads stream through their own route without this limit. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+/** Routes anyone may call: signing in, and reading the API's own description. */
+const PUBLIC = new Set(['POST /api/session', 'GET /api/openapi.json']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function createApi(deps: ApiDeps): ApiApp {
+  const app: ApiApp = new OpenAPIHono<ApiEnv>({
+    // A body or parameter that does not match the route's schema: 400 with every issue, nothing done.
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+        const summary = issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ');
+        return c.json(errorBody('invalid_input', `The request is invalid: ${summary}.`, { issues }), 400);
+      }
+      return undefined;
+    },
+  });
+
+  app.onError((error, c) => sendError(c, error, deps.home.log));
+  app.notFound((c) => c.json(errorBody('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /api/openapi.json.`), 404));
+
+  app.use('*', deps.metrics.httpMiddleware());
+
+  app.get('/healthz', async (c) => {
+    try {
+      await deps.home.profiles.listEntities();
+      await deps.home.db.selectFrom('connections').select('id').limit(1).execute();
+      return c.json({ ok: true });
+    } catch (error) {
+      deps.home.log.error({ err: error }, 'health check failed');
+      return c.json({ ok: false }, 503);
+    }
+  });
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', deps.metrics.contentType);
+    return c.body(await deps.metrics.render());
+  });
+
+  app.use('/api/*', async (c, next) => {
+    if (c.req.path.startsWith('/api/entities/') && c.req.method === 'PUT') return next();
+    return bodyLimit({
+      maxSize: MAX_JSON_BODY_BYTES,
+      onError: (ctx) => ctx.json(errorBody('payload_too_large', `The request body is over ${MAX_JSON_BODY_BYTES / 1024} KiB; send less at once.`), 413),
+    })(c, next);
+  });
+
+  // Authentication: a bearer token, or the session cookie plus its CSRF token on writes.
+  app.use('/api/*', async (c, next) => {
+    const address = clientAddress(c.env as { incoming?: { socket?: { remoteAddress?: string } } });
+    c.set('address', address);
+    if (PUBLIC.has(`${c.req.method} ${c.req.path}`)) return next();
+    const header = c.req.header('authorization');
+    let actor: Actor | null = null;
+    if (header) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match) throw new Unauthenticated('The Authorization header must be "Bearer <token>".');
+      actor = await deps.auth.byToken(match[1]!, address);
+      if (!actor) throw new Unauthenticated('The API token is unknown or revoked. Create one with `outflow token create`.');
+    } else {
+      const sessionId = getCookie(c, SESSION_COOKIE);
+      if (!sessionId) throw new Unauthenticated('Sign in first: POST /api/session, or send "Authorization: Bearer <token>".');
+      const session = await deps.auth.bySession(sessionId, address);
+      if (!session) throw new Unauthenticated('The session has ended. Sign in again.');
+      if (!SAFE_METHODS.has(c.req.method) && !session.checkCsrf(c.req.header(CSRF_HEADER))) {
+        return c.json(errorBody('csrf_failed', `A write with a session cookie needs the ${CSRF_HEADER} header that sign-in returned.`), 403);
+      }
+      actor = session.actor;
+    }
+    c.set('actor', { ...actor, via: 'api', address });
+    return next();
+  });
+
+  registerConnectionRoutes(app, deps);
+  registerExportRoutes(app, deps);
+  registerRunRoutes(app, deps);
+  registerDataRoutes(app, deps);
+  registerAdminRoutes(app, deps);
+  registerAccountRoutes(app, deps);
+
+  app.doc31('/api/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Outflow API', version: '1', description: 'Connections, exports, runs, segments and accounts of an Outflow server.' },
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE });
+  return app;
+}
+
+function clientAddress(env: { incoming?: { socket?: { remoteAddress?: string } } } | undefined): string | undefined {
+  return env?.incoming?.socket?.remoteAddress;
+}
+
+/** The request's home: the server's stores and services, acting as the authenticated caller. */
+export function homeFor(deps: ApiDeps, c: { get(key: 'actor'): Actor }): Home {
+  return { ...deps.home, actor: c.get('actor') };
+}

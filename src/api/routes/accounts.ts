@@ -1,0 +1,132 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { audit } from '../../app/audit.ts';
+import { authenticateSession, createToken, createUser, listTokens, listUsers, login, logout, removeUser, revokeToken, setRole } from '../../app/users.ts';
+import { OutflowError } from '../../domain/errors.ts';
+import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
+import { CreatedToken, LoginBody, OneTimePassword, Removed, SessionView, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
+import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
+
+const NameParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The user name' }) });
+const TokenParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The token id, or its name' }) });
+const tooMany = { 429: jsonResponse(z.object({ error: z.object({ code: z.string(), message: z.string() }) }), 'Too many failed sign-ins; see Retry-After') };
+
+export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/session',
+      tags: ['Session'],
+      summary: 'Sign in: sets an http-only session cookie and returns the CSRF token that writes must send in X-CSRF-Token',
+      request: jsonBody(LoginBody),
+      responses: { 200: jsonResponse(SessionView, 'Signed in'), 400: commonErrors[400], 401: commonErrors[401], ...tooMany },
+    }),
+    async (c) => {
+      const { name, password } = c.req.valid('json');
+      const address = c.get('address');
+      const system = { ...deps.home, actor: { name, role: 'viewer' as const, via: 'api' as const, address } };
+      let result;
+      try {
+        result = await login(deps.home.db, { name, password, address });
+      } catch (error) {
+        await audit(system, 'session.login_failed', { type: 'user', name }, { reason: error instanceof OutflowError ? error.code : 'error' }, 'denied');
+        if (error instanceof OutflowError && error.code === 'auth_failed') return c.json({ error: { code: 'auth_failed', message: error.message } }, 401);
+        throw error;
+      }
+      // Secure whenever the browser can honour it: HTTPS (directly or behind a TLS proxy), or a loopback address,
+      // which browsers treat as secure even over plain HTTP.
+      const url = new URL(c.req.url);
+      const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https' || isLoopback(url.hostname);
+      setCookie(c, SESSION_COOKIE, result.sessionId, { httpOnly: true, sameSite: 'Strict', secure, path: '/', expires: new Date(result.expiresAt) });
+      await audit({ ...system, actor: { ...system.actor, role: result.user.role } }, 'session.login', { type: 'user', name: result.user.name });
+      return c.json({ user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/session', tags: ['Session'], security, summary: 'Who is signed in', responses: { 200: jsonResponse(SessionView, 'The session'), 401: commonErrors[401] } }),
+    async (c) => {
+      const actor = c.get('actor');
+      const session = await authenticateSession(deps.home.db, getCookie(c, SESSION_COOKIE) ?? '');
+      return c.json({ user: session?.user ?? { name: actor.name, role: actor.role, mustChangePassword: false }, expiresAt: session?.expiresAt ?? new Date(8.64e15).toISOString() }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'delete', path: '/api/session', tags: ['Session'], security, summary: 'Sign out', responses: { 200: jsonResponse(z.object({ signedOut: z.boolean() }), 'Signed out'), ...commonErrors } }),
+    async (c) => {
+      const signedOut = await logout(deps.home.db, getCookie(c, SESSION_COOKIE) ?? '');
+      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      await audit(homeFor(deps, c), 'session.logout', { type: 'user', name: c.get('actor').name });
+      return c.json({ signedOut }, 200);
+    },
+  );
+
+  const users = ['Users'];
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/users', tags: users, security, responses: { 200: jsonResponse(z.array(UserView), 'Users (administrators)'), ...commonErrors } }),
+    async (c) => c.json(await listUsers(homeFor(deps, c)), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/users',
+      tags: users,
+      security,
+      summary: 'Create a user; the answer holds a one-time password, shown only this once',
+      request: jsonBody(UserCreate),
+      responses: { 201: jsonResponse(OneTimePassword, 'Created'), ...commonErrors, ...conflict, ...unprocessable },
+    }),
+    async (c) => c.json(await createUser(homeFor(deps, c), c.req.valid('json')), 201),
+  );
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/users/{id}',
+      tags: users,
+      security,
+      summary: "Change a user's role",
+      request: { params: NameParam, ...jsonBody(UserPatch) },
+      responses: { 200: jsonResponse(UserView, 'Changed'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+    }),
+    async (c) => c.json(await setRole(homeFor(deps, c), c.req.valid('param').id, c.req.valid('json').role), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/users/{id}',
+      tags: users,
+      security,
+      summary: 'Remove a user; their tokens and sessions end',
+      request: { params: NameParam },
+      responses: { 200: jsonResponse(Removed, 'Removed'), ...commonErrors, ...notFound, ...conflict },
+    }),
+    async (c) => c.json(await removeUser(homeFor(deps, c), c.req.valid('param').id), 200),
+  );
+
+  const tokens = ['Tokens'];
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/tokens', tags: tokens, security, responses: { 200: jsonResponse(z.array(TokenView), "Active tokens (administrators: everyone's)"), ...commonErrors } }),
+    async (c) => c.json(await listTokens(homeFor(deps, c)), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/tokens',
+      tags: tokens,
+      security,
+      summary: 'Create an API token; the answer holds the token, shown only this once',
+      request: jsonBody(TokenCreate),
+      responses: { 201: jsonResponse(CreatedToken, 'Created'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+    }),
+    async (c) => c.json(await createToken(homeFor(deps, c), c.req.valid('json')), 201),
+  );
+  app.openapi(
+    createRoute({ method: 'delete', path: '/api/tokens/{id}', tags: tokens, security, request: { params: TokenParam }, responses: { 200: jsonResponse(TokenView, 'Revoked'), ...commonErrors, ...notFound, ...conflict } }),
+    async (c) => c.json(await revokeToken(homeFor(deps, c), c.req.valid('param').id), 200),
+  );
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}

@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { createRoute, z } from '@hono/zod-openapi';
+import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView } from '../../app/data.ts';
+import { nameOf } from '../../app/resolve.ts';
+import { ValidationError } from '../../domain/errors.ts';
+import { assertAdmin } from '../../engine/services.ts';
+import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
+import { EntityView, IdParam, Removed, SegmentCreate, SegmentRefreshResult, SegmentView } from '../schemas.ts';
+import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
+
+const tags = ['Segments and entities'];
+
+export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/segments', tags, security, responses: { 200: jsonResponse(z.array(SegmentView), 'Segments with their member counts'), ...commonErrors } }),
+    async (c) => c.json(await listSegmentViews(homeFor(deps, c)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/segments',
+      tags,
+      security,
+      request: jsonBody(SegmentCreate),
+      responses: { 201: jsonResponse(SegmentView, 'Created (refresh it to count its members)'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+    }),
+    async (c) => c.json(toSegmentView(await createSegment(homeFor(deps, c), c.req.valid('json'))), 201),
+  );
+
+  app.openapi(
+    createRoute({ method: 'delete', path: '/api/segments/{id}', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(Removed, 'Removed'), ...commonErrors, ...notFound, ...conflict } }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      const name = await nameOf(home, 'segments', c.req.valid('param').id);
+      await removeSegment(home, name);
+      return c.json({ removed: name }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/segments/refresh',
+      tags,
+      security,
+      summary: 'Re-materialize every segment',
+      responses: { 200: jsonResponse(SegmentRefreshResult, 'Member counts'), ...commonErrors, ...unprocessable },
+    }),
+    async (c) => c.json(await refreshSegments(homeFor(deps, c)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/segments/{id}/refresh',
+      tags,
+      security,
+      summary: 'Re-materialize one segment',
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(SegmentRefreshResult, 'Member count'), ...commonErrors, ...notFound, ...unprocessable },
+    }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      return c.json(await refreshSegments(home, await nameOf(home, 'segments', c.req.valid('param').id)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/entities', tags, security, responses: { 200: jsonResponse(z.array(EntityView), 'Entities in the profile store'), ...commonErrors } }),
+    async (c) => {
+      const entities = await listEntities(homeFor(deps, c));
+      return c.json(
+        entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt })),
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/entities/{name}',
+      tags,
+      security,
+      summary: 'Load a CSV (with header) or Parquet file into an entity, replacing it atomically (administrators)',
+      request: {
+        params: z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) }),
+        query: z.object({ key: z.string().max(200).optional(), delimiter: z.string().max(10).optional(), format: z.enum(['csv', 'parquet']).optional() }),
+        body: { content: { 'text/csv': { schema: z.string() }, 'application/vnd.apache.parquet': { schema: z.string() } }, required: true },
+      },
+      responses: { 200: jsonResponse(EntityView, 'Loaded'), ...commonErrors, ...unprocessable },
+    }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      // Checked before the upload is read, so a refused caller cannot fill the disk.
+      assertAdmin(home.actor, 'load entities');
+      const { name } = c.req.valid('param');
+      const query = c.req.valid('query');
+      const format = query.format ?? (c.req.header('content-type')?.includes('parquet') ? 'parquet' : 'csv');
+      const body = c.req.raw.body;
+      if (!body) throw new ValidationError('Send the file as the request body.');
+      // The upload streams to a private file next to the stores, never into memory; it is removed after the load.
+      const file = path.join(home.tmpDir, `upload-${process.pid}-${Date.now()}.${format}`);
+      try {
+        await pipeline(Readable.fromWeb(body as WebReadableStream), fs.createWriteStream(file, { mode: 0o600 }));
+        const info = await loadEntity(home, name, file, { key: query.key, delimiter: query.delimiter });
+        return c.json({ name: info.name, key: info.key, rows: info.rows, columns: info.columns, loadedAt: info.loadedAt }, 200);
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    },
+  );
+}

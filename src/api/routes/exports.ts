@@ -1,0 +1,63 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { createExport, listExports, queueRun, removeExport, showExport } from '../../app/exports.ts';
+import { nameOf } from '../../app/resolve.ts';
+import { showRun } from '../../app/runs.ts';
+import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
+import { ExportCreate, ExportView, IdParam, Removed, RunSummary } from '../schemas.ts';
+import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable, upstream } from './route.ts';
+
+const tags = ['Exports'];
+
+export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/exports', tags, security, responses: { 200: jsonResponse(z.array(ExportView), 'The exports'), ...commonErrors } }),
+    async (c) => c.json(await listExports(homeFor(deps, c)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/exports',
+      tags,
+      security,
+      summary: 'Save an export (saving never runs it)',
+      request: jsonBody(ExportCreate),
+      responses: { 201: jsonResponse(ExportView, 'Saved'), ...commonErrors, ...notFound, ...conflict, ...unprocessable, ...upstream },
+    }),
+    async (c) => c.json(await createExport(homeFor(deps, c), c.req.valid('json')), 201),
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/exports/{id}', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(ExportView, 'The export'), ...commonErrors, ...notFound } }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      return c.json(await showExport(home, await nameOf(home, 'exports', c.req.valid('param').id)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'delete', path: '/api/exports/{id}', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(Removed, 'Removed; its run history stays'), ...commonErrors, ...notFound } }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      return c.json(await removeExport(home, await nameOf(home, 'exports', c.req.valid('param').id)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/exports/{id}/runs',
+      tags,
+      security,
+      summary: 'Start a run now; answers at once with the queued run (follow it with GET /api/runs/{id})',
+      request: { params: IdParam },
+      responses: { 202: jsonResponse(RunSummary, 'Queued'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+    }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      const run = await queueRun(home, await nameOf(home, 'exports', c.req.valid('param').id));
+      deps.runs.start(run.id, home.actor);
+      return c.json(await showRun(home, run.id), 202);
+    },
+  );
+}

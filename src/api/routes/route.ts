@@ -1,0 +1,28 @@
+import { z } from '@hono/zod-openapi';
+import { ErrorBody } from '../schemas.ts';
+
+/** A JSON response entry for a route's `responses`. */
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { content: { 'application/json': { schema } }, description };
+}
+
+/** A JSON request body entry for a route's `request`. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { body: { content: { 'application/json': { schema } }, required: true as const } };
+}
+
+const error = (description: string) => jsonResponse(ErrorBody, description);
+
+/** The error answers every authenticated route can give. */
+export const commonErrors = {
+  400: error('The request does not match the schema'),
+  401: error('No valid token or session'),
+  403: error('The caller may not do this'),
+} as const;
+
+export const notFound = { 404: error('No such resource') } as const;
+export const unprocessable = { 422: error('The request is well-formed but refused: the message says why and what to do') } as const;
+export const conflict = { 409: error('A name that exists, or a resource still in use') } as const;
+export const upstream = { 502: error('The destination refused or could not be reached') } as const;
+
+export const security: Array<Record<string, string[]>> = [{ bearer: [] }, { session: [] }];

@@ -1,0 +1,236 @@
+import { z } from '@hono/zod-openapi';
+
+// The shapes the API returns and accepts. They mirror the CLI's --json output, so scripts can move from one
+// to the other; the OpenAPI document is generated from these same schemas.
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'not_found' }),
+      message: z.string(),
+      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+      /** For a conflicting run: the run that is already going on. */
+      runId: z.string().optional(),
+    }),
+  })
+  .openapi('Error');
+
+export const IdParam = z.object({
+  id: z.string().min(1).max(200).openapi({ param: { name: 'id', in: 'path' }, description: 'The id or the name', example: 'Partner SFTP' }),
+});
+
+const Json = z.record(z.string(), z.unknown());
+const UsableBy = z.enum(['admins', 'admins-and-contributors']);
+
+export const ConnectionView = z
+  .object({
+    name: z.string(),
+    type: z.string(),
+    config: Json.optional(),
+    usableBy: UsableBy,
+    privacyConsent: z.object({ acceptedBy: z.string(), acceptedAt: z.string() }).optional(),
+    hostKeySha256: z.string().optional(),
+    lastVerification: z.unknown().optional(),
+    attention: z.unknown().optional(),
+    createdBy: z.string().optional(),
+    createdAt: z.string().optional(),
+    updatedAt: z.string().optional(),
+  })
+  .openapi('Connection');
+
+export const ConnectionCreate = z
+  .object({
+    type: z.string().min(1).max(100),
+    name: z.string().min(1).max(200),
+    config: Json,
+    usableBy: UsableBy.optional(),
+    acceptPrivacyTerms: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('ConnectionCreate');
+
+export const ConnectionPatch = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    config: Json.optional(),
+    usableBy: UsableBy.optional(),
+  })
+  .strict()
+  .openapi('ConnectionPatch');
+
+export const VerifyBody = z.object({ acceptHostKey: z.string().max(200).optional() }).strict().openapi('VerifyRequest');
+
+export const CheckResultView = z
+  .object({ connection: z.string(), ok: z.boolean(), code: z.string().optional(), message: z.string().optional(), details: Json.optional() })
+  .openapi('VerifyResult');
+
+const sourceList = z.array(z.string().min(1).max(200)).min(1).max(100);
+
+export const ExportView = z
+  .object({
+    name: z.string(),
+    connection: z.string(),
+    type: z.string(),
+    segments: z.array(z.string()).optional(),
+    entities: z.array(z.string()).optional(),
+    config: Json,
+    createdBy: z.string(),
+    createdAt: z.string(),
+    warnings: z.array(z.string()).optional(),
+  })
+  .openapi('Export');
+
+export const ExportCreate = z
+  .object({
+    name: z.string().min(1).max(200),
+    connection: z.string().min(1).max(200),
+    segments: sourceList.optional(),
+    entities: sourceList.optional(),
+    config: Json.optional(),
+  })
+  .strict()
+  .openapi('ExportCreate');
+
+export const ExportPatch = ExportCreate.partial().strict().openapi('ExportPatch');
+
+const FileResult = z.object({ path: z.string(), rows: z.number(), bytes: z.number() });
+
+export const RunSummary = z
+  .object({
+    id: z.string(),
+    export: z.string(),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+    trigger: z.string(),
+    startedBy: z.string(),
+    resumedFrom: z.string().optional(),
+    entities: z.array(
+      z.object({
+        name: z.string(),
+        rows: z.number(),
+        files: z.array(FileResult).optional(),
+        sent: z.number().optional(),
+        rejected: z.number().optional(),
+        removed: z.number().optional(),
+      }),
+    ),
+    rows: z.number().nullable(),
+    rowsDone: z.number().optional(),
+    sent: z.number(),
+    rejected: z.number(),
+    notAttempted: z.number(),
+    rejections: z.array(z.object({ source: z.string(), key: z.string(), code: z.string(), reason: z.string() })),
+    rejectionsTotal: z.number().optional(),
+    warnings: z.array(z.string()),
+    queuedAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  })
+  .openapi('Run');
+
+export const RunListItem = z
+  .object({
+    id: z.string(),
+    export: z.string(),
+    status: z.string(),
+    trigger: z.string(),
+    startedBy: z.string(),
+    rows: z.number().nullable(),
+    rowsDone: z.number(),
+    sent: z.number(),
+    rejected: z.number(),
+    queuedAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  })
+  .openapi('RunListItem');
+
+export const SegmentView = z
+  .object({
+    name: z.string(),
+    entity: z.string(),
+    filter: z.string(),
+    members: z.number().nullable(),
+    refreshedAt: z.string().nullable(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi('Segment');
+
+export const SegmentCreate = z
+  .object({ name: z.string().min(1).max(200), entity: z.string().min(1).max(200).optional(), where: z.string().min(1).max(10_000) })
+  .strict()
+  .openapi('SegmentCreate');
+
+export const SegmentPatch = z
+  .object({ entity: z.string().min(1).max(200).optional(), where: z.string().min(1).max(10_000).optional() })
+  .strict()
+  .openapi('SegmentPatch');
+
+export const SegmentRefreshResult = z.array(z.object({ name: z.string(), members: z.number() })).openapi('SegmentRefreshResult');
+
+export const EntityView = z
+  .object({
+    name: z.string(),
+    key: z.string(),
+    rows: z.number(),
+    columns: z.array(z.object({ name: z.string(), type: z.string() }).passthrough()),
+    loadedAt: z.string().nullable().optional(),
+  })
+  .openapi('Entity');
+
+export const DestinationView = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    exports: z.string(),
+    docsUrl: z.string().optional(),
+    connection: Json,
+    exportSettings: Json,
+    fields: Json.optional(),
+    extraFields: z.unknown().optional(),
+    limits: Json.optional(),
+  })
+  .openapi('Destination');
+
+export const AuditEntryView = z
+  .object({
+    id: z.string(),
+    at: z.string(),
+    actor: z.string(),
+    role: z.string(),
+    via: z.string(),
+    address: z.string().nullable(),
+    action: z.string(),
+    targetType: z.string(),
+    target: z.string().nullable(),
+    outcome: z.string(),
+    details: Json,
+  })
+  .openapi('AuditEntry');
+
+export const Removed = z.object({ removed: z.string() }).passthrough().openapi('Removed');
+
+export const Role = z.enum(['admin', 'contributor', 'viewer']);
+
+export const UserView = z
+  .object({ name: z.string(), role: Role, mustChangePassword: z.boolean(), createdBy: z.string(), createdAt: z.string(), updatedAt: z.string() })
+  .openapi('User');
+
+export const UserCreate = z.object({ name: z.string().min(1).max(100), role: Role }).strict().openapi('UserCreate');
+export const UserPatch = z.object({ role: Role }).strict().openapi('UserPatch');
+export const OneTimePassword = z.object({ name: z.string(), role: Role, password: z.string() }).openapi('UserWithPassword');
+
+export const TokenView = z
+  .object({ id: z.string(), name: z.string(), user: z.string().nullable(), prefix: z.string(), createdBy: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() })
+  .openapi('Token');
+export const TokenCreate = z.object({ user: z.string().min(1).max(100).optional(), name: z.string().min(1).max(100).optional() }).strict().openapi('TokenCreate');
+export const CreatedToken = z
+  .object({ token: z.string(), id: z.string(), name: z.string(), user: z.string(), prefix: z.string(), createdAt: z.string() })
+  .openapi('CreatedToken');
+
+export const LoginBody = z.object({ name: z.string().min(1).max(100), password: z.string().min(1).max(1000) }).strict().openapi('Login');
+export const SessionView = z
+  .object({ user: z.object({ name: z.string(), role: Role, mustChangePassword: z.boolean() }), csrfToken: z.string().optional(), expiresAt: z.string() })
+  .openapi('Session');

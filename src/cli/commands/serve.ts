@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { startServer } from '../../server/serve.ts';
+import type { Io } from '../output.ts';
+import { homeOption } from './common.ts';
+import { parsePort } from './options.ts';
+
+export function registerServeCommand(program: Command, io: Io): void {
+  program
+    .command('serve')
+    .description('Run the Outflow server: it owns the home, serves the REST API and runs exports; the CLI then goes through it')
+    .option('--port <port>', 'port to listen on', parsePort, 8080)
+    .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .action(async (opts, command: Command) => {
+      const server = await startServer({ dir: homeOption(command), port: opts.port, host: opts.host });
+      if (server.firstAdmin) {
+        io.err(
+          server.firstAdmin.password
+            ? `Created the first user, "${server.firstAdmin.name}" (administrator), with this one-time password; it is not shown again:\n\n  ${server.firstAdmin.password}\n`
+            : `Created the first user, "${server.firstAdmin.name}" (administrator), with the password in OUTFLOW_ADMIN_PASSWORD.`,
+        );
+      }
+      io.out(`Outflow server listening on ${server.url} (home ${server.home.dir}). The CLI on this machine now goes through it; stop it with Ctrl-C.`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          io.err('Stopping: runs in progress stop at a batch boundary and stay resumable…');
+          void server.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,56 @@
+import type { CheckResult } from '../destinations/kit/define.ts';
+import type { ConnectionView, CreateConnectionInput } from '../app/connections.ts';
+import type { CreateExportInput, ExportView } from '../app/exports.ts';
+import type { RunListItem, RunSummary } from '../app/runs.ts';
+import type { SegmentView } from '../app/data.ts';
+import type { AuditEntry, AuditQuery } from '../store/metadata/audit.ts';
+import type { EntityInfo } from '../store/profile/profile-store.ts';
+import type { RunObserver } from '../engine/run-export.ts';
+
+/** How a command watches a run it started or follows: progress and warnings as they come; abort to cancel. */
+export interface RunWatch {
+  observer: RunObserver;
+  signal: AbortSignal;
+}
+
+export type EntityView = Pick<EntityInfo, 'name' | 'key' | 'rows' | 'columns' | 'loadedAt'>;
+
+/**
+ * Everything the CLI asks of Outflow. Two implementations: `localClient` calls the use cases on a home this
+ * process opened, `remoteClient` calls a server's REST API. The CLI prints the same either way, because both
+ * return the use cases' own views.
+ */
+export interface OutflowClient {
+  /** `local` when this process works on the home itself, else the server's address. */
+  readonly where: 'local' | string;
+
+  createConnection(input: CreateConnectionInput): Promise<ConnectionView>;
+  listConnections(): Promise<ConnectionView[]>;
+  showConnection(name: string): Promise<ConnectionView>;
+  removeConnection(name: string, options: { force?: boolean }): Promise<{ removed: string; orphanedExports: string[] }>;
+  verifyConnection(name: string, options?: { acceptHostKey?: string }): Promise<CheckResult & { connection: string }>;
+
+  createExport(input: CreateExportInput): Promise<ExportView>;
+  listExports(): Promise<ExportView[]>;
+  showExport(name: string): Promise<ExportView>;
+  removeExport(name: string): Promise<{ removed: string }>;
+  runExport(name: string, watch: RunWatch): Promise<RunSummary>;
+
+  listRuns(options: { export?: string; limit?: number }): Promise<RunListItem[]>;
+  showRun(id: string): Promise<RunSummary & { rejectionsTotal: number }>;
+  resumeRun(id: string, watch: RunWatch): Promise<RunSummary>;
+  cancelRun(id: string): Promise<RunSummary>;
+  /** Waits for a run to end, reporting its progress; aborting stops following, not the run. */
+  followRun(id: string, watch: RunWatch): Promise<RunSummary>;
+
+  loadEntity(name: string, file: string, options: { key?: string; delimiter?: string }): Promise<EntityView>;
+  listEntities(): Promise<EntityView[]>;
+  createSegment(input: { name: string; entity?: string; where: string }): Promise<SegmentView>;
+  listSegments(): Promise<SegmentView[]>;
+  refreshSegments(name?: string): Promise<Array<{ name: string; members: number }>>;
+  removeSegment(name: string): Promise<{ removed: string }>;
+
+  listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+
+  close(): Promise<void>;
+}

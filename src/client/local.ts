@@ -1,0 +1,63 @@
+import { listAuditEntries } from '../app/audit.ts';
+import { createConnection, listConnections, removeConnection, showConnection, verifyConnection } from '../app/connections.ts';
+import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView } from '../app/data.ts';
+import { createExport, listExports, removeExport, resumeRun, runExport, showExport } from '../app/exports.ts';
+import type { Home } from '../app/home.ts';
+import { cancelRun, listRunItems, showRun, summarizeRun } from '../app/runs.ts';
+import { getRun } from '../store/metadata/runs.ts';
+import { sleep } from '../lib/rate-limit.ts';
+import type { OutflowClient, RunWatch } from './client.ts';
+
+const FOLLOW_POLL_MS = 500;
+
+/** The use cases, called on a home this process opened (no server owns it). */
+export function localClient(home: Home): OutflowClient {
+  const entityView = (e: Awaited<ReturnType<typeof listEntities>>[number]) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt });
+  return {
+    where: 'local',
+    createConnection: (input) => createConnection(home, input),
+    listConnections: () => listConnections(home),
+    showConnection: (name) => showConnection(home, name),
+    removeConnection: (name, options) => removeConnection(home, name, options),
+    verifyConnection: (name, options) => verifyConnection(home, name, options),
+
+    createExport: (input) => createExport(home, input),
+    listExports: () => listExports(home),
+    showExport: (name) => showExport(home, name),
+    removeExport: (name) => removeExport(home, name),
+    runExport: async (name, watch: RunWatch) => summarizeRun(home, await runExport(home, name, watch.observer, watch.signal)),
+
+    listRuns: (options) => listRunItems(home, options),
+    showRun: (id) => showRun(home, id),
+    resumeRun: async (id, watch) => summarizeRun(home, await resumeRun(home, id, watch.observer, watch.signal)),
+    // Without a server, the run executes in the process that started it; only that process can stop it.
+    cancelRun: async (id) => {
+      await cancelRun(home, id, () => false);
+      return showRun(home, id);
+    },
+    followRun: async (id, watch) => {
+      const warned = new Set<string>();
+      for (;;) {
+        const run = await getRun(home.db, id);
+        watch.observer.onProgress?.({ rowsDone: run.rowsDone, rowsTotal: run.rowsTotal });
+        for (const w of run.warnings) if (!warned.has(w) && warned.add(w)) watch.observer.onWarning?.(w);
+        if (run.status !== 'queued' && run.status !== 'running') return summarizeRun(home, run);
+        if (watch.signal.aborted) return summarizeRun(home, run);
+        await sleep(FOLLOW_POLL_MS, watch.signal).catch(() => {});
+      }
+    },
+
+    loadEntity: async (name, file, options) => entityView(await loadEntity(home, name, file, options)),
+    listEntities: async () => (await listEntities(home)).map(entityView),
+    createSegment: async (input) => toSegmentView(await createSegment(home, input)),
+    listSegments: () => listSegmentViews(home),
+    refreshSegments: (name) => refreshSegments(home, name),
+    removeSegment: async (name) => {
+      await removeSegment(home, name);
+      return { removed: name };
+    },
+
+    listAudit: (query) => listAuditEntries(home, query),
+    close: () => home.close(),
+  };
+}

@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RunSummary } from '../app/runs.ts';
+import { NotFoundError } from '../domain/errors.ts';
+import { sleep } from '../lib/rate-limit.ts';
+import type { OutflowClient, RunWatch } from './client.ts';
+import { createHttp, type Http } from './http.ts';
+
+const FOLLOW_POLL_MS = 500;
+const p = encodeURIComponent;
+
+/** The same calls as the local client, over a server's REST API. */
+export function remoteClient(url: string, token: string, fetchFn?: typeof fetch): OutflowClient {
+  const http = createHttp(url, token, fetchFn);
+
+  const client: OutflowClient = {
+    where: http.url,
+    createConnection: (input) => http.request('POST', '/api/connections', { body: input }),
+    listConnections: () => http.request('GET', '/api/connections'),
+    showConnection: (name) => http.request('GET', `/api/connections/${p(name)}`),
+    removeConnection: (name, options) => http.request('DELETE', `/api/connections/${p(name)}`, { query: { force: options.force ? 'true' : undefined } }),
+    verifyConnection: (name, options) => http.request('POST', `/api/connections/${p(name)}/verify`, { body: stripUndefined({ acceptHostKey: options?.acceptHostKey }) }),
+
+    createExport: (input) => http.request('POST', '/api/exports', { body: stripUndefined(input) }),
+    listExports: () => http.request('GET', '/api/exports'),
+    showExport: (name) => http.request('GET', `/api/exports/${p(name)}`),
+    removeExport: (name) => http.request('DELETE', `/api/exports/${p(name)}`),
+    runExport: async (name, watch) => {
+      const run = await http.request<RunSummary>('POST', `/api/exports/${p(name)}/runs`);
+      return follow(http, run.id, watch, true);
+    },
+
+    listRuns: async (options) => {
+      if (options.export) await exportMustExist(http, options.export);
+      return http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit } });
+    },
+    showRun: (id) => http.request('GET', `/api/runs/${p(id)}`),
+    resumeRun: async (id, watch) => {
+      const run = await http.request<RunSummary>('POST', `/api/runs/${p(id)}/resume`);
+      return follow(http, run.id, watch, true);
+    },
+    cancelRun: (id) => http.request('POST', `/api/runs/${p(id)}/cancel`),
+    followRun: (id, watch) => follow(http, id, watch, false),
+
+    loadEntity: (name, file, options) => {
+      const format = /\.parquet$/i.test(file) ? 'parquet' : 'csv';
+      // Streamed from disk: a file of any size is never held in memory here.
+      const stream = fs.createReadStream(path.resolve(file));
+      return http.request('PUT', `/api/entities/${p(name)}`, {
+        raw: stream as unknown as RequestInit["body"],
+        contentType: format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv',
+        query: { key: options.key, delimiter: options.delimiter, format },
+      });
+    },
+    listEntities: () => http.request('GET', '/api/entities'),
+    createSegment: (input) => http.request('POST', '/api/segments', { body: stripUndefined(input) }),
+    listSegments: () => http.request('GET', '/api/segments'),
+    refreshSegments: (name) => http.request('POST', name ? `/api/segments/${p(name)}/refresh` : '/api/segments/refresh'),
+    removeSegment: (name) => http.request('DELETE', `/api/segments/${p(name)}`),
+
+    listAudit: (query) => http.request('GET', '/api/audit', { query: { ...query } }),
+    close: async () => {},
+  };
+  return client;
+}
+
+/**
+ * Polls the run until it ends, reporting progress and new warnings. When `owned` (this command started the
+ * run), aborting cancels the run on the server, as Ctrl-C does for a run in this process; otherwise it only
+ * stops following.
+ */
+async function follow(http: Http, id: string, watch: RunWatch, owned: boolean): Promise<RunSummary> {
+  const warned = new Set<string>();
+  let cancelled = false;
+  for (;;) {
+    if (owned && watch.signal.aborted && !cancelled) {
+      cancelled = true;
+      await http.request('POST', `/api/runs/${p(id)}/cancel`).catch(() => {});
+    }
+    const run = await http.request<RunSummary & { rejectionsTotal?: number }>('GET', `/api/runs/${p(id)}`);
+    watch.observer.onProgress?.({ rowsDone: run.rowsDone, rowsTotal: run.rows });
+    for (const w of run.warnings) if (!warned.has(w) && warned.add(w)) watch.observer.onWarning?.(w);
+    if ((run.status !== 'queued' && run.status !== 'running') || (!owned && watch.signal.aborted)) {
+      // The summary a run in this process returns: without the total the detail view adds.
+      const { rejectionsTotal: _total, ...summary } = run;
+      return summary;
+    }
+    await sleep(FOLLOW_POLL_MS, owned ? undefined : watch.signal).catch(() => {});
+  }
+}
+
+async function exportMustExist(http: Http, name: string): Promise<void> {
+  try {
+    await http.request('GET', `/api/exports/${p(name)}`);
+  } catch (error) {
+    // A removed export still has its history; only a name that never ran is "not found".
+    if (!(error instanceof NotFoundError)) throw error;
+    const runs = await http.request<unknown[]>('GET', '/api/runs', { query: { export: name, limit: 1 } });
+    if (runs.length === 0) throw error;
+  }
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

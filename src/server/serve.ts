@@ -1,0 +1,99 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApi, type Authenticator } from '../api/app.ts';
+import { createMetrics } from '../api/metrics.ts';
+import { openHome, type Home, type OpenHomeOptions } from '../app/home.ts';
+import { reapStaleRuns } from '../app/runs.ts';
+import { authenticateSession, authenticateToken, createToken, ensureFirstAdmin, listTokens, revokeToken } from '../app/users.ts';
+import { getConnection } from '../store/metadata/connections.ts';
+import { RunManager } from './run-manager.ts';
+import { writeServerFile, removeServerFile } from './server-file.ts';
+import { listUsers } from '../store/metadata/users.ts';
+
+export interface ServerOptions extends OpenHomeOptions {
+  port?: number;
+  host?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  home: Home;
+  /** Set on the first start of a home without users: the `admin` account's one-time password. */
+  firstAdmin: { name: string; password: string | null } | null;
+  close(): Promise<void>;
+}
+
+const LOCAL_TOKEN_NAME = 'local-cli';
+
+/**
+ * Starts `outflow serve`: one process that owns the home (the DuckDB file takes one writer), serves the
+ * REST API, /healthz and /metrics, and executes runs. It writes its address and a fresh local administrator
+ * token into `<home>/server.json` (0600), so the CLI on this machine talks to it instead of opening the home.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const system = { name: 'outflow', role: 'admin' as const, via: 'api' as const };
+  const home = await openHome({ ...options, actor: system });
+  let server: ServerType | undefined;
+  try {
+    const metrics = createMetrics(home.db);
+    home.metrics = metrics;
+    const firstAdmin = await ensureFirstAdmin(home, options.env ?? process.env);
+    // Runs left `running` by a process that died are marked failed (resumable) before anything new starts.
+    await reapStaleRuns(home, 0);
+
+    const runs = new RunManager(home, {
+      onFinished: (run) => {
+        void getConnection(home.db, home.box, run.connectionId)
+          .then((c) => metrics.runFinished(run, c.type))
+          .catch(() => metrics.runFinished(run, 'unknown'));
+      },
+    });
+    const auth: Authenticator = {
+      byToken: (token) => authenticateToken(home.db, token),
+      bySession: (sessionId) => authenticateSession(home.db, sessionId),
+    };
+    const app = createApi({ home, auth, runs, metrics });
+
+    const host = options.host ?? '127.0.0.1';
+    const address = await new Promise<AddressInfo>((resolve, reject) => {
+      server = serve({ fetch: app.fetch, port: options.port ?? 8080, hostname: host }, (info) => resolve(info));
+      server.once('error', reject);
+    });
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    const token = await issueLocalToken(home);
+    writeServerFile(home.dir, { url, pid: process.pid, token });
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      home,
+      firstAdmin: firstAdmin ? { name: firstAdmin.name, password: firstAdmin.password } : null,
+      close() {
+        closing ??= (async () => {
+          removeServerFile(home.dir, process.pid);
+          await new Promise<void>((resolve) => server!.close(() => resolve()));
+          // In-flight runs stop at a batch boundary and stay resumable from their checkpoint.
+          await runs.stopAll();
+          await home.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    server?.close();
+    await home.close();
+    throw error;
+  }
+}
+
+/** A new token for the CLI of this machine, replacing the one the previous start wrote. */
+async function issueLocalToken(home: Home): Promise<string> {
+  const admin = (await listUsers(home.db)).find((u: { role: string }) => u.role === 'admin');
+  if (!admin) throw new Error('The home has no administrator account; create one with `outflow user create <name> --role admin` (without a server running).');
+  const asAdmin = { ...home, actor: { name: admin.name, role: 'admin' as const, via: 'api' as const } };
+  for (const old of await listTokens(asAdmin)) {
+    if (old.name === LOCAL_TOKEN_NAME) await revokeToken(asAdmin, old.id);
+  }
+  return (await createToken(asAdmin, { name: LOCAL_TOKEN_NAME })).token;
+}
+
