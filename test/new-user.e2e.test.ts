@@ -187,7 +187,10 @@ describe('options and names a new user gets wrong', () => {
     const file = path.join(work, 'not-a-dir');
     fs.writeFileSync(file, 'x');
     for (const dir of [file, path.join(file, 'below')]) {
-      const result = await outflow(dir, 'run', 'list');
+      // Straight to main(), never through a test server: no server can own a home that is a file.
+      let stderr = '';
+      const code = await main(['node', 'outflow', 'run', 'list', '--home', dir], { out: () => {}, err: (t) => (stderr += `${t}\n`), interactive: false });
+      const result = { code, stderr };
       expect(result.code).toBe(2);
       expect(result.stderr.trim()).toMatch(new RegExp(`^error: The Outflow home ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.* (is|lies under) a file, not a directory\\. Pass --home <dir>`));
     }
