@@ -81,6 +81,13 @@ describe('the outflow executable', () => {
     expect(logs).not.toContain('wrong-password-5678');
   });
 
+  it('updates a connection from standard input, merging it over the settings', async () => {
+    const updated = await cli(home, ['connection', 'update', 'partner', '--config', '-', '--json'], JSON.stringify({ password: 'another-wrong-password-99', compression: 'gzip' }));
+    expect(updated.code).toBe(0);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ name: 'partner', config: { host: server.host, folder: '/drop', compression: 'gzip', password: 'set' } });
+    expect(updated.stdout).not.toContain('another-wrong-password-99');
+  });
+
   it('names only the line and column of a malformed JSON config, never its text (file or standard input)', async () => {
     const secret = 'sk_live_Zq8v3RmT0pX2';
     // The password is missing its quotes: V8's own message would quote the text around it.

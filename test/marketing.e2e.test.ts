@@ -144,14 +144,23 @@ describe('marketing exports through the CLI', () => {
   it('refuses an export over the connection limit before sending anything, naming the sizes and the limit', async () => {
     await connect('autopilot', 'autopilot-small', { apiKey: autopilot.apiKey, baseUrl: autopilot.url, maxProfiles: 150, warnProfiles: 100 });
     const config = writeJson(work, 'ap.json', { mapping: { email: 'email', firstName: 'first_name', lastName: 'last_name' } });
-    expect((await outflow(home, 'export', 'create', '--name', 'gold-to-autopilot', '--connection', 'autopilot-small', '--segments', 'gold', '--config', config)).code).toBe(0);
+    // Known at save time (the segment has been refreshed): refused then, with the message a run gives.
+    const refused = await outflow(home, 'export', 'create', '--name', 'gold-to-autopilot', '--connection', 'autopilot-small', '--segments', 'gold', '--config', config);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error: The connection's exports would hold 200 profiles \(this export: 200\); Autopilot \(Journeys\) allows at most 150 per connection\./);
+    expect((await outflow(home, 'export', 'list', '--json')).json().map((e: { name: string }) => e.name)).not.toContain('gold-to-autopilot');
+
+    // A segment that has never been refreshed has no count yet: the run is the one that refuses it.
+    expect((await outflow(home, 'segment', 'create', 'gold-later', '--where', "tier = 'gold'")).code).toBe(0);
+    expect((await outflow(home, 'export', 'create', '--name', 'gold-to-autopilot', '--connection', 'autopilot-small', '--segments', 'gold-later', '--config', config)).code).toBe(0);
+    expect((await outflow(home, 'segment', 'refresh', 'gold-later', '--json')).json()).toEqual([{ name: 'gold-later', members: 200 }]);
     const before = autopilot.requests.length;
     const run = await outflow(home, 'export', 'run', 'gold-to-autopilot', '--json');
     expect(run.code).toBe(1);
     const summary = run.json();
     expect(summary.status).toBe('failed');
     expect(summary.error).toMatchObject({ code: 'limit_exceeded' });
-    expect(summary.error.message).toMatch(/200 profiles.*at most 150 per connection/);
+    expect(summary.error.message).toBe("The connection's exports would hold 200 profiles (this export: 200); Autopilot (Journeys) allows at most 150 per connection. Narrow the segments or remove an export; nothing was sent.");
     expect(summary).toMatchObject({ sent: 0, notAttempted: 200 });
     expect(autopilot.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
   });

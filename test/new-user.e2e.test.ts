@@ -256,6 +256,16 @@ describe('SFTP privateKeyFile', () => {
       expect(fs.readFileSync(path.join(home, 'metadata.sqlite')).toString('latin1')).not.toContain(keyLine);
       expect(created.stdout).not.toContain(keyLine);
       expect((await outflow(home, 'connection', 'verify', 'keyed', '--json')).json()).toMatchObject({ ok: true });
+
+      // `connection update` takes a new key file the same way: read now, stored as privateKey.
+      const other = ssh2.utils.generateKeyPairSync('ed25519');
+      const otherFile = path.join(work, 'id_other');
+      fs.writeFileSync(otherFile, other.private, { mode: 0o600 });
+      const updated = await outflow(home, 'connection', 'update', 'keyed', '--config', writeJson(work, 'sftp-key-2.json', { privateKeyFile: otherFile }), '--json');
+      expect(updated.code).toBe(0);
+      expect(updated.json().config).not.toHaveProperty('privateKeyFile');
+      const refused = await outflow(home, 'connection', 'verify', 'keyed', '--json');
+      expect(refused.json()).toMatchObject({ ok: false, code: 'auth_failed' });
     } finally {
       await keyed.close();
     }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { getDestination } from '../destinations/index.ts';
-import type { CheckResult } from '../destinations/kit/define.ts';
+import type { CheckResult, DestinationDefinition } from '../destinations/kit/define.ts';
 import { maskSecrets, secretKeys, splitSecrets } from '../destinations/kit/secret.ts';
 import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { Connection, UsableBy } from '../domain/model.ts';
@@ -11,8 +11,10 @@ import { assertAdmin, assertNotViewer, destinationContext, resolveConnectionConf
 import { audit } from './audit.ts';
 import * as store from '../store/metadata/connections.ts';
 import { listExports } from '../store/metadata/exports.ts';
+import { listSegments } from '../store/metadata/segments.ts';
+import { checkRecordLimits } from '../engine/limits.ts';
 import type { Home } from './home.ts';
-import { zodIssues } from './validation.ts';
+import { refuseUnknownKeys, zodIssues } from './validation.ts';
 
 /** A connection as it may be shown anywhere: secrets appear as `"set"`, never their value. */
 export interface ConnectionView {
@@ -78,10 +80,9 @@ function validateNewConnection(home: Home, input: CreateConnectionInput, pending
   const name = input.name.trim();
   if (!name) throw new ValidationError('A connection needs a display name (--name).');
   const destination = getDestination(input.type);
-  if (typeof input.config !== 'object' || input.config === null || Array.isArray(input.config)) {
-    throw new ValidationError('The connection config must be a JSON object.');
-  }
-  const config = readSecretFiles(destination.connection.schema, input.config as Record<string, unknown>);
+  if (!isObject(input.config)) throw new ValidationError('The connection config must be a JSON object.');
+  refuseUnknownKeys(input.config, Object.keys(destination.connection.schema.shape), `${destination.title} connection config`);
+  const config = readSecretFiles(destination.connection.schema, input.config);
   const schema = pending.length > 0 && destination.connection.schema instanceof z.ZodObject
     ? destination.connection.schema.partial(Object.fromEntries(pending.map((key) => [key, true])) as Record<string, true> & Record<number, never>)
     : destination.connection.schema;
@@ -138,6 +139,100 @@ export async function createConnection(home: Home, input: CreateConnectionInput)
   await audit(home, 'connection.create', { type: 'connection', name }, { destination: destination.id, usableBy: connection.usableBy, settings: Object.keys(plain).sort(), secrets: Object.keys(secrets).sort() });
   await audit(home, 'connection.consent', { type: 'connection', name }, { acceptedBy: connection.consent.acceptedBy, acceptedAt: connection.consent.acceptedAt });
   return toConnectionView(connection);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Validates a whole connection config with the destination's schema; create and update share it. */
+function parseConnectionConfig(destination: DestinationDefinition, config: Record<string, unknown>) {
+  const parsed = destination.connection.schema.safeParse(config);
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    throw new ValidationError(`The ${destination.title} connection config is invalid: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}.`, issues);
+  }
+  return splitSecrets(destination.connection.schema, parsed.data as Record<string, unknown>);
+}
+
+export interface UpdateConnectionPatch {
+  name?: string;
+  /**
+   * Merged over the current settings, key by key; `null` removes a key (its default applies again). Secret
+   * fields are write-only: omitted means unchanged, a value replaces the stored one.
+   */
+  config?: unknown;
+  usableBy?: UsableBy;
+}
+
+/**
+ * Settings whose change leaves an earlier `connection verify` valid: pacing, limits and file format. Any other
+ * change (where to connect, as whom, with which credential, which folder or account) clears the verification.
+ */
+const KEEPS_VERIFICATION = new Set(['requestsPerSecond', 'maxProfiles', 'warnProfiles', 'compression', 'delimiter', 'readyTimeoutMs']);
+
+/** SFTP settings that decide which server we trust: a change forgets the recorded host key unless one is pinned. */
+const SFTP_IDENTITY = ['host', 'port', 'username', 'password', 'privateKey'];
+
+/** Edits a connection (administrators). Validated like a create; a refused edit changes nothing. */
+export async function updateConnection(home: Home, name: string, patch: UpdateConnectionPatch): Promise<ConnectionView> {
+  assertAdmin(home.actor, 'edit connections');
+  const connection = await store.getConnectionByName(home.db, home.box, name);
+  const destination = getDestination(connection.type);
+  const newName = patch.name === undefined ? undefined : patch.name.trim();
+  if (newName === '') throw new ValidationError('A connection needs a display name (--name).');
+
+  let config: Record<string, unknown> | undefined;
+  let secrets: Record<string, string> | undefined;
+  let state: Record<string, unknown> | undefined;
+  if (patch.config !== undefined) {
+    if (!isObject(patch.config)) throw new ValidationError('The connection config must be a JSON object.');
+    refuseUnknownKeys(patch.config, Object.keys(destination.connection.schema.shape), `${destination.title} connection config`);
+    const before = { ...connection.config, ...(await store.readConnectionSecrets(home.db, home.box, connection.id)) };
+    const merged = Object.fromEntries(Object.entries({ ...before, ...readSecretFiles(destination.connection.schema, patch.config) }).filter(([, value]) => value !== null));
+    ({ plain: config, secrets } = parseConnectionConfig(destination, merged));
+    const after: Record<string, unknown> = { ...config, ...secrets };
+    const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
+    const clearVerification = changed.some((key) => !KEEPS_VERIFICATION.has(key));
+    const forgetHostKey = destination.id === 'sftp' && after.hostKeySha256 === undefined && changed.some((key) => SFTP_IDENTITY.includes(key));
+    if (clearVerification || forgetHostKey) {
+      state = { ...connection.state };
+      if (clearVerification) delete state.lastVerification;
+      if (forgetHostKey) delete state.hostKeySha256;
+    }
+  }
+
+  if (config !== undefined) await checkAllowance(home, connection, destination, { ...config, ...secrets });
+
+  const updated = await store.updateConnection(home.db, home.box, connection.id, {
+    ...(newName !== undefined ? { name: newName } : {}),
+    ...(config !== undefined ? { config, secrets } : {}),
+    ...(patch.usableBy !== undefined ? { usableBy: patch.usableBy } : {}),
+    ...(state !== undefined ? { state } : {}),
+  });
+  // Names of changed settings only: values (secret or not) stay out of the log.
+  home.log.info({ connection: updated.name, previousName: connection.name, settings: patch.config ? Object.keys(patch.config) : [], by: home.actor.name }, 'connection updated');
+  await audit(home, 'connection.update', { type: 'connection', name: connection.name }, {
+    ...(newName !== undefined && newName !== connection.name ? { name: newName } : {}),
+    ...(patch.usableBy !== undefined ? { usableBy: patch.usableBy } : {}),
+    ...(isObject(patch.config) ? { changed: Object.keys(patch.config).sort() } : {}),
+  });
+  return toConnectionView(updated);
+}
+
+/**
+ * A lowered allowance (Autopilot's or Iterable's `maxProfiles`) would make the connection's exports fail on
+ * their next run: refuse it now, with the message that run would give (counts from the last refresh).
+ */
+async function checkAllowance(home: Home, connection: Connection, destination: DestinationDefinition, config: Record<string, unknown>): Promise<void> {
+  const kind = destination.export;
+  if (kind.kind !== 'records' || !kind.connectionLimits) return;
+  const sizes = new Map((await listSegments(home.db)).map((s) => [s.name, s.members]));
+  for (const exp of await listExports(home.db, { connectionId: connection.id })) {
+    if (exp.sourceKind !== 'segments') continue;
+    const counted = exp.sources.flatMap((name) => (sizes.get(name) == null ? [] : [{ name, members: sizes.get(name)! }]));
+    await checkRecordLimits(home.db, exp, destination.title, kind, config, counted);
+  }
 }
 
 /**

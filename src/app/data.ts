@@ -1,5 +1,6 @@
 import { compileFilter, FilterError, formatFilterError } from '../store/profile/filter.ts';
-import { ValidationError } from '../domain/errors.ts';
+import { PermissionError, ValidationError } from '../domain/errors.ts';
+import { listExports } from '../store/metadata/exports.ts';
 import type { Segment } from '../domain/model.ts';
 import * as segments from '../store/metadata/segments.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
@@ -16,6 +17,8 @@ export async function loadEntity(home: Home, entity: string, file: string, optio
 }
 
 export function listEntities(home: Home): Promise<EntityInfo[]> {
+  // Viewers read exports, runs and segments; the profile store's shape is for those who build them.
+  assertNotViewer(home.actor, 'see entities');
   return home.profiles.listEntities();
 }
 
@@ -81,9 +84,44 @@ export async function refreshSegments(home: Home, name?: string): Promise<Array<
   return results;
 }
 
+/**
+ * Contributors may create and refresh segments, but not change or remove one that another user's export
+ * uses: that would change what the other user's export sends.
+ */
+async function assertMayChangeSegment(home: Home, segment: Segment, action: 'change' | 'remove'): Promise<void> {
+  assertNotViewer(home.actor, `${action} segments`);
+  if (home.actor.role === 'admin') return;
+  const users = (await listExports(home.db)).filter((e) => e.sourceKind === 'segments' && e.sources.includes(segment.name) && e.createdBy !== home.actor.name);
+  if (users.length === 0) return;
+  const owners = [...new Set(users.map((e) => e.createdBy))];
+  throw new PermissionError(
+    `Segment "${segment.name}" is used by ${users.map((e) => `export "${e.name}" of ${e.createdBy}`).join(', ')}, so only an administrator may ${action} it. ` +
+      `Ask an administrator, or ask ${owners.join(' or ')} to take "${segment.name}" out of ${users.length === 1 ? 'that export' : 'those exports'} first.`,
+  );
+}
+
+/**
+ * Changes a segment's filter (and entity), compiled exactly as on create, and refreshes its membership at once:
+ * a run after the edit sends the members of the new definition, never a stale membership of the old one.
+ */
+export async function updateSegment(home: Home, name: string, patch: { where?: string; entity?: string }): Promise<Segment & { members: number }> {
+  const segment = await segments.getSegment(home.db, name);
+  await assertMayChangeSegment(home, segment, 'change');
+  if (patch.where === undefined && patch.entity === undefined) throw new ValidationError('Nothing to change: pass --where (and --entity to move the segment to another entity).');
+  const entity = patch.entity ?? segment.entity;
+  const where = patch.where ?? segment.filter;
+  const filter = await compileFor(home, entity, where);
+  const members = await home.profiles.refreshSegment(segment.id, entity, filter);
+  const updated = await segments.updateSegment(home.db, segment.id, { entity, filter: where, members, refreshedAt: home.now().toISOString() });
+  home.log.info({ segment: name, members, by: home.actor.name }, 'segment updated and refreshed');
+  await audit(home, 'segment.update', { type: 'segment', name }, { entity, filter: where, members });
+  return { ...updated, members };
+}
+
 export async function removeSegment(home: Home, name: string): Promise<void> {
   assertNotViewer(home.actor, 'remove segments');
   const segment = await segments.getSegment(home.db, name);
+  await assertMayChangeSegment(home, segment, 'remove');
   await home.profiles.dropSegment(segment.id);
   await segments.removeSegment(home.db, segment.id);
   await audit(home, 'segment.remove', { type: 'segment', name });

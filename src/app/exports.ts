@@ -1,9 +1,10 @@
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
-import { ConfigError, RunConflictError, ValidationError } from '../domain/errors.ts';
-import { exportConfigBase, type Export, type Run } from '../domain/model.ts';
+import { ConfigError, NotFoundError, RunConflictError, ValidationError } from '../domain/errors.ts';
+import { exportConfigBase, type Connection, type Export, type Run, type Segment } from '../domain/model.ts';
+import { checkRecordLimits } from '../engine/limits.ts';
 import { executeRun, splitExportConfig, type RunObserver } from '../engine/run-export.ts';
-import { assertAdmin, assertCanUse, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import { assertAdmin, assertCanUse, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { getConnection, getConnectionByName } from '../store/metadata/connections.ts';
 import * as store from '../store/metadata/exports.ts';
 import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
@@ -13,7 +14,7 @@ import { shellQuote } from '../lib/shell.ts';
 import { getSegment } from '../store/metadata/segments.ts';
 import { refreshSegments } from './data.ts';
 import type { Home } from './home.ts';
-import { zodIssues } from './validation.ts';
+import { refuseUnknownKeys, zodIssues } from './validation.ts';
 
 export interface CreateExportInput {
   name: string;
@@ -56,42 +57,162 @@ async function toExportView(home: Home, exp: Export): Promise<ExportView> {
 export async function createExport(home: Home, input: CreateExportInput): Promise<CreatedExportView> {
   const name = input.name.trim();
   if (!name) throw new ValidationError('An export needs a name (--name).');
-  const hasSegments = (input.segments?.length ?? 0) > 0;
-  const hasEntities = (input.entities?.length ?? 0) > 0;
-  if (hasSegments === hasEntities) throw new ValidationError('Pick what to export: either --segments a,b or --entities X,Y.');
+  const sources = pickSources(input);
+  if (!sources) throw new ValidationError('Pick what to export: either --segments a,b or --entities X,Y.');
 
   const connection = await getConnectionByName(home.db, home.box, input.connection);
   assertCanUse(home.actor, connection);
-  const destination = getDestination(connection.type);
+  const { config, warnings } = await validateExport(home, { name, connection, ...sources, config: input.config ?? {} });
+
+  const exp = await store.createExport(home.db, { name, connectionId: connection.id, ...sources, config, createdBy: home.actor.name });
+  home.log.info({ export: name, connection: connection.name, by: home.actor.name }, 'export created');
+  await audit(home, 'export.create', { type: 'export', name }, { connection: connection.name, sources: sources.sources, syncMode: config.syncMode });
+  for (const warning of warnings) home.log.warn({ export: name }, warning);
+  return { ...(await toExportView(home, exp)), warnings };
+}
+
+export interface UpdateExportPatch {
+  name?: string;
+  connection?: string;
+  segments?: string[];
+  entities?: string[];
+  /** Merged over the current config, top-level key by key; `null` removes a key. `mapping` is replaced whole. */
+  config?: unknown;
+}
+
+/**
+ * Edits an export, and repairs one whose connection was removed (pass `connection`). The resulting export is
+ * validated exactly as `createExport` validates a new one; a refused edit changes nothing. Contributors may
+ * edit an export only when both its current and its new connection are usable by contributors.
+ */
+export async function updateExport(home: Home, name: string, patch: UpdateExportPatch): Promise<CreatedExportView> {
+  assertNotViewer(home.actor, 'edit exports');
+  const exp = await store.getExport(home.db, name);
+  const current = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  });
+  // Nobody can tell any more whether a contributor could use a removed connection: as with removing such an
+  // export, repairing it is for administrators.
+  if (current) assertCanUse(home.actor, current);
+  else assertAdmin(home.actor, 'repair an export whose connection was removed');
+  const connection = patch.connection !== undefined ? await getConnectionByName(home.db, home.box, patch.connection) : current;
+  if (!connection) {
+    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
+  }
+  assertCanUse(home.actor, connection);
+
+  const newName = patch.name === undefined ? exp.name : patch.name.trim();
+  if (!newName) throw new ValidationError('An export needs a name (--name).');
+  const picked = pickSources(patch);
+  if (picked === null) throw new ValidationError('Pick what to export: either --segments a,b or --entities X,Y, not both.');
+  const sources = picked ?? { sourceKind: exp.sourceKind, sources: exp.sources };
+
+  // Moving to another destination type keeps the engine's part of the config; the old destination's settings
+  // mean nothing to the new one (and would be refused as unknown keys).
+  let base = exp.config;
+  if (current && current.type !== connection.type) {
+    const { mapping, syncMode } = exp.config;
+    base = { ...(mapping !== undefined ? { mapping } : {}), ...(syncMode !== undefined ? { syncMode } : {}) };
+  }
+  let merged: unknown = base;
+  if (patch.config !== undefined) {
+    if (!isObject(patch.config)) throw new ValidationError('The export config must be a JSON object.');
+    merged = Object.fromEntries(Object.entries({ ...base, ...patch.config }).filter(([, value]) => value !== null));
+  }
+
+  const { config, warnings } = await validateExport(home, { id: exp.id, name: newName, connection, ...sources, config: merged });
+  const updated = await store.updateExport(home.db, exp.id, { name: newName, connectionId: connection.id, ...sources, config });
+  home.log.info({ export: newName, previousName: exp.name, connection: connection.name, by: home.actor.name }, 'export updated');
+  await audit(home, 'export.update', { type: 'export', name: exp.name }, {
+    ...(newName !== exp.name ? { name: newName } : {}),
+    ...(connection.id !== exp.connectionId ? { connection: connection.name } : {}),
+    ...(picked ? { [sources.sourceKind]: sources.sources } : {}),
+    ...(patch.config !== undefined && isObject(patch.config) ? { changed: Object.keys(patch.config).sort() } : {}),
+  });
+  for (const warning of warnings) home.log.warn({ export: newName }, warning);
+  return { ...(await toExportView(home, updated)), warnings };
+}
+
+/** `undefined` when neither list is given, `null` when both are, else the sources (empty lists count as not given). */
+function pickSources(input: { segments?: string[]; entities?: string[] }): { sourceKind: Export['sourceKind']; sources: string[] } | null | undefined {
+  const hasSegments = (input.segments?.length ?? 0) > 0;
+  const hasEntities = (input.entities?.length ?? 0) > 0;
+  if (hasSegments && hasEntities) return null;
+  if (hasSegments) return { sourceKind: 'segments', sources: input.segments! };
+  if (hasEntities) return { sourceKind: 'entities', sources: input.entities! };
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+interface ExportDraft {
+  /** Absent while the export is being created. */
+  id?: string;
+  name: string;
+  connection: Connection;
+  sourceKind: Export['sourceKind'];
+  sources: string[];
+  config: unknown;
+}
+
+/**
+ * Everything a run would refuse that can be known before it starts: the config's keys and values, the
+ * sources, the mapping against each source's entity, the destination's limits (with the member counts of the
+ * segments' last refresh) and the destination's own check of the settings against the account. Used by
+ * create and update alike; returns the config to store.
+ */
+async function validateExport(home: Home, draft: ExportDraft): Promise<{ config: Record<string, unknown>; warnings: string[] }> {
+  const destination = getDestination(draft.connection.type);
   const kind = destination.export;
-  if (hasEntities && kind.kind === 'records') {
+  if (draft.sourceKind === 'entities' && kind.kind === 'records') {
     throw new ValidationError(`${destination.title} exports take segments only: pass --segments instead of --entities.`);
   }
 
-  const rawConfig = input.config ?? {};
-  if (typeof rawConfig !== 'object' || rawConfig === null || Array.isArray(rawConfig)) throw new ValidationError('The export config must be a JSON object.');
+  const rawConfig = draft.config;
+  if (!isObject(rawConfig)) throw new ValidationError('The export config must be a JSON object.');
+  const engineKeys = kind.kind === 'files' ? ['mapping', 'syncMode', 'rowsPerFile'] : ['mapping', 'syncMode'];
+  refuseUnknownKeys(rawConfig, [...engineKeys, ...Object.keys(kind.settings.shape)], `${destination.title} export config`);
   const base = exportConfigBase.safeParse(rawConfig);
   if (!base.success) throw new ValidationError(`The export config is invalid: ${describe(base.error)}.`, zodIssues(base.error));
-  const { mapping, syncMode, settings, rowsPerFile } = splitExportConfig(rawConfig as Record<string, unknown>);
+  const { mapping, syncMode, settings, rowsPerFile } = splitExportConfig(rawConfig);
   const parsedSettings = kind.settings.safeParse(settings);
   if (!parsedSettings.success) {
     throw new ValidationError(`The ${destination.title} export settings are invalid: ${describe(parsedSettings.error)}.`, zodIssues(parsedSettings.error));
   }
-  if (rowsPerFile !== undefined && (!Number.isInteger(rowsPerFile) || rowsPerFile < 1)) throw new ValidationError('rowsPerFile must be a positive whole number.');
+  if (rawConfig.rowsPerFile !== undefined && (rowsPerFile === undefined || !Number.isInteger(rowsPerFile) || rowsPerFile < 1)) {
+    throw new ValidationError('rowsPerFile must be a positive whole number.');
+  }
+
+  const label = draft.sourceKind === 'segments' ? 'Segment' : 'Entity';
+  const repeated = draft.sources.filter((source, i) => draft.sources.indexOf(source) !== i);
+  if (repeated.length > 0) {
+    throw new ValidationError(`${label} "${repeated[0]}" is listed more than once; name each ${label.toLowerCase()} once.`, [{ path: draft.sourceKind, message: 'duplicate' }]);
+  }
 
   // Sources exist, and for record destinations the mapping fits every segment's entity.
-  const sources = hasSegments ? input.segments! : input.entities!;
   const entities = new Set<string>();
-  for (const source of sources) {
-    if (hasSegments) entities.add((await getSegment(home.db, source)).entity);
-    else entities.add((await home.profiles.getEntity(source)).name);
+  const segments: Segment[] = [];
+  for (const source of draft.sources) {
+    if (draft.sourceKind === 'segments') {
+      const segment = await getSegment(home.db, source);
+      segments.push(segment);
+      entities.add(segment.entity);
+    } else {
+      entities.add((await home.profiles.getEntity(source)).name);
+    }
   }
   if (kind.kind === 'records') {
     await validateMapping(home, destination.title, kind, mapping, [...entities]);
     if (syncMode === 'mirror' && !kind.supportsRemove) throw new ValidationError(`${destination.title} cannot remove members, so "syncMode": "mirror" is not available.`);
+    const config = await resolveConnectionConfig(home, draft.connection);
+    // Only refreshed segments have a count; an unrefreshed one is checked by the run, which counts it.
+    const counted = segments.filter((s) => s.members !== null).map((s) => ({ name: s.name, members: s.members! }));
+    await checkRecordLimits(home.db, { id: draft.id, name: draft.name, connectionId: draft.connection.id }, destination.title, kind, config, counted);
     if (kind.validate) {
-      const config = await resolveConnectionConfig(home, connection);
-      const ctx = destinationContext(home, connection);
+      const ctx = destinationContext(home, draft.connection);
       const session = await kind.open(config, ctx);
       try {
         await kind.validate({ connection: config, settings: parsedSettings.data, mapping, session, ctx });
@@ -102,22 +223,9 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
   } else if (Object.keys(mapping).length > 0) {
     throw new ValidationError(`${destination.title} exports write every column; remove "mapping" from the config.`);
   }
-
   const warnings =
-    kind.kind === 'records' && hasSegments ? await sharedTargetWarnings(home, kind, connection, sources, parsedSettings.data) : [];
-
-  const exp = await store.createExport(home.db, {
-    name,
-    connectionId: connection.id,
-    sourceKind: hasSegments ? 'segments' : 'entities',
-    sources,
-    config: { ...(rawConfig as Record<string, unknown>), mapping, syncMode },
-    createdBy: home.actor.name,
-  });
-  home.log.info({ export: name, connection: connection.name, by: home.actor.name }, 'export created');
-  await audit(home, 'export.create', { type: 'export', name }, { connection: connection.name, sources, syncMode });
-  for (const warning of warnings) home.log.warn({ export: name }, warning);
-  return { ...(await toExportView(home, exp)), warnings };
+    kind.kind === 'records' && draft.sourceKind === 'segments' ? await sharedTargetWarnings(home, kind, draft, parsedSettings.data) : [];
+  return { config: { ...rawConfig, mapping, syncMode }, warnings };
 }
 
 /**
@@ -125,18 +233,13 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
  * in mirror mode removes members that left its own segment though the other still sends them. Allowed (it
  * can be deliberate), but said when the second export is saved.
  */
-async function sharedTargetWarnings(
-  home: Home,
-  kind: RecordExportDefinition<unknown>,
-  connection: { id: string; name: string },
-  segments: string[],
-  settings: Record<string, unknown>,
-): Promise<string[]> {
+async function sharedTargetWarnings(home: Home, kind: RecordExportDefinition<unknown>, draft: ExportDraft, settings: Record<string, unknown>): Promise<string[]> {
   if (!kind.targets) return [];
-  const mine = new Set(kind.targets({ segments, settings }));
+  const { connection } = draft;
+  const mine = new Set(kind.targets({ segments: draft.sources, settings }));
   const warnings: string[] = [];
   for (const other of await store.listExports(home.db, { connectionId: connection.id })) {
-    if (other.sourceKind !== 'segments') continue;
+    if (other.sourceKind !== 'segments' || other.id === draft.id) continue;
     const otherSettings = kind.settings.safeParse(splitExportConfig(other.config).settings);
     if (!otherSettings.success) continue;
     const shared = kind.targets({ segments: other.sources, settings: otherSettings.data }).filter((target) => mine.has(target));
@@ -189,6 +292,7 @@ export async function showExport(home: Home, name: string): Promise<ExportView> 
 }
 
 export async function removeExport(home: Home, name: string): Promise<{ removed: string }> {
+  assertNotViewer(home.actor, 'remove exports');
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   if (connection) assertCanUse(home.actor, connection);

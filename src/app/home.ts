@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ValidationError } from '../domain/errors.ts';
+import { ConfigError, ValidationError } from '../domain/errors.ts';
 import { roles, type Actor, type Role } from '../domain/model.ts';
+import { sweepWorkDirs } from '../engine/files.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.ts';
 import type { Services } from '../engine/services.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -31,6 +32,19 @@ export interface OpenHomeOptions {
   log?: Logger;
   fetch?: typeof fetch;
   retry?: Partial<RetryPolicy>;
+  /** Deadline of one vendor request; default: `OUTFLOW_REQUEST_TIMEOUT_MS`, else each client's own (60 s). */
+  requestTimeoutMs?: number;
+  /** A run without progress for this long fails; default: `OUTFLOW_RUN_STALL_TIMEOUT_MS`, else 10 minutes. */
+  runStallTimeoutMs?: number;
+}
+
+/** Reads a positive number of milliseconds from the environment; unset or empty: undefined. */
+function msFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) throw new ConfigError('invalid_settings', `${name} must be a whole number of milliseconds above 0 (it is "${value}").`);
+  return ms;
 }
 
 export function resolveHomeDir(dir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -62,6 +76,8 @@ export function actorFromEnv(env: NodeJS.ProcessEnv = process.env): Actor {
 
 export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const env = options.env ?? process.env;
+  const requestTimeoutMs = options.requestTimeoutMs ?? msFromEnv(env, 'OUTFLOW_REQUEST_TIMEOUT_MS');
+  const runStallTimeoutMs = options.runStallTimeoutMs ?? msFromEnv(env, 'OUTFLOW_RUN_STALL_TIMEOUT_MS');
   const dir = resolveHomeDir(options.dir, env);
   prepareHomeDir(dir);
   makePrivate(dir);
@@ -72,6 +88,8 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const box = createSecretBox(loadSecretKey(dir, env));
   const metadata = await openMetadataStore({ url: env.OUTFLOW_DATABASE_URL, sqlitePath: path.join(dir, 'metadata.sqlite') });
   const profiles = lazyProfileStore(() => openProfileStore(path.join(dir, 'profiles.duckdb')));
+  const swept = sweepWorkDirs(tmpDir);
+  if (swept.length > 0) log.info({ folders: swept }, 'removed scratch folders of runs whose process was killed');
   return {
     dir,
     actor: options.actor ?? actorFromEnv(env),
@@ -85,6 +103,8 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     tmpDir,
     now: () => new Date(),
     retry: { ...defaultRetryPolicy, ...options.retry },
+    requestTimeoutMs,
+    runStallTimeoutMs,
     async close() {
       await profiles.close();
       await metadata.close();

@@ -4,6 +4,8 @@ import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, Per
 import { registerConnectionCommands } from './commands/connection.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerAuditCommand } from './commands/audit.ts';
 import { registerDestinationCommands } from './commands/destinations.ts';
 import { registerExportCommands, registerRefreshCommand } from './commands/export.ts';
 import { registerRunCommands } from './commands/run.ts';
@@ -28,6 +30,8 @@ export function buildProgram(io: Io): Command {
   registerUserCommands(program, io);
   registerDestinationCommands(program, io);
   registerDemoCommand(program, io);
+  registerServeCommand(program, io);
+  registerAuditCommand(program, io);
   // Every sub-command takes --home too, so it can stand anywhere on the line.
   const addHome = (command: Command) => {
     for (const sub of command.commands) {

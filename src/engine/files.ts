@@ -15,6 +15,42 @@ export const DEFAULT_ROWS_PER_PART = 1_000_000;
 /** Parts rendered and uploaded at once: one per core of the machines we target. */
 const PARALLEL_PARTS = 2;
 
+/** Scratch folders of runs in the home's tmp/: `parts-<pid>-<random>`, holding the parts' FIFOs. */
+const WORK_DIR_PREFIX = 'parts-';
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the scratch folders that killed runs left in `tmpDir` (a run removes its own when it ends, but not
+ * when it is killed): those whose process is gone, and those named before names carried a pid. Returns the
+ * names removed.
+ */
+export function sweepWorkDirs(tmpDir: string, alive: (pid: number) => boolean = isProcessAlive): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(tmpDir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(WORK_DIR_PREFIX)) continue;
+    const pid = /^parts-(\d+)-/.exec(name)?.[1];
+    if (pid !== undefined && (Number(pid) === process.pid || alive(Number(pid)))) continue;
+    fs.rmSync(path.join(tmpDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 export interface FileSource {
   /** The segment or entity name, used in file names. */
   name: string;
@@ -71,6 +107,8 @@ export interface FileExportInput {
   /** Rows rendered since the last call (an estimate while a part streams, corrected when it completes). */
   onRows?: (rows: number) => void;
   onPlanned?: (totalRows: number) => void;
+  /** A part failed for a passing reason and is sent again after `delayMs`. */
+  onRetry?: (message: string, delayMs: number) => void;
 }
 
 /**
@@ -94,7 +132,8 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
   const sink = await input.kind.open(input.connection, input.ctx);
   const staged: StagedFile[] = [];
   const results = new Map<PartPlan, { rows: number; file: StagedFile }>();
-  const workDir = fs.mkdtempSync(path.join(input.tmpDir, 'parts-'));
+  // The name carries our pid, so that a later process can tell the folder of a killed run from a live one's.
+  const workDir = fs.mkdtempSync(path.join(input.tmpDir, `${WORK_DIR_PREFIX}${process.pid}-`));
   try {
     let next = 0;
     let failure: unknown = null;
@@ -104,7 +143,10 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
         try {
           const result = await withRetry(() => renderAndStage(plan, input, sink.stage.bind(sink), format.delimiter, format.compression, workDir), input.retry, {
             signal: input.ctx.signal,
-            onRetry: (error, attempt, delayMs) => input.ctx.log.warn({ file: plan.fileName, attempt, delayMs, code: error.code }, error.message),
+            onRetry: (error, attempt, delayMs) => {
+              input.ctx.log.warn({ file: plan.fileName, attempt, delayMs, code: error.code }, error.message);
+              input.onRetry?.(error.message, delayMs);
+            },
           });
           staged.push(result.file);
           results.set(plan, result);
@@ -146,7 +188,7 @@ async function renderAndStage(
 ): Promise<{ rows: number; file: StagedFile }> {
   const fifo = path.join(workDir, `part-${plan.index}-${Math.random().toString(36).slice(2)}.fifo`);
   execFileSync('mkfifo', ['-m', '600', fifo]);
-  const csv = readFifo(fifo);
+  const { stream: csv, opened } = readFifo(fifo);
   // Progress counts line ends as they stream by: cheap, and close enough for a progress bar (a value with a
   // line break in it counts twice); the exact count replaces the estimate when the part completes.
   let reported = 0;
@@ -166,14 +208,17 @@ async function renderAndStage(
       ? pipeline(csv, zlib.createGzip({ level: 1, chunkSize: 1 << 18 }), body)
       : pipeline(csv, body);
 
+  // Aborted when the part fails, so that DuckDB stops rendering rows nobody will read.
+  const stopCopy = new AbortController();
   const { formulaEscaping } = input.kind.format(input.connection);
-  const copying = input.profiles.copyCsv(plan.source.source, { from: plan.from, to: plan.to }, { delimiter, formulaEscaping }, fifo).catch((error: unknown) => {
-    // DuckDB failed before or while writing: unblock the reader's open() and fail the body, so the upload
-    // stops instead of committing a short file.
-    unblockReader(fifo);
-    body.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  });
+  const copying = input.profiles
+    .copyCsv(plan.source.source, { from: plan.from, to: plan.to }, { delimiter, formulaEscaping, signal: stopCopy.signal }, fifo)
+    .catch((error: unknown) => {
+      // DuckDB failed before or while writing: fail the body, so the upload stops instead of committing a
+      // short file.
+      body.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    });
   const staging = stage(plan.fileName, body).catch((error: unknown) => {
     // The upload failed: close our end so DuckDB's writes fail (EPIPE) rather than block forever.
     csv.destroy();
@@ -185,8 +230,38 @@ async function renderAndStage(
     return { rows, file };
   } catch (error) {
     input.onRows?.(-reported);
+    stopCopy.abort();
+    body.destroy();
+    // Nothing may outlive the part: a FIFO open() that never returns holds a libuv thread, and the process
+    // could never exit (the caller removes the FIFO's folder next, after which nobody could meet it).
+    await releaseFifo(fifo, copying, opened);
+    csv.destroy();
+    // The sink removes its temporary file when the upload fails; let it finish before the next step.
+    await staging.catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Makes sure DuckDB's COPY and our reader both come to an end after a failure. Opening a FIFO blocks until
+ * the other end is opened too: DuckDB may not have opened its write end yet (our reader's open() then waits
+ * for ever), or may be about to open it after our reader has gone (DuckDB's open() then waits for ever).
+ * An O_RDWR open of a FIFO never blocks on Linux and counts as both a reader and a writer, so holding one
+ * (and draining whatever DuckDB still writes into it) lets every pending open() return; it is closed only
+ * once DuckDB has finished and our reader's open() has come back.
+ */
+async function releaseFifo(fifo: string, copying: Promise<unknown>, readerOpened: Promise<void>): Promise<void> {
+  let guard: net.Socket | undefined;
+  try {
+    const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    guard = new net.Socket({ fd, readable: true, writable: false });
+    guard.on('error', () => undefined);
+    guard.resume();
+  } catch {
+    // The FIFO is gone: nobody can be waiting on it.
+  }
+  await Promise.allSettled([copying, readerOpened]);
+  guard?.destroy();
 }
 
 /**
@@ -194,9 +269,13 @@ async function renderAndStage(
  * through the thread pool and measured ~35 % slower. The open itself blocks until DuckDB opens the write end,
  * so it runs on the thread pool; everything after it does not.
  */
-function readFifo(fifo: string): Readable {
+function readFifo(fifo: string): { stream: Readable; opened: Promise<void> } {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
+  let markOpened!: () => void;
+  /** Settles when the open() has come back, whatever it returned. */
+  const opened = new Promise<void>((resolve) => (markOpened = resolve));
   fs.open(fifo, fs.constants.O_RDONLY, (error, fd) => {
+    markOpened();
     if (error) {
       out.destroy(error);
       return;
@@ -210,14 +289,5 @@ function readFifo(fifo: string): Readable {
     out.once('close', () => pipe.destroy());
     pipe.pipe(out);
   });
-  return out;
-}
-
-function unblockReader(fifo: string): void {
-  try {
-    const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-    fs.closeSync(fd);
-  } catch {
-    // No reader is waiting: nothing to unblock.
-  }
+  return { stream: out, opened };
 }

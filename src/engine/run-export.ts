@@ -3,11 +3,12 @@ import type { RecordExportDefinition } from '../destinations/kit/define.ts';
 import { AuthError, ConfigError, OutflowError } from '../domain/errors.ts';
 import { exportConfigBase, type Actor, type Export, type Run, type RunRejection, type SourceResult } from '../domain/model.ts';
 import { getConnection, updateConnectionState } from '../store/metadata/connections.ts';
-import { getExportById, listExports } from '../store/metadata/exports.ts';
+import { getExportById } from '../store/metadata/exports.ts';
 import { addRunRejections, getRun, saveRunProgress, transitionRun } from '../store/metadata/runs.ts';
-import { getSegment, listSegments } from '../store/metadata/segments.ts';
+import { getSegment } from '../store/metadata/segments.ts';
 import type { Source } from '../store/profile/profile-store.ts';
 import { runFileExport } from './files.ts';
+import { checkRecordLimits } from './limits.ts';
 import { runRecordExport, type SegmentInput } from './records.ts';
 import { outflowCommand } from '../lib/shell.ts';
 import { assertCanUse, destinationContext, resolveConnectionConfig, type Services } from './services.ts';
@@ -20,6 +21,12 @@ export interface RunObserver {
 }
 
 const HEARTBEAT_MS = 10_000;
+/**
+ * A run that reports no progress (rows, batches, retries) for this long is stopped and recorded failed.
+ * Every request has its own deadline, so this only catches what slips past them; it is far longer than any
+ * one of them, and a retry's wait (a Retry-After of up to 15 minutes) extends it.
+ */
+export const DEFAULT_RUN_STALL_TIMEOUT_MS = 10 * 60_000;
 
 /** Splits an export's stored config into the engine's part and the destination's settings. */
 export function splitExportConfig(config: Record<string, unknown>) {
@@ -36,11 +43,32 @@ export function splitExportConfig(config: Record<string, unknown>) {
 export async function executeRun(services: Services, runId: string, actor: Actor, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
   const { db } = services;
   let run = await transitionRun(db, runId, 'running');
-  const heartbeat = setInterval(() => void saveRunProgress(db, runId, {}).catch(() => {}), HEARTBEAT_MS);
-  heartbeat.unref();
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
+
+  // The heartbeat tells other processes that this run is alive; it must not keep a run that is stuck
+  // `running` for ever. It beats only while the run makes progress: without any for `stallMs` the run is
+  // stopped (its work aborted, recorded failed), and the beat stops, so that even a run that cannot unwind
+  // is reaped as dead by the next `run list`.
+  const stallMs = services.runStallTimeoutMs ?? DEFAULT_RUN_STALL_TIMEOUT_MS;
+  let quietUntil = Date.now() + stallMs;
+  let stalled = false;
+  const progressed = (waitMs = 0) => {
+    quietUntil = Math.max(quietUntil, Date.now() + stallMs + waitMs);
+  };
+  const beat = () => {
+    if (Date.now() < quietUntil) {
+      void saveRunProgress(db, runId, {}).catch(() => {});
+      return;
+    }
+    clearInterval(heartbeat);
+    stalled = true;
+    controller.abort(new OutflowError('timeout', 'The run made no progress.'));
+  };
+  // Not unref'd: while the run executes, the stall check must stay alive even if what the run waits on
+  // holds nothing open. It is cleared when the run ends.
+  const heartbeat = setInterval(beat, Math.min(HEARTBEAT_MS, Math.max(10, Math.floor(stallMs / 4))));
   const warnings: string[] = [];
   // What the destination does with data, for the message of a cancelled run; unknown until it is looked up.
   let target: { kind: 'files' | 'records'; title: string } | undefined;
@@ -52,7 +80,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   try {
     const exp = await getExportById(db, run.exportId);
     const connection = await getConnection(db, services.box, run.connectionId).catch((cause: unknown) => {
-      throw new ConfigError('invalid_settings', `The connection of export "${exp.name}" was removed. Edit the export to pick another connection, or re-create the connection.`, { cause });
+      throw new ConfigError('invalid_settings', `The connection of export "${exp.name}" was removed. Pick another one with \`outflow export update "${exp.name}" --connection <name>\`.`, { cause });
     });
     assertCanUse(actor, connection);
     const destination = getDestination(connection.type);
@@ -78,12 +106,18 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         tmpDir: services.tmpDir,
         rowsPerPart: rowsPerFile,
         retry: services.retry,
+        onRetry: (message, delayMs) => {
+          progressed(delayMs);
+          observer.onRetry?.(message, delayMs);
+        },
         onPlanned: (total) => {
+          progressed();
           rowsTotal = total;
           observer.onProgress?.({ rowsDone: 0, rowsTotal: total });
           void saveRunProgress(db, runId, { rowsTotal: total });
         },
         onRows: (rows) => {
+          progressed();
           rowsDone += rows;
           observer.onProgress?.({ rowsDone, rowsTotal });
           // At hundreds of MB/s this fires hundreds of times a second; the run record needs a pulse, not a stream.
@@ -100,7 +134,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
       const segments = await resolveSegments(services, exp);
       const rowsTotal = segments.reduce((sum, s) => sum + s.members, 0);
       await saveRunProgress(db, runId, { rowsTotal });
-      await enforceLimits(services, exp, destination.title, kind, config, segments, warn);
+      for (const warning of await checkRecordLimits(db, exp, destination.title, kind, config, segments)) warn(warning);
       await saveRunProgress(db, runId, { warnings });
       observer.onProgress?.({ rowsDone: 0, rowsTotal });
 
@@ -121,9 +155,11 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         retry: services.retry,
         onRetry: (message, delayMs) => {
           services.metrics?.destinationRetry(connection.type);
+          progressed(delayMs);
           observer.onRetry?.(message, delayMs);
         },
         onBatch: async (progress, rejections: RunRejection[]) => {
+          progressed();
           await addRunRejections(db, runId, rejectionSeq, rejections);
           rejectionSeq += rejections.length;
           const sent = offset.sent + progress.sent;
@@ -137,8 +173,15 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     run = await transitionRun(db, runId, 'succeeded', { error: null });
   } catch (error) {
     const current = await getRun(db, runId);
-    const cancelled = controller.signal.aborted;
-    const failure = cancelled ? describeCancel(current, target) : describeFailure(error);
+    const cancelled = controller.signal.aborted && !stalled;
+    const failure = stalled
+      ? {
+          code: 'timeout' as const,
+          message: `The run made no progress for ${stallMs >= 1000 ? `${Math.round(stallMs / 1000)} s` : `${stallMs} ms`} and was stopped. Check that the destination answers, then run the export again (OUTFLOW_RUN_STALL_TIMEOUT_MS sets this limit).`,
+        }
+      : cancelled
+        ? describeCancel(current, target)
+        : describeFailure(error);
     if (error instanceof AuthError) {
       await updateConnectionState(db, current.connectionId, { attention: { code: failure.code, message: failure.message, at: new Date().toISOString() } }).catch(() => {});
     }
@@ -200,44 +243,4 @@ async function resolveSegments(services: Services, exp: Export): Promise<Segment
       return { name, source, members: await services.profiles.countRows(source), stateId: `${exp.id}_${source.segmentId}` };
     }),
   );
-}
-
-const fmt = (n: number) => n.toLocaleString('en-US');
-
-/** Refuses, before anything is sent, an export over the destination's limits; never truncates. */
-async function enforceLimits(
-  services: Services,
-  exp: Export,
-  vendor: string,
-  kind: RecordExportDefinition<unknown>,
-  config: Record<string, unknown>,
-  segments: SegmentInput[],
-  warn: (message: string) => void,
-): Promise<void> {
-  const total = segments.reduce((sum, s) => sum + s.members, 0);
-  const perExport = kind.limits.maxProfilesPerExport;
-  if (perExport !== undefined && total > perExport) {
-    const sizes = segments.map((s) => `"${s.name}" has ${fmt(s.members)}`).join(', ');
-    throw new ConfigError(
-      'limit_exceeded',
-      `Export "${exp.name}" is over ${vendor}'s limit of ${fmt(perExport)} profiles per export: segment ${sizes} (${fmt(total)} in all). Narrow the segment or split it across several exports; nothing was sent.`,
-    );
-  }
-  const limits = kind.connectionLimits?.(config);
-  if (!limits?.maxProfiles && !limits?.warnProfiles) return;
-
-  const segmentSizes = new Map((await listSegments(services.db)).map((s) => [s.name, s.members ?? 0]));
-  const others = (await listExports(services.db, { connectionId: exp.connectionId })).filter((e) => e.id !== exp.id && e.sourceKind === 'segments');
-  const otherTotal = others.reduce((sum, e) => sum + e.sources.reduce((s, name) => s + (segmentSizes.get(name) ?? 0), 0), 0);
-  const combined = total + otherTotal;
-  const detail = `this export: ${fmt(total)}${others.length ? `; other exports of the connection: ${fmt(otherTotal)}` : ''}`;
-  if (limits.maxProfiles !== undefined && combined > limits.maxProfiles) {
-    throw new ConfigError(
-      'limit_exceeded',
-      `The connection's exports would hold ${fmt(combined)} profiles (${detail}); ${vendor} allows at most ${fmt(limits.maxProfiles)} per connection. Narrow the segments or remove an export; nothing was sent.`,
-    );
-  }
-  if (limits.warnProfiles !== undefined && combined >= limits.warnProfiles) {
-    warn(`The connection's exports hold ${fmt(combined)} profiles (${detail}), close to ${vendor}'s limit of ${fmt(limits.maxProfiles ?? limits.warnProfiles)}.`);
-  }
 }

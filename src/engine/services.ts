@@ -29,6 +29,10 @@ export interface Services {
   tmpDir: string;
   now: () => Date;
   retry: RetryPolicy;
+  /** Deadline of one vendor request (`OUTFLOW_REQUEST_TIMEOUT_MS`); unset: each client's default. */
+  requestTimeoutMs?: number;
+  /** A run that makes no progress for this long is stopped as failed (`OUTFLOW_RUN_STALL_TIMEOUT_MS`). */
+  runStallTimeoutMs?: number;
 }
 
 export function assertAdmin(actor: Actor, action: string): void {
@@ -76,6 +80,7 @@ export function destinationContext(
     state,
     verifying: options.verifying ?? false,
     ...(options.acceptHostKey ? { acceptHostKey: options.acceptHostKey } : {}),
+    requestTimeoutMs: services.requestTimeoutMs,
     async saveState(patch) {
       Object.assign(state, patch);
       await updateConnectionState(services.db, connection.id, patch);

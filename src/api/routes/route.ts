@@ -18,6 +18,7 @@ export const commonErrors = {
   400: error('The request does not match the schema'),
   401: error('No valid token or session'),
   403: error('The caller may not do this'),
+  413: error('The request body is larger than the API takes'),
 } as const;
 
 export const notFound = { 404: error('No such resource') } as const;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { afterSignIn, checkNewConnection, createConnection, listConnections, removeConnection, showConnection, verifyConnection } from '../../app/connections.ts';
+import { afterSignIn, checkNewConnection, createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../../app/connections.ts';
 import { authorizeMicrosoftAdvertising } from '../../destinations/microsoft-advertising/authorize.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { assertAdmin } from '../../engine/services.ts';
@@ -36,6 +36,23 @@ export function registerConnectionCommands(program: Command, io: Io): void {
       );
       if (opts.json) printJson(io, view);
       else io.out(`Created connection "${view.name}" (${view.type}). Check it with \`${outflowCommand('connection', 'verify', view.name)}\`.`);
+    });
+
+  connection
+    .command('update <name>')
+    .description('Edit a connection: --config is merged over the current settings (secrets: omitted means unchanged)')
+    .option('--config <file>', 'JSON with the settings to change (null removes one), or - for standard input')
+    .option('--name <name>', 'new display name')
+    .option('--usable-by <who>', 'admins | admins-and-contributors')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      if (opts.config === undefined && opts.name === undefined && opts.usableBy === undefined) {
+        throw new ValidationError('Nothing to change: pass --config, --name or --usable-by.');
+      }
+      const config = readJsonConfig(opts.config);
+      const view = await withHome(command, (home) => updateConnection(home, name, { name: opts.name, config, usableBy: usableBy(opts.usableBy) }));
+      if (opts.json) printJson(io, view);
+      else io.out(`Updated connection "${view.name}".${view.lastVerification ? '' : ` Check it with \`outflow connection verify "${view.name}"\`.`}`);
     });
 
   connection

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createSegment, listEntities, listSegments, loadEntity, refreshSegments, removeSegment } from '../../app/data.ts';
+import { createSegment, listEntities, listSegments, loadEntity, refreshSegments, removeSegment, updateSegment } from '../../app/data.ts';
 import { formatNumber, printJson, printTable, type Io } from '../output.ts';
 import { withHome } from './common.ts';
 import { outflowCommand } from '../../lib/shell.ts';
@@ -36,6 +36,17 @@ export function registerDataCommands(program: Command, io: Io): void {
       const created = await withHome(command, (home) => createSegment(home, { name, entity: opts.entity, where: opts.where }));
       if (opts.json) printJson(io, { name: created.name, entity: created.entity, filter: created.filter });
       else io.out(`Created segment ${created.name} on ${created.entity}. Run \`${outflowCommand('segment', 'refresh', created.name)}\` to count its members.`);
+    });
+  segment
+    .command('update <name>')
+    .description('Change a segment\'s filter (and entity); its membership is refreshed at once')
+    .requiredOption('--where <filter>', "new filter, e.g. \"country = 'NL' and orders >= 3\"")
+    .option('--entity <entity>', 'entity the segment selects from (default: unchanged)')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      const updated = await withHome(command, (home) => updateSegment(home, name, { where: opts.where, entity: opts.entity }));
+      if (opts.json) printJson(io, { name: updated.name, entity: updated.entity, filter: updated.filter, members: updated.members });
+      else io.out(`Updated segment ${updated.name} on ${updated.entity}: ${formatNumber(updated.members)} members.`);
     });
   segment
     .command('refresh [name]')

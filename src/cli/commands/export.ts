@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { createExport, listExports, refreshAndRunAll, removeExport, runExport, showExport } from '../../app/exports.ts';
+import { createExport, listExports, refreshAndRunAll, removeExport, runExport, showExport, updateExport } from '../../app/exports.ts';
+import { ValidationError } from '../../domain/errors.ts';
 import { summarizeRun, type RunSummary } from '../../app/runs.ts';
 import type { Run } from '../../domain/model.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
@@ -28,6 +29,28 @@ export function registerExportCommands(program: Command, io: Io): void {
       for (const warning of view.warnings) io.err(`warning: ${warning}`);
       if (opts.json) printJson(io, view);
       else io.out(`Saved export "${view.name}" to ${view.connection}. Run it with \`${outflowCommand('export', 'run', view.name)}\`.`);
+    });
+
+  exp
+    .command('update <name>')
+    .description('Edit an export (or give one whose connection was removed a new one); validated like a create')
+    .option('--name <name>', 'new export name')
+    .option('--connection <name>', 'connection to send to')
+    .option('--segments <list>', 'comma-separated segment names (replaces the sources)')
+    .option('--entities <list>', 'comma-separated entity names (SFTP only; replaces the sources)')
+    .option('--config <file>', 'JSON merged over the current config (null removes a key; mapping is replaced whole), or -')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      if ([opts.name, opts.connection, opts.segments, opts.entities, opts.config].every((v) => v === undefined)) {
+        throw new ValidationError('Nothing to change: pass --name, --connection, --segments, --entities or --config.');
+      }
+      const config = readJsonConfig(opts.config);
+      const view = await withHome(command, (home) =>
+        updateExport(home, name, { name: opts.name, connection: opts.connection, segments: splitList(opts.segments), entities: splitList(opts.entities), config }),
+      );
+      for (const warning of view.warnings) io.err(`warning: ${warning}`);
+      if (opts.json) printJson(io, view);
+      else io.out(`Updated export "${view.name}" to ${view.connection}.`);
     });
 
   exp

@@ -17,3 +17,6 @@ export function integerOption(min = 1, max = Number.MAX_SAFE_INTEGER): (value: s
 
 /** Commander parser for a port number (0 picks a free one). */
 export const parsePort = integerOption(0, 65_535);
+
+/** Commander parser for a count such as `--limit`: a whole number of at least 1. */
+export const parsePositiveInt = integerOption(1);

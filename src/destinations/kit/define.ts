@@ -41,6 +41,11 @@ export interface DestinationContext {
    * (`--accept-host-key SHA256:…`). The server must present exactly this key.
    */
   acceptHostKey?: string;
+  /**
+   * How long one vendor request (HTTP call, SFTP request, stalled upload) may go unanswered before it fails
+   * with `timeout`; unset: each client's default (60 s). Set by OUTFLOW_REQUEST_TIMEOUT_MS.
+   */
+  requestTimeoutMs?: number;
 }
 
 export type CheckResult = { ok: true; details?: Record<string, unknown> } | { ok: false; code: ErrorCode; message: string; details?: Record<string, unknown> };

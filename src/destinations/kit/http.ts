@@ -1,5 +1,6 @@
 import { AuthError, RetryableError, UpstreamError, type OutflowError } from '../../domain/errors.ts';
 import type { Rate } from '../../lib/rate-limit.ts';
+import { createDeadline, DEFAULT_REQUEST_TIMEOUT_MS } from './deadline.ts';
 import type { DestinationContext } from './define.ts';
 
 export interface HttpResponse<T = unknown> {
@@ -35,6 +36,10 @@ export interface HttpClientOptions {
   /** Headers added to every request; may be async (an OAuth access token). */
   headers?: () => Record<string, string> | Promise<Record<string, string>>;
   rate?: Rate;
+  /**
+   * How long one request, its answer's body included, may take; default 60 s. The context's
+   * `requestTimeoutMs` (OUTFLOW_REQUEST_TIMEOUT_MS), when set, takes precedence.
+   */
   timeoutMs?: number;
 }
 
@@ -54,7 +59,7 @@ const USER_AGENT = 'Outflow/0.1 (+https://github.com/outflow)';
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { ctx, vendor } = options;
   const base = options.baseUrl.replace(/\/+$/, '');
-  const timeoutMs = options.timeoutMs ?? 60_000;
+  const timeoutMs = ctx.requestTimeoutMs ?? options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
   return {
     async request<T>(method: string, path: string, request: RequestOptions = {}): Promise<HttpResponse<T>> {
@@ -78,22 +83,26 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
       if (options.rate && !request.unpaced) await ctx.limiter.acquire(ctx.limiterKey, options.rate, ctx.signal);
 
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+      // One deadline for the whole exchange: a server that sends its headers and then stalls the body must
+      // not hang the run either.
+      const deadline = createDeadline(timeoutMs, ctx.signal);
       let response: Response;
+      let text: string;
       try {
-        response = await ctx.fetch(url, { method, headers, body, signal });
+        response = await ctx.fetch(url, { method, headers, body, signal: deadline.signal });
+        text = await response.text();
       } catch (cause) {
-        if (ctx.signal.aborted) throw cause;
-        const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+        if (ctx.signal.aborted && !deadline.expired) throw cause;
         throw new RetryableError(
-          timedOut ? 'timeout' : 'connection_lost',
-          timedOut
-            ? `${vendor} did not answer ${method} ${url.pathname} within ${timeoutMs / 1000} s.`
+          deadline.expired ? 'timeout' : 'connection_lost',
+          deadline.expired
+            ? `${vendor} did not answer ${method} ${redactPath(url.pathname)} within ${formatSeconds(timeoutMs)}.`
             : `Could not reach ${vendor} at ${url.origin} (${networkReason(cause)}). Check the connection's baseUrl and the network.`,
           { cause },
         );
+      } finally {
+        deadline.clear();
       }
-      const text = await response.text();
       let parsed: unknown = undefined;
       if (text.length > 0) {
         try {
@@ -120,6 +129,10 @@ function redactPath(pathname: string): string {
     .split('/')
     .map((segment) => (/@|%40/i.test(segment) ? '[email]' : segment))
     .join('/');
+}
+
+function formatSeconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
 }
 
 function networkReason(cause: unknown): string {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AuthError, ConfigError, RetryableError } from '../../domain/errors.ts';
+import { createDeadline } from '../kit/deadline.ts';
 import { authorizeUrl, DEFAULT_AUTHORITY_URL, isRecord, OAUTH_SCOPE, tokenFailure, tokenUrl } from './client.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 
@@ -18,6 +19,8 @@ export interface AuthorizeOptions {
   port?: number;
   /** How long to wait for the browser to come back; default 5 minutes. */
   timeoutMs?: number;
+  /** How long the token endpoint may take to answer the code exchange; default 30 s. */
+  tokenTimeoutMs?: number;
   signal?: AbortSignal;
   fetch?: typeof fetch;
 }
@@ -134,21 +137,33 @@ export async function authorizeMicrosoftAdvertising(options: AuthorizeOptions): 
     if (options.clientSecret) form.client_secret = options.clientSecret;
     const target = tokenUrl(authority);
     let response: Response;
+    let text: string;
+    // A timer we hold, not AbortSignal.timeout: see createDeadline. Covers the answer's body as well.
+    const deadline = createDeadline(options.tokenTimeoutMs ?? 30_000, options.signal);
     try {
       response = await doFetch(target, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: new URLSearchParams(form).toString(),
-        signal: AbortSignal.timeout(30_000),
+        signal: deadline.signal,
       });
+      text = await response.text();
     } catch (cause) {
+      if (deadline.expired) {
+        throw new RetryableError(
+          'timeout',
+          `The Microsoft token endpoint at ${new URL(target).origin} did not answer within ${Math.round((options.tokenTimeoutMs ?? 30_000) / 1000)} s for connection \`${connection}\`. Check authorityUrl and the network, then sign in again.`,
+          { cause },
+        );
+      }
       throw new RetryableError(
         'connection_lost',
         `Could not reach the Microsoft token endpoint at ${new URL(target).origin} for connection \`${connection}\`. Check authorityUrl and the network, then sign in again.`,
         { cause },
       );
+    } finally {
+      deadline.clear();
     }
-    const text = await response.text();
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -54,6 +54,12 @@ export const customerMatch = defineRecordExport<MicrosoftAdvertisingConnection, 
   // Customer lists belong to an ad account, so the same segment name in two accounts is two lists.
   targets: ({ segments, settings: exportSettings }) => segments.map((segment) => `customer list "${segment}" in account ${exportSettings.accountId}`),
 
+  // A run's first call for a segment reads the account's customer lists; reading them when the export is saved
+  // refuses an account the signed-in user cannot reach with the very error the run would give, and creates nothing.
+  async validate({ connection, settings: exportSettings, ctx }) {
+    await createMicrosoftAdvertisingClient(connection, ctx).findCustomerLists({ customerId: exportSettings.customerId, accountId: exportSettings.accountId });
+  },
+
   async open(conn, ctx) {
     const client = createMicrosoftAdvertisingClient(conn, ctx);
     const targets = new Map<string, Promise<CustomerListTarget>>();

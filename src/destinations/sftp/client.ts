@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import ssh2 from 'ssh2';
 import type { ConnectConfig, SFTPWrapper, Stats, WriteStream } from 'ssh2';
 import { AuthError, ConfigError, OutflowError, RetryableError, UpstreamError } from '../../domain/errors.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../kit/deadline.ts';
 import type { DestinationContext } from '../kit/define.ts';
 import type { SftpConnection } from './index.ts';
 import { outflowCommand } from '../../lib/shell.ts';
@@ -178,6 +179,10 @@ export function isDiskFull(error: SshError): boolean {
 export class SftpSession {
   private closed = false;
   private transportError: Error | undefined;
+  /** Set when a request or an upload outlived its deadline and the connection was given up for it. */
+  private deadlineError: RetryableError | undefined;
+  /** How long a request (or an upload waiting on the server) may go unanswered. */
+  readonly timeoutMs: number;
   /**
    * Rejects when the connection closes. ssh2 never calls back a request whose channel has gone (a write
    * stream then neither finishes nor fails), so every wait on the server races this.
@@ -191,6 +196,7 @@ export class SftpSession {
     private readonly conn: SftpConnection,
     private readonly ctx: DestinationContext,
   ) {
+    this.timeoutMs = ctx.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.lost = new Promise<never>((_, reject) => {
       client.once('close', () => {
         this.closed = true;
@@ -242,6 +248,8 @@ export class SftpSession {
     if (this.ctx.signal.aborted) {
       return new OutflowError('cancelled', `Stopped trying to ${action} \`${path}\` on ${at}: the run was cancelled (connection \`${name}\`).`, { cause: err });
     }
+    // Whatever failed after we gave up on the connection failed because of that.
+    if (this.deadlineError) return this.deadlineError;
     if (typeof err.code === 'number') {
       if (err.code === SFTP_PERMISSION_DENIED) {
         return new ConfigError(
@@ -294,12 +302,63 @@ export class SftpSession {
     }
   }
 
+  private timeoutError(action: string, path: string): RetryableError {
+    return new RetryableError(
+      'timeout',
+      `The SFTP server at ${serverOf(this.conn)} did not answer within ${this.timeoutMs} ms while trying to ${action} \`${path}\` ` +
+        `(connection \`${this.ctx.connectionName}\`); the connection was closed.`,
+    );
+  }
+
+  /**
+   * Gives up on a server that stopped answering: closes the connection, so that every request and upload
+   * waiting on it fails (with `error`) instead of waiting for ever. ssh2 has no per-request timeout.
+   */
+  abandon(error: RetryableError): void {
+    this.deadlineError ??= error;
+    this.ctx.log.warn({ server: serverOf(this.conn), code: error.code }, error.message);
+    this.client.destroy();
+  }
+
+  /**
+   * Watches an upload: when the server has had data (or the file's OPEN or CLOSE) to answer for `timeoutMs`
+   * without acknowledging anything, the connection is abandoned and the upload fails with `timeout`. Time
+   * spent waiting for rows to upload (DuckDB rendering) does not count. Returns the function that stops it.
+   */
+  watchUpload(stream: WriteStream, path: string): () => void {
+    // ssh2 counts the bytes the server acknowledged; its typings leave the field out.
+    const out = stream as WriteStream & { bytesWritten: number };
+    let acknowledged = out.bytesWritten;
+    let since = Date.now();
+    const check = setInterval(
+      () => {
+        const waitingOnServer = out.pending || out.writableLength > 0 || (out.writableFinished && !out.closed);
+        if (!waitingOnServer || out.bytesWritten !== acknowledged) {
+          acknowledged = out.bytesWritten;
+          since = Date.now();
+        } else if (Date.now() - since >= this.timeoutMs) {
+          clearInterval(check);
+          this.abandon(this.timeoutError('upload', path));
+        }
+      },
+      Math.max(10, Math.min(1_000, Math.floor(this.timeoutMs / 4))),
+    );
+    return () => clearInterval(check);
+  }
+
   private call<T>(action: string, path: string, run: (done: (error: Error | undefined | null, value?: T) => void) => void): Promise<T> {
     if (this.closed) return Promise.reject(this.classify(new Error('the connection is closed'), action, path));
+    let timer: NodeJS.Timeout | undefined;
     const work = new Promise<T>((resolve, reject) => {
+      // A deadline we hold ourselves: ssh2 waits for an answer for ever.
+      timer = setTimeout(() => {
+        const error = this.timeoutError(action, path);
+        this.abandon(error);
+        reject(error);
+      }, this.timeoutMs);
       run((error, value) => (error ? reject(error) : resolve(value as T)));
     });
-    return this.guard(work, action, path);
+    return this.guard(work, action, path).finally(() => clearTimeout(timer));
   }
 
   /** Fails with `folder_missing` unless the connection's folder exists and is a folder. */
@@ -390,9 +449,23 @@ export function openSftpSession(conn: SftpConnection, ctx: DestinationContext): 
   return new Promise<SftpSession>((resolve, reject) => {
     let settled = false;
     const onAbort = () => client.destroy();
+    // ssh2's readyTimeout ends at authentication; starting the SFTP subsystem can stall as well. One
+    // deadline, held by our own timer, covers everything from the TCP connect to a usable SFTP channel.
+    const deadline = setTimeout(
+      () =>
+        settle(
+          new RetryableError(
+            'timeout',
+            `The server at ${serverOf(conn)} did not complete the SSH handshake, login and SFTP start within ${readyTimeoutMs} ms (connection \`${ctx.connectionName}\`). ` +
+              'Check that host and port point at an SFTP server and that no firewall drops the traffic, or raise readyTimeoutMs.',
+          ),
+        ),
+      readyTimeoutMs,
+    );
     const settle = (error: OutflowError | undefined, session?: SftpSession) => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       if (error) {
         ctx.signal.removeEventListener('abort', onAbort);
         client.destroy();

@@ -28,6 +28,11 @@ export interface FakeSftpBehaviour {
   posixRename: boolean;
   /** Delay before every SFTP answer, to imitate a distant server in benchmarks. */
   latencyMs: number;
+  /**
+   * Requests the fake records but never answers, like a hung server: SFTP request names (`STAT`, `OPEN`,
+   * `WRITE`, `CLOSE`, `POSIX-RENAME`, …), or `SFTP` to leave the subsystem request itself unanswered.
+   */
+  stall: string[];
 }
 
 export interface FakeSftpOptions extends Partial<FakeSftpBehaviour> {
@@ -170,8 +175,8 @@ type OpenEntry = { kind: 'file'; file: FileHandle; path: string; writable: boole
 
 /**
  * An in-process SFTP server (ssh2's server API) backed by a real temporary folder, for the SFTP
- * destination's fault cases: password or key login, a chosen host key, read-only folders, a full disk and
- * a connection cut mid-upload. It records every SFTP request.
+ * destination's fault cases: password or key login, a chosen host key, read-only folders, a full disk,
+ * a connection cut mid-upload and requests that are never answered. It records every SFTP request.
  *
  * @example
  * const fake = await startFakeSftpServer({ password: 'secret' })
@@ -195,6 +200,7 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
     dropAfterBytes: options.dropAfterBytes,
     posixRename: options.posixRename ?? true,
     latencyMs: options.latencyMs ?? 0,
+    stall: options.stall ?? [],
   };
   const operations: FakeSftpOperation[] = [];
   let uploadedBytes = 0;
@@ -224,6 +230,7 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
       client.on('session', (acceptSession) => {
         const session = acceptSession();
         session.on('sftp', (acceptSftp) => {
+          if (behaviour.stall.includes('SFTP')) return;
           const sftp = acceptSftp();
           if (behaviour.posixRename) announceExtensions(sftp, { 'posix-rename@openssh.com': '1' });
           serveSftp(sftp, () => socket?.destroy());
@@ -243,6 +250,7 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
     /** Records the request; answers it with a `failNext` status instead when one is armed for it. */
     const begin = (reqId: number, record: FakeSftpOperation): boolean => {
       operations.push(record);
+      if (behaviour.stall.includes(record.op)) return false;
       if (failNext && (!failNext.path || [record.path, record.to].some((p) => p?.includes(failNext!.path!)))) {
         const code = failNext.status;
         failNext = undefined;

@@ -119,9 +119,11 @@ export async function openSftpSink(conn: SftpConnection, ctx: DestinationContext
         out.once('error', reject);
       });
       handleClosed.catch(() => undefined);
+      const stopWatching = current.watchUpload(out, tempPath);
       try {
         await current.untilLost(pipeline(body, counter, out).then(() => handleClosed));
       } catch (error) {
+        stopWatching();
         body.destroy();
         out.destroy();
         // A failing body (the engine's renderer) keeps its own error; SFTP statuses and transport failures
@@ -130,6 +132,8 @@ export async function openSftpSink(conn: SftpConnection, ctx: DestinationContext
         const failure = fromServer ? current.classify(error, 'upload', tempPath) : error;
         if (current.isClosed || !(await removeQuietly(current, tempPath))) orphans.add(tempPath);
         throw failure;
+      } finally {
+        stopWatching();
       }
       ctx.log.debug({ server: serverOf(conn), path: tempPath, bytes: counter.bytes }, 'staged sftp file');
       return { name, path, tempPath, bytes: counter.bytes };

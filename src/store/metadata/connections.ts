@@ -115,3 +115,39 @@ export async function updateConnectionState(db: Db, id: string, patch: Record<st
 export async function removeConnection(db: Db, id: string): Promise<void> {
   await db.deleteFrom('connections').where('id', '=', id).execute();
 }
+
+export interface ConnectionPatch {
+  name?: string;
+  /** Replaces the non-secret settings. */
+  config?: Record<string, unknown>;
+  /** Replaces every secret (the caller merges what stays unchanged). */
+  secrets?: Record<string, string>;
+  usableBy?: UsableBy;
+  /** Replaces the recorded state (host key, last verification, attention). */
+  state?: Record<string, unknown>;
+}
+
+/** Applies an edit in one statement, so a refused rename or a crash leaves the connection as it was. */
+export async function updateConnection(db: Db, box: SecretBox, id: string, patch: ConnectionPatch): Promise<Connection> {
+  try {
+    const result = await db
+      .updateTable('connections')
+      .set({
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.config !== undefined ? { config: toJson(patch.config) } : {}),
+        ...(patch.secrets !== undefined ? { secrets: box.seal(patch.secrets) } : {}),
+        ...(patch.usableBy !== undefined ? { usable_by: patch.usableBy } : {}),
+        ...(patch.state !== undefined ? { state: toJson(patch.state) } : {}),
+        updated_at: nowIso(),
+      })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`The connection ${id} was removed.`);
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ConflictError(`A connection named "${patch.name}" already exists. Choose another name, or remove the old one first.`);
+    }
+    throw error;
+  }
+  return getConnection(db, box, id);
+}

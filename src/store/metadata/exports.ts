@@ -74,3 +74,34 @@ export async function listExports(db: Db, filter: { connectionId?: string } = {}
 export async function removeExport(db: Db, id: string): Promise<void> {
   await db.deleteFrom('exports').where('id', '=', id).execute();
 }
+
+export interface ExportPatch {
+  name?: string;
+  connectionId?: string;
+  sourceKind?: Export['sourceKind'];
+  sources?: string[];
+  config?: Record<string, unknown>;
+}
+
+/** Applies an edit in one statement. Runs keep the export name they ran under. */
+export async function updateExport(db: Db, id: string, patch: ExportPatch): Promise<Export> {
+  try {
+    const result = await db
+      .updateTable('exports')
+      .set({
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.connectionId !== undefined ? { connection_id: patch.connectionId } : {}),
+        ...(patch.sourceKind !== undefined ? { source_kind: patch.sourceKind } : {}),
+        ...(patch.sources !== undefined ? { sources: toJson(patch.sources) } : {}),
+        ...(patch.config !== undefined ? { config: toJson(patch.config) } : {}),
+        updated_at: nowIso(),
+      })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`The export ${id} was removed.`);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ConflictError(`An export named "${patch.name}" already exists. Choose another name or remove it first.`);
+    throw error;
+  }
+  return getExportById(db, id);
+}

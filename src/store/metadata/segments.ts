@@ -53,6 +53,36 @@ export async function recordSegmentRefresh(db: Db, id: string, members: number, 
   await db.updateTable('segments').set({ members, refreshed_at: at, updated_at: at }).where('id', '=', id).execute();
 }
 
+export async function getSegmentById(db: Db, id: string): Promise<Segment> {
+  const row = await db.selectFrom('segments').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError(`The segment ${id} was removed.`);
+  return toSegment(row);
+}
+
+/**
+ * Changes a segment's definition. `members` and `refreshedAt` describe the materialized membership: pass the
+ * counts of a refresh under the new definition, or null for both when it has not been refreshed.
+ */
+export async function updateSegment(
+  db: Db,
+  id: string,
+  patch: { entity?: string; filter?: string; members?: number | null; refreshedAt?: string | null },
+): Promise<Segment> {
+  const result = await db
+    .updateTable('segments')
+    .set({
+      ...(patch.entity !== undefined ? { entity: patch.entity } : {}),
+      ...(patch.filter !== undefined ? { filter: patch.filter } : {}),
+      ...(patch.members !== undefined ? { members: patch.members } : {}),
+      ...(patch.refreshedAt !== undefined ? { refreshed_at: patch.refreshedAt } : {}),
+      updated_at: nowIso(),
+    })
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`The segment ${id} was removed.`);
+  return getSegmentById(db, id);
+}
+
 export async function removeSegment(db: Db, id: string): Promise<void> {
   await db.deleteFrom('segments').where('id', '=', id).execute();
 }

@@ -1,4 +1,5 @@
 import { ConfigError, type ErrorOptions } from '../../domain/errors.ts';
+import { closestMatch } from '../../lib/edit-distance.ts';
 
 /** A column of the entity a segment filters, as DuckDB describes it (`VARCHAR`, `BIGINT`, `DATE`, …). */
 export interface ColumnInfo {
@@ -699,37 +700,5 @@ function listColumns(columns: ColumnInfo[]): string {
 
 /** The known column nearest to `name` by edit distance, if it is near enough to be a likely typo. */
 function closestColumn(name: string, columns: ColumnInfo[]): string | undefined {
-  const target = name.toLowerCase();
-  const allowed = target.length <= 3 ? 1 : target.length <= 6 ? 2 : 3;
-  let best: { name: string; distance: number } | undefined;
-  for (const column of columns) {
-    const distance = editDistance(target, column.name.toLowerCase());
-    if (distance <= allowed && (!best || distance < best.distance)) best = { name: column.name, distance };
-  }
-  return best?.name;
-}
-
-/** Levenshtein distance where swapping two neighbouring letters counts as one edit (`emial` → `email`). */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      if (i === 0) {
-        row.push(j);
-        continue;
-      }
-      const previous = rows[i - 1] as number[];
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const removed = (previous[j] as number) + 1;
-      const inserted = (row[j - 1] as number) + 1;
-      let distance = Math.min(removed, inserted, (previous[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        distance = Math.min(distance, ((rows[i - 2] as number[])[j - 2] as number) + 1);
-      }
-      row.push(distance);
-    }
-    rows.push(row);
-  }
-  return (rows[a.length] as number[])[b.length] as number;
+  return closestMatch(name, columns.map((column) => column.name));
 }

@@ -37,9 +37,15 @@ export interface ProfileStore {
   countRows(source: Source): Promise<number>;
   /**
    * Writes rows `[from, to)` of `source` (in its stable order) as CSV with a header to `target`. With
-   * `formulaEscaping: 'quote'`, text values a spreadsheet would run as a formula get a leading `'`.
+   * `formulaEscaping: 'quote'`, text values a spreadsheet would run as a formula get a leading `'`. Aborting
+   * `options.signal` interrupts the query (it then rejects).
    */
-  copyCsv(source: Source, range: { from: number; to: number }, options: { delimiter: string; formulaEscaping?: 'none' | 'quote' }, target: string): Promise<number>;
+  copyCsv(
+    source: Source,
+    range: { from: number; to: number },
+    options: { delimiter: string; formulaEscaping?: 'none' | 'quote'; signal?: AbortSignal },
+    target: string,
+  ): Promise<number>;
   /** Streams the members of a segment in key order, starting after `afterKey`. */
   readMembers(source: Source & { kind: 'segment' }, columns: string[], afterKey: string | null, chunkRows?: number): AsyncIterable<Row[]>;
   /** Keys (with identity) delivered by the last successful mirror run that are no longer members. */
@@ -407,7 +413,7 @@ class DuckDbProfileStore implements ProfileStore {
   async copyCsv(
     source: Source,
     range: { from: number; to: number },
-    options: { delimiter: string; formulaEscaping?: 'none' | 'quote' },
+    options: { delimiter: string; formulaEscaping?: 'none' | 'quote'; signal?: AbortSignal },
     target: string,
   ): Promise<number> {
     const from = Math.trunc(range.from);
@@ -422,13 +428,17 @@ class DuckDbProfileStore implements ProfileStore {
     }
     // A connection of its own: the engine renders two parts at once, and one connection runs one query.
     const con = await this.instance.connect();
+    const interrupt = () => con.interrupt();
+    options.signal?.addEventListener('abort', interrupt, { once: true });
     try {
+      if (options.signal?.aborted) throw options.signal.reason;
       // USE_TMP_FILE false: DuckDB would otherwise write beside `target` and rename over it, breaking a FIFO.
       const reader = await con.runAndReadAll(
         `COPY (${query}) TO ${quoteLiteral(target)} (FORMAT csv, HEADER true, DELIMITER ${quoteLiteral(options.delimiter)}, QUOTE '"', ESCAPE '"', NULLSTR '', USE_TMP_FILE false)`,
       );
       return Number(reader.getRows()[0]?.[0] ?? 0);
     } finally {
+      options.signal?.removeEventListener('abort', interrupt);
       con.closeSync();
     }
   }

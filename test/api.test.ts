@@ -1,0 +1,395 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { z } from '@hono/zod-openapi';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi, SESSION_COOKIE, type ApiApp } from '../src/api/app.ts';
+import { createMetrics } from '../src/api/metrics.ts';
+import { createConnection } from '../src/app/connections.ts';
+import { createSegment, loadEntity, refreshSegments } from '../src/app/data.ts';
+import { createExport } from '../src/app/exports.ts';
+import { openHome, type Home } from '../src/app/home.ts';
+import { authenticateSession, authenticateToken, createToken, createUser, ensureFirstAdmin } from '../src/app/users.ts';
+import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
+import { createLogger } from '../src/lib/logger.ts';
+import { RunManager } from '../src/server/run-manager.ts';
+import { getRun } from '../src/store/metadata/runs.ts';
+import { tempDir } from './support/cli.ts';
+
+const ITERABLE_KEY = 'api-test-iterable-key-5c1e9b';
+const ADMIN_PASSWORD = 'api-test-admin-password-8d2f';
+const SECRETS = [ITERABLE_KEY, ADMIN_PASSWORD];
+
+type Role = 'anonymous' | 'viewer' | 'contributor' | 'admin';
+const ROLES: Role[] = ['anonymous', 'viewer', 'contributor', 'admin'];
+
+let dir: string;
+let home: Home;
+let admin: Home;
+let app: ApiApp;
+let runs: RunManager;
+let iterable: IterableFake;
+const tokens: Partial<Record<Role, string>> = {};
+const passwords: Record<string, string> = {};
+const logLines: string[] = [];
+/** Every response body and header seen in this file, scanned for secrets at the end. */
+const seen: string[] = [];
+
+interface Answer {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+/** Calls the API in process (no port), as `role`; checks the answer against the route's documented responses. */
+async function call(role: Role, method: string, url: string, options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (role !== 'anonymous') headers.authorization = `Bearer ${tokens[role]}`;
+  let body: string | undefined = options.raw;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] = 'application/json';
+  }
+  const response = await app.request(url, { method, headers, body });
+  const text = await response.text();
+  seen.push(text, JSON.stringify([...response.headers.entries()]));
+  const parsed = text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+  checkDocumented(method, url, response.status, parsed);
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+/** The zod schemas of every route's responses, from the same registry that generates the OpenAPI document. */
+function routeDefinitions() {
+  return app.openAPIRegistry.definitions.flatMap((d) => (d.type === 'route' ? [d.route] : []));
+}
+
+function matchRoute(method: string, url: string) {
+  const pathname = new URL(url, 'http://x').pathname;
+  return routeDefinitions().find((r) => {
+    if (r.method !== method.toLowerCase()) return false;
+    const pattern = new RegExp(`^${r.path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    return pattern.test(pathname);
+  });
+}
+
+function checkDocumented(method: string, url: string, status: number, body: unknown): void {
+  if (!url.startsWith('/api/') || url === '/api/openapi.json') return;
+  const route = matchRoute(method, url);
+  if (!route) {
+    expect(status, `${method} ${url} has no documented route`).toBe(404);
+    return;
+  }
+  const response = (route.responses as Record<string, { content?: Record<string, { schema: z.ZodType }> }>)[String(status)];
+  expect(response, `${method} ${route.path} answered ${status}, which its OpenAPI entry does not document`).toBeDefined();
+  const schema = response?.content?.['application/json']?.schema;
+  if (schema) {
+    const result = schema.safeParse(body);
+    expect(result.success, `${method} ${route.path} ${status} body does not match its schema: ${result.success ? '' : JSON.stringify(result.error.issues.slice(0, 3))}`).toBe(true);
+  }
+}
+
+/** What a refused call must leave untouched: every resource table (audit entries and sessions aside). */
+async function snapshot(): Promise<string> {
+  const tables = ['connections', 'exports', 'segments', 'users', 'runs'] as const;
+  const out: Record<string, unknown> = {};
+  for (const table of tables) out[table] = await home.db.selectFrom(table).selectAll().orderBy('id').execute();
+  out.tokens = (await home.db.selectFrom('api_tokens' as never).select(['id', 'revoked_at'] as never).orderBy('id' as never).execute()) as unknown;
+  out.entities = (await home.profiles.listEntities()).map((e) => [e.name, e.rows, e.loadedAt]);
+  return JSON.stringify(out);
+}
+
+async function waitForRuns(): Promise<void> {
+  for (let i = 0; i < 200 && runs.size > 0; i++) await new Promise((r) => setTimeout(r, 50));
+}
+
+let counter = 0;
+const unique = (prefix: string) => `${prefix}-${++counter}`;
+
+beforeAll(async () => {
+  dir = tempDir('api');
+  iterable = await startIterableFake({ projects: [{ apiKey: ITERABLE_KEY }] });
+  const log = createLogger({ stream: { write: (line: string) => (logLines.push(line), true) } as unknown as NodeJS.WritableStream });
+  home = await openHome({ dir, log, actor: { name: 'outflow', role: 'admin', via: 'api' }, env: { ...process.env, OUTFLOW_DATABASE_URL: '' } });
+  await ensureFirstAdmin(home, { OUTFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD });
+  admin = { ...home, actor: { name: 'admin', role: 'admin', via: 'api' } };
+  passwords.admin = ADMIN_PASSWORD;
+  for (const role of ['viewer', 'contributor'] as const) {
+    passwords[role] = (await createUser(admin, { name: role === 'viewer' ? 'vera' : 'carl', role })).password;
+    tokens[role] = (await createToken(admin, { user: role === 'viewer' ? 'vera' : 'carl', name: 'tests' })).token;
+  }
+  tokens.admin = (await createToken(admin, { name: 'tests' })).token;
+  SECRETS.push(...Object.values(tokens) as string[], ...Object.values(passwords));
+
+  const csv = path.join(dir, 'customers.csv');
+  fs.writeFileSync(csv, ['profile_id,email,tier', ...Array.from({ length: 30 }, (_, i) => `${i + 1},user${i + 1}@example.com,${i % 3 === 0 ? 'gold' : 'silver'}`)].join('\n') + '\n');
+  await loadEntity(admin, 'Customer', csv, { key: 'profile_id' });
+  await createSegment(admin, { name: 'gold', entity: 'Customer', where: "tier = 'gold'" });
+  await refreshSegments(admin);
+  const iterableConfig = { apiKey: ITERABLE_KEY, baseUrl: iterable.url };
+  await createConnection(admin, { type: 'iterable', name: 'admins-only', config: iterableConfig, acceptPrivacyTerms: true });
+  await createConnection(admin, { type: 'iterable', name: 'shared', config: iterableConfig, acceptPrivacyTerms: true, usableBy: 'admins-and-contributors' });
+  await createExport(admin, { name: 'to-admins-only', connection: 'admins-only', segments: ['gold'], config: { mapping: { email: 'email' } } });
+  await createExport(admin, { name: 'to-shared', connection: 'shared', segments: ['gold'], config: { mapping: { email: 'email' } } });
+
+  runs = new RunManager(home);
+  const metrics = createMetrics(home.db);
+  home.metrics = metrics;
+  app = createApi({ home, auth: { byToken: (t) => authenticateToken(home.db, t), bySession: (id) => authenticateSession(home.db, id) }, runs, metrics });
+});
+
+afterAll(async () => {
+  await runs?.stopAll();
+  await home?.close();
+  await iterable?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+type Expect = [anonymous: number, viewer: number, contributor: number, admin: number];
+
+interface Case {
+  name: string;
+  method: string;
+  /** Builds the request; may create what a successful call consumes (a throwaway export to remove). */
+  prepare(role: Role): Promise<{ url: string; body?: unknown; raw?: string; headers?: Record<string, string> }>;
+  expect: Expect;
+}
+
+const throwawayConnection = async (usableBy: 'admins' | 'admins-and-contributors' = 'admins') => {
+  const name = unique('conn');
+  await createConnection(admin, { type: 'iterable', name, config: { apiKey: ITERABLE_KEY, baseUrl: iterable.url }, acceptPrivacyTerms: true, usableBy });
+  return name;
+};
+const throwawayExport = async (connection: string) => {
+  const name = unique('exp');
+  await createExport(admin, { name, connection, segments: ['gold'], config: { mapping: { email: 'email' } } });
+  return name;
+};
+
+const cases: Case[] = [
+  { name: 'list connections', method: 'GET', prepare: async () => ({ url: '/api/connections' }), expect: [401, 403, 200, 200] },
+  { name: 'show an admins-only connection', method: 'GET', prepare: async () => ({ url: '/api/connections/admins-only' }), expect: [401, 403, 404, 200] },
+  { name: 'show a shared connection', method: 'GET', prepare: async () => ({ url: '/api/connections/shared' }), expect: [401, 403, 200, 200] },
+  {
+    name: 'create a connection',
+    method: 'POST',
+    prepare: async () => ({ url: '/api/connections', body: { type: 'iterable', name: unique('new-conn'), config: { apiKey: ITERABLE_KEY, baseUrl: iterable.url }, acceptPrivacyTerms: true } }),
+    expect: [401, 403, 403, 201],
+  },
+  { name: 'remove a connection', method: 'DELETE', prepare: async () => ({ url: `/api/connections/${await throwawayConnection()}` }), expect: [401, 403, 403, 200] },
+  { name: 'verify a connection', method: 'POST', prepare: async () => ({ url: '/api/connections/shared/verify' }), expect: [401, 403, 403, 200] },
+  { name: 'list exports', method: 'GET', prepare: async () => ({ url: '/api/exports' }), expect: [401, 200, 200, 200] },
+  { name: 'show an export', method: 'GET', prepare: async () => ({ url: '/api/exports/to-admins-only' }), expect: [401, 200, 200, 200] },
+  {
+    name: 'create an export on an admins-only connection',
+    method: 'POST',
+    prepare: async () => ({ url: '/api/exports', body: { name: unique('new-exp'), connection: 'admins-only', segments: ['gold'], config: { mapping: { email: 'email' } } } }),
+    expect: [401, 403, 403, 201],
+  },
+  {
+    name: 'create an export on a shared connection',
+    method: 'POST',
+    prepare: async () => ({ url: '/api/exports', body: { name: unique('new-exp'), connection: 'shared', segments: ['gold'], config: { mapping: { email: 'email' } } } }),
+    expect: [401, 403, 201, 201],
+  },
+  { name: 'remove an export on an admins-only connection', method: 'DELETE', prepare: async () => ({ url: `/api/exports/${await throwawayExport('admins-only')}` }), expect: [401, 403, 403, 200] },
+  { name: 'remove an export on a shared connection', method: 'DELETE', prepare: async () => ({ url: `/api/exports/${await throwawayExport('shared')}` }), expect: [401, 403, 200, 200] },
+  { name: 'run an export on an admins-only connection', method: 'POST', prepare: async () => ({ url: `/api/exports/${await throwawayExport('admins-only')}/runs` }), expect: [401, 403, 403, 202] },
+  { name: 'run an export on a shared connection', method: 'POST', prepare: async () => ({ url: `/api/exports/${await throwawayExport('shared')}/runs` }), expect: [401, 403, 202, 202] },
+  { name: 'list runs', method: 'GET', prepare: async () => ({ url: '/api/runs' }), expect: [401, 200, 200, 200] },
+  { name: 'list segments', method: 'GET', prepare: async () => ({ url: '/api/segments' }), expect: [401, 200, 200, 200] },
+  { name: 'create a segment', method: 'POST', prepare: async () => ({ url: '/api/segments', body: { name: unique('seg'), entity: 'Customer', where: "tier = 'silver'" } }), expect: [401, 403, 201, 201] },
+  { name: 'refresh a segment', method: 'POST', prepare: async () => ({ url: '/api/segments/gold/refresh' }), expect: [401, 403, 200, 200] },
+  {
+    name: 'remove an unused segment',
+    method: 'DELETE',
+    prepare: async () => {
+      const name = unique('seg');
+      await createSegment(admin, { name, entity: 'Customer', where: "tier = 'silver'" });
+      return { url: `/api/segments/${name}` };
+    },
+    expect: [401, 403, 200, 200],
+  },
+  { name: 'list entities', method: 'GET', prepare: async () => ({ url: '/api/entities' }), expect: [401, 403, 200, 200] },
+  {
+    name: 'load an entity',
+    method: 'PUT',
+    prepare: async () => ({ url: `/api/entities/${unique('Other').replace('-', '_')}?key=id`, raw: 'id,email\n1,a@example.com\n', headers: { 'content-type': 'text/csv' } }),
+    expect: [401, 403, 403, 200],
+  },
+  { name: 'list destinations', method: 'GET', prepare: async () => ({ url: '/api/destinations' }), expect: [401, 200, 200, 200] },
+  { name: 'list users', method: 'GET', prepare: async () => ({ url: '/api/users' }), expect: [401, 403, 403, 200] },
+  { name: 'create a user', method: 'POST', prepare: async () => ({ url: '/api/users', body: { name: unique('user'), role: 'viewer' } }), expect: [401, 403, 403, 201] },
+  {
+    name: "change a user's role",
+    method: 'PATCH',
+    prepare: async () => {
+      const name = unique('user');
+      await createUser(admin, { name, role: 'viewer' });
+      return { url: `/api/users/${name}`, body: { role: 'contributor' } };
+    },
+    expect: [401, 403, 403, 200],
+  },
+  {
+    name: 'remove a user',
+    method: 'DELETE',
+    prepare: async () => {
+      const name = unique('user');
+      await createUser(admin, { name, role: 'viewer' });
+      return { url: `/api/users/${name}` };
+    },
+    expect: [401, 403, 403, 200],
+  },
+  { name: 'list own tokens', method: 'GET', prepare: async () => ({ url: '/api/tokens' }), expect: [401, 200, 200, 200] },
+  { name: 'create an own token', method: 'POST', prepare: async () => ({ url: '/api/tokens', body: { name: unique('token') } }), expect: [401, 201, 201, 201] },
+  {
+    name: "revoke another user's token",
+    method: 'DELETE',
+    prepare: async () => {
+      const user = unique('user');
+      await createUser(admin, { name: user, role: 'viewer' });
+      const token = await createToken(admin, { user, name: 'victim' });
+      return { url: `/api/tokens/${token.id}` };
+    },
+    expect: [401, 403, 403, 200],
+  },
+  { name: 'read the audit log', method: 'GET', prepare: async () => ({ url: '/api/audit' }), expect: [401, 403, 403, 200] },
+];
+
+describe('the permission matrix', () => {
+  for (const c of cases) {
+    it.each(ROLES.map((role, i) => [role, c.expect[i]!] as const))(`${c.method} ${c.name}: %s gets %i`, async (role, status) => {
+      const request = await c.prepare(role);
+      const before = await snapshot();
+      const answer = await call(role, c.method, request.url, request);
+      expect(answer.status, JSON.stringify(answer.body)).toBe(status);
+      if (status >= 400) {
+        expect(answer.body.error.message).toEqual(expect.any(String));
+        expect(await snapshot()).toBe(before);
+      }
+      if (status === 403) expect(answer.body.error.message).toMatch(/administrator|contributor/i);
+      await waitForRuns();
+    });
+  }
+
+  it('shows contributors only the connections usable by contributors, without their settings', async () => {
+    const answer = await call('contributor', 'GET', '/api/connections');
+    expect(answer.body.map((c: { name: string }) => c.name)).not.toContain('admins-only');
+    expect(answer.body.find((c: { name: string }) => c.name === 'shared')).toEqual({ name: 'shared', type: 'iterable', usableBy: 'admins-and-contributors' });
+  });
+
+  it("hides rejected profiles' keys from viewers", async () => {
+    const run = await call('admin', 'POST', `/api/exports/${await throwawayExport('shared')}/runs`);
+    await waitForRuns();
+    expect((await getRun(home.db, run.body.id)).status).toBe('succeeded');
+    await home.db.insertInto('run_rejections').values({ run_id: run.body.id, seq: 0, source: 'gold', record_key: '42', code: 'invalid_email', reason: 'not an e-mail' }).execute();
+    expect((await call('admin', 'GET', `/api/runs/${run.body.id}`)).body.rejections[0].key).toBe('42');
+    expect((await call('viewer', 'GET', `/api/runs/${run.body.id}`)).body.rejections[0]).toEqual({ source: 'gold', key: '(hidden)', code: 'invalid_email', reason: 'not an e-mail' });
+  });
+});
+
+describe('sessions', () => {
+  it('signs in with a cookie that is http-only, secure and SameSite=Strict, and needs the CSRF token for writes', async () => {
+    const login = await app.request('http://127.0.0.1/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'carl', password: passwords.contributor }) });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie')!;
+    expect(cookie).toMatch(new RegExp(`^${SESSION_COOKIE}=`));
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/Secure/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const { csrfToken, user } = (await login.json()) as { csrfToken: string; user: { name: string; role: string } };
+    expect(user).toMatchObject({ name: 'carl', role: 'contributor' });
+    const session = cookie.split(';')[0]!;
+
+    expect((await app.request('/api/exports', { headers: { cookie: session } })).status).toBe(200);
+    const body = JSON.stringify({ name: unique('seg'), entity: 'Customer', where: "tier = 'gold'" });
+    const noCsrf = await app.request('/api/segments', { method: 'POST', headers: { cookie: session, 'content-type': 'application/json' }, body });
+    expect(noCsrf.status).toBe(403);
+    expect(((await noCsrf.json()) as { error: { code: string } }).error.code).toBe('csrf_failed');
+    const withCsrf = await app.request('/api/segments', { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body });
+    expect(withCsrf.status).toBe(201);
+
+    const logout = await app.request('/api/session', { method: 'DELETE', headers: { cookie: session, 'x-csrf-token': csrfToken } });
+    expect(logout.status).toBe(200);
+    expect((await app.request('/api/exports', { headers: { cookie: session } })).status).toBe(401);
+  });
+
+  it('answers a wrong password with 401, records the failure, and limits repeated failures with 429', async () => {
+    const attempt = () => app.request('/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'vera', password: 'not-her-password' }) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await attempt()).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    const limited = await attempt();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    const audit = await call('admin', 'GET', '/api/audit?action=session.login_failed');
+    expect(audit.body.filter((e: { target: string }) => e.target === 'vera').length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('bad input', () => {
+  it('refuses malformed JSON, wrong types and unknown keys with 400 and stores nothing', async () => {
+    const before = await snapshot();
+    const malformed = await call('admin', 'POST', '/api/exports', { raw: '{"name": "x",', headers: { 'content-type': 'application/json' } });
+    expect(malformed.status).toBe(400);
+    const wrongType = await call('admin', 'POST', '/api/exports', { body: { name: 42, connection: 'shared', segments: ['gold'] } });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body.error.issues).toEqual([expect.objectContaining({ path: 'name' })]);
+    const unknownKey = await call('admin', 'POST', '/api/connections', { body: { type: 'iterable', name: 'typo', config: {}, acceptPrivacyTerm: true } });
+    expect(unknownKey.status).toBe(400);
+    expect(unknownKey.body.error.message).toMatch(/acceptPrivacyTerm/);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('limits the size of a body (413) and of a source list', async () => {
+    const before = await snapshot();
+    const huge = await call('admin', 'POST', '/api/segments', { raw: JSON.stringify({ name: 'big', where: `tier = '${'x'.repeat(2 * 1024 * 1024)}'` }), headers: { 'content-type': 'application/json' } });
+    expect(huge.status).toBe(413);
+    const many = await call('admin', 'POST', '/api/exports', { body: { name: 'many', connection: 'shared', segments: Array.from({ length: 10_000 }, (_, i) => `s${i}`) } });
+    expect(many.status).toBe(400);
+    expect(many.body.error.message).toMatch(/segments/);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('treats a name with path characters as a name, never as a path', async () => {
+    const before = await snapshot();
+    const traversal = await call('admin', 'GET', `/api/exports/${encodeURIComponent('../../etc/passwd')}`);
+    expect(traversal.status).toBe(404);
+    const entity = await call('admin', 'PUT', `/api/entities/${encodeURIComponent('../x')}`, { raw: 'id\n1\n', headers: { 'content-type': 'text/csv' } });
+    expect(entity.status).toBe(422);
+    expect(await snapshot()).toBe(before);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('lists every route the issue names, with the responses each route gives', async () => {
+    const doc = (await call('anonymous', 'GET', '/api/openapi.json')).body;
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    const contract = [
+      'GET /api/connections', 'POST /api/connections', 'GET /api/connections/{id}', 'PATCH /api/connections/{id}', 'DELETE /api/connections/{id}', 'POST /api/connections/{id}/verify',
+      'GET /api/exports', 'POST /api/exports', 'GET /api/exports/{id}', 'PATCH /api/exports/{id}', 'DELETE /api/exports/{id}', 'POST /api/exports/{id}/runs',
+      'GET /api/runs', 'GET /api/runs/{id}', 'GET /api/segments', 'POST /api/segments', 'PATCH /api/segments/{id}', 'DELETE /api/segments/{id}',
+      'GET /api/entities', 'GET /api/destinations', 'GET /api/users', 'POST /api/users', 'GET /api/audit',
+    ];
+    for (const route of contract) expect(documented).toContain(route);
+    // Every route the app serves is in the document: the registry is the document's only source.
+    expect(documented.length).toBe(routeDefinitions().length);
+  });
+});
+
+describe('operations', () => {
+  it('answers /healthz and exposes Prometheus metrics by state, destination and route', async () => {
+    expect((await app.request('/healthz')).status).toBe(200);
+    const metrics = await (await app.request('/metrics')).text();
+    expect(metrics).toMatch(/^outflow_runs\{state="succeeded"\} [1-9]/m);
+    expect(metrics).toMatch(/^outflow_http_requests_total\{method="GET",route="\/api\/exports",status="200"\} \d+/m);
+    expect(metrics).toMatch(/^outflow_destination_requests_total\{destination="iterable"\} [1-9]/m);
+  });
+
+  it('never shows a secret in a response, a header, a log line or an audit entry', async () => {
+    const audit = await home.db.selectFrom('audit_log').selectAll().execute();
+    const haystacks = [...seen, ...logLines, JSON.stringify(audit)];
+    for (const secret of SECRETS) {
+      for (const text of haystacks) expect(text.includes(secret), `a secret appeared in: ${text.slice(0, 200)}`).toBe(false);
+    }
+  });
+});
