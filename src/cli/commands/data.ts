@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createSegment, listEntities, listSegments, loadEntity, refreshSegments, removeSegment, updateSegment } from '../../app/data.ts';
 import { formatNumber, printJson, printTable, type Io } from '../output.ts';
 import { withHome } from './common.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 
 export function registerDataCommands(program: Command, io: Io): void {
   const entity = program.command('entity').description('Entities in the embedded profile store');
@@ -34,7 +35,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .action(async (name: string, opts, command: Command) => {
       const created = await withHome(command, (home) => createSegment(home, { name, entity: opts.entity, where: opts.where }));
       if (opts.json) printJson(io, { name: created.name, entity: created.entity, filter: created.filter });
-      else io.out(`Created segment ${created.name} on ${created.entity}. Run \`outflow segment refresh ${created.name}\` to count its members.`);
+      else io.out(`Created segment ${created.name} on ${created.entity}. Run \`${outflowCommand('segment', 'refresh', created.name)}\` to count its members.`);
     });
   segment
     .command('update <name>')
