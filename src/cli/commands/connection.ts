@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { afterSignIn, checkNewConnection, createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../../app/connections.ts';
+import { afterSignIn, checkNewConnection, createConnection, showConnection } from '../../app/connections.ts';
 import { authorizeMicrosoftAdvertising } from '../../destinations/microsoft-advertising/authorize.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { assertAdmin } from '../../engine/services.ts';
@@ -8,7 +8,7 @@ import type { UsableBy } from '../../domain/model.ts';
 import type { ConnectionView } from '../../app/connections.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { printJson, printTable, type Io } from '../output.ts';
-import { integerOption, readJsonConfig, withHome } from './common.ts';
+import { integerOption, readJsonConfig, withClient, withHome } from './common.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 
 function usableBy(value: string | undefined): UsableBy | undefined {
@@ -31,8 +31,8 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
       const config = readJsonConfig(opts.config);
-      const view = await withHome(command, (home) =>
-        createConnection(home, { type: opts.type, name: opts.name, config, acceptPrivacyTerms: Boolean(opts.acceptPrivacyTerms), usableBy: usableBy(opts.usableBy) }),
+      const view = await withClient(command, (client) =>
+        client.createConnection({ type: opts.type, name: opts.name, config, acceptPrivacyTerms: Boolean(opts.acceptPrivacyTerms), usableBy: usableBy(opts.usableBy) }),
       );
       if (opts.json) printJson(io, view);
       else io.out(`Created connection "${view.name}" (${view.type}). Check it with \`${outflowCommand('connection', 'verify', view.name)}\`.`);
@@ -50,7 +50,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
         throw new ValidationError('Nothing to change: pass --config, --name or --usable-by.');
       }
       const config = readJsonConfig(opts.config);
-      const view = await withHome(command, (home) => updateConnection(home, name, { name: opts.name, config, usableBy: usableBy(opts.usableBy) }));
+      const view = await withClient(command, (client) => client.updateConnection(name, { name: opts.name, config, usableBy: usableBy(opts.usableBy) }));
       if (opts.json) printJson(io, view);
       else io.out(`Updated connection "${view.name}".${view.lastVerification ? '' : ` Check it with \`outflow connection verify "${view.name}"\`.`}`);
     });
@@ -61,7 +61,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .option('--accept-host-key <fingerprint>', "SFTP: trust this new host key (SHA256:…) in place of the recorded one, after confirming it with the server's administrator")
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const result = await withHome(command, (home) => verifyConnection(home, name, { acceptHostKey: opts.acceptHostKey }));
+      const result = await withClient(command, (client) => client.verifyConnection(name, { acceptHostKey: opts.acceptHostKey }));
       if (opts.json) printJson(io, result);
       else if (result.ok) io.out(`Connection "${name}" works.${result.details?.hostKeySha256 ? ` Host key ${String(result.details.hostKeySha256)} recorded.` : ''}`);
       else io.err(`error: connection "${name}" failed verification (${result.code}): ${result.message}`);
@@ -72,7 +72,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const views = await withHome(command, listConnections);
+      const views = await withClient(command, (client) => client.listConnections());
       if (opts.json) printJson(io, views);
       else
         printTable(
@@ -86,7 +86,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .command('show <name>')
     .option('--json', 'machine-readable output (the default: a connection is shown as JSON)')
     .action(async (name: string, _opts, command: Command) => {
-      const view = await withHome(command, (home) => showConnection(home, name));
+      const view = await withClient(command, (client) => client.showConnection(name));
       printJson(io, view);
     });
 
@@ -95,7 +95,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .option('--force', 'remove even if exports use it')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const result = await withHome(command, (home) => removeConnection(home, name, { force: Boolean(opts.force) }));
+      const result = await withClient(command, (client) => client.removeConnection(name, { force: Boolean(opts.force) }));
       if (opts.json) printJson(io, result);
       else io.out(`Removed connection "${name}".${result.orphanedExports.length ? ` Exports without a connection now: ${result.orphanedExports.join(', ')}.` : ''}`);
     });
