@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createSegment, listEntities, listSegments, loadEntity, refreshSegments, removeSegment, updateSegment } from '../../app/data.ts';
 import { formatNumber, printJson, printTable, type Io } from '../output.ts';
 import { withClient } from './common.ts';
 import { outflowCommand } from '../../lib/shell.ts';
@@ -46,7 +45,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .action(async (name: string, opts, command: Command) => {
       const updated = await withClient(command, (client) => client.updateSegment(name, { where: opts.where, entity: opts.entity }));
       if (opts.json) printJson(io, { name: updated.name, entity: updated.entity, filter: updated.filter, members: updated.members });
-      else io.out(`Updated segment ${updated.name} on ${updated.entity}: ${formatNumber(updated.members)} members.`);
+      else io.out(`Updated segment ${updated.name} on ${updated.entity}: ${formatNumber(updated.members ?? 0)} members.`);
     });
   segment
     .command('refresh [name]')
