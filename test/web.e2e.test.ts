@@ -152,7 +152,16 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/password/i);
     await context.close();
 
-    adminPage = await signIn('admin');
+    // The keyboard alone signs in: the user name field has focus, Tab moves on, Enter submits.
+    adminPage = await browser.newContext({ viewport: { width: 1280, height: 800 } }).then((c) => c.newPage());
+    adminPage.setDefaultTimeout(15_000);
+    await adminPage.goto(server.url);
+    await adminPage.getByLabel('User name').focus();
+    await adminPage.keyboard.type('admin');
+    await adminPage.keyboard.press('Tab');
+    await adminPage.keyboard.type(ADMIN_PASSWORD);
+    await adminPage.keyboard.press('Enter');
+    await adminPage.getByRole('button', { name: 'Sign out' }).waitFor();
     await adminPage.getByRole('heading', { name: 'Exports' }).waitFor();
     expect(await adminPage.getByText('No exports yet.').isVisible()).toBe(true);
     await check(adminPage, 'exports-empty');
@@ -310,6 +319,15 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByLabel('Role of robin').selectOption('viewer');
     await expect.poll(async () => ((await api('/users')) as { name: string; role: string }[]).find((u) => u.name === 'robin')?.role).toBe('viewer');
     await check(page, 'users');
+
+    // Removing a connection lists the exports it would leave without one, before anything is removed.
+    await page.getByRole('link', { name: 'Connections' }).click();
+    await page.getByRole('button', { name: 'Remove Iterable prod' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Remove Iterable prod?' });
+    expect(await dialog.getByRole('listitem').allTextContents()).toEqual(['Gold to Iterable']);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(((await api('/connections')) as { name: string }[]).map((c) => c.name).sort()).toEqual(['Iterable prod', 'Partner SFTP']);
 
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByLabel('What').fill('connection.');
