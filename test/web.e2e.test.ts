@@ -271,6 +271,23 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await check(page, 'export-detail');
   });
 
+  it('cancels a running export from its page', async () => {
+    const page = contributorPage;
+    // Iterable now answers slowly, so the run is still going when Cancel is pressed.
+    iterable.setLatency(5_000);
+    try {
+      await page.getByRole('button', { name: 'Run now' }).click();
+      const live = page.locator('section.live');
+      await live.getByRole('button', { name: 'Cancel run' }).click();
+      await live.waitFor({ state: 'detached', timeout: 60_000 });
+      await expect.poll(() => page.getByRole('row', { name: /run_/ }).first().textContent()).toMatch(/cancelled/);
+      const runs = (await api('/runs')) as { status: string }[];
+      expect(runs.map((r) => r.status)).toEqual(['cancelled', 'succeeded']);
+    } finally {
+      iterable.setLatency(0);
+    }
+  });
+
   it('a viewer sees exports and runs but cannot change anything', async () => {
     const page = await signIn('vic');
     await page.getByRole('link', { name: 'Gold to Iterable' }).waitFor();
