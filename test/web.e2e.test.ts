@@ -234,6 +234,9 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await adminPage.getByLabel('Who can use this connection').selectOption('admins-and-contributors');
     await adminPage.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => adminPage.getByRole('row', { name: /Iterable prod/ }).first().textContent()).toMatch(/Administrators and contributors/);
+    // Only what changed was sent: the audit entry names no setting.
+    const [update] = (await api('/audit?action=connection.update')) as { details: Record<string, unknown> }[];
+    expect(update!.details).toEqual({ usableBy: 'admins-and-contributors' });
 
     await page.getByRole('button', { name: 'Add export' }).click();
     await page.getByRole('radio', { name: 'Iterable prod' }).check();

@@ -161,9 +161,18 @@ function ConnectionDialog({ destinations, existing, onClose, onSaved }: { destin
     try {
       const config = toConfig(destination.connection, values);
       if (existing) {
-        // PATCH merges: a cleared plain field is removed with null; untouched secrets are simply not sent.
-        for (const key of Object.keys(fromConfig(destination.connection, existing.config))) if (!(key in config)) config[key] = null;
-        await api('PATCH', `/connections/${enc(existing.name)}`, { ...(name !== existing.name ? { name } : {}), config, usableBy });
+        // PATCH merges, so send only what changed: an unchanged SFTP host sent again would still count as a
+        // change (and forget the recorded host key). A cleared field is removed with null; secrets are sent
+        // only when a new value was typed.
+        const before = toConfig(destination.connection, fromConfig(destination.connection, existing.config));
+        const patch: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(config)) if (JSON.stringify(before[key]) !== JSON.stringify(value)) patch[key] = value;
+        for (const key of Object.keys(before)) if (!(key in config)) patch[key] = null;
+        await api('PATCH', `/connections/${enc(existing.name)}`, {
+          ...(name !== existing.name ? { name } : {}),
+          ...(Object.keys(patch).length ? { config: patch } : {}),
+          ...(usableBy !== existing.usableBy ? { usableBy } : {}),
+        });
       } else {
         await api('POST', '/connections', { type, name, config, usableBy, acceptPrivacyTerms: agreed });
       }
