@@ -19,7 +19,10 @@ export interface RunObserver {
   onRetry?(message: string, delayMs: number): void;
 }
 
-const HEARTBEAT_MS = 10_000;
+/** How often a running run records that it is alive. */
+export const HEARTBEAT_MS = 5_000;
+/** A `running` run whose heartbeat is older than this (three beats) is dead: its process was killed. */
+export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
 /**
  * A run that reports no progress (rows, batches, retries) for this long is stopped and recorded failed.
  * Every request has its own deadline, so this only catches what slips past them; it is far longer than any
@@ -45,6 +48,8 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
+  // A cancel that arrived while the run was being started.
+  if (signal?.aborted) onAbort();
 
   // The heartbeat tells other processes that this run is alive; it must not keep a run that is stuck
   // `running` for ever. It beats only while the run makes progress: without any for `stallMs` the run is
@@ -69,6 +74,8 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   // holds nothing open. It is cleared when the run ends.
   const heartbeat = setInterval(beat, Math.min(HEARTBEAT_MS, Math.max(10, Math.floor(stallMs / 4))));
   const warnings: string[] = [];
+  // What a cancel means depends on the destination: set once it is known.
+  let cancelMessage = (_current: Run) => 'The run was cancelled before it sent anything.';
   const warn = (message: string) => {
     warnings.push(message);
     observer.onWarning?.(message);
@@ -81,6 +88,11 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     });
     assertCanUse(actor, connection);
     const destination = getDestination(connection.type);
+    cancelMessage =
+      destination.export.kind === 'files'
+        ? () => `The run was cancelled; the files it had staged in ${destination.title} were removed and no file was published.`
+        : (current) =>
+            `The run was cancelled after ${current.sent.toLocaleString('en-US')} members reached ${destination.title}; they stay there (a sent contact cannot be recalled), and ${Math.max(0, (current.rowsTotal ?? 0) - current.sent - current.rejected).toLocaleString('en-US')} were not sent. \`outflow run resume ${runId}\` sends the rest.`;
     const config = await resolveConnectionConfig(services, connection);
     const ctx = destinationContext(services, connection, { signal: controller.signal, warn });
     const { mapping, syncMode, settings, rowsPerFile } = splitExportConfig(exp.config);
@@ -156,11 +168,15 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         },
         onBatch: async (progress, rejections: RunRejection[]) => {
           progressed();
-          await addRunRejections(db, runId, rejectionSeq, rejections);
-          rejectionSeq += rejections.length;
           const sent = offset.sent + progress.sent;
           const rejected = offset.rejected + progress.rejected;
-          await saveRunProgress(db, runId, { sent, rejected, rowsDone: sent + rejected, checkpoint: progress.checkpoint });
+          // One transaction: a crash between the two writes would otherwise keep a batch's rejections without
+          // its checkpoint, and the resume would reject (and count) them again.
+          await db.transaction().execute(async (tx) => {
+            await addRunRejections(tx, runId, rejectionSeq, rejections);
+            await saveRunProgress(tx, runId, { sent, rejected, rowsDone: sent + rejected, checkpoint: progress.checkpoint });
+          });
+          rejectionSeq += rejections.length;
           observer.onProgress?.({ rowsDone: sent + rejected, rowsTotal });
         },
       });
@@ -169,13 +185,18 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     run = await transitionRun(db, runId, 'succeeded', { error: null });
   } catch (error) {
     const current = await getRun(db, runId);
-    const cancelled = controller.signal.aborted && !stalled;
-    const failure = stalled
+    const reason: unknown = controller.signal.reason;
+    // A server shutting down interrupts its runs: they fail `interrupted` and its next start resumes them.
+    const interrupted = controller.signal.aborted && !stalled && reason instanceof OutflowError && reason.code === 'interrupted';
+    const cancelled = controller.signal.aborted && !stalled && !interrupted;
+    const failure = interrupted
+      ? { code: 'interrupted' as const, message: `${reason.message} It resumes from its checkpoint when the server starts again (or \`outflow run resume ${runId}\`).` }
+      : stalled
       ? {
           code: 'timeout' as const,
           message: `The run made no progress for ${stallMs >= 1000 ? `${Math.round(stallMs / 1000)} s` : `${stallMs} ms`} and was stopped. Check that the destination answers, then run the export again (OUTFLOW_RUN_STALL_TIMEOUT_MS sets this limit).`,
         }
-      : describeFailure(error, cancelled);
+      : describeFailure(error, cancelled, () => cancelMessage(current));
     if (error instanceof AuthError) {
       await updateConnectionState(db, current.connectionId, { attention: { code: failure.code, message: failure.message, at: new Date().toISOString() } }).catch(() => {});
     }
@@ -190,8 +211,8 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   return run;
 }
 
-function describeFailure(error: unknown, cancelled: boolean): { code: OutflowError['code']; message: string } {
-  if (cancelled) return { code: 'cancelled', message: 'The run was cancelled; files staged so far were removed and nothing was renamed.' };
+function describeFailure(error: unknown, cancelled: boolean, cancelMessage: () => string): { code: OutflowError['code']; message: string } {
+  if (cancelled) return { code: 'cancelled', message: cancelMessage() };
   if (error instanceof OutflowError) return { code: error.code, message: error.message };
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'internal', message: `Unexpected error: ${message}. Run with OUTFLOW_DEBUG=1 for details and report it.` };

@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
-import { createExport, listExports, refreshAndRunAll, removeExport, runExport, showExport, updateExport } from '../../app/exports.ts';
+import { createExport, listExports, refreshAndRunAll, removeExport, showExport, updateExport } from '../../app/exports.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { summarizeRun, type RunSummary } from '../../app/runs.ts';
-import type { Run } from '../../domain/model.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { formatBytes, formatNumber, printJson, printTable, progressObserver, type Io } from '../output.ts';
-import { readJsonConfig, splitList, withHome } from './common.ts';
-import type { Home } from '../../app/home.ts';
+import { readJsonConfig, splitList, withClient, withHome } from './common.ts';
 
 export function registerExportCommands(program: Command, io: Io): void {
   const exp = program.command('export').description('Exports: what goes to which connection');
@@ -79,17 +77,21 @@ export function registerExportCommands(program: Command, io: Io): void {
 
   exp
     .command('run <name>')
-    .description('Run an export now; exits non-zero unless the run succeeded')
-    .option('--json', 'print one JSON summary when done')
+    .description('Queue a run of an export and follow it; exits non-zero unless the run succeeded')
+    .option('--detach', 'queue the run and print its id without waiting (needs `outflow serve`)')
+    .option('--json', 'print one JSON summary when done (with --detach: {"id": …})')
     .action(async (name: string, opts, command: Command) => {
-      await withHome(command, async (home) => {
-        const run = await runWithProgress(io, Boolean(opts.json), (observer, signal) => runExport(home, name, observer, signal));
-        await reportRun(home, io, run, Boolean(opts.json));
-      });
+      if (opts.detach) {
+        const queued = await withClient(command, (client) => client.queueExport(name));
+        if (opts.json) printJson(io, { id: queued.id });
+        else io.out(`Queued run ${queued.id} of "${queued.export}". Follow it with \`outflow run show ${queued.id} --follow\`; stop it with \`outflow run cancel ${queued.id}\`.`);
+        return;
+      }
+      const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (observer, signal) => client.runExport(name, { observer, signal })));
+      reportSummary(io, summary, Boolean(opts.json));
     });
 }
 
-/** Runs with a progress bar; Ctrl-C cancels the run cleanly (staged files removed). */
 export function registerRefreshCommand(program: Command, io: Io): void {
   program
     .command('refresh')
@@ -128,7 +130,8 @@ export function registerRefreshCommand(program: Command, io: Io): void {
     });
 }
 
-export async function runWithProgress(io: Io, json: boolean, start: (observer: ReturnType<typeof progressObserver>, signal: AbortSignal) => Promise<Run>): Promise<Run> {
+/** Runs with a progress bar; Ctrl-C cancels the run cleanly (staged files removed). */
+export async function runWithProgress<T>(io: Io, json: boolean, start: (observer: ReturnType<typeof progressObserver>, signal: AbortSignal) => Promise<T>): Promise<T> {
   const observer = progressObserver(io, !json);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -143,8 +146,8 @@ export async function runWithProgress(io: Io, json: boolean, start: (observer: R
   }
 }
 
-export async function reportRun(home: Home, io: Io, run: Run, json: boolean): Promise<RunSummary> {
-  const summary = await summarizeRun(home, run);
+/** Prints a finished run (text or `--json`) and exits 1 unless it succeeded. */
+export function reportSummary(io: Io, summary: RunSummary, json: boolean): RunSummary {
   if (json) printJson(io, summary);
   else printRunText(io, summary);
   if (summary.status !== 'succeeded') throw new ExitCode(exitCodes.runFailed);
