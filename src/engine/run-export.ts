@@ -114,6 +114,10 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         tmpDir: services.tmpDir,
         rowsPerPart: rowsPerFile,
         retry: services.retry,
+        tempTag: exp.id,
+        // A resumed run whose predecessor was interrupted among its renames finishes them (roll forward).
+        planned: run.checkpoint?.commit,
+        onCommitPlanned: (commit) => saveRunProgress(db, runId, { checkpoint: { sourceIndex: 0, phase: 'add', afterKey: null, commit } }),
         onRetry: (message, delayMs) => {
           progressed(delayMs);
           observer.onRetry?.(message, delayMs);
