@@ -150,10 +150,9 @@ export async function executeRun(services: Services, runId: string, actor: Actor
       await saveRunProgress(db, runId, { warnings });
       observer.onProgress?.({ rowsDone: 0, rowsTotal });
 
-      // A resumed run starts from the counts of the run it continues.
-      const base = run.resumedFrom ? await getRun(db, run.resumedFrom) : null;
+      // A resumed run starts from the counts of the run it continues (copied when it was queued).
       let rejectionSeq = 0;
-      const offset = { sent: base?.sent ?? 0, rejected: base?.rejected ?? 0 };
+      const offset = { sent: run.sent, rejected: run.rejected };
       sources = await runRecordExport({
         kind,
         connection: config,
