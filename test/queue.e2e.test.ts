@@ -92,7 +92,7 @@ describe('resume once', () => {
     });
     iterable.setLatency(0);
     expect(cancelled.status).toBe('cancelled');
-    expect(cancelled.error!.message).toMatch(/cancelled after [\d,]+ members reached Iterable; they stay there/);
+    expect(cancelled.error!.message).toMatch(/cancelled after [\d,]+ records were sent to Iterable; they stay there/);
     expect(cancelled.sent).toBeGreaterThanOrEqual(5_000);
     expect(cancelled.sent).toBeLessThan(MEMBERS);
 
@@ -175,7 +175,7 @@ describe('the queue of outflow serve', () => {
       expect(cancelled.code).toBe(0);
       const summary = cancelled.json();
       expect(summary.status).toBe('cancelled');
-      expect(summary.error.message).toMatch(/members reached Iterable; they stay there/);
+      expect(summary.error.message).toMatch(/records were sent to Iterable; they stay there/);
       // Counts what completed: never more than Iterable received.
       expect(summary.sent).toBeGreaterThanOrEqual(2_000);
       expect(summary.sent).toBeLessThanOrEqual(subscribed(start));

@@ -1,7 +1,9 @@
 import type { ErrorCode } from '../domain/errors.ts';
 import type { FileResult, Run, RunRejection } from '../domain/model.ts';
+import { getExport } from '../store/metadata/exports.ts';
 import { countRunRejections, getRun, listRunRejections, listRuns, transitionRun } from '../store/metadata/runs.ts';
 import type { Home } from './home.ts';
+import { outflowCommand } from '../lib/shell.ts';
 import { audit } from './audit.ts';
 import { ConflictError, OutflowError } from '../domain/errors.ts';
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
@@ -63,7 +65,11 @@ export async function showRun(home: Home, id: string): Promise<RunSummary & { re
 }
 
 export async function listRunSummaries(home: Home, options: { export?: string; limit?: number } = {}): Promise<Run[]> {
-  return listRuns(home.db, { exportName: options.export, limit: options.limit ?? 50 });
+  const runs = await listRuns(home.db, { exportName: options.export, limit: options.limit ?? 50 });
+  // A removed export keeps its run history, so only a name that has neither an export nor runs is unknown:
+  // "No runs yet" would hide a typo.
+  if (options.export !== undefined && runs.length === 0) await getExport(home.db, options.export);
+  return runs;
 }
 
 /**
@@ -96,7 +102,7 @@ export async function reapStaleRuns(home: Home, staleMs = STALE_AFTER_MS, only?:
 export function interruptedError(id: string): { code: 'interrupted'; message: string } {
   return {
     code: 'interrupted',
-    message: `The process running this run stopped (killed, or the machine lost power) before it finished. \`outflow serve\` resumes it from its checkpoint when it next starts; to resume it now, \`outflow run resume ${id}\`.`,
+    message: `The process running this run stopped (killed, or the machine lost power) before it finished. \`outflow serve\` resumes it from its checkpoint when it next starts; to resume it now, \`${outflowCommand('run', 'resume', id)}\`.`,
   };
 }
 

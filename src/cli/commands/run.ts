@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
-import { printJson, printTable, progressObserver, type Io } from '../output.ts';
-import { withClient } from './common.ts';
-import { printRunText, reportSummary, runWithProgress } from './export.ts';
+import { outflowCommand } from '../../lib/shell.ts';
+import { printJson, printTable, type Io } from '../output.ts';
+import { integerOption, withClient } from './common.ts';
+import { printRunText, reportRun, runWithProgress } from './export.ts';
 
 export function registerRunCommands(program: Command, io: Io): void {
   const run = program.command('run').description('Run history');
   run
     .command('list')
     .option('--export <name>', 'only runs of this export')
-    .option('--limit <n>', 'how many', (v) => Number(v), 50)
+    .option('--limit <n>', 'how many', integerOption(), 50)
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
       const runs = await withClient(command, (client) => client.listRuns({ export: opts.export, limit: opts.limit }));
@@ -26,16 +27,16 @@ export function registerRunCommands(program: Command, io: Io): void {
         ...(opts.json && r.error ? { error: r.error } : {}),
       }));
       if (opts.json) printJson(io, rows);
-      else printTable(io, rows.map(({ name: _name, ...rest }) => rest), 'No runs yet.');
+      else printTable(io, rows.map(({ name: _name, ...rest }) => rest), opts.export ? `No runs of export "${opts.export}" yet: start one with \`${outflowCommand('export', 'run', opts.export)}\`.` : 'No runs yet.');
     });
   run
     .command('show <id>')
-    .option('--follow', 'wait until the run ends, showing its progress (Ctrl-C stops following, not the run)')
+    .option('--follow', 'print progress until the run ends (Ctrl-C stops following, not the run)')
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts, command: Command) => {
       if (opts.follow) {
-        const summary = await withClient(command, (client) => follow(io, Boolean(opts.json), (watch) => client.followRun(id, watch)));
-        reportSummary(io, summary, Boolean(opts.json));
+        const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.followRun(id, watch)));
+        reportRun(io, summary, Boolean(opts.json));
         return;
       }
       const summary = await withClient(command, (client) => client.showRun(id));
@@ -50,17 +51,19 @@ export function registerRunCommands(program: Command, io: Io): void {
     .description('Continue a failed or cancelled run from its checkpoint (once; a newer successful run supersedes it)')
     .option('--json', 'print one JSON summary when done')
     .action(async (id: string, opts, command: Command) => {
-      const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (observer, signal) => client.resumeRun(id, { observer, signal })));
-      reportSummary(io, summary, Boolean(opts.json));
+      const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.resumeRun(id, watch)));
+      reportRun(io, summary, Boolean(opts.json));
     });
   run
     .command('cancel <id>')
-    .description('Stop a queued or running run within seconds; what was delivered stays delivered and is counted')
+    .description('Stop a queued or running run within seconds; what was already delivered stays delivered and counted')
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts, command: Command) => {
       const summary = await withClient(command, async (client) => {
-        await client.cancelRun(id);
-        // The run stops at its next step; wait for it to record how it ended (a few seconds at most).
+        const asked = await client.cancelRun(id);
+        if (asked.status !== 'queued' && asked.status !== 'running') return asked;
+        // The run stops at its next step (a request in flight is abandoned): wait for it to record how it
+        // ended, with exact counts, for a few seconds at most.
         const controller = new AbortController();
         const timer = setTimeout(() => controller.abort(), 30_000);
         try {
@@ -70,22 +73,7 @@ export function registerRunCommands(program: Command, io: Io): void {
         }
       });
       if (opts.json) printJson(io, summary);
-      else printRunText(io, summary);
+      else if (summary.status === 'cancelled') printRunText(io, summary);
+      else io.out(`Asked run ${summary.id} of "${summary.export}" to stop; it is still ${summary.status}. See \`${outflowCommand('run', 'show', summary.id)}\`.`);
     });
-}
-
-/** Follows a run with a progress bar; Ctrl-C stops following. */
-async function follow<T>(io: Io, json: boolean, start: (watch: { observer: ReturnType<typeof progressObserver>; signal: AbortSignal }) => Promise<T>): Promise<T> {
-  const observer = progressObserver(io, !json);
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await start({ observer, signal: controller.signal });
-  } finally {
-    observer.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
 }
