@@ -48,8 +48,16 @@ export async function startServerProcess(home: string, options: { args?: string[
     token,
     output: () => output,
     async request(method, route) {
-      const response = await fetch(`${url}${route}`, { method, headers: { authorization: `Bearer ${token}` } });
-      return { status: response.status, body: (await response.json()) as never };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const response = await fetch(`${url}${route}`, { method, headers: { authorization: `Bearer ${token}` } });
+          return { status: response.status, body: (await response.json()) as never };
+        } catch (error) {
+          // A keep-alive connection the server closed just as fetch reused it (Node closes idle ones after 5 s).
+          const closed = (error as { cause?: { code?: string } }).cause?.code === 'UND_ERR_SOCKET';
+          if (!closed || attempt >= 3 || child.exitCode !== null) throw new Error(`${method} ${route} failed: ${(error as Error).message}\nserver output:\n${output}`, { cause: error });
+        }
+      }
     },
     async kill() {
       child.kill('SIGKILL');
