@@ -108,15 +108,18 @@ export function interruptedError(id: string): { code: 'interrupted'; message: st
 
 /**
  * Crash recovery, when the server starts: every run left `running` is marked interrupted (nothing else can be
- * executing it: the server owns the home), and every interrupted run that nobody resumed yet, and that no
- * newer successful run of its export made obsolete, is resumed from its checkpoint as a new run (trigger
+ * executing it: the server owns the home), and every interrupted run that is the newest run of its export
+ * is resumed from its checkpoint as a new run (trigger
  * `recovery`, linked by `resumedFrom`), queued for the worker pool. Returns the new runs.
  */
 export async function recoverInterruptedRuns(home: Home, queueResume: (home: Home, runId: string, trigger: Run['trigger']) => Promise<Run>): Promise<Run[]> {
   await reapStaleRuns(home, 0);
   const interrupted = await home.db.selectFrom('runs').selectAll().where('status', '=', 'failed').where('error_code', '=', 'interrupted').orderBy('queued_at').execute();
   const resumed: Run[] = [];
-  for (const { id } of interrupted) {
+  for (const { id, export_id, queued_at } of interrupted) {
+    // Only the newest run of an export is continued: an older interrupted run was followed by another one.
+    const newer = await home.db.selectFrom('runs').select('id').where('export_id', '=', export_id).where('queued_at', '>', queued_at).executeTakeFirst();
+    if (newer) continue;
     try {
       resumed.push(await queueResume(home, id, 'recovery'));
     } catch (error) {
