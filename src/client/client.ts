@@ -1,6 +1,6 @@
 import type { CheckResult } from '../destinations/kit/define.ts';
-import type { ConnectionView, CreateConnectionInput } from '../app/connections.ts';
-import type { CreateExportInput, ExportView } from '../app/exports.ts';
+import type { ConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
+import type { CreatedExportView, CreateExportInput, ExportView, UpdateExportPatch } from '../app/exports.ts';
 import type { RunListItem, RunSummary } from '../app/runs.ts';
 import type { SegmentView } from '../app/data.ts';
 import type { AuditEntry, AuditQuery } from '../store/metadata/audit.ts';
@@ -13,6 +13,8 @@ export interface RefreshSummary {
   segments: Array<{ name: string; members?: number; error?: string }>;
   runs: RunSummary[];
 }
+import type { CreatedToken, TokenView, UserView } from '../app/users.ts';
+import type { Role } from '../domain/model.ts';
 
 /** How a command watches a run it started or follows: progress and warnings as they come; abort to cancel. */
 export interface RunWatch {
@@ -34,10 +36,12 @@ export interface OutflowClient {
   createConnection(input: CreateConnectionInput): Promise<ConnectionView>;
   listConnections(): Promise<ConnectionView[]>;
   showConnection(name: string): Promise<ConnectionView>;
+  updateConnection(name: string, patch: UpdateConnectionPatch): Promise<ConnectionView>;
   removeConnection(name: string, options: { force?: boolean }): Promise<{ removed: string; orphanedExports: string[] }>;
   verifyConnection(name: string, options?: { acceptHostKey?: string }): Promise<CheckResult & { connection: string }>;
 
-  createExport(input: CreateExportInput): Promise<ExportView>;
+  createExport(input: CreateExportInput): Promise<CreatedExportView>;
+  updateExport(name: string, patch: UpdateExportPatch): Promise<CreatedExportView>;
   listExports(): Promise<ExportView[]>;
   showExport(name: string): Promise<ExportView>;
   removeExport(name: string): Promise<{ removed: string }>;
@@ -54,6 +58,7 @@ export interface OutflowClient {
   listEntities(): Promise<EntityView[]>;
   createSegment(input: { name: string; entity?: string; where: string }): Promise<SegmentView>;
   listSegments(): Promise<SegmentView[]>;
+  updateSegment(name: string, patch: { where?: string; entity?: string }): Promise<SegmentView>;
   refreshSegments(name?: string): Promise<Array<{ name: string; members: number }>>;
   removeSegment(name: string): Promise<{ removed: string }>;
 
@@ -68,6 +73,14 @@ export interface OutflowClient {
   setExportSchedule(name: string, schedule: { cron: string; timeZone: string } | null): Promise<ExportScheduleView>;
   pauseExport(name: string): Promise<ExportScheduleView>;
   resumeExport(name: string): Promise<ExportScheduleView>;
+  createUser(input: { name: string; role: string }): Promise<{ name: string; role: Role; password: string }>;
+  listUsers(): Promise<UserView[]>;
+  removeUser(name: string): Promise<{ removed: string; tokensRevoked: number; sessionsEnded: number }>;
+  setRole(name: string, role: string): Promise<UserView>;
+  resetPassword(name: string): Promise<{ name: string; role: Role; password: string }>;
+  createToken(input: { user?: string; name?: string }): Promise<CreatedToken>;
+  listTokens(): Promise<TokenView[]>;
+  revokeToken(idOrName: string): Promise<TokenView>;
 
   close(): Promise<void>;
 }

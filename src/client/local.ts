@@ -1,7 +1,7 @@
 import { listAuditEntries } from '../app/audit.ts';
-import { createConnection, listConnections, removeConnection, showConnection, verifyConnection } from '../app/connections.ts';
-import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView } from '../app/data.ts';
-import { createExport, listExports, removeExport, resumeRun, runExport, showExport } from '../app/exports.ts';
+import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../app/connections.ts';
+import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
+import { createExport, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
 import { cancelRun, listRunItems, showRun, summarizeRun } from '../app/runs.ts';
 import { getRun } from '../store/metadata/runs.ts';
@@ -9,6 +9,7 @@ import { pauseExport, refreshAll, resumeExport, setExportSchedule, setSchedule, 
 import { executeRun } from '../engine/run-export.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
+import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole } from '../app/users.ts';
 
 const FOLLOW_POLL_MS = 500;
 
@@ -20,10 +21,12 @@ export function localClient(home: Home): OutflowClient {
     createConnection: (input) => createConnection(home, input),
     listConnections: () => listConnections(home),
     showConnection: (name) => showConnection(home, name),
+    updateConnection: (name, patch) => updateConnection(home, name, patch),
     removeConnection: (name, options) => removeConnection(home, name, options),
     verifyConnection: (name, options) => verifyConnection(home, name, options),
 
     createExport: (input) => createExport(home, input),
+    updateExport: (name, patch) => updateExport(home, name, patch),
     listExports: () => listExports(home),
     showExport: (name) => showExport(home, name),
     removeExport: (name) => removeExport(home, name),
@@ -53,6 +56,7 @@ export function localClient(home: Home): OutflowClient {
     listEntities: async () => (await listEntities(home)).map(entityView),
     createSegment: async (input) => toSegmentView(await createSegment(home, input)),
     listSegments: () => listSegmentViews(home),
+    updateSegment: async (name, patch) => toSegmentView(await updateSegment(home, name, patch)),
     refreshSegments: (name) => refreshSegments(home, name),
     removeSegment: async (name) => {
       await removeSegment(home, name);
@@ -72,6 +76,14 @@ export function localClient(home: Home): OutflowClient {
     setExportSchedule: (name, schedule) => setExportSchedule(home, name, schedule),
     pauseExport: (name) => pauseExport(home, name),
     resumeExport: (name) => resumeExport(home, name),
+    createUser: (input) => createUser(home, input),
+    listUsers: () => listUsers(home),
+    removeUser: (name) => removeUser(home, name),
+    setRole: (name, role) => setRole(home, name, role),
+    resetPassword: (name) => resetPassword(home, name),
+    createToken: (input) => createToken(home, input),
+    listTokens: () => listTokens(home),
+    revokeToken: (idOrName) => revokeToken(home, idOrName),
     close: () => home.close(),
   };
 }

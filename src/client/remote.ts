@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunSummary } from '../app/runs.ts';
-import { NotFoundError } from '../domain/errors.ts';
+import { ValidationError } from '../domain/errors.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RefreshSummary, RunWatch } from './client.ts';
 import { createHttp, type Http } from './http.ts';
@@ -18,10 +18,12 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     createConnection: (input) => http.request('POST', '/api/connections', { body: input }),
     listConnections: () => http.request('GET', '/api/connections'),
     showConnection: (name) => http.request('GET', `/api/connections/${p(name)}`),
+    updateConnection: (name, patch) => http.request('PATCH', `/api/connections/${p(name)}`, { body: stripUndefined(patch) }),
     removeConnection: (name, options) => http.request('DELETE', `/api/connections/${p(name)}`, { query: { force: options.force ? 'true' : undefined } }),
     verifyConnection: (name, options) => http.request('POST', `/api/connections/${p(name)}/verify`, { body: stripUndefined({ acceptHostKey: options?.acceptHostKey }) }),
 
     createExport: (input) => http.request('POST', '/api/exports', { body: stripUndefined(input) }),
+    updateExport: (name, patch) => http.request('PATCH', `/api/exports/${p(name)}`, { body: stripUndefined(patch) }),
     listExports: () => http.request('GET', '/api/exports'),
     showExport: (name) => http.request('GET', `/api/exports/${p(name)}`),
     removeExport: (name) => http.request('DELETE', `/api/exports/${p(name)}`),
@@ -30,10 +32,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
       return follow(http, run.id, watch, true);
     },
 
-    listRuns: async (options) => {
-      if (options.export) await exportMustExist(http, options.export);
-      return http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit } });
-    },
+    listRuns: (options) => http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit } }),
     showRun: (id) => http.request('GET', `/api/runs/${p(id)}`),
     resumeRun: async (id, watch) => {
       const run = await http.request<RunSummary>('POST', `/api/runs/${p(id)}/resume`);
@@ -43,6 +42,8 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     followRun: (id, watch) => follow(http, id, watch, false),
 
     loadEntity: (name, file, options) => {
+      // The file is on this machine, not the server's: check it here, with the message a local load gives.
+      if (!fs.existsSync(path.resolve(file))) throw new ValidationError(`Cannot read ${file}: no such file.`);
       const format = /\.parquet$/i.test(file) ? 'parquet' : 'csv';
       // Streamed from disk: a file of any size is never held in memory here.
       const stream = fs.createReadStream(path.resolve(file));
@@ -55,6 +56,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     listEntities: () => http.request('GET', '/api/entities'),
     createSegment: (input) => http.request('POST', '/api/segments', { body: stripUndefined(input) }),
     listSegments: () => http.request('GET', '/api/segments'),
+    updateSegment: (name, patch) => http.request('PATCH', `/api/segments/${p(name)}`, { body: stripUndefined(patch) }),
     refreshSegments: (name) => http.request('POST', name ? `/api/segments/${p(name)}/refresh` : '/api/segments/refresh'),
     removeSegment: (name) => http.request('DELETE', `/api/segments/${p(name)}`),
 
@@ -74,6 +76,14 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
       schedule === null ? http.request('DELETE', `/api/exports/${p(name)}/schedule`) : http.request('PUT', `/api/exports/${p(name)}/schedule`, { body: schedule }),
     pauseExport: (name) => http.request('POST', `/api/exports/${p(name)}/pause`),
     resumeExport: (name) => http.request('POST', `/api/exports/${p(name)}/resume`),
+    createUser: (input) => http.request('POST', '/api/users', { body: input }),
+    listUsers: () => http.request('GET', '/api/users'),
+    removeUser: (name) => http.request('DELETE', `/api/users/${p(name)}`),
+    setRole: (name, role) => http.request('PATCH', `/api/users/${p(name)}`, { body: { role } }),
+    resetPassword: (name) => http.request('POST', `/api/users/${p(name)}/reset-password`),
+    createToken: (input) => http.request('POST', '/api/tokens', { body: stripUndefined(input) }),
+    listTokens: () => http.request('GET', '/api/tokens'),
+    revokeToken: (idOrName) => http.request('DELETE', `/api/tokens/${p(idOrName)}`),
     close: async () => {},
   };
   return client;
@@ -101,17 +111,6 @@ async function follow(http: Http, id: string, watch: RunWatch, owned: boolean): 
       return summary;
     }
     await sleep(FOLLOW_POLL_MS, owned ? undefined : watch.signal).catch(() => {});
-  }
-}
-
-async function exportMustExist(http: Http, name: string): Promise<void> {
-  try {
-    await http.request('GET', `/api/exports/${p(name)}`);
-  } catch (error) {
-    // A removed export still has its history; only a name that never ran is "not found".
-    if (!(error instanceof NotFoundError)) throw error;
-    const runs = await http.request<unknown[]>('GET', '/api/runs', { query: { export: name, limit: 1 } });
-    if (runs.length === 0) throw error;
   }
 }
 
