@@ -5,13 +5,14 @@ import { createConnection, removeConnection } from '../app/connections.ts';
 import { createSegment, loadEntity } from '../app/data.ts';
 import { createExport, queueRun } from '../app/exports.ts';
 import { openHome, type Home } from '../app/home.ts';
-import { pauseExport, setExportSchedule, setSchedule, showSchedule, turnScheduleOff } from '../app/schedule.ts';
+import { pauseExport, resumeExport, setExportSchedule, setSchedule, showSchedule, turnScheduleOff } from '../app/schedule.ts';
 import { startIterableFake, type IterableFake } from '../destinations/iterable/fake-iterable.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Run } from '../domain/model.ts';
 import { executeRun } from '../engine/run-export.ts';
-import { listRuns } from '../store/metadata/runs.ts';
+import { listRuns, transitionRun } from '../store/metadata/runs.ts';
 import { Scheduler, type Firing, type SchedulerClock } from './scheduler.ts';
+import { startServer } from './serve.ts';
 import { tempDir } from '../../test/support/cli.ts';
 
 const ITERABLE_KEY = 'scheduler-test-iterable-key';
@@ -234,7 +235,11 @@ describe('the scheduler', () => {
 
   it('refreshes every segment, then queues every export that is not paused and has no schedule of its own', async () => {
     const started: string[] = [];
-    useClock('2026-11-02T00:00:00Z', (run) => void started.push(run.exportName));
+    // Recorded, then ended, so the next refresh finds no active run.
+    useClock('2026-11-02T00:00:00Z', async (run) => {
+      started.push(run.exportName);
+      await transitionRun(home.db, run.id, 'cancelled');
+    });
     await seed(['alpha', 'beta', 'gamma', 'delta']);
     await pauseExport(home, 'beta');
     await setExportSchedule(home, 'delta', { cron: '0 12 * * *', timeZone: 'Europe/Paris' });
@@ -257,6 +262,16 @@ describe('the scheduler', () => {
       ['2026-11-02T11:00:00.000Z', ['delta']],
     ]);
     expect(started).toEqual(['alpha', 'gamma', 'delta']);
+
+    // Paused, delta's own slot passes without a run, and resuming does not catch it up.
+    await pauseExport(home, 'delta');
+    await clock.advanceTo('2026-11-03T11:00:00Z', scheduler!);
+    expect(started).toEqual(['alpha', 'gamma', 'delta', 'alpha', 'gamma']);
+    await resumeExport(home, 'delta');
+    await scheduler!.wake();
+    expect(started).toEqual(['alpha', 'gamma', 'delta', 'alpha', 'gamma']);
+    await clock.advanceTo('2026-11-04T11:00:00Z', scheduler!);
+    expect(started).toEqual(['alpha', 'gamma', 'delta', 'alpha', 'gamma', 'alpha', 'gamma', 'delta']);
   });
 
   it('gives an export that cannot start a failed run record saying why, and runs the others', async () => {
@@ -283,5 +298,30 @@ describe('the scheduler', () => {
       ['last', 'queued'],
       ['orphan', 'failed'],
     ]);
+  });
+});
+
+describe('outflow serve', () => {
+  it('runs a refresh missed while it was down at start-up, executing the runs through its RunManager', async () => {
+    useClock('2026-11-02T00:00:00Z');
+    await seed(['nightly']);
+    await setSchedule(home, { days: 'daily', times: '06:00', timeZone: 'Europe/Paris' });
+    await opened.close();
+
+    await clock.advanceTo('2026-11-05T09:00:00Z', scheduler!);
+    const server = await startServer({ dir, port: 0, clock, env: { ...process.env, OUTFLOW_DATABASE_URL: '', OUTFLOW_ADMIN_PASSWORD: 'scheduler-test-admin-password' } });
+    try {
+      await server.scheduler.idle();
+      let runs = await listRuns(server.home.db, { exportName: 'nightly' });
+      for (let i = 0; i < 400 && runs.some((r) => r.status === 'queued' || r.status === 'running'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        runs = await listRuns(server.home.db, { exportName: 'nightly' });
+      }
+      expect(runs.map((r) => [r.status, r.trigger, r.startedBy, r.sent])).toEqual([['succeeded', 'refresh', 'scheduler', 6]]);
+      expect((await showSchedule(server.home)).lastFiredAt).toBe('2026-11-05T05:00:00.000Z');
+    } finally {
+      await server.close();
+      opened = await openHome({ dir, env: { ...process.env, OUTFLOW_DATABASE_URL: '' } });
+    }
   });
 });
