@@ -58,7 +58,7 @@ describe('retry', () => {
   it('is bounded by time, not by a count: an outage of 30 s is waited out in dozens of attempts', async () => {
     const clock = fakeClock();
     const start = clock.now();
-    const recoveries: Array<{ waitedMs: number; retries: number; code: string }> = [];
+    const recoveries: Array<{ waitedMs: number; failingMs: number; retries: number; code: string }> = [];
     let attempts = 0;
     const result = await withRetry(
       async () => {
@@ -68,7 +68,7 @@ describe('retry', () => {
         return 'done';
       },
       { ...defaultRetryPolicy, maxMs: 1000 },
-      { ...clock, random: () => 1, onRecovered: (r) => recoveries.push({ waitedMs: r.waitedMs, retries: r.retries, code: r.error.code }) },
+      { ...clock, random: () => 1, onRecovered: (r) => recoveries.push({ waitedMs: r.waitedMs, failingMs: r.failingMs, retries: r.retries, code: r.error.code }) },
     );
     expect(result).toBe('done');
     expect(attempts).toBeGreaterThan(8); // the old count limit gave up after 8
@@ -76,6 +76,8 @@ describe('retry', () => {
     expect(recoveries[0]!.retries).toBe(attempts - 1);
     expect(recoveries[0]!.waitedMs).toBeGreaterThanOrEqual(29_980);
     expect(recoveries[0]!.waitedMs).toBeLessThan(32_000);
+    expect(recoveries[0]!.failingMs).toBeLessThan(30_000);
+    expect(recoveries[0]!.failingMs).toBeGreaterThan(28_000);
   });
 
   it('honours Retry-After: 1 for a minute, then gives up once the budget is spent and says how long it waited', async () => {

@@ -33,6 +33,8 @@ export interface Recovery {
   error: RetryableError;
   /** From the first failure to the success. */
   waitedMs: number;
+  /** From the first failure to the last one: how long the destination was seen failing. */
+  failingMs: number;
   retries: number;
   /** When it went through (the hooks' clock). */
   at: number;
@@ -68,17 +70,19 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: 
   const wait = hooks.sleep ?? realSleep;
   const now = hooks.now ?? Date.now;
   let first: { error: RetryableError; at: number } | null = null;
+  let lastFailureAt = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await fn(attempt);
       if (first) {
         const at = now();
-        hooks.onRecovered?.({ error: first.error, waitedMs: at - first.at, retries: attempt - 1, at });
+        hooks.onRecovered?.({ error: first.error, waitedMs: at - first.at, failingMs: lastFailureAt - first.at, retries: attempt - 1, at });
       }
       return result;
     } catch (error) {
       if (!(error instanceof RetryableError)) throw error;
       first ??= { error, at: now() };
+      lastFailureAt = now();
       if (policy.maxAttempts !== undefined && attempt >= policy.maxAttempts) throw error;
       if (error.retryAfterMs !== undefined && error.retryAfterMs > policy.maxRetryAfterMs) throw error;
       const delay = backoffMs(policy, attempt, error, hooks.random);

@@ -207,12 +207,13 @@ export async function executeRun(services: Services, runId: string, actor: Actor
  */
 export function outageWarnings(title: string, warn: (message: string) => void): (recovery: Recovery) => void {
   const lastEnd = new Map<string, number>();
-  return ({ error, waitedMs, retries, at }) => {
+  return ({ error, waitedMs, failingMs, retries, at }) => {
     const what = describeTrouble(error);
     const previous = lastEnd.get(what);
     lastEnd.set(what, Math.max(at, previous ?? at));
     if (previous !== undefined && at - waitedMs <= previous) return;
-    warn(`${title} ${what} for ${formatDuration(waitedMs)}; the run waited (${retries} ${retries === 1 ? 'retry' : 'retries'}) and went on.`);
+    const seen = retries === 1 ? 'once' : `for ${formatDuration(failingMs)}`;
+    warn(`${title} ${what} ${seen}; the run waited ${formatDuration(waitedMs)} (${retries} ${retries === 1 ? 'retry' : 'retries'}) and went on.`);
   };
 }
 
