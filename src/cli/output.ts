@@ -6,12 +6,19 @@ export interface Io {
   err: (text: string) => void;
   /** Whether a person is watching stderr (progress bars, colours, carets). */
   interactive: boolean;
+  /** Writes raw text to stdout and waits while the reader is behind (long streams); unset: `out`. */
+  write?: (text: string) => Promise<void>;
 }
 
 export const processIo: Io = {
   out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
   err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
   interactive: Boolean(process.stderr.isTTY),
+  write: (text) =>
+    new Promise<void>((resolve, reject) => {
+      // Waiting for the callback (flushed or queued below the high-water mark) keeps a long stream from piling up in memory.
+      process.stdout.write(text, (error) => (error ? reject(error) : resolve()));
+    }),
 };
 
 export function printJson(io: Io, value: unknown): void {

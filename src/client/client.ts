@@ -1,7 +1,7 @@
 import type { CheckResult } from '../destinations/kit/define.ts';
 import type { ConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
 import type { CreatedExportView, CreateExportInput, ExportView, UpdateExportPatch } from '../app/exports.ts';
-import type { RunListItem, RunSummary } from '../app/runs.ts';
+import type { RunFilter, RunListItem, RunSummary } from '../app/runs.ts';
 import type { SegmentView } from '../app/data.ts';
 import type { AuditEntry, AuditQuery } from '../store/metadata/audit.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
@@ -38,8 +38,10 @@ export interface OutflowClient {
   removeExport(name: string): Promise<{ removed: string }>;
   runExport(name: string, watch: RunWatch): Promise<RunSummary>;
 
-  listRuns(options: { export?: string; limit?: number }): Promise<RunListItem[]>;
+  listRuns(options: RunFilter): Promise<RunListItem[]>;
   showRun(id: string): Promise<RunSummary & { rejectionsTotal: number }>;
+  /** Every rejected record of a run as CSV text (header first), streamed in chunks; viewers are refused. */
+  runRejections(id: string): Promise<AsyncIterable<string>>;
   resumeRun(id: string, watch: RunWatch): Promise<RunSummary>;
   cancelRun(id: string): Promise<RunSummary>;
   /** Waits for a run to end, reporting its progress; aborting stops following, not the run. */

@@ -3,7 +3,7 @@ import { createConnection, listConnections, removeConnection, showConnection, up
 import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
 import { createExport, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
-import { cancelRun, listRunItems, showRun, summarizeRun } from '../app/runs.ts';
+import { cancelRun, listRunItems, rejectionsCsv, showRun, summarizeRun } from '../app/runs.ts';
 import { getRun } from '../store/metadata/runs.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
@@ -31,6 +31,7 @@ export function localClient(home: Home): OutflowClient {
 
     listRuns: (options) => listRunItems(home, options),
     showRun: (id) => showRun(home, id),
+    runRejections: (id) => rejectionsCsv(home, id),
     resumeRun: async (id, watch) => summarizeRun(home, await resumeRun(home, id, watch.observer, watch.signal)),
     // Without a server, the run executes in the process that started it; only that process can stop it.
     cancelRun: async (id) => {

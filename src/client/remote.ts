@@ -34,9 +34,10 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
 
     listRuns: async (options) => {
       if (options.export) await exportMustExist(http, options.export);
-      return http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit } });
+      return http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit, status: options.status, since: options.since } });
     },
     showRun: (id) => http.request('GET', `/api/runs/${p(id)}`),
+    runRejections: (id) => http.stream(`/api/runs/${p(id)}/rejections.csv`),
     resumeRun: async (id, watch) => {
       const run = await http.request<RunSummary>('POST', `/api/runs/${p(id)}/resume`);
       return follow(http, run.id, watch, true);

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { resumeRun } from '../../app/exports.ts';
-import { listRunSummaries, reapStaleRuns, showRun } from '../../app/runs.ts';
+import { showRun } from '../../app/runs.ts';
+import { runStatuses } from '../../domain/model.ts';
 import { printJson, printTable, type Io } from '../output.ts';
-import { withHome } from './common.ts';
+import { withClient, withHome } from './common.ts';
 import { printRunText, reportRun, runWithProgress } from './export.ts';
 
 export function registerRunCommands(program: Command, io: Io): void {
@@ -11,19 +12,18 @@ export function registerRunCommands(program: Command, io: Io): void {
     .command('list')
     .option('--export <name>', 'only runs of this export')
     .option('--limit <n>', 'how many', (v) => Number(v), 50)
+    .option('--status <state>', `only runs in this state (${runStatuses.join(', ')})`)
+    .option('--since <date>', 'only runs queued at or after this date (midnight UTC) or ISO date-time')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const runs = await withHome(command, async (home) => {
-        await reapStaleRuns(home);
-        return listRunSummaries(home, { export: opts.export, limit: opts.limit });
-      });
+      const runs = await withClient(command, (client) => client.listRuns({ export: opts.export, limit: opts.limit, status: opts.status, since: opts.since }));
       const rows = runs.map((r) => ({
         name: r.id,
         id: r.id,
-        export: r.exportName,
+        export: r.export,
         status: r.status,
         startedBy: r.startedBy,
-        rows: r.rowsTotal,
+        rows: r.rows,
         sent: r.sent,
         rejected: r.rejected,
         startedAt: r.startedAt,
@@ -32,6 +32,29 @@ export function registerRunCommands(program: Command, io: Io): void {
       }));
       if (opts.json) printJson(io, rows);
       else printTable(io, rows.map(({ name: _name, ...rest }) => rest), 'No runs yet.');
+    });
+  run
+    .command('rejections <id>')
+    .description('Every rejected record of a run as CSV (key, segment, code, reason); redirect it to a file')
+    .action(async (id: string, _opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const chunks = await client.runRejections(id);
+        if (io.write) {
+          for await (const chunk of chunks) await io.write(chunk);
+          return;
+        }
+        // `out` prints lines: hand it whole lines only (a chunk from the network can end mid-line).
+        let pending = '';
+        for await (const chunk of chunks) {
+          pending += chunk;
+          const end = pending.lastIndexOf('\n');
+          if (end >= 0) {
+            io.out(pending.slice(0, end + 1));
+            pending = pending.slice(end + 1);
+          }
+        }
+        if (pending) io.out(pending);
+      });
     });
   run
     .command('show <id>')
