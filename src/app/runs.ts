@@ -1,8 +1,10 @@
 import type { ErrorCode } from '../domain/errors.ts';
 import type { FileResult, Run, RunRejection } from '../domain/model.ts';
+import { getExport } from '../store/metadata/exports.ts';
 import { countRunRejections, getRun, iterateRunRejections, listRunRejections, listRuns, transitionRun } from '../store/metadata/runs.ts';
 import { csvRow } from '../lib/csv.ts';
 import type { Home } from './home.ts';
+import { outflowCommand } from '../lib/shell.ts';
 import { audit } from './audit.ts';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { runStatuses, type RunStatus } from '../domain/model.ts';
@@ -75,7 +77,14 @@ export interface RunFilter {
 export async function listRunSummaries(home: Home, options: RunFilter = {}): Promise<Run[]> {
   const status = parseStatus(options.status);
   const since = parseSince(options.since);
-  return listRuns(home.db, { exportName: options.export, limit: options.limit ?? 50, ...(status ? { status } : {}), ...(since ? { since } : {}) });
+  const runs = await listRuns(home.db, { exportName: options.export, limit: options.limit ?? 50, ...(status ? { status } : {}), ...(since ? { since } : {}) });
+  // A removed export keeps its run history, so only a name that has neither an export nor runs is unknown:
+  // "No runs yet" would hide a typo.
+  if (options.export !== undefined && runs.length === 0) {
+    const any = status || since ? await listRuns(home.db, { exportName: options.export, limit: 1 }) : [];
+    if (any.length === 0) await getExport(home.db, options.export);
+  }
+  return runs;
 }
 
 function parseStatus(value: string | undefined): RunStatus | undefined {
@@ -115,7 +124,7 @@ export async function reapStaleRuns(home: Home, staleMs = 60_000): Promise<strin
   for (const { id } of stale) {
     try {
       await transitionRun(home.db, id, 'failed', {
-        error: { code: 'connection_lost', message: `The process running this run stopped before it finished. Resume it with \`outflow run resume ${id}\`.` },
+        error: { code: 'connection_lost', message: `The process running this run stopped before it finished. Resume it with \`${outflowCommand('run', 'resume', id)}\`.` },
       });
       reaped.push(id);
     } catch {

@@ -6,6 +6,8 @@ import type { SegmentView } from '../app/data.ts';
 import type { AuditEntry, AuditQuery } from '../store/metadata/audit.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { RunObserver } from '../engine/run-export.ts';
+import type { CreatedToken, TokenView, UserView } from '../app/users.ts';
+import type { Role } from '../domain/model.ts';
 
 /** How a command watches a run it started or follows: progress and warnings as they come; abort to cancel. */
 export interface RunWatch {
@@ -56,6 +58,15 @@ export interface OutflowClient {
   removeSegment(name: string): Promise<{ removed: string }>;
 
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+
+  createUser(input: { name: string; role: string }): Promise<{ name: string; role: Role; password: string }>;
+  listUsers(): Promise<UserView[]>;
+  removeUser(name: string): Promise<{ removed: string; tokensRevoked: number; sessionsEnded: number }>;
+  setRole(name: string, role: string): Promise<UserView>;
+  resetPassword(name: string): Promise<{ name: string; role: Role; password: string }>;
+  createToken(input: { user?: string; name?: string }): Promise<CreatedToken>;
+  listTokens(): Promise<TokenView[]>;
+  revokeToken(idOrName: string): Promise<TokenView>;
 
   close(): Promise<void>;
 }

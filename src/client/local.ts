@@ -7,6 +7,7 @@ import { cancelRun, listRunItems, rejectionsCsv, showRun, summarizeRun } from '.
 import { getRun } from '../store/metadata/runs.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
+import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole } from '../app/users.ts';
 
 const FOLLOW_POLL_MS = 500;
 
@@ -62,6 +63,15 @@ export function localClient(home: Home): OutflowClient {
     },
 
     listAudit: (query) => listAuditEntries(home, query),
+
+    createUser: (input) => createUser(home, input),
+    listUsers: () => listUsers(home),
+    removeUser: (name) => removeUser(home, name),
+    setRole: (name, role) => setRole(home, name, role),
+    resetPassword: (name) => resetPassword(home, name),
+    createToken: (input) => createToken(home, input),
+    listTokens: () => listTokens(home),
+    revokeToken: (idOrName) => revokeToken(home, idOrName),
     close: () => home.close(),
   };
 }

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { resumeRun } from '../../app/exports.ts';
-import { showRun } from '../../app/runs.ts';
 import { runStatuses } from '../../domain/model.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 import { printJson, printTable, type Io } from '../output.ts';
-import { withClient, withHome } from './common.ts';
+import { integerOption, withClient } from './common.ts';
 import { printRunText, reportRun, runWithProgress } from './export.ts';
 
 export function registerRunCommands(program: Command, io: Io): void {
@@ -11,7 +10,7 @@ export function registerRunCommands(program: Command, io: Io): void {
   run
     .command('list')
     .option('--export <name>', 'only runs of this export')
-    .option('--limit <n>', 'how many', (v) => Number(v), 50)
+    .option('--limit <n>', 'how many', integerOption(), 50)
     .option('--status <state>', `only runs in this state (${runStatuses.join(', ')})`)
     .option('--since <date>', 'only runs queued at or after this date (midnight UTC) or ISO date-time')
     .option('--json', 'machine-readable output')
@@ -31,7 +30,7 @@ export function registerRunCommands(program: Command, io: Io): void {
         ...(opts.json && r.error ? { error: r.error } : {}),
       }));
       if (opts.json) printJson(io, rows);
-      else printTable(io, rows.map(({ name: _name, ...rest }) => rest), 'No runs yet.');
+      else printTable(io, rows.map(({ name: _name, ...rest }) => rest), opts.export ? `No runs of export "${opts.export}" yet: start one with \`${outflowCommand('export', 'run', opts.export)}\`.` : 'No runs yet.');
     });
   run
     .command('rejections <id>')
@@ -58,9 +57,15 @@ export function registerRunCommands(program: Command, io: Io): void {
     });
   run
     .command('show <id>')
+    .option('--follow', 'print progress until the run ends (Ctrl-C stops following, not the run)')
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts, command: Command) => {
-      const summary = await withHome(command, (home) => showRun(home, id));
+      if (opts.follow) {
+        const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.followRun(id, watch)));
+        reportRun(io, summary, Boolean(opts.json));
+        return;
+      }
+      const summary = await withClient(command, (client) => client.showRun(id));
       if (opts.json) printJson(io, summary);
       else {
         io.out(`started by ${summary.startedBy} at ${summary.startedAt ?? '-'}`);
@@ -72,9 +77,16 @@ export function registerRunCommands(program: Command, io: Io): void {
     .description('Continue a failed or cancelled run from its checkpoint')
     .option('--json', 'print one JSON summary when done')
     .action(async (id: string, opts, command: Command) => {
-      await withHome(command, async (home) => {
-        const result = await runWithProgress(io, Boolean(opts.json), (observer, signal) => resumeRun(home, id, observer, signal));
-        await reportRun(home, io, result, Boolean(opts.json));
-      });
+      const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.resumeRun(id, watch)));
+      reportRun(io, summary, Boolean(opts.json));
+    });
+  run
+    .command('cancel <id>')
+    .description('Stop a queued or running run; what was already delivered stays delivered and counted')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, opts, command: Command) => {
+      const summary = await withClient(command, (client) => client.cancelRun(id));
+      if (opts.json) printJson(io, summary);
+      else io.out(`Asked run ${summary.id} of "${summary.export}" to stop; it ends cancelled within seconds. See \`${outflowCommand('run', 'show', summary.id)}\`.`);
     });
 }
