@@ -81,6 +81,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const requestTimeoutMs = options.requestTimeoutMs ?? msFromEnv(env, 'OUTFLOW_REQUEST_TIMEOUT_MS');
   const runStallTimeoutMs = options.runStallTimeoutMs ?? msFromEnv(env, 'OUTFLOW_RUN_STALL_TIMEOUT_MS');
   const retryBudgetMs = msFromEnv(env, 'OUTFLOW_RETRY_BUDGET_MS');
+  const notifyTimeoutMs = msFromEnv(env, 'OUTFLOW_NOTIFY_TIMEOUT_MS');
   const dir = resolveHomeDir(options.dir, env);
   prepareHomeDir(dir);
   makePrivate(dir);
@@ -107,6 +108,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     now: () => new Date(),
     retry: { ...defaultRetryPolicy, ...(retryBudgetMs ? { budgetMs: retryBudgetMs } : {}), ...options.retry },
     ...(options.retryClock ? { retryClock: options.retryClock } : {}),
+    ...(notifyTimeoutMs ? { notifyTimeoutMs } : {}),
     requestTimeoutMs,
     runStallTimeoutMs,
     async close() {

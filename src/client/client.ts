@@ -1,3 +1,4 @@
+import type { NotifyView } from '../app/notify.ts';
 import type { CheckResult } from '../destinations/kit/define.ts';
 import type { ConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
 import type { CreatedExportView, CreateExportInput, ExportView, UpdateExportPatch } from '../app/exports.ts';
@@ -56,6 +57,10 @@ export interface OutflowClient {
   updateSegment(name: string, patch: { where?: string; entity?: string }): Promise<SegmentView>;
   refreshSegments(name?: string): Promise<Array<{ name: string; members: number }>>;
   removeSegment(name: string): Promise<{ removed: string }>;
+
+  showNotify(): Promise<NotifyView | null>;
+  setNotify(input: { url: string; on?: unknown[] }): Promise<NotifyView>;
+  removeNotify(): Promise<{ removed: boolean }>;
 
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
 

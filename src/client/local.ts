@@ -1,3 +1,4 @@
+import { removeHomeNotify, setHomeNotify, showHomeNotify } from '../app/notify.ts';
 import { listAuditEntries } from '../app/audit.ts';
 import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../app/connections.ts';
 import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
@@ -61,6 +62,10 @@ export function localClient(home: Home): OutflowClient {
       await removeSegment(home, name);
       return { removed: name };
     },
+
+    showNotify: () => showHomeNotify(home),
+    setNotify: (input) => setHomeNotify(home, input),
+    removeNotify: () => removeHomeNotify(home),
 
     listAudit: (query) => listAuditEntries(home, query),
 

@@ -11,6 +11,7 @@ import { runFileExport } from './files.ts';
 import { checkRecordLimits } from './limits.ts';
 import { runRecordExport, type SegmentInput } from './records.ts';
 import { formatDuration, type Recovery } from './retry.ts';
+import { notifyRunFinished } from './notify.ts';
 import { outflowCommand } from '../lib/shell.ts';
 import { assertCanUse, destinationContext, resolveConnectionConfig, type Services } from './services.ts';
 
@@ -32,7 +33,7 @@ export const DEFAULT_RUN_STALL_TIMEOUT_MS = 10 * 60_000;
 /** Splits an export's stored config into the engine's part and the destination's settings. */
 export function splitExportConfig(config: Record<string, unknown>) {
   const base = exportConfigBase.parse(config);
-  const { mapping: _mapping, syncMode: _syncMode, rowsPerFile: _rowsPerFile, ...settings } = config;
+  const { mapping: _mapping, syncMode: _syncMode, rowsPerFile: _rowsPerFile, notify: _notify, ...settings } = config;
   return { ...base, settings, rowsPerFile: typeof config.rowsPerFile === 'number' ? config.rowsPerFile : undefined };
 }
 
@@ -202,6 +203,14 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   } finally {
     clearInterval(heartbeat);
     signal?.removeEventListener('abort', onAbort);
+  }
+  // Here rather than in the server, so that a run the CLI executes without a server alerts too. A webhook that
+  // fails never fails the run: it becomes one more warning.
+  const alertProblem = await notifyRunFinished(services, run).catch(() => null);
+  if (alertProblem) {
+    observer.onWarning?.(alertProblem);
+    await saveRunProgress(db, runId, { warnings: [...run.warnings, alertProblem] });
+    run = await getRun(db, runId);
   }
   return run;
 }

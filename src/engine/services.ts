@@ -31,6 +31,8 @@ export interface Services {
   retry: RetryPolicy;
   /** What retries wait on and measure with; unset: real time. Tests inject a clock so outages take no time. */
   retryClock?: { now: () => number; sleep: SleepFn };
+  /** Deadline of one alert webhook post (`OUTFLOW_NOTIFY_TIMEOUT_MS`); unset: 10 s. */
+  notifyTimeoutMs?: number;
   /** Deadline of one vendor request (`OUTFLOW_REQUEST_TIMEOUT_MS`); unset: each client's default. */
   requestTimeoutMs?: number;
   /** A run that makes no progress for this long is stopped as failed (`OUTFLOW_RUN_STALL_TIMEOUT_MS`). */

@@ -164,4 +164,19 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
     },
   },
+  // Alert webhooks. The URL carries a secret (Slack's path token, a query key): it is sealed in the secret box
+  // like connection secrets, and a masked copy is kept for display.
+  '0004_notify': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('notify_targets')
+        .addColumn('scope', 'text', (c) => c.primaryKey())
+        .addColumn('url_sealed', 'text', (c) => c.notNull())
+        .addColumn('url_shown', 'text', (c) => c.notNull())
+        .addColumn('events', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
