@@ -78,6 +78,23 @@ async function exportRun(): Promise<any> {
   return result.json();
 }
 
+/**
+ * The alert is posted once the run has ended; through a server, `export run` can return before a failed delivery
+ * is recorded. Waits (bounded by the test's timeout) until the run carries its warning.
+ */
+async function withAlertWarning(id: string): Promise<any> {
+  for (;;) {
+    const shown = (await run('run', 'show', id, '--json')).json();
+    if (shown.warnings.length > 0) return shown;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Through a server the post can land just after `export run` returns; bounded by the test's timeout. */
+async function receivedAtLeast(n: number): Promise<void> {
+  while (received.length < n) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 describe('alerts', () => {
   it('sets, shows and masks the home webhook', async () => {
     const set = await run('notify', 'set', '--url', `${base}/hooks/T01/B02/${HOME_SECRET}?key=${QUERY_SECRET}`, '--on', 'failed,recovered,rejections-above=5', '--json');
@@ -107,6 +124,7 @@ describe('alerts', () => {
     iterable.failNext(401);
     const failed = await exportRun();
     expect(failed.status).toBe('failed');
+    await receivedAtLeast(1);
     expect(received).toHaveLength(1);
     const alert = received[0]!;
     expect(alert.path).toBe(`/hooks/T01/B02/${HOME_SECRET}?key=${QUERY_SECRET}`);
@@ -123,6 +141,7 @@ describe('alerts', () => {
 
     const recovered = await exportRun();
     expect(recovered.status).toBe('succeeded');
+    await receivedAtLeast(2);
     expect(received).toHaveLength(2);
     expect(received[1]!.body).toMatchObject({
       events: ['recovered', 'rejections-above'],
@@ -155,6 +174,7 @@ describe('alerts', () => {
 
     const before = received.length;
     const result = await exportRun();
+    await receivedAtLeast(before + 1);
     expect(received).toHaveLength(before + 1);
     expect(received.at(-1)!.path).toBe(`/export-hook/${EXPORT_SECRET}`);
     expect(received.at(-1)!.body).toMatchObject({ events: ['rejections-above'], runId: result.id, threshold: 2.5 });
@@ -165,10 +185,10 @@ describe('alerts', () => {
     expect(masked.stderr).toMatch(/is the masked address Outflow shows/);
   });
 
-  it('records a failed delivery as a warning after a few attempts, never failing the run', async () => {
+  it('records a failed delivery as a warning after a few attempts, never failing the run', { timeout: 30_000 }, async () => {
     mode = 'fail';
     const tried = attempts.length;
-    const result = await exportRun();
+    const result = await withAlertWarning((await exportRun()).id);
     mode = 'ok';
     expect(result.status).toBe('succeeded');
     expect(attempts.length - tried).toBe(3);
@@ -180,7 +200,7 @@ describe('alerts', () => {
   it('gives up on a receiver that never answers, by a deadline that fires', async () => {
     mode = 'hang';
     const tried = attempts.length;
-    const result = await exportRun();
+    const result = await withAlertWarning((await exportRun()).id);
     mode = 'ok';
     expect(result.status).toBe('succeeded');
     expect(attempts.length - tried).toBe(3);

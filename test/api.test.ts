@@ -17,7 +17,7 @@ import { tempDir } from './support/cli.ts';
 
 const ITERABLE_KEY = 'api-test-iterable-key-5c1e9b';
 const ADMIN_PASSWORD = 'api-test-admin-password-8d2f';
-const SECRETS = [ITERABLE_KEY, ADMIN_PASSWORD];
+const SECRETS = [ITERABLE_KEY, ADMIN_PASSWORD, 'api-test-hook-secret'];
 
 type Role = 'anonymous' | 'viewer' | 'contributor' | 'admin';
 const ROLES: Role[] = ['anonymous', 'viewer', 'contributor', 'admin'];
@@ -264,6 +264,9 @@ const cases: Case[] = [
     expect: [401, 403, 403, 200],
   },
   { name: 'read the audit log', method: 'GET', prepare: async () => ({ url: '/api/audit' }), expect: [401, 403, 403, 200] },
+  { name: 'show the alert webhook', method: 'GET', prepare: async () => ({ url: '/api/notify' }), expect: [401, 403, 403, 200] },
+  { name: 'set the alert webhook', method: 'PUT', prepare: async () => ({ url: '/api/notify', body: { url: 'https://hooks.example.com/services/T1/B2/api-test-hook-secret', on: ['failed'] } }), expect: [401, 403, 403, 200] },
+  { name: 'turn the alert webhook off', method: 'DELETE', prepare: async () => ({ url: '/api/notify' }), expect: [401, 403, 403, 200] },
 ];
 
 describe('the permission matrix', () => {
