@@ -13,6 +13,7 @@ import { registerRunRoutes } from './routes/runs.ts';
 import { registerNotifyRoutes } from './routes/notify.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAccountRoutes } from './routes/accounts.ts';
+import { DEFAULT_WEB_ROOT, webAppHandler } from './static.ts';
 
 /** How the API learns who is calling: an API token, or a browser session cookie. */
 export interface Authenticator {
@@ -27,6 +28,8 @@ export interface ApiDeps {
   auth: Authenticator;
   runs: RunManager;
   metrics: Metrics;
+  /** The built web app (vite build output) served for paths outside /api; default web/dist of this package. */
+  webRoot?: string;
 }
 
 export type ApiEnv = { Variables: { actor: Actor; address: string | undefined } };
@@ -122,6 +125,8 @@ export function createApi(deps: ApiDeps): ApiApp {
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE });
+  // Last, so that every API route and /healthz, /metrics come first; unknown /api paths still answer JSON 404.
+  app.on(['GET', 'HEAD'], '*', webAppHandler(deps.webRoot ?? DEFAULT_WEB_ROOT));
   return app;
 }
 

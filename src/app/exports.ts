@@ -7,11 +7,11 @@ import { exportConfigBase, type Connection, type Export, type Run, type Segment 
 import { checkRecordLimits } from '../engine/limits.ts';
 import { executeRun, splitExportConfig, type RunObserver } from '../engine/run-export.ts';
 import { assertAdmin, assertCanUse, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
-import { getConnection, getConnectionByName } from '../store/metadata/connections.ts';
+import { connectionLabels, getConnection, getConnectionByName } from '../store/metadata/connections.ts';
 import * as store from '../store/metadata/exports.ts';
 import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
 import { audit } from './audit.ts';
-import { reapStaleRuns } from './runs.ts';
+import { reapStaleRuns, supersedingRun } from './runs.ts';
 import { shellQuote } from '../lib/shell.ts';
 import { getSegment } from '../store/metadata/segments.ts';
 import { refreshSegments } from './data.ts';
@@ -42,8 +42,12 @@ export interface CreatedExportView extends ExportView {
   warnings: string[];
 }
 
-async function toExportView(home: Home, exp: Export): Promise<ExportView> {
-  const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
+/**
+ * What `export list/show` and the API show of an export. `labels` holds the connections' names and types
+ * (a removed one is missing); a list passes one lookup for all exports instead of a query per export.
+ */
+async function toExportView(home: Home, exp: Export, labels?: Map<string, { name: string; type: string }>): Promise<ExportView> {
+  const connection = (labels ?? (await connectionLabels(home.db, [exp.connectionId]))).get(exp.connectionId);
   return {
     name: exp.name,
     connection: connection?.name ?? '(removed)',
@@ -294,7 +298,10 @@ async function validateMapping(home: Home, title: string, kind: RecordExportDefi
 }
 
 export async function listExports(home: Home): Promise<ExportView[]> {
-  return Promise.all((await store.listExports(home.db)).map((e) => toExportView(home, e)));
+  const exports = await store.listExports(home.db);
+  // One query for every connection's name and type: GET /api/exports serves this on each request.
+  const labels = await connectionLabels(home.db);
+  return Promise.all(exports.map((e) => toExportView(home, e, labels)));
 }
 
 export async function showExport(home: Home, name: string): Promise<ExportView> {
@@ -337,8 +344,14 @@ export async function runExport(home: Home, name: string, observer: RunObserver 
   return executeRun(home, run.id, home.actor, observer, signal);
 }
 
-/** Records a new run that continues a failed or cancelled one from its checkpoint. */
-export async function queueResume(home: Home, runId: string): Promise<Run> {
+/**
+ * Records a new run that continues a failed or cancelled one from its checkpoint. A run is resumed once: a run
+ * that was already resumed, or that a newer successful run of its export superseded, is refused with the id of
+ * the run that supersedes it (resuming it would re-send what that run sent, or an older state over a newer
+ * one); so is a resume while another run of the export is queued or running.
+ */
+export async function queueResume(home: Home, runId: string, trigger: Run['trigger'] = 'resume'): Promise<Run> {
+  await reapStaleRuns(home);
   const previous = await getRun(home.db, runId);
   if (previous.status !== 'failed' && previous.status !== 'cancelled') {
     throw new ValidationError(`Run ${runId} is ${previous.status}; only a failed or cancelled run can be resumed.`);
@@ -346,15 +359,21 @@ export async function queueResume(home: Home, runId: string): Promise<Run> {
   const exp = await store.getExportById(home.db, previous.exportId);
   const connection = await getConnection(home.db, home.box, exp.connectionId);
   assertCanUse(home.actor, connection);
+  const superseded = await supersedingRun(home, previous);
+  if (superseded) {
+    throw new RunConflictError(`Run ${runId} ${superseded.reason}; it cannot be resumed. See \`outflow run show ${superseded.id}\`.`, superseded.id);
+  }
+  const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
+  if (active) throw new RunConflictError(`Export "${exp.name}" already has run ${active.id} ${active.status}; follow it with \`outflow run show ${active.id} --follow\`.`, active.id);
   const run = await createRun(home.db, {
     exportId: exp.id,
     exportName: exp.name,
     connectionId: connection.id,
-    trigger: 'resume',
+    trigger,
     startedBy: home.actor.name,
     resumedFrom: previous,
   });
-  await audit(home, 'run.resume', { type: 'export', name: exp.name }, { runId: run.id, resumedFrom: runId });
+  await audit(home, 'run.resume', { type: 'export', name: exp.name }, { runId: run.id, resumedFrom: runId, trigger });
   return run;
 }
 

@@ -40,6 +40,8 @@ export interface OutflowClient {
   showExport(name: string): Promise<ExportView>;
   removeExport(name: string): Promise<{ removed: string }>;
   runExport(name: string, watch: RunWatch): Promise<RunSummary>;
+  /** Queues a run for the server's worker pool and returns at once; needs a server (`outflow serve`). */
+  queueExport(name: string): Promise<RunSummary>;
 
   listRuns(options: RunFilter): Promise<RunListItem[]>;
   showRun(id: string): Promise<RunSummary & { rejectionsTotal: number }>;

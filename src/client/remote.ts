@@ -32,6 +32,10 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
       const run = await http.request<RunSummary>('POST', `/api/exports/${p(name)}/runs`);
       return follow(http, run.id, watch, true);
     },
+    queueExport: async (name) => {
+      const { rejectionsTotal: _total, ...summary } = await http.request<RunSummary & { rejectionsTotal?: number }>('POST', `/api/exports/${p(name)}/runs`);
+      return summary;
+    },
 
     listRuns: (options) => http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit, status: options.status, since: options.since } }),
     showRun: (id) => http.request('GET', `/api/runs/${p(id)}`),

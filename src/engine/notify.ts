@@ -149,6 +149,8 @@ const NOTIFY_BACKOFF_MS = 1_000;
  */
 export async function notifyRunFinished(services: Services, run: Run): Promise<string | null> {
   if (run.status !== 'succeeded' && run.status !== 'failed') return null;
+  // A run stopped by a server shutdown resumes by itself when the server starts: not a failure to page anyone for.
+  if (run.error?.code === 'interrupted') return null;
   let target: StoredNotify | null;
   try {
     target = (await getNotify(services.db, services.box, `export:${run.exportId}`)) ?? (await getNotify(services.db, services.box, 'home'));

@@ -65,7 +65,7 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
       path: '/api/exports/{id}/runs',
       tags,
       security,
-      summary: 'Start a run now; answers at once with the queued run (follow it with GET /api/runs/{id})',
+      summary: 'Queue a run; answers at once with it. The worker pool (serve --concurrency) starts it when it has room; follow it with GET /api/runs/{id}',
       request: { params: IdParam },
       responses: { 202: jsonResponse(RunSummary, 'Queued'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
     }),

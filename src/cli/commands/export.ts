@@ -79,15 +79,21 @@ export function registerExportCommands(program: Command, io: Io): void {
 
   exp
     .command('run <name>')
-    .description('Run an export now; exits non-zero unless the run succeeded')
-    .option('--json', 'print one JSON summary when done')
+    .description('Queue a run of an export and follow it; exits non-zero unless the run succeeded')
+    .option('--detach', 'queue the run and print its id without waiting (needs `outflow serve`)')
+    .option('--json', 'print one JSON summary when done (with --detach: {"id": …})')
     .action(async (name: string, opts, command: Command) => {
+      if (opts.detach) {
+        const queued = await withClient(command, (client) => client.queueExport(name));
+        if (opts.json) printJson(io, { id: queued.id });
+        else io.out(`Queued run ${queued.id} of "${queued.export}". Follow it with \`outflow run show ${queued.id} --follow\`; stop it with \`outflow run cancel ${queued.id}\`.`);
+        return;
+      }
       const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.runExport(name, watch)));
       reportRun(io, summary, Boolean(opts.json));
     });
 }
 
-/** Runs with a progress bar; Ctrl-C cancels the run cleanly (staged files removed). */
 export function registerRefreshCommand(program: Command, io: Io): void {
   program
     .command('refresh')
