@@ -11,6 +11,8 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
  */
 const cliSuites = [
   'test/cli.e2e.test.ts',
+  'test/rejections.e2e.test.ts',
+  'test/alerts.e2e.test.ts',
   'test/marketing.e2e.test.ts',
   'test/edits.e2e.test.ts',
   'test/new-user.e2e.test.ts',

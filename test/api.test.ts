@@ -18,7 +18,7 @@ import { tempDir } from './support/cli.ts';
 
 const ITERABLE_KEY = 'api-test-iterable-key-5c1e9b';
 const ADMIN_PASSWORD = 'api-test-admin-password-8d2f';
-const SECRETS = [ITERABLE_KEY, ADMIN_PASSWORD];
+const SECRETS = [ITERABLE_KEY, ADMIN_PASSWORD, 'api-test-hook-secret'];
 
 type Role = 'anonymous' | 'viewer' | 'contributor' | 'admin';
 const ROLES: Role[] = ['anonymous', 'viewer', 'contributor', 'admin'];
@@ -197,6 +197,18 @@ const cases: Case[] = [
   { name: 'run an export on an admins-only connection', method: 'POST', prepare: async () => ({ url: `/api/exports/${await throwawayExport('admins-only')}/runs` }), expect: [401, 403, 403, 202] },
   { name: 'run an export on a shared connection', method: 'POST', prepare: async () => ({ url: `/api/exports/${await throwawayExport('shared')}/runs` }), expect: [401, 403, 202, 202] },
   { name: 'list runs', method: 'GET', prepare: async () => ({ url: '/api/runs' }), expect: [401, 200, 200, 200] },
+  { name: 'list failed runs since a date', method: 'GET', prepare: async () => ({ url: '/api/runs?status=failed&since=2026-11-01' }), expect: [401, 200, 200, 200] },
+  { name: 'list runs with an unknown state', method: 'GET', prepare: async () => ({ url: '/api/runs?status=broken' }), expect: [401, 422, 422, 422] },
+  {
+    name: 'download the rejections of a run',
+    method: 'GET',
+    prepare: async () => {
+      const run = await call('admin', 'POST', `/api/exports/${await throwawayExport('shared')}/runs`);
+      await waitForRuns();
+      return { url: `/api/runs/${run.body.id}/rejections.csv` };
+    },
+    expect: [401, 403, 200, 200],
+  },
   { name: 'list segments', method: 'GET', prepare: async () => ({ url: '/api/segments' }), expect: [401, 200, 200, 200] },
   { name: 'create a segment', method: 'POST', prepare: async () => ({ url: '/api/segments', body: { name: unique('seg'), entity: 'Customer', where: "tier = 'silver'" } }), expect: [401, 403, 201, 201] },
   { name: 'refresh a segment', method: 'POST', prepare: async () => ({ url: '/api/segments/gold/refresh' }), expect: [401, 403, 200, 200] },
@@ -297,6 +309,9 @@ const cases: Case[] = [
     },
     expect: [401, 403, 200, 200],
   },
+  { name: 'show the alert webhook', method: 'GET', prepare: async () => ({ url: '/api/notify' }), expect: [401, 403, 403, 200] },
+  { name: 'set the alert webhook', method: 'PUT', prepare: async () => ({ url: '/api/notify', body: { url: 'https://hooks.example.com/services/T1/B2/api-test-hook-secret', on: ['failed'] } }), expect: [401, 403, 403, 200] },
+  { name: 'turn the alert webhook off', method: 'DELETE', prepare: async () => ({ url: '/api/notify' }), expect: [401, 403, 403, 200] },
 ];
 
 describe('the permission matrix', () => {
@@ -328,6 +343,9 @@ describe('the permission matrix', () => {
     await home.db.insertInto('run_rejections').values({ run_id: run.body.id, seq: 0, source: 'gold', record_key: '42', code: 'invalid_email', reason: 'not an e-mail' }).execute();
     expect((await call('admin', 'GET', `/api/runs/${run.body.id}`)).body.rejections[0].key).toBe('42');
     expect((await call('viewer', 'GET', `/api/runs/${run.body.id}`)).body.rejections[0]).toEqual({ source: 'gold', key: '(hidden)', code: 'invalid_email', reason: 'not an e-mail' });
+    const csv = await call('contributor', 'GET', `/api/runs/${run.body.id}/rejections.csv`);
+    expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(csv.body).toBe('key,segment,code,reason\r\n42,gold,invalid_email,not an e-mail\r\n');
   });
 });
 
@@ -412,7 +430,7 @@ describe('the OpenAPI document', () => {
     const contract = [
       'GET /api/connections', 'POST /api/connections', 'GET /api/connections/{id}', 'PATCH /api/connections/{id}', 'DELETE /api/connections/{id}', 'POST /api/connections/{id}/verify',
       'GET /api/exports', 'POST /api/exports', 'GET /api/exports/{id}', 'PATCH /api/exports/{id}', 'DELETE /api/exports/{id}', 'POST /api/exports/{id}/runs',
-      'GET /api/runs', 'GET /api/runs/{id}', 'GET /api/segments', 'POST /api/segments', 'PATCH /api/segments/{id}', 'DELETE /api/segments/{id}',
+      'GET /api/runs', 'GET /api/runs/{id}', 'GET /api/runs/{id}/rejections.csv', 'GET /api/segments', 'POST /api/segments', 'PATCH /api/segments/{id}', 'DELETE /api/segments/{id}',
       'GET /api/entities', 'GET /api/destinations', 'GET /api/users', 'POST /api/users', 'GET /api/audit',
       'GET /api/schedule', 'PUT /api/schedule', 'DELETE /api/schedule', 'POST /api/refresh',
       'PUT /api/exports/{id}/schedule', 'DELETE /api/exports/{id}/schedule', 'POST /api/exports/{id}/pause', 'POST /api/exports/{id}/resume',

@@ -11,6 +11,7 @@ import { registerConnectionRoutes } from './routes/connections.ts';
 import { registerDataRoutes } from './routes/data.ts';
 import { registerExportRoutes } from './routes/exports.ts';
 import { registerRunRoutes } from './routes/runs.ts';
+import { registerNotifyRoutes } from './routes/notify.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAccountRoutes } from './routes/accounts.ts';
 import { DEFAULT_WEB_ROOT, webAppHandler } from './static.ts';
@@ -117,6 +118,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerConnectionRoutes(app, deps);
   registerExportRoutes(app, deps);
   registerRunRoutes(app, deps);
+  registerNotifyRoutes(app, deps);
   registerDataRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerAccountRoutes(app, deps);

@@ -291,3 +291,22 @@ export const RefreshResultView = z
     runs: z.array(RunSummary),
   })
   .openapi('RefreshResult');
+
+const NotifyEvent = z.union([z.enum(['failed', 'recovered']), z.object({ 'rejections-above': z.number().min(0).max(100) }).strict()]);
+
+export const NotifyView = z
+  .object({
+    url: z.string().openapi({ description: 'The webhook with its secret part masked', example: 'https://hooks.slack.com/services/***' }),
+    on: z.array(NotifyEvent),
+    updatedBy: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Notify');
+
+export const NotifyInput = z
+  .object({
+    url: z.string().min(1).max(2000).openapi({ description: 'The full webhook URL; stored encrypted, never shown again', example: 'https://hooks.slack.com/services/T000/B000/XXXX' }),
+    on: z.array(z.unknown()).max(10).optional().openapi({ description: '"failed", "recovered", {"rejections-above": <percent>}; default ["failed", "recovered"]' }),
+  })
+  .strict()
+  .openapi('NotifyInput');

@@ -1,3 +1,5 @@
+import { deleteNotify } from '../store/metadata/notify.ts';
+import { prepareExportNotify } from './notify.ts';
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
 import { ConfigError, NotFoundError, RunConflictError, ValidationError } from '../domain/errors.ts';
@@ -65,9 +67,13 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
 
   const connection = await getConnectionByName(home.db, home.box, input.connection);
   assertCanUse(home.actor, connection);
-  const { config, warnings } = await validateExport(home, { name, connection, ...sources, config: input.config ?? {} });
+  const validated = await validateExport(home, { name, connection, ...sources, config: input.config ?? {} });
+  const { warnings } = validated;
+  const notify = await prepareExportNotify(home, validated.config, undefined);
+  const config = notify.config;
 
   const exp = await store.createExport(home.db, { name, connectionId: connection.id, ...sources, config, createdBy: home.actor.name });
+  await notify.save(exp.id);
   home.log.info({ export: name, connection: connection.name, by: home.actor.name }, 'export created');
   await audit(home, 'export.create', { type: 'export', name }, { connection: connection.name, sources: sources.sources, syncMode: config.syncMode });
   for (const warning of warnings) home.log.warn({ export: name }, warning);
@@ -115,8 +121,8 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   // mean nothing to the new one (and would be refused as unknown keys).
   let base = exp.config;
   if (current && current.type !== connection.type) {
-    const { mapping, syncMode } = exp.config;
-    base = { ...(mapping !== undefined ? { mapping } : {}), ...(syncMode !== undefined ? { syncMode } : {}) };
+    const { mapping, syncMode, notify } = exp.config;
+    base = { ...(mapping !== undefined ? { mapping } : {}), ...(syncMode !== undefined ? { syncMode } : {}), ...(notify !== undefined ? { notify } : {}) };
   }
   let merged: unknown = base;
   if (patch.config !== undefined) {
@@ -124,8 +130,12 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
     merged = Object.fromEntries(Object.entries({ ...base, ...patch.config }).filter(([, value]) => value !== null));
   }
 
-  const { config, warnings } = await validateExport(home, { id: exp.id, name: newName, connection, ...sources, config: merged });
+  const validated = await validateExport(home, { id: exp.id, name: newName, connection, ...sources, config: merged });
+  const { warnings } = validated;
+  const notify = await prepareExportNotify(home, validated.config, exp.id);
+  const config = notify.config;
   const updated = await store.updateExport(home.db, exp.id, { name: newName, connectionId: connection.id, ...sources, config });
+  await notify.save(exp.id);
   home.log.info({ export: newName, previousName: exp.name, connection: connection.name, by: home.actor.name }, 'export updated');
   await audit(home, 'export.update', { type: 'export', name: exp.name }, {
     ...(newName !== exp.name ? { name: newName } : {}),
@@ -176,7 +186,7 @@ async function validateExport(home: Home, draft: ExportDraft): Promise<{ config:
 
   const rawConfig = draft.config;
   if (!isObject(rawConfig)) throw new ValidationError('The export config must be a JSON object.');
-  const engineKeys = kind.kind === 'files' ? ['mapping', 'syncMode', 'rowsPerFile'] : ['mapping', 'syncMode'];
+  const engineKeys = kind.kind === 'files' ? ['mapping', 'syncMode', 'rowsPerFile', 'notify'] : ['mapping', 'syncMode', 'notify'];
   refuseUnknownKeys(rawConfig, [...engineKeys, ...Object.keys(kind.settings.shape)], `${destination.title} export config`);
   const base = exportConfigBase.safeParse(rawConfig);
   if (!base.success) throw new ValidationError(`The export config is invalid: ${describe(base.error)}.`, zodIssues(base.error));
@@ -304,6 +314,7 @@ export async function removeExport(home: Home, name: string): Promise<{ removed:
   if (connection) assertCanUse(home.actor, connection);
   else assertAdmin(home.actor, 'remove an export whose connection was removed');
   await store.removeExport(home.db, exp.id);
+  await deleteNotify(home.db, `export:${exp.id}`);
   await audit(home, 'export.remove', { type: 'export', name });
   return { removed: name };
 }

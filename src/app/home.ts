@@ -32,6 +32,8 @@ export interface OpenHomeOptions {
   log?: Logger;
   fetch?: typeof fetch;
   retry?: Partial<RetryPolicy>;
+  /** The clock retries wait on; tests inject one so an outage of minutes takes no time. */
+  retryClock?: Services['retryClock'];
   /** Deadline of one vendor request; default: `OUTFLOW_REQUEST_TIMEOUT_MS`, else each client's own (60 s). */
   requestTimeoutMs?: number;
   /** A run without progress for this long fails; default: `OUTFLOW_RUN_STALL_TIMEOUT_MS`, else 10 minutes. */
@@ -78,6 +80,8 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const env = options.env ?? process.env;
   const requestTimeoutMs = options.requestTimeoutMs ?? msFromEnv(env, 'OUTFLOW_REQUEST_TIMEOUT_MS');
   const runStallTimeoutMs = options.runStallTimeoutMs ?? msFromEnv(env, 'OUTFLOW_RUN_STALL_TIMEOUT_MS');
+  const retryBudgetMs = msFromEnv(env, 'OUTFLOW_RETRY_BUDGET_MS');
+  const notifyTimeoutMs = msFromEnv(env, 'OUTFLOW_NOTIFY_TIMEOUT_MS');
   const dir = resolveHomeDir(options.dir, env);
   prepareHomeDir(dir);
   makePrivate(dir);
@@ -102,7 +106,9 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     fetch: options.fetch ?? globalThis.fetch,
     tmpDir,
     now: () => new Date(),
-    retry: { ...defaultRetryPolicy, ...options.retry },
+    retry: { ...defaultRetryPolicy, ...(retryBudgetMs ? { budgetMs: retryBudgetMs } : {}), ...options.retry },
+    ...(options.retryClock ? { retryClock: options.retryClock } : {}),
+    ...(notifyTimeoutMs ? { notifyTimeoutMs } : {}),
     requestTimeoutMs,
     runStallTimeoutMs,
     async close() {

@@ -1,13 +1,15 @@
 import type { ErrorCode } from '../domain/errors.ts';
 import type { FileResult, Run, RunRejection } from '../domain/model.ts';
 import { getExport } from '../store/metadata/exports.ts';
-import { countRunRejections, getRun, listRunRejections, listRuns, transitionRun } from '../store/metadata/runs.ts';
+import { countRunRejections, getRun, iterateRunRejections, listRunRejections, listRuns, transitionRun } from '../store/metadata/runs.ts';
+import { csvRow } from '../lib/csv.ts';
 import type { Home } from './home.ts';
 import { outflowCommand } from '../lib/shell.ts';
 import { audit } from './audit.ts';
-import { ConflictError, OutflowError } from '../domain/errors.ts';
+import { ConflictError, OutflowError, ValidationError } from '../domain/errors.ts';
+import { runStatuses, type RunStatus } from '../domain/model.ts';
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
-import { assertAdmin, assertCanUse } from '../engine/services.ts';
+import { assertAdmin, assertCanUse, assertNotViewer } from '../engine/services.ts';
 import { getConnection } from '../store/metadata/connections.ts';
 
 /** The `--json` shape of a run: stable, documented in the README. */
@@ -64,12 +66,48 @@ export async function showRun(home: Home, id: string): Promise<RunSummary & { re
   return { ...(await summarizeRun(home, run)), rejectionsTotal: await countRunRejections(home.db, id) };
 }
 
-export async function listRunSummaries(home: Home, options: { export?: string; limit?: number } = {}): Promise<Run[]> {
-  const runs = await listRuns(home.db, { exportName: options.export, limit: options.limit ?? 50 });
+/** Filters of the run history; the API and the CLI take them as text and this checks them once. */
+export interface RunFilter {
+  export?: string;
+  limit?: number;
+  /** One of the run states. */
+  status?: string;
+  /** Runs queued at or after this instant: a date (`2026-11-01`, midnight UTC) or an ISO 8601 date-time. */
+  since?: string;
+}
+
+export async function listRunSummaries(home: Home, options: RunFilter = {}): Promise<Run[]> {
+  const status = parseStatus(options.status);
+  const since = parseSince(options.since);
+  const runs = await listRuns(home.db, { exportName: options.export, limit: options.limit ?? 50, ...(status ? { status } : {}), ...(since ? { since } : {}) });
   // A removed export keeps its run history, so only a name that has neither an export nor runs is unknown:
   // "No runs yet" would hide a typo.
-  if (options.export !== undefined && runs.length === 0) await getExport(home.db, options.export);
+  if (options.export !== undefined && runs.length === 0) {
+    const any = status || since ? await listRuns(home.db, { exportName: options.export, limit: 1 }) : [];
+    if (any.length === 0) await getExport(home.db, options.export);
+  }
   return runs;
+}
+
+function parseStatus(value: string | undefined): RunStatus | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!(runStatuses as readonly string[]).includes(value)) {
+    throw new ValidationError(`--status must be one of ${runStatuses.join(', ')}, not "${value}".`, [{ path: 'status', message: `one of ${runStatuses.join(', ')}` }]);
+  }
+  return value as RunStatus;
+}
+
+/** A calendar date is midnight UTC; a date-time must say its offset (Z or ±hh:mm), so that no one's local zone decides. */
+function parseSince(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? new Date(value) : null;
+  // A date that does not exist (2026-02-30) rolls over in Date; refuse it rather than list from March.
+  if (!date || Number.isNaN(date.getTime()) || (value.length === 10 && date.toISOString().slice(0, 10) !== value)) {
+    throw new ValidationError(`--since must be a date such as 2026-11-01 (midnight UTC) or a date-time with its offset such as 2026-11-01T08:00:00Z, not "${value}".`, [
+      { path: 'since', message: 'a date (YYYY-MM-DD) or an ISO 8601 date-time with an offset' },
+    ]);
+  }
+  return date.toISOString();
 }
 
 /**
@@ -170,7 +208,7 @@ export interface RunListItem {
 }
 
 /** Run history, newest first; stale runs are marked failed first so the list never shows a dead run as running. */
-export async function listRunItems(home: Home, options: { export?: string; limit?: number } = {}): Promise<RunListItem[]> {
+export async function listRunItems(home: Home, options: RunFilter = {}): Promise<RunListItem[]> {
   await reapStaleRuns(home);
   const runs = await listRunSummaries(home, options);
   return runs.map((r) => ({
@@ -213,4 +251,24 @@ export async function cancelRun(home: Home, id: string, stop: (runId: string) =>
     }
   }
   await audit(home, 'run.cancel', { type: 'export', name: run.exportName }, { runId: id });
+}
+
+/** The columns of `outflow run rejections` and `GET /api/runs/{id}/rejections.csv`. */
+export const REJECTIONS_CSV_COLUMNS = ['key', 'segment', 'code', 'reason'] as const;
+
+/**
+ * Every rejected record of a run as CSV (header first), produced page by page from the metadata store as the
+ * reader consumes it. Viewers are refused: the keys name customer profiles. The download is audited.
+ */
+export async function rejectionsCsv(home: Home, id: string, options: { pageSize?: number } = {}): Promise<AsyncIterable<string>> {
+  assertNotViewer(home.actor, 'download rejected records (they name customer profiles)');
+  const run = await getRun(home.db, id);
+  await audit(home, 'run.rejections', { type: 'export', name: run.exportName }, { runId: id, rejected: run.rejected });
+  const db = home.db;
+  return (async function* () {
+    yield csvRow([...REJECTIONS_CSV_COLUMNS]);
+    for await (const page of iterateRunRejections(db, id, options.pageSize)) {
+      yield page.map((r) => csvRow([r.key, r.source, r.code, r.reason])).join('');
+    }
+  })();
 }

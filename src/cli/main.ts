@@ -9,6 +9,7 @@ import { registerAuditCommand } from './commands/audit.ts';
 import { registerDestinationCommands } from './commands/destinations.ts';
 import { registerExportCommands, registerRefreshCommand } from './commands/export.ts';
 import { registerRunCommands } from './commands/run.ts';
+import { registerNotifyCommands } from './commands/notify.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { registerScheduleCommands } from './commands/schedule.ts';
 import { ExitCode, exitCodes } from './exit.ts';
@@ -27,6 +28,7 @@ export function buildProgram(io: Io): Command {
   registerConnectionCommands(program, io);
   registerExportCommands(program, io);
   registerRunCommands(program, io);
+  registerNotifyCommands(program, io);
   registerRefreshCommand(program, io);
   registerScheduleCommands(program, io);
   registerUserCommands(program, io);

@@ -6,6 +6,8 @@ export interface Io {
   err: (text: string) => void;
   /** Whether a person is watching stderr (progress bars, colours, carets). */
   interactive: boolean;
+  /** Writes raw text to stdout and waits while the reader is behind (long streams); unset: `out`. */
+  write?: (text: string) => Promise<void>;
 }
 
 const closed = { stdout: false, stderr: false };
@@ -19,6 +21,13 @@ export const processIo: Io = {
   out: (text) => writeTo('stdout', text),
   err: (text) => writeTo('stderr', text),
   interactive: Boolean(process.stderr.isTTY),
+  write: (text) =>
+    new Promise<void>((resolve) => {
+      // Waiting for the callback (flushed or queued below the high-water mark) keeps a long stream from piling
+      // up in memory. A reader that went away (`| head`) is handled like for `out`: the rest is dropped quietly.
+      if (closed.stdout) return resolve();
+      process.stdout.write(text, () => resolve());
+    }),
 };
 
 /**

@@ -1,7 +1,8 @@
+import type { NotifyView } from '../app/notify.ts';
 import type { CheckResult } from '../destinations/kit/define.ts';
 import type { ConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
 import type { CreatedExportView, CreateExportInput, ExportView, UpdateExportPatch } from '../app/exports.ts';
-import type { RunListItem, RunSummary } from '../app/runs.ts';
+import type { RunFilter, RunListItem, RunSummary } from '../app/runs.ts';
 import type { SegmentView } from '../app/data.ts';
 import type { AuditEntry, AuditQuery } from '../store/metadata/audit.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
@@ -49,8 +50,10 @@ export interface OutflowClient {
   /** Queues a run for the server's worker pool and returns at once; needs a server (`outflow serve`). */
   queueExport(name: string): Promise<RunSummary>;
 
-  listRuns(options: { export?: string; limit?: number }): Promise<RunListItem[]>;
+  listRuns(options: RunFilter): Promise<RunListItem[]>;
   showRun(id: string): Promise<RunSummary & { rejectionsTotal: number }>;
+  /** Every rejected record of a run as CSV text (header first), streamed in chunks; viewers are refused. */
+  runRejections(id: string): Promise<AsyncIterable<string>>;
   resumeRun(id: string, watch: RunWatch): Promise<RunSummary>;
   cancelRun(id: string): Promise<RunSummary>;
   /** Waits for a run to end, reporting its progress; aborting stops following, not the run. */
@@ -63,6 +66,10 @@ export interface OutflowClient {
   updateSegment(name: string, patch: { where?: string; entity?: string }): Promise<SegmentView>;
   refreshSegments(name?: string): Promise<Array<{ name: string; members: number }>>;
   removeSegment(name: string): Promise<{ removed: string }>;
+
+  showNotify(): Promise<NotifyView | null>;
+  setNotify(input: { url: string; on?: unknown[] }): Promise<NotifyView>;
+  removeNotify(): Promise<{ removed: boolean }>;
 
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
 

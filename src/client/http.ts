@@ -4,6 +4,8 @@ import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, Per
 export interface Http {
   readonly url: string;
   request<T>(method: string, path: string, options?: { body?: unknown; query?: Record<string, string | number | boolean | undefined>; raw?: RequestInit["body"]; contentType?: string; timeoutMs?: number }): Promise<T>;
+  /** A GET whose answer is text streamed as it arrives (a CSV download); errors come back as the use cases' errors. */
+  stream(path: string, options?: { accept?: string; idleTimeoutMs?: number }): Promise<AsyncIterable<string>>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -12,6 +14,52 @@ export function createHttp(url: string, token: string, fetchFn: typeof fetch = g
   const base = url.replace(/\/+$/, '');
   return {
     url: base,
+    async stream(path, options = {}) {
+      const target = new URL(base + path);
+      const idleMs = options.idleTimeoutMs ?? 60_000;
+      // One live timer, re-armed on every chunk: a server that stops sending mid-download fails the command
+      // after `idleMs` instead of hanging it; a long download that keeps flowing is never cut.
+      const controller = new AbortController();
+      let timer = setTimeout(() => controller.abort(), idleMs);
+      const rearm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => controller.abort(), idleMs);
+      };
+      const fail = (error: unknown): never => {
+        clearTimeout(timer);
+        if (error instanceof OutflowError) throw error;
+        if (controller.signal.aborted) throw new RetryableError('timeout', `The Outflow server at ${base} stopped answering GET ${path}.`);
+        throw new OutflowError('host_unreachable', `Cannot reach the Outflow server at ${base}: ${(error as Error).message}. Is \`outflow serve\` running?`, { cause: error });
+      };
+      let response: Response;
+      try {
+        response = await fetchFn(target, { headers: { authorization: `Bearer ${token}`, accept: options.accept ?? 'text/csv' }, signal: controller.signal });
+        if (!response.ok) {
+          const text = await response.text();
+          throw errorFromResponse(response.status, text ? parseJson(text, response.status) : undefined, response.headers);
+        }
+      } catch (error) {
+        return fail(error);
+      }
+      const body = response.body;
+      return (async function* () {
+        if (!body) return clearTimeout(timer);
+        const decoder = new TextDecoder();
+        try {
+          for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+            rearm();
+            const text = decoder.decode(chunk, { stream: true });
+            if (text) yield text;
+          }
+          const rest = decoder.decode();
+          if (rest) yield rest;
+        } catch (error) {
+          fail(error);
+        } finally {
+          clearTimeout(timer);
+        }
+      })();
+    },
     async request<T>(method: string, path: string, options: Parameters<Http['request']>[2] = {}): Promise<T> {
       const target = new URL(base + path);
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));

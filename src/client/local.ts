@@ -1,9 +1,10 @@
+import { removeHomeNotify, setHomeNotify, showHomeNotify } from '../app/notify.ts';
 import { listAuditEntries } from '../app/audit.ts';
 import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../app/connections.ts';
 import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
 import { createExport, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
-import { cancelRun, listRunItems, reapStaleRuns, showRun, summarizeRun } from '../app/runs.ts';
+import { cancelRun, listRunItems, reapStaleRuns, rejectionsCsv, showRun, summarizeRun } from '../app/runs.ts';
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { getRun } from '../store/metadata/runs.ts';
@@ -40,6 +41,7 @@ export function localClient(home: Home): OutflowClient {
 
     listRuns: (options) => listRunItems(home, options),
     showRun: (id) => showRun(home, id),
+    runRejections: (id) => rejectionsCsv(home, id),
     resumeRun: async (id, watch) => summarizeRun(home, await resumeRun(home, id, watch.observer, watch.signal)),
     // Without a server, the run executes in the process that started it; only that process can stop it.
     cancelRun: async (id) => {
@@ -70,6 +72,10 @@ export function localClient(home: Home): OutflowClient {
       await removeSegment(home, name);
       return { removed: name };
     },
+
+    showNotify: () => showHomeNotify(home),
+    setNotify: (input) => setHomeNotify(home, input),
+    removeNotify: () => removeHomeNotify(home),
 
     listAudit: (query) => listAuditEntries(home, query),
 

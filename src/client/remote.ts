@@ -1,3 +1,4 @@
+import type { NotifyView } from '../app/notify.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunSummary } from '../app/runs.ts';
@@ -36,8 +37,9 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
       return summary;
     },
 
-    listRuns: (options) => http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit } }),
+    listRuns: (options) => http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit, status: options.status, since: options.since } }),
     showRun: (id) => http.request('GET', `/api/runs/${p(id)}`),
+    runRejections: (id) => http.stream(`/api/runs/${p(id)}/rejections.csv`),
     resumeRun: async (id, watch) => {
       const run = await http.request<RunSummary>('POST', `/api/runs/${p(id)}/resume`);
       return follow(http, run.id, watch, true);
@@ -63,6 +65,10 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     updateSegment: (name, patch) => http.request('PATCH', `/api/segments/${p(name)}`, { body: stripUndefined(patch) }),
     refreshSegments: (name) => http.request('POST', name ? `/api/segments/${p(name)}/refresh` : '/api/segments/refresh'),
     removeSegment: (name) => http.request('DELETE', `/api/segments/${p(name)}`),
+
+    showNotify: async () => (await http.request<{ notify: NotifyView | null }>('GET', '/api/notify')).notify,
+    setNotify: (input) => http.request('PUT', '/api/notify', { body: input }),
+    removeNotify: () => http.request('DELETE', '/api/notify'),
 
     listAudit: (query) => http.request('GET', '/api/audit', { query: { ...query } }),
 

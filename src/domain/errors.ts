@@ -60,10 +60,13 @@ export class AuthError extends OutflowError {}
 /** A passing condition (throttling, an outage, a dropped connection). The engine backs off and retries. */
 export class RetryableError extends OutflowError {
   readonly retryAfterMs: number | undefined;
+  /** The HTTP status the destination answered, when it answered (not for timeouts or network failures). */
+  readonly status: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: ErrorOptions & { retryAfterMs?: number } = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions & { retryAfterMs?: number; status?: number } = {}) {
     super(code, message, options);
     this.retryAfterMs = options.retryAfterMs;
+    this.status = options.status;
   }
 }
 

@@ -10,7 +10,8 @@ import type { PlannedCommit, SourceResult } from '../domain/model.ts';
 import { createHash } from 'node:crypto';
 import { Readable as ReadableStream, Transform } from 'node:stream';
 import type { ProfileStore, Source } from '../store/profile/profile-store.ts';
-import { withRetry, type RetryPolicy } from './retry.ts';
+import type { SleepFn } from '../lib/rate-limit.ts';
+import { withRetry, type Recovery, type RetryPolicy } from './retry.ts';
 
 export const MAX_PARTS = 5;
 export const DEFAULT_ROWS_PER_PART = 1_000_000;
@@ -111,6 +112,10 @@ export interface FileExportInput {
   onPlanned?: (totalRows: number) => void;
   /** A part failed for a passing reason and is sent again after `delayMs`. */
   onRetry?: (message: string, delayMs: number) => void;
+  /** A part went through after retries: the run says it waited, and for how long. */
+  onRecovered?: (recovery: Recovery) => void;
+  /** What retries wait on; unset: real time. */
+  clock?: { now: () => number; sleep: SleepFn };
   /** Names the export in temporary file names, so that its next run removes what a crash left. */
   tempTag?: string;
   /**
@@ -178,6 +183,8 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
         try {
           const result = await withRetry(() => renderAndStage(plan, input, sink.stage.bind(sink), format.delimiter, format.compression, workDir), input.retry, {
             signal: input.ctx.signal,
+            ...(input.clock ? { now: input.clock.now, sleep: input.clock.sleep } : {}),
+            onRecovered: input.onRecovered,
             onRetry: (error, attempt, delayMs) => {
               input.ctx.log.warn({ file: plan.fileName, attempt, delayMs, code: error.code }, error.message);
               input.onRetry?.(error.message, delayMs);

@@ -80,7 +80,7 @@ function input(kind: RecordExportInput['kind'], overrides: Partial<RecordExportI
     settings: {},
     syncMode: 'full',
     checkpoint: null,
-    retry: { maxAttempts: 3, baseMs: 1, maxMs: 5, maxRetryAfterMs: 1000 },
+    retry: { budgetMs: 60_000, maxAttempts: 3, baseMs: 1, maxMs: 5, maxRetryAfterMs: 1000 },
     onBatch: async (p, r) => {
       progress.push(p);
       rejections.push(...r);

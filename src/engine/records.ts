@@ -2,7 +2,8 @@ import type { DestinationContext, ExportRecord, RecordExportDefinition, RecordSe
 import { normalizeEmail } from '../destinations/kit/fields.ts';
 import type { RunCheckpoint, RunRejection, SourceResult, SyncMode } from '../domain/model.ts';
 import type { ProfileStore, Row, Source } from '../store/profile/profile-store.ts';
-import { withRetry, type RetryPolicy } from './retry.ts';
+import type { SleepFn } from '../lib/rate-limit.ts';
+import { withRetry, type Recovery, type RetryHooks, type RetryPolicy } from './retry.ts';
 
 export interface SegmentInput {
   name: string;
@@ -34,6 +35,10 @@ export interface RecordExportInput {
   /** Called after every completed batch, in order; persists rejections, counts and the checkpoint. */
   onBatch: (progress: RecordProgress, rejections: RunRejection[]) => Promise<void>;
   onRetry?: (message: string, delayMs: number) => void;
+  /** A request went through after retries: the run says it waited, and for how long. */
+  onRecovered?: (recovery: Recovery) => void;
+  /** What retries wait on; unset: real time. */
+  clock?: { now: () => number; sleep: SleepFn };
 }
 
 interface PendingBatch {
@@ -225,9 +230,11 @@ export async function runRecordExport(input: RecordExportInput): Promise<SourceR
   return results;
 }
 
-function retryHooks(input: RecordExportInput) {
+function retryHooks(input: RecordExportInput): RetryHooks {
   return {
     signal: input.ctx.signal,
+    ...(input.clock ? { now: input.clock.now, sleep: input.clock.sleep } : {}),
+    onRecovered: input.onRecovered,
     onRetry: (error: Error, attempt: number, delayMs: number) => {
       input.ctx.log.warn({ attempt, delayMs, code: (error as { code?: string }).code }, error.message);
       input.onRetry?.(error.message, delayMs);

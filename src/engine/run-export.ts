@@ -1,6 +1,6 @@
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
-import { AuthError, ConfigError, OutflowError } from '../domain/errors.ts';
+import { AuthError, ConfigError, OutflowError, type RetryableError } from '../domain/errors.ts';
 import { exportConfigBase, type Actor, type Export, type Run, type RunRejection, type SourceResult } from '../domain/model.ts';
 import { getConnection, updateConnectionState } from '../store/metadata/connections.ts';
 import { getExportById } from '../store/metadata/exports.ts';
@@ -10,6 +10,8 @@ import type { Source } from '../store/profile/profile-store.ts';
 import { runFileExport } from './files.ts';
 import { checkRecordLimits } from './limits.ts';
 import { runRecordExport, type SegmentInput } from './records.ts';
+import { formatDuration, type Recovery } from './retry.ts';
+import { notifyRunFinished } from './notify.ts';
 import { outflowCommand } from '../lib/shell.ts';
 import { assertCanUse, destinationContext, resolveConnectionConfig, type Services } from './services.ts';
 
@@ -34,7 +36,7 @@ export const DEFAULT_RUN_STALL_TIMEOUT_MS = 10 * 60_000;
 /** Splits an export's stored config into the engine's part and the destination's settings. */
 export function splitExportConfig(config: Record<string, unknown>) {
   const base = exportConfigBase.parse(config);
-  const { mapping: _mapping, syncMode: _syncMode, rowsPerFile: _rowsPerFile, ...settings } = config;
+  const { mapping: _mapping, syncMode: _syncMode, rowsPerFile: _rowsPerFile, notify: _notify, ...settings } = config;
   return { ...base, settings, rowsPerFile: typeof config.rowsPerFile === 'number' ? config.rowsPerFile : undefined };
 }
 
@@ -81,6 +83,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     warnings.push(message);
     observer.onWarning?.(message);
   };
+  let recovered: ((recovery: Recovery) => void) | undefined;
 
   try {
     const exp = await getExportById(db, run.exportId);
@@ -93,6 +96,10 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     const config = await resolveConnectionConfig(services, connection);
     const ctx = destinationContext(services, connection, { signal: controller.signal, warn });
     const { mapping, syncMode, settings, rowsPerFile } = splitExportConfig(exp.config);
+    recovered = outageWarnings(destination.title, (message) => {
+      warn(message);
+      void saveRunProgress(db, runId, { warnings }).catch(() => {});
+    });
     await services.profiles.useStreamingResources();
 
     let sources: SourceResult[];
@@ -111,6 +118,8 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         tmpDir: services.tmpDir,
         rowsPerPart: rowsPerFile,
         retry: services.retry,
+        clock: services.retryClock,
+        onRecovered: recovered,
         tempTag: exp.id,
         // A resumed run whose predecessor was interrupted among its renames finishes them (roll forward).
         planned: run.checkpoint?.commit,
@@ -161,6 +170,8 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         syncMode,
         checkpoint: run.checkpoint,
         retry: services.retry,
+        clock: services.retryClock,
+        onRecovered: recovered,
         onRetry: (message, delayMs) => {
           services.metrics?.destinationRetry(connection.type);
           progressed(delayMs);
@@ -210,7 +221,43 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     clearInterval(heartbeat);
     signal?.removeEventListener('abort', onAbort);
   }
+  // Here rather than in the server, so that a run the CLI executes without a server alerts too. A webhook that
+  // fails never fails the run: it becomes one more warning.
+  const alertProblem = await notifyRunFinished(services, run).catch(() => null);
+  if (alertProblem) {
+    observer.onWarning?.(alertProblem);
+    await saveRunProgress(db, runId, { warnings: [...run.warnings, alertProblem] });
+    run = await getRun(db, runId);
+  }
   return run;
+}
+
+/**
+ * Turns requests that went through after retries into run warnings ("Iterable answered 503 for 31 s; the run
+ * waited and went on."). Batches in flight together live through the same outage: a recovery that overlaps
+ * the last one reported for the same answer is that same outage, not a new warning.
+ */
+export function outageWarnings(title: string, warn: (message: string) => void): (recovery: Recovery) => void {
+  const lastEnd = new Map<string, number>();
+  return ({ error, waitedMs, failingMs, retries, at }) => {
+    const what = describeTrouble(error);
+    const previous = lastEnd.get(what);
+    lastEnd.set(what, Math.max(at, previous ?? at));
+    if (previous !== undefined && at - waitedMs <= previous) return;
+    const seen = retries === 1 ? 'once' : `for ${formatDuration(failingMs)}`;
+    warn(`${title} ${what} ${seen}; the run waited ${formatDuration(waitedMs)} (${retries} ${retries === 1 ? 'retry' : 'retries'}) and went on.`);
+  };
+}
+
+/** What the destination did, in the words of a warning. */
+function describeTrouble(error: RetryableError): string {
+  // Destination clients that build their own errors name the status only in the message ("… (HTTP 503 …)").
+  const status = error.status ?? Number(/\bHTTP (\d{3})\b/.exec(error.message)?.[1] ?? NaN);
+  if (Number.isInteger(status)) return `answered ${status}`;
+  if (error.code === 'rate_limited') return 'throttled the run';
+  if (error.code === 'timeout') return 'did not answer in time';
+  if (error.code === 'upstream_unavailable') return 'was unavailable';
+  return 'could not be reached';
 }
 
 /**

@@ -3,7 +3,7 @@ import { getDestination } from '../destinations/index.ts';
 import { PermissionError } from '../domain/errors.ts';
 import type { Actor, Connection } from '../domain/model.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { RateLimiter } from '../lib/rate-limit.ts';
+import type { RateLimiter, SleepFn } from '../lib/rate-limit.ts';
 import { readConnectionSecrets, updateConnectionSecrets, updateConnectionState } from '../store/metadata/connections.ts';
 import type { Db } from '../store/metadata/db.ts';
 import type { ProfileStore } from '../store/profile/profile-store.ts';
@@ -29,6 +29,10 @@ export interface Services {
   tmpDir: string;
   now: () => Date;
   retry: RetryPolicy;
+  /** What retries wait on and measure with; unset: real time. Tests inject a clock so outages take no time. */
+  retryClock?: { now: () => number; sleep: SleepFn };
+  /** Deadline of one alert webhook post (`OUTFLOW_NOTIFY_TIMEOUT_MS`); unset: 10 s. */
+  notifyTimeoutMs?: number;
   /** Deadline of one vendor request (`OUTFLOW_REQUEST_TIMEOUT_MS`); unset: each client's default. */
   requestTimeoutMs?: number;
   /** A run that makes no progress for this long is stopped as failed (`OUTFLOW_RUN_STALL_TIMEOUT_MS`). */

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { queueResume } from '../../app/exports.ts';
-import { cancelRun, listRunItems, showRun } from '../../app/runs.ts';
+import { cancelRun, listRunItems, rejectionsCsv, showRun } from '../../app/runs.ts';
+import { runStatuses } from '../../domain/model.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { RunListItem, RunSummary } from '../schemas.ts';
 import { commonErrors, conflict, jsonResponse, notFound, security, unprocessable } from './route.ts';
@@ -20,13 +21,53 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
         query: z.object({
           export: z.string().max(200).optional(),
           limit: z.coerce.number().int().min(1).max(1000).optional(),
+          // Plain strings here: the use case checks them and says what it takes, the same words as the CLI.
+          status: z.string().max(40).optional().openapi({ description: `Only runs in this state: ${runStatuses.join(', ')}`, example: 'failed' }),
+          since: z
+            .string()
+            .max(40)
+            .optional()
+            .openapi({ description: 'Only runs queued at or after this: a date (midnight UTC) or an ISO 8601 date-time with its offset', example: '2026-11-01' }),
         }),
       },
-      responses: { 200: jsonResponse(z.array(RunListItem), 'Runs'), ...commonErrors, ...notFound },
+      responses: { 200: jsonResponse(z.array(RunListItem), 'Runs'), ...commonErrors, ...notFound, ...unprocessable },
     }),
     async (c) => {
       const query = c.req.valid('query');
-      return c.json(await listRunItems(homeFor(deps, c), { export: query.export, limit: query.limit }), 200);
+      return c.json(await listRunItems(homeFor(deps, c), { export: query.export, limit: query.limit, status: query.status, since: query.since }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/runs/{id}/rejections.csv',
+      tags,
+      security,
+      summary: 'Every rejected record of a run as CSV (key, segment, code, reason), streamed; not for viewers',
+      request: { params: RunId },
+      responses: {
+        200: { content: { 'text/csv': { schema: z.string().openapi({ example: 'key,segment,code,reason\r\n42,gold,invalid_email,The e-mail address has no domain.\r\n' }) } }, description: 'RFC 4180 CSV with a header line' },
+        ...commonErrors,
+        ...notFound,
+      },
+    }),
+    async (c) => {
+      const id = c.req.valid('param').id;
+      const lines = (await rejectionsCsv(homeFor(deps, c), id))[Symbol.asyncIterator]();
+      const encoder = new TextEncoder();
+      // Pulled page by page as the client reads: a slow reader slows the database reads, nothing piles up.
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const next = await lines.next();
+          if (next.done) controller.close();
+          else controller.enqueue(encoder.encode(next.value));
+        },
+        async cancel() {
+          await lines.return?.();
+        },
+      });
+      return c.body(body, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="rejections-${id}.csv"` });
     },
   );
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { runStatuses } from '../../domain/model.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 import { printJson, printTable, type Io } from '../output.ts';
 import { integerOption, withClient } from './common.ts';
@@ -10,9 +11,11 @@ export function registerRunCommands(program: Command, io: Io): void {
     .command('list')
     .option('--export <name>', 'only runs of this export')
     .option('--limit <n>', 'how many', integerOption(), 50)
+    .option('--status <state>', `only runs in this state (${runStatuses.join(', ')})`)
+    .option('--since <date>', 'only runs queued at or after this date (midnight UTC) or ISO date-time')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const runs = await withClient(command, (client) => client.listRuns({ export: opts.export, limit: opts.limit }));
+      const runs = await withClient(command, (client) => client.listRuns({ export: opts.export, limit: opts.limit, status: opts.status, since: opts.since }));
       const rows = runs.map((r) => ({
         name: r.id,
         id: r.id,
@@ -28,6 +31,29 @@ export function registerRunCommands(program: Command, io: Io): void {
       }));
       if (opts.json) printJson(io, rows);
       else printTable(io, rows.map(({ name: _name, ...rest }) => rest), opts.export ? `No runs of export "${opts.export}" yet: start one with \`${outflowCommand('export', 'run', opts.export)}\`.` : 'No runs yet.');
+    });
+  run
+    .command('rejections <id>')
+    .description('Every rejected record of a run as CSV (key, segment, code, reason); redirect it to a file')
+    .action(async (id: string, _opts, command: Command) => {
+      await withClient(command, async (client) => {
+        const chunks = await client.runRejections(id);
+        if (io.write) {
+          for await (const chunk of chunks) await io.write(chunk);
+          return;
+        }
+        // `out` prints lines: hand it whole lines only (a chunk from the network can end mid-line).
+        let pending = '';
+        for await (const chunk of chunks) {
+          pending += chunk;
+          const end = pending.lastIndexOf('\n');
+          if (end >= 0) {
+            io.out(pending.slice(0, end + 1));
+            pending = pending.slice(end + 1);
+          }
+        }
+        if (pending) io.out(pending);
+      });
     });
   run
     .command('show <id>')

@@ -136,7 +136,7 @@ async function runSegment(
       settings: settingsSchema.parse({}),
       syncMode: options.syncMode ?? 'full',
       checkpoint: null,
-      retry: { maxAttempts: 4, baseMs: 1, maxMs: 5, maxRetryAfterMs: 1000 },
+      retry: { budgetMs: 60_000, maxAttempts: 4, baseMs: 1, maxMs: 5, maxRetryAfterMs: 1000 },
       onBatch: async (_progress, rejections) => {
         outcome.rejections.push(...rejections);
       },

@@ -176,7 +176,7 @@ export function classifyHttp(
       status === 429
         ? `${context.vendor} is throttling connection \`${context.connection}\` (HTTP 429${detail}).`
         : `${context.vendor} is unavailable (HTTP ${status}${detail}).`,
-      { retryAfterMs: retryAfterMs(response.headers) },
+      { retryAfterMs: retryAfterMs(response.headers), status },
     );
   }
   return new UpstreamError(

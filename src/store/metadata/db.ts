@@ -79,6 +79,16 @@ export interface RunRejectionsTable {
   reason: string;
 }
 
+/** Alert webhooks: one for the home, one per export that has its own. */
+export interface NotifyTargetsTable {
+  scope: string;
+  url_sealed: string;
+  url_shown: string;
+  events: string;
+  updated_by: string;
+  updated_at: string;
+}
+
 export interface UsersTable {
   id: string;
   name: string;
@@ -152,6 +162,7 @@ export interface MetadataSchema {
   exports: ExportsTable;
   runs: RunsTable;
   run_rejections: RunRejectionsTable;
+  notify_targets: NotifyTargetsTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;
   sessions: SessionsTable;

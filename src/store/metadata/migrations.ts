@@ -184,4 +184,19 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Alert webhooks. The URL carries a secret (Slack's path token, a query key): it is sealed in the secret box
+  // like connection secrets, and a masked copy is kept for display.
+  '0005_notify': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('notify_targets')
+        .addColumn('scope', 'text', (c) => c.primaryKey())
+        .addColumn('url_sealed', 'text', (c) => c.notNull())
+        .addColumn('url_shown', 'text', (c) => c.notNull())
+        .addColumn('events', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -75,11 +75,13 @@ export async function getRun(db: Db, id: string): Promise<Run> {
 }
 
 /** Newest first. `exportName` finds the runs of a removed export too (runs keep the name they ran under). */
-export async function listRuns(db: Db, filter: { exportId?: string; exportName?: string; status?: RunStatus; limit?: number } = {}): Promise<Run[]> {
+export async function listRuns(db: Db, filter: { exportId?: string; exportName?: string; status?: RunStatus; since?: string; limit?: number } = {}): Promise<Run[]> {
   let query = db.selectFrom('runs').selectAll().orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 50);
   if (filter.exportId) query = query.where('export_id', '=', filter.exportId);
   if (filter.exportName) query = query.where('export_name', '=', filter.exportName);
   if (filter.status) query = query.where('status', '=', filter.status);
+  // ISO 8601 in UTC throughout, so text order is time order.
+  if (filter.since) query = query.where('queued_at', '>=', filter.since);
   return (await query.execute()).map(toRun);
 }
 
@@ -158,4 +160,19 @@ export async function listRunRejections(db: Db, runId: string, limit = 100): Pro
 export async function countRunRejections(db: Db, runId: string): Promise<number> {
   const row = await db.selectFrom('run_rejections').select((eb) => eb.fn.countAll<number>().as('n')).where('run_id', '=', runId).executeTakeFirst();
   return Number(row?.n ?? 0);
+}
+
+/**
+ * Every rejection of a run in order, read in pages of `pageSize` by `seq` (a keyset, so each page is one
+ * indexed range read and a run with millions of rejections never sits in memory).
+ */
+export async function* iterateRunRejections(db: Db, runId: string, pageSize = 1000): AsyncGenerator<RunRejection[]> {
+  let after = -1;
+  for (;;) {
+    const rows = await db.selectFrom('run_rejections').selectAll().where('run_id', '=', runId).where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
+    if (rows.length === 0) return;
+    yield rows.map((r) => ({ source: r.source, key: r.record_key, code: r.code, reason: r.reason }));
+    if (rows.length < pageSize) return;
+    after = Number(rows[rows.length - 1]!.seq);
+  }
 }
