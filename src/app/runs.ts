@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../domain/errors.ts';
-import type { FileResult, Run, RunRejection } from '../domain/model.ts';
+import type { Run, RunRejection, SourceResult } from '../domain/model.ts';
 import { countRunRejections, getRun, listRunRejections, listRuns, transitionRun } from '../store/metadata/runs.ts';
 import type { Home } from './home.ts';
 import { audit } from './audit.ts';
@@ -15,7 +15,7 @@ export interface RunSummary {
   trigger: Run['trigger'];
   startedBy: string;
   resumedFrom?: string;
-  entities: Array<{ name: string; rows: number; files?: FileResult[]; sent?: number; rejected?: number; removed?: number }>;
+  entities: SourceResult[];
   rows: number | null;
   rowsDone: number;
   sent: number;

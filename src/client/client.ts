@@ -1,6 +1,7 @@
 import type { CheckResult } from '../destinations/kit/define.ts';
 import type { ConnectionView, CreateConnectionInput } from '../app/connections.ts';
-import type { CreateExportInput, ExportView } from '../app/exports.ts';
+import type { CreateExportInput, ExportView, RunOptions } from '../app/exports.ts';
+import type { DryRunReport } from '../engine/run-export.ts';
 import type { RunListItem, RunSummary } from '../app/runs.ts';
 import type { SegmentView } from '../app/data.ts';
 import type { AuditEntry, AuditQuery } from '../store/metadata/audit.ts';
@@ -34,7 +35,10 @@ export interface OutflowClient {
   listExports(): Promise<ExportView[]>;
   showExport(name: string): Promise<ExportView>;
   removeExport(name: string): Promise<{ removed: string }>;
-  runExport(name: string, watch: RunWatch): Promise<RunSummary>;
+  /** Runs the export and follows it to the end; `fullResync` sends everyone once and rebuilds the delivered state. */
+  runExport(name: string, watch: RunWatch, options?: RunOptions): Promise<RunSummary>;
+  /** What a run would do now; sends nothing and changes nothing. */
+  dryRunExport(name: string, options?: RunOptions): Promise<DryRunReport>;
 
   listRuns(options: { export?: string; limit?: number }): Promise<RunListItem[]>;
   showRun(id: string): Promise<RunSummary & { rejectionsTotal: number }>;

@@ -1,7 +1,7 @@
 import { listAuditEntries } from '../app/audit.ts';
 import { createConnection, listConnections, removeConnection, showConnection, verifyConnection } from '../app/connections.ts';
 import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView } from '../app/data.ts';
-import { createExport, listExports, removeExport, resumeRun, runExport, showExport } from '../app/exports.ts';
+import { createExport, dryRunExport, listExports, removeExport, resumeRun, runExport, showExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
 import { cancelRun, listRunItems, showRun, summarizeRun } from '../app/runs.ts';
 import { getRun } from '../store/metadata/runs.ts';
@@ -25,7 +25,8 @@ export function localClient(home: Home): OutflowClient {
     listExports: () => listExports(home),
     showExport: (name) => showExport(home, name),
     removeExport: (name) => removeExport(home, name),
-    runExport: async (name, watch: RunWatch) => summarizeRun(home, await runExport(home, name, watch.observer, watch.signal)),
+    runExport: async (name, watch: RunWatch, options) => summarizeRun(home, await runExport(home, name, watch.observer, watch.signal, 'manual', options)),
+    dryRunExport: (name, options) => dryRunExport(home, name, options),
 
     listRuns: (options) => listRunItems(home, options),
     showRun: (id) => showRun(home, id),

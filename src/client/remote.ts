@@ -25,10 +25,13 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     listExports: () => http.request('GET', '/api/exports'),
     showExport: (name) => http.request('GET', `/api/exports/${p(name)}`),
     removeExport: (name) => http.request('DELETE', `/api/exports/${p(name)}`),
-    runExport: async (name, watch) => {
-      const run = await http.request<RunSummary>('POST', `/api/exports/${p(name)}/runs`);
+    runExport: async (name, watch, options) => {
+      const run = await http.request<RunSummary>('POST', `/api/exports/${p(name)}/runs`, { query: { fullResync: options?.fullResync ? 'true' : undefined } });
       return follow(http, run.id, watch, true);
     },
+
+    dryRunExport: (name, options) =>
+      http.request('POST', `/api/exports/${p(name)}/runs`, { query: { dryRun: 'true', fullResync: options?.fullResync ? 'true' : undefined } }),
 
     listRuns: async (options) => {
       if (options.export) await exportMustExist(http, options.export);

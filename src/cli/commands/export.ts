@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { createExport, listExports, refreshAndRunAll, removeExport, runExport, showExport, updateExport } from '../../app/exports.ts';
+import { createExport, listExports, refreshAndRunAll, removeExport, showExport, updateExport } from '../../app/exports.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { summarizeRun, type RunSummary } from '../../app/runs.ts';
 import type { Run } from '../../domain/model.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { formatBytes, formatNumber, printJson, printTable, progressObserver, type Io } from '../output.ts';
-import { readJsonConfig, splitList, withHome } from './common.ts';
+import { readJsonConfig, splitList, withClient, withHome } from './common.ts';
+import type { DryRunReport } from '../../engine/run-export.ts';
 import type { Home } from '../../app/home.ts';
 
 export function registerExportCommands(program: Command, io: Io): void {
@@ -18,7 +19,7 @@ export function registerExportCommands(program: Command, io: Io): void {
     .requiredOption('--connection <name>', 'connection to send to')
     .option('--segments <list>', 'comma-separated segment names')
     .option('--entities <list>', 'comma-separated entity names (SFTP only)')
-    .option('--config <file>', 'JSON: {"mapping": {...}, "syncMode": "full"|"mirror", ...destination settings}, or -')
+    .option('--config <file>', 'JSON: {"mapping": {...}, "syncMode": "full"|"upsert"|"mirror", ...destination settings}, or -')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
       const view = await withHome(command, (home) =>
@@ -80,12 +81,34 @@ export function registerExportCommands(program: Command, io: Io): void {
   exp
     .command('run <name>')
     .description('Run an export now; exits non-zero unless the run succeeded')
+    .option('--full-resync', 'send every member once, whatever was delivered before, and rebuild the delivered state (mirror, upsert)')
+    .option('--dry-run', 'report what the run would add, update, remove and reject, and send nothing')
     .option('--json', 'print one JSON summary when done')
     .action(async (name: string, opts, command: Command) => {
-      await withHome(command, async (home) => {
-        const run = await runWithProgress(io, Boolean(opts.json), (observer, signal) => runExport(home, name, observer, signal));
-        await reportRun(home, io, run, Boolean(opts.json));
+      const options = { fullResync: Boolean(opts.fullResync) };
+      if (opts.dryRun) {
+        const report = await withClient(command, (client) => client.dryRunExport(name, options));
+        if (opts.json) printJson(io, report);
+        else printDryRun(io, report);
+        return;
+      }
+      const summary = await withClient(command, async (client) => {
+        const observer = progressObserver(io, !opts.json);
+        const controller = new AbortController();
+        const onSignal = () => controller.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          return await client.runExport(name, { observer, signal: controller.signal }, options);
+        } finally {
+          observer.stop();
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
       });
+      if (opts.json) printJson(io, summary);
+      else printRunText(io, summary);
+      if (summary.status !== 'succeeded') throw new ExitCode(exitCodes.runFailed);
     });
 }
 
@@ -151,6 +174,20 @@ export async function reportRun(home: Home, io: Io, run: Run, json: boolean): Pr
   return summary;
 }
 
+export function printDryRun(io: Io, report: DryRunReport): void {
+  io.out(`Dry run of "${report.export}" (${report.syncMode}${report.fullResync ? ', full resync' : ''}): nothing was sent.`);
+  for (const s of report.sources) {
+    io.out(
+      `  ${s.name}: ${formatNumber(s.members)} members: ${formatNumber(s.add)} to add, ${formatNumber(s.update)} to update, ${formatNumber(s.remove)} to remove, ` +
+        `${formatNumber(s.reject)} to reject, ${formatNumber(s.unchanged)} unchanged`,
+    );
+  }
+  for (const rejection of report.rejections.slice(0, 10)) io.out(`  would reject ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
+  if (report.refusal) io.out(`  a run would be refused: ${report.refusal.message}`);
+  for (const warning of report.warnings) io.out(`  warning: ${warning}`);
+  for (const note of report.notes) io.out(`  note: ${note}`);
+}
+
 export function printRunText(io: Io, summary: RunSummary): void {
   const seconds = summary.startedAt && summary.finishedAt ? (Date.parse(summary.finishedAt) - Date.parse(summary.startedAt)) / 1000 : null;
   io.out(`Run ${summary.id} of "${summary.export}" ${summary.status}${seconds !== null ? ` in ${seconds.toFixed(1)} s` : ''}.`);
@@ -160,7 +197,8 @@ export function printRunText(io: Io, summary: RunSummary): void {
       for (const file of source.files) io.out(`    ${file.path}  ${formatNumber(file.rows)} rows  ${formatBytes(file.bytes)}`);
     } else {
       const removed = source.removed ? `, ${formatNumber(source.removed)} removed` : '';
-      io.out(`  ${source.name}: ${formatNumber(source.rows)} members, ${formatNumber(source.sent ?? 0)} sent, ${formatNumber(source.rejected ?? 0)} rejected${removed}`);
+      const unchanged = source.unchanged !== undefined ? `, ${formatNumber(source.unchanged)} unchanged` : '';
+      io.out(`  ${source.name}: ${formatNumber(source.rows)} members, ${formatNumber(source.sent ?? 0)} sent, ${formatNumber(source.rejected ?? 0)} rejected${removed}${unchanged}`);
     }
   }
   if (summary.entities.length === 0 || !summary.entities[0]?.files) {
