@@ -222,6 +222,10 @@ async function validateExport(home: Home, draft: ExportDraft): Promise<{ config:
     }
   } else if (Object.keys(mapping).length > 0) {
     throw new ValidationError(`${destination.title} exports write every column; remove "mapping" from the config.`);
+  } else if (syncMode !== 'full') {
+    throw new ValidationError(`${destination.title} exports write every row on every run: "syncMode": "${syncMode}" is for marketing destinations. Remove it or set "full".`, [
+      { path: 'syncMode', message: 'only "full" for file exports' },
+    ]);
   }
   const warnings =
     kind.kind === 'records' && draft.sourceKind === 'segments' ? await sharedTargetWarnings(home, kind, draft, parsedSettings.data) : [];
