@@ -1,6 +1,10 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
 import { getDestination } from '../destinations/index.ts';
 import type { CheckResult, DestinationDefinition } from '../destinations/kit/define.ts';
-import { maskSecrets, splitSecrets } from '../destinations/kit/secret.ts';
+import { maskSecrets, secretKeys, splitSecrets } from '../destinations/kit/secret.ts';
 import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { Connection, UsableBy } from '../domain/model.ts';
 import { assertAdmin, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
@@ -53,7 +57,19 @@ export interface CreateConnectionInput {
   usableBy?: UsableBy;
 }
 
-export async function createConnection(home: Home, input: CreateConnectionInput): Promise<ConnectionView> {
+/**
+ * Everything saving a connection checks (role, consent, name, settings), without saving. `pending` names
+ * settings the caller obtains afterwards: `connection authorize` checks before the browser sign-in, so an
+ * admin never signs in only to have the token thrown away over a missing flag or a typo in the config.
+ */
+export async function checkNewConnection(home: Home, input: CreateConnectionInput, pending: string[] = []): Promise<void> {
+  const { name } = validateNewConnection(home, input, pending);
+  if (await store.findConnectionByName(home.db, home.box, name)) {
+    throw new ConflictError(`A connection named "${name}" already exists. Choose another name, or remove the old one first.`);
+  }
+}
+
+function validateNewConnection(home: Home, input: CreateConnectionInput, pending: string[] = []) {
   assertAdmin(home.actor, 'create connections');
   if (!input.acceptPrivacyTerms) {
     throw new ConfigError(
@@ -66,7 +82,50 @@ export async function createConnection(home: Home, input: CreateConnectionInput)
   const destination = getDestination(input.type);
   if (!isObject(input.config)) throw new ValidationError('The connection config must be a JSON object.');
   refuseUnknownKeys(input.config, Object.keys(destination.connection.schema.shape), `${destination.title} connection config`);
-  const { plain, secrets } = parseConnectionConfig(destination, input.config);
+  const config = readSecretFiles(destination.connection.schema, input.config);
+  const schema = pending.length > 0 && destination.connection.schema instanceof z.ZodObject
+    ? destination.connection.schema.partial(Object.fromEntries(pending.map((key) => [key, true])) as Record<string, true> & Record<number, never>)
+    : destination.connection.schema;
+  const parsed = schema.safeParse(config);
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    throw new ValidationError(`The ${destination.title} connection config is invalid: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}.`, issues);
+  }
+  return { name, destination, data: parsed.data as Record<string, unknown> };
+}
+
+/**
+ * A `<secret>File` setting the schema declares (SFTP's `privateKeyFile`) is read when the connection is saved
+ * and its content kept as `<secret>`, encrypted like any secret, so a key need not be pasted into JSON. The
+ * path is not kept: the connection must not change when the file does, or break when it is removed.
+ */
+function readSecretFiles(schema: z.ZodObject, config: Record<string, unknown>): Record<string, unknown> {
+  const secrets = new Set(secretKeys(schema));
+  const result = { ...config };
+  for (const [key, value] of Object.entries(config)) {
+    const target = key.endsWith('File') ? key.slice(0, -'File'.length) : '';
+    if (!target || !secrets.has(target) || !(key in schema.shape) || value === undefined) continue;
+    if (typeof value !== 'string' || value.trim() === '') throw new ValidationError(`${key} must be the path of a file.`);
+    if (config[target] !== undefined) throw new ValidationError(`Set ${target} or ${key}, not both.`);
+    const file = path.resolve(value.replace(/^~(?=\/|$)/, os.homedir()));
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? (error as Error).message);
+      throw new ValidationError(`Cannot read the ${key} ${file}: ${why}. Nothing was saved; check the path (relative paths start from the current directory).`);
+    }
+    if (text.trim() === '') throw new ValidationError(`The ${key} ${file} is empty. Nothing was saved.`);
+    delete result[key];
+    result[target] = text;
+  }
+  return result;
+}
+
+export async function createConnection(home: Home, input: CreateConnectionInput): Promise<ConnectionView> {
+  const { name, destination, data } = validateNewConnection(home, input);
+  const { plain, secrets } = splitSecrets(destination.connection.schema, data);
   const connection = await store.createConnection(home.db, home.box, {
     name,
     type: destination.id,
@@ -130,7 +189,7 @@ export async function updateConnection(home: Home, name: string, patch: UpdateCo
     if (!isObject(patch.config)) throw new ValidationError('The connection config must be a JSON object.');
     refuseUnknownKeys(patch.config, Object.keys(destination.connection.schema.shape), `${destination.title} connection config`);
     const before = { ...connection.config, ...(await store.readConnectionSecrets(home.db, home.box, connection.id)) };
-    const merged = Object.fromEntries(Object.entries({ ...before, ...patch.config }).filter(([, value]) => value !== null));
+    const merged = Object.fromEntries(Object.entries({ ...before, ...readSecretFiles(destination.connection.schema, patch.config) }).filter(([, value]) => value !== null));
     ({ plain: config, secrets } = parseConnectionConfig(destination, merged));
     const after: Record<string, unknown> = { ...config, ...secrets };
     const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
@@ -253,4 +312,15 @@ export async function removeConnection(home: Home, name: string, options: { forc
   home.log.info({ connection: name, by: home.actor.name }, 'connection removed');
   await audit(home, 'connection.remove', { type: 'connection', name }, exports.length ? { orphanedExports: exports.map((e) => e.name) } : {});
   return { removed: name, orphanedExports: exports.map((e) => e.name) };
+}
+
+/**
+ * After a successful sign-in (`connection authorize`): the sign-in problem that set `attention` is solved, so
+ * it is cleared, and the connection is verified again so `connection list` shows today's state, not the
+ * verification from before the token was revoked.
+ */
+export async function afterSignIn(home: Home, name: string): Promise<CheckResult & { connection: string }> {
+  const connection = await store.getConnectionByName(home.db, home.box, name);
+  await store.updateConnectionState(home.db, connection.id, { attention: null });
+  return verifyConnection(home, name);
 }

@@ -79,6 +79,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const requestTimeoutMs = options.requestTimeoutMs ?? msFromEnv(env, 'OUTFLOW_REQUEST_TIMEOUT_MS');
   const runStallTimeoutMs = options.runStallTimeoutMs ?? msFromEnv(env, 'OUTFLOW_RUN_STALL_TIMEOUT_MS');
   const dir = resolveHomeDir(options.dir, env);
+  prepareHomeDir(dir);
   makePrivate(dir);
   const tmpDir = path.join(dir, 'tmp');
   fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
@@ -110,6 +111,31 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
       if (logFile) await new Promise<void>((resolve) => logFile.end(resolve));
     },
   };
+}
+
+/**
+ * Creates the home directory when it is missing. A path that is a file (or lies under one), or that we may
+ * not create, is the user's to fix, so it gets a plain message and exit code 2 rather than a raw error from
+ * whichever store happens to open first.
+ */
+function prepareHomeDir(dir: string): void {
+  const fix = 'Pass --home <dir> (or set OUTFLOW_HOME) with a directory; a missing one is created.';
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new ValidationError(`The Outflow home ${dir} lies under a file, not a directory. ${fix}`);
+    if (code !== 'ENOENT') throw new ValidationError(`Cannot open the Outflow home ${dir} (${code ?? String(error)}). ${fix}`);
+  }
+  if (stat && !stat.isDirectory()) throw new ValidationError(`The Outflow home ${dir} is a file, not a directory. ${fix}`);
+  if (stat) return;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ValidationError(`Cannot create the Outflow home ${dir} (${code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file' : (code ?? String(error))}). ${fix}`);
+  }
 }
 
 /** Size-based rotation: `outflow.log` plus at most this many older files of at most `LOG_FILE_SIZE` each. */

@@ -1,7 +1,9 @@
 import type { ErrorCode } from '../domain/errors.ts';
 import type { Run, RunRejection, SourceResult } from '../domain/model.ts';
+import { getExport } from '../store/metadata/exports.ts';
 import { countRunRejections, getRun, listRunRejections, listRuns, transitionRun } from '../store/metadata/runs.ts';
 import type { Home } from './home.ts';
+import { outflowCommand } from '../lib/shell.ts';
 import { audit } from './audit.ts';
 import { ConflictError } from '../domain/errors.ts';
 import { assertAdmin, assertCanUse } from '../engine/services.ts';
@@ -61,7 +63,11 @@ export async function showRun(home: Home, id: string): Promise<RunSummary & { re
 }
 
 export async function listRunSummaries(home: Home, options: { export?: string; limit?: number } = {}): Promise<Run[]> {
-  return listRuns(home.db, { exportName: options.export, limit: options.limit ?? 50 });
+  const runs = await listRuns(home.db, { exportName: options.export, limit: options.limit ?? 50 });
+  // A removed export keeps its run history, so only a name that has neither an export nor runs is unknown:
+  // "No runs yet" would hide a typo.
+  if (options.export !== undefined && runs.length === 0) await getExport(home.db, options.export);
+  return runs;
 }
 
 /**
@@ -80,7 +86,7 @@ export async function reapStaleRuns(home: Home, staleMs = 60_000): Promise<strin
   for (const { id } of stale) {
     try {
       await transitionRun(home.db, id, 'failed', {
-        error: { code: 'connection_lost', message: `The process running this run stopped before it finished. Resume it with \`outflow run resume ${id}\`.` },
+        error: { code: 'connection_lost', message: `The process running this run stopped before it finished. Resume it with \`${outflowCommand('run', 'resume', id)}\`.` },
       });
       reaped.push(id);
     } catch {

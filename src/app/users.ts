@@ -8,6 +8,7 @@ import * as tokenStore from '../store/metadata/tokens.ts';
 import { removeUserSessions } from '../store/metadata/sessions.ts';
 import * as userStore from '../store/metadata/users.ts';
 import type { Home } from './home.ts';
+import { audit } from './audit.ts';
 
 export { authenticateSession, authenticateToken, changePassword, login, logout } from './auth.ts';
 
@@ -111,6 +112,7 @@ export async function createUser(home: Home, input: { name: string; role: string
     home.now().toISOString(),
   );
   home.log.info({ user: user.name, role, by: home.actor.name }, 'user created');
+  await audit(home, 'user.create', { type: 'user', name: user.name }, { role });
   return { name: user.name, role: user.role, password };
 }
 
@@ -134,6 +136,7 @@ export async function removeUser(home: Home, name: string): Promise<{ removed: s
     return { removed: user.name, tokensRevoked, sessionsEnded };
   });
   home.log.info({ user: result.removed, tokensRevoked: result.tokensRevoked, sessionsEnded: result.sessionsEnded, by: home.actor.name }, 'user removed');
+  await audit(home, 'user.remove', { type: 'user', name: result.removed }, { tokensRevoked: result.tokensRevoked, sessionsEnded: result.sessionsEnded });
   return result;
 }
 
@@ -150,6 +153,7 @@ export async function setRole(home: Home, name: string, role: string): Promise<U
     return userStore.updateUserRole(tx, user.id, newRole, home.now().toISOString());
   });
   home.log.info({ user: updated.name, role: updated.role, by: home.actor.name }, 'user role changed');
+  await audit(home, 'user.set_role', { type: 'user', name: updated.name }, { role: updated.role });
   return toUserView(updated);
 }
 
@@ -164,6 +168,7 @@ export async function resetPassword(home: Home, name: string): Promise<{ name: s
   await userStore.updateUserPassword(home.db, user.id, await hashPassword(password), true, home.now().toISOString());
   const sessionsEnded = await removeUserSessions(home.db, user.id);
   home.log.info({ user: user.name, sessionsEnded, by: home.actor.name }, 'password reset');
+  await audit(home, 'user.reset_password', { type: 'user', name: user.name }, { sessionsEnded });
   return { name: user.name, role: user.role, password };
 }
 
@@ -209,6 +214,7 @@ export async function createToken(home: Home, input: { user?: string; name?: str
     home.now().toISOString(),
   );
   home.log.info({ token: record.id, name, user: owner.name, by: home.actor.name }, 'token created');
+  await audit(home, 'token.create', { type: 'token', name: record.id }, { name, user: owner.name });
   return { token, id: record.id, name: record.name, user: owner.name, prefix: record.prefix, createdAt: record.createdAt };
 }
 
@@ -239,6 +245,7 @@ export async function revokeToken(home: Home, idOrName: string): Promise<TokenVi
   const token = matches[0]!;
   await tokenStore.revokeApiToken(home.db, token.id, home.now().toISOString());
   home.log.info({ token: token.id, name: token.name, user: token.userName, by: home.actor.name }, 'token revoked');
+  await audit(home, 'token.revoke', { type: 'token', name: token.id }, { name: token.name, user: token.userName });
   return toTokenView(token);
 }
 

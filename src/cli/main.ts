@@ -11,7 +11,7 @@ import { registerExportCommands, registerRefreshCommand } from './commands/expor
 import { registerRunCommands } from './commands/run.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { ExitCode, exitCodes } from './exit.ts';
-import { processIo, type Io } from './output.ts';
+import { ignoreClosedOutput, processIo, type Io } from './output.ts';
 
 export { ExitCode, exitCodes };
 
@@ -46,6 +46,7 @@ export function buildProgram(io: Io): Command {
 
 /** Runs the CLI; returns the exit code. Errors become one line on stderr (a stack trace with OUTFLOW_DEBUG=1). */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  if (io === processIo) ignoreClosedOutput();
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv);

@@ -8,11 +8,42 @@ export interface Io {
   interactive: boolean;
 }
 
+const closed = { stdout: false, stderr: false };
+
+function writeTo(name: 'stdout' | 'stderr', text: string): void {
+  if (closed[name]) return;
+  process[name].write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
 export const processIo: Io = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  out: (text) => writeTo('stdout', text),
+  err: (text) => writeTo('stderr', text),
   interactive: Boolean(process.stderr.isTTY),
 };
+
+/**
+ * `outflow export run … | head -1`: once the reader goes away, writes fail with EPIPE, which Node raises as
+ * an 'error' event and, unhandled, a crash with a stack trace. The output has no reader left, so it is
+ * dropped quietly and the command finishes its work (a run still ends and is recorded as it should).
+ */
+export function ignoreClosedOutput(): void {
+  for (const name of ['stdout', 'stderr'] as const) {
+    if (!process[name].listeners('error').includes(onOutputError[name])) process[name].on('error', onOutputError[name]);
+  }
+}
+
+const onOutputError = {
+  stdout: (error: NodeJS.ErrnoException) => outputFailed('stdout', error),
+  stderr: (error: NodeJS.ErrnoException) => outputFailed('stderr', error),
+};
+
+function outputFailed(name: 'stdout' | 'stderr', error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') {
+    closed[name] = true;
+    return;
+  }
+  throw error;
+}
 
 export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));

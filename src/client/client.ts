@@ -1,12 +1,14 @@
 import type { CheckResult } from '../destinations/kit/define.ts';
-import type { ConnectionView, CreateConnectionInput } from '../app/connections.ts';
-import type { CreateExportInput, ExportView, RunOptions } from '../app/exports.ts';
+import type { ConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
+import type { CreatedExportView, CreateExportInput, ExportView, RunOptions, UpdateExportPatch } from '../app/exports.ts';
 import type { DryRunReport } from '../engine/run-export.ts';
 import type { RunListItem, RunSummary } from '../app/runs.ts';
 import type { SegmentView } from '../app/data.ts';
 import type { AuditEntry, AuditQuery } from '../store/metadata/audit.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { RunObserver } from '../engine/run-export.ts';
+import type { CreatedToken, TokenView, UserView } from '../app/users.ts';
+import type { Role } from '../domain/model.ts';
 
 /** How a command watches a run it started or follows: progress and warnings as they come; abort to cancel. */
 export interface RunWatch {
@@ -28,10 +30,12 @@ export interface OutflowClient {
   createConnection(input: CreateConnectionInput): Promise<ConnectionView>;
   listConnections(): Promise<ConnectionView[]>;
   showConnection(name: string): Promise<ConnectionView>;
+  updateConnection(name: string, patch: UpdateConnectionPatch): Promise<ConnectionView>;
   removeConnection(name: string, options: { force?: boolean }): Promise<{ removed: string; orphanedExports: string[] }>;
   verifyConnection(name: string, options?: { acceptHostKey?: string }): Promise<CheckResult & { connection: string }>;
 
-  createExport(input: CreateExportInput): Promise<ExportView>;
+  createExport(input: CreateExportInput): Promise<CreatedExportView>;
+  updateExport(name: string, patch: UpdateExportPatch): Promise<CreatedExportView>;
   listExports(): Promise<ExportView[]>;
   showExport(name: string): Promise<ExportView>;
   removeExport(name: string): Promise<{ removed: string }>;
@@ -51,10 +55,20 @@ export interface OutflowClient {
   listEntities(): Promise<EntityView[]>;
   createSegment(input: { name: string; entity?: string; where: string }): Promise<SegmentView>;
   listSegments(): Promise<SegmentView[]>;
+  updateSegment(name: string, patch: { where?: string; entity?: string }): Promise<SegmentView>;
   refreshSegments(name?: string): Promise<Array<{ name: string; members: number }>>;
   removeSegment(name: string): Promise<{ removed: string }>;
 
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+
+  createUser(input: { name: string; role: string }): Promise<{ name: string; role: Role; password: string }>;
+  listUsers(): Promise<UserView[]>;
+  removeUser(name: string): Promise<{ removed: string; tokensRevoked: number; sessionsEnded: number }>;
+  setRole(name: string, role: string): Promise<UserView>;
+  resetPassword(name: string): Promise<{ name: string; role: Role; password: string }>;
+  createToken(input: { user?: string; name?: string }): Promise<CreatedToken>;
+  listTokens(): Promise<TokenView[]>;
+  revokeToken(idOrName: string): Promise<TokenView>;
 
   close(): Promise<void>;
 }

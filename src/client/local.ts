@@ -1,12 +1,13 @@
 import { listAuditEntries } from '../app/audit.ts';
-import { createConnection, listConnections, removeConnection, showConnection, verifyConnection } from '../app/connections.ts';
-import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView } from '../app/data.ts';
-import { createExport, dryRunExport, listExports, removeExport, resumeRun, runExport, showExport } from '../app/exports.ts';
+import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../app/connections.ts';
+import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
+import { createExport, dryRunExport, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
 import { cancelRun, listRunItems, showRun, summarizeRun } from '../app/runs.ts';
 import { getRun } from '../store/metadata/runs.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
+import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole } from '../app/users.ts';
 
 const FOLLOW_POLL_MS = 500;
 
@@ -18,10 +19,12 @@ export function localClient(home: Home): OutflowClient {
     createConnection: (input) => createConnection(home, input),
     listConnections: () => listConnections(home),
     showConnection: (name) => showConnection(home, name),
+    updateConnection: (name, patch) => updateConnection(home, name, patch),
     removeConnection: (name, options) => removeConnection(home, name, options),
     verifyConnection: (name, options) => verifyConnection(home, name, options),
 
     createExport: (input) => createExport(home, input),
+    updateExport: (name, patch) => updateExport(home, name, patch),
     listExports: () => listExports(home),
     showExport: (name) => showExport(home, name),
     removeExport: (name) => removeExport(home, name),
@@ -52,6 +55,7 @@ export function localClient(home: Home): OutflowClient {
     listEntities: async () => (await listEntities(home)).map(entityView),
     createSegment: async (input) => toSegmentView(await createSegment(home, input)),
     listSegments: () => listSegmentViews(home),
+    updateSegment: async (name, patch) => toSegmentView(await updateSegment(home, name, patch)),
     refreshSegments: (name) => refreshSegments(home, name),
     removeSegment: async (name) => {
       await removeSegment(home, name);
@@ -59,6 +63,15 @@ export function localClient(home: Home): OutflowClient {
     },
 
     listAudit: (query) => listAuditEntries(home, query),
+
+    createUser: (input) => createUser(home, input),
+    listUsers: () => listUsers(home),
+    removeUser: (name) => removeUser(home, name),
+    setRole: (name, role) => setRole(home, name, role),
+    resetPassword: (name) => resetPassword(home, name),
+    createToken: (input) => createToken(home, input),
+    listTokens: () => listTokens(home),
+    revokeToken: (idOrName) => revokeToken(home, idOrName),
     close: () => home.close(),
   };
 }

@@ -18,10 +18,12 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     createConnection: (input) => http.request('POST', '/api/connections', { body: input }),
     listConnections: () => http.request('GET', '/api/connections'),
     showConnection: (name) => http.request('GET', `/api/connections/${p(name)}`),
+    updateConnection: (name, patch) => http.request('PATCH', `/api/connections/${p(name)}`, { body: stripUndefined(patch) }),
     removeConnection: (name, options) => http.request('DELETE', `/api/connections/${p(name)}`, { query: { force: options.force ? 'true' : undefined } }),
     verifyConnection: (name, options) => http.request('POST', `/api/connections/${p(name)}/verify`, { body: stripUndefined({ acceptHostKey: options?.acceptHostKey }) }),
 
     createExport: (input) => http.request('POST', '/api/exports', { body: stripUndefined(input) }),
+    updateExport: (name, patch) => http.request('PATCH', `/api/exports/${p(name)}`, { body: stripUndefined(patch) }),
     listExports: () => http.request('GET', '/api/exports'),
     showExport: (name) => http.request('GET', `/api/exports/${p(name)}`),
     removeExport: (name) => http.request('DELETE', `/api/exports/${p(name)}`),
@@ -58,10 +60,20 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     listEntities: () => http.request('GET', '/api/entities'),
     createSegment: (input) => http.request('POST', '/api/segments', { body: stripUndefined(input) }),
     listSegments: () => http.request('GET', '/api/segments'),
+    updateSegment: (name, patch) => http.request('PATCH', `/api/segments/${p(name)}`, { body: stripUndefined(patch) }),
     refreshSegments: (name) => http.request('POST', name ? `/api/segments/${p(name)}/refresh` : '/api/segments/refresh'),
     removeSegment: (name) => http.request('DELETE', `/api/segments/${p(name)}`),
 
     listAudit: (query) => http.request('GET', '/api/audit', { query: { ...query } }),
+
+    createUser: (input) => http.request('POST', '/api/users', { body: input }),
+    listUsers: () => http.request('GET', '/api/users'),
+    removeUser: (name) => http.request('DELETE', `/api/users/${p(name)}`),
+    setRole: (name, role) => http.request('PATCH', `/api/users/${p(name)}`, { body: { role } }),
+    resetPassword: (name) => http.request('POST', `/api/users/${p(name)}/reset-password`),
+    createToken: (input) => http.request('POST', '/api/tokens', { body: stripUndefined(input) }),
+    listTokens: () => http.request('GET', '/api/tokens'),
+    revokeToken: (idOrName) => http.request('DELETE', `/api/tokens/${p(idOrName)}`),
     close: async () => {},
   };
   return client;

@@ -7,9 +7,13 @@ import { openHome } from '../app/home.ts';
 import { summarizeRun, type RunSummary } from '../app/runs.ts';
 import type { RunObserver } from '../engine/run-export.ts';
 import { startFakeSftpServer } from '../destinations/sftp/fake-sftp-server.ts';
+import { ValidationError } from '../domain/errors.ts';
 import { writeCustomersCsv } from './generate.ts';
 
 const MARKER = '.outflow-demo';
+/** The demo's defaults; the README's description of what the demo makes is checked against them. */
+export const DEMO_DEFAULT_ROWS = 100_000;
+export const DEMO_ROWS_PER_FILE = 25_000;
 
 export interface DemoOptions {
   home: string;
@@ -26,6 +30,7 @@ export interface DemoOptions {
  */
 export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
   const { say } = options;
+  if (!Number.isSafeInteger(options.rows) || options.rows < 1) throw new ValidationError(`The demo needs a positive whole number of rows, not ${options.rows}.`);
   const home = path.resolve(options.home);
   if (fs.existsSync(home) && fs.readdirSync(home).length > 0) {
     if (!fs.existsSync(path.join(home, MARKER))) throw new Error(`${home} exists and was not made by the demo; pass another --home.`);
@@ -71,7 +76,7 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
     say(`Verified the connections; host key ${server.hostKeySha256} recorded.`);
 
     await createExport(outflow, { name: 'segments-daily', connection: 'Demo partner SFTP', segments: ['high-value', 'dutch-regulars', 'vip-or-recent'] });
-    await createExport(outflow, { name: 'customers-full', connection: 'Demo partner SFTP (gzip)', entities: ['Customer'], config: { rowsPerFile: 25_000 } });
+    await createExport(outflow, { name: 'customers-full', connection: 'Demo partner SFTP (gzip)', entities: ['Customer'], config: { rowsPerFile: DEMO_ROWS_PER_FILE } });
 
     const summaries: RunSummary[] = [];
     for (const name of ['segments-daily', 'customers-full']) {

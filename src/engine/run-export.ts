@@ -13,6 +13,7 @@ import type { Source } from '../store/profile/profile-store.ts';
 import { runFileExport } from './files.ts';
 import { checkRecordLimits } from './limits.ts';
 import { runRecordExport, type SegmentInput } from './records.ts';
+import { outflowCommand } from '../lib/shell.ts';
 import { assertCanUse, destinationContext, resolveConnectionConfig, type Services } from './services.ts';
 
 export interface RunObserver {
@@ -73,6 +74,8 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   const heartbeat = setInterval(beat, Math.min(HEARTBEAT_MS, Math.max(10, Math.floor(stallMs / 4))));
   let recordRun = false;
   const warnings: string[] = [];
+  // What the destination does with data, for the message of a cancelled run; unknown until it is looked up.
+  let target: { kind: 'files' | 'records'; title: string } | undefined;
   const warn = (message: string) => {
     warnings.push(message);
     observer.onWarning?.(message);
@@ -85,6 +88,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     });
     assertCanUse(actor, connection);
     const destination = getDestination(connection.type);
+    target = { kind: destination.export.kind, title: destination.title };
     const config = await resolveConnectionConfig(services, connection);
     const ctx = destinationContext(services, connection, { signal: controller.signal, warn });
     const { mapping, syncMode, settings, rowsPerFile } = splitExportConfig(exp.config);
@@ -200,7 +204,9 @@ export async function executeRun(services: Services, runId: string, actor: Actor
           code: 'timeout' as const,
           message: `The run made no progress for ${stallMs >= 1000 ? `${Math.round(stallMs / 1000)} s` : `${stallMs} ms`} and was stopped. Check that the destination answers, then run the export again (OUTFLOW_RUN_STALL_TIMEOUT_MS sets this limit).`,
         }
-      : describeFailure(error, cancelled);
+      : cancelled
+        ? describeCancel(current, target)
+        : describeFailure(error);
     if (error instanceof AuthError) {
       await updateConnectionState(db, current.connectionId, { attention: { code: failure.code, message: failure.message, at: new Date().toISOString() } }).catch(() => {});
     }
@@ -216,8 +222,23 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   return run;
 }
 
-function describeFailure(error: unknown, cancelled: boolean): { code: OutflowError['code']; message: string } {
-  if (cancelled) return { code: 'cancelled', message: 'The run was cancelled; files staged so far were removed and nothing was renamed.' };
+/**
+ * What a cancel left behind depends on the destination: staged files are removed, but records already sent to
+ * a marketing tool stay there, and saying otherwise would mislead whoever decides what to do next.
+ */
+function describeCancel(run: Run, target: { kind: 'files' | 'records'; title: string } | undefined): { code: OutflowError['code']; message: string } {
+  if (target?.kind === 'records') {
+    const sent = run.sent.toLocaleString('en-US');
+    return {
+      code: 'cancelled',
+      message: `The run was cancelled after ${sent} record${run.sent === 1 ? ' was' : 's were'} sent to ${target.title}; ${run.sent === 1 ? 'it stays' : 'they stay'} there (a cancel takes nothing back). Send the rest with \`${outflowCommand('run', 'resume', run.id)}\`.`,
+    };
+  }
+  if (target?.kind === 'files') return { code: 'cancelled', message: 'The run was cancelled; files staged so far were removed and nothing was renamed.' };
+  return { code: 'cancelled', message: 'The run was cancelled before it sent anything.' };
+}
+
+function describeFailure(error: unknown): { code: OutflowError['code']; message: string } {
   if (error instanceof OutflowError) return { code: error.code, message: error.message };
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'internal', message: `Unexpected error: ${message}. Run with OUTFLOW_DEBUG=1 for details and report it.` };

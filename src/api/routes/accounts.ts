@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { audit } from '../../app/audit.ts';
-import { authenticateSession, createToken, createUser, listTokens, listUsers, login, logout, removeUser, revokeToken, setRole } from '../../app/users.ts';
+import { authenticateSession, createToken, createUser, listTokens, listUsers, login, logout, removeUser, resetPassword, revokeToken, setRole } from '../../app/users.ts';
 import { OutflowError } from '../../domain/errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
 import { CreatedToken, LoginBody, OneTimePassword, Removed, SessionView, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
@@ -102,6 +102,19 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       responses: { 200: jsonResponse(Removed, 'Removed'), ...commonErrors, ...notFound, ...conflict },
     }),
     async (c) => c.json(await removeUser(homeFor(deps, c), c.req.valid('param').id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/users/{id}/reset-password',
+      tags: users,
+      security,
+      summary: 'Give a user a new one-time password (in the answer, shown only this once) and end their sessions',
+      request: { params: NameParam },
+      responses: { 200: jsonResponse(OneTimePassword, 'Reset'), ...commonErrors, ...notFound },
+    }),
+    async (c) => c.json(await resetPassword(homeFor(deps, c), c.req.valid('param').id), 200),
   );
 
   const tokens = ['Tokens'];

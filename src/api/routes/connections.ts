@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createConnection, listConnections, removeConnection, showConnection, verifyConnection } from '../../app/connections.ts';
+import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../../app/connections.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { CheckResultView, ConnectionCreate, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
+import { CheckResultView, ConnectionCreate, ConnectionPatch, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable, upstream } from './route.ts';
 
 const tags = ['Connections'];
@@ -49,6 +49,23 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const home = homeFor(deps, c);
       return c.json(await showConnection(home, await nameOf(home, 'connections', c.req.valid('param').id)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/connections/{id}',
+      tags,
+      security,
+      summary: 'Edit a connection (administrators); config is merged over the current settings, secrets are write-only',
+      request: { params: IdParam, ...jsonBody(ConnectionPatch) },
+      responses: { 200: jsonResponse(ConnectionView, 'The edited connection'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+    }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      const name = await nameOf(home, 'connections', c.req.valid('param').id);
+      return c.json(await updateConnection(home, name, c.req.valid('json')), 200);
     },
   );
 

@@ -4,12 +4,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
-import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView } from '../../app/data.ts';
+import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../../app/data.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { assertAdmin } from '../../engine/services.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { EntityView, IdParam, Removed, SegmentCreate, SegmentRefreshResult, SegmentView } from '../schemas.ts';
+import { EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentRefreshResult, SegmentView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
 
 const tags = ['Segments and entities'];
@@ -30,6 +30,22 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
       responses: { 201: jsonResponse(SegmentView, 'Created (refresh it to count its members)'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
     }),
     async (c) => c.json(toSegmentView(await createSegment(homeFor(deps, c), c.req.valid('json'))), 201),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/segments/{id}',
+      tags,
+      security,
+      summary: "Change a segment's filter (its membership is refreshed at once)",
+      request: { params: IdParam, ...jsonBody(SegmentPatch) },
+      responses: { 200: jsonResponse(SegmentView, 'The edited segment'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+    }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      return c.json(toSegmentView(await updateSegment(home, await nameOf(home, 'segments', c.req.valid('param').id), c.req.valid('json'))), 200);
+    },
   );
 
   app.openapi(

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createExport, dryRunExport, listExports, queueRun, removeExport, showExport } from '../../app/exports.ts';
+import { createExport, dryRunExport, listExports, queueRun, removeExport, showExport, updateExport } from '../../app/exports.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { showRun } from '../../app/runs.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { DryRunReport, ExportCreate, ExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
+import { DryRunReport, ExportCreate, ExportPatch, ExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable, upstream } from './route.ts';
 
 const tags = ['Exports'];
@@ -32,6 +32,22 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const home = homeFor(deps, c);
       return c.json(await showExport(home, await nameOf(home, 'exports', c.req.valid('param').id)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/exports/{id}',
+      tags,
+      security,
+      summary: 'Edit an export, or repair one whose connection was removed; validated like a new one',
+      request: { params: IdParam, ...jsonBody(ExportPatch) },
+      responses: { 200: jsonResponse(ExportView, 'The edited export'), ...commonErrors, ...notFound, ...conflict, ...unprocessable, ...upstream },
+    }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      return c.json(await updateExport(home, await nameOf(home, 'exports', c.req.valid('param').id), c.req.valid('json')), 200);
     },
   );
 

@@ -84,3 +84,5 @@ export function splitList(value: string | undefined): string[] | undefined {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+export { integerOption } from './options.ts';

@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
-import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../../app/connections.ts';
+import { afterSignIn, checkNewConnection, createConnection, showConnection } from '../../app/connections.ts';
 import { authorizeMicrosoftAdvertising } from '../../destinations/microsoft-advertising/authorize.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { assertAdmin } from '../../engine/services.ts';
 import { findConnectionByName, readConnectionSecrets, updateConnectionSecrets } from '../../store/metadata/connections.ts';
 import type { UsableBy } from '../../domain/model.ts';
+import type { ConnectionView } from '../../app/connections.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { printJson, printTable, type Io } from '../output.ts';
-import { readJsonConfig, withHome } from './common.ts';
+import { integerOption, readJsonConfig, withClient, withHome } from './common.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 
 function usableBy(value: string | undefined): UsableBy | undefined {
   if (value === undefined) return undefined;
@@ -29,11 +31,11 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
       const config = readJsonConfig(opts.config);
-      const view = await withHome(command, (home) =>
-        createConnection(home, { type: opts.type, name: opts.name, config, acceptPrivacyTerms: Boolean(opts.acceptPrivacyTerms), usableBy: usableBy(opts.usableBy) }),
+      const view = await withClient(command, (client) =>
+        client.createConnection({ type: opts.type, name: opts.name, config, acceptPrivacyTerms: Boolean(opts.acceptPrivacyTerms), usableBy: usableBy(opts.usableBy) }),
       );
       if (opts.json) printJson(io, view);
-      else io.out(`Created connection "${view.name}" (${view.type}). Check it with \`outflow connection verify "${view.name}"\`.`);
+      else io.out(`Created connection "${view.name}" (${view.type}). Check it with \`${outflowCommand('connection', 'verify', view.name)}\`.`);
     });
 
   connection
@@ -48,7 +50,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
         throw new ValidationError('Nothing to change: pass --config, --name or --usable-by.');
       }
       const config = readJsonConfig(opts.config);
-      const view = await withHome(command, (home) => updateConnection(home, name, { name: opts.name, config, usableBy: usableBy(opts.usableBy) }));
+      const view = await withClient(command, (client) => client.updateConnection(name, { name: opts.name, config, usableBy: usableBy(opts.usableBy) }));
       if (opts.json) printJson(io, view);
       else io.out(`Updated connection "${view.name}".${view.lastVerification ? '' : ` Check it with \`outflow connection verify "${view.name}"\`.`}`);
     });
@@ -59,7 +61,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .option('--accept-host-key <fingerprint>', "SFTP: trust this new host key (SHA256:…) in place of the recorded one, after confirming it with the server's administrator")
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const result = await withHome(command, (home) => verifyConnection(home, name, { acceptHostKey: opts.acceptHostKey }));
+      const result = await withClient(command, (client) => client.verifyConnection(name, { acceptHostKey: opts.acceptHostKey }));
       if (opts.json) printJson(io, result);
       else if (result.ok) io.out(`Connection "${name}" works.${result.details?.hostKeySha256 ? ` Host key ${String(result.details.hostKeySha256)} recorded.` : ''}`);
       else io.err(`error: connection "${name}" failed verification (${result.code}): ${result.message}`);
@@ -70,12 +72,12 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const views = await withHome(command, listConnections);
+      const views = await withClient(command, (client) => client.listConnections());
       if (opts.json) printJson(io, views);
       else
         printTable(
           io,
-          views.map((v) => ({ name: v.name, type: v.type, usableBy: v.usableBy, verified: (v.lastVerification as { ok?: boolean } | undefined)?.ok ?? null, created: v.createdAt })),
+          views.map((v) => ({ name: v.name, type: v.type, usableBy: v.usableBy, status: connectionStatus(v), created: v.createdAt })),
           'No connections yet: an administrator creates one with `outflow connection create`.',
         );
     });
@@ -84,7 +86,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .command('show <name>')
     .option('--json', 'machine-readable output (the default: a connection is shown as JSON)')
     .action(async (name: string, _opts, command: Command) => {
-      const view = await withHome(command, (home) => showConnection(home, name));
+      const view = await withClient(command, (client) => client.showConnection(name));
       printJson(io, view);
     });
 
@@ -93,7 +95,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .option('--force', 'remove even if exports use it')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const result = await withHome(command, (home) => removeConnection(home, name, { force: Boolean(opts.force) }));
+      const result = await withClient(command, (client) => client.removeConnection(name, { force: Boolean(opts.force) }));
       if (opts.json) printJson(io, result);
       else io.out(`Removed connection "${name}".${result.orphanedExports.length ? ` Exports without a connection now: ${result.orphanedExports.join(', ')}.` : ''}`);
     });
@@ -104,7 +106,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .option('--config <file>', 'for a new connection: JSON settings (clientId, developerToken, …), or -')
     .option('--accept-privacy-terms', 'for a new connection: accept the data-privacy terms')
     .option('--usable-by <who>', 'for a new connection: admins | admins-and-contributors', 'admins')
-    .option('--port <port>', 'loopback port for the redirect (default: any free port)', (v) => Number(v), 0)
+    .option('--port <port>', 'loopback port for the redirect (default: any free port)', integerOption(0, 65_535), 0)
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
       await withHome(command, async (home) => {
@@ -115,6 +117,12 @@ export function registerConnectionCommands(program: Command, io: Io): void {
         if (!settings || typeof settings.clientId !== 'string') {
           throw new ValidationError(`No connection "${name}" yet: pass --config with at least clientId and developerToken to create it.`);
         }
+        const newConnection = existing
+          ? undefined
+          : { type: 'microsoft-advertising', name, config: settings, acceptPrivacyTerms: Boolean(opts.acceptPrivacyTerms), usableBy: usableBy(opts.usableBy) };
+        // Consent, name and settings are checked before the browser opens: failing after the sign-in would
+        // throw the admin's fresh token away.
+        if (newConnection) await checkNewConnection(home, newConnection, ['refreshToken']);
         // A confidential (web) app registration needs its client secret for the code exchange.
         const secrets = existing ? await readConnectionSecrets(home.db, home.box, existing.id) : settings;
         const { refreshToken } = await authorizeMicrosoftAdvertising({
@@ -125,20 +133,31 @@ export function registerConnectionCommands(program: Command, io: Io): void {
           port: opts.port,
           onAuthorizeUrl: (url) => io.err(`Open this address in a browser and sign in with the Microsoft Advertising user:\n\n  ${url}\n\nWaiting for the sign-in to finish…`),
         });
-        if (existing) {
-          await updateConnectionSecrets(home.db, home.box, existing.id, { refreshToken });
-          io.out(`Signed in: connection "${name}" has a new refresh token.`);
-        } else {
-          const view = await createConnection(home, {
-            type: 'microsoft-advertising',
-            name,
-            config: { ...settings, refreshToken },
-            acceptPrivacyTerms: Boolean(opts.acceptPrivacyTerms),
-            usableBy: usableBy(opts.usableBy),
-          });
-          if (opts.json) printJson(io, view);
-          else io.out(`Signed in and created connection "${name}".`);
+        if (existing) await updateConnectionSecrets(home.db, home.box, existing.id, { refreshToken });
+        else await createConnection(home, { ...newConnection!, config: { ...settings, refreshToken } });
+        const check = await afterSignIn(home, name);
+        if (opts.json) printJson(io, { ...(await showConnection(home, name)), verification: check });
+        else io.out(existing ? `Signed in: connection "${name}" has a new refresh token.` : `Signed in and created connection "${name}".`);
+        if (!check.ok) {
+          if (!opts.json) io.err(`error: connection "${name}" signed in but failed verification (${check.code}): ${check.message}`);
+          throw new ExitCode(exitCodes.runFailed);
         }
+        if (!opts.json) io.out(`Verified: connection "${name}" works.`);
       });
     });
+}
+
+const SIGN_IN_CODES = new Set(['token_expired', 'auth_failed']);
+
+/**
+ * One word or two for `connection list`. A problem a run ran into (`attention`, e.g. a revoked token) outranks
+ * an older successful verification: showing "verified" for a connection that can no longer sign in is how an
+ * admin learns about it a day late.
+ */
+export function connectionStatus(view: ConnectionView): string {
+  const attention = view.attention as { code?: string } | undefined;
+  if (attention) return attention.code && SIGN_IN_CODES.has(attention.code) ? (view.type === 'microsoft-advertising' ? 'needs sign-in' : 'credentials refused') : `attention: ${attention.code ?? 'see show'}`;
+  const last = view.lastVerification as { ok?: boolean; code?: string } | undefined;
+  if (!last) return 'not verified';
+  return last.ok ? 'verified' : `failed: ${last.code ?? 'see show'}`;
 }

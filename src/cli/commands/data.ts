@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { createSegment, listEntities, listSegments, loadEntity, refreshSegments, removeSegment, updateSegment } from '../../app/data.ts';
 import { formatNumber, printJson, printTable, type Io } from '../output.ts';
-import { withHome } from './common.ts';
+import { withClient } from './common.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 
 export function registerDataCommands(program: Command, io: Io): void {
   const entity = program.command('entity').description('Entities in the embedded profile store');
@@ -12,7 +12,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option('--delimiter <char>', 'CSV delimiter', ',')
     .option('--json', 'machine-readable output')
     .action(async (name: string, file: string, opts, command: Command) => {
-      const info = await withHome(command, (home) => loadEntity(home, name, file, { key: opts.key, delimiter: opts.delimiter }));
+      const info = await withClient(command, (client) => client.loadEntity(name, file, { key: opts.key, delimiter: opts.delimiter }));
       if (opts.json) printJson(io, { name: info.name, key: info.key, rows: info.rows, columns: info.columns });
       else io.out(`Loaded ${formatNumber(info.rows)} rows into ${info.name} (key ${info.key}, ${info.columns.length} columns).`);
     });
@@ -20,7 +20,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const entities = await withHome(command, listEntities);
+      const entities = await withClient(command, (client) => client.listEntities());
       if (opts.json) printJson(io, entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt })));
       else printTable(io, entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns.length, loaded: e.loadedAt })), 'No entities yet: load one with `outflow entity load Customer <file.csv>`.');
     });
@@ -32,9 +32,9 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option('--entity <entity>', 'entity the segment selects from', 'Customer')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const created = await withHome(command, (home) => createSegment(home, { name, entity: opts.entity, where: opts.where }));
+      const created = await withClient(command, (client) => client.createSegment({ name, entity: opts.entity, where: opts.where }));
       if (opts.json) printJson(io, { name: created.name, entity: created.entity, filter: created.filter });
-      else io.out(`Created segment ${created.name} on ${created.entity}. Run \`outflow segment refresh ${created.name}\` to count its members.`);
+      else io.out(`Created segment ${created.name} on ${created.entity}. Run \`${outflowCommand('segment', 'refresh', created.name)}\` to count its members.`);
     });
   segment
     .command('update <name>')
@@ -43,16 +43,16 @@ export function registerDataCommands(program: Command, io: Io): void {
     .option('--entity <entity>', 'entity the segment selects from (default: unchanged)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const updated = await withHome(command, (home) => updateSegment(home, name, { where: opts.where, entity: opts.entity }));
+      const updated = await withClient(command, (client) => client.updateSegment(name, { where: opts.where, entity: opts.entity }));
       if (opts.json) printJson(io, { name: updated.name, entity: updated.entity, filter: updated.filter, members: updated.members });
-      else io.out(`Updated segment ${updated.name} on ${updated.entity}: ${formatNumber(updated.members)} members.`);
+      else io.out(`Updated segment ${updated.name} on ${updated.entity}: ${formatNumber(updated.members ?? 0)} members.`);
     });
   segment
     .command('refresh [name]')
     .description('Materialize membership of one segment, or of all')
     .option('--json', 'machine-readable output')
     .action(async (name: string | undefined, opts, command: Command) => {
-      const results = await withHome(command, (home) => refreshSegments(home, name));
+      const results = await withClient(command, (client) => client.refreshSegments(name));
       if (opts.json) printJson(io, results);
       else printTable(io, results, 'No segments to refresh.');
     });
@@ -60,7 +60,7 @@ export function registerDataCommands(program: Command, io: Io): void {
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const segments = await withHome(command, listSegments);
+      const segments = await withClient(command, (client) => client.listSegments());
       const rows = segments.map((s) => ({ name: s.name, entity: s.entity, filter: s.filter, members: s.members, refreshedAt: s.refreshedAt }));
       if (opts.json) printJson(io, rows);
       else printTable(io, rows, 'No segments yet: create one with `outflow segment create <name> --where ...`.');
@@ -68,7 +68,7 @@ export function registerDataCommands(program: Command, io: Io): void {
   segment
     .command('remove <name>')
     .action(async (name: string, _opts, command: Command) => {
-      await withHome(command, (home) => removeSegment(home, name));
+      await withClient(command, (client) => client.removeSegment(name));
       io.out(`Removed segment ${name}.`);
     });
 }

@@ -16,6 +16,7 @@ export function registerDestinationCommands(program: Command, io: Io): void {
   destinations
     .command('spec <type>')
     .description('JSON Schema of a destination\'s connection config and export settings')
+    .option('--json', 'machine-readable output (the default: the spec is JSON)')
     .action((type: string) => {
       const destination = getDestination(type);
       const kind = destination.export;

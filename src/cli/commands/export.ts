@@ -5,9 +5,10 @@ import { summarizeRun, type RunSummary } from '../../app/runs.ts';
 import type { Run } from '../../domain/model.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { formatBytes, formatNumber, printJson, printTable, progressObserver, type Io } from '../output.ts';
-import { readJsonConfig, splitList, withClient, withHome } from './common.ts';
+import { integerOption, readJsonConfig, splitList, withClient, withHome } from './common.ts';
 import type { DryRunReport } from '../../engine/run-export.ts';
 import type { Home } from '../../app/home.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 
 export function registerExportCommands(program: Command, io: Io): void {
   const exp = program.command('export').description('Exports: what goes to which connection');
@@ -28,7 +29,7 @@ export function registerExportCommands(program: Command, io: Io): void {
       // Warnings go to stderr so that --json keeps stdout a single JSON value (which lists them too).
       for (const warning of view.warnings) io.err(`warning: ${warning}`);
       if (opts.json) printJson(io, view);
-      else io.out(`Saved export "${view.name}" to ${view.connection}. Run it with \`outflow export run "${view.name}"\`.`);
+      else io.out(`Saved export "${view.name}" to ${view.connection}. Run it with \`${outflowCommand('export', 'run', view.name)}\`.`);
     });
 
   exp
@@ -117,7 +118,7 @@ export function registerRefreshCommand(program: Command, io: Io): void {
   program
     .command('refresh')
     .description('The scheduled refresh: refresh every segment, then run every export')
-    .option('--every <minutes>', 'repeat every this many minutes until stopped', (v) => Number(v))
+    .option('--every <minutes>', 'repeat every this many minutes until stopped', integerOption())
     .option('--json', 'print one JSON object per refresh')
     .action(async (opts, command: Command) => {
       const controller = new AbortController();
@@ -207,7 +208,7 @@ export function printRunText(io: Io, summary: RunSummary): void {
     }
   }
   for (const rejection of summary.rejections.slice(0, 10)) io.out(`  rejected ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
-  if (summary.rejections.length > 10) io.out(`  … see \`outflow run show ${summary.id}\` for all rejections`);
+  if (summary.rejections.length > 10) io.out(`  … see \`${outflowCommand('run', 'show', summary.id)}\` for all rejections`);
   for (const warning of summary.warnings) io.out(`  warning: ${warning}`);
   if (summary.error) io.err(`error: ${summary.error.message}`);
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import { outflowCommand } from '../../lib/shell.ts';
 import { resumeRun } from '../../app/exports.ts';
 import { listRunSummaries, reapStaleRuns, showRun } from '../../app/runs.ts';
 import { printJson, printTable, type Io } from '../output.ts';
-import { withHome } from './common.ts';
+import { integerOption, withHome } from './common.ts';
 import { printRunText, reportRun, runWithProgress } from './export.ts';
 
 export function registerRunCommands(program: Command, io: Io): void {
@@ -10,7 +11,7 @@ export function registerRunCommands(program: Command, io: Io): void {
   run
     .command('list')
     .option('--export <name>', 'only runs of this export')
-    .option('--limit <n>', 'how many', (v) => Number(v), 50)
+    .option('--limit <n>', 'how many', integerOption(), 50)
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
       const runs = await withHome(command, async (home) => {
@@ -31,7 +32,7 @@ export function registerRunCommands(program: Command, io: Io): void {
         ...(opts.json && r.error ? { error: r.error } : {}),
       }));
       if (opts.json) printJson(io, rows);
-      else printTable(io, rows.map(({ name: _name, ...rest }) => rest), 'No runs yet.');
+      else printTable(io, rows.map(({ name: _name, ...rest }) => rest), opts.export ? `No runs of export "${opts.export}" yet: start one with \`${outflowCommand('export', 'run', opts.export)}\`.` : 'No runs yet.');
     });
   run
     .command('show <id>')

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole } from '../../app/users.ts';
 import { printJson, printTable, type Io } from '../output.ts';
-import { withHome } from './common.ts';
+import { withClient } from './common.ts';
 
 // Only `user create`, `user reset-password` and `token create` ever print a password or token, and only once: everything else
 // prints views that cannot hold one (see the secrets scan in users.test.ts).
@@ -15,7 +14,7 @@ export function registerUserCommands(program: Command, io: Io): void {
     .requiredOption('--role <role>', 'admin | contributor | viewer')
     .option('--json', 'machine-readable output: {"name", "role", "password"}')
     .action(async (name: string, opts, command: Command) => {
-      const created = await withHome(command, (home) => createUser(home, { name, role: opts.role }));
+      const created = await withClient(command, (client) => client.createUser({ name, role: opts.role }));
       if (opts.json) printJson(io, created);
       else {
         io.out(`Created user "${created.name}" (${created.role}).`);
@@ -27,7 +26,7 @@ export function registerUserCommands(program: Command, io: Io): void {
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const users = await withHome(command, listUsers);
+      const users = await withClient(command, (client) => client.listUsers());
       if (opts.json) printJson(io, users);
       else printTable(io, users.map((u) => ({ name: u.name, role: u.role, createdBy: u.createdBy, created: u.createdAt })), 'No users yet. Create one with `outflow user create <name> --role …`.');
     });
@@ -37,7 +36,7 @@ export function registerUserCommands(program: Command, io: Io): void {
     .description("Remove a user; revokes their tokens and ends their sessions")
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const result = await withHome(command, (home) => removeUser(home, name));
+      const result = await withClient(command, (client) => client.removeUser(name));
       if (opts.json) printJson(io, result);
       else io.out(`Removed user "${result.removed}"; revoked ${result.tokensRevoked} token(s) and ended ${result.sessionsEnded} session(s).`);
     });
@@ -47,7 +46,7 @@ export function registerUserCommands(program: Command, io: Io): void {
     .description('Give a user a new one-time password (printed once) and end their sessions')
     .option('--json', 'machine-readable output: {"name", "role", "password"}')
     .action(async (name: string, opts, command: Command) => {
-      const reset = await withHome(command, (home) => resetPassword(home, name));
+      const reset = await withClient(command, (client) => client.resetPassword(name));
       if (opts.json) printJson(io, reset);
       else {
         io.out(`Reset the password of "${reset.name}" and ended their sessions.`);
@@ -60,7 +59,7 @@ export function registerUserCommands(program: Command, io: Io): void {
     .description('Change a user\'s role: admin | contributor | viewer')
     .option('--json', 'machine-readable output')
     .action(async (name: string, role: string, opts, command: Command) => {
-      const view = await withHome(command, (home) => setRole(home, name, role));
+      const view = await withClient(command, (client) => client.setRole(name, role));
       if (opts.json) printJson(io, view);
       else io.out(`"${view.name}" is now ${view.role}.`);
     });
@@ -73,7 +72,7 @@ export function registerUserCommands(program: Command, io: Io): void {
     .option('--name <name>', 'a label to tell tokens apart (default: token-<n>)')
     .option('--json', 'machine-readable output: {"token", "id", "name", "user", "prefix", "createdAt"}')
     .action(async (userName: string | undefined, opts, command: Command) => {
-      const created = await withHome(command, (home) => createToken(home, { user: userName, name: opts.name }));
+      const created = await withClient(command, (client) => client.createToken({ user: userName, name: opts.name }));
       if (opts.json) printJson(io, created);
       else {
         io.out(`Created token "${created.name}" (${created.id}) for "${created.user}".`);
@@ -86,7 +85,7 @@ export function registerUserCommands(program: Command, io: Io): void {
     .description('Active tokens: everyone\'s for administrators, your own otherwise')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const tokens = await withHome(command, listTokens);
+      const tokens = await withClient(command, (client) => client.listTokens());
       if (opts.json) printJson(io, tokens);
       else
         printTable(
@@ -100,7 +99,7 @@ export function registerUserCommands(program: Command, io: Io): void {
     .command('revoke <id-or-name>')
     .option('--json', 'machine-readable output')
     .action(async (idOrName: string, opts, command: Command) => {
-      const revoked = await withHome(command, (home) => revokeToken(home, idOrName));
+      const revoked = await withClient(command, (client) => client.revokeToken(idOrName));
       if (opts.json) printJson(io, revoked);
       else io.out(`Revoked token "${revoked.name}" (${revoked.id}) of "${revoked.user}".`);
     });

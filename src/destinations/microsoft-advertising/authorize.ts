@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AuthError, RetryableError } from '../../domain/errors.ts';
+import { AuthError, ConfigError, RetryableError } from '../../domain/errors.ts';
 import { createDeadline } from '../kit/deadline.ts';
 import { authorizeUrl, DEFAULT_AUTHORITY_URL, isRecord, OAUTH_SCOPE, tokenFailure, tokenUrl } from './client.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 
 export interface AuthorizeOptions {
   clientId: string;
@@ -39,6 +40,14 @@ export async function authorizeMicrosoftAdvertising(options: AuthorizeOptions): 
   const timeoutMs = options.timeoutMs ?? 5 * 60_000;
   const doFetch = options.fetch ?? globalThis.fetch;
   const connection = options.connectionName;
+  // Settings the sign-in depends on are checked before the loopback server starts and the admin is sent to
+  // a browser: a sign-in that cannot be completed wastes the admin's time and leaves them a confusing page.
+  if (!options.clientId.trim()) {
+    throw new ConfigError('invalid_settings', `Connection \`${connection}\` has no clientId: set the Application (client) id of the Azure app registration.`);
+  }
+  if (!URL.canParse(authorizeUrl(authority)) || !/^https?:$/.test(new URL(authorizeUrl(authority)).protocol)) {
+    throw new ConfigError('invalid_settings', `Connection \`${connection}\` has an authorityUrl that is not an http(s) URL (${JSON.stringify(authority)}); the default is ${DEFAULT_AUTHORITY_URL}.`);
+  }
   const verifier = base64url(randomBytes(32));
   const challenge = base64url(createHash('sha256').update(verifier).digest());
   const state = base64url(randomBytes(16));
@@ -71,7 +80,7 @@ export async function authorizeMicrosoftAdvertising(options: AuthorizeOptions): 
       settle?.reject(
         new AuthError(
           'auth_failed',
-          `Microsoft did not authorize connection \`${connection}\` (${error}${description ? `: ${description}` : ''}). Run \`outflow connection authorize ${connection}\` again and accept the requested permissions.`,
+          `Microsoft did not authorize connection \`${connection}\` (${error}${description ? `: ${description}` : ''}). Run \`${outflowCommand('connection', 'authorize', connection)}\` again and accept the requested permissions.`,
         ),
       );
       return;
@@ -89,7 +98,7 @@ export async function authorizeMicrosoftAdvertising(options: AuthorizeOptions): 
       settle?.reject(
         new AuthError(
           'auth_failed',
-          `No sign-in came back within ${Math.round(timeoutMs / 1000)} s for connection \`${connection}\`. Run \`outflow connection authorize ${connection}\` again and open the URL it prints.`,
+          `No sign-in came back within ${Math.round(timeoutMs / 1000)} s for connection \`${connection}\`. Run \`${outflowCommand('connection', 'authorize', connection)}\` again and open the URL it prints.`,
         ),
       ),
     timeoutMs,

@@ -2,6 +2,7 @@ import { AuthError, ConfigError, OutflowError, RetryableError, UpstreamError } f
 import type { Rate } from '../../lib/rate-limit.ts';
 import type { DestinationContext } from '../kit/define.ts';
 import { classifyHttp, createHttpClient, retryAfterMs, type HttpResponse } from '../kit/http.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 
 // Wire facts: /work/shared/destinations/microsoft-advertising.md. Only the REST surface of Campaign Management
 // v13 is used: Microsoft stops adding features to SOAP in Oct 2026 and retires it in Jan 2027
@@ -283,7 +284,7 @@ export function tokenFailure(
   const summary = firstSentence(description);
   const detail = summary ? `: ${summary}` : '';
   const { connection } = context;
-  const signInAgain = `Sign in again with \`outflow connection authorize ${connection}\`.`;
+  const signInAgain = `Sign in again with \`${outflowCommand('connection', 'authorize', connection)}\`.`;
 
   if (response.status === 429 || response.status >= 500 || error === 'temporarily_unavailable') {
     return new RetryableError(
@@ -300,7 +301,7 @@ export function tokenFailure(
         )
       : new AuthError(
           'auth_failed',
-          `Microsoft refused the sign-in code for connection \`${connection}\` (${label}${detail}). Run \`outflow connection authorize ${connection}\` again and finish the sign-in within a few minutes.`,
+          `Microsoft refused the sign-in code for connection \`${connection}\` (${label}${detail}). Run \`${outflowCommand('connection', 'authorize', connection)}\` again and finish the sign-in within a few minutes.`,
         );
   }
   if (error === 'invalid_request' && /public client/i.test(description)) {
@@ -381,14 +382,14 @@ function faultError(
     return new AuthError(
       'auth_failed',
       `${VENDOR} refused the credentials of connection \`${connection}\` for ${operation} even with a fresh access token (${found}). ` +
-        `Check that developerToken is a production developer token (sandbox tokens fail against production, and the reverse) and that baseUrl matches it, then run \`outflow connection verify ${connection}\`.${tracking}`,
+        `Check that developerToken is a production developer token (sandbox tokens fail against production, and the reverse) and that baseUrl matches it, then run \`${outflowCommand('connection', 'verify', connection)}\`.${tracking}`,
     );
   }
   if (codes.has(CODE.userIsNotAuthorized)) {
     return new AuthError(
       'permission_denied',
       `The Microsoft user signed in on connection \`${connection}\` has no access to account ${account.accountId} under customer ${account.customerId} (${found}). ` +
-        `Check customerId and accountId, or sign in as a user of that account with \`outflow connection authorize ${connection}\`.${tracking}`,
+        `Check customerId and accountId, or sign in as a user of that account with \`${outflowCommand('connection', 'authorize', connection)}\`.${tracking}`,
     );
   }
   if (response.status === 401 || response.status === 403) {

@@ -646,6 +646,16 @@ describe('microsoft-advertising authorize', () => {
     expect(fake.codeExchanges).toEqual([{ clientId: FAKE_DEFAULTS.clientId, pkce: 'verified' }]);
   });
 
+  it('refuses a blank clientId or a malformed authorityUrl before it starts the sign-in', async () => {
+    let opened = 0;
+    for (const [clientId, authorityUrl] of [['  ', undefined], [FAKE_DEFAULTS.publicClientId, 'login.example.com/common']] as const) {
+      const error = await failure(authorizeMicrosoftAdvertising({ clientId, authorityUrl, connectionName: CONNECTION, onAuthorizeUrl: () => void opened++ }));
+      expect(error).toMatchObject({ code: 'invalid_settings' });
+      expect(error.message).toMatch(/no clientId|authorityUrl that is not an http\(s\) URL/);
+    }
+    expect(opened).toBe(0);
+  });
+
   it('fails with auth_failed when the user declines consent', async () => {
     const fake = await startFake();
     fake.denyNextConsent();

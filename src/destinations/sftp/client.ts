@@ -5,6 +5,7 @@ import { AuthError, ConfigError, OutflowError, RetryableError, UpstreamError } f
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../kit/deadline.ts';
 import type { DestinationContext } from '../kit/define.ts';
 import type { SftpConnection } from './index.ts';
+import { outflowCommand } from '../../lib/shell.ts';
 
 const { Client } = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -71,7 +72,7 @@ export class HostKeyMismatchError extends AuthError {
 function hostKeyMismatch(conn: SftpConnection, ctx: DestinationContext, seen: string, trust: HostKeyTrust): HostKeyMismatchError {
   const at = serverOf(conn);
   const name = ctx.connectionName;
-  const accept = `confirm the new fingerprint with the server's administrator, then accept it with \`outflow connection verify ${name} --accept-host-key ${seen}\`.`;
+  const accept = `confirm the new fingerprint with the server's administrator, then accept it with \`${outflowCommand('connection', 'verify', name, '--accept-host-key', seen)}\`.`;
   let message: string;
   if (trust.source === 'pin') {
     message =

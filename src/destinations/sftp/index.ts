@@ -14,6 +14,11 @@ const connectionSchema = z
     username: z.string().min(1),
     password: secret(z.string().min(1)).optional(),
     privateKey: secret(z.string().min(1)).describe('PEM or OpenSSH private key text.').optional(),
+    privateKeyFile: z
+      .string()
+      .min(1)
+      .describe('Path to a private key file instead of privateKey: read when the connection is saved, its content stored encrypted as privateKey.')
+      .optional(),
     passphrase: secret(z.string().min(1)).describe('Opens an encrypted privateKey.').optional(),
     folder: z
       .string()
@@ -43,8 +48,8 @@ const connectionSchema = z
       .optional(),
     readyTimeoutMs: z.coerce.number().int().positive().max(600_000).describe(`Handshake timeout; default ${DEFAULT_READY_TIMEOUT_MS}.`).optional(),
   })
-  .refine((conn) => conn.password !== undefined || conn.privateKey !== undefined, {
-    message: 'Set a password or a privateKey.',
+  .refine((conn) => conn.password !== undefined || conn.privateKey !== undefined || conn.privateKeyFile !== undefined, {
+    message: 'Set a password, a privateKey or a privateKeyFile.',
     path: ['password'],
   });
 

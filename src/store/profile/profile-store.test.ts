@@ -63,6 +63,77 @@ describe('profile store', () => {
     expect((await store.getEntity('Customer')).rows).toBe(3);
   });
 
+  describe('says what is wrong with a file it cannot read, and keeps the previous data', () => {
+    const stored = async () => {
+      const target = path.join(dir, `dump-${Date.now()}-${Math.random()}.csv`);
+      await store.copyCsv({ kind: 'entity', entity: 'Customer' }, { from: 0, to: 100 }, { delimiter: ',' }, target);
+      return { info: await store.getEntity('Customer'), text: fs.readFileSync(target, 'utf8') };
+    };
+    const cases: Array<[string, () => string, string | undefined, RegExp]> = [
+      [
+        'a byte that is not UTF-8 (Latin-1 é) on line 2',
+        () => writeCsv('latin1.csv', Buffer.concat([Buffer.from('profile_id,email,age,city\n9,z@example.com,1,Jos'), Buffer.from([0xe9]), Buffer.from('\n')]) as never),
+        undefined,
+        /^Could not load latin1\.csv into Customer: line 2 is not UTF-8: convert the file with `iconv -f latin1 -t utf-8 latin1\.csv > latin1-utf8\.csv`.*Customer was not changed/,
+      ],
+      [
+        'a header that is not UTF-8',
+        () => writeCsv('latin1-header.csv', Buffer.concat([Buffer.from('profile_id,cit'), Buffer.from([0xe9]), Buffer.from('\n1,x\n')]) as never),
+        undefined,
+        /^line 1 \(the header\) of latin1-header\.csv is not UTF-8: convert the file with `iconv -f latin1 -t utf-8/,
+      ],
+      [
+        'a quote on line 3 that is never closed',
+        () => writeCsv('quote.csv', `profile_id,email,age,city\n9,z@example.com,1,X\n10,"y@example.com,2,Y\n11,x@example.com,3,Z\n`),
+        undefined,
+        /^Could not load quote\.csv into Customer: line 3 opens a quoted value that is never closed.*Customer was not changed/,
+      ],
+      [
+        'a 3 MB line',
+        () => writeCsv('long.csv', `profile_id,email,age,city\n9,z@example.com,1,X\n10,y@example.com,2,${'y'.repeat(3 * 1024 * 1024)}\n11,x@example.com,3,Z\n`),
+        undefined,
+        /^Could not load long\.csv into Customer: line 3 is longer than 2 MB, the most one row may hold\..*Customer was not changed/,
+      ],
+      [
+        'a 50 MB line',
+        () => writeCsv('huge.csv', `profile_id,email,age,city\n9,z@example.com,1,X\n10,y@example.com,2,X\n11,y@example.com,2,${'y'.repeat(50 * 1024 * 1024)}\n12,x@example.com,3,Z\n`),
+        undefined,
+        /^Could not load huge\.csv into Customer: line 4 is longer than 2 MB, the most one row may hold\..*Customer was not changed/,
+      ],
+      [
+        'a NUL byte in the header (UTF-16)',
+        () => writeCsv('utf16.csv', Buffer.from('\uFEFFprofile_id,email\n1,a@example.com\n', 'utf16le') as never),
+        undefined,
+        /^line 1 \(the header\) of utf16\.csv holds NUL bytes, so it is not a UTF-8 text CSV; most likely it was saved as UTF-16.*iconv -f utf-16 -t utf-8 utf16\.csv > utf16-utf8\.csv/,
+      ],
+      [
+        'a multi-character delimiter',
+        () => writeCsv('double.csv', 'profile_id;;email\n1;;a@example.com\n'),
+        ';;',
+        /^--delimiter must be one character other than a quote or a line break, for example , ; \| or \\t for a tab; ";;" is not\. Nothing was loaded\.$/,
+      ],
+      ['an empty delimiter', () => writeCsv('empty-delim.csv', 'profile_id\n1\n'), '', /^--delimiter must be one character/],
+    ];
+    for (const [what, make, delimiter, message] of cases) {
+      it(`refuses ${what}`, async () => {
+        await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+        const before = await stored();
+        const error = await store.loadEntity('Customer', make(), { key: 'profile_id', ...(delimiter !== undefined ? { delimiter } : {}) }).then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        expect(error?.message).toMatch(message);
+        expect(error?.message).not.toMatch(/duckdb|Parser Error|Invalid Input Error|Not implemented/i);
+        expect(await stored()).toEqual(before);
+      });
+    }
+
+    it('takes \\t for a tab delimiter', async () => {
+      const info = await store.loadEntity('Customer', writeCsv('tab.csv', 'profile_id\temail\n1\ta@example.com\n'), { key: 'profile_id', delimiter: '\\t' });
+      expect(info.columns.map((c) => c.name)).toEqual(['profile_id', 'email']);
+    });
+  });
+
   it('refuses duplicate or empty keys without touching the stored entity', async () => {
     await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
     const dup = writeCsv('dup.csv', 'profile_id,email\n1,a@example.com\n1,b@example.com\n');

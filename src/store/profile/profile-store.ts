@@ -4,6 +4,7 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node
 import { ConfigError, NotFoundError, OutflowError, ValidationError } from '../../domain/errors.ts';
 import { sleep } from '../../lib/rate-limit.ts';
 import type { ColumnInfo, CompiledFilter } from './filter.ts';
+import { outflowCommand, shellQuote } from '../../lib/shell.ts';
 
 export interface EntityInfo {
   name: string;
@@ -353,15 +354,19 @@ class DuckDbProfileStore implements ProfileStore {
     }
     const absolute = path.resolve(file);
     if (!fs.existsSync(absolute)) throw new ValidationError(`Cannot read ${file}: no such file.`);
+    const parquet = /\.parquet$/i.test(absolute);
+    // Checked before DuckDB sees it: DuckDB takes delimiters of up to four bytes, which our header parser
+    // (one character) would then disagree with, and its messages about them name no option.
+    const delimiter = parquet ? ',' : csvDelimiter(options.delimiter ?? ',');
     const unreadable = (cause: unknown) =>
       cause instanceof OutflowError
         ? cause
-        : new ValidationError(`Could not load ${path.basename(file)} into ${name}: ${describeReadError(cause)} ${name} was not changed; fix the file and load again.`, [], { cause });
+        : new ValidationError(`Could not load ${path.basename(file)} into ${name}: ${describeReadError(cause, absolute)} ${name} was not changed; fix the file and load again.`, [], { cause });
     const staging = quoteIdent(`_load_${name}_${process.pid}_${Date.now()}`);
 
     let source: { select: string; columns: ColumnInfo[]; cleanup(): Promise<void> };
     try {
-      source = /\.parquet$/i.test(absolute) ? await this.parquetSource(absolute) : await this.csvSource(absolute, options.delimiter ?? ',', staging);
+      source = parquet ? await this.parquetSource(absolute) : await this.csvSource(absolute, delimiter, staging);
     } catch (cause) {
       throw unreadable(cause);
     }
@@ -424,7 +429,7 @@ class DuckDbProfileStore implements ProfileStore {
     };
     try {
       await this.con.run(
-        `CREATE TABLE ${raw} AS SELECT * FROM read_csv(${quoteLiteral(file)}, header = true, auto_detect = false, delim = ${quoteLiteral(delimiter)}, quote = '"', escape = '"', strict_mode = true, null_padding = false, columns = ${columnTypes})`,
+        `CREATE TABLE ${raw} AS SELECT * FROM read_csv(${quoteLiteral(file)}, header = true, auto_detect = false, delim = ${quoteLiteral(delimiter)}, quote = '"', escape = '"', strict_mode = true, null_padding = false, max_line_size = ${MAX_LINE_BYTES}, columns = ${columnTypes})`,
       );
       const candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'BOOLEAN'];
       const probes = header.flatMap((h) => {
@@ -488,7 +493,7 @@ class DuckDbProfileStore implements ProfileStore {
 
   private async requireMembers(source: Source & { kind: 'segment' }): Promise<void> {
     if (!(await this.hasTable(`_members_${source.segmentId}`))) {
-      throw new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`outflow segment refresh ${source.segment}\` first.`);
+      throw new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`${outflowCommand('segment', 'refresh', source.segment)}\` first.`);
     }
   }
 
@@ -660,9 +665,35 @@ function formulaSafe(column: ColumnInfo, alias: string): string {
   return `CASE WHEN left(${c}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || ${c} ELSE ${c} END AS ${quoteIdent(column.name)}`;
 }
 
-function describeReadError(cause: unknown): string {
+/** DuckDB's default, stated so the message can name it: the most bytes one CSV record may hold. */
+const MAX_LINE_BYTES = 2 * 1024 * 1024;
+
+/** The one-character CSV delimiter to load with; `\t` and `tab` mean a tab, as a shell makes typing one awkward. */
+export function csvDelimiter(value: string): string {
+  const delimiter = value === '\\t' || value.toLowerCase() === 'tab' ? '\t' : value;
+  const chars = [...delimiter];
+  if (chars.length !== 1 || /["\r\n\0]/.test(delimiter)) {
+    throw new ValidationError(
+      `--delimiter must be one character other than a quote or a line break, for example , ; | or \\t for a tab; ${JSON.stringify(value)} is not. Nothing was loaded.`,
+    );
+  }
+  return delimiter;
+}
+
+function describeReadError(cause: unknown, file: string): string {
   const message = cause instanceof Error ? cause.message : String(cause);
   const line = /line[: ]+(\d+)/i.exec(message)?.[1];
+  if (/invalid unicode|not utf-8 encoded/i.test(message)) {
+    return `line ${line ?? '?'} is not UTF-8: convert the file with \`iconv -f latin1 -t utf-8 ${shellQuote(path.basename(file))} > ${shellQuote(utf8Name(file))}\` (if it was saved as Latin-1 or Windows-1252; Excel: save as "CSV UTF-8") and load the converted file.`;
+  }
+  if (/unterminated quote/i.test(message)) {
+    return `line ${line ?? '?'} opens a quoted value that is never closed, so the rest of the file would read as one value: close the quote there, and write a quote inside a value twice ("").`;
+  }
+  if (/maximum line size|does not support a full read/i.test(message)) {
+    // DuckDB names the line for a long row it meets whole; the parallel reader gives up without one.
+    const long = /maximum line size/i.test(message) && line ? Number(line) : findLongRecord(file, MAX_LINE_BYTES);
+    return `${long ? `line ${long}` : 'a row'} is longer than ${MAX_LINE_BYTES / 1024 / 1024} MB, the most one row may hold. Usually a quote opened there is never closed, or the file is not a CSV with this delimiter: check that row (a quote inside a value is written twice, "").`;
+  }
   if (/Expected Number of Columns|too many columns|Found: \d+/i.test(message)) {
     const expected = /Expected Number of Columns:\s*(\d+)/i.exec(message)?.[1];
     const found = /Found:\s*(\d+)/i.exec(message)?.[1];
@@ -671,16 +702,73 @@ function describeReadError(cause: unknown): string {
   return message.split('\n')[0] ?? message;
 }
 
-/** The column names of a CSV's first record (quotes honoured, a UTF-8 BOM dropped). */
-function readCsvHeader(file: string, delimiter: string): string[] {
+function utf8Name(file: string): string {
+  const base = path.basename(file);
+  const ext = path.extname(base);
+  return `${base.slice(0, base.length - ext.length)}-utf8${ext || '.csv'}`;
+}
+
+/**
+ * The first line (1-based) of the record that grows past `limit` bytes, honouring quotes: an unclosed quote
+ * makes a record run to the end of the file, and the line where it started is the one to look at.
+ */
+function findLongRecord(file: string, limit: number): number | undefined {
   const fd = fs.openSync(file, 'r');
-  let text: string;
   try {
     const buffer = Buffer.alloc(1 << 20);
-    text = buffer.subarray(0, fs.readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8').replace(/^\uFEFF/, '');
+    let line = 1;
+    let recordStart = 1;
+    let recordBytes = 0;
+    let quoted = false;
+    let read: number;
+    while ((read = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0) {
+      for (let i = 0; i < read; i++) {
+        const byte = buffer[i]!;
+        recordBytes++;
+        if (byte === 0x22) quoted = !quoted;
+        else if (byte === 0x0a) {
+          line++;
+          if (!quoted) {
+            recordStart = line;
+            recordBytes = 0;
+          }
+        }
+        if (recordBytes > limit) return recordStart;
+      }
+    }
+    return undefined;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** The column names of a CSV's first record (quotes honoured, a UTF-8 BOM dropped). */
+function readCsvHeader(file: string, delimiter: string): string[] {
+  const fd = fs.openSync(file, 'r');
+  let bytes: Buffer;
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    bytes = buffer.subarray(0, fs.readSync(fd, buffer, 0, buffer.length, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
+  const newline = bytes.indexOf(0x0a);
+  const headerBytes = newline < 0 ? bytes : bytes.subarray(0, newline);
+  // A NUL in the header almost always means UTF-16 ("Unicode text" in Excel); DuckDB would choke on the column
+  // names with a parser error about SQL.
+  if (headerBytes.includes(0)) {
+    throw new ValidationError(
+      `line 1 (the header) of ${path.basename(file)} holds NUL bytes, so it is not a UTF-8 text CSV; most likely it was saved as UTF-16 ("Unicode text"). Save it as "CSV UTF-8", or convert it with \`iconv -f utf-16 -t utf-8 ${shellQuote(path.basename(file))} > ${shellQuote(utf8Name(file))}\`, and load that.`,
+    );
+  }
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+  } catch {
+    throw new ValidationError(
+      `line 1 (the header) of ${path.basename(file)} is not UTF-8: convert the file with \`iconv -f latin1 -t utf-8 ${shellQuote(path.basename(file))} > ${shellQuote(utf8Name(file))}\` (if it was saved as Latin-1 or Windows-1252; Excel: save as "CSV UTF-8") and load the converted file.`,
+    );
+  }
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   const names: string[] = [];
   let field = '';
   let quoted = false;
