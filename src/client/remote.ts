@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunSummary } from '../app/runs.ts';
-import { NotFoundError } from '../domain/errors.ts';
+import { ValidationError } from '../domain/errors.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
 import { createHttp, type Http } from './http.ts';
@@ -35,10 +35,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     dryRunExport: (name, options) =>
       http.request('POST', `/api/exports/${p(name)}/runs`, { query: { dryRun: 'true', fullResync: options?.fullResync ? 'true' : undefined } }),
 
-    listRuns: async (options) => {
-      if (options.export) await exportMustExist(http, options.export);
-      return http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit } });
-    },
+    listRuns: (options) => http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit } }),
     showRun: (id) => http.request('GET', `/api/runs/${p(id)}`),
     resumeRun: async (id, watch) => {
       const run = await http.request<RunSummary>('POST', `/api/runs/${p(id)}/resume`);
@@ -48,6 +45,8 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     followRun: (id, watch) => follow(http, id, watch, false),
 
     loadEntity: (name, file, options) => {
+      // The file is on this machine, not the server's: check it here, with the message a local load gives.
+      if (!fs.existsSync(path.resolve(file))) throw new ValidationError(`Cannot read ${file}: no such file.`);
       const format = /\.parquet$/i.test(file) ? 'parquet' : 'csv';
       // Streamed from disk: a file of any size is never held in memory here.
       const stream = fs.createReadStream(path.resolve(file));
@@ -101,17 +100,6 @@ async function follow(http: Http, id: string, watch: RunWatch, owned: boolean): 
       return summary;
     }
     await sleep(FOLLOW_POLL_MS, owned ? undefined : watch.signal).catch(() => {});
-  }
-}
-
-async function exportMustExist(http: Http, name: string): Promise<void> {
-  try {
-    await http.request('GET', `/api/exports/${p(name)}`);
-  } catch (error) {
-    // A removed export still has its history; only a name that never ran is "not found".
-    if (!(error instanceof NotFoundError)) throw error;
-    const runs = await http.request<unknown[]>('GET', '/api/runs', { query: { export: name, limit: 1 } });
-    if (runs.length === 0) throw error;
   }
 }
 

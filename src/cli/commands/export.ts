@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-import { createExport, listExports, refreshAndRunAll, removeExport, showExport, updateExport } from '../../app/exports.ts';
+import { refreshAndRunAll } from '../../app/exports.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { summarizeRun, type RunSummary } from '../../app/runs.ts';
-import type { Run } from '../../domain/model.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { formatBytes, formatNumber, printJson, printTable, progressObserver, type Io } from '../output.ts';
 import { integerOption, readJsonConfig, splitList, withClient, withHome } from './common.ts';
 import type { DryRunReport } from '../../engine/run-export.ts';
-import type { Home } from '../../app/home.ts';
+import type { RunWatch } from '../../client/client.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 
 export function registerExportCommands(program: Command, io: Io): void {
@@ -23,8 +22,8 @@ export function registerExportCommands(program: Command, io: Io): void {
     .option('--config <file>', 'JSON: {"mapping": {...}, "syncMode": "full"|"upsert"|"mirror", ...destination settings}, or -')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const view = await withHome(command, (home) =>
-        createExport(home, { name: opts.name, connection: opts.connection, segments: splitList(opts.segments), entities: splitList(opts.entities), config: readJsonConfig(opts.config) }),
+      const view = await withClient(command, (client) =>
+        client.createExport({ name: opts.name, connection: opts.connection, segments: splitList(opts.segments), entities: splitList(opts.entities), config: readJsonConfig(opts.config) }),
       );
       // Warnings go to stderr so that --json keeps stdout a single JSON value (which lists them too).
       for (const warning of view.warnings) io.err(`warning: ${warning}`);
@@ -46,8 +45,8 @@ export function registerExportCommands(program: Command, io: Io): void {
         throw new ValidationError('Nothing to change: pass --name, --connection, --segments, --entities or --config.');
       }
       const config = readJsonConfig(opts.config);
-      const view = await withHome(command, (home) =>
-        updateExport(home, name, { name: opts.name, connection: opts.connection, segments: splitList(opts.segments), entities: splitList(opts.entities), config }),
+      const view = await withClient(command, (client) =>
+        client.updateExport(name, { name: opts.name, connection: opts.connection, segments: splitList(opts.segments), entities: splitList(opts.entities), config }),
       );
       for (const warning of view.warnings) io.err(`warning: ${warning}`);
       if (opts.json) printJson(io, view);
@@ -58,7 +57,7 @@ export function registerExportCommands(program: Command, io: Io): void {
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const views = await withHome(command, listExports);
+      const views = await withClient(command, (client) => client.listExports());
       if (opts.json) printJson(io, views);
       else printTable(io, views.map((v) => ({ name: v.name, connection: v.connection, type: v.type, sources: v.segments ?? v.entities })), 'No exports yet: create one with `outflow export create`.');
     });
@@ -67,14 +66,14 @@ export function registerExportCommands(program: Command, io: Io): void {
     .command('show <name>')
     .option('--json', 'machine-readable output')
     .action(async (name: string, _opts, command: Command) => {
-      printJson(io, await withHome(command, (home) => showExport(home, name)));
+      printJson(io, await withClient(command, (client) => client.showExport(name)));
     });
 
   exp
     .command('remove <name>')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const result = await withHome(command, (home) => removeExport(home, name));
+      const result = await withClient(command, (client) => client.removeExport(name));
       if (opts.json) printJson(io, result);
       else io.out(`Removed export "${name}". Its run history stays.`);
     });
@@ -93,23 +92,8 @@ export function registerExportCommands(program: Command, io: Io): void {
         else printDryRun(io, report);
         return;
       }
-      const summary = await withClient(command, async (client) => {
-        const observer = progressObserver(io, !opts.json);
-        const controller = new AbortController();
-        const onSignal = () => controller.abort();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          return await client.runExport(name, { observer, signal: controller.signal }, options);
-        } finally {
-          observer.stop();
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
-      });
-      if (opts.json) printJson(io, summary);
-      else printRunText(io, summary);
-      if (summary.status !== 'succeeded') throw new ExitCode(exitCodes.runFailed);
+      const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.runExport(name, watch, options)));
+      reportRun(io, summary, Boolean(opts.json));
     });
 }
 
@@ -152,14 +136,19 @@ export function registerRefreshCommand(program: Command, io: Io): void {
     });
 }
 
-export async function runWithProgress(io: Io, json: boolean, start: (observer: ReturnType<typeof progressObserver>, signal: AbortSignal) => Promise<Run>): Promise<Run> {
+/**
+ * Starts or follows a run with a progress bar on a terminal. Ctrl-C aborts the watch: a run this command
+ * started is cancelled cleanly (staged files removed, what was sent stays counted); a run it only follows
+ * keeps going.
+ */
+export async function runWithProgress(io: Io, json: boolean, start: (watch: RunWatch) => Promise<RunSummary>): Promise<RunSummary> {
   const observer = progressObserver(io, !json);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await start(observer, controller.signal);
+    return await start({ observer, signal: controller.signal });
   } finally {
     observer.stop();
     process.off('SIGINT', onSignal);
@@ -167,8 +156,8 @@ export async function runWithProgress(io: Io, json: boolean, start: (observer: R
   }
 }
 
-export async function reportRun(home: Home, io: Io, run: Run, json: boolean): Promise<RunSummary> {
-  const summary = await summarizeRun(home, run);
+/** Prints a finished run (text, or one JSON value) and fails the command unless the run succeeded. */
+export function reportRun(io: Io, summary: RunSummary, json: boolean): RunSummary {
   if (json) printJson(io, summary);
   else printRunText(io, summary);
   if (summary.status !== 'succeeded') throw new ExitCode(exitCodes.runFailed);

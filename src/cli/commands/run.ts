@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { outflowCommand } from '../../lib/shell.ts';
-import { resumeRun } from '../../app/exports.ts';
-import { listRunSummaries, reapStaleRuns, showRun } from '../../app/runs.ts';
 import { printJson, printTable, type Io } from '../output.ts';
-import { integerOption, withHome } from './common.ts';
+import { integerOption, withClient } from './common.ts';
 import { printRunText, reportRun, runWithProgress } from './export.ts';
 
 export function registerRunCommands(program: Command, io: Io): void {
@@ -14,17 +12,14 @@ export function registerRunCommands(program: Command, io: Io): void {
     .option('--limit <n>', 'how many', integerOption(), 50)
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const runs = await withHome(command, async (home) => {
-        await reapStaleRuns(home);
-        return listRunSummaries(home, { export: opts.export, limit: opts.limit });
-      });
+      const runs = await withClient(command, (client) => client.listRuns({ export: opts.export, limit: opts.limit }));
       const rows = runs.map((r) => ({
         name: r.id,
         id: r.id,
-        export: r.exportName,
+        export: r.export,
         status: r.status,
         startedBy: r.startedBy,
-        rows: r.rowsTotal,
+        rows: r.rows,
         sent: r.sent,
         rejected: r.rejected,
         startedAt: r.startedAt,
@@ -36,9 +31,15 @@ export function registerRunCommands(program: Command, io: Io): void {
     });
   run
     .command('show <id>')
+    .option('--follow', 'print progress until the run ends (Ctrl-C stops following, not the run)')
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts, command: Command) => {
-      const summary = await withHome(command, (home) => showRun(home, id));
+      if (opts.follow) {
+        const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.followRun(id, watch)));
+        reportRun(io, summary, Boolean(opts.json));
+        return;
+      }
+      const summary = await withClient(command, (client) => client.showRun(id));
       if (opts.json) printJson(io, summary);
       else {
         io.out(`started by ${summary.startedBy} at ${summary.startedAt ?? '-'}`);
@@ -50,9 +51,16 @@ export function registerRunCommands(program: Command, io: Io): void {
     .description('Continue a failed or cancelled run from its checkpoint')
     .option('--json', 'print one JSON summary when done')
     .action(async (id: string, opts, command: Command) => {
-      await withHome(command, async (home) => {
-        const result = await runWithProgress(io, Boolean(opts.json), (observer, signal) => resumeRun(home, id, observer, signal));
-        await reportRun(home, io, result, Boolean(opts.json));
-      });
+      const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.resumeRun(id, watch)));
+      reportRun(io, summary, Boolean(opts.json));
+    });
+  run
+    .command('cancel <id>')
+    .description('Stop a queued or running run; what was already delivered stays delivered and counted')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, opts, command: Command) => {
+      const summary = await withClient(command, (client) => client.cancelRun(id));
+      if (opts.json) printJson(io, summary);
+      else io.out(`Asked run ${summary.id} of "${summary.export}" to stop; it ends cancelled within seconds. See \`${outflowCommand('run', 'show', summary.id)}\`.`);
     });
 }
