@@ -92,11 +92,11 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     const config = await resolveConnectionConfig(services, connection);
     const ctx = destinationContext(services, connection, { signal: controller.signal, warn });
     const { mapping, syncMode, settings, rowsPerFile } = splitExportConfig(exp.config);
-    await services.profiles.useStreamingResources();
 
     let sources: SourceResult[];
     if (destination.export.kind === 'files') {
       await refreshStaleSegments(services, exp, warn);
+      await services.profiles.useStreamingResources();
       const fileSources = await resolveSources(services, exp);
       let rowsDone = 0;
       let rowsTotal: number | null = null;
@@ -170,6 +170,8 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         fullResync,
         retry: services.retry,
         onPlanned: async (members) => {
+          // The snapshot's join and hashes ran with DuckDB's defaults; what follows streams.
+          await services.profiles.useStreamingResources();
           rowsTotal = members.reduce((sum, n) => sum + n, 0);
           await saveRunProgress(db, runId, { rowsTotal });
           observer.onProgress?.({ rowsDone: 0, rowsTotal });

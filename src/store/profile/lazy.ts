@@ -1,4 +1,4 @@
-import type { DeliveredWriter, ProfileStore, SyncTables } from './profile-store.ts';
+import type { ProfileStore, SyncTables } from './profile-store.ts';
 
 /**
  * Opens the profile store on first use. A DuckDB file takes one writer at a time, and most commands (run
@@ -23,8 +23,6 @@ export function lazyProfileStore(open: () => Promise<ProfileStore>): ProfileStor
     countRows: async (source) => (await get()).countRows(source),
     copyCsv: async (source, range, options, target) => (await get()).copyCsv(source, range, options, target),
     readMembers: (source, columns, afterKey, chunkRows) => stream((s) => s.readMembers(source, columns, afterKey, chunkRows)),
-    readDeparted: (stateId, source, chunkRows) => stream((s) => s.readDeparted(stateId, source, chunkRows)),
-    beginDelivered: async (stateId, options): Promise<DeliveredWriter> => (await get()).beginDelivered(stateId, options),
     useStreamingResources: async () => (await get()).useStreamingResources(),
     segmentIsStale: async (segmentId, entity) => (await get()).segmentIsStale(segmentId, entity),
     sync: {

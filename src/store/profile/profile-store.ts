@@ -48,13 +48,6 @@ export interface ProfileStore {
   ): Promise<number>;
   /** Streams the members of a segment in key order, starting after `afterKey`. */
   readMembers(source: Source & { kind: 'segment' }, columns: string[], afterKey: string | null, chunkRows?: number): AsyncIterable<Row[]>;
-  /** Keys (with identity) delivered by the last successful mirror run that are no longer members. */
-  readDeparted(stateId: string, source: Source & { kind: 'segment' }, chunkRows?: number): AsyncIterable<Array<{ key: string; identity: string }>>;
-  /**
-   * Stages the next delivered set of a mirror export. `fresh: false` continues the set staged by the failed
-   * run being resumed.
-   */
-  beginDelivered(stateId: string, options: { fresh: boolean }): Promise<DeliveredWriter>;
   /**
    * True when the segment's membership was materialized from an earlier load of its entity than the current
    * one (or its refresh predates Outflow recording that): joining it to the new rows would mix two versions.
@@ -152,13 +145,6 @@ export interface SyncTables {
   dropTables(prefix: string): Promise<void>;
 }
 
-export interface DeliveredWriter {
-  add(rows: Array<{ key: string; identity: string }>): Promise<void>;
-  /** Makes the staged set the delivered set. */
-  commit(): Promise<void>;
-  discard(): Promise<void>;
-}
-
 const ENTITY_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 const META = '_outflow_entities';
 
@@ -174,9 +160,6 @@ function membersTable(segmentId: string): string {
   return quoteIdent(`_members_${segmentId}`);
 }
 
-function deliveredTable(stateId: string, staging = false): string {
-  return quoteIdent(`_delivered_${stateId}${staging ? '_staging' : ''}`);
-}
 
 /** DuckDB values to plain JSON-able values: BIGINTs become numbers when exact, dates and decimals text. */
 function plain(value: DuckDBValue): string | number | boolean | null {
@@ -573,17 +556,6 @@ class DuckDbProfileStore implements ProfileStore {
     );
   }
 
-  async *readDeparted(stateId: string, source: Source & { kind: 'segment' }, chunkRows = 2048): AsyncIterable<Array<{ key: string; identity: string }>> {
-    if (!(await this.hasTable(`_delivered_${stateId}`))) return;
-    await this.requireMembers(source);
-    yield* this.streamChunks(
-      `SELECT d.k, d.identity FROM ${deliveredTable(stateId)} d WHERE NOT EXISTS (SELECT 1 FROM ${membersTable(source.segmentId)} m WHERE CAST(m.k AS VARCHAR) = d.k) ORDER BY d.k`,
-      [],
-      (row) => ({ key: String(row[0]), identity: String(row[1]) }),
-      chunkRows,
-    );
-  }
-
   /**
    * Streams a query's rows in chunks of about `chunkRows`, on a connection of its own: the caller writes
    * (delivered sets, progress) while the result streams, and a second statement on the streaming
@@ -606,38 +578,6 @@ class DuckDbProfileStore implements ProfileStore {
     } finally {
       con.closeSync();
     }
-  }
-
-  async beginDelivered(stateId: string, options: { fresh: boolean }): Promise<DeliveredWriter> {
-    const staging = deliveredTable(stateId, true);
-    await this.con.run(`CREATE ${options.fresh ? 'OR REPLACE TABLE' : 'TABLE IF NOT EXISTS'} ${staging} (k VARCHAR, identity VARCHAR)`);
-    const con = this.con;
-    return {
-      async add(rows) {
-        if (rows.length === 0) return;
-        const appender = await con.createAppender(`_delivered_${stateId}_staging`);
-        for (const row of rows) {
-          appender.appendVarchar(row.key);
-          appender.appendVarchar(row.identity);
-          appender.endRow();
-        }
-        appender.closeSync();
-      },
-      async commit() {
-        await con.run('BEGIN TRANSACTION');
-        try {
-          await con.run(`DROP TABLE IF EXISTS ${deliveredTable(stateId)}`);
-          await con.run(`ALTER TABLE ${staging} RENAME TO ${deliveredTable(stateId)}`);
-          await con.run('COMMIT');
-        } catch (error) {
-          await con.run('ROLLBACK');
-          throw error;
-        }
-      },
-      async discard() {
-        await con.run(`DROP TABLE IF EXISTS ${staging}`);
-      },
-    };
   }
 
   async useStreamingResources(): Promise<void> {
@@ -815,13 +755,22 @@ function hashInput(salt: string, columns: string[], alias: string): string {
 
 function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Promise<boolean>, stream: Streamer): SyncTables {
   const count = async (sql: string, params: DuckDBValue[] = []) => Number((await con.runAndReadAll(sql, params)).getRows()[0]![0]);
-  const toRow = (spec: SnapshotSpec) => (row: DuckDBValue[], names: string[]) => {
-    const out: Record<string, string | number | boolean | null> = {};
-    names.forEach((name, i) => {
-      const match = /^c(\d+)$/.exec(name);
-      out[match ? spec.columns[Number(match[1])]! : name] = plain(row[i] ?? null);
-    });
-    return out;
+  // Positional snapshot columns back to the entity's column names, worked out once per result.
+  const toRow = (spec: SnapshotSpec) => {
+    let seen: string[] | null = null;
+    let keys: string[] = [];
+    return (row: DuckDBValue[], names: string[]) => {
+      if (names !== seen) {
+        seen = names;
+        keys = names.map((name) => {
+          const match = /^c(\d+)$/.exec(name);
+          return match ? spec.columns[Number(match[1])]! : name;
+        });
+      }
+      const out: Record<string, string | number | boolean | null> = {};
+      for (let i = 0; i < keys.length; i++) out[keys[i]!] = plain(row[i] ?? null);
+      return out;
+    };
   };
   const selected = (spec: SnapshotSpec, alias: string) => spec.columns.map((_, i) => `${alias}.${snapColumn(i)}`);
 
@@ -840,7 +789,7 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
       await con.run(
         `CREATE OR REPLACE TABLE ${quoteIdent(table)} AS SELECT m.k AS k, CAST(m.k AS VARCHAR) AS __key, ${hashInput(spec.salt, spec.hashColumns, 'e')} AS __hash, ` +
           `${hashInput(spec.salt, spec.identityColumns, 'e')} AS __idhash${columns.length ? ', ' : ''}${columns.join(', ')} ` +
-          `FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(entity)} e ON e.${key} = m.k ORDER BY m.k`,
+          `FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(entity)} e ON e.${key} = m.k`,
       );
       return count(`SELECT count(*) FROM ${quoteIdent(table)}`);
     },
@@ -871,6 +820,7 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
       const cols = selected(spec, 's');
       const nulls = spec.columns.map((_, i) => `NULL AS ${snapColumn(i)}`);
       const after = afterKey === null ? '' : `WHERE __key > $1`;
+      const mapRemoval = toRow(spec);
       yield* stream(
         `SELECT * FROM (` +
           `SELECT s.__key AS __key, d.identity AS __identity, true AS __present${cols.length ? ', ' : ''}${cols.join(', ')} FROM ${s} s JOIN ${d} d ON d.k = s.__key WHERE d.idhash IS DISTINCT FROM s.__idhash ` +
@@ -878,7 +828,7 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
           `) ${after} ORDER BY __key`,
         afterKey === null ? [] : [afterKey],
         (row, names) => {
-          const all = toRow(spec)(row, names);
+          const all = mapRemoval(row, names);
           const present = all.__present === true;
           const { __key, __identity, __present: _p, ...rest } = all;
           return { key: String(__key), identity: String(__identity), row: present ? { ...rest, __key: String(__key) } : null };
@@ -903,10 +853,11 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
         joined = 'd.k IS NULL';
         if (!options.all) where.push('(d.k IS NULL OR d.hash IS DISTINCT FROM s.__hash)');
       }
+      const mapRow = toRow(spec);
       yield* stream(
         `SELECT s.__key, s.__hash, s.__idhash, ${joined} AS __joined${cols.length ? ', ' : ''}${cols.join(', ')} FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.k`,
         params,
-        (row, names) => toRow(spec)(row, names) as SnapshotRow,
+        (row, names) => mapRow(row, names) as SnapshotRow,
         chunkRows,
       );
     },
