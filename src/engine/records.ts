@@ -223,7 +223,10 @@ export async function runRecordExport(input: RecordExportInput): Promise<SourceR
       if (syncing) {
         result.added = 0;
         result.updated = 0;
-        result.unchanged = hasState && !input.fullResync ? await sync.countUnchanged(snapshotOf(index), state!) : 0;
+        // A run that reads every change from the start counts the unchanged members as it goes (below);
+        // a resume counts them here.
+        const counted = hasState && !input.fullResync && resuming?.phase === 'add' && resuming.afterKey !== null;
+        result.unchanged = counted ? await sync.countUnchanged(snapshotOf(index), state!) : 0;
         unchanged += result.unchanged;
       }
       const journal = async (entries: JournalEntry[]) => {
@@ -308,7 +311,9 @@ export async function runRecordExport(input: RecordExportInput): Promise<SourceR
       const all = !syncing || input.fullResync === true || !hasState;
       let batch = newBatch('add', afterKey);
       let batchBytes = 0;
+      let changedRows = 0;
       for await (const rows of sync.readChanges(snapshotOf(index), hasState ? state : null, spec, { afterKey, all, keyType })) {
+        changedRows += rows.length;
         for (const row of rows) {
           const mapped = toExportRecord(row, kind, input.mapping, segment.name);
           if ('rejection' in mapped) {
@@ -334,6 +339,10 @@ export async function runRecordExport(input: RecordExportInput): Promise<SourceR
       }
       if (batch.records.length > 0 || batch.refused.length > 0) await dispatcher.push(batch);
       await dispatcher.drain();
+      if (syncing && hasState && !input.fullResync && !(resuming?.phase === 'add' && resuming.afterKey !== null)) {
+        result.unchanged = counts[index]! - changedRows;
+        unchanged += result.unchanged;
+      }
     }
     if (!dry) {
       // Every segment is done: only now does the delivered state learn what this run (and the runs it
