@@ -110,17 +110,18 @@ async function runCase(c: Case, members: number, files: { v1: string; v2: string
   }
 }
 
-export async function runIncrementalBench(options: { members: number; keep: boolean }): Promise<boolean> {
+export async function runIncrementalBench(options: { members: number; keep: boolean; only?: string | undefined }): Promise<boolean> {
   const work = tempDir('incremental');
   const results: Array<{ c: Case; steps: Step[] }> = [];
   let ok = true;
   try {
     const files = await writeVersions(work, options.members);
-    const cases: Case[] = [
+    const all: Case[] = [
       { id: 'iterable', syncMode: 'mirror' },
       { id: 'campaign-monitor', syncMode: 'mirror' },
       { id: 'campaign-monitor', syncMode: 'upsert' },
     ];
+    const cases = all.filter((c) => options.only === undefined || c.id === options.only);
     for (const c of cases) {
       const dir = path.join(work, `${c.id}-${c.syncMode}`);
       fs.mkdirSync(dir, { recursive: true });

@@ -20,6 +20,7 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
 
   incremental    mirror sync to the Iterable and Campaign Monitor fakes: full run, re-run after 1 % changed, unchanged re-run
     --members N    segment size (default ${DEFAULT_MEMBERS.toLocaleString('en-US')})
+    --only ID      iterable or campaign-monitor
     --keep         keep the temporary folder
 `;
 
@@ -71,7 +72,10 @@ async function main(argv: string[]): Promise<number> {
     case 'incremental': {
       const members = positiveNumber('members', values.members, DEFAULT_MEMBERS);
       if (!Number.isInteger(members) || members < 1000) throw new BenchError('--members must be a whole number of at least 1000.');
-      return (await runIncrementalBench({ members, keep: values.keep })) ? 0 : 1;
+      if (values.only !== undefined && values.only !== 'iterable' && values.only !== 'campaign-monitor') {
+        throw new BenchError(`--only must be iterable or campaign-monitor, not "${values.only}".`);
+      }
+      return (await runIncrementalBench({ members, keep: values.keep, only: values.only })) ? 0 : 1;
     }
     default:
       throw new BenchError(`Unknown benchmark "${name}".\n\n${USAGE}`);
