@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
 import { tempDir } from './support/cli.ts';
+import { ensureServer, viaServer } from './support/server.ts';
 
 const BIN = path.resolve('bin/outflow.js');
 
@@ -11,7 +12,9 @@ const BIN = path.resolve('bin/outflow.js');
  * Runs the real `outflow` executable, as a user would. Asynchronously: the SFTP server these tests talk to
  * lives in this process and must keep answering while the child runs.
  */
-function cli(home: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function cli(home: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // Run again with a server owning the home (OUTFLOW_TEST_VIA_SERVER=1), the child finds it in server.json.
+  if (viaServer && args[0] !== '--help') await ensureServer(home);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args, '--home', home], { env: { ...process.env, OUTFLOW_DEBUG: '' } });
     let stdout = '';

@@ -10,6 +10,7 @@ import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake, type MicrosoftAdvertising
 import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
 import { getConnectionByName } from '../src/store/metadata/connections.ts';
 import { createExport as storeCreateExport } from '../src/store/metadata/exports.ts';
+import { viaServer } from './support/server.ts';
 import { outflow, tempDir, writeJson } from './support/cli.ts';
 
 const SFTP_PASSWORD = 'sftp-right-password-4821';
@@ -388,7 +389,8 @@ describe('outflow segment update', () => {
     asContributor('carol');
     const changed = await outflow(home, 'segment', 'update', 'nl', '--where', "country = 'NL' and age > 22");
     expect(changed.code).toBe(5);
-    const admin = os.userInfo().username;
+    // Through a server, the administrator is the server's account; without one, the home's owner.
+    const admin = viaServer ? 'admin' : os.userInfo().username;
     expect(changed.stderr).toBe(
       `error: Segment "nl" is used by export "benelux" of ${admin}, export "follows" of ${admin}, export "ms-legacy" of ada, export "ms-nl" of ${admin}, ` +
         `so only an administrator may change it. Ask an administrator, or ask ${admin} or ada to take "nl" out of those exports first.\n`,

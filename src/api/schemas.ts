@@ -251,8 +251,10 @@ export const UserView = z
   .object({ name: z.string(), role: Role, mustChangePassword: z.boolean(), createdBy: z.string(), createdAt: z.string(), updatedAt: z.string() })
   .openapi('User');
 
-export const UserCreate = z.object({ name: z.string().min(1).max(100), role: Role }).strict().openapi('UserCreate');
-export const UserPatch = z.object({ role: Role }).strict().openapi('UserPatch');
+// Roles are checked by the use case, whose message names the valid ones the way the CLI does.
+const RoleInput = z.string().min(1).max(50).openapi({ description: 'admin | contributor | viewer' });
+export const UserCreate = z.object({ name: z.string().min(1).max(100), role: RoleInput }).strict().openapi('UserCreate');
+export const UserPatch = z.object({ role: RoleInput }).strict().openapi('UserPatch');
 export const OneTimePassword = z.object({ name: z.string(), role: Role, password: z.string() }).openapi('UserWithPassword');
 
 export const TokenView = z

@@ -57,6 +57,9 @@ function parseJson(text: string, status: number): unknown {
   }
 }
 
+/** Codes of a destination refusing credentials or access (AuthError), which the CLI reports with exit code 5. */
+const AUTH_CODES = new Set<string>(['auth_failed', 'token_expired', 'terms_not_accepted', 'host_key_mismatch', 'permission_denied']);
+
 /** The inverse of the API's error mapping, so the CLI exits with the same code whether or not a server ran the command. */
 export function errorFromResponse(status: number, json: unknown, headers: Headers): Error {
   const error = (json as { error?: { code?: string; message?: string; runId?: string; issues?: Array<{ path: string; message: string }> } })?.error;
@@ -77,7 +80,7 @@ export function errorFromResponse(status: number, json: unknown, headers: Header
       return new ValidationError(message);
     case 422:
       if (code === 'invalid_input') return new ValidationError(message, error?.issues ?? []);
-      if (code === 'auth_failed' || code === 'token_expired' || code === 'terms_not_accepted' || code === 'host_key_mismatch') return new AuthError(code, message);
+      if (AUTH_CODES.has(code)) return new AuthError(code, message);
       return new ConfigError(code, message);
     case 429: {
       const seconds = Number(headers.get('retry-after'));

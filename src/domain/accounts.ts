@@ -1,6 +1,6 @@
 import type { Role } from './model.ts';
 
-export const roles = ['admin', 'contributor', 'viewer'] as const satisfies readonly Role[];
+export { roles } from './model.ts';
 
 /** An account as the store returns it: never with its password hash (see `readPasswordHash`). */
 export interface User {

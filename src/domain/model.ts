@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { DestinationId } from '../destinations/kit/define.ts';
 import type { ErrorCode } from './errors.ts';
 
-export type Role = 'admin' | 'contributor' | 'viewer';
-export const roles: readonly Role[] = ['admin', 'contributor', 'viewer'];
+export const roles = ['admin', 'contributor', 'viewer'] as const;
+export type Role = (typeof roles)[number];
 
 /**
  * Who is acting: recorded on connections (consent), exports, runs and the audit log. `via` and `address`

@@ -8,11 +8,13 @@ import { ensureServer, tokenForRole, viaServer } from './server.ts';
 /** Points the CLI at the home's server as an account of `OUTFLOW_ROLE`'s role; returns how to undo it. */
 async function connectToServer(home: string): Promise<() => void> {
   const server = await ensureServer(home);
-  const role = process.env.OUTFLOW_ROLE;
-  if (!role || role === 'admin') return () => {};
+  // Through a server, OUTFLOW_USER/OUTFLOW_ROLE grant nothing: they pick a test account's token instead.
+  const role = process.env.OUTFLOW_ROLE || 'admin';
+  const user = process.env.OUTFLOW_USER;
+  if (role === 'admin' && !user) return () => {};
   const saved = { url: process.env.OUTFLOW_URL, token: process.env.OUTFLOW_TOKEN };
   process.env.OUTFLOW_URL = server.url;
-  process.env.OUTFLOW_TOKEN = await tokenForRole(server, role);
+  process.env.OUTFLOW_TOKEN = await tokenForRole(server, role, user);
   return () => {
     for (const [key, value] of [['OUTFLOW_URL', saved.url], ['OUTFLOW_TOKEN', saved.token]] as const) {
       if (value === undefined) delete process.env[key];

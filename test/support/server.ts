@@ -24,13 +24,13 @@ export function ensureServer(home: string): Promise<RunningServer> {
 const tokens = new Map<string, Promise<string>>();
 
 /** An API token of a test account with `role` on `server` (created once per server and role). */
-export function tokenForRole(server: RunningServer, role: string): Promise<string> {
-  const key = `${server.url} ${role}`;
+export function tokenForRole(server: RunningServer, role: string, userName = `test-${role}`): Promise<string> {
+  const key = `${server.url} ${role} ${userName}`;
   let token = tokens.get(key);
   if (!token) {
     const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };
     token = (async () => {
-      const name = `test-${role}`;
+      const name = userName;
       await createUser(admin, { name, role });
       return (await createToken(admin, { user: name, name: 'tests' })).token;
     })();

@@ -109,6 +109,11 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .option('--port <port>', 'loopback port for the redirect (default: any free port)', integerOption(0, 65_535), 0)
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
+      // The sign-in stores a credential with the connection's client secret, which never leaves the server's
+      // machine: there it works on the home's metadata directly (a running server shares it), never remotely.
+      if (process.env.OUTFLOW_URL) {
+        throw new ValidationError('`outflow connection authorize` runs on the machine of the Outflow server (it needs the connection\'s stored client secret); run it there, without OUTFLOW_URL.');
+      }
       await withHome(command, async (home) => {
         assertAdmin(home.actor, 'authorize connections');
         const existing = await findConnectionByName(home.db, home.box, name);

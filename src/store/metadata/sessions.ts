@@ -1,8 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Session, User } from '../../domain/accounts.ts';
-import type { Role } from '../../domain/model.ts';
 import type { Db, SessionsTable } from './db.ts';
-import { toUser } from './users.ts';
+import { joinedUser, joinedUserColumns } from './users.ts';
 
 function toSession(row: Selectable<SessionsTable>): Session {
   return {
@@ -37,28 +36,13 @@ export async function findSession(db: Db, idHash: string): Promise<{ session: Se
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('sessions')
-    .select([
-      'users.name as user_name',
-      'users.role as user_role',
-      'users.must_change_password as user_must_change_password',
-      'users.created_by as user_created_by',
-      'users.created_at as user_created_at',
-      'users.updated_at as user_updated_at',
-    ])
+    .select([...joinedUserColumns])
     .where('sessions.id_hash', '=', idHash)
     .executeTakeFirst();
   if (!row) return undefined;
   return {
     session: toSession(row),
-    user: toUser({
-      id: row.user_id,
-      name: row.user_name,
-      role: row.user_role as Role,
-      must_change_password: row.user_must_change_password,
-      created_by: row.user_created_by,
-      created_at: row.user_created_at,
-      updated_at: row.user_updated_at,
-    }),
+    user: joinedUser(row),
   };
 }
 

@@ -1,10 +1,9 @@
 import type { Selectable } from 'kysely';
 import type { ApiToken, User } from '../../domain/accounts.ts';
-import type { Role } from '../../domain/model.ts';
 import { newId } from '../../lib/ids.ts';
 import type { ApiTokensTable, Db } from './db.ts';
 import { nowIso } from './json.ts';
-import { toUser } from './users.ts';
+import { joinedUser, joinedUserColumns } from './users.ts';
 
 export interface NewApiToken {
   userId: string;
@@ -85,29 +84,14 @@ export async function findActiveApiToken(db: Db, tokenHash: string): Promise<{ t
     .selectFrom('api_tokens')
     .innerJoin('users', 'users.id', 'api_tokens.user_id')
     .selectAll('api_tokens')
-    .select([
-      'users.name as user_name',
-      'users.role as user_role',
-      'users.must_change_password as user_must_change_password',
-      'users.created_by as user_created_by',
-      'users.created_at as user_created_at',
-      'users.updated_at as user_updated_at',
-    ])
+    .select([...joinedUserColumns])
     .where('api_tokens.token_hash', '=', tokenHash)
     .where('api_tokens.revoked_at', 'is', null)
     .executeTakeFirst();
   if (!row) return undefined;
   return {
     token: toApiToken(row),
-    user: toUser({
-      id: row.user_id,
-      name: row.user_name,
-      role: row.user_role as Role,
-      must_change_password: row.user_must_change_password,
-      created_by: row.user_created_by,
-      created_at: row.user_created_at,
-      updated_at: row.user_updated_at,
-    }),
+    user: joinedUser(row),
   };
 }
 

@@ -14,6 +14,37 @@ export interface NewUser {
   createdBy: string;
 }
 
+/** The user columns of a query joined to `users` (sessions, tokens), prefixed so they cannot clash. */
+export const joinedUserColumns = [
+  'users.name as user_name',
+  'users.role as user_role',
+  'users.must_change_password as user_must_change_password',
+  'users.created_by as user_created_by',
+  'users.created_at as user_created_at',
+  'users.updated_at as user_updated_at',
+] as const;
+
+/** The user of a row selected with {@link joinedUserColumns} (and `user_id`). */
+export function joinedUser(row: {
+  user_id: string;
+  user_name: string;
+  user_role: string;
+  user_must_change_password: UsersTable['must_change_password'];
+  user_created_by: string;
+  user_created_at: string;
+  user_updated_at: string;
+}): User {
+  return toUser({
+    id: row.user_id,
+    name: row.user_name,
+    role: row.user_role as Role,
+    must_change_password: row.user_must_change_password,
+    created_by: row.user_created_by,
+    created_at: row.user_created_at,
+    updated_at: row.user_updated_at,
+  });
+}
+
 export function toUser(row: Omit<Selectable<UsersTable>, 'password_hash'>): User {
   return {
     id: row.id,

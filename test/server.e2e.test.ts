@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
+import { tempDir, writeJson } from './support/cli.ts';
+
+const BIN = path.resolve('bin/outflow.js');
+const ITERABLE_KEY = 'server-e2e-iterable-key-4b7d';
+const ADMIN_PASSWORD = 'server-e2e-admin-password';
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real executable in a child process, as a user at a second terminal would run it. */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, OUTFLOW_DEBUG: '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+}
+
+let home: string;
+let work: string;
+let iterable: IterableFake;
+let server: ChildProcess;
+let serverErr = '';
+
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; server said: ${serverErr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  home = tempDir('server-home');
+  work = tempDir('server-work');
+  // Slow enough that a run of 5,000 members (five batches) is still going while the other commands ask.
+  iterable = await startIterableFake({ projects: [{ apiKey: ITERABLE_KEY }], latencyMs: 1500 });
+  fs.writeFileSync(path.join(work, 'c.csv'), ['profile_id,email', ...Array.from({ length: 5000 }, (_, i) => `${i + 1},m${i + 1}@example.com`)].join('\n') + '\n');
+  server = spawn(process.execPath, [BIN, 'serve', '--home', home, '--port', '0'], { env: { ...process.env, OUTFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+  server.stderr!.setEncoding('utf8').on('data', (d: string) => (serverErr += d));
+  await waitFor('server.json', () => (fs.existsSync(path.join(home, 'server.json')) ? true : undefined));
+});
+
+afterAll(async () => {
+  if (server.exitCode === null) server.kill('SIGKILL');
+  await iterable?.close();
+  fs.rmSync(home, { recursive: true, force: true });
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('outflow serve with the CLI as its client', () => {
+  it('keeps its credential private and the home private', () => {
+    expect(fs.statSync(path.join(home, 'server.json')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(home).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(home, 'metadata.sqlite')).mode & 0o777).toBe(0o600);
+    expect(serverErr).toContain('with the password in OUTFLOW_ADMIN_PASSWORD');
+    expect(serverErr).not.toContain(ADMIN_PASSWORD);
+  });
+
+  it('answers reads from a second terminal while an export runs, and follows the run to its end', async () => {
+    expect((await cli(['entity', 'load', 'Customer', path.join(work, 'c.csv'), '--home', home])).code).toBe(0);
+    expect((await cli(['segment', 'create', 'all', '--where', 'profile_id > 0', '--home', home])).code).toBe(0);
+    expect((await cli(['segment', 'refresh', '--home', home])).code).toBe(0);
+    const connection = writeJson(work, 'it.json', { apiKey: ITERABLE_KEY, baseUrl: iterable.url });
+    expect((await cli(['connection', 'create', '--type', 'iterable', '--name', 'it', '--config', connection, '--accept-privacy-terms', '--home', home])).code).toBe(0);
+    const config = writeJson(work, 'exp.json', { mapping: { email: 'email' } });
+    expect((await cli(['export', 'create', '--name', 'everyone', '--connection', 'it', '--segments', 'all', '--config', config, '--home', home])).code).toBe(0);
+
+    const running = cli(['export', 'run', 'everyone', '--json', '--home', home]);
+    const run = await waitFor('a running run', async () => {
+      const list = await cli(['run', 'list', '--json', '--home', home]);
+      expect(list.code, list.stderr).toBe(0);
+      return (JSON.parse(list.stdout) as Array<{ id: string; status: string }>).find((r) => r.status === 'running');
+    });
+    // Reads while the run holds the profile store: never "the home is in use".
+    const shown = await cli(['run', 'show', run.id, '--json', '--home', home]);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id: run.id, status: expect.stringMatching(/^(running|succeeded)$/) });
+    const followed = await cli(['run', 'show', run.id, '--follow', '--json', '--home', home]);
+    expect(followed.code).toBe(0);
+    expect(JSON.parse(followed.stdout)).toMatchObject({ id: run.id, status: 'succeeded', sent: 5000 });
+
+    const finished = await running;
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(JSON.parse(finished.stdout)).toMatchObject({ id: run.id, status: 'succeeded', startedBy: 'admin', sent: 5000 });
+  });
+
+  it('serves another machine with OUTFLOW_URL and a token, with that account’s role', async () => {
+    const viewer = await cli(['user', 'create', 'vic', '--role', 'viewer', '--json', '--home', home]);
+    expect(viewer.code).toBe(0);
+    const token = JSON.parse((await cli(['token', 'create', 'vic', '--json', '--home', home])).stdout).token as string;
+    const { url } = JSON.parse(fs.readFileSync(path.join(home, 'server.json'), 'utf8')) as { url: string };
+    const elsewhere = tempDir('elsewhere');
+    const env = { OUTFLOW_URL: url, OUTFLOW_TOKEN: token, OUTFLOW_ROLE: 'admin', OUTFLOW_USER: 'root' };
+    const list = await cli(['export', 'list', '--json', '--home', elsewhere], env);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout).map((e: { name: string }) => e.name)).toEqual(['everyone']);
+    // The environment grants nothing through a server: the token's account is a viewer.
+    const refused = await cli(['export', 'run', 'everyone', '--home', elsewhere], env);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/^error: Viewers may not/);
+    const wrong = await cli(['export', 'list', '--home', elsewhere], { OUTFLOW_URL: url, OUTFLOW_TOKEN: 'of_not-a-token' });
+    expect(wrong.code).toBe(5);
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+    const audit = JSON.parse((await cli(['audit', '--json', '--action', 'run.start', '--home', home])).stdout) as Array<{ actor: string; via: string; address: string }>;
+    expect(audit[0]).toMatchObject({ actor: 'admin', via: 'api', address: expect.stringMatching(/127\.0\.0\.1/) });
+  });
+
+  it('stops cleanly on SIGTERM and hands the home back to the CLI', async () => {
+    server.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => server.once('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+    expect(fs.existsSync(path.join(home, 'server.json'))).toBe(false);
+    const direct = await cli(['run', 'list', '--json', '--home', home]);
+    expect(direct.code).toBe(0);
+    expect(JSON.parse(direct.stdout)[0]).toMatchObject({ export: 'everyone', status: 'succeeded' });
+  });
+});
