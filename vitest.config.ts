@@ -12,6 +12,8 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 const cliSuites = [
   'test/cli.e2e.test.ts',
   'test/marketing.e2e.test.ts',
+  'test/mirror.e2e.test.ts',
+  'test/sync-regressions.e2e.test.ts',
   'test/edits.e2e.test.ts',
   'test/new-user.e2e.test.ts',
   'test/sftp-export.integration.test.ts',
