@@ -145,7 +145,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
       if (!continuing) await refreshStaleSegments(services, exp, warn);
       const segments = await resolveSegments(services, exp);
       let rowsTotal = segments.reduce((sum, s) => sum + s.members, 0);
-      await saveRunProgress(db, runId, { rowsTotal, checkpoint: { ...(position ?? { sourceIndex: 0, phase: 'remove', afterKey: null }), snapshot, ...(fullResync ? { fullResync } : {}) } });
+      await saveRunProgress(db, runId, { rowsTotal });
       for (const warning of await checkRecordLimits(db, exp, destination.title, kind, config, segments)) warn(warning);
       await saveRunProgress(db, runId, { warnings });
       observer.onProgress?.({ rowsDone: 0, rowsTotal });
@@ -173,7 +173,10 @@ export async function executeRun(services: Services, runId: string, actor: Actor
           // The snapshot's join and hashes ran with DuckDB's defaults; what follows streams.
           await services.profiles.useStreamingResources();
           rowsTotal = members.reduce((sum, n) => sum + n, 0);
-          await saveRunProgress(db, runId, { rowsTotal });
+          // Only now that every snapshot exists does the checkpoint name it: a run that failed before (a
+          // limit, a removed segment) is resumed with a snapshot of its own.
+          const checkpoint = { ...(position ?? { sourceIndex: 0, phase: 'remove' as const, afterKey: null }), snapshot, ...(fullResync ? { fullResync } : {}) };
+          await saveRunProgress(db, runId, { rowsTotal, checkpoint });
           observer.onProgress?.({ rowsDone: 0, rowsTotal });
         },
         onRetry: (message, delayMs) => {
