@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_API_ROWS, runApiBench } from './api.ts';
 import { DESTINATION_CASES, runDestinationsBench } from './destinations.ts';
 import { DEFAULT_MEMBERS, runIncrementalBench } from './incremental.ts';
 import { DEFAULT_ROWS, runSftpBench } from './sftp.ts';
@@ -11,6 +12,11 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
   sftp           Outflow's SFTP export vs DuckDB CSV + pigz/gzip + OpenSSH sftp, to a real sshd
     --rows N       rows to export (default ${DEFAULT_ROWS.toLocaleString('en-US')})
     --repeat N     rounds of every measurement; prints medians (default 1)
+    --keep         keep the temporary folder
+
+  api            REST API latency at 50 clients, alone and during an SFTP export, and the export's slowdown
+    --rows N       rows the SFTP export sends (default ${DEFAULT_API_ROWS.toLocaleString('en-US')})
+    --repeat N     rounds of export without / with API load; prints medians (default 1)
     --keep         keep the temporary folder
 
   destinations   record exports against each destination's fake at its documented rate, 50 ms latency
@@ -60,6 +66,13 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isInteger(repeat)) throw new BenchError('--repeat must be a whole number.');
       await runSftpBench({ rows, repeat, keep: values.keep });
       return 0;
+    }
+    case 'api': {
+      const rows = positiveNumber('rows', values.rows, DEFAULT_API_ROWS);
+      if (!Number.isInteger(rows)) throw new BenchError('--rows must be a whole number.');
+      const repeat = positiveNumber('repeat', values.repeat, 1);
+      if (!Number.isInteger(repeat)) throw new BenchError('--repeat must be a whole number.');
+      return (await runApiBench({ rows, repeat, keep: values.keep })) ? 0 : 1;
     }
     case 'destinations': {
       const scale = positiveNumber('scale', values.scale, 1);

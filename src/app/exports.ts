@@ -5,7 +5,7 @@ import { exportConfigBase, type Connection, type Export, type Run, type Segment 
 import { checkRecordLimits } from '../engine/limits.ts';
 import { dryRun, executeRun, splitExportConfig, type DryRunReport, type RunObserver } from '../engine/run-export.ts';
 import { assertAdmin, assertCanUse, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
-import { getConnection, getConnectionByName } from '../store/metadata/connections.ts';
+import { connectionLabels, getConnection, getConnectionByName } from '../store/metadata/connections.ts';
 import * as store from '../store/metadata/exports.ts';
 import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
 import { audit } from './audit.ts';
@@ -40,8 +40,12 @@ export interface CreatedExportView extends ExportView {
   warnings: string[];
 }
 
-async function toExportView(home: Home, exp: Export): Promise<ExportView> {
-  const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
+/**
+ * What `export list/show` and the API show of an export. `labels` holds the connections' names and types
+ * (a removed one is missing); a list passes one lookup for all exports instead of a query per export.
+ */
+async function toExportView(home: Home, exp: Export, labels?: Map<string, { name: string; type: string }>): Promise<ExportView> {
+  const connection = (labels ?? (await connectionLabels(home.db, [exp.connectionId]))).get(exp.connectionId);
   return {
     name: exp.name,
     connection: connection?.name ?? '(removed)',
@@ -288,7 +292,10 @@ async function validateMapping(home: Home, title: string, kind: RecordExportDefi
 }
 
 export async function listExports(home: Home): Promise<ExportView[]> {
-  return Promise.all((await store.listExports(home.db)).map((e) => toExportView(home, e)));
+  const exports = await store.listExports(home.db);
+  // One query for every connection's name and type: GET /api/exports serves this on each request.
+  const labels = await connectionLabels(home.db);
+  return Promise.all(exports.map((e) => toExportView(home, e, labels)));
 }
 
 export async function showExport(home: Home, name: string): Promise<ExportView> {

@@ -69,6 +69,15 @@ export async function getConnection(db: Db, box: SecretBox, id: string): Promise
   return toConnection(row, box);
 }
 
+/** Name and type of connections by id, without opening their secrets: what a list of exports shows. */
+export async function connectionLabels(db: Db, ids?: string[]): Promise<Map<string, { name: string; type: DestinationId }>> {
+  if (ids && ids.length === 0) return new Map();
+  let query = db.selectFrom('connections').select(['id', 'name', 'type']);
+  if (ids) query = query.where('id', 'in', [...new Set(ids)]);
+  const rows = await query.execute();
+  return new Map(rows.map((row) => [row.id, { name: row.name, type: row.type as DestinationId }]));
+}
+
 export async function findConnectionByName(db: Db, box: SecretBox, name: string): Promise<Connection | undefined> {
   const row = await db.selectFrom('connections').selectAll().where('name', '=', name).executeTakeFirst();
   return row ? toConnection(row, box) : undefined;
