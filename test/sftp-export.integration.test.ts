@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -133,11 +134,27 @@ suite('SFTP exports to a real OpenSSH server, end to end through the CLI', () =>
 
     const downloaded = await downloadAll(sshd, path.join(sshd.root, 'gz'));
     // Only final names: no temporary file was left behind.
-    expect([...downloaded.keys()].every((name) => /^(Customer|europe)_\d{8}T\d{6}Z_\dof\d\.csv\.gz$/.test(name))).toBe(true);
+    expect([...downloaded.keys()].every((name) => /^(Customer|europe)_\d{8}T\d{6}Z(_\dof\d\.csv\.gz|\.manifest\.json)$/.test(name))).toBe(true);
+
+    // One manifest per set, naming every part with its rows, bytes and SHA-256 as they landed.
+    const manifests = [...downloaded].filter(([name]) => name.endsWith('.manifest.json'));
+    expect(manifests.map(([name]) => name.split('_')[0]).sort()).toEqual(['Customer', 'europe']);
+    for (const [, content] of manifests) {
+      const manifest = JSON.parse(content.toString('utf8'));
+      expect(manifest.rows).toBe(manifest.name === 'Customer' ? 1000 : 500);
+      expect(manifest.parts).toHaveLength(manifest.name === 'Customer' ? 4 : 1);
+      for (const part of manifest.parts) {
+        const data = downloaded.get(part.file)!;
+        expect(part.bytes).toBe(data.length);
+        expect(part.sha256).toBe(createHash('sha256').update(data).digest('hex'));
+      }
+      expect(manifest.bytes).toBe(manifest.parts.reduce((sum: number, p: { bytes: number }) => sum + p.bytes, 0));
+    }
 
     const seen = new Map<string, string[]>();
     let europe = 0;
     for (const [name, content] of downloaded) {
+      if (name.endsWith('.manifest.json')) continue;
       const text = gunzipSync(content).toString('utf8');
       expect(text.charCodeAt(0)).not.toBe(0xfeff);
       const [header, ...records] = parseCsv(text, ';');
@@ -166,7 +183,7 @@ suite('SFTP exports to a real OpenSSH server, end to end through the CLI', () =>
     await outflow(home, 'export', 'create', '--name', 'empty', '--connection', 'plain', '--segments', 'nobody');
     const summary = (await outflow(home, 'export', 'run', 'empty', '--json')).json();
     expect(summary).toMatchObject({ status: 'succeeded', entities: [{ name: 'nobody', rows: 0, files: [{ rows: 0 }] }] });
-    const files = fs.readdirSync(path.join(sshd.root, 'plain'));
+    const files = fs.readdirSync(path.join(sshd.root, 'plain')).filter((f) => !f.endsWith('.manifest.json'));
     expect(files).toHaveLength(1);
     expect(fs.readFileSync(path.join(sshd.root, 'plain', files[0]!), 'utf8')).toBe('profile_id,email,country,note,score\n');
   });

@@ -46,7 +46,8 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const files = () => fs.readdirSync(path.join(server.root, 'out')).sort();
+/** The data files in the folder (each run also writes a manifest, `<name>_<stamp>.manifest.json`). */
+const files = () => fs.readdirSync(path.join(server.root, 'out')).filter((f) => !f.endsWith('.manifest.json')).sort();
 
 describe('file exports when the SFTP server misbehaves', () => {
   it('splits into at most five parts balanced by rows', () => {

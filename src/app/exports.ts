@@ -9,7 +9,7 @@ import { connectionLabels, getConnection, getConnectionByName } from '../store/m
 import * as store from '../store/metadata/exports.ts';
 import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
 import { audit } from './audit.ts';
-import { reapStaleRuns } from './runs.ts';
+import { reapStaleRuns, supersedingRun } from './runs.ts';
 import { shellQuote } from '../lib/shell.ts';
 import { getSegment } from '../store/metadata/segments.ts';
 import { refreshSegments } from './data.ts';
@@ -357,8 +357,14 @@ export async function runExport(
   return executeRun(home, run.id, home.actor, observer, signal);
 }
 
-/** Records a new run that continues a failed or cancelled one from its checkpoint. */
-export async function queueResume(home: Home, runId: string): Promise<Run> {
+/**
+ * Records a new run that continues a failed or cancelled one from its checkpoint. A run is resumed once: a run
+ * that was already resumed, or that a newer successful run of its export superseded, is refused with the id of
+ * the run that supersedes it (resuming it would re-send what that run sent, or an older state over a newer
+ * one); so is a resume while another run of the export is queued or running.
+ */
+export async function queueResume(home: Home, runId: string, trigger: Run['trigger'] = 'resume'): Promise<Run> {
+  await reapStaleRuns(home);
   const previous = await getRun(home.db, runId);
   if (previous.status !== 'failed' && previous.status !== 'cancelled') {
     throw new ValidationError(`Run ${runId} is ${previous.status}; only a failed or cancelled run can be resumed.`);
@@ -366,15 +372,21 @@ export async function queueResume(home: Home, runId: string): Promise<Run> {
   const exp = await store.getExportById(home.db, previous.exportId);
   const connection = await getConnection(home.db, home.box, exp.connectionId);
   assertCanUse(home.actor, connection);
+  const superseded = await supersedingRun(home, previous);
+  if (superseded) {
+    throw new RunConflictError(`Run ${runId} ${superseded.reason}; it cannot be resumed. See \`outflow run show ${superseded.id}\`.`, superseded.id);
+  }
+  const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
+  if (active) throw new RunConflictError(`Export "${exp.name}" already has run ${active.id} ${active.status}; follow it with \`outflow run show ${active.id} --follow\`.`, active.id);
   const run = await createRun(home.db, {
     exportId: exp.id,
     exportName: exp.name,
     connectionId: connection.id,
-    trigger: 'resume',
+    trigger,
     startedBy: home.actor.name,
     resumedFrom: previous,
   });
-  await audit(home, 'run.resume', { type: 'export', name: exp.name }, { runId: run.id, resumedFrom: runId });
+  await audit(home, 'run.resume', { type: 'export', name: exp.name }, { runId: run.id, resumedFrom: runId, trigger });
   return run;
 }
 

@@ -43,6 +43,8 @@ export interface OutflowClient {
   runExport(name: string, watch: RunWatch, options?: RunOptions): Promise<RunSummary>;
   /** What a run would do now; sends nothing and changes nothing. */
   dryRunExport(name: string, options?: RunOptions): Promise<DryRunReport>;
+  /** Queues a run for the server's worker pool and returns at once; needs a server (`outflow serve`). */
+  queueExport(name: string, options?: RunOptions): Promise<RunSummary>;
 
   listRuns(options: { export?: string; limit?: number }): Promise<RunListItem[]>;
   showRun(id: string): Promise<RunSummary & { rejectionsTotal: number }>;

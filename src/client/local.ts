@@ -3,7 +3,9 @@ import { createConnection, listConnections, removeConnection, showConnection, up
 import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
 import { createExport, dryRunExport, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
-import { cancelRun, listRunItems, showRun, summarizeRun } from '../app/runs.ts';
+import { cancelRun, listRunItems, reapStaleRuns, showRun, summarizeRun } from '../app/runs.ts';
+import { STALE_AFTER_MS } from '../engine/run-export.ts';
+import { ValidationError } from '../domain/errors.ts';
 import { getRun } from '../store/metadata/runs.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
@@ -30,6 +32,10 @@ export function localClient(home: Home): OutflowClient {
     removeExport: (name) => removeExport(home, name),
     runExport: async (name, watch: RunWatch, options) => summarizeRun(home, await runExport(home, name, watch.observer, watch.signal, 'manual', options)),
     dryRunExport: (name, options) => dryRunExport(home, name, options),
+    // Without a server nobody would execute a queued run: this process runs it, so it cannot leave.
+    queueExport: async () => {
+      throw new ValidationError('`--detach` needs a server to execute the run: start `outflow serve` for this home (or set OUTFLOW_URL), or run without --detach.');
+    },
 
     listRuns: (options) => listRunItems(home, options),
     showRun: (id) => showRun(home, id),
@@ -42,6 +48,8 @@ export function localClient(home: Home): OutflowClient {
     followRun: async (id, watch) => {
       const warned = new Set<string>();
       for (;;) {
+        // A run whose process died is marked interrupted, so following it ends.
+        await reapStaleRuns(home, STALE_AFTER_MS, id);
         const run = await getRun(home.db, id);
         watch.observer.onProgress?.({ rowsDone: run.rowsDone, rowsTotal: run.rowsTotal });
         for (const w of run.warnings) if (!warned.has(w) && warned.add(w)) watch.observer.onWarning?.(w);

@@ -31,6 +31,12 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
       const run = await http.request<RunSummary>('POST', `/api/exports/${p(name)}/runs`, { query: { fullResync: options?.fullResync ? 'true' : undefined } });
       return follow(http, run.id, watch, true);
     },
+    queueExport: async (name, options) => {
+      const { rejectionsTotal: _total, ...summary } = await http.request<RunSummary & { rejectionsTotal?: number }>('POST', `/api/exports/${p(name)}/runs`, {
+        query: { fullResync: options?.fullResync ? 'true' : undefined },
+      });
+      return summary;
+    },
 
     dryRunExport: (name, options) =>
       http.request('POST', `/api/exports/${p(name)}/runs`, { query: { dryRun: 'true', fullResync: options?.fullResync ? 'true' : undefined } }),

@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'conflict'
   | 'home_locked'
   | 'cancelled'
+  // the process executing a run died or stopped (SIGKILL, power loss, a server shutdown): it is resumed
+  | 'interrupted'
   | 'internal';
 
 export interface ErrorOptions {

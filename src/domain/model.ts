@@ -116,6 +116,20 @@ export interface RunCheckpoint {
   snapshot?: string;
   /** `export run --full-resync`: every member is sent and the delivered state rebuilt; a resume keeps it. */
   fullResync?: boolean;
+  /**
+   * File runs: the renames planned once every part was staged, recorded before the first one starts, so that
+   * a run interrupted among them is finished (rolled forward) by its resume instead of leaving half a set.
+   */
+  commit?: PlannedCommit;
+}
+
+/** A staged file set about to be published: the renames, and the manifest written last. */
+export interface PlannedCommit {
+  files: Array<{ tempPath: string; path: string }>;
+  /** The run's results as they will be recorded once the renames are done. */
+  sources: SourceResult[];
+  /** One manifest per source: its final name and its content. */
+  manifests: Array<{ name: string; content: string }>;
 }
 
 export interface Run {
@@ -124,7 +138,7 @@ export interface Run {
   exportName: string;
   connectionId: string;
   status: RunStatus;
-  trigger: 'manual' | 'refresh' | 'resume';
+  trigger: 'manual' | 'refresh' | 'resume' | 'recovery';
   startedBy: string;
   resumedFrom: string | null;
   queuedAt: string;

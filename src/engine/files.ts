@@ -6,7 +6,9 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import type { DestinationContext, FileExportDefinition, StagedFile } from '../destinations/kit/define.ts';
-import type { SourceResult } from '../domain/model.ts';
+import type { PlannedCommit, SourceResult } from '../domain/model.ts';
+import { createHash } from 'node:crypto';
+import { Readable as ReadableStream, Transform } from 'node:stream';
 import type { ProfileStore, Source } from '../store/profile/profile-store.ts';
 import { withRetry, type RetryPolicy } from './retry.ts';
 
@@ -109,6 +111,24 @@ export interface FileExportInput {
   onPlanned?: (totalRows: number) => void;
   /** A part failed for a passing reason and is sent again after `delayMs`. */
   onRetry?: (message: string, delayMs: number) => void;
+  /** Names the export in temporary file names, so that its next run removes what a crash left. */
+  tempTag?: string;
+  /**
+   * Called with the renames once every part and manifest is staged, before the first rename: the caller
+   * records it, so that a run interrupted among the renames is finished by its resume.
+   */
+  onCommitPlanned?: (plan: PlannedCommit) => Promise<void>;
+  /** The renames an interrupted run planned: finish them instead of rendering anything. */
+  planned?: PlannedCommit;
+}
+
+/** `<name>_<stamp>.manifest.json`, written last: the parts of a set, their rows, bytes and SHA-256. */
+export interface Manifest {
+  name: string;
+  createdAt: string;
+  parts: Array<{ file: string; rows: number; bytes: number; sha256: string }>;
+  rows: number;
+  bytes: number;
 }
 
 /**
@@ -122,6 +142,18 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
   const extension = format.compression === 'gzip' ? '.csv.gz' : '.csv';
   const stamp = fileStamp(input.startedAt);
 
+  if (input.planned) {
+    // Roll forward: every part was staged and the renames were recorded; only some of them happened.
+    const sink = await input.kind.open(input.connection, input.ctx, { tempTag: input.tempTag });
+    try {
+      await sink.commit(input.planned.files, { resumed: true });
+      await sink.sweep?.(input.sources.map((s) => fileSafe(s.name)));
+    } finally {
+      await sink.close().catch(() => {});
+    }
+    return input.planned.sources;
+  }
+
   const plans: PartPlan[] = [];
   for (const source of input.sources) {
     const rows = await input.profiles.countRows(source.source);
@@ -129,11 +161,14 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
   }
   input.onPlanned?.(plans.reduce((sum, p) => sum + (p.to - p.from), 0));
 
-  const sink = await input.kind.open(input.connection, input.ctx);
+  const sink = await input.kind.open(input.connection, input.ctx, { tempTag: input.tempTag });
+  // What earlier runs of this export left (a crash, a cancel whose connection was gone, an outage).
+  await sink.sweep?.(input.sources.map((s) => fileSafe(s.name)));
   const staged: StagedFile[] = [];
-  const results = new Map<PartPlan, { rows: number; file: StagedFile }>();
+  const results = new Map<PartPlan, { rows: number; file: StagedFile; sha256: string }>();
   // The name carries our pid, so that a later process can tell the folder of a killed run from a live one's.
   const workDir = fs.mkdtempSync(path.join(input.tmpDir, `${WORK_DIR_PREFIX}${process.pid}-`));
+  let sources: SourceResult[];
   try {
     let next = 0;
     let failure: unknown = null;
@@ -157,7 +192,37 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, plans.length) }, worker));
     if (failure !== null) throw failure;
-    await sink.commit(staged);
+
+    sources = input.sources.map((source) => {
+      const parts = plans.filter((p) => p.source === source).map((p) => results.get(p)!);
+      return {
+        name: source.name,
+        rows: parts.reduce((sum, p) => sum + p.rows, 0),
+        files: parts.map((p) => ({ path: p.file.path, rows: p.rows, bytes: p.file.bytes })),
+      };
+    });
+    // Manifests are staged like parts and renamed last: a reader who sees one sees a complete set.
+    const manifests: PlannedCommit['manifests'] = [];
+    const manifestFiles: StagedFile[] = [];
+    for (const source of input.sources) {
+      const parts = plans.filter((p) => p.source === source).map((p) => ({ plan: p, ...results.get(p)! }));
+      const manifest: Manifest = {
+        name: source.name,
+        createdAt: input.startedAt.toISOString(),
+        parts: parts.map((p) => ({ file: p.plan.fileName, rows: p.rows, bytes: p.file.bytes, sha256: p.sha256 })),
+        rows: parts.reduce((sum, p) => sum + p.rows, 0),
+        bytes: parts.reduce((sum, p) => sum + p.file.bytes, 0),
+      };
+      const name = `${fileSafe(source.name)}_${stamp}.manifest.json`;
+      const content = `${JSON.stringify(manifest, null, 2)}\n`;
+      const file = await sink.stage(name, ReadableStream.from([Buffer.from(content)]));
+      staged.push(file);
+      manifestFiles.push(file);
+      manifests.push({ name: file.path, content });
+    }
+    const renames = [...staged.filter((f) => !manifestFiles.includes(f)), ...manifestFiles].map((f) => ({ tempPath: f.tempPath, path: f.path }));
+    await input.onCommitPlanned?.({ files: renames, sources, manifests });
+    await sink.commit(renames);
     // Parts that were sent again left temporary files the dropped connection could not remove.
     await sink.discard([]);
   } catch (error) {
@@ -167,15 +232,20 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
     await sink.close().catch(() => {});
     fs.rmSync(workDir, { recursive: true, force: true });
   }
+  return sources;
+}
 
-  return input.sources.map((source) => {
-    const parts = plans.filter((p) => p.source === source).map((p) => results.get(p)!);
-    return {
-      name: source.name,
-      rows: parts.reduce((sum, p) => sum + p.rows, 0),
-      files: parts.map((p) => ({ path: p.file.path, rows: p.rows, bytes: p.file.bytes })),
-    };
-  });
+/** Counts nothing and changes nothing: computes the SHA-256 of what passes through. */
+function hashing(): Transform & { digest(): string } {
+  const hash = createHash('sha256');
+  const transform = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  }) as Transform & { digest(): string };
+  transform.digest = () => hash.digest('hex');
+  return transform;
 }
 
 async function renderAndStage(
@@ -185,7 +255,7 @@ async function renderAndStage(
   delimiter: string,
   compression: 'gzip' | 'none',
   workDir: string,
-): Promise<{ rows: number; file: StagedFile }> {
+): Promise<{ rows: number; file: StagedFile; sha256: string }> {
   const fifo = path.join(workDir, `part-${plan.index}-${Math.random().toString(36).slice(2)}.fifo`);
   execFileSync('mkfifo', ['-m', '600', fifo]);
   const { stream: csv, opened } = readFifo(fifo);
@@ -203,10 +273,12 @@ async function renderAndStage(
     input.onRows?.(rows);
   });
   const body = new PassThrough({ highWaterMark: 1 << 20 });
+  // The manifest's checksum, of the bytes as uploaded.
+  const hash = hashing();
   const piping =
     compression === 'gzip'
-      ? pipeline(csv, zlib.createGzip({ level: 1, chunkSize: 1 << 18 }), body)
-      : pipeline(csv, body);
+      ? pipeline(csv, zlib.createGzip({ level: 1, chunkSize: 1 << 18 }), hash, body)
+      : pipeline(csv, hash, body);
 
   // Aborted when the part fails, so that DuckDB stops rendering rows nobody will read.
   const stopCopy = new AbortController();
@@ -227,7 +299,7 @@ async function renderAndStage(
   try {
     const [rows, file] = await Promise.all([copying, staging, piping.catch(() => undefined)]);
     input.onRows?.(rows - reported);
-    return { rows, file };
+    return { rows, file, sha256: hash.digest() };
   } catch (error) {
     input.onRows?.(-reported);
     stopCopy.abort();

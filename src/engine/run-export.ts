@@ -23,7 +23,10 @@ export interface RunObserver {
   onRetry?(message: string, delayMs: number): void;
 }
 
-const HEARTBEAT_MS = 10_000;
+/** How often a running run records that it is alive. */
+export const HEARTBEAT_MS = 5_000;
+/** A `running` run whose heartbeat is older than this (three beats) is dead: its process was killed. */
+export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
 /**
  * A run that reports no progress (rows, batches, retries) for this long is stopped and recorded failed.
  * Every request has its own deadline, so this only catches what slips past them; it is far longer than any
@@ -49,6 +52,8 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
+  // A cancel that arrived while the run was being started.
+  if (signal?.aborted) onAbort();
 
   // The heartbeat tells other processes that this run is alive; it must not keep a run that is stuck
   // `running` for ever. It beats only while the run makes progress: without any for `stallMs` the run is
@@ -111,6 +116,10 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         tmpDir: services.tmpDir,
         rowsPerPart: rowsPerFile,
         retry: services.retry,
+        tempTag: exp.id,
+        // A resumed run whose predecessor was interrupted among its renames finishes them (roll forward).
+        planned: run.checkpoint?.commit,
+        onCommitPlanned: (commit) => saveRunProgress(db, runId, { checkpoint: { sourceIndex: 0, phase: 'add', afterKey: null, commit } }),
         onRetry: (message, delayMs) => {
           progressed(delayMs);
           observer.onRetry?.(message, delayMs);
@@ -137,8 +146,8 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     } else {
       const kind = destination.export as RecordExportDefinition<unknown>;
       recordRun = true;
-      // A resumed run continues the snapshot its first run took; any other run takes one of its own.
-      const continuing = run.resumedFrom !== null && run.checkpoint?.snapshot !== undefined;
+      // A resumed or recovered run continues the snapshot its first run took; any other run takes one of its own.
+      const continuing = run.checkpoint?.snapshot !== undefined;
       const snapshot = continuing ? run.checkpoint!.snapshot! : runId;
       const fullResync = run.checkpoint?.fullResync === true;
       const position = run.checkpoint ? { sourceIndex: run.checkpoint.sourceIndex, phase: run.checkpoint.phase, afterKey: run.checkpoint.afterKey } : null;
@@ -150,10 +159,9 @@ export async function executeRun(services: Services, runId: string, actor: Actor
       await saveRunProgress(db, runId, { warnings });
       observer.onProgress?.({ rowsDone: 0, rowsTotal });
 
-      // A resumed run starts from the counts of the run it continues.
-      const base = run.resumedFrom ? await getRun(db, run.resumedFrom) : null;
+      // A resumed run starts from the counts of the run it continues (copied when it was queued).
       let rejectionSeq = 0;
-      const offset = { sent: base?.sent ?? 0, rejected: base?.rejected ?? 0 };
+      const offset = { sent: run.sent, rejected: run.rejected };
       sources = await runRecordExport({
         kind,
         connection: config,
@@ -186,13 +194,17 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         },
         onBatch: async (progress, rejections: RunRejection[]) => {
           progressed();
-          await addRunRejections(db, runId, rejectionSeq, rejections);
-          rejectionSeq += rejections.length;
           const sent = offset.sent + progress.sent;
           const rejected = offset.rejected + progress.rejected;
           // Unchanged members count as done: the destination already holds them.
           const rowsDone = sent + rejected + progress.unchanged;
-          await saveRunProgress(db, runId, { sent, rejected, rowsDone, checkpoint: { ...progress.checkpoint, snapshot, ...(fullResync ? { fullResync } : {}) } });
+          // One transaction: a crash between the two writes would otherwise keep a batch's rejections without
+          // its checkpoint, and the resume would reject (and count) them again.
+          await db.transaction().execute(async (tx) => {
+            await addRunRejections(tx, runId, rejectionSeq, rejections);
+            await saveRunProgress(tx, runId, { sent, rejected, rowsDone, checkpoint: { ...progress.checkpoint, snapshot, ...(fullResync ? { fullResync } : {}) } });
+          });
+          rejectionSeq += rejections.length;
           observer.onProgress?.({ rowsDone, rowsTotal });
         },
       });
@@ -203,8 +215,13 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     run = await transitionRun(db, runId, 'succeeded', { error: null });
   } catch (error) {
     const current = await getRun(db, runId);
-    const cancelled = controller.signal.aborted && !stalled;
-    const failure = stalled
+    const reason: unknown = controller.signal.reason;
+    // A server shutting down interrupts its runs: they fail `interrupted` and its next start resumes them.
+    const interrupted = controller.signal.aborted && !stalled && reason instanceof OutflowError && reason.code === 'interrupted';
+    const cancelled = controller.signal.aborted && !stalled && !interrupted;
+    const failure = interrupted
+      ? { code: 'interrupted' as const, message: `${reason.message} It resumes from its checkpoint when the server starts again (or \`outflow run resume ${runId}\`).` }
+      : stalled
       ? {
           code: 'timeout' as const,
           message: `The run made no progress for ${stallMs >= 1000 ? `${Math.round(stallMs / 1000)} s` : `${stallMs} ms`} and was stopped. Check that the destination answers, then run the export again (OUTFLOW_RUN_STALL_TIMEOUT_MS sets this limit).`,

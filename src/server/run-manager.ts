@@ -1,36 +1,119 @@
 import { executeRun, type RunObserver } from '../engine/run-export.ts';
+import { ConflictError, OutflowError } from '../domain/errors.ts';
 import type { Actor, Run } from '../domain/model.ts';
 import type { Home } from '../app/home.ts';
+import { listUsers } from '../store/metadata/users.ts';
 
 interface ActiveRun {
   controller: AbortController;
-  done: Promise<Run>;
+  done: Promise<Run | null>;
 }
 
+export const DEFAULT_CONCURRENCY = 2;
+/** How often the pool looks for queued runs it was not told about (another server on the same database). */
+const POLL_MS = 5_000;
+
 /**
- * Executes queued runs in the server process, in the background: the API answers with the run's id at
- * once and clients read progress from the run record. Keeps each run's AbortController so a cancel or a
- * shutdown can stop it cleanly (staged files removed, counts exact, the checkpoint kept for a resume).
+ * The worker pool of `outflow serve`. The queue is durable and needs no queue library: it is the run records
+ * with status `queued` in the metadata store. The pool executes at most `concurrency` of them at once, oldest
+ * first; the others wait `queued` (and survive a restart, which picks them up again). The API answers with the
+ * run's id at once and clients read progress from the run record. Each run's AbortController is kept so a
+ * cancel or a shutdown can stop it cleanly (staged files removed, counts exact, the checkpoint kept).
  */
 export class RunManager {
   private readonly active = new Map<string, ActiveRun>();
+  /** Who asked for a run, for runs queued through this process (others run as their recorded user). */
+  private readonly actors = new Map<string, Actor>();
+  private readonly observers = new Map<string, RunObserver>();
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private readonly timer: NodeJS.Timeout;
+  readonly concurrency: number;
 
   constructor(
     private readonly home: Home,
-    private readonly hooks: { onFinished?: (run: Run) => void } = {},
-  ) {}
+    private readonly hooks: { onFinished?: (run: Run) => void; concurrency?: number } = {},
+  ) {
+    this.concurrency = Math.max(1, hooks.concurrency ?? DEFAULT_CONCURRENCY);
+    this.timer = setInterval(() => this.pump(), POLL_MS);
+    this.timer.unref();
+  }
 
+  /** A run was queued: executes it now if the pool has room, else when a running one ends. */
   start(runId: string, actor: Actor, observer: RunObserver = {}): void {
+    this.actors.set(runId, actor);
+    this.observers.set(runId, observer);
+    this.pump();
+  }
+
+  /** Fills the pool from the queue, oldest first. Safe to call at any time; calls never overlap. */
+  pump(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = (async () => {
+      do {
+        this.again = false;
+        await this.fill().catch((error: unknown) => this.home.log.error({ err: error }, 'could not read the run queue'));
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.pumping = null;
+    });
+  }
+
+  private async fill(): Promise<void> {
+    const room = this.concurrency - this.active.size;
+    if (room <= 0) return;
+    const queued = await this.home.db
+      .selectFrom('runs')
+      .select(['id', 'started_by'])
+      .where('status', '=', 'queued')
+      .orderBy('queued_at')
+      .orderBy('id')
+      .limit(this.concurrency + this.active.size)
+      .execute();
+    for (const { id, started_by } of queued) {
+      if (this.stopped || this.active.size >= this.concurrency) return;
+      if (this.active.has(id)) continue;
+      this.launch(id, this.actors.get(id) ?? (await this.actorFor(started_by)));
+    }
+  }
+
+  private launch(runId: string, actor: Actor): void {
     const controller = new AbortController();
+    const observer = this.observers.get(runId) ?? {};
     const done = executeRun(this.home, runId, actor, observer, controller.signal)
       .then((run) => {
         this.hooks.onFinished?.(run);
         return run;
       })
-      .finally(() => this.active.delete(runId));
-    // executeRun records its own failures on the run; nothing is left to handle here.
-    done.catch((error: unknown) => this.home.log.error({ runId, err: error }, 'run ended with an unexpected error'));
+      .catch((error: unknown) => {
+        // Cancelled while queued, or taken by another server: not ours to run.
+        if (error instanceof ConflictError) return null;
+        // executeRun records its own failures on the run; nothing is left to handle here.
+        this.home.log.error({ runId, err: error }, 'run ended with an unexpected error');
+        return null;
+      })
+      .finally(() => {
+        this.active.delete(runId);
+        this.actors.delete(runId);
+        this.observers.delete(runId);
+        this.pump();
+      });
     this.active.set(runId, { controller, done });
+  }
+
+  /**
+   * The account a run picked from the queue executes as: its user's current role (a role lowered since is
+   * enforced), or the server itself for runs it queued (recovery) and users removed since the run was queued
+   * (it was allowed when it was queued).
+   */
+  private async actorFor(name: string): Promise<Actor> {
+    const user = (await listUsers(this.home.db)).find((u: { name: string }) => u.name === name);
+    return { name, role: user?.role ?? 'admin', via: 'api' };
   }
 
   /** Asks a run of this process to stop; false when it is not running here. */
@@ -49,9 +132,15 @@ export class RunManager {
     return this.active.size;
   }
 
-  /** Stops every run (they end cancelled and resumable) and waits for them to record it. */
+  /**
+   * Stops taking runs from the queue and interrupts the running ones at a batch boundary: they end `failed`
+   * with code `interrupted` and the next start resumes them; queued runs stay queued.
+   */
   async stopAll(): Promise<void> {
-    for (const entry of this.active.values()) entry.controller.abort(new Error('server stopping'));
-    await Promise.allSettled([...this.active.values()].map((e) => e.done));
+    this.stopped = true;
+    clearInterval(this.timer);
+    const reason = new OutflowError('interrupted', 'The server stopped while this run was going on.');
+    for (const entry of this.active.values()) entry.controller.abort(reason);
+    await Promise.allSettled([this.pumping, ...[...this.active.values()].map((e) => e.done)]);
   }
 }

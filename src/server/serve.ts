@@ -3,7 +3,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApi, type Authenticator } from '../api/app.ts';
 import { createMetrics } from '../api/metrics.ts';
 import { openHome, type Home, type OpenHomeOptions } from '../app/home.ts';
-import { reapStaleRuns } from '../app/runs.ts';
+import { recoverInterruptedRuns } from '../app/runs.ts';
+import { queueResume } from '../app/exports.ts';
 import { authenticateSession, authenticateToken, createToken, ensureFirstAdmin, listTokens, revokeToken } from '../app/users.ts';
 import { getConnection } from '../store/metadata/connections.ts';
 import { RunManager } from './run-manager.ts';
@@ -13,6 +14,8 @@ import { listUsers } from '../store/metadata/users.ts';
 export interface ServerOptions extends OpenHomeOptions {
   port?: number;
   host?: string;
+  /** Runs executed at once (`--concurrency`); the others wait `queued`. Default 2. */
+  concurrency?: number;
 }
 
 export interface RunningServer {
@@ -38,10 +41,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const metrics = createMetrics(home.db);
     home.metrics = metrics;
     const firstAdmin = await ensureFirstAdmin(home, options.env ?? process.env);
-    // Runs left `running` by a process that died are marked failed (resumable) before anything new starts.
-    await reapStaleRuns(home, 0);
+    // Crash recovery: runs left `running` by a process that died are marked interrupted and resumed from
+    // their checkpoint, as new queued runs, before anything new starts; queued runs wait for the pool.
+    const recovered = await recoverInterruptedRuns(home, queueResume);
+    if (recovered.length > 0) home.log.info({ runs: recovered.map((r) => ({ id: r.id, resumedFrom: r.resumedFrom })) }, 'resuming interrupted runs');
 
     const runs = new RunManager(home, {
+      concurrency: options.concurrency,
       onFinished: (run) => {
         void getConnection(home.db, home.box, run.connectionId)
           .then((c) => metrics.runFinished(run, c.type))
@@ -62,6 +68,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     const token = await issueLocalToken(home);
     writeServerFile(home.dir, { url, pid: process.pid, token });
+    runs.pump();
 
     let closing: Promise<void> | undefined;
     return {

@@ -65,7 +65,7 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
       path: '/api/exports/{id}/runs',
       tags,
       security,
-      summary: 'Start a run now; answers at once with the queued run (follow it with GET /api/runs/{id}). With dryRun=true, answers with what a run would do and sends nothing',
+      summary: 'Queue a run; answers at once with it. The worker pool (serve --concurrency) starts it when it has room; follow it with GET /api/runs/{id}. With dryRun=true, answers 200 with what a run would do and sends nothing',
       request: { params: IdParam, query: RunQuery },
       responses: {
         200: jsonResponse(DryRunReport, 'dryRun=true: what a run would add, update, remove and reject; nothing was sent'),

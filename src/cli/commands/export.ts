@@ -80,10 +80,11 @@ export function registerExportCommands(program: Command, io: Io): void {
 
   exp
     .command('run <name>')
-    .description('Run an export now; exits non-zero unless the run succeeded')
+    .description('Queue a run of an export and follow it; exits non-zero unless the run succeeded')
+    .option('--detach', 'queue the run and print its id without waiting (needs `outflow serve`)')
     .option('--full-resync', 'send every member once, whatever was delivered before, and rebuild the delivered state (mirror, upsert)')
     .option('--dry-run', 'report what the run would add, update, remove and reject, and send nothing')
-    .option('--json', 'print one JSON summary when done')
+    .option('--json', 'print one JSON summary when done (with --detach: {"id": …})')
     .action(async (name: string, opts, command: Command) => {
       const options = { fullResync: Boolean(opts.fullResync) };
       if (opts.dryRun) {
@@ -92,12 +93,17 @@ export function registerExportCommands(program: Command, io: Io): void {
         else printDryRun(io, report);
         return;
       }
+      if (opts.detach) {
+        const queued = await withClient(command, (client) => client.queueExport(name, options));
+        if (opts.json) printJson(io, { id: queued.id });
+        else io.out(`Queued run ${queued.id} of "${queued.export}". Follow it with \`outflow run show ${queued.id} --follow\`; stop it with \`outflow run cancel ${queued.id}\`.`);
+        return;
+      }
       const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.runExport(name, watch, options)));
       reportRun(io, summary, Boolean(opts.json));
     });
 }
 
-/** Runs with a progress bar; Ctrl-C cancels the run cleanly (staged files removed). */
 export function registerRefreshCommand(program: Command, io: Io): void {
   program
     .command('refresh')

@@ -48,7 +48,7 @@ export function registerRunCommands(program: Command, io: Io): void {
     });
   run
     .command('resume <id>')
-    .description('Continue a failed or cancelled run from its checkpoint')
+    .description('Continue a failed or cancelled run from its checkpoint (once; a newer successful run supersedes it)')
     .option('--json', 'print one JSON summary when done')
     .action(async (id: string, opts, command: Command) => {
       const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.resumeRun(id, watch)));
@@ -56,11 +56,24 @@ export function registerRunCommands(program: Command, io: Io): void {
     });
   run
     .command('cancel <id>')
-    .description('Stop a queued or running run; what was already delivered stays delivered and counted')
+    .description('Stop a queued or running run within seconds; what was already delivered stays delivered and counted')
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts, command: Command) => {
-      const summary = await withClient(command, (client) => client.cancelRun(id));
+      const summary = await withClient(command, async (client) => {
+        const asked = await client.cancelRun(id);
+        if (asked.status !== 'queued' && asked.status !== 'running') return asked;
+        // The run stops at its next step (a request in flight is abandoned): wait for it to record how it
+        // ended, with exact counts, for a few seconds at most.
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(), 30_000);
+        try {
+          return await client.followRun(id, { observer: {}, signal: controller.signal });
+        } finally {
+          clearTimeout(timer);
+        }
+      });
       if (opts.json) printJson(io, summary);
-      else io.out(`Asked run ${summary.id} of "${summary.export}" to stop; it ends cancelled within seconds. See \`${outflowCommand('run', 'show', summary.id)}\`.`);
+      else if (summary.status === 'cancelled') printRunText(io, summary);
+      else io.out(`Asked run ${summary.id} of "${summary.export}" to stop; it is still ${summary.status}. See \`${outflowCommand('run', 'show', summary.id)}\`.`);
     });
 }

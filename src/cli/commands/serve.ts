@@ -3,6 +3,13 @@ import { startServer } from '../../server/serve.ts';
 import type { Io } from '../output.ts';
 import { homeOption } from './common.ts';
 import { parsePort } from './options.ts';
+import { ValidationError } from '../../domain/errors.ts';
+
+function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new ValidationError(`--concurrency must be a whole number from 1 to 64 (it is "${value}").`);
+  return n;
+}
 
 export function registerServeCommand(program: Command, io: Io): void {
   program
@@ -10,8 +17,9 @@ export function registerServeCommand(program: Command, io: Io): void {
     .description('Run the Outflow server: it owns the home, serves the REST API and runs exports; the CLI then goes through it')
     .option('--port <port>', 'port to listen on', parsePort, 8080)
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--concurrency <n>', 'runs executed at once; the others wait in the queue', parseConcurrency, 2)
     .action(async (opts, command: Command) => {
-      const server = await startServer({ dir: homeOption(command), port: opts.port, host: opts.host });
+      const server = await startServer({ dir: homeOption(command), port: opts.port, host: opts.host, concurrency: opts.concurrency });
       if (server.firstAdmin) {
         io.err(
           server.firstAdmin.password

@@ -96,8 +96,16 @@ export interface StagedFile {
 export interface FileSink {
   /** Uploads `body` to a temporary name beside `name`; the file is invisible to readers until `commit`. */
   stage(name: string, body: Readable): Promise<StagedFile>;
-  /** Renames every staged file to its final name. */
-  commit(files: StagedFile[]): Promise<void>;
+  /**
+   * Renames every staged file to its final name, in order. `resumed`: finishing the renames of an interrupted
+   * run, so a file already renamed (its temporary name gone, its final name there) is skipped.
+   */
+  commit(files: Array<Pick<StagedFile, 'tempPath' | 'path'>>, options?: { resumed?: boolean }): Promise<void>;
+  /**
+   * Removes the temporary files that earlier runs of the same export (same `tempTag`) left behind, and those
+   * of older versions named after `fileNames` prefixes; returns their paths. Best effort: never throws.
+   */
+  sweep?(fileNamePrefixes: string[]): Promise<string[]>;
   /** Removes staged files after a failure; never throws. */
   discard(files: StagedFile[]): Promise<void>;
   close(): Promise<void>;
@@ -109,7 +117,8 @@ export interface FileExportDefinition<Conn, Settings extends z.ZodObject = z.Zod
   /** Per-export settings (the export's `--config` file, minus the keys the engine owns). */
   settings: Settings;
   format(connection: Conn): FileFormat;
-  open(connection: Conn, ctx: DestinationContext): Promise<FileSink>;
+  /** `tempTag` names the export in temporary file names, so its next run can find what a crash left. */
+  open(connection: Conn, ctx: DestinationContext, options?: { tempTag?: string }): Promise<FileSink>;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -390,6 +390,12 @@ export class SftpSession {
     return this.call('read', path, (done) => this.sftp.stat(path, done));
   }
 
+  /** The names in a folder. */
+  async list(path: string): Promise<string[]> {
+    const entries = await this.call<Array<{ filename: string }>>('list', path, (done) => this.sftp.readdir(path, done));
+    return entries.map((e) => e.filename);
+  }
+
   unlink(path: string): Promise<void> {
     return this.call('delete', path, (done) => this.sftp.unlink(path, done));
   }

@@ -28,6 +28,8 @@ export interface FakeSftpBehaviour {
   posixRename: boolean;
   /** Delay before every SFTP answer, to imitate a distant server in benchmarks. */
   latencyMs: number;
+  /** Delay before the answers to some requests (`POSIX-RENAME`, `RENAME`, …), instead of `latencyMs`. */
+  opLatencyMs: Record<string, number>;
   /**
    * Requests the fake records but never answers, like a hung server: SFTP request names (`STAT`, `OPEN`,
    * `WRITE`, `CLOSE`, `POSIX-RENAME`, …), or `SFTP` to leave the subsystem request itself unanswered.
@@ -201,6 +203,7 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
     posixRename: options.posixRename ?? true,
     latencyMs: options.latencyMs ?? 0,
     stall: options.stall ?? [],
+    opLatencyMs: options.opLatencyMs ?? {},
   };
   const operations: FakeSftpOperation[] = [];
   let uploadedBytes = 0;
@@ -242,10 +245,13 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
   function serveSftp(sftp: SFTPWrapper, dropConnection: () => void): void {
     const handles = new Map<string, OpenEntry>();
     let nextHandle = 0;
-    const later = (answer: () => void) => (behaviour.latencyMs > 0 ? setTimeout(answer, behaviour.latencyMs) : answer());
+    const later = (answer: () => void, op?: string) => {
+      const ms = (op !== undefined ? behaviour.opLatencyMs[op] : undefined) ?? behaviour.latencyMs;
+      return ms > 0 ? setTimeout(answer, ms) : answer();
+    };
     const status = (reqId: number, record: FakeSftpOperation, code: number, message?: string) => {
       record.status = code;
-      later(() => sftp.status(reqId, code, message));
+      later(() => sftp.status(reqId, code, message), record.op);
     };
     /** Records the request; answers it with a `failNext` status instead when one is armed for it. */
     const begin = (reqId: number, record: FakeSftpOperation): boolean => {

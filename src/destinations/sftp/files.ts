@@ -15,9 +15,28 @@ import type { SftpConnection } from './index.ts';
  */
 export const UPLOAD_HIGH_WATER_MARK = 8 * 1024 * 1024;
 
-/** Where a part is written until `commit`: hidden (leading dot) and clearly unfinished. */
-export function tempNameFor(path: string): string {
-  return posix.join(posix.dirname(path), `.${posix.basename(path)}.${randomBytes(6).toString('hex')}.partial`);
+/**
+ * Where a part is written until `commit`: hidden (leading dot) and clearly unfinished. `tag` names the export,
+ * so that its next run can remove what a crash left (`.<name>.<tag>.<random>.partial`).
+ */
+export function tempNameFor(path: string, tag?: string): string {
+  return posix.join(posix.dirname(path), `.${posix.basename(path)}.${tag ? `${tag}.` : ''}${randomBytes(6).toString('hex')}.partial`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The temporary files of an export in a folder listing: those tagged with its `tag`, and untagged ones (left by
+ * versions before tags) whose final name starts with one of `prefixes` followed by a run's timestamp.
+ */
+export function sweepableTempNames(names: string[], tag: string | undefined, prefixes: string[]): string[] {
+  const tagged = tag ? new RegExp(`^\\..+\\.${escapeRegExp(tag)}\\.[0-9a-f]{12}\\.partial$`) : null;
+  const legacy = prefixes.length
+    ? new RegExp(`^\\.(?:${prefixes.map(escapeRegExp).join('|')})_\\d{8}T\\d{6}Z_\\d+of\\d+\\.csv(?:\\.gz)?\\.[0-9a-f]{12}\\.partial$`)
+    : null;
+  return names.filter((name) => tagged?.test(name) || legacy?.test(name));
 }
 
 /**
@@ -64,7 +83,7 @@ function assertFileName(name: string, ctx: DestinationContext): void {
 }
 
 /** One connection for a whole run; several parts may be staged on it at once. */
-export async function openSftpSink(conn: SftpConnection, ctx: DestinationContext): Promise<FileSink> {
+export async function openSftpSink(conn: SftpConnection, ctx: DestinationContext, options: { tempTag?: string } = {}): Promise<FileSink> {
   let session = await openSftpSession(conn, ctx);
   try {
     await session.assertFolder();
@@ -108,7 +127,7 @@ export async function openSftpSink(conn: SftpConnection, ctx: DestinationContext
     async stage(name: string, body: Readable): Promise<StagedFile> {
       assertFileName(name, ctx);
       const path = posix.join(conn.folder, name);
-      const tempPath = tempNameFor(path);
+      const tempPath = tempNameFor(path, options.tempTag);
       const current = await live();
       const counter = createRechunker(current.maxWriteBytes);
       const out = current.createWriteStream(tempPath, UPLOAD_HIGH_WATER_MARK);
@@ -139,10 +158,43 @@ export async function openSftpSink(conn: SftpConnection, ctx: DestinationContext
       return { name, path, tempPath, bytes: counter.bytes };
     },
 
-    async commit(files: StagedFile[]): Promise<void> {
+    async commit(files, { resumed = false } = {}): Promise<void> {
       const current = await live();
-      for (const file of files) await current.replace(file.tempPath, file.path);
+      for (const file of files) {
+        if (resumed) {
+          const staged = await current.stat(file.tempPath).then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof ConfigError && error.code === 'folder_missing') return false;
+              throw error;
+            },
+          );
+          // Renamed before the interruption: its final name must be there, or the set is broken.
+          if (!staged) {
+            await current.stat(file.path);
+            continue;
+          }
+        }
+        await current.replace(file.tempPath, file.path);
+      }
       ctx.log.info({ server: serverOf(conn), files: files.length, atomic: current.hasPosixRename }, 'committed sftp files');
+    },
+
+    async sweep(prefixes: string[]): Promise<string[]> {
+      try {
+        const current = await live();
+        const names = sweepableTempNames(await current.list(conn.folder), options.tempTag, prefixes);
+        const removed: string[] = [];
+        for (const name of names) {
+          const path = posix.join(conn.folder, name);
+          if (await removeQuietly(current, path)) removed.push(path);
+        }
+        if (removed.length > 0) ctx.log.info({ server: serverOf(conn), files: removed.length }, 'removed temporary sftp files of interrupted runs');
+        return removed;
+      } catch (error) {
+        ctx.log.warn({ server: serverOf(conn), code: (error as OutflowError).code }, 'could not list the folder to remove temporary files of interrupted runs');
+        return [];
+      }
     },
 
     async discard(files: StagedFile[]): Promise<void> {

@@ -52,9 +52,11 @@ export async function createRun(
       finished_at: null,
       heartbeat_at: null,
       rows_total: null,
-      rows_done: 0,
-      sent: 0,
-      rejected: 0,
+      // A resume starts from the counts of the run it continues, so that a chain of resumes (a crash, then
+      // another before the first batch) counts every member once.
+      rows_done: input.resumedFrom ? input.resumedFrom.rowsDone : 0,
+      sent: input.resumedFrom ? input.resumedFrom.sent : 0,
+      rejected: input.resumedFrom ? input.resumedFrom.rejected : 0,
       not_attempted: 0,
       sources: '[]',
       checkpoint: input.resumedFrom?.checkpoint ? toJson(input.resumedFrom.checkpoint) : input.checkpoint ? toJson(input.checkpoint) : null,
