@@ -20,6 +20,7 @@ const cliSuites = [
   'test/sftp-faults.e2e.test.ts',
   'test/sftp-formulas.e2e.test.ts',
   'test/sftp-host-key.e2e.test.ts',
+  'test/schedule.e2e.test.ts',
 ];
 
 const shared = {

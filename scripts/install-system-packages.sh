@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the benchmark need: OpenSSH's server (the SFTP tests start
-# their own sshd on a loopback port) and pigz (the benchmark's gzip baseline). Safe to run again.
+# their own sshd on a loopback port), Chromium (the web app's end-to-end tests drive it headless through
+# playwright-core; no browser download) and pigz (the benchmark's gzip baseline). Safe to run again.
 set -euo pipefail
 
 missing=()
 command -v /usr/sbin/sshd >/dev/null 2>&1 || missing+=(openssh-server)
 command -v pigz >/dev/null 2>&1 || missing+=(pigz)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

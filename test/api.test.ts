@@ -7,6 +7,7 @@ import { createMetrics } from '../src/api/metrics.ts';
 import { createConnection } from '../src/app/connections.ts';
 import { createSegment, loadEntity, refreshSegments } from '../src/app/data.ts';
 import { createExport } from '../src/app/exports.ts';
+import { pauseExport, setExportSchedule } from '../src/app/schedule.ts';
 import { openHome, type Home } from '../src/app/home.ts';
 import { authenticateSession, authenticateToken, createToken, createUser, ensureFirstAdmin } from '../src/app/users.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
@@ -93,6 +94,7 @@ async function snapshot(): Promise<string> {
   const out: Record<string, unknown> = {};
   for (const table of tables) out[table] = await home.db.selectFrom(table).selectAll().orderBy('id').execute();
   out.tokens = (await home.db.selectFrom('api_tokens' as never).select(['id', 'revoked_at'] as never).orderBy('id' as never).execute()) as unknown;
+  out.schedules = await home.db.selectFrom('schedules').selectAll().orderBy('owner').execute();
   out.entities = (await home.profiles.listEntities()).map((e) => [e.name, e.rows, e.loadedAt]);
   return JSON.stringify(out);
 }
@@ -252,6 +254,49 @@ const cases: Case[] = [
     expect: [401, 403, 403, 200],
   },
   { name: 'read the audit log', method: 'GET', prepare: async () => ({ url: '/api/audit' }), expect: [401, 403, 403, 200] },
+  { name: 'show the refresh schedule', method: 'GET', prepare: async () => ({ url: '/api/schedule' }), expect: [401, 200, 200, 200] },
+  {
+    name: 'set the refresh schedule',
+    method: 'PUT',
+    prepare: async () => ({ url: '/api/schedule', body: { days: 'mon-fri', times: ['06:00', '18:00'], timeZone: 'Europe/Paris' } }),
+    expect: [401, 403, 403, 200],
+  },
+  { name: 'turn the refresh schedule off', method: 'DELETE', prepare: async () => ({ url: '/api/schedule' }), expect: [401, 403, 403, 200] },
+  { name: 'refresh every segment and export now', method: 'POST', prepare: async () => ({ url: '/api/refresh' }), expect: [401, 403, 403, 202] },
+  {
+    name: 'schedule an export on an admins-only connection',
+    method: 'PUT',
+    prepare: async () => ({ url: `/api/exports/${await throwawayExport('admins-only')}/schedule`, body: { cron: '30 2 * * *', timeZone: 'America/New_York' } }),
+    expect: [401, 403, 403, 200],
+  },
+  {
+    name: 'schedule an export on a shared connection',
+    method: 'PUT',
+    prepare: async () => ({ url: `/api/exports/${await throwawayExport('shared')}/schedule`, body: { cron: '30 2 * * *', timeZone: 'America/New_York' } }),
+    expect: [401, 403, 200, 200],
+  },
+  {
+    name: "take an export's own schedule away",
+    method: 'DELETE',
+    prepare: async () => {
+      const name = await throwawayExport('shared');
+      await setExportSchedule(admin, name, { cron: '0 6 * * *', timeZone: 'UTC' });
+      return { url: `/api/exports/${name}/schedule` };
+    },
+    expect: [401, 403, 200, 200],
+  },
+  { name: 'pause an export on an admins-only connection', method: 'POST', prepare: async () => ({ url: `/api/exports/${await throwawayExport('admins-only')}/pause` }), expect: [401, 403, 403, 200] },
+  { name: 'pause an export on a shared connection', method: 'POST', prepare: async () => ({ url: `/api/exports/${await throwawayExport('shared')}/pause` }), expect: [401, 403, 200, 200] },
+  {
+    name: 'resume an export on a shared connection',
+    method: 'POST',
+    prepare: async () => {
+      const name = await throwawayExport('shared');
+      await pauseExport(admin, name);
+      return { url: `/api/exports/${name}/resume` };
+    },
+    expect: [401, 403, 200, 200],
+  },
 ];
 
 describe('the permission matrix', () => {
@@ -369,6 +414,8 @@ describe('the OpenAPI document', () => {
       'GET /api/exports', 'POST /api/exports', 'GET /api/exports/{id}', 'PATCH /api/exports/{id}', 'DELETE /api/exports/{id}', 'POST /api/exports/{id}/runs',
       'GET /api/runs', 'GET /api/runs/{id}', 'GET /api/segments', 'POST /api/segments', 'PATCH /api/segments/{id}', 'DELETE /api/segments/{id}',
       'GET /api/entities', 'GET /api/destinations', 'GET /api/users', 'POST /api/users', 'GET /api/audit',
+      'GET /api/schedule', 'PUT /api/schedule', 'DELETE /api/schedule', 'POST /api/refresh',
+      'PUT /api/exports/{id}/schedule', 'DELETE /api/exports/{id}/schedule', 'POST /api/exports/{id}/pause', 'POST /api/exports/{id}/resume',
     ];
     for (const route of contract) expect(documented).toContain(route);
     // Every route the app serves is in the document: the registry is the document's only source.

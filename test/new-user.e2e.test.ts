@@ -171,7 +171,8 @@ describe('options and names a new user gets wrong', () => {
       [['run', 'list', '--limit', '0'], /--limit <n>' argument '0' is invalid/],
       [['run', 'list', '--limit', '2.5'], /--limit <n>' argument '2\.5' is invalid/],
       [['demo', '--rows', 'abc', '--demo-home', path.join(work, 'demo')], /--rows <n>' argument 'abc' is invalid/],
-      [['refresh', '--every', 'soon'], /--every <minutes>' argument 'soon' is invalid/],
+      // --every is retired whatever it is given: it points to the schedule (the old --every 1h silently ran once).
+      [['refresh', '--every', 'soon'], /`outflow refresh --every` is retired.*outflow schedule set/],
       [['connection', 'authorize', 'x', '--port', '70000'], /--port <port>' argument '70000' is invalid\. expected a whole number from 0 to 65535/],
     ];
     for (const [args, message] of cases) {

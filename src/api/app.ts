@@ -4,6 +4,7 @@ import { getCookie } from 'hono/cookie';
 import type { Home } from '../app/home.ts';
 import type { Actor } from '../domain/model.ts';
 import type { RunManager } from '../server/run-manager.ts';
+import type { Scheduler } from '../server/scheduler.ts';
 import { errorBody, sendError, Unauthenticated } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { registerConnectionRoutes } from './routes/connections.ts';
@@ -12,6 +13,8 @@ import { registerExportRoutes } from './routes/exports.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAccountRoutes } from './routes/accounts.ts';
+import { DEFAULT_WEB_ROOT, webAppHandler } from './static.ts';
+import { registerScheduleRoutes } from './routes/schedule.ts';
 
 /** How the API learns who is calling: an API token, or a browser session cookie. */
 export interface Authenticator {
@@ -26,6 +29,10 @@ export interface ApiDeps {
   auth: Authenticator;
   runs: RunManager;
   metrics: Metrics;
+  /** The built web app (vite build output) served for paths outside /api; default web/dist of this package. */
+  webRoot?: string;
+  /** Told when a schedule changes, so it looks at the new one at once. Absent in tests without one. */
+  scheduler?: Pick<Scheduler, 'wake'>;
 }
 
 export type ApiEnv = { Variables: { actor: Actor; address: string | undefined } };
@@ -113,6 +120,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerDataRoutes(app, deps);
   registerAdminRoutes(app, deps);
   registerAccountRoutes(app, deps);
+  registerScheduleRoutes(app, deps);
 
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',
@@ -120,6 +128,8 @@ export function createApi(deps: ApiDeps): ApiApp {
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE });
+  // Last, so that every API route and /healthz, /metrics come first; unknown /api paths still answer JSON 404.
+  app.on(['GET', 'HEAD'], '*', webAppHandler(deps.webRoot ?? DEFAULT_WEB_ROOT));
   return app;
 }
 

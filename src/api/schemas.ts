@@ -269,3 +269,58 @@ export const LoginBody = z.object({ name: z.string().min(1).max(100), password: 
 export const SessionView = z
   .object({ user: z.object({ name: z.string(), role: Role, mustChangePassword: z.boolean() }), csrfToken: z.string().optional(), expiresAt: z.string() })
   .openapi('Session');
+
+const FireTime = z.object({
+  local: z.string().openapi({ example: '2026-11-30T06:00:00+01:00' }),
+  utc: z.string().openapi({ example: '2026-11-30T05:00:00.000Z' }),
+});
+
+export const ExportScheduleView = z
+  .object({
+    name: z.string(),
+    paused: z.boolean(),
+    cron: z.string().optional(),
+    timeZone: z.string().optional(),
+    next: z.array(FireTime),
+  })
+  .openapi('ExportSchedule');
+
+export const ScheduleView = z
+  .object({
+    enabled: z.boolean(),
+    days: z.string().optional(),
+    times: z.array(z.string()).optional(),
+    cron: z.array(z.string()).optional(),
+    timeZone: z.string().optional(),
+    next: z.array(FireTime).openapi({ description: 'The next 5 fire times of the refresh, in the zone and in UTC' }),
+    lastFiredAt: z.string().nullable(),
+    updatedBy: z.string().optional(),
+    updatedAt: z.string().optional(),
+    exports: z.array(ExportScheduleView).openapi({ description: 'Exports with a schedule of their own, or paused' }),
+  })
+  .openapi('Schedule');
+
+export const ScheduleSet = z
+  .object({
+    days: z.string().max(100).optional().openapi({ example: 'mon-fri' }),
+    times: z.array(z.string().max(10)).min(1).max(100).optional().openapi({ example: ['06:00', '18:00'] }),
+    cron: z.string().max(200).optional().openapi({ example: '0 6 * * 1-5' }),
+    timeZone: z.string().max(100).optional().openapi({ example: 'Europe/Paris' }),
+  })
+  .strict()
+  .openapi('ScheduleSet');
+
+export const ExportScheduleSet = z
+  .object({
+    cron: z.string().min(1).max(200).openapi({ example: '30 2 * * *' }),
+    timeZone: z.string().max(100).optional().openapi({ example: 'America/New_York' }),
+  })
+  .strict()
+  .openapi('ExportScheduleSet');
+
+export const RefreshResultView = z
+  .object({
+    segments: z.array(z.object({ name: z.string(), members: z.number().optional(), error: z.string().optional() })),
+    runs: z.array(RunSummary),
+  })
+  .openapi('RefreshResult');

@@ -12,7 +12,6 @@ import { audit } from './audit.ts';
 import { reapStaleRuns, supersedingRun } from './runs.ts';
 import { shellQuote } from '../lib/shell.ts';
 import { getSegment } from '../store/metadata/segments.ts';
-import { refreshSegments } from './data.ts';
 import type { Home } from './home.ts';
 import { refuseUnknownKeys, zodIssues } from './validation.ts';
 
@@ -394,20 +393,6 @@ export async function queueResume(home: Home, runId: string, trigger: Run['trigg
 export async function resumeRun(home: Home, runId: string, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
   const run = await queueResume(home, runId);
   return executeRun(home, run.id, home.actor, observer, signal);
-}
-
-/**
- * The scheduled refresh: re-materializes every segment, then runs every export, one after another. A failed
- * export does not stop the others; each one's run records what happened.
- */
-export async function refreshAndRunAll(home: Home, observer: (exportName: string) => RunObserver = () => ({}), signal?: AbortSignal) {
-  const segments = await refreshSegments(home);
-  const runs: Run[] = [];
-  for (const exp of await store.listExports(home.db)) {
-    if (signal?.aborted) break;
-    runs.push(await runExport(home, exp.name, observer(exp.name), signal, 'refresh'));
-  }
-  return { segments, runs };
 }
 
 /**

@@ -10,6 +10,7 @@ import { registerDestinationCommands } from './commands/destinations.ts';
 import { registerExportCommands, registerRefreshCommand } from './commands/export.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerUserCommands } from './commands/users.ts';
+import { registerScheduleCommands } from './commands/schedule.ts';
 import { ExitCode, exitCodes } from './exit.ts';
 import { ignoreClosedOutput, processIo, type Io } from './output.ts';
 
@@ -27,6 +28,7 @@ export function buildProgram(io: Io): Command {
   registerExportCommands(program, io);
   registerRunCommands(program, io);
   registerRefreshCommand(program, io);
+  registerScheduleCommands(program, io);
   registerUserCommands(program, io);
   registerDestinationCommands(program, io);
   registerDemoCommand(program, io);

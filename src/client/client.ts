@@ -7,6 +7,13 @@ import type { SegmentView } from '../app/data.ts';
 import type { AuditEntry, AuditQuery } from '../store/metadata/audit.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { RunObserver } from '../engine/run-export.ts';
+import type { ExportScheduleView, ScheduleView, SetScheduleInput } from '../app/schedule.ts';
+
+/** What `outflow refresh` prints: each segment's count (or why it failed) and each export's run as it ended. */
+export interface RefreshSummary {
+  segments: Array<{ name: string; members?: number; error?: string }>;
+  runs: RunSummary[];
+}
 import type { CreatedToken, TokenView, UserView } from '../app/users.ts';
 import type { Role } from '../domain/model.ts';
 
@@ -63,6 +70,15 @@ export interface OutflowClient {
 
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
 
+  showSchedule(): Promise<ScheduleView>;
+  setSchedule(input: SetScheduleInput): Promise<ScheduleView>;
+  turnScheduleOff(): Promise<ScheduleView>;
+  /** One refresh now; waits for every run it started to end. */
+  refresh(watch: RunWatch): Promise<RefreshSummary>;
+  /** `null` takes the export's own schedule away. */
+  setExportSchedule(name: string, schedule: { cron: string; timeZone: string } | null): Promise<ExportScheduleView>;
+  pauseExport(name: string): Promise<ExportScheduleView>;
+  resumeExport(name: string): Promise<ExportScheduleView>;
   createUser(input: { name: string; role: string }): Promise<{ name: string; role: Role; password: string }>;
   listUsers(): Promise<UserView[]>;
   removeUser(name: string): Promise<{ removed: string; tokensRevoked: number; sessionsEnded: number }>;

@@ -7,6 +7,8 @@ import { cancelRun, listRunItems, reapStaleRuns, showRun, summarizeRun } from '.
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { getRun } from '../store/metadata/runs.ts';
+import { pauseExport, refreshAll, resumeExport, setExportSchedule, setSchedule, showSchedule, turnScheduleOff } from '../app/schedule.ts';
+import { executeRun } from '../engine/run-export.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
 import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole } from '../app/users.ts';
@@ -72,6 +74,17 @@ export function localClient(home: Home): OutflowClient {
 
     listAudit: (query) => listAuditEntries(home, query),
 
+    showSchedule: () => showSchedule(home),
+    setSchedule: (input) => setSchedule(home, input),
+    turnScheduleOff: () => turnScheduleOff(home),
+    // Without a server, the runs execute here, one after another, as the scheduled refresh always did.
+    refresh: async (watch) => {
+      const result = await refreshAll(home, (run) => executeRun(home, run.id, home.actor, watch.observer, watch.signal), watch.signal);
+      return { segments: result.segments, runs: await Promise.all(result.runs.map(async (run) => summarizeRun(home, await getRun(home.db, run.id)))) };
+    },
+    setExportSchedule: (name, schedule) => setExportSchedule(home, name, schedule),
+    pauseExport: (name) => pauseExport(home, name),
+    resumeExport: (name) => resumeExport(home, name),
     createUser: (input) => createUser(home, input),
     listUsers: () => listUsers(home),
     removeUser: (name) => removeUser(home, name),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { RunSummary } from '../app/runs.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { sleep } from '../lib/rate-limit.ts';
-import type { OutflowClient, RunWatch } from './client.ts';
+import type { OutflowClient, RefreshSummary, RunWatch } from './client.ts';
 import { createHttp, type Http } from './http.ts';
 
 const FOLLOW_POLL_MS = 500;
@@ -71,6 +71,20 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
 
     listAudit: (query) => http.request('GET', '/api/audit', { query: { ...query } }),
 
+    showSchedule: () => http.request('GET', '/api/schedule'),
+    setSchedule: (input) => http.request('PUT', '/api/schedule', { body: stripUndefined({ ...input, times: typeof input.times === 'string' ? input.times.split(',') : input.times }) }),
+    turnScheduleOff: () => http.request('DELETE', '/api/schedule'),
+    refresh: async (watch) => {
+      const result = await http.request<RefreshSummary>('POST', '/api/refresh');
+      const runs: RunSummary[] = [];
+      // The server runs them side by side; following them in turn still waits for each one's end.
+      for (const run of result.runs) runs.push(run.status === 'queued' || run.status === 'running' ? await follow(http, run.id, watch, true) : run);
+      return { segments: result.segments, runs };
+    },
+    setExportSchedule: (name, schedule) =>
+      schedule === null ? http.request('DELETE', `/api/exports/${p(name)}/schedule`) : http.request('PUT', `/api/exports/${p(name)}/schedule`, { body: schedule }),
+    pauseExport: (name) => http.request('POST', `/api/exports/${p(name)}/pause`),
+    resumeExport: (name) => http.request('POST', `/api/exports/${p(name)}/resume`),
     createUser: (input) => http.request('POST', '/api/users', { body: input }),
     listUsers: () => http.request('GET', '/api/users'),
     removeUser: (name) => http.request('DELETE', `/api/users/${p(name)}`),

@@ -8,12 +8,17 @@ import { queueResume } from '../app/exports.ts';
 import { authenticateSession, authenticateToken, createToken, ensureFirstAdmin, listTokens, revokeToken } from '../app/users.ts';
 import { getConnection } from '../store/metadata/connections.ts';
 import { RunManager } from './run-manager.ts';
+import { Scheduler, SCHEDULER_ACTOR, type SchedulerClock } from './scheduler.ts';
 import { writeServerFile, removeServerFile } from './server-file.ts';
 import { listUsers } from '../store/metadata/users.ts';
 
 export interface ServerOptions extends OpenHomeOptions {
   port?: number;
   host?: string;
+  /** The built web app to serve (default: web/dist of this package). */
+  webRoot?: string;
+  /** The scheduler's clock (tests move it by hand). */
+  clock?: SchedulerClock;
   /** Runs executed at once (`--concurrency`); the others wait `queued`. Default 2. */
   concurrency?: number;
 }
@@ -23,6 +28,7 @@ export interface RunningServer {
   home: Home;
   /** Set on the first start of a home without users: the `admin` account's one-time password. */
   firstAdmin: { name: string; password: string | null } | null;
+  scheduler: Scheduler;
   close(): Promise<void>;
 }
 
@@ -54,11 +60,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           .catch(() => metrics.runFinished(run, 'unknown'));
       },
     });
+    // Scheduled runs execute like API-started ones: in the background, through the RunManager.
+    const scheduler = new Scheduler(home, { clock: options.clock, start: (run) => runs.start(run.id, SCHEDULER_ACTOR) });
     const auth: Authenticator = {
       byToken: (token) => authenticateToken(home.db, token),
       bySession: (sessionId) => authenticateSession(home.db, sessionId),
     };
-    const app = createApi({ home, auth, runs, metrics });
+    const app = createApi({ home, auth, runs, metrics, scheduler, ...(options.webRoot ? { webRoot: options.webRoot } : {}) });
 
     const host = options.host ?? '127.0.0.1';
     const address = await new Promise<AddressInfo>((resolve, reject) => {
@@ -68,6 +76,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     const token = await issueLocalToken(home);
     writeServerFile(home.dir, { url, pid: process.pid, token });
+    // A refresh missed while the server was down runs now, once; the server answers meanwhile.
+    void scheduler.start();
     runs.pump();
 
     let closing: Promise<void> | undefined;
@@ -75,10 +85,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       url,
       home,
       firstAdmin: firstAdmin ? { name: firstAdmin.name, password: firstAdmin.password } : null,
+      scheduler,
       close() {
         closing ??= (async () => {
           removeServerFile(home.dir, process.pid);
           await new Promise<void>((resolve) => server!.close(() => resolve()));
+          await scheduler.stop();
           // In-flight runs stop at a batch boundary and stay resumable from their checkpoint.
           await runs.stopAll();
           await home.close();

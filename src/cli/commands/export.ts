@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
-import { refreshAndRunAll } from '../../app/exports.ts';
+import type { RefreshSummary, RunWatch } from '../../client/client.ts';
+import { registerExportScheduleCommands, updateExportSchedule } from './schedule.ts';
 import { ValidationError } from '../../domain/errors.ts';
-import { summarizeRun, type RunSummary } from '../../app/runs.ts';
+import type { RunSummary } from '../../app/runs.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { formatBytes, formatNumber, printJson, printTable, progressObserver, type Io } from '../output.ts';
-import { integerOption, readJsonConfig, splitList, withClient, withHome } from './common.ts';
+import { readJsonConfig, splitList, withClient } from './common.ts';
 import type { DryRunReport } from '../../engine/run-export.ts';
-import type { RunWatch } from '../../client/client.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 
 export function registerExportCommands(program: Command, io: Io): void {
   const exp = program.command('export').description('Exports: what goes to which connection');
+  registerExportScheduleCommands(exp, io);
 
   exp
     .command('create')
@@ -39,18 +40,32 @@ export function registerExportCommands(program: Command, io: Io): void {
     .option('--segments <list>', 'comma-separated segment names (replaces the sources)')
     .option('--entities <list>', 'comma-separated entity names (SFTP only; replaces the sources)')
     .option('--config <file>', 'JSON merged over the current config (null removes a key; mapping is replaced whole), or -')
+    .option('--schedule <cron>', 'its own schedule, a 5-field cron expression read in --tz (it then leaves the scheduled refresh); off: back to the refresh')
+    .option('--tz <zone>', 'IANA time zone of --schedule, e.g. Europe/Paris')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      if ([opts.name, opts.connection, opts.segments, opts.entities, opts.config].every((v) => v === undefined)) {
-        throw new ValidationError('Nothing to change: pass --name, --connection, --segments, --entities or --config.');
+      const editing = [opts.name, opts.connection, opts.segments, opts.entities, opts.config].some((v) => v !== undefined);
+      if (!editing && opts.schedule === undefined) {
+        if (opts.tz !== undefined) throw new ValidationError('--tz goes with --schedule "<cron>".');
+        throw new ValidationError('Nothing to change: pass --name, --connection, --segments, --entities, --config or --schedule.');
+      }
+      if (opts.tz !== undefined && opts.schedule === undefined) throw new ValidationError('--tz goes with --schedule "<cron>".');
+      if (!editing) {
+        const view = await updateExportSchedule(command, io, name, opts);
+        if (opts.json) printJson(io, view);
+        return;
       }
       const config = readJsonConfig(opts.config);
       const view = await withClient(command, (client) =>
         client.updateExport(name, { name: opts.name, connection: opts.connection, segments: splitList(opts.segments), entities: splitList(opts.entities), config }),
       );
       for (const warning of view.warnings) io.err(`warning: ${warning}`);
-      if (opts.json) printJson(io, view);
-      else io.out(`Updated export "${view.name}" to ${view.connection}.`);
+      const schedule = opts.schedule !== undefined ? await updateExportSchedule(command, io, view.name, { ...opts, json: true }) : undefined;
+      if (opts.json) printJson(io, schedule ? { ...view, schedule } : view);
+      else {
+        io.out(`Updated export "${view.name}" to ${view.connection}.`);
+        if (schedule) io.out(schedule.cron ? `It runs on its own schedule: ${schedule.cron} (${schedule.timeZone}).` : 'It runs with the scheduled refresh again.');
+      }
     });
 
   exp
@@ -104,41 +119,39 @@ export function registerExportCommands(program: Command, io: Io): void {
     });
 }
 
+/** `outflow refresh`: one refresh now. Ctrl-C cancels the run in progress cleanly (staged files removed). */
 export function registerRefreshCommand(program: Command, io: Io): void {
   program
     .command('refresh')
-    .description('The scheduled refresh: refresh every segment, then run every export')
-    .option('--every <minutes>', 'repeat every this many minutes until stopped', integerOption())
-    .option('--json', 'print one JSON object per refresh')
+    .description('One refresh now (administrators): every segment, then every export that is not paused and has no schedule of its own')
+    // Kept only to say where it went: the schedule runs inside `outflow serve`, through DST and restarts.
+    .option('--every <minutes>', 'retired: use `outflow schedule set`')
+    .option('--json', 'print one JSON object when done')
     .action(async (opts, command: Command) => {
+      if (opts.every !== undefined) {
+        throw new ValidationError(
+          '`outflow refresh --every` is retired: the schedule now runs inside `outflow serve`. Set it with `outflow schedule set --days mon-fri --times 06:00,18:00 --tz Europe/Paris` ' +
+            '(or --cron "<expression>" --tz <zone>), then keep `outflow serve` running. `outflow refresh` without --every does one refresh now.',
+        );
+      }
+      const observer = progressObserver(io, false);
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      let failed = false;
+      let result: RefreshSummary;
       try {
-        do {
-          const result = await withHome(command, async (home) => {
-            const { segments, runs } = await refreshAndRunAll(home, () => progressObserver(io, false), controller.signal);
-            return { segments, runs: await Promise.all(runs.map((run) => summarizeRun(home, run))) };
-          });
-          failed = result.runs.some((r) => r.status !== 'succeeded');
-          if (opts.json) printJson(io, result);
-          else {
-            for (const s of result.segments) io.out(`segment ${s.name}: ${formatNumber(s.members)} members`);
-            for (const r of result.runs) io.out(`export ${r.export}: ${r.status}${r.error ? ` (${r.error.message})` : ''}`);
-          }
-          if (!opts.every || controller.signal.aborted) break;
-          await new Promise((resolve) => {
-            const timer = setTimeout(resolve, opts.every * 60_000);
-            controller.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
-          });
-        } while (!controller.signal.aborted);
+        result = await withClient(command, (client) => client.refresh({ observer, signal: controller.signal }));
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
       }
-      if (failed) throw new ExitCode(exitCodes.runFailed);
+      if (opts.json) printJson(io, result);
+      else {
+        for (const s of result.segments) io.out(s.error ? `segment ${s.name}: not refreshed (${s.error})` : `segment ${s.name}: ${formatNumber(s.members ?? 0)} members`);
+        for (const r of result.runs) io.out(`export ${r.export}: ${r.status}${r.error ? ` (${r.error.message})` : ''}`);
+      }
+      if (result.segments.some((s) => s.error) || result.runs.some((r) => r.status !== 'succeeded')) throw new ExitCode(exitCodes.runFailed);
     });
 }
 

@@ -10,7 +10,8 @@ const SECRET = 'outflow.secret';
  * z.object({ apiKey: secret(z.string().min(1)), region: z.enum(['us', 'eu']) })
  */
 export function secret<T extends z.ZodType>(schema: T): T {
-  return schema.meta({ [SECRET]: true }) as T;
+  // writeOnly is the JSON Schema keyword for "accepted, never returned": forms show it as a password input.
+  return schema.meta({ [SECRET]: true, writeOnly: true }) as T;
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {

@@ -132,6 +132,20 @@ export interface AuditLogTable {
   details: string;
 }
 
+export interface SchedulesTable {
+  /** `home`, or the id of an export. */
+  owner: string;
+  crons: string | null;
+  time_zone: string | null;
+  days: string | null;
+  times: string | null;
+  last_slot: string | null;
+  paused_at: string | null;
+  paused_by: string | null;
+  updated_by: string;
+  updated_at: string;
+}
+
 export interface MetadataSchema {
   connections: ConnectionsTable;
   segments: SegmentsTable;
@@ -143,6 +157,7 @@ export interface MetadataSchema {
   sessions: SessionsTable;
   login_failures: LoginFailuresTable;
   audit_log: AuditLogTable;
+  schedules: SchedulesTable;
 }
 
 export type Db = Kysely<MetadataSchema>;

@@ -73,6 +73,8 @@ export async function listExports(db: Db, filter: { connectionId?: string } = {}
 
 export async function removeExport(db: Db, id: string): Promise<void> {
   await db.deleteFrom('exports').where('id', '=', id).execute();
+  // Its own schedule and pause state go with it.
+  await db.deleteFrom('schedules').where('owner', '=', id).execute();
 }
 
 export interface ExportPatch {

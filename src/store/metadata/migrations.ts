@@ -164,4 +164,24 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
     },
   },
+  // The refresh schedule. One row per owner: `home` (the scheduled refresh of every segment and export) or an
+  // export's id (its own schedule, and whether it is paused). `crons` is a JSON array of 5-field expressions read
+  // in `time_zone`; `last_slot` is the last fire time (UTC) that was handled, so a restart runs a missed slot once.
+  '0004_schedule': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('schedules')
+        .addColumn('owner', 'text', (c) => c.primaryKey())
+        .addColumn('crons', 'text')
+        .addColumn('time_zone', 'text')
+        .addColumn('days', 'text')
+        .addColumn('times', 'text')
+        .addColumn('last_slot', 'text')
+        .addColumn('paused_at', 'text')
+        .addColumn('paused_by', 'text')
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

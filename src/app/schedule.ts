@@ -1,0 +1,266 @@
+import { NotFoundError, OutflowError, ValidationError, type ErrorCode } from '../domain/errors.ts';
+import type { Export, Run } from '../domain/model.ts';
+import { checkCron, compileDaysTimes, formatInZone, nextFireTimes, type ScheduleSpec } from '../engine/schedule-spec.ts';
+import { assertAdmin, assertCanUse, assertNotViewer } from '../engine/services.ts';
+import { getConnection } from '../store/metadata/connections.ts';
+import * as exportsStore from '../store/metadata/exports.ts';
+import { createRun, transitionRun } from '../store/metadata/runs.ts';
+import { getSchedule, HOME_SCHEDULE, listSchedules, removeSchedule, saveSchedule, type ScheduleRecord } from '../store/metadata/schedules.ts';
+import { audit } from './audit.ts';
+import { refreshSegments } from './data.ts';
+import { queueRun } from './exports.ts';
+import type { Home } from './home.ts';
+
+const NEXT_COUNT = 5;
+
+export interface FireTime {
+  /** The zone's wall clock with its offset, e.g. `2026-11-30T06:00:00+01:00`. */
+  local: string;
+  utc: string;
+}
+
+export interface ExportScheduleView {
+  name: string;
+  paused: boolean;
+  /** Its own schedule; absent when the export runs with the home's scheduled refresh. */
+  cron?: string;
+  timeZone?: string;
+  next: FireTime[];
+}
+
+export interface ScheduleView {
+  enabled: boolean;
+  days?: string;
+  times?: string[];
+  cron?: string[];
+  timeZone?: string;
+  /** The next fire times of the home's refresh. */
+  next: FireTime[];
+  lastFiredAt: string | null;
+  updatedBy?: string;
+  updatedAt?: string;
+  /** Exports with a schedule of their own or paused. */
+  exports: ExportScheduleView[];
+}
+
+export interface SetScheduleInput {
+  days?: string;
+  times?: string | string[];
+  cron?: string;
+  timeZone?: string;
+}
+
+export function specOf(record: ScheduleRecord | null): ScheduleSpec | null {
+  return record?.crons && record.crons.length > 0 && record.timeZone ? { crons: record.crons, timeZone: record.timeZone } : null;
+}
+
+function fireTimes(spec: ScheduleSpec | null, from: Date): FireTime[] {
+  if (!spec) return [];
+  return nextFireTimes(spec, from, NEXT_COUNT).map((at) => ({ local: formatInZone(at, spec.timeZone), utc: at.toISOString() }));
+}
+
+/** The home's refresh schedule with its next 5 fire times (in the zone and in UTC), and the exports' own. */
+export async function showSchedule(home: Home): Promise<ScheduleView> {
+  const now = home.now();
+  const records = await listSchedules(home.db);
+  const own = records.find((r) => r.owner === HOME_SCHEDULE) ?? null;
+  const spec = specOf(own);
+  const byId = new Map((await exportsStore.listExports(home.db)).map((e) => [e.id, e]));
+  const exportViews: ExportScheduleView[] = [];
+  for (const record of records) {
+    const exp = byId.get(record.owner);
+    if (exp && (specOf(record) || record.pausedAt)) exportViews.push(toExportScheduleView(exp, record, now));
+  }
+  return {
+    enabled: spec !== null,
+    ...(own?.days ? { days: own.days } : {}),
+    ...(own?.times ? { times: own.times } : {}),
+    ...(spec ? { cron: spec.crons, timeZone: spec.timeZone } : {}),
+    next: fireTimes(spec, now),
+    lastFiredAt: spec ? (own?.lastSlot ?? null) : null,
+    ...(own ? { updatedBy: own.updatedBy, updatedAt: own.updatedAt } : {}),
+    exports: exportViews.sort((a, b) => a.name.localeCompare(b.name)),
+  };
+}
+
+function toExportScheduleView(exp: Export, record: ScheduleRecord | null, now: Date): ExportScheduleView {
+  const spec = specOf(record);
+  return {
+    name: exp.name,
+    paused: Boolean(record?.pausedAt),
+    ...(spec ? { cron: spec.crons[0]!, timeZone: spec.timeZone } : {}),
+    next: fireTimes(spec, now),
+  };
+}
+
+/**
+ * Sets the home's refresh schedule (administrators): either days + times or a cron expression, in an IANA zone.
+ * Slots before now never fire: the schedule starts from the moment it is set.
+ */
+export async function setSchedule(home: Home, input: SetScheduleInput): Promise<ScheduleView> {
+  assertAdmin(home.actor, 'set the refresh schedule');
+  const hasDaysTimes = input.days !== undefined || input.times !== undefined;
+  if (hasDaysTimes && input.cron !== undefined) throw new ValidationError('Give either --days and --times, or --cron, not both.');
+  if (!hasDaysTimes && input.cron === undefined) throw new ValidationError('Give --days and --times (e.g. --days mon-fri --times 06:00,18:00) or --cron "<expression>", and --tz.');
+  const at = home.now().toISOString();
+  if (hasDaysTimes) {
+    const spec = compileDaysTimes(input.days, input.times, input.timeZone);
+    await saveSchedule(home.db, HOME_SCHEDULE, { crons: spec.crons, timeZone: spec.timeZone, days: spec.days, times: spec.times, lastSlot: at }, home.actor.name, at);
+    await audit(home, 'schedule.set', { type: 'schedule', name: HOME_SCHEDULE }, { days: spec.days, times: spec.times, timeZone: spec.timeZone });
+  } else {
+    const spec = checkCron(input.cron, input.timeZone);
+    await saveSchedule(home.db, HOME_SCHEDULE, { crons: spec.crons, timeZone: spec.timeZone, days: null, times: null, lastSlot: at }, home.actor.name, at);
+    await audit(home, 'schedule.set', { type: 'schedule', name: HOME_SCHEDULE }, { cron: spec.crons[0], timeZone: spec.timeZone });
+  }
+  home.log.info({ by: home.actor.name }, 'refresh schedule set');
+  return showSchedule(home);
+}
+
+/** Turns the home's scheduled refresh off (administrators). Exports' own schedules keep running. */
+export async function turnScheduleOff(home: Home): Promise<ScheduleView> {
+  assertAdmin(home.actor, 'turn the refresh schedule off');
+  await removeSchedule(home.db, HOME_SCHEDULE);
+  await audit(home, 'schedule.off', { type: 'schedule', name: HOME_SCHEDULE });
+  home.log.info({ by: home.actor.name }, 'refresh schedule turned off');
+  return showSchedule(home);
+}
+
+/** The export permissions: who may edit an export may schedule, pause and resume it. */
+async function exportForChange(home: Home, name: string, action: string): Promise<Export> {
+  assertNotViewer(home.actor, action);
+  const exp = await exportsStore.getExport(home.db, name);
+  const connection = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  });
+  if (connection) assertCanUse(home.actor, connection);
+  else assertAdmin(home.actor, `${action} of an export whose connection was removed`);
+  return exp;
+}
+
+/**
+ * Gives an export a schedule of its own (it then leaves the home's scheduled refresh and fires on its own
+ * slots, refreshing its segments first), or takes it away (`null`: back to the home's refresh).
+ */
+export async function setExportSchedule(home: Home, name: string, schedule: { cron: string; timeZone?: string } | null): Promise<ExportScheduleView> {
+  const exp = await exportForChange(home, name, 'schedule exports');
+  const at = home.now().toISOString();
+  if (schedule === null) {
+    await saveSchedule(home.db, exp.id, { crons: null, timeZone: null, lastSlot: null }, home.actor.name, at);
+    await audit(home, 'export.schedule', { type: 'export', name: exp.name }, { schedule: 'off' });
+  } else {
+    const spec = checkCron(schedule.cron, schedule.timeZone);
+    await saveSchedule(home.db, exp.id, { crons: spec.crons, timeZone: spec.timeZone, lastSlot: at }, home.actor.name, at);
+    await audit(home, 'export.schedule', { type: 'export', name: exp.name }, { cron: spec.crons[0], timeZone: spec.timeZone });
+  }
+  return toExportScheduleView(exp, await getSchedule(home.db, exp.id), home.now());
+}
+
+/** A paused export is left out of scheduled refreshes (its own schedule too) until resumed; `export run` still runs it. */
+export async function pauseExport(home: Home, name: string): Promise<ExportScheduleView> {
+  const exp = await exportForChange(home, name, 'pause exports');
+  const at = home.now().toISOString();
+  const current = await getSchedule(home.db, exp.id);
+  if (!current?.pausedAt) await saveSchedule(home.db, exp.id, { pausedAt: at, pausedBy: home.actor.name }, home.actor.name, at);
+  await audit(home, 'export.pause', { type: 'export', name: exp.name });
+  return toExportScheduleView(exp, await getSchedule(home.db, exp.id), home.now());
+}
+
+/** Puts a paused export back into the schedule; slots that passed while it was paused are not caught up. */
+export async function resumeExport(home: Home, name: string): Promise<ExportScheduleView> {
+  const exp = await exportForChange(home, name, 'resume exports');
+  const at = home.now().toISOString();
+  const current = await getSchedule(home.db, exp.id);
+  if (current?.pausedAt) await saveSchedule(home.db, exp.id, { pausedAt: null, pausedBy: null, ...(specOf(current) ? { lastSlot: at } : {}) }, home.actor.name, at);
+  await audit(home, 'export.resume', { type: 'export', name: exp.name });
+  return toExportScheduleView(exp, await getSchedule(home.db, exp.id), home.now());
+}
+
+/** Starts a queued run: the server hands it to its RunManager; the CLI without a server executes it in place. */
+export type StartRun = (run: Run) => Promise<unknown> | void;
+
+export interface RefreshResult {
+  segments: Array<{ name: string; members?: number; error?: string }>;
+  /** One run per export refreshed: queued (and started), or failed with the reason it could not start. */
+  runs: Run[];
+}
+
+/**
+ * One refresh: every segment, then every export that is not paused and has no schedule of its own (those
+ * fire on their own slots). A failure of one segment or one export never stops the others: an export that
+ * cannot be queued (connection removed, a run still active, a segment that failed to refresh) gets a failed run
+ * record that says why. Administrators only: it runs every export of the home.
+ */
+export async function refreshAll(home: Home, start: StartRun, signal?: AbortSignal): Promise<RefreshResult> {
+  assertAdmin(home.actor, 'run the refresh of every segment and export');
+  const schedules = new Map((await listSchedules(home.db)).map((r) => [r.owner, r]));
+  const chosen = (await exportsStore.listExports(home.db)).filter((e) => {
+    const record = schedules.get(e.id);
+    return !record?.pausedAt && !specOf(record ?? null);
+  });
+  return refreshAndQueue(home, { segments: 'all', exports: chosen }, start, signal);
+}
+
+/** One firing of an export's own schedule: its segments, then the export (unless it was paused meanwhile). */
+export async function refreshExport(home: Home, exportId: string, start: StartRun, signal?: AbortSignal): Promise<RefreshResult> {
+  assertAdmin(home.actor, 'run a scheduled export');
+  const exp = await exportsStore.getExportById(home.db, exportId);
+  if ((await getSchedule(home.db, exp.id))?.pausedAt) return { segments: [], runs: [] };
+  return refreshAndQueue(home, { segments: exp.sourceKind === 'segments' ? exp.sources : [], exports: [exp] }, start, signal);
+}
+
+async function refreshAndQueue(home: Home, what: { segments: 'all' | string[]; exports: Export[] }, start: StartRun, signal?: AbortSignal): Promise<RefreshResult> {
+  const names = what.segments === 'all' ? (await home.db.selectFrom('segments').select('name').orderBy('name').execute()).map((s) => s.name) : what.segments;
+  const segments: RefreshResult['segments'] = [];
+  const failedSegments = new Map<string, string>();
+  for (const name of names) {
+    if (signal?.aborted) break;
+    try {
+      const [result] = await refreshSegments(home, name);
+      segments.push({ name, members: result!.members });
+    } catch (error) {
+      const message = (error as Error).message;
+      failedSegments.set(name, message);
+      segments.push({ name, error: message });
+      home.log.error({ segment: name, err: error }, 'scheduled segment refresh failed');
+    }
+  }
+
+  const runs: Run[] = [];
+  for (const exp of what.exports) {
+    if (signal?.aborted) break;
+    const broken = exp.sourceKind === 'segments' ? exp.sources.find((s) => failedSegments.has(s)) : undefined;
+    if (broken) {
+      // Sending the membership of the previous refresh would be a silent lie; the run says what to fix.
+      runs.push(
+        await recordFailedRun(home, exp, 'invalid_filter', `Segment "${broken}" could not be refreshed, so the export did not run: ${failedSegments.get(broken)}`),
+      );
+      continue;
+    }
+    let run: Run;
+    try {
+      run = await queueRun(home, exp.name, 'refresh');
+    } catch (error) {
+      const code: ErrorCode = error instanceof OutflowError ? error.code : 'internal';
+      runs.push(await recordFailedRun(home, exp, code, `The scheduled run could not start: ${(error as Error).message}`));
+      home.log.error({ export: exp.name, err: error }, 'scheduled run could not be queued');
+      continue;
+    }
+    runs.push(run);
+    try {
+      await start(run);
+    } catch (error) {
+      home.log.error({ export: exp.name, runId: run.id, err: error }, 'scheduled run could not be started');
+    }
+  }
+  return { segments, runs };
+}
+
+/** A run record for an export that could not start, so the history says why (run states: queued → running → failed). */
+async function recordFailedRun(home: Home, exp: Export, code: ErrorCode, message: string): Promise<Run> {
+  const run = await createRun(home.db, { exportId: exp.id, exportName: exp.name, connectionId: exp.connectionId, trigger: 'refresh', startedBy: home.actor.name });
+  await transitionRun(home.db, run.id, 'running');
+  const failed = await transitionRun(home.db, run.id, 'failed', { error: { code, message } });
+  await audit(home, 'run.start', { type: 'export', name: exp.name }, { runId: run.id, trigger: 'refresh', error: code }, 'failed');
+  return failed;
+}

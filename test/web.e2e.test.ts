@@ -1,0 +1,362 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeDestination } from '../src/app/destinations.ts';
+import { createUser } from '../src/app/users.ts';
+import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
+import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
+import { startServer, type RunningServer } from '../src/server/serve.ts';
+import { outflow, tempDir } from './support/cli.ts';
+
+// The web app driven in headless Chromium (Debian's package; no browser download), against a real server and
+// the destination fakes. Outside CI the suite skips, saying why, only when /usr/bin/chromium is missing.
+const CHROMIUM = '/usr/bin/chromium';
+const available = fs.existsSync(CHROMIUM) || process.env.CI === 'true';
+if (!available) console.warn(`web e2e tests skipped: ${CHROMIUM} is missing (scripts/install-system-packages.sh installs it).`);
+
+const SHOTS = path.resolve('test-results/web');
+const README_SHOTS = ['connections', 'export-wizard', 'export-detail', 'segment-filter-error'];
+const ADMIN_PASSWORD = 'web-admin-password-1';
+const ITERABLE_KEY = 'iterable-web-key-5c1d9e';
+const SFTP_PASSWORD = 'sftp-web-password-8b2f';
+
+let home: string;
+let work: string;
+let webRoot: string;
+let server: RunningServer;
+let iterable: IterableFake;
+let sftp: FakeSftpServer;
+let browser: Browser;
+const passwords: Record<string, string> = { admin: ADMIN_PASSWORD };
+
+/** 300 customers; segment `gold` holds the 100 with tier gold, two of them without a usable e-mail. */
+beforeAll(async () => {
+  if (!available) return;
+  home = tempDir('web-home');
+  work = tempDir('web-work');
+  webRoot = tempDir('web-dist');
+  // Build the app from the current sources, so the tests never exercise a stale web/dist.
+  await build({ configFile: path.resolve('web/vite.config.ts'), logLevel: 'warn', build: { outDir: webRoot, emptyOutDir: true } });
+
+  const lines = ['profile_id,email,first_name,tier'];
+  for (let i = 1; i <= 300; i++) lines.push(`${i},${i === 3 ? '' : i === 6 ? 'not-an-email' : `member${i}@example.com`},First${i},${['gold', 'silver', 'bronze'][i % 3]}`);
+  fs.writeFileSync(path.join(work, 'customers.csv'), lines.join('\n') + '\n');
+  expect((await outflow(home, 'entity', 'load', 'Customer', path.join(work, 'customers.csv'))).code).toBe(0);
+  expect((await outflow(home, 'segment', 'create', 'gold', '--where', "tier = 'gold'")).code).toBe(0);
+  expect((await outflow(home, 'segment', 'refresh')).code).toBe(0);
+
+  // A little latency per request, so that the run is visibly in progress for a moment.
+  iterable = await startIterableFake({ projects: [{ apiKey: ITERABLE_KEY }], latencyMs: 150 });
+  sftp = await startFakeSftpServer({ username: 'partner', password: SFTP_PASSWORD });
+  server = await startServer({ dir: home, port: 0, webRoot, env: { ...process.env, OUTFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+  const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };
+  passwords.casey = (await createUser(admin, { name: 'casey', role: 'contributor' })).password;
+  passwords.vic = (await createUser(admin, { name: 'vic', role: 'viewer' })).password;
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu', '--no-first-run'],
+  });
+  fs.mkdirSync(SHOTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await Promise.all([iterable?.close(), sftp?.close()]);
+  for (const dir of [home, work, webRoot]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function signIn(name: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (error) => {
+    throw error;
+  });
+  await page.goto(server.url);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(passwords[name]!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  return page;
+}
+
+const axeSource = fs.readFileSync(path.resolve('node_modules/axe-core/axe.min.js'), 'utf8');
+
+/** axe-core in the page: no serious or critical violations. Then screenshots at 1280×800 and 390 px wide. */
+async function check(page: Page, slug: string): Promise<void> {
+  await page.evaluate(axeSource);
+  // Run in the page, where axe and the DOM live (the test's own tsconfig has no DOM types).
+  const violations = (await page.evaluate(`axe.run().then((result) => result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`)) as string[];
+  expect(violations, `accessibility on ${slug}`).toEqual([]);
+  await page.screenshot({ path: path.join(SHOTS, `${slug}-1280.png`) });
+  // `OUTFLOW_UPDATE_SCREENSHOTS=1 npx vitest run test/web.e2e.test.ts` refreshes the README's images.
+  if (process.env.OUTFLOW_UPDATE_SCREENSHOTS === '1' && README_SHOTS.includes(slug)) fs.copyFileSync(path.join(SHOTS, `${slug}-1280.png`), path.resolve(`docs/screenshots/${slug}.png`));
+  await page.setViewportSize({ width: 390, height: 844 });
+  // Nothing may make the page itself scroll sideways at phone width (tables scroll inside their box).
+  const wide = (await page.evaluate(`document.documentElement.scrollWidth <= 390 ? [] : [...document.querySelectorAll('body *')]
+    .filter((e) => e.getBoundingClientRect().right > 391 && !e.closest('.table-wrap'))
+    .map((e) => e.tagName.toLowerCase() + '.' + e.className).slice(0, 8)`)) as string[];
+  expect(wide, `${slug}: elements wider than 390 px`).toEqual([]);
+  await page.screenshot({ path: path.join(SHOTS, `${slug}-390.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+async function api(pathname: string): Promise<unknown> {
+  const token = JSON.parse(fs.readFileSync(path.join(home, 'server.json'), 'utf8')).token as string;
+  const response = await fetch(`${server.url}/api${pathname}`, { headers: { authorization: `Bearer ${token}` } });
+  return response.json();
+}
+
+describe('the JSON Schema the connection forms are built from', () => {
+  it('marks secret fields writeOnly, and only them', () => {
+    const properties = describeDestination('sftp').connection.properties as Record<string, { writeOnly?: boolean }>;
+    const writeOnly = Object.entries(properties).filter(([, field]) => field.writeOnly === true).map(([key]) => key);
+    expect(writeOnly.sort()).toEqual(['passphrase', 'password', 'privateKey']);
+    expect((describeDestination('iterable').connection.properties as Record<string, { writeOnly?: boolean }>).apiKey?.writeOnly).toBe(true);
+  });
+});
+
+describe.skipIf(!available)('the web app in Chromium', () => {
+  let adminPage: Page;
+  let contributorPage: Page;
+
+  it('serves the app for any path outside /api, and JSON 404 inside it', async () => {
+    const page = await fetch(`${server.url}/exports/some/deep/link`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('<div id="root">');
+    const token = JSON.parse(fs.readFileSync(path.join(home, 'server.json'), 'utf8')).token as string;
+    const missing = await fetch(`${server.url}/api/nothing-here`, { headers: { authorization: `Bearer ${token}` } });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    const escape = await fetch(`${server.url}/..%2f..%2fpackage.json`);
+    expect(await escape.text()).toContain('<div id="root">');
+  });
+
+  it('signs an administrator in, with a clear error for a wrong password first', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await check(page, 'sign-in');
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/password/i);
+    await context.close();
+
+    // The keyboard alone signs in: the user name field has focus, Tab moves on, Enter submits.
+    adminPage = await browser.newContext({ viewport: { width: 1280, height: 800 } }).then((c) => c.newPage());
+    adminPage.setDefaultTimeout(15_000);
+    await adminPage.goto(server.url);
+    await adminPage.getByLabel('User name').focus();
+    await adminPage.keyboard.type('admin');
+    await adminPage.keyboard.press('Tab');
+    await adminPage.keyboard.type(ADMIN_PASSWORD);
+    await adminPage.keyboard.press('Enter');
+    await adminPage.getByRole('button', { name: 'Sign out' }).waitFor();
+    await adminPage.getByRole('heading', { name: 'Exports' }).waitFor();
+    expect(await adminPage.getByText('No exports yet.').isVisible()).toBe(true);
+    await check(adminPage, 'exports-empty');
+  });
+
+  it('adds an SFTP connection: consent must be ticked, Verify shows the host key fingerprint', async () => {
+    const page = adminPage;
+    await page.getByRole('link', { name: 'Connections' }).click();
+    await page.getByText('No connections yet.').waitFor();
+    await page.getByRole('button', { name: 'Add connection' }).click();
+    await page.getByRole('button', { name: /^SFTP/ }).click();
+    await page.getByLabel('Display name (required)').fill('Partner SFTP');
+    await page.getByLabel('Host (required)').fill(sftp.host);
+    await page.getByLabel('Port').fill(String(sftp.port));
+    await page.getByLabel('Username (required)').fill('partner');
+    await page.getByLabel('Password', { exact: true }).fill(SFTP_PASSWORD);
+    expect(await page.getByLabel('Password', { exact: true }).getAttribute('type')).toBe('password');
+    await check(page, 'connection-form');
+
+    await page.getByRole('button', { name: 'Save' }).click();
+    // Each refusal appears next to what it concerns: first the consent, then the missing folder.
+    await page.getByText('Tick “I agree” to save').waitFor();
+    expect(await api('/connections')).toEqual([]);
+    await page.getByLabel('I agree').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Required: fill this in.').waitFor();
+    expect(await page.getByLabel('Folder (required)').getAttribute('aria-invalid')).toBe('true');
+    expect(await api('/connections')).toEqual([]);
+    await page.getByLabel('Folder (required)').fill('/');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('row', { name: /Partner SFTP/ }).waitFor();
+    await page.getByRole('button', { name: 'Verify Partner SFTP' }).click();
+    await page.getByText('Verified: the connection works.').waitFor();
+    expect(await page.locator('.fingerprint').first().textContent()).toBe(sftp.hostKeySha256);
+    expect(await page.content()).not.toContain(SFTP_PASSWORD);
+  });
+
+  it('adds an Iterable connection for administrators only; its API key is never echoed', async () => {
+    const page = adminPage;
+    await page.getByRole('button', { name: 'Add connection' }).click();
+    await page.getByRole('button', { name: /^Iterable/ }).click();
+    await page.getByLabel('Display name (required)').fill('Iterable prod');
+    await page.getByLabel('API key (required)').fill(ITERABLE_KEY);
+    await page.getByLabel('Base URL').fill(iterable.url);
+    expect(await page.getByLabel('Who can use this connection').inputValue()).toBe('admins');
+    await page.getByLabel('I agree').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Verify Iterable prod' }).click();
+    await expect.poll(() => page.getByRole('row', { name: /Iterable prod/ }).first().textContent()).toMatch(/OK/);
+    await check(page, 'connections');
+
+    await page.getByRole('button', { name: 'Edit Iterable prod' }).click();
+    const key = page.getByLabel('API key (required)');
+    expect(await key.inputValue()).toBe('');
+    expect(await key.getAttribute('placeholder')).toBe('set');
+    expect(await page.content()).not.toContain(ITERABLE_KEY);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('a contributor sees no connection until it is opened to contributors, then creates and runs an export', async () => {
+    contributorPage = await signIn('casey');
+    const page = contributorPage;
+    expect(await page.getByRole('link', { name: 'Connections' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Add export' }).click();
+    await page.getByText('No connections you may use yet.').waitFor();
+    await page.getByRole('button', { name: 'Close' }).click();
+
+    // The administrator opens Iterable prod to contributors.
+    await adminPage.getByRole('button', { name: 'Edit Iterable prod' }).click();
+    await adminPage.getByLabel('Who can use this connection').selectOption('admins-and-contributors');
+    await adminPage.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => adminPage.getByRole('row', { name: /Iterable prod/ }).first().textContent()).toMatch(/Administrators and contributors/);
+    // Only what changed was sent: the audit entry names no setting.
+    const [update] = (await api('/audit?action=connection.update')) as { details: Record<string, unknown> }[];
+    expect(update!.details).toEqual({ usableBy: 'admins-and-contributors' });
+
+    await page.getByRole('button', { name: 'Add export' }).click();
+    await page.getByRole('radio', { name: 'Iterable prod' }).check();
+    expect(await page.getByRole('radio', { name: 'Partner SFTP' }).count()).toBe(0);
+    await page.getByRole('checkbox', { name: /gold/ }).check();
+    await page.getByLabel('Export name (required)').fill('Gold to Iterable');
+    // Without the e-mail mapping the API refuses, and says so next to the field.
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.field-error, .banner.error').first().waitFor();
+    expect(await api('/exports')).toEqual([]);
+    await page.getByLabel('E-mail (required)').selectOption('email');
+    await check(page, 'export-wizard');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Gold to Iterable' }).waitFor();
+    expect(await page.getByText('Not run yet.').isVisible()).toBe(true);
+    expect(await api('/runs')).toEqual([]);
+
+    await page.getByRole('button', { name: 'Run now' }).click();
+    const live = page.locator('section.live');
+    await live.waitFor();
+    expect(await live.getByRole('status').textContent()).toMatch(/rows/);
+    // The panel follows the run to its end without a reload, then the history shows it.
+    await live.waitFor({ state: 'detached', timeout: 60_000 });
+    const row = page.getByRole('row', { name: /run_/ }).first();
+    await expect.poll(() => row.textContent()).toMatch(/succeeded/);
+    const runs = (await api('/runs')) as { id: string; sent: number; rejected: number }[];
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.sent + runs[0]!.rejected).toBe(100);
+    const list = iterable.lists(ITERABLE_KEY).find((l) => l.name.includes('gold'));
+    expect(list, 'a list named after the segment').toBeDefined();
+    expect(iterable.listMembers(list!.id, ITERABLE_KEY)).toHaveLength(runs[0]!.sent);
+
+    await row.getByRole('button').click();
+    await page.getByText(/sent · .* rejected/).waitFor();
+    await check(page, 'export-detail');
+  });
+
+  it('cancels a running export from its page', async () => {
+    const page = contributorPage;
+    // Iterable now answers slowly, so the run is still going when Cancel is pressed.
+    iterable.setLatency(5_000);
+    try {
+      await page.getByRole('button', { name: 'Run now' }).click();
+      const live = page.locator('section.live');
+      await live.getByRole('button', { name: 'Cancel run' }).click();
+      await live.waitFor({ state: 'detached', timeout: 60_000 });
+      await expect.poll(() => page.getByRole('row', { name: /run_/ }).first().textContent()).toMatch(/cancelled/);
+      const runs = (await api('/runs')) as { status: string }[];
+      expect(runs.map((r) => r.status)).toEqual(['cancelled', 'succeeded']);
+    } finally {
+      iterable.setLatency(0);
+    }
+  });
+
+  it('a viewer sees exports and runs but cannot change anything', async () => {
+    const page = await signIn('vic');
+    await page.getByRole('link', { name: 'Gold to Iterable' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Add export' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
+    await check(page, 'exports');
+    await page.getByRole('link', { name: 'Gold to Iterable' }).click();
+    await page.getByRole('heading', { name: 'Run history' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Run now' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Remove' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('row', { name: /gold/ }).waitFor();
+    expect(await page.getByRole('button', { name: 'Create segment' }).count()).toBe(0);
+    await page.context().close();
+  });
+
+  it('shows a filter error at its position, then saves the segment with its member count', async () => {
+    const page = contributorPage;
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('button', { name: 'Create segment' }).click();
+    await page.getByLabel('Name (required)').fill('silver');
+    await page.getByLabel('Filter (required)').fill("tier = 'silver' AND AND");
+    await page.getByRole('button', { name: 'Save and count members' }).click();
+    await page.locator('.filter-pointer').waitFor();
+    expect(await page.locator('.filter-pointer mark').textContent()).toBe('A');
+    await check(page, 'segment-filter-error');
+    await page.getByLabel('Filter (required)').fill("tier = 'silver'");
+    await page.getByRole('button', { name: 'Save and count members' }).click();
+    await page.getByText('Saved “silver”: 100 members.').waitFor();
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.getByRole('row', { name: /silver/ }).waitFor();
+    await check(page, 'segments');
+  });
+
+  it('lets an administrator create a user (password shown once), and read the audit log filtered', async () => {
+    const page = adminPage;
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByLabel('User name (required)').fill('robin');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    const secret = await page.getByTestId('one-time-secret').textContent();
+    expect(secret).toMatch(/^[A-Za-z2-9]{5}(-[A-Za-z2-9]{5}){3}$/);
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    await page.getByRole('row', { name: /robin/ }).waitFor();
+    expect(await page.content()).not.toContain(secret!);
+    await page.getByLabel('Role of robin').selectOption('viewer');
+    await expect.poll(async () => ((await api('/users')) as { name: string; role: string }[]).find((u) => u.name === 'robin')?.role).toBe('viewer');
+    await check(page, 'users');
+
+    // Removing a connection lists the exports it would leave without one, before anything is removed.
+    await page.getByRole('link', { name: 'Connections' }).click();
+    await page.getByRole('button', { name: 'Remove Iterable prod' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Remove Iterable prod?' });
+    expect(await dialog.getByRole('listitem').allTextContents()).toEqual(['Gold to Iterable']);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(((await api('/connections')) as { name: string }[]).map((c) => c.name).sort()).toEqual(['Iterable prod', 'Partner SFTP']);
+
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByLabel('What').fill('connection.');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(async () => (await page.locator('tbody tr').allTextContents()).every((t) => t.includes('connection.'))).toBe(true);
+    expect(await page.locator('tbody tr').count()).toBeGreaterThanOrEqual(4);
+    await check(page, 'audit');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+});

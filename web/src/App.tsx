@@ -1,0 +1,118 @@
+import { useEffect, useState } from 'react';
+import { api, onUnauthenticated, setCsrfToken, type Session, type User } from './api.ts';
+import { Link, navigate, usePath } from './router.tsx';
+import { SignIn } from './pages/SignIn.tsx';
+import { ConnectionsPage } from './pages/Connections.tsx';
+import { ExportsPage } from './pages/Exports.tsx';
+import { ExportPage } from './pages/ExportDetail.tsx';
+import { SegmentsPage } from './pages/Segments.tsx';
+import { UsersPage } from './pages/Users.tsx';
+import { AuditPage } from './pages/Audit.tsx';
+
+export function App() {
+  const [user, setUser] = useState<User | null | undefined>(undefined);
+  useEffect(() => {
+    onUnauthenticated(() => setUser(null));
+    api<Session>('GET', '/session').then(
+      (s) => setUser(s.user),
+      () => setUser(null),
+    );
+  }, []);
+
+  if (user === undefined) return null;
+  if (user === null) {
+    return (
+      <SignIn
+        onSignedIn={(s) => {
+          setCsrfToken(s.csrfToken ?? null);
+          setUser(s.user);
+        }}
+      />
+    );
+  }
+  const signOut = async () => {
+    await api('DELETE', '/session').catch(() => undefined);
+    setCsrfToken(null);
+    setUser(null);
+    navigate('/');
+  };
+  return <Shell user={user} onSignOut={signOut} />;
+}
+
+function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
+  const path = usePath();
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [path]);
+  const isAdmin = user.role === 'admin';
+  const nav = (to: string, label: string) => (
+    <li>
+      <Link to={to} aria-current={path === to || path.startsWith(`${to}/`) ? 'page' : undefined}>
+        {label}
+      </Link>
+    </li>
+  );
+  return (
+    <div className="shell">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link to="/exports" className="brand">
+          Outflow
+        </Link>
+        <button type="button" className="menu-toggle" aria-expanded={menuOpen} aria-controls="sidebar" onClick={() => setMenuOpen(!menuOpen)}>
+          Menu
+        </button>
+        <div className="who">
+          <span>
+            {user.name} <span className="muted">({user.role})</span>
+          </span>
+          <button type="button" className="ghost" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <nav id="sidebar" className={`sidebar${menuOpen ? ' open' : ''}`} aria-label="Main">
+        <p className="nav-section" id="nav-data">
+          Data
+        </p>
+        <ul aria-labelledby="nav-data">
+          {nav('/exports', 'Exports')}
+          {nav('/segments', 'Segments')}
+        </ul>
+        {isAdmin ? (
+          <>
+            <p className="nav-section" id="nav-admin">
+              Admin
+            </p>
+            <ul aria-labelledby="nav-admin">
+              {nav('/connections', 'Connections')}
+              {nav('/users', 'Users')}
+              {nav('/audit', 'Audit log')}
+            </ul>
+          </>
+        ) : null}
+      </nav>
+      <main id="main" tabIndex={-1}>
+        <Page path={path} user={user} />
+      </main>
+    </div>
+  );
+}
+
+function Page({ path, user }: { path: string; user: User }) {
+  const exportMatch = /^\/exports\/(.+)$/.exec(path);
+  if (exportMatch) return <ExportPage name={decodeURIComponent(exportMatch[1]!)} user={user} />;
+  switch (path) {
+    case '/segments':
+      return <SegmentsPage user={user} />;
+    case '/connections':
+      return <ConnectionsPage user={user} />;
+    case '/users':
+      return <UsersPage user={user} />;
+    case '/audit':
+      return <AuditPage />;
+    default:
+      return <ExportsPage user={user} />;
+  }
+}

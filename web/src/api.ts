@@ -1,0 +1,209 @@
+// Every call the app makes goes through here, to the server's public REST API (/api).
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** An answer with an error body: `{error: {code, message, issues?, position?, runId?}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues: Issue[] = [],
+    readonly position?: number,
+    readonly runId?: string,
+  ) {
+    super(message);
+  }
+
+  /** The message of the issue about `field` (a dotted path like `config.host`), if any. */
+  about(field: string): string | undefined {
+    const message = this.issues.find((i) => i.path === field || i.path.endsWith(`.${field}`))?.message;
+    // zod's wording for a missing value names types; people need to know it is required.
+    return message && /received undefined$/.test(message) ? 'Required: fill this in.' : message;
+  }
+}
+
+// The CSRF token that sign-in returned; every cookie-authenticated write sends it back. Kept for this tab only.
+const CSRF_KEY = 'outflow.csrf';
+export function setCsrfToken(token: string | null): void {
+  if (token) sessionStorage.setItem(CSRF_KEY, token);
+  else sessionStorage.removeItem(CSRF_KEY);
+}
+
+let onSignedOut: () => void = () => {};
+/** Called when the API answers 401: the session ended, so the app shows sign-in again. */
+export function onUnauthenticated(handler: () => void): void {
+  onSignedOut = handler;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const csrf = sessionStorage.getItem(CSRF_KEY);
+  if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
+  let response: Response;
+  try {
+    response = await fetch(`/api${path}`, { method, headers, credentials: 'same-origin', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  } catch {
+    throw new ApiError(0, 'network', 'The server cannot be reached. Check that `outflow serve` is running, then try again.');
+  }
+  const text = await response.text();
+  const data = text ? safeJson(text) : undefined;
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string; issues?: Issue[]; position?: number; runId?: string } } | undefined)?.error;
+    if (response.status === 401 && path !== '/session') onSignedOut();
+    throw new ApiError(response.status, error?.code ?? 'http_error', error?.message ?? `The server answered ${response.status}.`, error?.issues ?? [], error?.position, error?.runId);
+  }
+  return data as T;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export const enc = encodeURIComponent;
+
+// The shapes the app reads (see /api/openapi.json for all of them).
+export type Role = 'admin' | 'contributor' | 'viewer';
+export interface User {
+  name: string;
+  role: Role;
+  mustChangePassword: boolean;
+}
+export interface Session {
+  user: User;
+  csrfToken?: string;
+}
+export interface Verification {
+  ok: boolean;
+  at: string;
+  by: string;
+  code?: string;
+  message?: string;
+}
+export interface Connection {
+  name: string;
+  type: string;
+  config?: Record<string, unknown>;
+  usableBy: 'admins' | 'admins-and-contributors';
+  privacyConsent?: { acceptedBy: string; acceptedAt: string };
+  hostKeySha256?: string;
+  lastVerification?: Verification;
+  createdBy?: string;
+}
+export interface VerifyResult {
+  connection: string;
+  ok: boolean;
+  code?: string;
+  message?: string;
+  details?: Record<string, unknown>;
+}
+export interface JsonSchema {
+  type?: string;
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  writeOnly?: boolean;
+  minimum?: number;
+  maximum?: number;
+  format?: string;
+}
+export interface FieldSpec {
+  title: string;
+  type: string;
+  required?: boolean;
+  description?: string;
+}
+export interface Destination {
+  id: string;
+  title: string;
+  exports: string;
+  docsUrl?: string;
+  connection: JsonSchema;
+  exportSettings: JsonSchema;
+  fields?: Record<string, FieldSpec>;
+  extraFields?: { description: string } | null;
+}
+export interface Export {
+  name: string;
+  connection: string;
+  type: string;
+  segments?: string[];
+  entities?: string[];
+  config: Record<string, unknown> & { mapping?: Record<string, string>; syncMode?: string };
+  createdBy: string;
+  createdAt: string;
+  warnings?: string[];
+}
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export interface RunItem {
+  id: string;
+  export: string;
+  status: RunStatus;
+  trigger: string;
+  startedBy: string;
+  rows: number | null;
+  rowsDone: number;
+  sent: number;
+  rejected: number;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error?: { code: string; message: string };
+}
+export interface Run extends Omit<RunItem, 'rowsDone'> {
+  rowsDone?: number;
+  notAttempted: number;
+  entities: { name: string; rows: number; files?: { path: string; rows: number; bytes: number }[]; sent?: number; rejected?: number }[];
+  rejections: { source: string; key: string; code: string; reason: string }[];
+  rejectionsTotal?: number;
+  warnings: string[];
+}
+export interface Segment {
+  name: string;
+  entity: string;
+  filter: string;
+  members: number | null;
+  refreshedAt: string | null;
+  createdBy: string;
+}
+export interface Entity {
+  name: string;
+  key: string;
+  rows: number;
+  columns: { name: string; type: string }[];
+}
+export interface AccountUser extends User {
+  createdBy: string;
+  createdAt: string;
+}
+export interface Token {
+  id: string;
+  name: string;
+  user: string | null;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  role: string;
+  via: string;
+  address: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  details: Record<string, unknown>;
+}

@@ -1,0 +1,293 @@
+import { useEffect, useRef, useState } from 'react';
+import { api, ApiError, enc, type Export, type Run, type RunItem, type User } from '../api.ts';
+import { Link, navigate } from '../router.tsx';
+import { asApiError, ErrorBanner, Empty, Loading, Modal, num, PageHeader, StatusBadge, useApi, when } from '../ui.tsx';
+
+const ACTIVE = new Set(['queued', 'running']);
+const POLL_MS = 1000;
+
+export function ExportPage({ name, user }: { name: string; user: User }) {
+  const exp = useApi(() => api<Export>('GET', `/exports/${enc(name)}`), [name]);
+  const runs = useApi(() => api<RunItem[]>('GET', `/runs?export=${enc(name)}&limit=50`), [name]);
+  const [following, setFollowing] = useState<string>();
+  const [error, setError] = useState<ApiError>();
+  const [removing, setRemoving] = useState(false);
+  const canEdit = user.role !== 'viewer';
+  const active = following ?? runs.data?.find((r) => ACTIVE.has(r.status))?.id;
+
+  const runNow = async () => {
+    setError(undefined);
+    try {
+      const run = await api<Run>('POST', `/exports/${enc(name)}/runs`);
+      setFollowing(run.id);
+      runs.reload();
+    } catch (e) {
+      const err = asApiError(e);
+      // A run already going on: follow that one instead.
+      if (err.runId) setFollowing(err.runId);
+      setError(err);
+    }
+  };
+
+  if (exp.error) return <ErrorBanner error={exp.error.status === 404 ? `No export named “${name}”.` : exp.error} />;
+  if (!exp.data) return <Loading />;
+  const e = exp.data;
+  return (
+    <>
+      <p className="breadcrumb">
+        <Link to="/exports">Exports</Link> /
+      </p>
+      <PageHeader title={e.name}>
+        {canEdit ? (
+          <>
+            <button type="button" className="primary" onClick={runNow} disabled={Boolean(active)}>
+              Run now
+            </button>
+            <button type="button" className="danger" onClick={() => setRemoving(true)}>
+              Remove
+            </button>
+          </>
+        ) : null}
+      </PageHeader>
+      <ErrorBanner error={error} />
+      <dl className="facts">
+        <dt>Connection</dt>
+        <dd>{e.connection}</dd>
+        <dt>{e.segments ? 'Segments' : 'Entities'}</dt>
+        <dd>{(e.segments ?? e.entities ?? []).join(', ')}</dd>
+        {e.config.mapping && Object.keys(e.config.mapping).length ? (
+          <>
+            <dt>Mapping</dt>
+            <dd>
+              {Object.entries(e.config.mapping).map(([target, column]) => (
+                <span key={target} className="pill">
+                  {column} → {target}
+                </span>
+              ))}
+            </dd>
+          </>
+        ) : null}
+        <dt>Sync mode</dt>
+        <dd>{String(e.config.syncMode ?? 'full')}</dd>
+        <dt>Created</dt>
+        <dd>
+          {when(e.createdAt)} by {e.createdBy}
+        </dd>
+      </dl>
+      {active ? <LiveRun key={active} id={active} canCancel={canEdit} onDone={() => (setFollowing(undefined), runs.reload())} /> : null}
+      <h2>Run history</h2>
+      {!runs.data ? (
+        <Loading />
+      ) : runs.data.length === 0 ? (
+        <Empty title="Not run yet.">{canEdit ? 'Press “Run now” to send it.' : 'Someone with the contributor role runs it.'}</Empty>
+      ) : (
+        <RunHistory runs={runs.data} />
+      )}
+      {removing ? (
+        <Modal title={`Remove ${e.name}?`} onClose={() => setRemoving(false)}>
+          <p>The export and its settings are removed; its run history stays in the audit log.</p>
+          <div className="form-actions">
+            <button type="button" onClick={() => setRemoving(false)}>
+              Cancel
+            </button>
+            <button type="button" className="danger" onClick={() => api('DELETE', `/exports/${enc(e.name)}`).then(() => navigate('/exports'), (x: unknown) => (setRemoving(false), setError(asApiError(x))))}>
+              Remove export
+            </button>
+          </div>
+        </Modal>
+      ) : null}
+    </>
+  );
+}
+
+/** A run in progress, polled every second: rows done, rate, ETA; cancel. No reload needed. */
+function LiveRun({ id, canCancel, onDone }: { id: string; canCancel: boolean; onDone: () => void }) {
+  const [run, setRun] = useState<Run>();
+  const [error, setError] = useState<ApiError>();
+  const samples = useRef<{ at: number; rows: number }[]>([]);
+  // The parent passes a new callback each render; polling must not restart for that.
+  const doneRef = useRef(onDone);
+  doneRef.current = onDone;
+  useEffect(() => {
+    let live = true;
+    let timer: ReturnType<typeof setTimeout>;
+    const poll = async () => {
+      try {
+        const r = await api<Run>('GET', `/runs/${enc(id)}`);
+        if (!live) return;
+        setRun(r);
+        samples.current = [...samples.current, { at: Date.now(), rows: r.rowsDone ?? 0 }].slice(-10);
+        if (!ACTIVE.has(r.status)) return doneRef.current();
+      } catch (e) {
+        if (live) setError(asApiError(e));
+      }
+      if (live) timer = setTimeout(poll, POLL_MS);
+    };
+    void poll();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [id]);
+  const cancel = () => api('POST', `/runs/${enc(id)}/cancel`).catch((e: unknown) => setError(asApiError(e)));
+
+  if (!run) return <Loading />;
+  const done = run.rowsDone ?? 0;
+  const first = samples.current[0];
+  const last = samples.current.at(-1);
+  const rate = first && last && last.at > first.at ? ((last.rows - first.rows) * 1000) / (last.at - first.at) : 0;
+  const eta = run.rows && rate > 0 ? Math.max(0, (run.rows - done) / rate) : undefined;
+  const percent = run.rows ? Math.min(100, Math.round((done / run.rows) * 100)) : undefined;
+  return (
+    <section className="card live" aria-labelledby="live-title">
+      <div className="page-header">
+        <h2 id="live-title">
+          Run {run.id} <StatusBadge status={run.status} />
+        </h2>
+        {canCancel ? (
+          <button type="button" onClick={cancel}>
+            Cancel run
+          </button>
+        ) : null}
+      </div>
+      <ErrorBanner error={error} />
+      <progress max={run.rows ?? undefined} value={run.rows ? done : undefined} aria-label="Progress">
+        {percent ?? 0}%
+      </progress>
+      <p className="progress-text" role="status" aria-live="polite">
+        {num(done)} of {run.rows == null ? 'counting…' : num(run.rows)} rows{percent !== undefined ? ` (${percent}%)` : ''} · {rate > 0 ? `${num(Math.round(rate))} rows/s` : 'starting…'}
+        {eta !== undefined ? ` · about ${formatDuration(eta)} left` : ''}
+      </p>
+    </section>
+  );
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.ceil(seconds)} s`;
+  if (seconds < 3600) return `${Math.ceil(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+function RunHistory({ runs }: { runs: RunItem[] }) {
+  const [open, setOpen] = useState<string>();
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Run</th>
+            <th scope="col">Status</th>
+            <th scope="col">Started</th>
+            <th scope="col">By</th>
+            <th scope="col" className="num">Rows</th>
+            <th scope="col" className="num">Sent</th>
+            <th scope="col" className="num">Rejected</th>
+          </tr>
+        </thead>
+        <tbody>
+          {runs.map((r) => (
+            <RunRow key={r.id} run={r} open={open === r.id} onToggle={() => setOpen(open === r.id ? undefined : r.id)} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function RunRow({ run, open, onToggle }: { run: RunItem; open: boolean; onToggle: () => void }) {
+  return (
+    <>
+      <tr>
+        <th scope="row">
+          <button type="button" className="link" aria-expanded={open} onClick={onToggle}>
+            {run.id}
+          </button>
+        </th>
+        <td>
+          <StatusBadge status={run.status} />
+        </td>
+        <td>{when(run.startedAt ?? run.queuedAt)}</td>
+        <td>{run.startedBy}</td>
+        <td className="num">{num(run.rowsDone)}</td>
+        <td className="num">{num(run.sent)}</td>
+        <td className="num">{num(run.rejected)}</td>
+      </tr>
+      {open ? (
+        <tr className="detail-row">
+          <td colSpan={7}>
+            <RunDetails id={run.id} />
+          </td>
+        </tr>
+      ) : null}
+    </>
+  );
+}
+
+function RunDetails({ id }: { id: string }) {
+  const { data: run, error } = useApi(() => api<Run>('GET', `/runs/${enc(id)}`), [id]);
+  if (error) return <ErrorBanner error={error} />;
+  if (!run) return <Loading />;
+  const files = run.entities.flatMap((e) => e.files ?? []);
+  const downloadRejections = () => {
+    const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+    const csv = ['source,key,code,reason', ...run.rejections.map((r) => [r.source, r.key, r.code, r.reason].map(quote).join(','))].join('\r\n');
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+    a.download = `${run.id}-rejections.csv`;
+    a.click();
+    URL.revokeObjectURL(a.href);
+  };
+  return (
+    <div className="run-details">
+      <p>
+        {num(run.sent)} sent · {num(run.rejected)} rejected · {num(run.notAttempted)} not attempted · finished {when(run.finishedAt)}
+      </p>
+      {run.error ? <div className="banner error">{run.error.message}</div> : null}
+      {run.warnings.map((w) => (
+        <div key={w} className="banner warn">
+          {w}
+        </div>
+      ))}
+      {files.length ? (
+        <>
+          <h3>Files</h3>
+          <ul>
+            {files.map((f) => (
+              <li key={f.path}>
+                <code>{f.path}</code> — {num(f.rows)} rows, {num(f.bytes)} bytes
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      {run.rejections.length ? (
+        <>
+          <h3>
+            Rejections {run.rejectionsTotal && run.rejectionsTotal > run.rejections.length ? `(first ${run.rejections.length} of ${num(run.rejectionsTotal)})` : ''}
+          </h3>
+          <button type="button" onClick={downloadRejections}>
+            Download CSV
+          </button>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Source</th>
+                <th scope="col">Key</th>
+                <th scope="col">Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {run.rejections.slice(0, 100).map((r, i) => (
+                <tr key={i}>
+                  <td>{r.source}</td>
+                  <td>{r.key}</td>
+                  <td>{r.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,158 @@
+import { useState, type FormEvent } from 'react';
+import { api, enc, type ApiError, type Entity, type Export, type Segment, type User } from '../api.ts';
+import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, num, PageHeader, useApi, when } from '../ui.tsx';
+
+export function SegmentsPage({ user }: { user: User }) {
+  const segments = useApi(() => api<Segment[]>('GET', '/segments'));
+  const exports = useApi(() => api<Export[]>('GET', '/exports'));
+  const [editing, setEditing] = useState<Segment | 'new'>();
+  const canEdit = user.role !== 'viewer';
+  const usedBy = (name: string) => (exports.data ?? []).filter((e) => e.segments?.includes(name)).map((e) => e.name);
+  return (
+    <>
+      <PageHeader title="Segments">
+        {canEdit ? (
+          <button type="button" className="primary" onClick={() => setEditing('new')}>
+            Create segment
+          </button>
+        ) : null}
+      </PageHeader>
+      <p className="lead">A segment is the profiles of an entity that match a filter, such as <code>country = 'DE' AND age &gt;= 18</code>.</p>
+      <ErrorBanner error={segments.error} />
+      {!segments.data ? (
+        segments.error ? null : <Loading />
+      ) : segments.data.length === 0 ? (
+        <Empty title="No segments yet.">{canEdit ? 'Create one with “Create segment”, then export it from Data > Exports.' : 'A contributor or an administrator creates them.'}</Empty>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Entity</th>
+                <th scope="col">Filter</th>
+                <th scope="col" className="num">Members</th>
+                <th scope="col">Refreshed</th>
+                <th scope="col">Exports</th>
+                {canEdit ? <th scope="col"><span className="sr-only">Actions</span></th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {segments.data.map((s) => (
+                <tr key={s.name}>
+                  <th scope="row">{s.name}</th>
+                  <td>{s.entity}</td>
+                  <td>
+                    <code>{s.filter}</code>
+                  </td>
+                  <td className="num">{num(s.members)}</td>
+                  <td>{when(s.refreshedAt)}</td>
+                  <td>{usedBy(s.name).join(', ') || <span className="muted">None</span>}</td>
+                  {canEdit ? (
+                    <td className="row-actions">
+                      <button type="button" onClick={() => setEditing(s)} aria-label={`Edit ${s.name}`}>
+                        Edit
+                      </button>
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {editing ? <SegmentDialog segment={editing === 'new' ? undefined : editing} onClose={() => setEditing(undefined)} onSaved={() => (setEditing(undefined), segments.reload())} /> : null}
+    </>
+  );
+}
+
+function SegmentDialog({ segment, onClose, onSaved }: { segment?: Segment; onClose: () => void; onSaved: () => void }) {
+  const entities = useApi(() => api<Entity[]>('GET', '/entities'));
+  const [name, setName] = useState(segment?.name ?? '');
+  const [entity, setEntity] = useState(segment?.entity ?? '');
+  const [where, setWhere] = useState(segment?.filter ?? '');
+  const [error, setError] = useState<ApiError>();
+  const [saved, setSaved] = useState<Segment>();
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(undefined);
+    try {
+      const body = { ...(entity ? { entity } : {}), where };
+      const result = segment ? await api<Segment>('PATCH', `/segments/${enc(segment.name)}`, body) : await api<Segment>('POST', '/segments', { name, ...body });
+      // Saving stores the filter; refreshing materializes the membership and gives the member count.
+      const [counted] = await api<{ name: string; members: number }[]>('POST', `/segments/${enc(result.name)}/refresh`);
+      setSaved({ ...result, members: counted?.members ?? result.members });
+    } catch (e) {
+      setError(asApiError(e));
+    }
+  };
+  const filterError = error?.code === 'invalid_filter' ? error : undefined;
+  const entityColumns = entities.data?.find((e) => e.name === (entity || 'Customer'))?.columns ?? [];
+  return (
+    <Modal title={segment ? `Edit ${segment.name}` : 'Create segment'} onClose={onClose}>
+      {saved ? (
+        <>
+          <div className="banner ok" role="status">
+            Saved “{saved.name}”: {num(saved.members)} members.
+          </div>
+          <div className="form-actions">
+            <button type="button" className="primary" onClick={onSaved}>
+              Done
+            </button>
+          </div>
+        </>
+      ) : (
+        <form onSubmit={save} noValidate>
+          {error && !filterError && !error.about('name') ? <ErrorBanner error={error} /> : null}
+          {!segment ? (
+            <Field label="Name (required)" error={error?.about('name') ?? (error?.code === 'conflict' ? error.message : undefined)}>
+              {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} />}
+            </Field>
+          ) : null}
+          <Field label="Entity" hint="Default: Customer">
+            {(p) => (
+              <select {...p} value={entity} onChange={(e) => setEntity(e.target.value)}>
+                <option value="">Customer (default)</option>
+                {(entities.data ?? []).map((e) => (
+                  <option key={e.name} value={e.name}>
+                    {e.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field
+            label="Filter (required)"
+            hint={entityColumns.length ? `Columns: ${entityColumns.map((c) => c.name).join(', ')}` : undefined}
+            error={filterError ? filterError.message : error?.about('where')}
+          >
+            {(p) => <textarea {...p} rows={3} spellCheck={false} required value={where} onChange={(e) => setWhere(e.target.value)} />}
+          </Field>
+          {filterError?.position !== undefined ? <FilterPointer text={where} position={filterError.position} /> : null}
+          <div className="form-actions">
+            <button type="button" onClick={onClose}>
+              Cancel
+            </button>
+            <button type="submit" className="primary">
+              Save and count members
+            </button>
+          </div>
+        </form>
+      )}
+    </Modal>
+  );
+}
+
+/** Shows where in the filter the error points: the text with a caret under the position. */
+function FilterPointer({ text, position }: { text: string; position: number }) {
+  const at = Math.max(0, Math.min(position, text.length));
+  return (
+    <pre className="filter-pointer" aria-label={`The error is at character ${at + 1}`}>
+      {text.slice(0, at)}
+      <mark>{text.slice(at, at + 1) || ' '}</mark>
+      {text.slice(at + 1)}
+      {'\n'}
+      {' '.repeat(at)}^
+    </pre>
+  );
+}

@@ -1,0 +1,123 @@
+import { useCallback, useEffect, useId, useState, type ReactNode } from 'react';
+import { ApiError } from './api.ts';
+
+/** Loads data from the API; `reload` fetches again. */
+export function useApi<T>(load: () => Promise<T>, deps: unknown[] = []): { data: T | undefined; error: ApiError | undefined; reload: () => void } {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<ApiError>();
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    load().then(
+      (value) => live && (setData(value), setError(undefined)),
+      (e: unknown) => live && setError(asApiError(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [tick, ...deps]);
+  return { data, error, reload: useCallback(() => setTick((t) => t + 1), []) };
+}
+
+export function asApiError(e: unknown): ApiError {
+  return e instanceof ApiError ? e : new ApiError(0, 'error', e instanceof Error ? e.message : String(e));
+}
+
+export function PageHeader({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="page-header">
+      <h1>{title}</h1>
+      {children ? <div className="actions">{children}</div> : null}
+    </div>
+  );
+}
+
+/** A labelled form field; `error` (from the API) appears right under it and is announced with the field. */
+export function Field({ label, hint, error, children }: { label: string; hint?: ReactNode; error?: string | undefined; children: (props: { id: string; 'aria-describedby'?: string; 'aria-invalid'?: boolean }) => ReactNode }) {
+  const id = useId();
+  const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
+  const described = [hint ? hintId : '', error ? errorId : ''].filter(Boolean).join(' ');
+  return (
+    <div className={`field${error ? ' has-error' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      {children({ id, ...(described ? { 'aria-describedby': described } : {}), ...(error ? { 'aria-invalid': true } : {}) })}
+      {hint ? (
+        <p className="hint" id={hintId}>
+          {hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p className="field-error" id={errorId}>
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** An error not tied to one field. */
+export function ErrorBanner({ error }: { error: ApiError | string | undefined }) {
+  if (!error) return null;
+  return (
+    <div className="banner error" role="alert">
+      {typeof error === 'string' ? error : error.message}
+    </div>
+  );
+}
+
+export function Empty({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="empty">
+      <p className="empty-title">{title}</p>
+      {children ? <p>{children}</p> : null}
+    </div>
+  );
+}
+
+export function Loading() {
+  return (
+    <p className="muted" role="status">
+      Loading…
+    </p>
+  );
+}
+
+export function Badge({ tone, children }: { tone: 'ok' | 'bad' | 'warn' | 'info' | 'neutral'; children: ReactNode }) {
+  return <span className={`badge ${tone}`}>{children}</span>;
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  const tone = status === 'succeeded' ? 'ok' : status === 'failed' ? 'bad' : status === 'cancelled' ? 'warn' : status === 'running' || status === 'queued' ? 'info' : 'neutral';
+  return <Badge tone={tone}>{status}</Badge>;
+}
+
+export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+  const id = useId();
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => event.key === 'Escape' && onClose();
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, [onClose]);
+  return (
+    <div className="overlay" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+      <div className="dialog" role="dialog" aria-modal="true" aria-labelledby={id}>
+        <div className="dialog-header">
+          <h2 id={id}>{title}</h2>
+          <button type="button" className="icon" aria-label="Close" onClick={onClose} autoFocus>
+            ×
+          </button>
+        </div>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export const num = (n: number | null | undefined) => (n == null ? '—' : n.toLocaleString());
