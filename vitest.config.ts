@@ -14,6 +14,8 @@ const cliSuites = [
   'test/rejections.e2e.test.ts',
   'test/alerts.e2e.test.ts',
   'test/marketing.e2e.test.ts',
+  'test/mirror.e2e.test.ts',
+  'test/sync-regressions.e2e.test.ts',
   'test/edits.e2e.test.ts',
   'test/new-user.e2e.test.ts',
   'test/sftp-export.integration.test.ts',

@@ -142,7 +142,7 @@ export const DESTINATION_CASES: DestinationCase[] = [
 ];
 
 /** The pacing Outflow applies to a connection that leaves `requestsPerSecond` at its default. */
-function documentedRate(c: DestinationCase): Rate {
+export function documentedRate(c: DestinationCase): Rate {
   const destination = getDestination(c.id);
   const kind = destination.export as RecordExportDefinition<unknown>;
   return kind.rate(destination.connection.schema.parse({ ...c.placeholder, baseUrl: PLACEHOLDER_URL }));
@@ -163,7 +163,7 @@ interface RequestCounts {
  * A fetch that counts what the engine sends and what comes back. The engine is the fake's only client, so
  * the 429s it receives are the 429s the fake answered.
  */
-function countingFetch(batchRequest: RegExp): { fetch: typeof fetch; counts: RequestCounts; reset(): void } {
+export function countingFetch(batchRequest: RegExp): { fetch: typeof fetch; counts: RequestCounts; reset(): void } {
   const counts: RequestCounts = { requests: 0, batchRequests: 0, throttled: 0, failed: 0 };
   const wrapped: typeof fetch = async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_API_ROWS, runApiBench } from './api.ts';
 import { DESTINATION_CASES, runDestinationsBench } from './destinations.ts';
+import { DEFAULT_MEMBERS, runIncrementalBench } from './incremental.ts';
 import { DEFAULT_ROWS, runSftpBench } from './sftp.ts';
 import { BenchError } from './support.ts';
 
@@ -22,6 +23,11 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
     --scale F      multiply the seed sizes (default 1; 0.1 for a quick run)
     --only ID      one destination: ${DESTINATION_CASES.map((c) => c.id).join(', ')}
     --keep         keep the temporary folder
+
+  incremental    mirror sync to the Iterable and Campaign Monitor fakes: full run, re-run after 1 % changed, unchanged re-run
+    --members N    segment size (default ${DEFAULT_MEMBERS.toLocaleString('en-US')})
+    --only ID      iterable or campaign-monitor
+    --keep         keep the temporary folder
 `;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
@@ -40,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       repeat: { type: 'string' },
       scale: { type: 'string' },
       only: { type: 'string' },
+      members: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -74,6 +81,14 @@ async function main(argv: string[]): Promise<number> {
         throw new BenchError(`--only must be one of ${DESTINATION_CASES.map((c) => c.id).join(', ')}, not "${only}".`);
       }
       return (await runDestinationsBench({ scale, only, keep: values.keep })) ? 0 : 1;
+    }
+    case 'incremental': {
+      const members = positiveNumber('members', values.members, DEFAULT_MEMBERS);
+      if (!Number.isInteger(members) || members < 1000) throw new BenchError('--members must be a whole number of at least 1000.');
+      if (values.only !== undefined && values.only !== 'iterable' && values.only !== 'campaign-monitor') {
+        throw new BenchError(`--only must be iterable or campaign-monitor, not "${values.only}".`);
+      }
+      return (await runIncrementalBench({ members, keep: values.keep, only: values.only })) ? 0 : 1;
     }
     default:
       throw new BenchError(`Unknown benchmark "${name}".\n\n${USAGE}`);

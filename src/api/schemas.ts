@@ -111,6 +111,9 @@ export const RunSummary = z
         sent: z.number().optional(),
         rejected: z.number().optional(),
         removed: z.number().optional(),
+        added: z.number().optional(),
+        updated: z.number().optional(),
+        unchanged: z.number().optional(),
       }),
     ),
     rows: z.number().nullable(),
@@ -127,6 +130,36 @@ export const RunSummary = z
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   })
   .openapi('Run');
+
+const Rejection = z.object({ source: z.string(), key: z.string(), code: z.string(), reason: z.string() });
+
+export const DryRunReport = z
+  .object({
+    export: z.string(),
+    dryRun: z.literal(true),
+    syncMode: z.string(),
+    fullResync: z.boolean(),
+    sources: z.array(
+      z.object({ name: z.string(), members: z.number(), add: z.number(), update: z.number(), remove: z.number(), reject: z.number(), unchanged: z.number() }),
+    ),
+    members: z.number(),
+    add: z.number(),
+    update: z.number(),
+    remove: z.number(),
+    reject: z.number(),
+    unchanged: z.number(),
+    rejections: z.array(Rejection),
+    refusal: z.object({ code: z.string(), message: z.string() }).nullable(),
+    warnings: z.array(z.string()),
+    notes: z.array(z.string()),
+  })
+  .openapi('DryRunReport');
+
+/** `POST /api/exports/{id}/runs` options. */
+export const RunQuery = z.object({
+  fullResync: z.enum(['true', 'false']).optional().openapi({ description: 'Send every member once and rebuild the delivered state (mirror and upsert).' }),
+  dryRun: z.enum(['true', 'false']).optional().openapi({ description: 'Report what the run would add, update, remove and reject; send nothing (200 with the report).' }),
+});
 
 export const RunListItem = z
   .object({

@@ -5,7 +5,7 @@ import type { RecordExportDefinition } from '../destinations/kit/define.ts';
 import { ConfigError, NotFoundError, RunConflictError, ValidationError } from '../domain/errors.ts';
 import { exportConfigBase, type Connection, type Export, type Run, type Segment } from '../domain/model.ts';
 import { checkRecordLimits } from '../engine/limits.ts';
-import { executeRun, splitExportConfig, type RunObserver } from '../engine/run-export.ts';
+import { dryRun, executeRun, splitExportConfig, type DryRunReport, type RunObserver } from '../engine/run-export.ts';
 import { assertAdmin, assertCanUse, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { connectionLabels, getConnection, getConnectionByName } from '../store/metadata/connections.ts';
 import * as store from '../store/metadata/exports.ts';
@@ -235,6 +235,10 @@ async function validateExport(home: Home, draft: ExportDraft): Promise<{ config:
     }
   } else if (Object.keys(mapping).length > 0) {
     throw new ValidationError(`${destination.title} exports write every column; remove "mapping" from the config.`);
+  } else if (syncMode !== 'full') {
+    throw new ValidationError(`${destination.title} exports write every row on every run: "syncMode": "${syncMode}" is for marketing destinations. Remove it or set "full".`, [
+      { path: 'syncMode', message: 'only "full" for file exports' },
+    ]);
   }
   const warnings =
     kind.kind === 'records' && draft.sourceKind === 'segments' ? await sharedTargetWarnings(home, kind, draft, parsedSettings.data) : [];
@@ -323,7 +327,12 @@ export async function removeExport(home: Home, name: string): Promise<{ removed:
  * Records a queued run of the export, after checking the caller may use its connection. Two runs of one
  * export never overlap: while one is queued or running, another request is refused with its id.
  */
-export async function queueRun(home: Home, name: string, trigger: Run['trigger'] = 'manual'): Promise<Run> {
+export interface RunOptions {
+  /** Send every member once, whatever the delivered state says, and rebuild the state (mirror and upsert). */
+  fullResync?: boolean;
+}
+
+export async function queueRun(home: Home, name: string, trigger: Run['trigger'] = 'manual', options: RunOptions = {}): Promise<Run> {
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
     throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
@@ -332,14 +341,29 @@ export async function queueRun(home: Home, name: string, trigger: Run['trigger']
   await reapStaleRuns(home);
   const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
   if (active) throw new RunConflictError(`Export "${name}" already has run ${active.id} ${active.status}; follow it with \`outflow run show ${active.id} --follow\`.`, active.id);
-  const run = await createRun(home.db, { exportId: exp.id, exportName: exp.name, connectionId: connection.id, trigger, startedBy: home.actor.name });
-  await audit(home, 'run.start', { type: 'export', name: exp.name }, { runId: run.id, trigger });
+  const run = await createRun(home.db, {
+    exportId: exp.id,
+    exportName: exp.name,
+    connectionId: connection.id,
+    trigger,
+    startedBy: home.actor.name,
+    // The run's options travel in its checkpoint, so a resume keeps them.
+    ...(options.fullResync ? { checkpoint: { sourceIndex: 0, phase: 'remove' as const, afterKey: null, fullResync: true } } : {}),
+  });
+  await audit(home, 'run.start', { type: 'export', name: exp.name }, { runId: run.id, trigger, ...(options.fullResync ? { fullResync: true } : {}) });
   return run;
 }
 
 /** Queues a run of the export and executes it in this process. */
-export async function runExport(home: Home, name: string, observer: RunObserver = {}, signal?: AbortSignal, trigger: Run['trigger'] = 'manual'): Promise<Run> {
-  const run = await queueRun(home, name, trigger);
+export async function runExport(
+  home: Home,
+  name: string,
+  observer: RunObserver = {},
+  signal?: AbortSignal,
+  trigger: Run['trigger'] = 'manual',
+  options: RunOptions = {},
+): Promise<Run> {
+  const run = await queueRun(home, name, trigger, options);
   return executeRun(home, run.id, home.actor, observer, signal);
 }
 
@@ -380,4 +404,20 @@ export async function queueResume(home: Home, runId: string, trigger: Run['trigg
 export async function resumeRun(home: Home, runId: string, observer: RunObserver = {}, signal?: AbortSignal): Promise<Run> {
   const run = await queueResume(home, runId);
   return executeRun(home, run.id, home.actor, observer, signal);
+}
+
+/**
+ * What a run of the export would do now, without doing it: members to add, update, remove and reject (with
+ * the first rejections), and a limit that would refuse it. Nothing is sent, the destination is not contacted
+ * and no state changes. Needs the same permission as a run.
+ */
+export async function dryRunExport(home: Home, name: string, options: RunOptions = {}): Promise<DryRunReport> {
+  const exp = await store.getExport(home.db, name);
+  const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
+    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
+  });
+  assertCanUse(home.actor, connection);
+  const report = await dryRun(home, exp, connection, options);
+  await audit(home, 'run.dry-run', { type: 'export', name: exp.name }, { ...(options.fullResync ? { fullResync: true } : {}) });
+  return report;
 }

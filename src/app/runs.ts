@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../domain/errors.ts';
-import type { FileResult, Run, RunRejection } from '../domain/model.ts';
+import type { Run, RunRejection, SourceResult } from '../domain/model.ts';
 import { getExport } from '../store/metadata/exports.ts';
 import { countRunRejections, getRun, iterateRunRejections, listRunRejections, listRuns, transitionRun } from '../store/metadata/runs.ts';
 import { csvRow } from '../lib/csv.ts';
@@ -20,7 +20,7 @@ export interface RunSummary {
   trigger: Run['trigger'];
   startedBy: string;
   resumedFrom?: string;
-  entities: Array<{ name: string; rows: number; files?: FileResult[]; sent?: number; rejected?: number; removed?: number }>;
+  entities: SourceResult[];
   rows: number | null;
   rowsDone: number;
   sent: number;

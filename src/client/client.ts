@@ -1,7 +1,8 @@
 import type { NotifyView } from '../app/notify.ts';
 import type { CheckResult } from '../destinations/kit/define.ts';
 import type { ConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
-import type { CreatedExportView, CreateExportInput, ExportView, UpdateExportPatch } from '../app/exports.ts';
+import type { CreatedExportView, CreateExportInput, ExportView, RunOptions, UpdateExportPatch } from '../app/exports.ts';
+import type { DryRunReport } from '../engine/run-export.ts';
 import type { RunFilter, RunListItem, RunSummary } from '../app/runs.ts';
 import type { SegmentView } from '../app/data.ts';
 import type { AuditEntry, AuditQuery } from '../store/metadata/audit.ts';
@@ -46,9 +47,12 @@ export interface OutflowClient {
   listExports(): Promise<ExportView[]>;
   showExport(name: string): Promise<ExportView>;
   removeExport(name: string): Promise<{ removed: string }>;
-  runExport(name: string, watch: RunWatch): Promise<RunSummary>;
+  /** Runs the export and follows it to the end; `fullResync` sends everyone once and rebuilds the delivered state. */
+  runExport(name: string, watch: RunWatch, options?: RunOptions): Promise<RunSummary>;
+  /** What a run would do now; sends nothing and changes nothing. */
+  dryRunExport(name: string, options?: RunOptions): Promise<DryRunReport>;
   /** Queues a run for the server's worker pool and returns at once; needs a server (`outflow serve`). */
-  queueExport(name: string): Promise<RunSummary>;
+  queueExport(name: string, options?: RunOptions): Promise<RunSummary>;
 
   listRuns(options: RunFilter): Promise<RunListItem[]>;
   showRun(id: string): Promise<RunSummary & { rejectionsTotal: number }>;

@@ -28,14 +28,19 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     listExports: () => http.request('GET', '/api/exports'),
     showExport: (name) => http.request('GET', `/api/exports/${p(name)}`),
     removeExport: (name) => http.request('DELETE', `/api/exports/${p(name)}`),
-    runExport: async (name, watch) => {
-      const run = await http.request<RunSummary>('POST', `/api/exports/${p(name)}/runs`);
+    runExport: async (name, watch, options) => {
+      const run = await http.request<RunSummary>('POST', `/api/exports/${p(name)}/runs`, { query: { fullResync: options?.fullResync ? 'true' : undefined } });
       return follow(http, run.id, watch, true);
     },
-    queueExport: async (name) => {
-      const { rejectionsTotal: _total, ...summary } = await http.request<RunSummary & { rejectionsTotal?: number }>('POST', `/api/exports/${p(name)}/runs`);
+    queueExport: async (name, options) => {
+      const { rejectionsTotal: _total, ...summary } = await http.request<RunSummary & { rejectionsTotal?: number }>('POST', `/api/exports/${p(name)}/runs`, {
+        query: { fullResync: options?.fullResync ? 'true' : undefined },
+      });
       return summary;
     },
+
+    dryRunExport: (name, options) =>
+      http.request('POST', `/api/exports/${p(name)}/runs`, { query: { dryRun: 'true', fullResync: options?.fullResync ? 'true' : undefined } }),
 
     listRuns: (options) => http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit, status: options.status, since: options.since } }),
     showRun: (id) => http.request('GET', `/api/runs/${p(id)}`),

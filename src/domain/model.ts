@@ -51,7 +51,11 @@ export interface Segment {
   members: number | null;
 }
 
-export const syncModes = ['full', 'mirror'] as const;
+/**
+ * What a record export sends each run: `full` every member; `upsert` members who joined or whose mapped values
+ * changed; `mirror` the same plus removals of members who left (and of a member's old identity).
+ */
+export const syncModes = ['full', 'upsert', 'mirror'] as const;
 export type SyncMode = (typeof syncModes)[number];
 
 /** The part of an export's config the engine owns; destination settings sit beside these keys. */
@@ -90,6 +94,10 @@ export interface SourceResult {
   sent?: number;
   rejected?: number;
   removed?: number;
+  /** Mirror and upsert: members sent because they joined, because their values changed, and members skipped unchanged. */
+  added?: number;
+  updated?: number;
+  unchanged?: number;
 }
 
 export interface RunRejection {
@@ -104,6 +112,10 @@ export interface RunCheckpoint {
   sourceIndex: number;
   phase: 'remove' | 'add';
   afterKey: string | null;
+  /** The run whose membership snapshot this run (and every resume of it) works on. */
+  snapshot?: string;
+  /** `export run --full-resync`: every member is sent and the delivered state rebuilt; a resume keeps it. */
+  fullResync?: boolean;
   /**
    * File runs: the renames planned once every part was staged, recorded before the first one starts, so that
    * a run interrupted among them is finished (rolled forward) by its resume instead of leaving half a set.

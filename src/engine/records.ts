@@ -1,7 +1,9 @@
 import type { DestinationContext, ExportRecord, RecordExportDefinition, RecordSession } from '../destinations/kit/define.ts';
 import { normalizeEmail } from '../destinations/kit/fields.ts';
 import type { RunCheckpoint, RunRejection, SourceResult, SyncMode } from '../domain/model.ts';
-import type { ProfileStore, Row, Source } from '../store/profile/profile-store.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import { ConfigError } from '../domain/errors.ts';
+import type { JournalEntry, ProfileStore, Row, SnapshotSpec, Source } from '../store/profile/profile-store.ts';
 import type { SleepFn } from '../lib/rate-limit.ts';
 import { withRetry, type Recovery, type RetryHooks, type RetryPolicy } from './retry.ts';
 
@@ -9,7 +11,10 @@ export interface SegmentInput {
   name: string;
   source: Source & { kind: 'segment' };
   members: number;
-  /** Names the delivered set of this export and segment (mirror sync). */
+  /**
+   * Names the delivered state of this export and segment (`_delivered_<stateId>`); the state of one target
+   * (list, audience) adds the target's id to it.
+   */
   stateId: string;
 }
 
@@ -18,6 +23,8 @@ export interface RecordProgress {
   sent: number;
   rejected: number;
   removed: number;
+  /** Members skipped because the destination already holds their values (mirror and upsert). */
+  unchanged: number;
 }
 
 export interface RecordExportInput {
@@ -32,6 +39,24 @@ export interface RecordExportInput {
   /** Where a resumed run picks up. */
   checkpoint: RunCheckpoint | null;
   retry: RetryPolicy;
+  /**
+   * Names the run's snapshot and journal tables. A resumed run passes the key of the run it continues (with
+   * `resume`), so it reads the same membership. Default: a key of its own, dropped when the run ends.
+   */
+  runKey?: string;
+  /** Continue the snapshot of `runKey` instead of taking a new one. */
+  resume?: boolean;
+  /** Tables of this prefix (older snapshots and journals of the export) are dropped when the run succeeds. */
+  cleanupPrefix?: string;
+  /** Send every member, whatever the delivered state says, and rebuild the state. */
+  fullResync?: boolean;
+  /**
+   * Plan only: nothing is sent (the destination is not even opened) and no state changes; results count what a
+   * run would add, update, remove and reject, against the state of the last target a run used.
+   */
+  dryRun?: boolean;
+  /** Called once the snapshots are taken, with the members of each segment as the run sees them. */
+  onPlanned?: (members: number[]) => void | Promise<void>;
   /** Called after every completed batch, in order; persists rejections, counts and the checkpoint. */
   onBatch: (progress: RecordProgress, rejections: RunRejection[]) => Promise<void>;
   onRetry?: (message: string, delayMs: number) => void;
@@ -41,9 +66,17 @@ export interface RecordExportInput {
   clock?: { now: () => number; sleep: SleepFn };
 }
 
+/** What the run knows about each record of a batch beyond the record itself. */
+interface RecordMeta {
+  hash: string | null;
+  idhash: string | null;
+  joined: boolean;
+}
+
 interface PendingBatch {
   action: 'add' | 'remove';
   records: ExportRecord[];
+  meta: RecordMeta[];
   /** Rows refused before sending (no or malformed e-mail), reported when the batch completes. */
   refused: RunRejection[];
   /** The last key this batch covers, refused rows included: the checkpoint once it completes. */
@@ -110,33 +143,105 @@ function approximateBytes(record: ExportRecord): number {
   return JSON.stringify(record.fields).length + JSON.stringify(record.extra).length + 16;
 }
 
+/** The hashes that tell changed members apart: every mapped column, and the columns that identify the member. */
+export function snapshotSpec(kind: RecordExportDefinition<any, any, any>, mapping: Record<string, string>): SnapshotSpec {
+  const entries = Object.entries(mapping).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const identityTargets = ['email', ...(kind.identityFields ?? [])];
+  return {
+    columns: [...new Set(Object.values(mapping))],
+    // A changed mapping changes what the destination should hold, so it changes every hash.
+    salt: JSON.stringify(entries),
+    hashColumns: entries.map(([, column]) => column),
+    identityColumns: identityTargets.map((target) => mapping[target]).filter((c): c is string => c !== undefined),
+  };
+}
+
+/** The delivered state of one export, segment and target. */
+export function stateTable(stateId: string, targetId: string): string {
+  return `_delivered_${stateId}_t_${createHash('sha256').update(targetId).digest('hex').slice(0, 16)}`;
+}
+
 /**
  * Streams each segment's members in key order, maps and validates them, cuts batches at the destination's
  * limits and sends them with `concurrency` in flight. The checkpoint only moves past a batch once it and
  * every batch before it have completed, so a resumed run re-sends at most the batches that were in flight.
+ *
+ * The run works on a snapshot of each segment taken when it starts (a resumed run continues it). In
+ * `mirror` and `upsert` modes it sends only members who joined or whose mapped values changed since the
+ * delivered state (per export, segment and target), and mirror first removes members who left and the old
+ * identity of members whose e-mail (or userId) changed. What completed batches did is journaled and applied
+ * to the delivered state only when every segment is done.
  */
 export async function runRecordExport(input: RecordExportInput): Promise<SourceResult[]> {
   const { kind, profiles } = input;
-  const session: RecordSession<unknown, Record<string, unknown>> = await kind.open(input.connection, input.ctx);
-  const results: SourceResult[] = input.segments.map((s) => ({ name: s.name, rows: s.members, sent: 0, rejected: 0, removed: 0 }));
+  const sync = profiles.sync;
+  const dry = input.dryRun === true;
+  const runKey = input.runKey ?? `${dry ? 'dry' : 'run'}${randomBytes(6).toString('hex')}`;
+  const snapshotOf = (index: number) => (dry ? `_dryrun_${runKey}_${index}` : `_snap_${runKey}_${index}`);
+  const journalOf = (index: number) => `_journal_${runKey}_${index}`;
+  const spec = snapshotSpec(kind, input.mapping);
+  const syncing = input.syncMode !== 'full';
+  const mirror = input.syncMode === 'mirror' && kind.supportsRemove;
   const start = input.checkpoint ?? { sourceIndex: 0, phase: 'remove' as const, afterKey: null };
+  const results: SourceResult[] = input.segments.map((s) => ({ name: s.name, rows: s.members, sent: 0, rejected: 0, removed: 0 }));
+
+  // The membership this run works on, fixed now: a refresh or a load while it runs (or before it resumes)
+  // changes nothing about what it sends.
+  const counts: number[] = [];
+  for (const [index, segment] of input.segments.entries()) {
+    if (input.resume && !dry) {
+      if (!(await sync.hasTable(snapshotOf(index)))) {
+        throw new ConfigError(
+          'invalid_settings',
+          `The membership snapshot this run continues is gone (a later run of the export succeeded, or the profile store was replaced). Run the export again instead of resuming.`,
+        );
+      }
+      counts.push(await sync.countRows(snapshotOf(index)));
+    } else {
+      counts.push(await sync.createSnapshot(snapshotOf(index), segment.source, spec));
+    }
+  }
+  counts.forEach((n, i) => (results[i]!.rows = n));
+  await input.onPlanned?.(counts);
+
+  const session: RecordSession<unknown, Record<string, unknown>> | null = dry ? null : await kind.open(input.connection, input.ctx);
   let sent = 0;
   let rejected = 0;
   let removed = 0;
+  let unchanged = 0;
+  const commits: Array<{ journal: string; state: string; statePrefix: string; target: string }> = [];
 
   try {
-    for (let index = start.sourceIndex; index < input.segments.length; index++) {
+    for (let index = 0; index < input.segments.length; index++) {
       const segment = input.segments[index]!;
       const result = results[index]!;
-      const resuming = index === start.sourceIndex ? start : null;
-      const target = await withRetry(() => session.prepare({ segment: segment.name, settings: input.settings, members: segment.members }), input.retry, retryHooks(input));
+      const statePrefix = `_delivered_${segment.stateId}`;
+      const target = session ? await withRetry(() => session.prepare({ segment: segment.name, settings: input.settings, members: counts[index]! }), input.retry, retryHooks(input)) : null;
+      const targetId = session ? (kind.targetId?.(target) ?? 'default') : await sync.lastTarget(statePrefix);
+      const state = targetId === null ? null : stateTable(segment.stateId, targetId);
+      if (syncing && state !== null && targetId !== null && !dry) commits.push({ journal: journalOf(index), state, statePrefix, target: targetId });
+      // Segments a resumed run had finished only need their journal committed at the end.
+      if (index < start.sourceIndex) continue;
 
-      const mirror = input.syncMode === 'mirror' && kind.supportsRemove;
-      const delivered = mirror ? await profiles.beginDelivered(segment.stateId, { fresh: !(resuming && (resuming.phase === 'add' && resuming.afterKey !== null)) }) : null;
+      const resuming = index === start.sourceIndex ? start : null;
+      const hasState = syncing && state !== null && (await sync.adoptState(state, statePrefix));
+      if (syncing) {
+        result.added = 0;
+        result.updated = 0;
+        // A run that reads every change from the start counts the unchanged members as it goes (below);
+        // a resume counts them here.
+        const counted = hasState && !input.fullResync && resuming?.phase === 'add' && resuming.afterKey !== null;
+        result.unchanged = counted ? await sync.countUnchanged(snapshotOf(index), state!) : 0;
+        unchanged += result.unchanged;
+      }
+      const journal = async (entries: JournalEntry[]) => {
+        if (syncing && !dry) await sync.appendJournal(journalOf(index), entries);
+      };
 
       const dispatcher = createDispatcher({
         concurrency: Math.max(1, kind.limits.concurrency ?? 1),
         send: async (batch) => {
+          if (!session) return [];
           const outcome = await withRetry(
             () => session.send({ action: batch.action, records: batch.records, target, segment: segment.name, settings: input.settings }),
             input.retry,
@@ -151,41 +256,54 @@ export async function runRecordExport(input: RecordExportInput): Promise<SourceR
             code: r.code,
             reason: r.message,
           }));
-          const accepted = batch.records.length - new Set(refusedByVendor.map((r) => r.index)).size;
+          const refusedIndexes = new Set(refusedByVendor.map((r) => r.index));
+          const acceptedAt = batch.records.map((_, i) => i).filter((i) => !refusedIndexes.has(i));
           if (batch.action === 'add') {
-            sent += accepted;
-            result.sent! += accepted;
-            if (delivered) {
-              const refusedIndexes = new Set(refusedByVendor.map((r) => r.index));
-              await delivered.add(
-                batch.records.filter((_, i) => !refusedIndexes.has(i)).map((r) => ({ key: r.key, identity: encodeIdentity(r, kind.identityFields) })),
-              );
+            sent += acceptedAt.length;
+            result.sent! += acceptedAt.length;
+            for (const i of acceptedAt) {
+              if (batch.meta[i]!.joined) result.added = (result.added ?? 0) + 1;
+              else result.updated = (result.updated ?? 0) + 1;
             }
+            await journal(
+              acceptedAt.map((i) => {
+                const record = batch.records[i]!;
+                return { key: record.key, op: 'delivered', identity: encodeIdentity(record, kind.identityFields), hash: batch.meta[i]!.hash, idhash: batch.meta[i]!.idhash };
+              }),
+            );
           } else {
-            removed += accepted;
-            result.removed! += accepted;
+            removed += acceptedAt.length;
+            result.removed! += acceptedAt.length;
+            await journal(acceptedAt.map((i) => ({ key: batch.records[i]!.key, op: 'removed', identity: null, hash: null, idhash: null })));
           }
           const rejections = [...batch.refused, ...vendorRejections];
           rejected += rejections.length;
           result.rejected! += rejections.length;
           await input.onBatch(
-            { checkpoint: { sourceIndex: index, phase: batch.action, afterKey: batch.lastKey }, sent, rejected, removed },
+            { checkpoint: { sourceIndex: index, phase: batch.action, afterKey: batch.lastKey }, sent, rejected, removed, unchanged },
             rejections,
           );
         },
       });
+      const newBatch = (action: PendingBatch['action'], lastKey: string | null): PendingBatch => ({ action, records: [], meta: [], refused: [], lastKey });
 
-      if (mirror && !(resuming?.phase === 'add')) {
-        const skipThrough = resuming?.phase === 'remove' ? resuming.afterKey : null;
-        let batch: PendingBatch = { action: 'remove', records: [], refused: [], lastKey: null };
-        for await (const chunk of profiles.readDeparted(segment.stateId, segment.source)) {
-          for (const departed of chunk) {
-            if (skipThrough !== null && departed.key <= skipThrough) continue;
-            batch.records.push({ key: departed.key, fields: decodeIdentity(departed.identity), extra: {} });
-            batch.lastKey = departed.key;
+      if (mirror && hasState && !(resuming?.phase === 'add')) {
+        const afterKey = resuming?.phase === 'remove' ? resuming.afterKey : null;
+        let batch = newBatch('remove', null);
+        for await (const chunk of sync.readRemovals(snapshotOf(index), state!, spec, afterKey)) {
+          for (const candidate of chunk) {
+            if (candidate.row !== null) {
+              // Still a member, but the columns that identify it changed: the destination holds the old
+              // identity (an old address), which must go unless the member maps to that same identity.
+              const mapped = toExportRecord(candidate.row, kind, input.mapping, segment.name);
+              if ('record' in mapped && encodeIdentity(mapped.record, kind.identityFields) === candidate.identity) continue;
+            }
+            batch.records.push({ key: candidate.key, fields: decodeIdentity(candidate.identity), extra: {} });
+            batch.meta.push({ hash: null, idhash: null, joined: false });
+            batch.lastKey = candidate.key;
             if (batch.records.length >= kind.limits.batchSize) {
               await dispatcher.push(batch);
-              batch = { action: 'remove', records: [], refused: [], lastKey: null };
+              batch = newBatch('remove', null);
             }
           }
         }
@@ -193,11 +311,14 @@ export async function runRecordExport(input: RecordExportInput): Promise<SourceR
         await dispatcher.drain();
       }
 
-      const columns = [...new Set(Object.values(input.mapping))];
+      const keyType = (await profiles.getEntity(segment.source.entity)).keyType;
       const afterKey = resuming?.phase === 'add' ? resuming.afterKey : null;
-      let batch: PendingBatch = { action: 'add', records: [], refused: [], lastKey: afterKey };
+      const all = !syncing || input.fullResync === true || !hasState;
+      let batch = newBatch('add', afterKey);
       let batchBytes = 0;
-      for await (const rows of profiles.readMembers(segment.source, columns, afterKey)) {
+      let changedRows = 0;
+      for await (const rows of sync.readChanges(snapshotOf(index), hasState ? state : null, spec, { afterKey, all, keyType })) {
+        changedRows += rows.length;
         for (const row of rows) {
           const mapped = toExportRecord(row, kind, input.mapping, segment.name);
           if ('rejection' in mapped) {
@@ -206,26 +327,38 @@ export async function runRecordExport(input: RecordExportInput): Promise<SourceR
             const bytes = approximateBytes(mapped.record);
             if (kind.limits.maxBatchBytes && batch.records.length > 0 && batchBytes + bytes > kind.limits.maxBatchBytes) {
               await dispatcher.push(batch);
-              batch = { action: 'add', records: [], refused: [], lastKey: batch.lastKey };
+              batch = newBatch('add', batch.lastKey);
               batchBytes = 0;
             }
             batch.records.push(mapped.record);
+            batch.meta.push({ hash: row.__hash, idhash: row.__idhash, joined: row.__joined === true });
             batchBytes += bytes;
           }
-          batch.lastKey = String(row.__key);
+          batch.lastKey = row.__key;
           if (batch.records.length >= kind.limits.batchSize) {
             await dispatcher.push(batch);
-            batch = { action: 'add', records: [], refused: [], lastKey: batch.lastKey };
+            batch = newBatch('add', batch.lastKey);
             batchBytes = 0;
           }
         }
       }
       if (batch.records.length > 0 || batch.refused.length > 0) await dispatcher.push(batch);
       await dispatcher.drain();
-      await delivered?.commit();
+      if (syncing && hasState && !input.fullResync && !(resuming?.phase === 'add' && resuming.afterKey !== null)) {
+        result.unchanged = counts[index]! - changedRows;
+        unchanged += result.unchanged;
+      }
+    }
+    if (!dry) {
+      // Every segment is done: only now does the delivered state learn what this run (and the runs it
+      // continues) delivered and removed, in one transaction.
+      if (commits.length > 0) await sync.commit(commits);
+      await sync.dropTables(`_snap_${input.cleanupPrefix ?? runKey}`);
+      await sync.dropTables(`_journal_${input.cleanupPrefix ?? runKey}`);
     }
   } finally {
-    await session.close?.();
+    if (dry) await sync.dropTables(`_dryrun_${runKey}_`);
+    await session?.close?.();
   }
   return results;
 }

@@ -1,11 +1,14 @@
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
 import { AuthError, ConfigError, OutflowError, type RetryableError } from '../domain/errors.ts';
-import { exportConfigBase, type Actor, type Export, type Run, type RunRejection, type SourceResult } from '../domain/model.ts';
+import { randomBytes } from 'node:crypto';
+import { exportConfigBase, type Actor, type Connection, type Export, type Run, type RunRejection, type SourceResult } from '../domain/model.ts';
 import { getConnection, updateConnectionState } from '../store/metadata/connections.ts';
 import { getExportById } from '../store/metadata/exports.ts';
 import { addRunRejections, getRun, saveRunProgress, transitionRun } from '../store/metadata/runs.ts';
-import { getSegment } from '../store/metadata/segments.ts';
+import { getSegment, recordSegmentRefresh } from '../store/metadata/segments.ts';
+import { compileFilter } from '../store/profile/filter.ts';
+import { shellQuote } from '../lib/shell.ts';
 import type { Source } from '../store/profile/profile-store.ts';
 import { runFileExport } from './files.ts';
 import { checkRecordLimits } from './limits.ts';
@@ -76,6 +79,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   // Not unref'd: while the run executes, the stall check must stay alive even if what the run waits on
   // holds nothing open. It is cleared when the run ends.
   const heartbeat = setInterval(beat, Math.min(HEARTBEAT_MS, Math.max(10, Math.floor(stallMs / 4))));
+  let recordRun = false;
   const warnings: string[] = [];
   // What the destination does with data, for the message of a cancelled run; unknown until it is looked up.
   let target: { kind: 'files' | 'records'; title: string } | undefined;
@@ -100,10 +104,11 @@ export async function executeRun(services: Services, runId: string, actor: Actor
       warn(message);
       void saveRunProgress(db, runId, { warnings }).catch(() => {});
     });
-    await services.profiles.useStreamingResources();
 
     let sources: SourceResult[];
     if (destination.export.kind === 'files') {
+      await refreshStaleSegments(services, exp, warn);
+      await services.profiles.useStreamingResources();
       const fileSources = await resolveSources(services, exp);
       let rowsDone = 0;
       let rowsTotal: number | null = null;
@@ -149,8 +154,15 @@ export async function executeRun(services: Services, runId: string, actor: Actor
       await saveRunProgress(db, runId, { rowsTotal: total, rowsDone: total, sent: total, sources });
     } else {
       const kind = destination.export as RecordExportDefinition<unknown>;
+      recordRun = true;
+      // A resumed or recovered run continues the snapshot its first run took; any other run takes one of its own.
+      const continuing = run.checkpoint?.snapshot !== undefined;
+      const snapshot = continuing ? run.checkpoint!.snapshot! : runId;
+      const fullResync = run.checkpoint?.fullResync === true;
+      const position = run.checkpoint ? { sourceIndex: run.checkpoint.sourceIndex, phase: run.checkpoint.phase, afterKey: run.checkpoint.afterKey } : null;
+      if (!continuing) await refreshStaleSegments(services, exp, warn);
       const segments = await resolveSegments(services, exp);
-      const rowsTotal = segments.reduce((sum, s) => sum + s.members, 0);
+      let rowsTotal = segments.reduce((sum, s) => sum + s.members, 0);
       await saveRunProgress(db, runId, { rowsTotal });
       for (const warning of await checkRecordLimits(db, exp, destination.title, kind, config, segments)) warn(warning);
       await saveRunProgress(db, runId, { warnings });
@@ -168,10 +180,24 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         mapping,
         settings: kind.settings.parse(settings) as Record<string, unknown>,
         syncMode,
-        checkpoint: run.checkpoint,
+        checkpoint: position,
+        runKey: `${exp.id}_${snapshot}`,
+        resume: continuing,
+        cleanupPrefix: `${exp.id}_`,
+        fullResync,
         retry: services.retry,
         clock: services.retryClock,
         onRecovered: recovered,
+        onPlanned: async (members) => {
+          // The snapshot's join and hashes ran with DuckDB's defaults; what follows streams.
+          await services.profiles.useStreamingResources();
+          rowsTotal = members.reduce((sum, n) => sum + n, 0);
+          // Only now that every snapshot exists does the checkpoint name it: a run that failed before (a
+          // limit, a removed segment) is resumed with a snapshot of its own.
+          const checkpoint = { ...(position ?? { sourceIndex: 0, phase: 'remove' as const, afterKey: null }), snapshot, ...(fullResync ? { fullResync } : {}) };
+          await saveRunProgress(db, runId, { rowsTotal, checkpoint });
+          observer.onProgress?.({ rowsDone: 0, rowsTotal });
+        },
         onRetry: (message, delayMs) => {
           services.metrics?.destinationRetry(connection.type);
           progressed(delayMs);
@@ -181,16 +207,20 @@ export async function executeRun(services: Services, runId: string, actor: Actor
           progressed();
           const sent = offset.sent + progress.sent;
           const rejected = offset.rejected + progress.rejected;
+          // Unchanged members count as done: the destination already holds them.
+          const rowsDone = sent + rejected + progress.unchanged;
           // One transaction: a crash between the two writes would otherwise keep a batch's rejections without
           // its checkpoint, and the resume would reject (and count) them again.
           await db.transaction().execute(async (tx) => {
             await addRunRejections(tx, runId, rejectionSeq, rejections);
-            await saveRunProgress(tx, runId, { sent, rejected, rowsDone: sent + rejected, checkpoint: progress.checkpoint });
+            await saveRunProgress(tx, runId, { sent, rejected, rowsDone, checkpoint: { ...progress.checkpoint, snapshot, ...(fullResync ? { fullResync } : {}) } });
           });
           rejectionSeq += rejections.length;
-          observer.onProgress?.({ rowsDone: sent + rejected, rowsTotal });
+          observer.onProgress?.({ rowsDone, rowsTotal });
         },
       });
+      const done = offset.sent + offset.rejected + sources.reduce((sum, s) => sum + (s.sent ?? 0) + (s.rejected ?? 0) + (s.unchanged ?? 0), 0);
+      await saveRunProgress(db, runId, { rowsDone: Math.min(done, rowsTotal) });
       await saveRunProgress(db, runId, { sources, notAttempted: 0, warnings });
     }
     run = await transitionRun(db, runId, 'succeeded', { error: null });
@@ -213,7 +243,8 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     if (error instanceof AuthError) {
       await updateConnectionState(db, current.connectionId, { attention: { code: failure.code, message: failure.message, at: new Date().toISOString() } }).catch(() => {});
     }
-    const notAttempted = current.rowsTotal === null ? 0 : Math.max(0, current.rowsTotal - current.sent - current.rejected);
+    // A record run's rowsDone counts members sent, rejected or unchanged; a file run's counts rows rendered.
+    const notAttempted = current.rowsTotal === null ? 0 : Math.max(0, current.rowsTotal - (recordRun ? current.rowsDone : current.sent + current.rejected));
     await saveRunProgress(db, runId, { notAttempted, warnings });
     run = await transitionRun(db, runId, cancelled ? 'cancelled' : 'failed', { error: failure });
     services.log.error({ runId, code: failure.code }, failure.message);
@@ -299,12 +330,167 @@ async function resolveSources(services: Services, exp: Export): Promise<Array<{ 
   );
 }
 
-async function resolveSegments(services: Services, exp: Export): Promise<SegmentInput[]> {
+/**
+ * The export's segments with their member counts. A dry run (`stale: 'scratch'`) evaluates a segment a run
+ * would refresh first into a scratch membership (listed in `scratch`, for the caller to drop) instead.
+ */
+async function resolveSegments(
+  services: Services,
+  exp: Export,
+  dry?: { stale: 'scratch'; scratch: string[]; notes: string[] },
+): Promise<SegmentInput[]> {
   const resolved = await resolveSources(services, exp);
-  return Promise.all(
-    resolved.map(async ({ name, source }) => {
-      if (source.kind !== 'segment') throw new ConfigError('invalid_settings', `Export "${exp.name}" names entity "${name}"; this destination takes segments only.`);
-      return { name, source, members: await services.profiles.countRows(source), stateId: `${exp.id}_${source.segmentId}` };
-    }),
-  );
+  const segments: SegmentInput[] = [];
+  for (const { name, source } of resolved) {
+    if (source.kind !== 'segment') throw new ConfigError('invalid_settings', `Export "${exp.name}" names entity "${name}"; this destination takes segments only.`);
+    const stateId = `${exp.id}_${source.segmentId}`;
+    if (dry && (await services.profiles.segmentIsStale(source.segmentId, source.entity))) {
+      const segment = await getSegment(services.db, name);
+      const scratchId = `dryrun_${randomBytes(6).toString('hex')}`;
+      dry.scratch.push(scratchId);
+      const members = await services.profiles.refreshSegment(scratchId, source.entity, compileFilter(segment.filter, (await services.profiles.getEntity(source.entity)).columns));
+      dry.notes.push(`Segment "${name}" is older than the last load of ${source.entity}: a run refreshes it first, and these counts use that refreshed membership.`);
+      segments.push({ name, source: { ...source, segmentId: scratchId }, members, stateId });
+      continue;
+    }
+    segments.push({ name, source, members: await services.profiles.countRows(source), stateId });
+  }
+  return segments;
+}
+
+/**
+ * Loading an entity leaves its segments' membership describing the previous rows; joined to the new rows it
+ * would send members by keys that may now mean other profiles, or none (mirror then forgot them). So a run
+ * first refreshes every segment it reads that was built from an earlier load, and says so.
+ */
+async function refreshStaleSegments(services: Services, exp: Export, warn: (message: string) => void): Promise<void> {
+  if (exp.sourceKind !== 'segments') return;
+  for (const name of exp.sources) {
+    const segment = await getSegment(services.db, name);
+    if (!(await services.profiles.segmentIsStale(segment.id, segment.entity))) continue;
+    const info = await services.profiles.getEntity(segment.entity);
+    let filter;
+    try {
+      filter = compileFilter(segment.filter, info.columns);
+    } catch (cause) {
+      throw new ConfigError(
+        'invalid_settings',
+        `Segment "${name}" must be refreshed because entity ${segment.entity} was loaded after its last refresh, but its filter no longer fits the new columns (${cause instanceof Error ? cause.message : String(cause)}). Fix it with \`outflow segment update ${shellQuote(name)} --where …\`; nothing was sent.`,
+        { cause },
+      );
+    }
+    const members = await services.profiles.refreshSegment(segment.id, segment.entity, filter);
+    await recordSegmentRefresh(services.db, segment.id, members, services.now().toISOString());
+    services.log.info({ segment: name, members }, 'stale segment refreshed before the run');
+    warn(`Segment "${name}" was refreshed before sending (${members.toLocaleString('en-US')} members): entity ${segment.entity} was loaded after its last refresh.`);
+  }
+}
+
+/** What `export run --dry-run` reports. */
+export interface DryRunReport {
+  export: string;
+  dryRun: true;
+  syncMode: string;
+  fullResync: boolean;
+  /** Per segment (or entity, for file exports): what a run would do. */
+  sources: Array<{ name: string; members: number; add: number; update: number; remove: number; reject: number; unchanged: number }>;
+  members: number;
+  add: number;
+  update: number;
+  remove: number;
+  reject: number;
+  unchanged: number;
+  /** The first 100 records a run would reject, with the reasons. */
+  rejections: RunRejection[];
+  /** A limit (or setting) that would refuse the run before it sends anything; null when none would. */
+  refusal: { code: OutflowError['code']; message: string } | null;
+  warnings: string[];
+  notes: string[];
+}
+
+const DRY_RUN_REJECTIONS = 100;
+
+/**
+ * Plans a run without running it: the same snapshot, diff and mapping as a run, compared with the delivered
+ * state of the last target a run used (the destination is not contacted, so a list deleted since is not
+ * known). A segment a run would refresh first is evaluated on a scratch copy; nothing is sent, refreshed or
+ * recorded.
+ */
+export async function dryRun(services: Services, exp: Export, connection: Connection, options: { fullResync?: boolean }): Promise<DryRunReport> {
+  const destination = getDestination(connection.type);
+  const { mapping, syncMode, settings } = splitExportConfig(exp.config);
+  const fullResync = options.fullResync === true;
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  const report: DryRunReport = {
+    export: exp.name,
+    dryRun: true,
+    syncMode,
+    fullResync,
+    sources: [],
+    members: 0,
+    add: 0,
+    update: 0,
+    remove: 0,
+    reject: 0,
+    unchanged: 0,
+    rejections: [],
+    refusal: null,
+    warnings,
+    notes,
+  };
+  const scratch: string[] = [];
+  try {
+    if (destination.export.kind === 'files') {
+      for (const { name, source } of await resolveSources(services, exp)) {
+        const rows = await services.profiles.countRows(source);
+        report.sources.push({ name, members: rows, add: rows, update: 0, remove: 0, reject: 0, unchanged: 0 });
+      }
+      notes.push('File exports write every row of each source on every run.');
+    } else {
+      const kind = destination.export as RecordExportDefinition<unknown>;
+      const segments = await resolveSegments(services, exp, { stale: 'scratch', scratch, notes });
+      const config = await resolveConnectionConfig(services, connection);
+      try {
+        warnings.push(...(await checkRecordLimits(services.db, exp, destination.title, kind, config, segments)));
+      } catch (error) {
+        if (!(error instanceof OutflowError)) throw error;
+        report.refusal = { code: error.code, message: error.message };
+      }
+      const ctx = destinationContext(services, connection, { signal: new AbortController().signal, warn: (message) => warnings.push(message) });
+      const results = await runRecordExport({
+        kind,
+        connection: config,
+        ctx,
+        profiles: services.profiles,
+        segments,
+        mapping,
+        settings: kind.settings.parse(settings) as Record<string, unknown>,
+        syncMode,
+        checkpoint: null,
+        fullResync,
+        dryRun: true,
+        retry: services.retry,
+        onBatch: async (_progress, rejections) => {
+          for (const rejection of rejections) if (report.rejections.length < DRY_RUN_REJECTIONS) report.rejections.push(rejection);
+        },
+      });
+      for (const r of results) {
+        const add = syncMode === 'full' ? (r.sent ?? 0) : (r.added ?? 0);
+        report.sources.push({ name: r.name, members: r.rows, add, update: r.updated ?? 0, remove: r.removed ?? 0, reject: r.rejected ?? 0, unchanged: r.unchanged ?? 0 });
+      }
+      if (syncMode !== 'full') notes.push('Compared with what the last successful run delivered to the list or audience it used; a list deleted since gets everyone.');
+    }
+  } finally {
+    for (const segmentId of scratch) await services.profiles.dropSegment(segmentId).catch(() => {});
+  }
+  for (const s of report.sources) {
+    report.members += s.members;
+    report.add += s.add;
+    report.update += s.update;
+    report.remove += s.remove;
+    report.reject += s.reject;
+    report.unchanged += s.unchanged;
+  }
+  return report;
 }

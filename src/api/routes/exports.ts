@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createExport, listExports, queueRun, removeExport, showExport, updateExport } from '../../app/exports.ts';
+import { createExport, dryRunExport, listExports, queueRun, removeExport, showExport, updateExport } from '../../app/exports.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { showRun } from '../../app/runs.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { ExportCreate, ExportPatch, ExportView, IdParam, Removed, RunSummary } from '../schemas.ts';
+import { DryRunReport, ExportCreate, ExportPatch, ExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable, upstream } from './route.ts';
 
 const tags = ['Exports'];
@@ -65,13 +65,24 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
       path: '/api/exports/{id}/runs',
       tags,
       security,
-      summary: 'Queue a run; answers at once with it. The worker pool (serve --concurrency) starts it when it has room; follow it with GET /api/runs/{id}',
-      request: { params: IdParam },
-      responses: { 202: jsonResponse(RunSummary, 'Queued'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+      summary: 'Queue a run; answers at once with it. The worker pool (serve --concurrency) starts it when it has room; follow it with GET /api/runs/{id}. With dryRun=true, answers 200 with what a run would do and sends nothing',
+      request: { params: IdParam, query: RunQuery },
+      responses: {
+        200: jsonResponse(DryRunReport, 'dryRun=true: what a run would add, update, remove and reject; nothing was sent'),
+        202: jsonResponse(RunSummary, 'Queued'),
+        ...commonErrors,
+        ...notFound,
+        ...conflict,
+        ...unprocessable,
+      },
     }),
     async (c) => {
       const home = homeFor(deps, c);
-      const run = await queueRun(home, await nameOf(home, 'exports', c.req.valid('param').id));
+      const query = c.req.valid('query');
+      const name = await nameOf(home, 'exports', c.req.valid('param').id);
+      const options = { fullResync: query.fullResync === 'true' };
+      if (query.dryRun === 'true') return c.json(await dryRunExport(home, name, options), 200);
+      const run = await queueRun(home, name, 'manual', options);
       deps.runs.start(run.id, home.actor);
       return c.json(await showRun(home, run.id), 202);
     },

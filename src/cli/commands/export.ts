@@ -6,6 +6,7 @@ import type { RunSummary } from '../../app/runs.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { formatBytes, formatNumber, printJson, printTable, progressObserver, type Io } from '../output.ts';
 import { readJsonConfig, splitList, withClient } from './common.ts';
+import type { DryRunReport } from '../../engine/run-export.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 
 export function registerExportCommands(program: Command, io: Io): void {
@@ -19,7 +20,7 @@ export function registerExportCommands(program: Command, io: Io): void {
     .requiredOption('--connection <name>', 'connection to send to')
     .option('--segments <list>', 'comma-separated segment names')
     .option('--entities <list>', 'comma-separated entity names (SFTP only)')
-    .option('--config <file>', 'JSON: {"mapping": {...}, "syncMode": "full"|"mirror", ...destination settings}, or -')
+    .option('--config <file>', 'JSON: {"mapping": {...}, "syncMode": "full"|"upsert"|"mirror", ...destination settings}, or -')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
       const view = await withClient(command, (client) =>
@@ -96,15 +97,24 @@ export function registerExportCommands(program: Command, io: Io): void {
     .command('run <name>')
     .description('Queue a run of an export and follow it; exits non-zero unless the run succeeded')
     .option('--detach', 'queue the run and print its id without waiting (needs `outflow serve`)')
+    .option('--full-resync', 'send every member once, whatever was delivered before, and rebuild the delivered state (mirror, upsert)')
+    .option('--dry-run', 'report what the run would add, update, remove and reject, and send nothing')
     .option('--json', 'print one JSON summary when done (with --detach: {"id": …})')
     .action(async (name: string, opts, command: Command) => {
+      const options = { fullResync: Boolean(opts.fullResync) };
+      if (opts.dryRun) {
+        const report = await withClient(command, (client) => client.dryRunExport(name, options));
+        if (opts.json) printJson(io, report);
+        else printDryRun(io, report);
+        return;
+      }
       if (opts.detach) {
-        const queued = await withClient(command, (client) => client.queueExport(name));
+        const queued = await withClient(command, (client) => client.queueExport(name, options));
         if (opts.json) printJson(io, { id: queued.id });
         else io.out(`Queued run ${queued.id} of "${queued.export}". Follow it with \`outflow run show ${queued.id} --follow\`; stop it with \`outflow run cancel ${queued.id}\`.`);
         return;
       }
-      const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.runExport(name, watch)));
+      const summary = await withClient(command, (client) => runWithProgress(io, Boolean(opts.json), (watch) => client.runExport(name, watch, options)));
       reportRun(io, summary, Boolean(opts.json));
     });
 }
@@ -173,6 +183,20 @@ export function reportRun(io: Io, summary: RunSummary, json: boolean): RunSummar
   return summary;
 }
 
+export function printDryRun(io: Io, report: DryRunReport): void {
+  io.out(`Dry run of "${report.export}" (${report.syncMode}${report.fullResync ? ', full resync' : ''}): nothing was sent.`);
+  for (const s of report.sources) {
+    io.out(
+      `  ${s.name}: ${formatNumber(s.members)} members: ${formatNumber(s.add)} to add, ${formatNumber(s.update)} to update, ${formatNumber(s.remove)} to remove, ` +
+        `${formatNumber(s.reject)} to reject, ${formatNumber(s.unchanged)} unchanged`,
+    );
+  }
+  for (const rejection of report.rejections.slice(0, 10)) io.out(`  would reject ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
+  if (report.refusal) io.out(`  a run would be refused: ${report.refusal.message}`);
+  for (const warning of report.warnings) io.out(`  warning: ${warning}`);
+  for (const note of report.notes) io.out(`  note: ${note}`);
+}
+
 export function printRunText(io: Io, summary: RunSummary): void {
   const seconds = summary.startedAt && summary.finishedAt ? (Date.parse(summary.finishedAt) - Date.parse(summary.startedAt)) / 1000 : null;
   io.out(`Run ${summary.id} of "${summary.export}" ${summary.status}${seconds !== null ? ` in ${seconds.toFixed(1)} s` : ''}.`);
@@ -182,7 +206,8 @@ export function printRunText(io: Io, summary: RunSummary): void {
       for (const file of source.files) io.out(`    ${file.path}  ${formatNumber(file.rows)} rows  ${formatBytes(file.bytes)}`);
     } else {
       const removed = source.removed ? `, ${formatNumber(source.removed)} removed` : '';
-      io.out(`  ${source.name}: ${formatNumber(source.rows)} members, ${formatNumber(source.sent ?? 0)} sent, ${formatNumber(source.rejected ?? 0)} rejected${removed}`);
+      const unchanged = source.unchanged !== undefined ? `, ${formatNumber(source.unchanged)} unchanged` : '';
+      io.out(`  ${source.name}: ${formatNumber(source.rows)} members, ${formatNumber(source.sent ?? 0)} sent, ${formatNumber(source.rejected ?? 0)} rejected${removed}${unchanged}`);
     }
   }
   if (summary.entities.length === 0 || !summary.entities[0]?.files) {

@@ -55,6 +55,7 @@ export const listMembership = defineRecordExport<AutopilotConnectionConfig, type
   // https://autopilot.docs.apiary.io/ (bulk contacts: 100 per call; 5 requests per second per account)
   limits: { batchSize: BULK_MAX, concurrency: 1 },
   supportsRemove: true,
+  targetId: (target) => target.listId,
   rate: autopilotRate,
   connectionLimits: (conn) => ({ maxProfiles: conn.maxProfiles, warnProfiles: Math.min(conn.warnProfiles, conn.maxProfiles) }),
   targets: ({ segments }) => segments.map((segment) => `list "${segment}"`),

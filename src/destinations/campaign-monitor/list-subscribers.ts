@@ -71,6 +71,7 @@ export const listSubscribers = defineRecordExport<CampaignMonitorConnection, typ
   limits: { batchSize: IMPORT_BATCH_SIZE, maxProfilesPerExport: 1_000_000, concurrency: 3 },
   // Removal is one unsubscribe or delete call per address (CM has no bulk form), paced like everything else.
   supportsRemove: true,
+  targetId: (listId) => listId,
   rate: campaignMonitorRate,
   targets: ({ settings }) => [`list \`${settings.listId}\``],
 

@@ -73,6 +73,7 @@ export const listMembership = defineRecordExport<IterableConnection, typeof sett
   // requests, and the limiter, not the latency, should set the pace. Re-sending a subscribe is harmless.
   limits: { batchSize: BATCH_SIZE, concurrency: 3 },
   supportsRemove: true,
+  targetId: (target) => String(target.listId),
   rate: rateOf,
 
   async validate({ connection, mapping }) {

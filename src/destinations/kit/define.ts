@@ -194,6 +194,12 @@ export interface RecordExportDefinition<Conn, Settings extends z.ZodObject = z.Z
   limits: RecordLimits;
   /** Whether `send` accepts `action: 'remove'` (mirror sync). */
   supportsRemove: boolean;
+  /**
+   * The id of what `prepare` returned (a list id, an audience id). Incremental sync keeps what it delivered
+   * per target: a list deleted and created again has a new id, so its state starts empty and everyone is
+   * sent. Omitted: one target per export and segment.
+   */
+  targetId?(state: State): string;
   /** Vendor request pacing for this connection. Override per connection with `requestsPerSecond`. */
   rate(connection: Conn): Rate;
   connectionLimits?(connection: Conn): ConnectionLimits;

@@ -50,6 +50,7 @@ export const customerMatch = defineRecordExport<MicrosoftAdvertisingConnection, 
     concurrency: 2,
   },
   supportsRemove: true,
+  targetId: (target) => target.audienceId,
   rate: (conn) => rateFor(conn),
   // Customer lists belong to an ad account, so the same segment name in two accounts is two lists.
   targets: ({ segments, settings: exportSettings }) => segments.map((segment) => `customer list "${segment}" in account ${exportSettings.accountId}`),

@@ -113,6 +113,8 @@ export interface MicrosoftAdvertisingFake extends ContractFake {
    */
   createAudience(name: string, account?: { customerId: string; accountId: string }, options?: { scope?: AudienceScope }): string;
   members(audienceId: string): string[];
+  /** Deletes a customer list, as someone might in the web UI. */
+  deleteAudience(audienceId: string): void;
   setTerms(accountId: string, terms: TermsState): void;
   terms(accountId: string): TermsState;
   addAccount(account: FakeAccount): void;
@@ -637,6 +639,9 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
     },
     members(audienceId) {
       return [...(audiences.get(audienceId)?.members ?? [])];
+    },
+    deleteAudience(audienceId) {
+      audiences.delete(audienceId);
     },
     setTerms(accountId, terms) {
       const account = accounts.get(accountId);

@@ -33,7 +33,7 @@ function toRun(row: Selectable<RunsTable>): Run {
 
 export async function createRun(
   db: Db,
-  input: { exportId: string; exportName: string; connectionId: string; trigger: Run['trigger']; startedBy: string; resumedFrom?: Run },
+  input: { exportId: string; exportName: string; connectionId: string; trigger: Run['trigger']; startedBy: string; resumedFrom?: Run; checkpoint?: RunCheckpoint },
 ): Promise<Run> {
   const id = newId('run');
   await db
@@ -59,7 +59,7 @@ export async function createRun(
       rejected: input.resumedFrom ? input.resumedFrom.rejected : 0,
       not_attempted: 0,
       sources: '[]',
-      checkpoint: input.resumedFrom?.checkpoint ? toJson(input.resumedFrom.checkpoint) : null,
+      checkpoint: input.resumedFrom?.checkpoint ? toJson(input.resumedFrom.checkpoint) : input.checkpoint ? toJson(input.checkpoint) : null,
       warnings: '[]',
       error_code: null,
       error_message: null,

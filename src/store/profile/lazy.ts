@@ -1,4 +1,4 @@
-import type { DeliveredWriter, ProfileStore } from './profile-store.ts';
+import type { ProfileStore, SyncTables } from './profile-store.ts';
 
 /**
  * Opens the profile store on first use. A DuckDB file takes one writer at a time, and most commands (run
@@ -23,9 +23,21 @@ export function lazyProfileStore(open: () => Promise<ProfileStore>): ProfileStor
     countRows: async (source) => (await get()).countRows(source),
     copyCsv: async (source, range, options, target) => (await get()).copyCsv(source, range, options, target),
     readMembers: (source, columns, afterKey, chunkRows) => stream((s) => s.readMembers(source, columns, afterKey, chunkRows)),
-    readDeparted: (stateId, source, chunkRows) => stream((s) => s.readDeparted(stateId, source, chunkRows)),
-    beginDelivered: async (stateId, options): Promise<DeliveredWriter> => (await get()).beginDelivered(stateId, options),
     useStreamingResources: async () => (await get()).useStreamingResources(),
+    segmentIsStale: async (segmentId, entity) => (await get()).segmentIsStale(segmentId, entity),
+    sync: {
+      hasTable: async (name) => (await get()).sync.hasTable(name),
+      createSnapshot: async (table, source, spec) => (await get()).sync.createSnapshot(table, source, spec),
+      countRows: async (table) => (await get()).sync.countRows(table),
+      adoptState: async (state, legacy) => (await get()).sync.adoptState(state, legacy),
+      countUnchanged: async (snapshot, state) => (await get()).sync.countUnchanged(snapshot, state),
+      readRemovals: (snapshot, state, spec, afterKey, chunkRows) => stream((s) => s.sync.readRemovals(snapshot, state, spec, afterKey, chunkRows)),
+      readChanges: (snapshot, state, spec, options, chunkRows) => stream((s) => s.sync.readChanges(snapshot, state, spec, options, chunkRows)),
+      appendJournal: async (journal, entries) => (await get()).sync.appendJournal(journal, entries),
+      commit: async (entries) => (await get()).sync.commit(entries),
+      lastTarget: async (prefix) => (await get()).sync.lastTarget(prefix),
+      dropTables: async (prefix) => (await get()).sync.dropTables(prefix),
+    } satisfies SyncTables,
     async close() {
       if (store) await (await store.catch(() => null))?.close();
     },

@@ -174,20 +174,51 @@ describe('profile store', () => {
     expect(fs.readFileSync(second, 'utf8')).toBe('profile_id;email;age;city\n2;b@example.com;37;Rome, IT\n');
   });
 
-  it('lists delivered keys that left the segment since the last mirror run', async () => {
+  it('keeps a run snapshot while the segment changes, and applies a journal to the delivered state last entry first', async () => {
     await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    const source = { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' } as const;
     await store.refreshSegment('seg_1', 'Customer', { sql: '"age" > $1', params: [20] });
-    const delivered = await store.beginDelivered('exp_1_seg_1', { fresh: true });
-    await delivered.add([
-      { key: '1', identity: 'a@example.com' },
-      { key: '2', identity: 'b@example.com' },
-      { key: '3', identity: 'c@example.com' },
-    ]);
-    await delivered.commit();
+    const spec = { columns: ['email', 'city'], salt: 'm', hashColumns: ['email', 'city'], identityColumns: ['email'] };
+    expect(await store.sync.createSnapshot('_snap_t_1', source, spec)).toBe(3);
     await store.refreshSegment('seg_1', 'Customer', { sql: '"age" > $1', params: [30] });
-    const departed = [];
-    for await (const chunk of store.readDeparted('exp_1_seg_1', { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' })) departed.push(...chunk);
-    expect(departed).toEqual([{ key: '1', identity: 'a@example.com' }]);
+    const rows = [];
+    for await (const chunk of store.sync.readChanges('_snap_t_1', null, spec, { afterKey: '1', all: true, keyType: 'BIGINT' })) rows.push(...chunk);
+    // The snapshot still holds 2 (age 37) and 3 (age 41) after 1, whatever the segment holds now.
+    expect(rows.map((r) => [r.__key, r.email, r.city, r.__joined])).toEqual([
+      ['2', 'b@example.com', 'Rome, IT', true],
+      ['3', 'c@example.com', 'Zürich', true],
+    ]);
+
+    // 1 delivered then removed, 2 delivered twice (the later entry wins), 3 delivered once.
+    await store.sync.appendJournal('_journal_t_1', [
+      { key: '1', op: 'delivered', identity: 'a@example.com', hash: 'h1', idhash: 'i1' },
+      { key: '2', op: 'delivered', identity: 'old@example.com', hash: 'old', idhash: 'old' },
+      { key: '3', op: 'delivered', identity: 'c@example.com', hash: rows[1]!.__hash, idhash: rows[1]!.__idhash },
+    ]);
+    await store.sync.appendJournal('_journal_t_1', [
+      { key: '1', op: 'removed', identity: null, hash: null, idhash: null },
+      { key: '2', op: 'delivered', identity: 'b@example.com', hash: rows[0]!.__hash, idhash: rows[0]!.__idhash },
+    ]);
+    await store.sync.commit([{ journal: '_journal_t_1', state: '_delivered_x_t_aaaa', statePrefix: '_delivered_x', target: 'list-1' }]);
+    expect(await store.sync.hasTable('_journal_t_1')).toBe(false);
+    expect(await store.sync.countUnchanged('_snap_t_1', '_delivered_x_t_aaaa')).toBe(2);
+    expect(await store.sync.lastTarget('_delivered_x')).toBe('list-1');
+
+    // A new target starts empty; committing it drops the old target's state.
+    await store.sync.commit([{ journal: '_journal_t_none', state: '_delivered_x_t_bbbb', statePrefix: '_delivered_x', target: 'list-2' }]);
+    expect(await store.sync.hasTable('_delivered_x_t_aaaa')).toBe(false);
+    expect(await store.sync.countRows('_delivered_x_t_bbbb')).toBe(0);
+    expect(await store.sync.lastTarget('_delivered_x')).toBe('list-2');
+  });
+
+  it('marks a segment stale when its entity is loaded again', async () => {
+    await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
+    expect(await store.segmentIsStale('seg_1', 'Customer')).toBe(false);
+    await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    expect(await store.segmentIsStale('seg_1', 'Customer')).toBe(true);
+    await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
+    expect(await store.segmentIsStale('seg_1', 'Customer')).toBe(false);
   });
 });
 
@@ -236,7 +267,7 @@ describe('residue of killed loads', () => {
       await store.close();
       sizes.push(sizeOf());
     }
-    expect(await tables()).toEqual(['Customer', '_outflow_entities']);
+    expect(await tables()).toEqual(['Customer', '_outflow_entities', '_outflow_segment_state', '_outflow_sync_targets']);
     // Each dead copy is ~10 MB; after cleanup the file stays at its base size (give one 256 KB block of slack).
     for (const size of sizes) expect(size).toBeLessThanOrEqual(base + 262_144);
     store = await openProfileStore(file());

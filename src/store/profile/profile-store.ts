@@ -48,13 +48,13 @@ export interface ProfileStore {
   ): Promise<number>;
   /** Streams the members of a segment in key order, starting after `afterKey`. */
   readMembers(source: Source & { kind: 'segment' }, columns: string[], afterKey: string | null, chunkRows?: number): AsyncIterable<Row[]>;
-  /** Keys (with identity) delivered by the last successful mirror run that are no longer members. */
-  readDeparted(stateId: string, source: Source & { kind: 'segment' }, chunkRows?: number): AsyncIterable<Array<{ key: string; identity: string }>>;
   /**
-   * Stages the next delivered set of a mirror export. `fresh: false` continues the set staged by the failed
-   * run being resumed.
+   * True when the segment's membership was materialized from an earlier load of its entity than the current
+   * one (or its refresh predates Outflow recording that): joining it to the new rows would mix two versions.
    */
-  beginDelivered(stateId: string, options: { fresh: boolean }): Promise<DeliveredWriter>;
+  segmentIsStale(segmentId: string, entity: string): Promise<boolean>;
+  /** Incremental sync: run snapshots, delivered state, journals. See {@link SyncTables}. */
+  readonly sync: SyncTables;
   /**
    * Caps DuckDB for streaming work (export runs): one thread per query, so COPY writes rows in order without
    * holding any back, and a small cache, so memory stays flat whatever the row count. Loads and refreshes keep
@@ -64,11 +64,85 @@ export interface ProfileStore {
   close(): Promise<void>;
 }
 
-export interface DeliveredWriter {
-  add(rows: Array<{ key: string; identity: string }>): Promise<void>;
-  /** Makes the staged set the delivered set. */
-  commit(): Promise<void>;
-  discard(): Promise<void>;
+/** How a run snapshot holds the mapped columns and what it hashes. */
+export interface SnapshotSpec {
+  /** Entity columns the run reads (the mapping's columns, each once). */
+  columns: string[];
+  /** Mixed into both hashes, so a changed mapping counts as changed values (e.g. the mapping as JSON). */
+  salt: string;
+  /** Columns whose values are hashed into `__hash`: every mapped column, in mapping order. */
+  hashColumns: string[];
+  /** Columns that identify the member at the destination (e-mail, userId): hashed into `__idhash`. */
+  identityColumns: string[];
+}
+
+/** A row of a snapshot as the engine reads it: the entity's columns by name plus the run's bookkeeping. */
+export type SnapshotRow = Row & { __key: string; __hash: string; __idhash: string; __joined: boolean };
+
+/** A member the destination holds that a mirror run must remove: a departed member, or an old identity. */
+export interface RemovalCandidate {
+  key: string;
+  /** What the delivered state holds for the member (see encodeIdentity). */
+  identity: string;
+  /** The member's current row when it is still in the segment (its identity may have changed); null when it left. */
+  row: Row | null;
+}
+
+export interface JournalEntry {
+  key: string;
+  op: 'delivered' | 'removed';
+  identity: string | null;
+  hash: string | null;
+  idhash: string | null;
+}
+
+/**
+ * The tables behind incremental, exact sync, all in the profile store:
+ * - a run snapshot `_snap_<run>_<n>`: the segment's members as the run started (key, mapped columns, hashes),
+ *   so a resumed run continues the same membership whatever was loaded or refreshed meanwhile;
+ * - the delivered state `_delivered_<export>_<segment>_<target>`: per member what the destination holds
+ *   (identity and hash of the mapped values), for one list or audience;
+ * - a run journal `_journal_<run>_<n>`: what the run's completed batches delivered or removed, applied to the
+ *   delivered state in one transaction only when the run succeeds.
+ */
+export interface SyncTables {
+  hasTable(name: string): Promise<boolean>;
+  /** Copies the segment's members (mapped columns and hashes) into `table`; returns the member count. */
+  createSnapshot(table: string, source: Source & { kind: 'segment' }, spec: SnapshotSpec): Promise<number>;
+  countRows(table: string): Promise<number>;
+  /**
+   * Makes `state` the delivered-state table, adopting a state kept before states were per target (`legacy`,
+   * which has no hashes: its members count as changed once). Returns whether the state exists.
+   */
+  adoptState(state: string, legacy: string | null): Promise<boolean>;
+  /** Members of the snapshot whose mapped values the destination already holds. */
+  countUnchanged(snapshot: string, state: string): Promise<number>;
+  /**
+   * Mirror removals in key order (as text), after `afterKey`: delivered members who are not in the snapshot,
+   * and members whose identity columns changed (the caller compares the identities).
+   */
+  readRemovals(snapshot: string, state: string, spec: SnapshotSpec, afterKey: string | null, chunkRows?: number): AsyncIterable<RemovalCandidate[]>;
+  /**
+   * Snapshot rows in key order after `afterKey`: all of them (`state` null, or `all`), or only members who
+   * joined or whose hash differs from the delivered state's.
+   */
+  readChanges(
+    snapshot: string,
+    state: string | null,
+    spec: SnapshotSpec,
+    options: { afterKey: string | null; all: boolean; keyType: string },
+    chunkRows?: number,
+  ): AsyncIterable<SnapshotRow[]>;
+  appendJournal(journal: string, entries: JournalEntry[]): Promise<void>;
+  /**
+   * In one transaction, applies each journal to its state (last entry per member wins), records the state's
+   * target, drops the export and segment's states for other targets, and drops the journals.
+   */
+  commit(entries: Array<{ journal: string; state: string; statePrefix: string; target: string }>): Promise<void>;
+  /** The target of the last committed state of an export and segment (dry runs read that state). */
+  lastTarget(statePrefix: string): Promise<string | null>;
+  /** Drops every table whose name starts with `prefix`. */
+  dropTables(prefix: string): Promise<void>;
 }
 
 const ENTITY_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
@@ -86,9 +160,6 @@ function membersTable(segmentId: string): string {
   return quoteIdent(`_members_${segmentId}`);
 }
 
-function deliveredTable(stateId: string, staging = false): string {
-  return quoteIdent(`_delivered_${stateId}${staging ? '_staging' : ''}`);
-}
 
 /** DuckDB values to plain JSON-able values: BIGINTs become numbers when exact, dates and decimals text. */
 function plain(value: DuckDBValue): string | number | boolean | null {
@@ -135,6 +206,8 @@ export async function openProfileStore(file: string, options: OpenProfileStoreOp
     await con.run(
       `CREATE TABLE IF NOT EXISTS ${META} (name VARCHAR PRIMARY KEY, key_column VARCHAR NOT NULL, rows BIGINT NOT NULL, loaded_at VARCHAR NOT NULL, source VARCHAR NOT NULL)`,
     );
+    await con.run(`CREATE TABLE IF NOT EXISTS ${SEGMENT_STATE} (segment_id VARCHAR PRIMARY KEY, entity VARCHAR NOT NULL, entity_loaded_at VARCHAR NOT NULL)`);
+    await con.run(`CREATE TABLE IF NOT EXISTS ${SYNC_TARGETS} (state_prefix VARCHAR PRIMARY KEY, state VARCHAR NOT NULL, target VARCHAR NOT NULL)`);
   } catch (error) {
     con.closeSync();
     instance.closeSync();
@@ -151,7 +224,11 @@ export async function openProfileStore(file: string, options: OpenProfileStoreOp
 }
 
 /** Tables only a load or a segment refresh in progress holds: `_load_<Entity>_<pid>_<ms>[_raw]`, `_members_<id>_next`. */
-const STAGING_TABLE = String.raw`^(_load_.+_[0-9]+_[0-9]+(_raw)?|_members_.+_next)$`;
+const STAGING_TABLE = String.raw`^(_load_.+_[0-9]+_[0-9]+(_raw)?|_members_.+_next|_members_dryrun_.+|_dryrun_.+)$`;
+/** Which load of its entity each segment's membership was built from. */
+const SEGMENT_STATE = '_outflow_segment_state';
+/** Which target (list, audience) each delivered state belongs to. */
+const SYNC_TARGETS = '_outflow_sync_targets';
 
 /**
  * Drops the staging tables of loads and refreshes that were killed: a killed `entity load` leaves a raw copy
@@ -297,7 +374,12 @@ class DuckDbProfileStore implements ProfileStore {
         if (distinct < nonNull) throw new ValidationError(`The key column "${keyColumn.name}" has ${nonNull - distinct} duplicate value(s); keys must be unique. ${name} was not changed.`);
         await this.con.run(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
         await this.con.run(`ALTER TABLE ${staging} RENAME TO ${quoteIdent(name)}`);
-        await this.con.run(`INSERT OR REPLACE INTO ${META} VALUES ($1, $2, $3, $4, $5)`, [name, keyColumn.name, rows, new Date().toISOString(), path.basename(file)]);
+        // loaded_at also versions the entity: segments built from an earlier load are stale. Two loads in the
+        // same millisecond must still differ.
+        const previous = (await this.con.runAndReadAll(`SELECT loaded_at FROM ${META} WHERE name = $1`, [name])).getRows()[0]?.[0];
+        let loadedAt = new Date().toISOString();
+        if (previous !== undefined && String(previous) >= loadedAt) loadedAt = new Date(Date.parse(String(previous)) + 1).toISOString();
+        await this.con.run(`INSERT OR REPLACE INTO ${META} VALUES ($1, $2, $3, $4, $5)`, [name, keyColumn.name, rows, loadedAt, path.basename(file)]);
         await this.con.run('COMMIT');
       } catch (error) {
         await this.con.run('ROLLBACK');
@@ -373,6 +455,7 @@ class DuckDbProfileStore implements ProfileStore {
     try {
       await this.con.run(`DROP TABLE IF EXISTS ${membersTable(segmentId)}`);
       await this.con.run(`ALTER TABLE ${staging} RENAME TO ${membersTable(segmentId)}`);
+      await this.con.run(`INSERT OR REPLACE INTO ${SEGMENT_STATE} VALUES ($1, $2, $3)`, [segmentId, entity, info.loadedAt]);
       await this.con.run('COMMIT');
     } catch (error) {
       await this.con.run('ROLLBACK');
@@ -399,6 +482,18 @@ class DuckDbProfileStore implements ProfileStore {
 
   async dropSegment(segmentId: string): Promise<void> {
     await this.con.run(`DROP TABLE IF EXISTS ${membersTable(segmentId)}`);
+    await this.con.run(`DELETE FROM ${SEGMENT_STATE} WHERE segment_id = $1`, [segmentId]);
+  }
+
+  async segmentIsStale(segmentId: string, entity: string): Promise<boolean> {
+    if (!(await this.hasTable(`_members_${segmentId}`))) return false;
+    const info = await this.getEntity(entity);
+    const row = (await this.con.runAndReadAll(`SELECT entity, entity_loaded_at FROM ${SEGMENT_STATE} WHERE segment_id = $1`, [segmentId])).getRows()[0];
+    return !row || String(row[0]) !== entity || String(row[1]) !== info.loadedAt;
+  }
+
+  get sync(): SyncTables {
+    return createSyncTables(this.con, (name) => this.hasTable(name), (sql, params, toRow, chunkRows) => this.streamChunks(sql, params, toRow, chunkRows));
   }
 
   async countRows(source: Source): Promise<number> {
@@ -461,23 +556,12 @@ class DuckDbProfileStore implements ProfileStore {
     );
   }
 
-  async *readDeparted(stateId: string, source: Source & { kind: 'segment' }, chunkRows = 2048): AsyncIterable<Array<{ key: string; identity: string }>> {
-    if (!(await this.hasTable(`_delivered_${stateId}`))) return;
-    await this.requireMembers(source);
-    yield* this.streamChunks(
-      `SELECT d.k, d.identity FROM ${deliveredTable(stateId)} d WHERE NOT EXISTS (SELECT 1 FROM ${membersTable(source.segmentId)} m WHERE CAST(m.k AS VARCHAR) = d.k) ORDER BY d.k`,
-      [],
-      (row) => ({ key: String(row[0]), identity: String(row[1]) }),
-      chunkRows,
-    );
-  }
-
   /**
    * Streams a query's rows in chunks of about `chunkRows`, on a connection of its own: the caller writes
    * (delivered sets, progress) while the result streams, and a second statement on the streaming
    * connection would cut the stream short.
    */
-  private async *streamChunks<T>(sql: string, params: DuckDBValue[], toRow: (row: DuckDBValue[], names: string[]) => T, chunkRows: number): AsyncIterable<T[]> {
+  async *streamChunks<T>(sql: string, params: DuckDBValue[], toRow: (row: DuckDBValue[], names: string[]) => T, chunkRows: number): AsyncIterable<T[]> {
     const con = await this.instance.connect();
     try {
       const result = await con.stream(sql, params);
@@ -494,38 +578,6 @@ class DuckDbProfileStore implements ProfileStore {
     } finally {
       con.closeSync();
     }
-  }
-
-  async beginDelivered(stateId: string, options: { fresh: boolean }): Promise<DeliveredWriter> {
-    const staging = deliveredTable(stateId, true);
-    await this.con.run(`CREATE ${options.fresh ? 'OR REPLACE TABLE' : 'TABLE IF NOT EXISTS'} ${staging} (k VARCHAR, identity VARCHAR)`);
-    const con = this.con;
-    return {
-      async add(rows) {
-        if (rows.length === 0) return;
-        const appender = await con.createAppender(`_delivered_${stateId}_staging`);
-        for (const row of rows) {
-          appender.appendVarchar(row.key);
-          appender.appendVarchar(row.identity);
-          appender.endRow();
-        }
-        appender.closeSync();
-      },
-      async commit() {
-        await con.run('BEGIN TRANSACTION');
-        try {
-          await con.run(`DROP TABLE IF EXISTS ${deliveredTable(stateId)}`);
-          await con.run(`ALTER TABLE ${staging} RENAME TO ${deliveredTable(stateId)}`);
-          await con.run('COMMIT');
-        } catch (error) {
-          await con.run('ROLLBACK');
-          throw error;
-        }
-      },
-      async discard() {
-        await con.run(`DROP TABLE IF EXISTS ${staging}`);
-      },
-    };
   }
 
   async useStreamingResources(): Promise<void> {
@@ -685,4 +737,198 @@ function readCsvHeader(file: string, delimiter: string): string[] {
     seen.add(n.toLowerCase());
   }
   return names;
+}
+
+type Streamer = <T>(sql: string, params: DuckDBValue[], toRow: (row: DuckDBValue[], names: string[]) => T, chunkRows: number) => AsyncIterable<T[]>;
+
+/** `c0`, `c1`, …: snapshot columns are positional, so an entity column named like a bookkeeping column cannot clash. */
+const snapColumn = (i: number) => `c${i}`;
+
+/**
+ * DuckDB's 64-bit hash of the salt and the typed values (NULL included), as text: a value change goes unnoticed
+ * with a chance of 2^-64. A DuckDB upgrade that changed the function would make every member look changed
+ * once, which re-sends them (never loses one).
+ */
+function hashInput(salt: string, columns: string[], alias: string): string {
+  return `CAST(hash(${[quoteLiteral(salt), ...columns.map((c) => `${alias}.${quoteIdent(c)}`)].join(', ')}) AS VARCHAR)`;
+}
+
+function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Promise<boolean>, stream: Streamer): SyncTables {
+  const count = async (sql: string, params: DuckDBValue[] = []) => Number((await con.runAndReadAll(sql, params)).getRows()[0]![0]);
+  // Positional snapshot columns back to the entity's column names, worked out once per result.
+  const toRow = (spec: SnapshotSpec) => {
+    let seen: string[] | null = null;
+    let keys: string[] = [];
+    return (row: DuckDBValue[], names: string[]) => {
+      if (names !== seen) {
+        seen = names;
+        keys = names.map((name) => {
+          const match = /^c(\d+)$/.exec(name);
+          return match ? spec.columns[Number(match[1])]! : name;
+        });
+      }
+      const out: Record<string, string | number | boolean | null> = {};
+      for (let i = 0; i < keys.length; i++) out[keys[i]!] = plain(row[i] ?? null);
+      return out;
+    };
+  };
+  const selected = (spec: SnapshotSpec, alias: string) => spec.columns.map((_, i) => `${alias}.${snapColumn(i)}`);
+
+  return {
+    hasTable,
+
+    async createSnapshot(table, source, spec) {
+      const entity = source.entity;
+      const info = (await con.runAndReadAll(`SELECT key_column FROM ${META} WHERE name = $1`, [entity])).getRows()[0];
+      if (!info) throw new NotFoundError(`No entity named "${entity}" in the profile store.`);
+      if (!(await hasTable(`_members_${source.segmentId}`))) {
+        throw new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`outflow segment refresh ${source.segment}\` first.`);
+      }
+      const key = quoteIdent(String(info[0]));
+      const columns = spec.columns.map((c, i) => `e.${quoteIdent(c)} AS ${snapColumn(i)}`);
+      await con.run(
+        `CREATE OR REPLACE TABLE ${quoteIdent(table)} AS SELECT m.k AS k, CAST(m.k AS VARCHAR) AS __key, ${hashInput(spec.salt, spec.hashColumns, 'e')} AS __hash, ` +
+          `${hashInput(spec.salt, spec.identityColumns, 'e')} AS __idhash${columns.length ? ', ' : ''}${columns.join(', ')} ` +
+          `FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(entity)} e ON e.${key} = m.k`,
+      );
+      return count(`SELECT count(*) FROM ${quoteIdent(table)}`);
+    },
+
+    countRows: (table) => count(`SELECT count(*) FROM ${quoteIdent(table)}`),
+
+    async adoptState(state, legacy) {
+      if (await hasTable(state)) return true;
+      if (legacy === null || !(await hasTable(legacy))) return false;
+      await con.run('BEGIN TRANSACTION');
+      try {
+        await con.run(`ALTER TABLE ${quoteIdent(legacy)} RENAME TO ${quoteIdent(state)}`);
+        await con.run(`ALTER TABLE ${quoteIdent(state)} ADD COLUMN hash VARCHAR`);
+        await con.run(`ALTER TABLE ${quoteIdent(state)} ADD COLUMN idhash VARCHAR`);
+        await con.run('COMMIT');
+      } catch (error) {
+        await con.run('ROLLBACK');
+        throw error;
+      }
+      return true;
+    },
+
+    countUnchanged: (snapshot, state) => count(`SELECT count(*) FROM ${quoteIdent(snapshot)} s JOIN ${quoteIdent(state)} d ON d.k = s.__key WHERE d.hash = s.__hash`),
+
+    async *readRemovals(snapshot, state, spec, afterKey, chunkRows = 2048) {
+      const s = quoteIdent(snapshot);
+      const d = quoteIdent(state);
+      const cols = selected(spec, 's');
+      const nulls = spec.columns.map((_, i) => `NULL AS ${snapColumn(i)}`);
+      const after = afterKey === null ? '' : `WHERE __key > $1`;
+      const mapRemoval = toRow(spec);
+      yield* stream(
+        `SELECT * FROM (` +
+          `SELECT s.__key AS __key, d.identity AS __identity, true AS __present${cols.length ? ', ' : ''}${cols.join(', ')} FROM ${s} s JOIN ${d} d ON d.k = s.__key WHERE d.idhash IS DISTINCT FROM s.__idhash ` +
+          `UNION ALL SELECT d.k, d.identity, false${nulls.length ? ', ' : ''}${nulls.join(', ')} FROM ${d} d WHERE NOT EXISTS (SELECT 1 FROM ${s} s WHERE s.__key = d.k)` +
+          `) ${after} ORDER BY __key`,
+        afterKey === null ? [] : [afterKey],
+        (row, names) => {
+          const all = mapRemoval(row, names);
+          const present = all.__present === true;
+          const { __key, __identity, __present: _p, ...rest } = all;
+          return { key: String(__key), identity: String(__identity), row: present ? { ...rest, __key: String(__key) } : null };
+        },
+        chunkRows,
+      );
+    },
+
+    async *readChanges(snapshot, state, spec, options, chunkRows = 2048) {
+      const s = quoteIdent(snapshot);
+      const cols = selected(spec, 's');
+      const where: string[] = [];
+      const params: DuckDBValue[] = [];
+      if (options.afterKey !== null) {
+        params.push(options.afterKey);
+        where.push(`s.k > CAST($1 AS ${options.keyType})`);
+      }
+      let from = `${s} s`;
+      let joined = 'true';
+      if (state !== null) {
+        from = `${s} s LEFT JOIN ${quoteIdent(state)} d ON d.k = s.__key`;
+        joined = 'd.k IS NULL';
+        if (!options.all) where.push('(d.k IS NULL OR d.hash IS DISTINCT FROM s.__hash)');
+      }
+      const mapRow = toRow(spec);
+      yield* stream(
+        `SELECT s.__key, s.__hash, s.__idhash, ${joined} AS __joined${cols.length ? ', ' : ''}${cols.join(', ')} FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.k`,
+        params,
+        (row, names) => mapRow(row, names) as SnapshotRow,
+        chunkRows,
+      );
+    },
+
+    async appendJournal(journal, entries) {
+      if (entries.length === 0) return;
+      const table = quoteIdent(journal);
+      await con.run(`CREATE TABLE IF NOT EXISTS ${table} (seq BIGINT, k VARCHAR, op VARCHAR, identity VARCHAR, hash VARCHAR, idhash VARCHAR)`);
+      // Entries of a resumed run come after those of the run it continues: the last entry per member wins.
+      let seq = await count(`SELECT coalesce(max(seq), 0) FROM ${table}`);
+      const appender = await con.createAppender(journal);
+      for (const entry of entries) {
+        appender.appendBigInt(BigInt(++seq));
+        appender.appendVarchar(entry.key);
+        appender.appendVarchar(entry.op);
+        for (const value of [entry.identity, entry.hash, entry.idhash]) {
+          if (value === null) appender.appendNull();
+          else appender.appendVarchar(value);
+        }
+        appender.endRow();
+      }
+      appender.closeSync();
+    },
+
+    async commit(entries) {
+      await con.run('BEGIN TRANSACTION');
+      try {
+        for (const { journal, state, statePrefix, target } of entries) {
+          const d = quoteIdent(state);
+          await con.run(`CREATE TABLE IF NOT EXISTS ${d} (k VARCHAR, identity VARCHAR, hash VARCHAR, idhash VARCHAR)`);
+          if (await hasTable(journal)) {
+            const j = quoteIdent(journal);
+            await con.run(`DELETE FROM ${d} WHERE k IN (SELECT k FROM ${j})`);
+            await con.run(
+              `INSERT INTO ${d} SELECT k, identity, hash, idhash FROM (SELECT *, row_number() OVER (PARTITION BY k ORDER BY seq DESC) AS rn FROM ${j}) WHERE rn = 1 AND op = 'delivered'`,
+            );
+            await con.run(`DROP TABLE ${j}`);
+          }
+          // A new target (the list was deleted and created again) starts from an empty state; the old one goes.
+          const others = (
+            await con.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND starts_with(table_name, $1) AND table_name <> $2`, [
+              `${statePrefix}_t_`,
+              state,
+            ])
+          )
+            .getRows()
+            .map((r) => String(r[0]));
+          for (const other of others) await con.run(`DROP TABLE ${quoteIdent(other)}`);
+          await con.run(`DROP TABLE IF EXISTS ${quoteIdent(statePrefix)}`);
+          await con.run(`DROP TABLE IF EXISTS ${quoteIdent(`${statePrefix}_staging`)}`);
+          await con.run(`INSERT OR REPLACE INTO ${SYNC_TARGETS} VALUES ($1, $2, $3)`, [statePrefix, state, target]);
+        }
+        await con.run('COMMIT');
+      } catch (error) {
+        await con.run('ROLLBACK');
+        throw error;
+      }
+    },
+
+    async lastTarget(statePrefix) {
+      const row = (await con.runAndReadAll(`SELECT target FROM ${SYNC_TARGETS} WHERE state_prefix = $1`, [statePrefix])).getRows()[0];
+      return row ? String(row[0]) : null;
+    },
+
+    async dropTables(prefix) {
+      const tables = (
+        await con.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND starts_with(table_name, $1)`, [prefix])
+      )
+        .getRows()
+        .map((r) => String(r[0]));
+      for (const table of tables) await con.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+    },
+  };
 }
