@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { afterAll } from 'vitest';
+import { openMetadataStore, type MetadataStore } from '../../src/store/metadata/db.ts';
 
 export const POSTGRES_URL = process.env.OUTFLOW_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -33,4 +35,20 @@ export async function dropSchema(schema: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The metadata stores a store test runs on: SQLite in memory, and PostgreSQL in a fresh schema (dropped after
+ * the file) when it answers. Each entry is `[name, open, available]` for `describe.each`.
+ */
+export async function metadataBackends(prefix: string): Promise<Array<[string, () => Promise<MetadataStore>, boolean]>> {
+  const hasPostgres = await postgresAvailable();
+  const schema = uniqueSchema(prefix);
+  afterAll(async () => {
+    if (hasPostgres) await dropSchema(schema);
+  });
+  return [
+    ['SQLite', () => openMetadataStore({ sqlitePath: ':memory:' }), true],
+    ['PostgreSQL', () => openMetadataStore({ url: POSTGRES_URL, pgSchema: schema }), hasPostgres],
+  ];
 }

@@ -1,22 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POSTGRES_URL, dropSchema, postgresAvailable, uniqueSchema } from '../../../test/support/postgres.ts';
-import { openMetadataStore, type MetadataStore } from './db.ts';
+import { metadataBackends } from '../../../test/support/postgres.ts';
+import type { MetadataStore } from './db.ts';
 import { clearLoginFailures, countLoginAttempt, forgiveLoginAttempt, getLoginFailures } from './login-failures.ts';
 import { createSession, findSession, pruneSessions, removeUserSessions, touchSession } from './sessions.ts';
 import { countApiTokens, createApiToken, findActiveApiToken, listActiveApiTokens, revokeApiToken, revokeUserApiTokens, touchApiToken } from './tokens.ts';
 import { countUsers, createUser, getUserByName, listUsers, readPasswordHash, removeUser, updateUserRole } from './users.ts';
 
-const hasPostgres = await postgresAvailable();
-const schema = uniqueSchema('outflow_accounts_test');
-
-const backends: Array<[string, () => Promise<MetadataStore>, boolean]> = [
-  ['SQLite', () => openMetadataStore({ sqlitePath: ':memory:' }), true],
-  ['PostgreSQL', () => openMetadataStore({ url: POSTGRES_URL, pgSchema: schema }), hasPostgres],
-];
-
-afterAll(async () => {
-  if (hasPostgres) await dropSchema(schema);
-});
+const backends = await metadataBackends('outflow_accounts_test');
 
 describe.each(backends)('accounts in the metadata store on %s', (_name, open, available) => {
   let store: MetadataStore;

@@ -1,25 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POSTGRES_URL, dropSchema, postgresAvailable, uniqueSchema } from '../../../test/support/postgres.ts';
+import { metadataBackends } from '../../../test/support/postgres.ts';
 import { createSecretBox } from '../secret-box.ts';
 import { createConnection, getConnectionByName, listConnections, readConnectionSecrets, updateConnectionSecrets, updateConnectionState } from './connections.ts';
-import { openMetadataStore, type MetadataStore } from './db.ts';
+import type { MetadataStore } from './db.ts';
 import { createExport, getExport, listExports } from './exports.ts';
 import { addRunRejections, countRunRejections, createRun, getRun, listRunRejections, listRuns, saveRunProgress, transitionRun } from './runs.ts';
 import { createSegment, getSegment, recordSegmentRefresh } from './segments.ts';
 
 const box = createSecretBox(randomBytes(32));
-const hasPostgres = await postgresAvailable();
-const schema = uniqueSchema('outflow_meta_test');
-
-const backends: Array<[string, () => Promise<MetadataStore>, boolean]> = [
-  ['SQLite', () => openMetadataStore({ sqlitePath: ':memory:' }), true],
-  ['PostgreSQL', () => openMetadataStore({ url: POSTGRES_URL, pgSchema: schema }), hasPostgres],
-];
-
-afterAll(async () => {
-  if (hasPostgres) await dropSchema(schema);
-});
+const backends = await metadataBackends('outflow_meta_test');
 
 describe.each(backends)('metadata store on %s', (_name, open, available) => {
   let store: MetadataStore;

@@ -1,20 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POSTGRES_URL, dropSchema, postgresAvailable, uniqueSchema } from '../../../test/support/postgres.ts';
-import { openMetadataStore, type MetadataStore } from './db.ts';
+import { metadataBackends } from '../../../test/support/postgres.ts';
+import type { MetadataStore } from './db.ts';
 import { createExport, removeExport } from './exports.ts';
 import { claimSlot, getSchedule, HOME_SCHEDULE, listSchedules, saveSchedule } from './schedules.ts';
 
-const hasPostgres = await postgresAvailable();
-const schema = uniqueSchema('outflow_schedules_test');
-
-const backends: Array<[string, () => Promise<MetadataStore>, boolean]> = [
-  ['SQLite', () => openMetadataStore({ sqlitePath: ':memory:' }), true],
-  ['PostgreSQL', () => openMetadataStore({ url: POSTGRES_URL, pgSchema: schema }), hasPostgres],
-];
-
-afterAll(async () => {
-  if (hasPostgres) await dropSchema(schema);
-});
+const backends = await metadataBackends('outflow_schedules_test');
 
 describe.each(backends)('schedules on %s', (_name, open, available) => {
   let store: MetadataStore;

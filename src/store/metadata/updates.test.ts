@@ -1,24 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POSTGRES_URL, dropSchema, postgresAvailable, uniqueSchema } from '../../../test/support/postgres.ts';
+import { metadataBackends } from '../../../test/support/postgres.ts';
 import { createSecretBox } from '../secret-box.ts';
 import { createConnection, getConnection, readConnectionSecrets, updateConnection } from './connections.ts';
-import { openMetadataStore, type MetadataStore } from './db.ts';
+import type { MetadataStore } from './db.ts';
 import { createExport, getExportById, updateExport } from './exports.ts';
 import { createSegment, getSegment, recordSegmentRefresh, updateSegment } from './segments.ts';
 
 const box = createSecretBox(randomBytes(32));
-const hasPostgres = await postgresAvailable();
-const schema = uniqueSchema('outflow_meta_updates');
-
-const backends: Array<[string, () => Promise<MetadataStore>, boolean]> = [
-  ['SQLite', () => openMetadataStore({ sqlitePath: ':memory:' }), true],
-  ['PostgreSQL', () => openMetadataStore({ url: POSTGRES_URL, pgSchema: schema }), hasPostgres],
-];
-
-afterAll(async () => {
-  if (hasPostgres) await dropSchema(schema);
-});
+const backends = await metadataBackends('outflow_meta_updates');
 
 const consent = { acceptedBy: 'ada', acceptedAt: '2026-11-23T10:00:00.000Z' };
 
