@@ -47,7 +47,8 @@ afterAll(async () => {
 async function exported(exportName: string, folder: string, source: string): Promise<string[][]> {
   const run = await outflow(home, 'export', 'run', exportName, '--json');
   expect(run.code, run.stderr).toBe(0);
-  const [file] = fs.readdirSync(path.join(server.root, folder)).filter((f) => f.startsWith(`${source}_`));
+  // The data file, not the manifest that a complete set carries beside it.
+  const [file] = fs.readdirSync(path.join(server.root, folder)).filter((f) => f.startsWith(`${source}_`) && !f.endsWith('.manifest.json'));
   const bytes = fs.readFileSync(path.join(server.root, folder, file!));
   return parseCsv((file!.endsWith('.gz') ? zlib.gunzipSync(bytes) : bytes).toString('utf8'));
 }
