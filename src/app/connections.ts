@@ -8,7 +8,7 @@ import { maskSecrets, secretKeys, splitSecrets } from '../destinations/kit/secre
 import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { Connection, UsableBy } from '../domain/model.ts';
 import { assertAdmin, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
-import { audit } from './audit.ts';
+import { audit, changedKeys } from './audit.ts';
 import * as store from '../store/metadata/connections.ts';
 import { listExports } from '../store/metadata/exports.ts';
 import { listSegments } from '../store/metadata/segments.ts';
@@ -185,6 +185,8 @@ export async function updateConnection(home: Home, name: string, patch: UpdateCo
   let config: Record<string, unknown> | undefined;
   let secrets: Record<string, string> | undefined;
   let state: Record<string, unknown> | undefined;
+  /** Settings whose value really changes (a key sent again with its current value is not a change). */
+  let changed: string[] = [];
   if (patch.config !== undefined) {
     if (!isObject(patch.config)) throw new ValidationError('The connection config must be a JSON object.');
     refuseUnknownKeys(patch.config, Object.keys(destination.connection.schema.shape), `${destination.title} connection config`);
@@ -192,7 +194,7 @@ export async function updateConnection(home: Home, name: string, patch: UpdateCo
     const merged = Object.fromEntries(Object.entries({ ...before, ...readSecretFiles(destination.connection.schema, patch.config) }).filter(([, value]) => value !== null));
     ({ plain: config, secrets } = parseConnectionConfig(destination, merged));
     const after: Record<string, unknown> = { ...config, ...secrets };
-    const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
+    changed = changedKeys(before, after);
     const clearVerification = changed.some((key) => !KEEPS_VERIFICATION.has(key));
     const forgetHostKey = destination.id === 'sftp' && after.hostKeySha256 === undefined && changed.some((key) => SFTP_IDENTITY.includes(key));
     if (clearVerification || forgetHostKey) {
@@ -211,11 +213,11 @@ export async function updateConnection(home: Home, name: string, patch: UpdateCo
     ...(state !== undefined ? { state } : {}),
   });
   // Names of changed settings only: values (secret or not) stay out of the log.
-  home.log.info({ connection: updated.name, previousName: connection.name, settings: patch.config ? Object.keys(patch.config) : [], by: home.actor.name }, 'connection updated');
+  home.log.info({ connection: updated.name, previousName: connection.name, settings: changed, by: home.actor.name }, 'connection updated');
   await audit(home, 'connection.update', { type: 'connection', name: connection.name }, {
     ...(newName !== undefined && newName !== connection.name ? { name: newName } : {}),
     ...(patch.usableBy !== undefined ? { usableBy: patch.usableBy } : {}),
-    ...(isObject(patch.config) ? { changed: Object.keys(patch.config).sort() } : {}),
+    ...(patch.config !== undefined ? { changed } : {}),
   });
   return toConnectionView(updated);
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/cli.ts';
 import type { Actor } from '../domain/model.ts';
 import { getConnectionByName, readConnectionSecrets, updateConnectionState } from '../store/metadata/connections.ts';
+import { listAudit } from '../store/metadata/audit.ts';
 import { getExport } from '../store/metadata/exports.ts';
 import { getSegment, recordSegmentRefresh } from '../store/metadata/segments.ts';
 import { createConnection, removeConnection, updateConnection } from './connections.ts';
@@ -52,6 +53,13 @@ function as<T>(actor: Actor, fn: () => Promise<T>): Promise<T> {
 }
 
 describe('updateConnection', () => {
+  it('records in the audit log only the settings whose value changed, never a value', async () => {
+    await updateConnection(home, 'files', { config: { host: 'sftp.example.com', folder: '/audited', password: 'pw-1' } });
+    const [entry] = await listAudit(home.db, { action: 'connection.update', limit: 1 });
+    expect(entry?.details).toEqual({ changed: ['folder'] });
+    expect(JSON.stringify(entry)).not.toContain('pw-1');
+  });
+
   it('replaces only the secrets given and forgets verification and host key when the SFTP identity changes', async () => {
     const connection = await getConnectionByName(home.db, home.box, 'files');
     await updateConnectionState(home.db, connection.id, { hostKeySha256: 'SHA256:recorded', lastVerification: { ok: true }, other: 1 });

@@ -124,10 +124,6 @@ export class RunManager {
     return true;
   }
 
-  isActive(runId: string): boolean {
-    return this.active.has(runId);
-  }
-
   get size(): number {
     return this.active.size;
   }
