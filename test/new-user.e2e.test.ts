@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExport } from '../src/app/exports.ts';
 import { openHome } from '../src/app/home.ts';
 import { main } from '../src/cli/main.ts';
 import type { Io } from '../src/cli/output.ts';
 import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake, type MicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
-import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
+import { generateEd25519KeyPair, startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
 import { outflow, tempDir, writeJson } from './support/cli.ts';
 
 /** What a new user runs first, and what went wrong for them (issue 6, items 14 and 15). */
@@ -241,7 +240,7 @@ describe('a reader that stops early (`outflow … | head -1`)', () => {
 
 describe('SFTP privateKeyFile', () => {
   it('reads the key file when the connection is saved, stores it encrypted as privateKey, and logs in with it', async () => {
-    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    const keys = generateEd25519KeyPair();
     const keyed = await startFakeSftpServer({ authorizedKey: keys.public, root: sftp.root });
     try {
       const keyFile = path.join(work, 'id_ed25519');
@@ -259,7 +258,7 @@ describe('SFTP privateKeyFile', () => {
       expect((await outflow(home, 'connection', 'verify', 'keyed', '--json')).json()).toMatchObject({ ok: true });
 
       // `connection update` takes a new key file the same way: read now, stored as privateKey.
-      const other = ssh2.utils.generateKeyPairSync('ed25519');
+      const other = generateEd25519KeyPair();
       const otherFile = path.join(work, 'id_other');
       fs.writeFileSync(otherFile, other.private, { mode: 0o600 });
       const updated = await outflow(home, 'connection', 'update', 'keyed', '--config', writeJson(work, 'sftp-key-2.json', { privateKeyFile: otherFile }), '--json');

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
+import { generateEd25519KeyPair, startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
 import { outflow, tempDir, writeJson } from './support/cli.ts';
 
 const PASSWORD = 'host-key-test-password';
@@ -25,7 +24,7 @@ afterAll(async () => {
 async function serveWithNewHostKey(): Promise<FakeSftpServer> {
   const port = server?.port;
   await server?.close();
-  server = await startFakeSftpServer({ username: 'partner', password: PASSWORD, root, port, hostKey: ssh2.utils.generateKeyPairSync('ed25519').private });
+  server = await startFakeSftpServer({ username: 'partner', password: PASSWORD, root, port, hostKey: generateEd25519KeyPair().private });
   return server;
 }
 

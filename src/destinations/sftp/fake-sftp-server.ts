@@ -176,6 +176,19 @@ function announceExtensions(sftp: SFTPWrapper, extensions: Record<string, string
 type OpenEntry = { kind: 'file'; file: FileHandle; path: string; writable: boolean } | { kind: 'dir'; path: string; listed: boolean };
 
 /**
+ * An ed25519 key pair in OpenSSH format that ssh2 itself can read back. About one in two hundred pairs
+ * from `ssh2.utils.generateKeyPairSync('ed25519')` is rejected by ssh2's own parser ("Malformed OpenSSH
+ * private key"), which made tests that need a fresh key fail at random; such a pair is drawn again.
+ */
+export function generateEd25519KeyPair(encryption?: { passphrase: string; cipher: string; rounds: number }): { private: string; public: string } {
+  for (;;) {
+    const pair = encryption ? utils.generateKeyPairSync('ed25519', encryption) : utils.generateKeyPairSync('ed25519');
+    const parsed = utils.parseKey(pair.private, encryption?.passphrase);
+    if (!(parsed instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
+}
+
+/**
  * An in-process SFTP server (ssh2's server API) backed by a real temporary folder, for the SFTP
  * destination's fault cases: password or key login, a chosen host key, read-only folders, a full disk,
  * a connection cut mid-upload and requests that are never answered. It records every SFTP request.
@@ -188,7 +201,7 @@ type OpenEntry = { kind: 'file'; file: FileHandle; path: string; writable: boole
 export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promise<FakeSftpServer> {
   const username = options.username ?? 'outflow';
   const password = options.password ?? 'fake-sftp-password';
-  const hostKey = options.hostKey ?? utils.generateKeyPairSync('ed25519').private;
+  const hostKey = options.hostKey ?? generateEd25519KeyPair().private;
   const parsedHostKey = utils.parseKey(hostKey);
   if (parsedHostKey instanceof Error) throw parsedHostKey;
   const authorizedKey = options.authorizedKey ? utils.parseKey(options.authorizedKey) : undefined;

@@ -3,11 +3,11 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import ssh2 from 'ssh2';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sshdAvailability, startSshd, type Sshd } from '../../../test/support/sshd.ts';
 import type { FileExportDefinition, FileSink } from '../kit/define.ts';
 import { createTestContext, type TestContext } from '../kit/testing.ts';
+import { generateEd25519KeyPair } from './fake-sftp-server.ts';
 import sftp, { type SftpConnection } from './index.ts';
 
 const files = sftp.export as FileExportDefinition<SftpConnection>;
@@ -84,7 +84,7 @@ describe.skipIf(!availability.available)('sftp destination against a real OpenSS
   });
 
   it('reports a key the server does not authorize as auth_failed', async () => {
-    const stranger = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const stranger = generateEd25519KeyPair().private;
     const result = await sftp.connection.check(connection({ privateKey: stranger }), ctx);
     expect(result).toMatchObject({ ok: false, code: 'auth_failed' });
     if (!result.ok) expect(result.message).toContain('refused the private key');
