@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import type { Home } from '../app/home.ts';
 import type { Actor } from '../domain/model.ts';
-import type { RunManager } from '../server/run-manager.ts';
+import type { RunDispatcher } from '../queue/dispatcher.ts';
 import type { Scheduler } from '../server/scheduler.ts';
 import { errorBody, sendError, Unauthenticated } from './errors.ts';
 import type { Metrics } from './metrics.ts';
@@ -16,6 +16,7 @@ import { registerAdminRoutes } from './routes/admin.ts';
 import { registerAccountRoutes } from './routes/accounts.ts';
 import { DEFAULT_WEB_ROOT, webAppHandler } from './static.ts';
 import { registerScheduleRoutes } from './routes/schedule.ts';
+import { registerStatusRoutes } from './routes/status.ts';
 
 /** How the API learns who is calling: an API token, or a browser session cookie. */
 export interface Authenticator {
@@ -28,7 +29,7 @@ export interface ApiDeps {
   /** The server's home: stores and services shared by every request; each request acts as its caller. */
   home: Home;
   auth: Authenticator;
-  runs: RunManager;
+  runs: RunDispatcher;
   metrics: Metrics;
   /** The built web app (vite build output) served for paths outside /api; default web/dist of this package. */
   webRoot?: string;
@@ -123,6 +124,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerAdminRoutes(app, deps);
   registerAccountRoutes(app, deps);
   registerScheduleRoutes(app, deps);
+  registerStatusRoutes(app, deps);
 
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',

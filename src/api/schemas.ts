@@ -343,3 +343,26 @@ export const NotifyInput = z
   })
   .strict()
   .openapi('NotifyInput');
+
+export const StatusWorkerView = z
+  .object({
+    id: z.string(),
+    host: z.string(),
+    pid: z.number().int(),
+    concurrency: z.number().int(),
+    runs: z.array(z.object({ id: z.string(), export: z.string().nullable() })).openapi({ description: 'The runs it executes now' }),
+    startedAt: z.string(),
+    seenAt: z.string().openapi({ description: 'When it last said it was alive' }),
+  })
+  .openapi('StatusWorker');
+
+export const StatusView = z
+  .object({
+    mode: z.enum(['embedded', 'distributed']).openapi({ description: '`embedded`: the server executes runs itself; `distributed`: `outflow worker` processes take them from the queue in Redis' }),
+    queue: z
+      .object({ waiting: z.number().int(), active: z.number().int(), delayed: z.number().int() })
+      .openapi({ description: 'Runs waiting for a worker, executing, and waiting for a retry' }),
+    workers: z.array(StatusWorkerView),
+    note: z.string().optional(),
+  })
+  .openapi('Status');

@@ -11,6 +11,8 @@ import { runStatuses, type RunStatus } from '../domain/model.ts';
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
 import { assertAdmin, assertCanUse, assertNotViewer } from '../engine/services.ts';
 import { getConnection } from '../store/metadata/connections.ts';
+import { listUsers } from '../store/metadata/users.ts';
+import type { Actor } from '../domain/model.ts';
 
 /** The `--json` shape of a run: stable, documented in the README. */
 export interface RunSummary {
@@ -232,7 +234,7 @@ export async function listRunItems(home: Home, options: RunFilter = {}): Promise
  * Stops a queued or running run. `stop` asks the process executing it to abort (the run then ends
  * `cancelled` by itself, with exact counts); a queued run that nobody executes yet is cancelled here.
  */
-export async function cancelRun(home: Home, id: string, stop: (runId: string) => boolean): Promise<void> {
+export async function cancelRun(home: Home, id: string, stop: (runId: string, status: 'queued' | 'running') => boolean | Promise<boolean>): Promise<void> {
   await reapStaleRuns(home, STALE_AFTER_MS, id);
   const run = await getRun(home.db, id);
   const connection = await getConnection(home.db, home.box, run.connectionId).catch(() => null);
@@ -241,16 +243,26 @@ export async function cancelRun(home: Home, id: string, stop: (runId: string) =>
   if (run.status !== 'queued' && run.status !== 'running') {
     throw new ConflictError(`Run ${id} is already ${run.status}; there is nothing to cancel.`);
   }
-  if (!stop(id)) {
+  if (!(await stop(id, run.status))) {
     if (run.status === 'running') throw new ConflictError(`Run ${id} is running in another process; stop it there (Ctrl-C), or wait for it to end.`);
     try {
       await transitionRun(home.db, id, 'cancelled', { error: { code: 'cancelled', message: 'The run was cancelled while it waited in the queue; nothing was sent.' } });
     } catch (error) {
       // A worker picked it up meanwhile: stop it there.
-      if (!(error instanceof ConflictError) || !stop(id)) throw error;
+      if (!(error instanceof ConflictError) || !(await stop(id, 'running'))) throw error;
     }
   }
   await audit(home, 'run.cancel', { type: 'export', name: run.exportName }, { runId: id });
+}
+
+/**
+ * The account a run taken from the queue executes as: its user's current role (a role lowered since is
+ * enforced), or an administrator for runs the server queued itself (recovery) and users removed since the
+ * run was queued (it was allowed when it was queued).
+ */
+export async function runActor(home: Pick<Home, 'db'>, startedBy: string): Promise<Actor> {
+  const user = (await listUsers(home.db)).find((u: { name: string }) => u.name === startedBy);
+  return { name: startedBy, role: user?.role ?? 'admin', via: 'api' };
 }
 
 /** The columns of `outflow run rejections` and `GET /api/runs/{id}/rejections.csv`. */

@@ -5,6 +5,7 @@ import { registerConnectionCommands } from './commands/connection.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerStatusCommand, registerWorkerCommand } from './commands/worker.ts';
 import { registerAuditCommand } from './commands/audit.ts';
 import { registerDestinationCommands } from './commands/destinations.ts';
 import { registerExportCommands, registerRefreshCommand } from './commands/export.ts';
@@ -35,6 +36,8 @@ export function buildProgram(io: Io): Command {
   registerDestinationCommands(program, io);
   registerDemoCommand(program, io);
   registerServeCommand(program, io);
+  registerWorkerCommand(program, io);
+  registerStatusCommand(program, io);
   registerAuditCommand(program, io);
   // Every sub-command takes --home too, so it can stand anywhere on the line.
   const addHome = (command: Command) => {

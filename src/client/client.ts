@@ -17,6 +17,7 @@ export interface RefreshSummary {
 }
 import type { CreatedToken, TokenView, UserView } from '../app/users.ts';
 import type { Role } from '../domain/model.ts';
+import type { StatusView } from '../app/status.ts';
 
 /** How a command watches a run it started or follows: progress and warnings as they come; abort to cancel. */
 export interface RunWatch {
@@ -78,6 +79,8 @@ export interface OutflowClient {
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
 
   showSchedule(): Promise<ScheduleView>;
+  /** The run queue and the workers executing runs (`outflow status`). */
+  status(): Promise<StatusView>;
   setSchedule(input: SetScheduleInput): Promise<ScheduleView>;
   turnScheduleOff(): Promise<ScheduleView>;
   /** One refresh now; waits for every run it started to end. */

@@ -12,6 +12,8 @@ import { pauseExport, refreshAll, resumeExport, setExportSchedule, setSchedule, 
 import { executeRun } from '../engine/run-export.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
+import { BullRunQueue, queueSettings } from '../queue/bull.ts';
+import { showStatusWithoutServer } from '../app/status.ts';
 import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole } from '../app/users.ts';
 
 const FOLLOW_POLL_MS = 500;
@@ -45,8 +47,18 @@ export function localClient(home: Home): OutflowClient {
     runRejections: (id) => rejectionsCsv(home, id),
     resumeRun: async (id, watch) => summarizeRun(home, await resumeRun(home, id, watch.observer, watch.signal)),
     // Without a server, the run executes in the process that started it; only that process can stop it.
+    // In a scale-out deployment the run executes in a worker, which the queue in Redis can reach.
     cancelRun: async (id) => {
-      await cancelRun(home, id, () => false);
+      const settings = queueSettings();
+      if (!settings) await cancelRun(home, id, () => false);
+      else {
+        const queue = new BullRunQueue(home, settings, { poll: false });
+        try {
+          await cancelRun(home, id, (runId, status) => queue.cancel(runId, status));
+        } finally {
+          await queue.stopAll();
+        }
+      }
       return showRun(home, id);
     },
     followRun: async (id, watch) => {
@@ -81,6 +93,7 @@ export function localClient(home: Home): OutflowClient {
     listAudit: (query) => listAuditEntries(home, query),
 
     showSchedule: () => showSchedule(home),
+    status: () => showStatusWithoutServer(home),
     setSchedule: (input) => setSchedule(home, input),
     turnScheduleOff: () => turnScheduleOff(home),
     // Without a server, the runs execute here, one after another, as the scheduled refresh always did.

@@ -78,6 +78,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     listAudit: (query) => http.request('GET', '/api/audit', { query: { ...query } }),
 
     showSchedule: () => http.request('GET', '/api/schedule'),
+    status: () => http.request('GET', '/api/status'),
     setSchedule: (input) => http.request('PUT', '/api/schedule', { body: stripUndefined({ ...input, times: typeof input.times === 'string' ? input.times.split(',') : input.times }) }),
     turnScheduleOff: () => http.request('DELETE', '/api/schedule'),
     refresh: async (watch) => {

@@ -2,7 +2,9 @@ import { executeRun, type RunObserver } from '../engine/run-export.ts';
 import { ConflictError, OutflowError } from '../domain/errors.ts';
 import type { Actor, Run } from '../domain/model.ts';
 import type { Home } from '../app/home.ts';
-import { listUsers } from '../store/metadata/users.ts';
+import { runActor } from '../app/runs.ts';
+import { describeProcess } from '../queue/bull.ts';
+import type { QueueStatus, RunDispatcher } from '../queue/dispatcher.ts';
 
 interface ActiveRun {
   controller: AbortController;
@@ -20,7 +22,9 @@ const POLL_MS = 5_000;
  * run's id at once and clients read progress from the run record. Each run's AbortController is kept so a
  * cancel or a shutdown can stop it cleanly (staged files removed, counts exact, the checkpoint kept).
  */
-export class RunManager {
+export class RunManager implements RunDispatcher {
+  readonly mode = 'embedded' as const;
+  private readonly startedAt = new Date().toISOString();
   private readonly active = new Map<string, ActiveRun>();
   /** Who asked for a run, for runs queued through this process (others run as their recorded user). */
   private readonly actors = new Map<string, Actor>();
@@ -78,7 +82,7 @@ export class RunManager {
     for (const { id, started_by } of queued) {
       if (this.stopped || this.active.size >= this.concurrency) return;
       if (this.active.has(id)) continue;
-      this.launch(id, this.actors.get(id) ?? (await this.actorFor(started_by)));
+      this.launch(id, this.actors.get(id) ?? (await runActor(this.home, started_by)));
     }
   }
 
@@ -106,22 +110,23 @@ export class RunManager {
     this.active.set(runId, { controller, done });
   }
 
-  /**
-   * The account a run picked from the queue executes as: its user's current role (a role lowered since is
-   * enforced), or the server itself for runs it queued (recovery) and users removed since the run was queued
-   * (it was allowed when it was queued).
-   */
-  private async actorFor(name: string): Promise<Actor> {
-    const user = (await listUsers(this.home.db)).find((u: { name: string }) => u.name === name);
-    return { name, role: user?.role ?? 'admin', via: 'api' };
-  }
-
   /** Asks a run of this process to stop; false when it is not running here. */
   cancel(runId: string): boolean {
     const entry = this.active.get(runId);
     if (!entry) return false;
     entry.controller.abort(new Error('cancelled'));
     return true;
+  }
+
+  /** The pool as `outflow status` shows it: queued runs wait in the metadata store, this process executes. */
+  async status(): Promise<QueueStatus> {
+    const queued = await this.home.db.selectFrom('runs').select((eb) => eb.fn.countAll<string | number>().as('n')).where('status', '=', 'queued').executeTakeFirstOrThrow();
+    const now = new Date().toISOString();
+    return {
+      mode: 'embedded',
+      queue: { waiting: Number(queued.n), active: this.active.size, delayed: 0 },
+      workers: [{ ...describeProcess('server', this.concurrency, this.startedAt), runs: [...this.active.keys()], seenAt: now }],
+    };
   }
 
   get size(): number {

@@ -8,6 +8,8 @@ import { queueResume } from '../app/exports.ts';
 import { authenticateSession, authenticateToken, createToken, ensureFirstAdmin, listTokens, revokeToken } from '../app/users.ts';
 import { getConnection } from '../store/metadata/connections.ts';
 import { RunManager } from './run-manager.ts';
+import { BullRunQueue, queueSettings } from '../queue/bull.ts';
+import type { RunDispatcher } from '../queue/dispatcher.ts';
 import { Scheduler, SCHEDULER_ACTOR, type SchedulerClock } from './scheduler.ts';
 import { writeServerFile, removeServerFile } from './server-file.ts';
 import { listUsers } from '../store/metadata/users.ts';
@@ -29,6 +31,7 @@ export interface RunningServer {
   /** Set on the first start of a home without users: the `admin` account's one-time password. */
   firstAdmin: { name: string; password: string | null } | null;
   scheduler: Scheduler;
+  runs: RunDispatcher;
   close(): Promise<void>;
 }
 
@@ -41,25 +44,33 @@ const LOCAL_TOKEN_NAME = 'local-cli';
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const system = { name: 'outflow', role: 'admin' as const, via: 'api' as const };
+  // Scale-out mode (OUTFLOW_REDIS_URL): checked before anything opens, so a missing PostgreSQL says so at once.
+  const distributed = queueSettings(options.env ?? process.env);
   const home = await openHome({ ...options, actor: system });
   let server: ServerType | undefined;
   try {
     const metrics = createMetrics(home.db);
     home.metrics = metrics;
     const firstAdmin = await ensureFirstAdmin(home, options.env ?? process.env);
-    // Crash recovery: runs left `running` by a process that died are marked interrupted and resumed from
-    // their checkpoint, as new queued runs, before anything new starts; queued runs wait for the pool.
-    const recovered = await recoverInterruptedRuns(home, queueResume);
-    if (recovered.length > 0) home.log.info({ runs: recovered.map((r) => ({ id: r.id, resumedFrom: r.resumedFrom })) }, 'resuming interrupted runs');
-
-    const runs = new RunManager(home, {
-      concurrency: options.concurrency,
-      onFinished: (run) => {
-        void getConnection(home.db, home.box, run.connectionId)
-          .then((c) => metrics.runFinished(run, c.type))
-          .catch(() => metrics.runFinished(run, 'unknown'));
-      },
-    });
+    let runs: RunDispatcher;
+    if (distributed) {
+      // Runs execute in `outflow worker` processes, possibly right now: a `running` run is not this server's to
+      // recover. A worker that dies has its job handed to another one by BullMQ, which recovers the run.
+      runs = new BullRunQueue(home, distributed);
+    } else {
+      // Crash recovery: runs left `running` by a process that died are marked interrupted and resumed from
+      // their checkpoint, as new queued runs, before anything new starts; queued runs wait for the pool.
+      const recovered = await recoverInterruptedRuns(home, queueResume);
+      if (recovered.length > 0) home.log.info({ runs: recovered.map((r) => ({ id: r.id, resumedFrom: r.resumedFrom })) }, 'resuming interrupted runs');
+      runs = new RunManager(home, {
+        concurrency: options.concurrency,
+        onFinished: (run) => {
+          void getConnection(home.db, home.box, run.connectionId)
+            .then((c) => metrics.runFinished(run, c.type))
+            .catch(() => metrics.runFinished(run, 'unknown'));
+        },
+      });
+    }
     // Scheduled runs execute like API-started ones: in the background, through the RunManager.
     const scheduler = new Scheduler(home, { clock: options.clock, start: (run) => runs.start(run.id, SCHEDULER_ACTOR) });
     const auth: Authenticator = {
@@ -86,6 +97,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       home,
       firstAdmin: firstAdmin ? { name: firstAdmin.name, password: firstAdmin.password } : null,
       scheduler,
+      runs,
       close() {
         closing ??= (async () => {
           removeServerFile(home.dir, process.pid);

@@ -89,7 +89,7 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const home = homeFor(deps, c);
       const id = c.req.valid('param').id;
-      await cancelRun(home, id, (runId) => deps.runs.cancel(runId));
+      await cancelRun(home, id, (runId, status) => deps.runs.cancel(runId, status));
       return c.json(await showRun(home, id), 200);
     },
   );

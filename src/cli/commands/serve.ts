@@ -5,7 +5,7 @@ import { homeOption } from './common.ts';
 import { parsePort } from './options.ts';
 import { ValidationError } from '../../domain/errors.ts';
 
-function parseConcurrency(value: string): number {
+export function parseConcurrency(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new ValidationError(`--concurrency must be a whole number from 1 to 64 (it is "${value}").`);
   return n;

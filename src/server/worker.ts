@@ -1,0 +1,260 @@
+import { randomBytes } from 'node:crypto';
+import { Worker, WaitingError, type Job } from 'bullmq';
+import os from 'node:os';
+import { openHome, type Home, type OpenHomeOptions } from '../app/home.ts';
+import { queueResume } from '../app/exports.ts';
+import { reapStaleRuns, runActor } from '../app/runs.ts';
+import { ConfigError, ConflictError, NotFoundError, OutflowError } from '../domain/errors.ts';
+import { executeRun, STALE_AFTER_MS } from '../engine/run-export.ts';
+import { sleep } from '../lib/rate-limit.ts';
+import { getRun, transitionRun } from '../store/metadata/runs.ts';
+import { BullRunQueue, describeProcess, keys, QUEUE_NAME, queueSettings, redisConnection, type QueueSettings, type RunJob } from '../queue/bull.ts';
+import type { WorkerView } from '../queue/dispatcher.ts';
+
+/** How often a worker renews its key in Redis (what `outflow status` lists); the key lives three beats. */
+const PRESENCE_MS = 5_000;
+/** How often a worker looks again at a run another process still holds (its heartbeat is fresh). */
+const WAIT_POLL_MS = 1_000;
+
+export interface RunWorkerOptions {
+  concurrency?: number;
+  /**
+   * BullMQ's job lock: a worker that stops renewing it for this long (killed, machine lost) has its job moved
+   * back to the queue by the stalled-job check of the other workers. `OUTFLOW_WORKER_LOCK_MS`, default 30 s.
+   */
+  lockMs?: number;
+  /** How often each worker checks for stalled jobs; default: `OUTFLOW_WORKER_STALLED_CHECK_MS`, else 15 s. */
+  stalledCheckMs?: number;
+}
+
+export interface RunWorker {
+  id: string;
+  /** Runs executing now. */
+  readonly running: string[];
+  /**
+   * Stops taking runs; the running ones stop at a batch boundary with their checkpoint saved and their jobs
+   * go back to the queue, where another worker continues them.
+   */
+  drain(): Promise<void>;
+}
+
+/** What a job ended with (BullMQ keeps it as the job's return value, for whoever inspects the queue). */
+type JobOutcome = { status: string } | { resumedAs: string } | { gone: true };
+
+/** The drain's abort reason: executeRun records the run `interrupted`, checkpoint kept, and a worker resumes it. */
+const drainReason = () => new OutflowError('interrupted', 'The worker executing this run was stopped (SIGTERM) and handed it back to the queue.');
+
+/**
+ * The processes behind `outflow worker`: BullMQ workers that take run ids from the queue and execute them with
+ * the same `executeRun` as the embedded pool. The run record in PostgreSQL stays the source of truth, so the
+ * processor first reads it and does what its state calls for:
+ * - `queued`: execute it (a cancel asked for meanwhile cancels it instead);
+ * - `running` with a fresh heartbeat: another process holds it (it lost its job lock but lives); wait;
+ * - `running` with a stale heartbeat: its worker died (SIGKILL, lost machine) and BullMQ's stalled-job check
+ *   gave the job to us: mark it interrupted, as the server's crash recovery does, and go on;
+ * - `failed` / `interrupted`: resume it from its checkpoint as a new run (trigger `recovery`, linked by
+ *   `resumedFrom`, queued as its own job) exactly as `outflow serve` recovers runs after a crash: nothing is
+ *   skipped and at most the batches in flight when it died are sent again;
+ * - anything else: it already ended; nothing to do.
+ */
+export function createRunWorker(home: Home, settings: QueueSettings, options: RunWorkerOptions = {}): RunWorker {
+  const env = process.env;
+  const id = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const concurrency = Math.max(1, options.concurrency ?? 2);
+  const lockMs = options.lockMs ?? positiveMs(env, 'OUTFLOW_WORKER_LOCK_MS') ?? 30_000;
+  const stalledCheckMs = options.stalledCheckMs ?? positiveMs(env, 'OUTFLOW_WORKER_STALLED_CHECK_MS') ?? Math.max(1_000, Math.floor(lockMs / 2));
+  const startedAt = new Date().toISOString();
+  const active = new Map<string, AbortController>();
+  const system = { name: 'outflow', role: 'admin' as const, via: 'api' as const };
+  let draining = false;
+
+  const redis = redisConnection(settings);
+  const subscriber = redisConnection(settings);
+  const producer = new BullRunQueue(home, settings, { poll: false });
+
+  // Cancels reach the worker that executes the run within a publish: it aborts the run, which ends `cancelled`.
+  void subscriber.subscribe(keys.cancelChannel(settings)).catch((error: unknown) => home.log.error({ err: error }, 'could not subscribe to cancels'));
+  subscriber.on('message', (_channel: string, runId: string) => active.get(runId)?.abort(new Error('cancelled')));
+
+  const presence = async () => {
+    const view: WorkerView = { ...describeProcess(id, concurrency, startedAt), runs: [...active.keys()], seenAt: new Date().toISOString() };
+    await redis.set(keys.worker(settings, id), JSON.stringify(view), 'PX', PRESENCE_MS * 3);
+  };
+  const beat = () => void presence().catch((error: unknown) => home.log.warn({ err: error }, 'could not renew the worker key in Redis'));
+  const presenceTimer = setInterval(beat, PRESENCE_MS);
+  beat();
+
+  const cancelRequested = async (runId: string) => (await redis.exists(keys.cancel(settings, runId))) === 1;
+
+  /** Puts the job back in the queue for another worker (BullMQ: moveToWait, then WaitingError). */
+  const handBack = async (job: Job<RunJob>, token: string | undefined): Promise<never> => {
+    await job.moveToWait(token);
+    throw new WaitingError();
+  };
+
+  const handle = async (job: Job<RunJob>, token: string | undefined, controller: AbortController): Promise<JobOutcome> => {
+    const runId = job.data.runId;
+    for (;;) {
+      if (draining) return handBack(job, token);
+      let run;
+      try {
+        run = await getRun(home.db, runId);
+      } catch (error) {
+        if (error instanceof NotFoundError) return { gone: true };
+        throw error;
+      }
+      if (run.status === 'queued') {
+        if (await cancelRequested(runId)) {
+          await transitionRun(home.db, runId, 'cancelled', { error: { code: 'cancelled', message: 'The run was cancelled while it waited in the queue; nothing was sent.' } }).catch(ignoreConflict);
+          continue;
+        }
+        let ended;
+        try {
+          ended = await executeRun(home, runId, await runActor(home, run.startedBy), {}, controller.signal);
+        } catch (error) {
+          // Cancelled or taken while we started it: read the record again.
+          if (error instanceof ConflictError) continue;
+          throw error;
+        }
+        if (draining && ended.status === 'failed' && ended.error?.code === 'interrupted') return handBack(job, token);
+        return { status: ended.status };
+      }
+      if (run.status === 'running') {
+        const row = await home.db.selectFrom('runs').select('heartbeat_at').where('id', '=', runId).executeTakeFirst();
+        const beatAt = row?.heartbeat_at ? Date.parse(row.heartbeat_at) : 0;
+        if (Date.now() - beatAt < STALE_AFTER_MS) {
+          await sleep(WAIT_POLL_MS, controller.signal).catch(() => {});
+          continue;
+        }
+        if (await cancelRequested(runId)) {
+          await transitionRun(home.db, runId, 'cancelled', { error: { code: 'cancelled', message: 'The run was cancelled after the worker executing it had stopped; what it sent stays at the destination.' } }).catch(ignoreConflict);
+          continue;
+        }
+        // Its worker is gone: the same reaping as every command that reads a run, then the recovery below.
+        await reapStaleRuns(home, STALE_AFTER_MS, runId);
+        continue;
+      }
+      if (run.status === 'failed' && run.error?.code === 'interrupted' && !(await cancelRequested(runId))) {
+        try {
+          const next = await queueResume({ ...home, actor: system }, runId, 'recovery');
+          await producer.enqueue(next.id);
+          home.log.info({ runId, resumedAs: next.id }, 'resuming an interrupted run from its checkpoint');
+          return { resumedAs: next.id };
+        } catch (error) {
+          // Already resumed, superseded, another run of the export active, or the export is gone.
+          if (!(error instanceof OutflowError)) throw error;
+          home.log.info({ runId, code: error.code }, `not resuming run: ${error.message}`);
+        }
+      }
+      return { status: run.status };
+    }
+  };
+
+  const worker = new Worker<RunJob, JobOutcome>(
+    QUEUE_NAME,
+    async (job, token) => {
+      const runId = job.data.runId;
+      const controller = new AbortController();
+      if (draining) controller.abort(drainReason());
+      active.set(runId, controller);
+      beat();
+      try {
+        return await handle(job, token, controller);
+      } finally {
+        active.delete(runId);
+        beat();
+      }
+    },
+    {
+      connection: redisConnection(settings),
+      prefix: settings.prefix,
+      concurrency,
+      name: id,
+      lockDuration: lockMs,
+      stalledInterval: stalledCheckMs,
+      // A run that kills its worker again and again (say, out of memory) fails its job after this many.
+      maxStalledCount: 5,
+    },
+  );
+  worker.on('error', (error) => home.log.error({ err: error }, 'queue worker error'));
+  worker.on('failed', (job, error) => home.log.error({ runId: job?.data.runId, err: error }, 'run job failed'));
+
+  let drained: Promise<void> | undefined;
+  return {
+    id,
+    get running() {
+      return [...active.keys()];
+    },
+    drain() {
+      drained ??= (async () => {
+        draining = true;
+        clearInterval(presenceTimer);
+        // Stop fetching first, then stop the runs at a batch boundary; each hands its job back.
+        const closing = worker.close();
+        for (const controller of active.values()) controller.abort(drainReason());
+        await closing;
+        await redis.del(keys.worker(settings, id)).catch(() => {});
+        await producer.stopAll();
+        redis.disconnect();
+        subscriber.disconnect();
+      })();
+      return drained;
+    },
+  };
+}
+
+function ignoreConflict(error: unknown): void {
+  if (!(error instanceof ConflictError)) throw error;
+}
+
+function positiveMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) throw new ConfigError('invalid_settings', `${name} must be a whole number of milliseconds above 0 (it is "${value}").`);
+  return ms;
+}
+
+export interface StartedWorker extends RunWorker {
+  home: Home;
+  /** Drains, then closes the home. */
+  close(): Promise<void>;
+}
+
+/**
+ * `outflow worker`: checks the deployment is a scale-out one (queue in Redis, run records in PostgreSQL, a
+ * shared profile store), opens the home and starts executing runs from the queue.
+ */
+export async function startWorker(options: OpenHomeOptions & RunWorkerOptions = {}): Promise<StartedWorker> {
+  const env = options.env ?? process.env;
+  const settings = queueSettings(env);
+  if (!settings) {
+    throw new ConfigError(
+      'invalid_settings',
+      '`outflow worker` executes runs from a queue in Redis: set OUTFLOW_REDIS_URL=redis://… and OUTFLOW_DATABASE_URL=postgres://…, the same as for `outflow serve`. On a single machine no worker is needed: `outflow serve` executes runs itself.',
+    );
+  }
+  if (!env.OUTFLOW_PROFILES_URL?.trim()) {
+    throw new ConfigError(
+      'invalid_settings',
+      '`outflow worker` needs a profile store every machine can reach: set OUTFLOW_PROFILES_URL=postgres://… (for the server too). The default DuckDB file in the home takes one writing process, which is the server; workers cannot share it.',
+    );
+  }
+  const home = await openHome({ ...options, actor: { name: 'outflow', role: 'admin', via: 'api' } });
+  const worker = createRunWorker(home, settings, options);
+  let closing: Promise<void> | undefined;
+  return {
+    ...worker,
+    get running() {
+      return worker.running;
+    },
+    home,
+    close() {
+      closing ??= (async () => {
+        await worker.drain();
+        await home.close();
+      })();
+      return closing;
+    },
+  };
+}
