@@ -65,6 +65,8 @@ export interface FakeRequest extends RecordedRequest {
   region: Region;
   query: Record<string, string>;
   status?: number;
+  /** When it arrived (Date.now()), so tests can count requests per second. */
+  at: number;
 }
 
 export interface FakeUser {
@@ -300,6 +302,7 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
       headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')])),
       body: raw.toString('utf8'),
       region,
+      at: Date.now(),
     };
     requests.push(recorded);
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
