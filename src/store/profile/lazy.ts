@@ -18,6 +18,7 @@ export function lazyProfileStore(open: () => Promise<ProfileStore>): ProfileStor
     listEntities: async () => (await get()).listEntities(),
     getEntity: async (name) => (await get()).getEntity(name),
     loadEntity: async (name, file, options) => (await get()).loadEntity(name, file, options),
+    attachEntity: async (name, table, options) => (await get()).attachEntity(name, table, options),
     refreshSegment: async (segmentId, entity, filter) => (await get()).refreshSegment(segmentId, entity, filter),
     dropSegment: async (segmentId) => (await get()).dropSegment(segmentId),
     countRows: async (source) => (await get()).countRows(source),

@@ -2,19 +2,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { profileBackends } from '../../../test/support/postgres.ts';
 import { openProfileStore, type ProfileStore } from './profile-store.ts';
 
 let dir: string;
 let store: ProfileStore;
 
-beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-profile-'));
-  store = await openProfileStore(path.join(dir, 'profiles.duckdb'));
-});
-afterEach(async () => {
-  await store.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+function useStore(open: (dir: string) => Promise<ProfileStore>) {
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-profile-'));
+    store = await open(dir);
+  });
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+}
 
 function writeCsv(name: string, text: string): string {
   const file = path.join(dir, name);
@@ -24,7 +27,10 @@ function writeCsv(name: string, text: string): string {
 
 const customers = 'profile_id,email,age,city\n3,c@example.com,41,Zürich\n1,a@example.com,25,Paris\n2,b@example.com,37,"Rome, IT"\n';
 
-describe('profile store', () => {
+// The contract every profile store keeps: the same loads, types, errors, segments, order and CSV.
+describe.each(profileBackends('pstore'))('profile store on %s', (_backend, open) => {
+  useStore(open);
+
   it('loads a CSV entity and reports its key, rows and columns', async () => {
     const info = await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
     expect(info).toMatchObject({ name: 'Customer', key: 'profile_id', rows: 3, source: 'c.csv' });
@@ -222,7 +228,8 @@ describe('profile store', () => {
   });
 });
 
-describe('residue of killed loads', () => {
+describe('residue of killed loads (DuckDB)', () => {
+  useStore((d) => openProfileStore(path.join(d, 'profiles.duckdb')));
   const file = () => path.join(dir, 'profiles.duckdb');
   const sizeOf = () => fs.statSync(file()).size;
 
