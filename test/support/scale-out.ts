@@ -58,3 +58,42 @@ export async function until(what: string, check: () => boolean | Promise<boolean
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** `outflow worker` as a child process, so a test can SIGKILL or SIGTERM it. */
+export interface WorkerProcess {
+  child: import('node:child_process').ChildProcess;
+  output(): string;
+  kill(): Promise<void>;
+  /** SIGTERM, and waits for the process to end; resolves with its exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function startWorkerProcess(home: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<WorkerProcess> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const bin = fileURLToPath(new URL('../../bin/outflow.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'worker', '--home', home, ...args], {
+    env: { ...process.env, OUTFLOW_TEST_VIA_SERVER: '', OUTFLOW_URL: '', OUTFLOW_TOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await until('the worker to start', () => {
+    if (child.exitCode !== null) throw new Error(`outflow worker exited with ${child.exitCode}:\n${output}`);
+    return output.includes('taking runs from the queue');
+  }, 60_000, () => output);
+  return {
+    child,
+    output: () => output,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
