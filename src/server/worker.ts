@@ -150,6 +150,8 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
     }
   };
 
+  // BullMQ leaves connections it was given open on close: this one is closed by the drain.
+  const connection = redisConnection(settings);
   const worker = new Worker<RunJob, JobOutcome>(
     QUEUE_NAME,
     async (job, token) => {
@@ -166,7 +168,7 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
       }
     },
     {
-      connection: redisConnection(settings),
+      connection,
       prefix: settings.prefix,
       concurrency,
       name: id,
@@ -197,6 +199,7 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
         await producer.stopAll();
         redis.disconnect();
         subscriber.disconnect();
+        connection.disconnect();
       })();
       return drained;
     },
