@@ -214,7 +214,7 @@ describe('outflow worker processes on one queue', () => {
     const runs = await runsWhenDone('killed', 150_000);
     expect(runs.map((r) => r.status), JSON.stringify(runs)).toEqual(['failed', 'succeeded']);
     expect(runs[0]!.error?.code).toBe('interrupted');
-    expect(runs[1]).toMatchObject({ trigger: 'recovery', resumedFrom: id, sent: ROWS });
+    expect(await runView(runs[1]!.id)).toMatchObject({ trigger: 'recovery', resumedFrom: id, sent: ROWS });
     expect(survivor.child.exitCode).toBeNull();
     expect(new Set(listMembers('killed'))).toEqual(new Set(everyone()));
     expect(listMembers('killed')).toHaveLength(ROWS);
@@ -238,7 +238,7 @@ describe('outflow worker processes on one queue', () => {
 
     const runs = await runsWhenDone('drained');
     expect(runs.map((r) => r.status), JSON.stringify(runs)).toEqual(['failed', 'succeeded']);
-    expect(runs[1]).toMatchObject({ trigger: 'recovery', resumedFrom: id, sent: ROWS });
+    expect(await runView(runs[1]!.id)).toMatchObject({ trigger: 'recovery', resumedFrom: id, sent: ROWS });
     expect(new Set(listMembers('drained'))).toEqual(new Set(everyone()));
     expect(subscribed('drained') - ROWS).toBeLessThanOrEqual(IN_FLIGHT * BATCH);
   }, 180_000);
