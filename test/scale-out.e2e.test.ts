@@ -5,6 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from '../src/app/connections.ts';
 import { createSegment, loadEntity, refreshSegments } from '../src/app/data.ts';
 import { createExport } from '../src/app/exports.ts';
+import { setExportSchedule } from '../src/app/schedule.ts';
+import pg from 'pg';
 import { openHome, type Home } from '../src/app/home.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { outflow, tempDir } from './support/cli.ts';
@@ -74,10 +76,10 @@ beforeAll(async () => {
   await withHome(async (h) => {
     await loadEntity(h, 'Customer', path.join(work, 'customers.csv'), { key: 'profile_id' });
     // One segment per export: Iterable lists are named after the segment.
-    for (const name of ['paced-a', 'paced-b', 'killed', 'drained']) await createSegment(h, { name, entity: 'Customer', where: 'profile_id > 0' });
+    for (const name of ['paced-a', 'paced-b', 'killed', 'drained', 'scheduled']) await createSegment(h, { name, entity: 'Customer', where: 'profile_id > 0' });
     await refreshSegments(h);
     await createConnection(h, { type: 'iterable', name: 'iterable', config: { apiKey: KEY, baseUrl: iterable.url, requestsPerSecond: LIMIT }, acceptPrivacyTerms: true });
-    for (const name of ['paced-a', 'paced-b', 'killed', 'drained']) {
+    for (const name of ['paced-a', 'paced-b', 'killed', 'drained', 'scheduled']) {
       await createExport(h, { name, connection: 'iterable', segments: [name], config: { mapping: { email: 'email' }, syncMode: 'full' } });
     }
   });
@@ -260,4 +262,49 @@ describe('outflow worker processes on one queue', () => {
     // A dead worker leaves the list once its key expires.
     await w.kill();
   }, 60_000);
+});
+
+describe('two servers on one PostgreSQL metadata store', () => {
+  it('each scheduled slot fires once, whichever server claims it', async () => {
+    // Every minute; the last slot handled is set 5 minutes back, so a missed slot is due when both start.
+    await withHome((h) => setExportSchedule(h, 'scheduled', { cron: '* * * * *', timeZone: 'UTC' }));
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const lastSlot = async () => (await client.query<{ last_slot: string }>(`SELECT s.last_slot FROM schedules s JOIN exports e ON e.id = s.owner WHERE e.name = 'scheduled'`)).rows[0]!.last_slot;
+    try {
+      const minute = 60_000;
+      const past = new Date(Math.floor(Date.now() / minute) * minute - 5 * minute).toISOString();
+      await client.query(`UPDATE schedules SET last_slot = $1 WHERE owner = (SELECT id FROM exports WHERE name = 'scheduled')`, [past]);
+      await server!.stop();
+      const started = Date.now();
+      const homesOf = [newHome('server-a'), newHome('server-b')];
+      const servers = await Promise.all(homesOf.map((h) => startServerProcess(h, { env })));
+      server = servers[0];
+      // Two minute boundaries with both servers up: both wake at the same instant and race for the slot.
+      const second = new Date(Math.ceil(started / minute) * minute + minute).toISOString();
+      await until('two more slots to pass', async () => (await lastSlot()) >= second, 200_000);
+      for (const s of servers) expect(s.child.exitCode).toBeNull();
+      await servers[1]!.stop();
+
+      const fired = homesOf.flatMap((h) =>
+        fs
+          .readFileSync(path.join(h, 'logs', 'outflow.log'), 'utf8')
+          .split('\n')
+          .filter((line) => line.includes('scheduled refresh fired'))
+          .map((line) => JSON.parse(line) as { slot: string }),
+      );
+      const slots = fired.map((f) => f.slot).sort();
+      // No slot twice, none missed: the catch-up slot, then every minute up to the last one handled.
+      expect(new Set(slots).size, slots.join(' ')).toBe(slots.length);
+      const first = Date.parse(slots[0]!);
+      expect(slots).toEqual(Array.from({ length: slots.length }, (_, i) => new Date(first + i * minute).toISOString()));
+      expect(slots.at(-1)! >= second).toBe(true);
+      expect(slots.length).toBeGreaterThanOrEqual(3);
+      // And one run record per slot.
+      const runs = await client.query(`SELECT id FROM runs WHERE export_name = 'scheduled' AND trigger = 'refresh'`);
+      expect(runs.rowCount).toBe(slots.length);
+    } finally {
+      await client.end();
+    }
+  }, 300_000);
 });
