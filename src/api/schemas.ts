@@ -363,6 +363,19 @@ export const StatusView = z
       .object({ waiting: z.number().int(), active: z.number().int(), delayed: z.number().int() })
       .openapi({ description: 'Runs waiting for a worker, executing, and waiting for a retry' }),
     workers: z.array(StatusWorkerView),
+    limiter: z
+      .array(
+        z.object({
+          key: z.string(),
+          connection: z.string().nullable().openapi({ description: 'The connection, for accounts whose connection the caller may see' }),
+          type: z.string().nullable(),
+          backend: z.enum(['memory', 'redis']),
+          requestsPerSecond: z.number().nullable(),
+          waitMs: z.number().openapi({ description: 'How long a request asked for now would wait for its turn' }),
+          pausedUntil: z.string().nullable().openapi({ description: "Until when a vendor's 429 (Retry-After) holds every request to the account" }),
+        }),
+      )
+      .openapi({ description: 'How each destination account is paced now' }),
     note: z.string().optional(),
   })
   .openapi('Status');

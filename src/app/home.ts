@@ -89,7 +89,8 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   // the in-process limiter. Checked before any store opens (a malformed URL is a setting to fix); the
   // connection itself opens on the first request that needs pacing.
   const redisUrl = env.OUTFLOW_REDIS_URL?.trim();
-  const sharedLimiter = redisUrl ? openRedisRateLimiter(redisUrl) : null;
+  // Its keys share the deployment's prefix (OUTFLOW_QUEUE_PREFIX), like the queue's.
+  const sharedLimiter = redisUrl ? openRedisRateLimiter(redisUrl, { prefix: `${env.OUTFLOW_QUEUE_PREFIX?.trim() || 'outflow'}:limiter:` }) : null;
   const dir = resolveHomeDir(options.dir, env);
   prepareHomeDir(dir);
   makePrivate(dir);

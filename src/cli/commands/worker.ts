@@ -46,11 +46,20 @@ function printStatus(io: Io, view: StatusView): void {
   if (view.note) io.out(view.note);
   if (view.workers.length === 0) {
     if (view.mode === 'distributed') io.out('Workers: none alive. Start one with `outflow worker`; queued runs wait until then.');
-    return;
+  } else {
+    io.out(`Workers: ${view.workers.length}`);
+    for (const w of view.workers) {
+      const runs = w.runs.length === 0 ? 'idle' : w.runs.map((r) => `${r.id}${r.export ? ` (${r.export})` : ''}`).join(', ');
+      io.out(`  ${w.id}  ${w.host} pid ${w.pid}  ${w.runs.length}/${w.concurrency} busy  ${runs}  (seen ${w.seenAt})`);
+    }
   }
-  io.out(`Workers: ${view.workers.length}`);
-  for (const w of view.workers) {
-    const runs = w.runs.length === 0 ? 'idle' : w.runs.map((r) => `${r.id}${r.export ? ` (${r.export})` : ''}`).join(', ');
-    io.out(`  ${w.id}  ${w.host} pid ${w.pid}  ${w.runs.length}/${w.concurrency} busy  ${runs}  (seen ${w.seenAt})`);
+  if (view.limiter.length > 0) {
+    io.out(`Rate limits (${view.limiter[0]!.backend === 'redis' ? 'shared in Redis' : 'in this server'}):`);
+    for (const l of view.limiter) {
+      const what = l.connection ? `${l.connection} (${l.type})` : l.key;
+      const rate = l.requestsPerSecond === null ? '' : `${l.requestsPerSecond}/s`;
+      const pause = l.pausedUntil ? `, paused by the vendor until ${l.pausedUntil}` : '';
+      io.out(`  ${what}  ${rate}  next request waits ${l.waitMs} ms${pause}`);
+    }
   }
 }
