@@ -148,6 +148,7 @@ describe('runs through the BullMQ queue', () => {
     const interrupted = await getRun(home.db, run.id);
     expect(interrupted).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
     expect(interrupted.error!.message).toContain('SIGTERM');
+    expect(interrupted.error!.message).toContain('Another worker resumes it from its checkpoint');
     await until(
       'the run to be continued and end',
       async () => {

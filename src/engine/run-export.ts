@@ -231,7 +231,11 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     const interrupted = controller.signal.aborted && !stalled && reason instanceof OutflowError && reason.code === 'interrupted';
     const cancelled = controller.signal.aborted && !stalled && !interrupted;
     const failure = interrupted
-      ? { code: 'interrupted' as const, message: `${reason.message} It resumes from its checkpoint when the server starts again (or \`outflow run resume ${runId}\`).` }
+      ? {
+          code: 'interrupted' as const,
+          // Who resumes it depends on who interrupted it: the server's next start, or (a draining worker) another worker now.
+          message: `${reason.message} ${(reason as { resumedBy?: string }).resumedBy ?? 'It resumes from its checkpoint when the server starts again'} (or \`outflow run resume ${runId}\`).`,
+        }
       : stalled
       ? {
           code: 'timeout' as const,

@@ -42,7 +42,10 @@ export interface RunWorker {
 type JobOutcome = { status: string } | { resumedAs: string } | { gone: true };
 
 /** The drain's abort reason: executeRun records the run `interrupted`, checkpoint kept, and a worker resumes it. */
-const drainReason = () => new OutflowError('interrupted', 'The worker executing this run was stopped (SIGTERM) and handed it back to the queue.');
+const drainReason = () =>
+  Object.assign(new OutflowError('interrupted', 'The worker executing this run was stopped (SIGTERM) and handed it back to the queue.'), {
+    resumedBy: 'Another worker resumes it from its checkpoint',
+  });
 
 /**
  * The processes behind `outflow worker`: BullMQ workers that take run ids from the queue and execute them with
