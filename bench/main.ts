@@ -34,6 +34,7 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
                  machine): throughput at 50 ms latency, and 4 workers sharing one account's rate limit
     --members N    members of each run (default ${DEFAULT_WORKER_MEMBERS.toLocaleString('en-US')})
     --limit R      the shared limit, requests a second (default ${DEFAULT_LIMIT})
+    --only ID      throughput or limit
     --keep         keep the temporary folder
 `;
 
@@ -102,7 +103,8 @@ async function main(argv: string[]): Promise<number> {
       const members = positiveNumber('members', values.members, DEFAULT_WORKER_MEMBERS);
       if (!Number.isInteger(members)) throw new BenchError('--members must be a whole number.');
       const limit = positiveNumber('limit', values.limit, DEFAULT_LIMIT);
-      return (await runWorkersBench({ members, limit, keep: values.keep })) ? 0 : 1;
+      if (values.only !== undefined && values.only !== 'throughput' && values.only !== 'limit') throw new BenchError(`--only must be throughput or limit, not "${values.only}".`);
+      return (await runWorkersBench({ members, limit, keep: values.keep, only: values.only })) ? 0 : 1;
     }
     default:
       throw new BenchError(`Unknown benchmark "${name}".\n\n${USAGE}`);

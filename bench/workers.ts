@@ -33,6 +33,8 @@ export interface WorkersBenchOptions {
   members: number;
   limit: number;
   keep: boolean;
+  /** One of the two measurements only. */
+  only?: 'throughput' | 'limit';
 }
 
 interface WorkerChild {
@@ -128,6 +130,7 @@ export async function runWorkersBench(options: WorkersBenchOptions): Promise<boo
       }
     };
 
+    if (options.only !== 'limit') {
     console.log(`\nThroughput: ${RUNS} runs of ${formatInt(options.members)} members, Iterable fake with ${LATENCY_MS} ms latency, no rate limit; each worker runs one at a time.\n`);
     const rows: string[][] = [];
     let single = 0;
@@ -143,6 +146,8 @@ export async function runWorkersBench(options: WorkersBenchOptions): Promise<boo
     }
     printTable(['workers', 'seconds', 'one run (mean s)', 'records', 'records/s', 'vs 1'], rows);
     console.log(`\n1 → 4 workers: ${formatRatio(ratio4)} (target ≥ 3.50x)`);
+    }
+    if (options.only === 'throughput') return true;
 
     console.log(`\nShared rate limit: ${LIMITED_RUNS} workers, ${LIMITED_RUNS} runs to one account limited to ${options.limit} requests/s (the fake answers 429 above it).\n`);
     iterable.setRateLimit('POST /api/lists/subscribe', { requests: options.limit, perMs: 1000 });
@@ -154,12 +159,18 @@ export async function runWorkersBench(options: WorkersBenchOptions): Promise<boo
     const throttled = sent.filter((r) => r.status === 429).length;
     const span = (sent.at(-1)!.at - sent[0]!.at) / 1000;
     const rate = (sent.length - 1) / span;
+    // While every run is sending (between the 10th and the 90th percentile request): the runs start and end at
+    // different times, and at the ends fewer of them ask for turns than the limit allows.
+    const lo = Math.floor(sent.length * 0.1);
+    const hi = Math.floor(sent.length * 0.9);
+    const steady = (hi - lo) / ((sent[hi]!.at - sent[lo]!.at) / 1000);
+    const pct = (r: number) => `${((r / options.limit) * 100).toFixed(1)} %`;
     printTable(
-      ['workers', 'seconds', 'requests', 'requests/s', 'limit', 'of limit', '429s'],
-      [[String(LIMITED_RUNS), formatSeconds(limitedResult.seconds), formatInt(sent.length), rate.toFixed(2), String(options.limit), `${((rate / options.limit) * 100).toFixed(1)} %`, String(throttled)]],
+      ['workers', 'seconds', 'requests', 'requests/s', 'of limit', 'middle 80 %: req/s', 'of limit', 'limit', '429s'],
+      [[String(LIMITED_RUNS), formatSeconds(limitedResult.seconds), formatInt(sent.length), rate.toFixed(2), pct(rate), steady.toFixed(2), pct(steady), String(options.limit), String(throttled)]],
     );
-    const within = Math.abs(rate / options.limit - 1) <= 0.05;
-    console.log(`\nRequest rate ${within ? 'within' : 'NOT within'} 5 % of the limit; ${throttled === 0 ? 'no 429' : `${throttled} answers 429`} (targets: within 5 %, zero 429s).`);
+    const within = Math.abs(steady / options.limit - 1) <= 0.05;
+    console.log(`\nRequest rate while all runs send ${within ? 'within' : 'NOT within'} 5 % of the limit (the pacing aims at 95 %); ${throttled === 0 ? 'no 429' : `${throttled} answers 429`} (targets: within 5 %, zero 429s).`);
     redis.disconnect();
     return true;
   } finally {
