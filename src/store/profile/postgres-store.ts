@@ -685,10 +685,14 @@ function plainValue(value: unknown): string | number | boolean | null {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-/** A column rendered into CSV as DuckDB renders it: booleans as true/false (PostgreSQL writes t/f). */
+/** A column rendered into CSV as DuckDB renders it: booleans as true/false (PostgreSQL writes t/f), doubles. */
 function renderColumn(column: ColumnInfo, formulaEscaping: boolean): string {
   const c = `e.${quoteIdent(column.name)}`;
   if (column.type === 'BOOLEAN') return `CASE WHEN ${c} THEN 'true' WHEN NOT ${c} THEN 'false' END AS ${quoteIdent(column.name)}`;
+  // DuckDB writes a whole DOUBLE as 5.0, PostgreSQL as 5.
+  if (column.type === 'DOUBLE' || column.type === 'FLOAT') {
+    return `CASE WHEN ${c}::text ~ '^-?[0-9]+$' THEN ${c}::text || '.0' ELSE ${c}::text END AS ${quoteIdent(column.name)}`;
+  }
   if (formulaEscaping) return formulaSafe(column, 'e');
   return c;
 }
