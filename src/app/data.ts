@@ -16,6 +16,18 @@ export async function loadEntity(home: Home, entity: string, file: string, optio
   return info;
 }
 
+/**
+ * Registers an existing PostgreSQL table or view as an entity (PostgreSQL profile store only): segments and
+ * exports read it live, nothing is copied.
+ */
+export async function attachEntity(home: Home, entity: string, options: { table: string; key?: string }): Promise<EntityInfo> {
+  assertAdmin(home.actor, 'attach entities');
+  const info = await home.profiles.attachEntity(entity, options.table, { key: options.key ?? 'profile_id' });
+  home.log.info({ entity, table: info.attached, by: home.actor.name }, 'entity attached');
+  await audit(home, 'entity.attach', { type: 'entity', name: entity }, { table: info.attached, key: info.key });
+  return info;
+}
+
 export function listEntities(home: Home): Promise<EntityInfo[]> {
   // Viewers read exports, runs and segments; the profile store's shape is for those who build them.
   assertNotViewer(home.actor, 'see entities');
