@@ -702,7 +702,7 @@ function missingColumnsError(meta: EntityMeta, missing: string[]): ConfigError {
   if (meta.attached !== null) {
     return new ConfigError(
       'invalid_settings',
-      `Entity ${meta.name} is attached to ${meta.attached}, which no longer has column${missing.length > 1 ? 's' : ''} ${list} (dropped or renamed?). Restore the column in ${meta.attached}, or change the segments and exports that use it (\`outflow segment update\`, \`outflow export update --map\`).`,
+      `Entity ${meta.name} is attached to ${meta.attached}, which no longer has column${missing.length > 1 ? 's' : ''} ${list} (dropped or renamed?). Restore the column in ${meta.attached}, or change the segments and exports that use it (\`outflow segment update <segment> --where …\`, \`outflow export update <export> --config …\`).`,
     );
   }
   return new ConfigError('invalid_settings', `Entity ${meta.name} has no column${missing.length > 1 ? 's' : ''} ${list}. Load a file that has it, or change the segments and exports that use it.`);
