@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { profileBackends } from '../../../test/support/postgres.ts';
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { POSTGRES_URL, profileBackends } from '../../../test/support/postgres.ts';
 import { compileFilter } from './filter.ts';
 import { openProfileStore, type ProfileStore } from './profile-store.ts';
 
@@ -188,6 +190,38 @@ describe.each(profileBackends('pstore'))('profile store on %s', (_backend, open)
     // Rows keep the order of the loaded file.
     expect(fs.readFileSync(first, 'utf8')).toBe('profile_id;email;age;city\n3;c@example.com;41;Zürich\n1;a@example.com;25;Paris\n');
     expect(fs.readFileSync(second, 'utf8')).toBe('profile_id;email;age;city\n2;b@example.com;37;Rome, IT\n');
+  });
+
+  it('stops rendering a CSV part when its signal is aborted, and rejects', async () => {
+    const lines = ['profile_id,email,note'];
+    for (let i = 0; i < 60_000; i++) lines.push(`${i},user${i}@example.com,${'x'.repeat(40)}`);
+    await store.loadEntity('AbortMe', writeCsv('big.csv', `${lines.join('\n')}\n`), { key: 'profile_id' });
+    const fifo = path.join(dir, 'part.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const controller = new AbortController();
+    const copying = store.copyCsv({ kind: 'entity', entity: 'AbortMe' }, { from: 0, to: 60_000 }, { delimiter: ',', signal: controller.signal }, fifo);
+    const outcome = copying.then(
+      () => 'finished',
+      () => 'rejected',
+    );
+    // Read a little, then stop reading: the writer fills the pipe and waits.
+    const reader = fs.createReadStream(fifo, { highWaterMark: 16 * 1024 });
+    await new Promise((resolve) => reader.once('data', resolve));
+    reader.pause();
+    controller.abort(new Error('part failed'));
+    // Nobody reads on: the pipe's reader goes, as the engine's does.
+    reader.destroy();
+    expect(await outcome).toBe('rejected');
+    if (_backend === 'PostgreSQL') {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      try {
+        const active = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COPY (%AbortMe%'`);
+        expect(active.rows[0].n).toBe(0);
+      } finally {
+        await client.end();
+      }
+    }
   });
 
   it('keeps a run snapshot while the segment changes, and applies a journal to the delivered state last entry first', async () => {
