@@ -188,6 +188,22 @@ describe('the PostgreSQL profile store (OUTFLOW_PROFILES_URL)', () => {
     expect(uploaded('Member', ['customer_id', 'email', 'tier', 'vip'])).toHaveLength(302);
   });
 
+  it('attaches a quoted mixed-case table, leaves rows without a key out, and names a key that is not unique', async () => {
+    await db.query(`CREATE TABLE "${crm}"."Leads" (lead_id text, email text)`);
+    await db.query(`INSERT INTO "${crm}"."Leads" VALUES ('L1', 'l1@example.com'), ('L2', 'l2@example.com'), (NULL, 'nokey@example.com')`);
+    const attached = await outflow(home, 'entity', 'attach', 'Lead', '--table', `${crm}."Leads"`, '--key', 'lead_id', '--json');
+    expect(attached.stderr).toBe('');
+    expect(attached.json()).toMatchObject({ rows: 3, attached: `${crm}."Leads"` });
+    expect((await outflow(home, 'segment', 'create', 'leads', '--entity', 'Lead', '--where', "email like '%@example.com'")).code).toBe(0);
+    expect((await outflow(home, 'segment', 'refresh', 'leads', '--json')).json()).toEqual([{ name: 'leads', members: 2 }]);
+    await db.query(`INSERT INTO "${crm}"."Leads" VALUES ('L1', 'again@example.com')`);
+    const refresh = await outflow(home, 'segment', 'refresh', 'leads');
+    expect(refresh.code).not.toBe(0);
+    expect(refresh.stderr).toMatch(/The key column "lead_id" of .*"Leads" holds the same value more than once/);
+    // The previous membership stays.
+    expect((await outflow(home, 'segment', 'list', '--json')).json().find((x: { name: string }) => x.name === 'leads')).toMatchObject({ members: 2 });
+  });
+
   it('refuses to attach on the embedded DuckDB store, saying what to do', async () => {
     const saved = process.env.OUTFLOW_PROFILES_URL;
     delete process.env.OUTFLOW_PROFILES_URL;
