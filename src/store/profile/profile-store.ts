@@ -566,8 +566,13 @@ export async function csvSource(con: DuckDBConnection, file: string, delimiter: 
       const c = quoteIdent(h);
       // A leading zero ("00042") means an identifier or a postal code: keep it as text.
       // TRY_CAST('1.5' AS BIGINT) rounds instead of failing, so integers are recognised by their shape.
+      // TRY_CAST('2024-03-02 01:30:00' AS DATE) drops the time instead of failing: a value with a time is no date.
       const fits = (t: string) =>
-        t === 'BIGINT' ? `count(CASE WHEN regexp_full_match(${c}, '[+-]?[0-9]{1,18}') THEN 1 END)` : `count(TRY_CAST(${c} AS ${t}))`;
+        t === 'BIGINT'
+          ? `count(CASE WHEN regexp_full_match(${c}, '[+-]?[0-9]{1,18}') THEN 1 END)`
+          : t === 'DATE'
+            ? `count(CASE WHEN NOT regexp_matches(${c}, '[0-9]:[0-9]') THEN TRY_CAST(${c} AS DATE) END)`
+            : `count(TRY_CAST(${c} AS ${t}))`;
       return [`count(${c})`, `count(CASE WHEN regexp_matches(${c}, '^[+-]?0[0-9]') THEN 1 END)`, ...candidates.map(fits)];
     });
     const counts = (await con.runAndReadAll(`SELECT ${probes.join(', ')} FROM ${from}`)).getRows()[0]!.map(Number);
