@@ -147,11 +147,13 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
         // reads the answer late, or wakes late, sends late by the difference.
         const due = sent + baseRtt + Math.max(0, Number(delay));
         if (Number(delay) > 0) {
-          await wait(due - answered, signal);
           // A worker got a 429 while we waited: our turn may fall inside its pause, so take a new turn after it
-          // (the old one stays unused: a gap, never two requests at once). Only a turn we waited for is checked.
+          // (the old one stays unused: a gap, never two requests at once). Only a turn we waited for is checked,
+          // a round trip before it, so that the check does not make us late.
+          await wait(due - baseRtt - performance.now(), signal);
           const pausedNow = await call('check for a pause', () => redis.hget(prefix + key, 'paused'), signal);
           if ((pausedNow ?? '') !== pauseSeen) continue;
+          if (due > performance.now()) await wait(due - performance.now(), signal);
         }
         // Too late for the turn (see latenessToleranceMs): take a new one.
         if (performance.now() - due > tolerance && ++late <= MAX_LATE_RETURNS) continue;
