@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_API_ROWS, runApiBench } from './api.ts';
 import { DESTINATION_CASES, runDestinationsBench } from './destinations.ts';
 import { DEFAULT_MEMBERS, runIncrementalBench } from './incremental.ts';
+import { DEFAULT_LIMITER_RATE, DEFAULT_LIMITER_SECONDS, runLimiterBench } from './limiter.ts';
 import { DEFAULT_ROWS, runSftpBench } from './sftp.ts';
 import { BenchError } from './support.ts';
 import { DEFAULT_LIMIT, DEFAULT_WORKER_MEMBERS, runWorkersBench } from './workers.ts';
@@ -39,6 +40,10 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
     --limit R      the shared limit, requests a second (default ${DEFAULT_LIMIT})
     --only ID      throughput or limit
     --keep         keep the temporary folder
+
+  limiter        the shared rate limiter in Redis: 1 vs 3 worker processes on one account, and one acquire's cost
+    --rate N       documented requests per second (default ${DEFAULT_LIMITER_RATE})
+    --seconds N    length of each run (default ${DEFAULT_LIMITER_SECONDS})
 `;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
@@ -60,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
       members: { type: 'string' },
       limit: { type: 'string' },
       store: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -111,6 +118,11 @@ async function main(argv: string[]): Promise<number> {
       const limit = positiveNumber('limit', values.limit, DEFAULT_LIMIT);
       if (values.only !== undefined && values.only !== 'throughput' && values.only !== 'limit') throw new BenchError(`--only must be throughput or limit, not "${values.only}".`);
       return (await runWorkersBench({ members, limit, keep: values.keep, only: values.only })) ? 0 : 1;
+    }
+    case 'limiter': {
+      const rate = positiveNumber('rate', values.rate, DEFAULT_LIMITER_RATE);
+      const seconds = positiveNumber('seconds', values.seconds, DEFAULT_LIMITER_SECONDS);
+      return (await runLimiterBench({ rate, seconds })) ? 0 : 1;
     }
     default:
       throw new BenchError(`Unknown benchmark "${name}".\n\n${USAGE}`);
