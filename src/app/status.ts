@@ -1,6 +1,7 @@
 import type { QueueStatus, RunDispatcher, WorkerView } from '../queue/dispatcher.ts';
 import { BullRunQueue, queueSettings } from '../queue/bull.ts';
 import type { Home } from './home.ts';
+import { limiterKey } from '../engine/services.ts';
 
 /** One process executing runs, with the export of each of its runs. */
 export interface StatusWorker extends Omit<WorkerView, 'runs'> {
@@ -56,7 +57,7 @@ async function limiterViews(home: Home): Promise<LimiterView[]> {
   const visible = new Map(
     rows
       .filter((r) => home.actor.role === 'admin' || (home.actor.role === 'contributor' && r.usable_by === 'admins-and-contributors'))
-      .map((r) => [`connection:${r.id}`, r]),
+      .map((r) => [limiterKey(r.id), r]),
   );
   return states.map((state) => {
     const connection = visible.get(state.key);
