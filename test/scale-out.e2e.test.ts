@@ -186,6 +186,9 @@ describe('outflow worker processes on one queue', () => {
       return holders.size === 2;
     });
     expect([...holders].sort()).toEqual(workers.map((w) => w.child.pid).sort());
+    // `status` shows the account's pacing, shared in Redis.
+    const { limiter } = (await status()) as StatusJson & { limiter: Array<Record<string, unknown>> };
+    expect(limiter).toContainEqual(expect.objectContaining({ connection: 'iterable', type: 'iterable', backend: 'redis', requestsPerSecond: LIMIT }));
 
     for (const name of ['paced-a', 'paced-b']) {
       const runs = await runsWhenDone(name);
