@@ -187,7 +187,11 @@ describe('outflow worker processes on one queue', () => {
     });
     expect([...holders].sort()).toEqual(workers.map((w) => w.child.pid).sort());
     // `status` shows the account's pacing, shared in Redis.
-    const { limiter } = (await status()) as StatusJson & { limiter: Array<Record<string, unknown>> };
+    let limiter: Array<Record<string, unknown>> = [];
+    await until('the limiter to pace the account', async () => {
+      limiter = ((await status()) as StatusJson & { limiter: typeof limiter }).limiter;
+      return limiter.length > 0;
+    });
     expect(limiter).toContainEqual(expect.objectContaining({ connection: 'iterable', type: 'iterable', backend: 'redis', requestsPerSecond: LIMIT }));
 
     for (const name of ['paced-a', 'paced-b']) {
