@@ -370,6 +370,14 @@ describe('sessions', () => {
     const withCsrf = await app.request('/api/segments', { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body });
     expect(withCsrf.status).toBe(201);
 
+    // A second tab has the cookie only: it reads the CSRF token from GET /api/session and can write.
+    const again = (await (await app.request('/api/session', { headers: { cookie: session } })).json()) as { csrfToken?: string };
+    expect(again.csrfToken).toBe(csrfToken);
+    const secondTab = await app.request('/api/segments', { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', 'x-csrf-token': again.csrfToken! }, body: JSON.stringify({ name: unique('seg'), entity: 'Customer', where: "tier = 'gold'" }) });
+    expect(secondTab.status).toBe(201);
+    // A bearer-token caller has no session, hence no CSRF token.
+    expect(await (await app.request('/api/session', { headers: { authorization: `Bearer ${tokens.admin}` } })).json()).not.toHaveProperty('csrfToken');
+
     const logout = await app.request('/api/session', { method: 'DELETE', headers: { cookie: session, 'x-csrf-token': csrfToken } });
     expect(logout.status).toBe(200);
     expect((await app.request('/api/exports', { headers: { cookie: session } })).status).toBe(401);

@@ -14,7 +14,11 @@ export function App() {
   useEffect(() => {
     onUnauthenticated(() => setUser(null));
     api<Session>('GET', '/session').then(
-      (s) => setUser(s.user),
+      (s) => {
+        // A tab opened after sign-in (or a restored one) gets the session's CSRF token again.
+        if (s.csrfToken) setCsrfToken(s.csrfToken);
+        setUser(s.user);
+      },
       () => setUser(null),
     );
   }, []);

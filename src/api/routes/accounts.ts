@@ -48,7 +48,9 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const actor = c.get('actor');
       const session = await authenticateSession(deps.home.db, getCookie(c, SESSION_COOKIE) ?? '');
-      return c.json({ user: session?.user ?? { name: actor.name, role: actor.role, mustChangePassword: false }, expiresAt: session?.expiresAt ?? new Date(8.64e15).toISOString() }, 200);
+      // A tab opened after sign-in has the cookie but not the CSRF token: it gets it here (same origin only).
+      const csrf = session ? { csrfToken: session.csrfToken } : {};
+      return c.json({ user: session?.user ?? { name: actor.name, role: actor.role, mustChangePassword: false }, ...csrf, expiresAt: session?.expiresAt ?? new Date(8.64e15).toISOString() }, 200);
     },
   );
 
