@@ -383,6 +383,34 @@ describe('sessions', () => {
     expect((await app.request('/api/exports', { headers: { cookie: session } })).status).toBe(401);
   });
 
+  it('lets a user with a one-time password choose their own: wrong current password on the field, other sessions end', async () => {
+    const { name, password } = await createUser(admin, { name: unique('newbie'), role: 'viewer' });
+    const signIn = async (pw: string) => app.request('http://127.0.0.1/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: pw }) });
+    const first = await signIn(password);
+    const { csrfToken, user } = (await first.json()) as { csrfToken: string; user: { mustChangePassword: boolean } };
+    expect(user.mustChangePassword).toBe(true);
+    const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+    const other = (await signIn(password)).headers.get('set-cookie')!.split(';')[0]!;
+    const change = (body: unknown) => app.request('/api/session/password', { method: 'PUT', headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    const wrong = await change({ currentPassword: 'not-the-password', newPassword: 'a long new password' });
+    expect(wrong.status).toBe(422);
+    expect(((await wrong.json()) as { error: { issues: Array<{ path: string }> } }).error.issues[0]!.path).toBe('currentPassword');
+    expect((await app.request('/api/session', { headers: { cookie } })).status).toBe(200);
+    expect((await change({ currentPassword: password, newPassword: 'short' })).status).toBe(422);
+
+    const changed = await change({ currentPassword: password, newPassword: 'a long new password' });
+    expect(changed.status).toBe(200);
+    expect(await changed.json()).toEqual({ user: { name, role: 'viewer', mustChangePassword: false } });
+    expect(((await (await app.request('/api/session', { headers: { cookie } })).json()) as { user: { mustChangePassword: boolean } }).user.mustChangePassword).toBe(false);
+    expect((await app.request('/api/session', { headers: { cookie: other } })).status).toBe(401);
+    expect((await signIn(password)).status).toBe(401);
+    expect((await signIn('a long new password')).status).toBe(200);
+    const entries = await home.db.selectFrom('audit_log').selectAll().where('action', 'like', 'user.password_change%').execute();
+    expect(entries.map((e) => e.action).sort()).toEqual(['user.password_change_failed', 'user.password_changed']);
+    expect(JSON.stringify(entries)).not.toMatch(/a long new password|not-the-password/);
+  });
+
   it('answers a wrong password with 401, records the failure, and limits repeated failures with 429', async () => {
     const attempt = () => app.request('/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'vera', password: 'not-her-password' }) });
     const statuses: number[] = [];

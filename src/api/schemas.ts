@@ -266,6 +266,10 @@ export const CreatedToken = z
   .openapi('CreatedToken');
 
 export const LoginBody = z.object({ name: z.string().min(1).max(100), password: z.string().min(1).max(1000) }).strict().openapi('Login');
+export const PasswordChange = z
+  .object({ currentPassword: z.string().min(1).max(1000), newPassword: z.string().min(1).max(1000) })
+  .strict()
+  .openapi('PasswordChange');
 export const SessionView = z
   .object({ user: z.object({ name: z.string(), role: Role, mustChangePassword: z.boolean() }), csrfToken: z.string().optional(), expiresAt: z.string() })
   .openapi('Session');

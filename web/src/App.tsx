@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, onUnauthenticated, setCsrfToken, type Session, type User } from './api.ts';
 import { Link, navigate, usePath } from './router.tsx';
 import { SignIn } from './pages/SignIn.tsx';
+import { ChangePassword } from './pages/ChangePassword.tsx';
 import { ConnectionsPage } from './pages/Connections.tsx';
 import { ExportsPage } from './pages/Exports.tsx';
 import { ExportPage } from './pages/ExportDetail.tsx';
@@ -40,6 +41,7 @@ export function App() {
     setUser(null);
     navigate('/');
   };
+  if (user.mustChangePassword) return <ChangePassword user={user} onChanged={setUser} onSignOut={signOut} />;
   return <Shell user={user} onSignOut={signOut} />;
 }
 
