@@ -8,6 +8,8 @@ import { ExportPage } from './pages/ExportDetail.tsx';
 import { SegmentsPage } from './pages/Segments.tsx';
 import { UsersPage } from './pages/Users.tsx';
 import { AuditPage } from './pages/Audit.tsx';
+import { SchedulePage } from './pages/Schedule.tsx';
+import { ManifestPage } from './pages/Manifest.tsx';
 
 export function App() {
   const [user, setUser] = useState<User | null | undefined>(undefined);
@@ -56,7 +58,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
       <a className="skip" href="#main">
         Skip to content
       </a>
-      <header className="topbar">
+      <header className="topbar no-print">
         <Link to="/exports" className="brand">
           Outflow
         </Link>
@@ -72,7 +74,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
           </button>
         </div>
       </header>
-      <nav id="sidebar" className={`sidebar${menuOpen ? ' open' : ''}`} aria-label="Main">
+      <nav id="sidebar" className={`sidebar no-print${menuOpen ? ' open' : ''}`} aria-label="Main">
         <p className="nav-section" id="nav-data">
           Data
         </p>
@@ -87,6 +89,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
             </p>
             <ul aria-labelledby="nav-admin">
               {nav('/connections', 'Connections')}
+              {nav('/schedule', 'Schedule')}
               {nav('/users', 'Users')}
               {nav('/audit', 'Audit log')}
             </ul>
@@ -101,6 +104,8 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
 }
 
 function Page({ path, user }: { path: string; user: User }) {
+  const manifestMatch = /^\/exports\/([^/]+)\/manifest$/.exec(path);
+  if (manifestMatch) return <ManifestPage name={decodeURIComponent(manifestMatch[1]!)} />;
   const exportMatch = /^\/exports\/(.+)$/.exec(path);
   if (exportMatch) return <ExportPage name={decodeURIComponent(exportMatch[1]!)} user={user} />;
   switch (path) {
@@ -112,6 +117,8 @@ function Page({ path, user }: { path: string; user: User }) {
       return <UsersPage user={user} />;
     case '/audit':
       return <AuditPage />;
+    case '/schedule':
+      return <SchedulePage />;
     default:
       return <ExportsPage user={user} />;
   }
