@@ -389,6 +389,7 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     expect(await page.getByRole('list', { name: 'Next fire times' }).locator('time').evaluateAll((e) => e.map((x) => x.getAttribute('datetime')))).toEqual(schedule.next.map((n) => n.utc));
     // The export with its own schedule is listed with it.
     await page.getByRole('row', { name: /Gold to Iterable.*30 2 \* \* \*/ }).waitFor();
+    await page.evaluate('scrollTo(0, 0)');
     await check(page, 'schedule');
   });
 

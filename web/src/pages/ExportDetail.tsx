@@ -55,8 +55,7 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
     }
   };
 
-  if (exp.error) return <ErrorBanner error={exp.error.status === 404 ? `No export named “${name}”.` : exp.error} />;
-  if (!exp.data) return <Loading />;
+  if (!exp.data) return <Loaded state={exp} notFound={`No export named “${name}”.`}>{() => null}</Loaded>;
   const e = exp.data;
   const paused = own?.paused ?? false;
   return (
@@ -122,13 +121,9 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
       {dry ? <DryRunPanel report={dry} onClose={() => setDry(undefined)} /> : null}
       {active ? <LiveRun key={active} id={active} canCancel={canEdit} onDone={() => (setFollowing(undefined), runs.reload())} /> : null}
       <h2>Run history</h2>
-      {!runs.data ? (
-        <Loading />
-      ) : runs.data.length === 0 ? (
-        <Empty title="Not run yet.">{canEdit ? 'Press “Run now” to send it.' : 'Someone with the contributor role runs it.'}</Empty>
-      ) : (
-        <RunHistory runs={runs.data} />
-      )}
+      <Loaded state={runs} empty={(list) => (list.length === 0 ? <Empty title="Not run yet.">{canEdit ? 'Press “Run now” to send it, or “Dry run” to see what it would send.' : 'Someone with the contributor role runs it.'}</Empty> : undefined)}>
+        {(list) => <RunHistory runs={list} />}
+      </Loaded>
       {editing ? (
         <ExportWizard
           existing={e}
