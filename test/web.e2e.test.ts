@@ -429,7 +429,13 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Remove' }).count()).toBe(0);
     await page.getByRole('link', { name: 'Segments' }).click();
     await page.getByRole('row', { name: /gold/ }).waitFor();
+    // A new page puts keyboard focus at its content, not on the link that led there.
+    expect(await page.evaluate('document.activeElement.id')).toBe('main');
     expect(await page.getByRole('button', { name: 'Create segment' }).count()).toBe(0);
+    // The schedule can be read by anyone who opens its address, changed only by administrators.
+    await page.goto(`${server.url}/schedule`);
+    await page.getByText('Only administrators change the schedule.').waitFor();
+    expect(await page.getByRole('button', { name: 'Save schedule' }).count()).toBe(0);
     await page.context().close();
   });
 

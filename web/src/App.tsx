@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, onUnauthenticated, setCsrfToken, type Session, type User } from './api.ts';
 import { Link, navigate, usePath } from './router.tsx';
 import { SignIn } from './pages/SignIn.tsx';
@@ -44,7 +44,13 @@ export function App() {
 function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
   const path = usePath();
   const [menuOpen, setMenuOpen] = useState(false);
-  useEffect(() => setMenuOpen(false), [path]);
+  const first = useRef(true);
+  useEffect(() => {
+    setMenuOpen(false);
+    // After moving to another page, keyboard and screen-reader users start at its content, not at the old link.
+    if (first.current) first.current = false;
+    else document.getElementById('main')?.focus();
+  }, [path]);
   const isAdmin = user.role === 'admin';
   const nav = (to: string, label: string) => (
     <li>
@@ -118,7 +124,7 @@ function Page({ path, user }: { path: string; user: User }) {
     case '/audit':
       return <AuditPage />;
     case '/schedule':
-      return <SchedulePage />;
+      return <SchedulePage user={user} />;
     default:
       return <ExportsPage user={user} />;
   }

@@ -7,18 +7,21 @@ interface EntitySamples {
   columns: { name: string; type: string; values: string[] }[];
 }
 
-// One request per entity while the page lives: every mapping field of the wizard reads the same answer.
-const cache = new Map<string, Promise<SampleMap | null>>();
+// One request per entity for a minute: every mapping field of the wizard reads the same answer, and a
+// reloaded entity shows its new values the next time the wizard opens.
+const TTL_MS = 60_000;
+const cache = new Map<string, { at: number; pending: Promise<SampleMap | null> }>();
 
 function load(entity: string): Promise<SampleMap | null> {
-  let pending = cache.get(entity);
+  const hit = cache.get(entity);
+  let pending = hit && Date.now() - hit.at < TTL_MS ? hit.pending : undefined;
   if (!pending) {
     pending = api<EntitySamples>('GET', `/entities/${enc(entity)}/samples`).then(
       (s) => Object.fromEntries(s.columns.map((c) => [c.name, c.values])),
       // Samples are a hint: without them (a viewer, an entity gone) the mapping still works.
       () => (cache.delete(entity), null),
     );
-    cache.set(entity, pending);
+    cache.set(entity, { at: Date.now(), pending });
   }
   return pending;
 }

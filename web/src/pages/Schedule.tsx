@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type FireTime, type Schedule } from '../api.ts';
+import { api, ApiError, type FireTime, type Schedule, type User } from '../api.ts';
 import { Link } from '../router.tsx';
 import { asApiError, Empty, ErrorBanner, Field, Loaded, PageHeader, useApi, when } from '../ui.tsx';
 
@@ -46,7 +46,7 @@ const ZONES: string[] = (() => {
 })();
 
 /** The refresh schedule (administrators): days + times or a cron expression in a zone, with its next fire times. */
-export function SchedulePage() {
+export function SchedulePage({ user }: { user: User }) {
   const schedule = useApi(() => api<Schedule>('GET', '/schedule'));
   return (
     <>
@@ -55,12 +55,12 @@ export function SchedulePage() {
         While <code>outflow serve</code> runs, each scheduled refresh recomputes every segment, then runs every export that is not paused and has no schedule of
         its own.
       </p>
-      <Loaded state={schedule}>{(s) => <ScheduleEditor key={s.updatedAt ?? 'off'} schedule={s} onSaved={schedule.reload} />}</Loaded>
+      <Loaded state={schedule}>{(s) => <ScheduleEditor key={s.updatedAt ?? 'off'} schedule={s} onSaved={schedule.reload} canChange={user.role === 'admin'} />}</Loaded>
     </>
   );
 }
 
-function ScheduleEditor({ schedule, onSaved }: { schedule: Schedule; onSaved: () => void }) {
+function ScheduleEditor({ schedule, onSaved, canChange }: { schedule: Schedule; onSaved: () => void; canChange: boolean }) {
   const [mode, setMode] = useState<'days' | 'cron'>(schedule.enabled && !schedule.days ? 'cron' : 'days');
   const [days, setDays] = useState<Set<string>>(schedule.days ? expandDays(schedule.days) : new Set(['mon', 'tue', 'wed', 'thu', 'fri']));
   const [times, setTimes] = useState((schedule.times ?? ['06:00']).join(', '));
@@ -117,10 +117,14 @@ function ScheduleEditor({ schedule, onSaved }: { schedule: Schedule; onSaved: ()
             <p className="muted">Last fired: {schedule.lastFiredAt && schedule.lastFiredAt !== schedule.updatedAt ? when(schedule.lastFiredAt) : 'not yet'}</p>
           </>
         ) : (
-          <Empty title="Nothing runs on its own yet.">Choose days and times below (or a cron expression) and press “Save schedule”; exports then refresh without anyone pressing “Run now”.</Empty>
+          <Empty title="Nothing runs on its own yet.">
+            {canChange ? 'Choose days and times below (or a cron expression) and press “Save schedule”; exports then refresh without anyone pressing “Run now”.' : 'An administrator sets the schedule here.'}
+          </Empty>
         )}
       </section>
 
+      {canChange ? null : <p className="muted">Only administrators change the schedule.</p>}
+      {canChange ? (
       <form className="card schedule-form" onSubmit={save} noValidate aria-labelledby="set-title">
         <h2 id="set-title" className="card-title">
           {schedule.enabled ? 'Change the schedule' : 'Set a schedule'}
@@ -184,6 +188,7 @@ function ScheduleEditor({ schedule, onSaved }: { schedule: Schedule; onSaved: ()
           </button>
         </div>
       </form>
+      ) : null}
 
       <h2>Exports on their own schedule or paused</h2>
       {schedule.exports.length === 0 ? (
