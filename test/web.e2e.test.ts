@@ -391,6 +391,18 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByRole('row', { name: /Gold to Iterable.*30 2 \* \* \*/ }).waitFor();
     await page.evaluate('scrollTo(0, 0)');
     await check(page, 'schedule');
+
+    // A cron expression instead of days and times; then off, leaving the export's own schedule alone.
+    await page.getByRole('radio', { name: 'Cron expression' }).check();
+    await page.getByLabel('Cron expression (required)').fill('0 7 * * 1-5');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await expect.poll(() => page.getByRole('list', { name: 'Next fire times' }).locator('time').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^(Mon|Tue|Wed|Thu|Fri), .* 07:00 \(06:00 UTC\)$/)]),
+    );
+    expect(await api('/schedule')).toMatchObject({ cron: ['0 7 * * 1-5'], timeZone: 'Europe/Paris' });
+    await page.getByRole('button', { name: 'Turn off' }).click();
+    await page.getByRole('heading', { name: 'Scheduled refresh is off' }).waitFor();
+    expect(await api('/schedule')).toMatchObject({ enabled: false, exports: [expect.objectContaining({ name: 'Gold to Iterable', cron: '30 2 * * *' })] });
   });
 
   it('shows the data manifest of an export, printable, and the same as JSON', async () => {
