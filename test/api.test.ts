@@ -223,6 +223,9 @@ const cases: Case[] = [
     expect: [401, 403, 200, 200],
   },
   { name: 'list entities', method: 'GET', prepare: async () => ({ url: '/api/entities' }), expect: [401, 403, 200, 200] },
+  { name: 'sample values of an entity', method: 'GET', prepare: async () => ({ url: '/api/entities/Customer/samples' }), expect: [401, 403, 200, 200] },
+  { name: 'more sample values than allowed', method: 'GET', prepare: async () => ({ url: '/api/entities/Customer/samples?limit=50' }), expect: [401, 400, 400, 400] },
+  { name: 'the data manifest of an export', method: 'GET', prepare: async () => ({ url: '/api/exports/to-admins-only/manifest' }), expect: [401, 200, 200, 200] },
   {
     name: 'load an entity',
     method: 'PUT',
@@ -458,6 +461,43 @@ describe('bad input', () => {
   });
 });
 
+describe('the data manifest and sample values', () => {
+  it('says which fields leave, to which account, under whose consent, how often and what the last runs sent; no secret', async () => {
+    const name = await throwawayExport('shared');
+    await setExportSchedule(admin, name, { cron: '15 4 * * 1', timeZone: 'Europe/Paris' });
+    await pauseExport(admin, name);
+    const run = await call('admin', 'POST', `/api/exports/${name}/runs`);
+    await waitForRuns();
+    const answer = await call('viewer', 'GET', `/api/exports/${name}/manifest`);
+    expect(answer.status).toBe(200);
+    const m = answer.body;
+    expect(m.export).toBe(name);
+    expect(m.destination).toEqual({ type: 'iterable', title: 'Iterable', connection: 'shared', account: { baseUrl: iterable.url, projectType: 'email', region: 'us' }, settings: {} });
+    expect(m.fields).toEqual([{ entity: 'Customer', column: 'email', target: 'email', title: expect.any(String) }]);
+    expect(m.sources).toEqual([{ kind: 'segment', name: 'gold', entity: 'Customer', filter: "tier = 'gold'", members: 10, refreshedAt: expect.any(String) }]);
+    expect(m.consent).toEqual({ acceptedBy: 'admin', acceptedAt: expect.any(String) });
+    expect(m.schedule).toEqual({ mode: 'own', paused: true, cron: ['15 4 * * 1'], timeZone: 'Europe/Paris', next: [] });
+    const finished = await getRun(home.db, run.body.id);
+    expect(m.lastRuns).toEqual([{ id: run.body.id, status: 'succeeded', trigger: 'manual', startedBy: 'admin', finishedAt: finished.finishedAt, sent: finished.sent, rejected: finished.rejected }]);
+    expect(finished.sent).toBe(10);
+    expect(JSON.stringify(m)).not.toContain(ITERABLE_KEY);
+    expect(JSON.stringify(m)).not.toContain('apiKey');
+  });
+
+  it('gives a few distinct values per column, never the whole column', async () => {
+    const answer = await call('contributor', 'GET', '/api/entities/Customer/samples?limit=2');
+    expect(answer.status).toBe(200);
+    const columns = answer.body.columns as { name: string; values: string[] }[];
+    expect(columns.map((c) => c.name)).toEqual(['profile_id', 'email', 'tier']);
+    for (const c of columns) {
+      expect(c.values).toHaveLength(2);
+      expect(new Set(c.values).size).toBe(2);
+    }
+    expect(columns.find((c) => c.name === 'email')!.values.every((v) => /^user\d+@example\.com$/.test(v))).toBe(true);
+    expect(columns.find((c) => c.name === 'tier')!.values.sort()).toEqual(['gold', 'silver']);
+  });
+});
+
 describe('the OpenAPI document', () => {
   it('lists every route the issue names, with the responses each route gives', async () => {
     const doc = (await call('anonymous', 'GET', '/api/openapi.json')).body;
@@ -470,6 +510,7 @@ describe('the OpenAPI document', () => {
       'GET /api/entities', 'GET /api/destinations', 'GET /api/users', 'POST /api/users', 'GET /api/audit',
       'GET /api/schedule', 'PUT /api/schedule', 'DELETE /api/schedule', 'POST /api/refresh',
       'PUT /api/exports/{id}/schedule', 'DELETE /api/exports/{id}/schedule', 'POST /api/exports/{id}/pause', 'POST /api/exports/{id}/resume',
+      'GET /api/exports/{id}/manifest',
     ];
     for (const route of contract) expect(documented).toContain(route);
     // Every route the app serves is in the document: the registry is the document's only source.

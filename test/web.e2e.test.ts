@@ -17,7 +17,7 @@ const available = fs.existsSync(CHROMIUM) || process.env.CI === 'true';
 if (!available) console.warn(`web e2e tests skipped: ${CHROMIUM} is missing (scripts/install-system-packages.sh installs it).`);
 
 const SHOTS = path.resolve('test-results/web');
-const README_SHOTS = ['connections', 'export-wizard', 'export-detail', 'segment-filter-error'];
+const README_SHOTS = ['connections', 'export-wizard', 'export-detail', 'segment-filter-error', 'schedule', 'dry-run', 'manifest'];
 const ADMIN_PASSWORD = 'web-admin-password-1';
 const ITERABLE_KEY = 'iterable-web-key-5c1d9e';
 const SFTP_PASSWORD = 'sftp-web-password-8b2f';
@@ -263,6 +263,10 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.locator('.field-error, .banner.error').first().waitFor();
     expect(await api('/exports')).toEqual([]);
     await page.getByLabel('E-mail (required)').selectOption('email');
+    // The mapping step shows a few values of the chosen column, from the API, so the choice can be checked.
+    const samples = page.getByTestId('samples').first();
+    await expect.poll(() => samples.textContent()).toMatch(/member\d+@example\.com/);
+    expect((await samples.locator('.sample').allTextContents()).length).toBeLessThanOrEqual(3);
     await check(page, 'export-wizard');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('heading', { name: 'Gold to Iterable' }).waitFor();
@@ -306,6 +310,140 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     }
   });
 
+  it('a dry run shows what a run would add, update, remove and reject, and sends nothing', async () => {
+    const page = contributorPage;
+    const list = iterable.lists(ITERABLE_KEY).find((l) => l.name.includes('gold'))!;
+    const before = iterable.listMembers(list.id, ITERABLE_KEY).length;
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const panel = page.locator('section.dry-run');
+    const gold = panel.getByRole('table', { name: 'What a run would do' }).getByRole('row', { name: /^gold/ });
+    await gold.waitFor();
+    // gold: 100 members, two of them without a usable e-mail (rows 3 and 6), so a run would reject those two.
+    const cells = await gold.locator('td').allTextContents();
+    expect(cells[0]).toBe('100');
+    expect(cells[4]).toBe('2');
+    expect(Number(cells[1]) + Number(cells[2]) + Number(cells[5])).toBe(98);
+    const reasons = await panel.getByRole('table').nth(1).locator('tbody tr').allTextContents();
+    expect(reasons).toHaveLength(2);
+    expect(reasons.join(' ')).toMatch(/e-?mail/i);
+    expect(iterable.listMembers(list.id, ITERABLE_KEY)).toHaveLength(before);
+    expect(((await api('/runs')) as unknown[]).length).toBe(2);
+    await check(page, 'dry-run');
+    await panel.getByRole('button', { name: 'Close dry run' }).click();
+  });
+
+  it('pauses and resumes an export from its page', async () => {
+    const page = contributorPage;
+    const fact = page.getByTestId('export-schedule');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => fact.textContent()).toMatch(/Paused/);
+    const paused = (await api('/schedule')) as { exports: { name: string; paused: boolean }[] };
+    expect(paused.exports).toEqual([expect.objectContaining({ name: 'Gold to Iterable', paused: true })]);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => fact.textContent()).not.toMatch(/Paused/);
+    expect(((await api('/schedule')) as { exports: unknown[] }).exports).toEqual([]);
+  });
+
+  it('edits an export in a dialog that keeps focus and closes on Escape: its own schedule, errors next to the field', async () => {
+    const page = contributorPage;
+    const edit = page.getByRole('button', { name: 'Edit' });
+    await edit.click();
+    const dialog = page.getByRole('dialog', { name: 'Edit Gold to Iterable' });
+    await dialog.waitFor();
+    expect(await dialog.getByLabel('E-mail (required)').inputValue()).toBe('email');
+    expect(await dialog.getByRole('checkbox', { name: /gold/ }).isChecked()).toBe(true);
+    // Tab and Shift+Tab cycle inside the dialog; Escape closes it and gives focus back to Edit.
+    for (let i = 0; i < 40; i++) await page.keyboard.press('Tab');
+    expect(await page.evaluate(`!!document.activeElement.closest('[role=dialog]')`)).toBe(true);
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(`!!document.activeElement.closest('[role=dialog]')`)).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await page.evaluate(`document.activeElement.textContent`)).toBe('Edit');
+
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    await dialog.getByRole('radio', { name: 'On a schedule of its own' }).check();
+    await dialog.getByLabel('Cron expression (required)').fill('30 2 * *');
+    await dialog.getByLabel('Time zone (required)').fill('Europe/Paris');
+    await check(page, 'export-edit');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await dialog.getByLabel('Cron expression (required)').getAttribute('aria-invalid')) ?? '').toBe('true');
+    expect(await dialog.locator('.field-error').first().textContent()).toMatch(/cron/i);
+    await dialog.getByLabel('Cron expression (required)').fill('30 2 * * *');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => page.getByTestId('export-schedule').textContent()).toMatch(/Own schedule: 30 2 \* \* \* \(Europe\/Paris\) · next .*02:30/);
+    const own = ((await api('/schedule')) as { exports: { name: string; cron?: string; timeZone?: string }[] }).exports;
+    expect(own).toEqual([expect.objectContaining({ name: 'Gold to Iterable', cron: '30 2 * * *', timeZone: 'Europe/Paris' })]);
+    // The mapping and the segments were kept as they were.
+    const exp = (await api('/exports/Gold%20to%20Iterable')) as { segments: string[]; config: { mapping: Record<string, string> } };
+    expect(exp.segments).toEqual(['gold']);
+    expect(exp.config.mapping).toEqual({ email: 'email' });
+  });
+
+  it('lets an administrator set the refresh schedule and see its next fire times', async () => {
+    const page = adminPage;
+    await page.getByRole('link', { name: 'Schedule' }).click();
+    await page.getByText('Nothing runs on its own yet.').waitFor();
+    await page.getByRole('checkbox', { name: 'Saturday' }).check();
+    await page.getByLabel('Times (required)').fill('06:00, 18:30');
+    await page.getByLabel('Time zone (required)').fill('Europe/Pariss');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    // The server's refusal lands under the field it is about, with its suggestion.
+    await expect.poll(async () => (await page.getByLabel('Time zone (required)').getAttribute('aria-invalid')) ?? '').toBe('true');
+    expect(await page.locator('.field-error').textContent()).toMatch(/did you mean Europe\/Paris/);
+    await page.getByLabel('Time zone (required)').fill('Europe/Paris');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await page.getByRole('heading', { name: 'Scheduled refresh is on' }).waitFor();
+    const times = await page.getByRole('list', { name: 'Next fire times' }).locator('time').allTextContents();
+    expect(times).toHaveLength(5);
+    for (const t of times) expect(t).toMatch(/^(Mon|Tue|Wed|Thu|Fri|Sat), .* (06:00|18:30) \(\d\d:\d\d UTC\)$/);
+    const schedule = (await api('/schedule')) as { days: string; times: string[]; timeZone: string; next: { utc: string }[] };
+    expect(schedule).toMatchObject({ days: 'mon-sat', times: ['06:00', '18:30'], timeZone: 'Europe/Paris' });
+    expect(await page.getByRole('list', { name: 'Next fire times' }).locator('time').evaluateAll((e) => e.map((x) => x.getAttribute('datetime')))).toEqual(schedule.next.map((n) => n.utc));
+    // The export with its own schedule is listed with it.
+    await page.getByRole('row', { name: /Gold to Iterable.*30 2 \* \* \*/ }).waitFor();
+    await page.evaluate('scrollTo(0, 0)');
+    await check(page, 'schedule');
+
+    // A cron expression instead of days and times; then off, leaving the export's own schedule alone.
+    await page.getByRole('radio', { name: 'Cron expression' }).check();
+    await page.getByLabel('Cron expression (required)').fill('0 7 * * 1-5');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await expect.poll(() => page.getByRole('list', { name: 'Next fire times' }).locator('time').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^(Mon|Tue|Wed|Thu|Fri), .* 07:00 \(06:00 UTC\)$/)]),
+    );
+    expect(await api('/schedule')).toMatchObject({ cron: ['0 7 * * 1-5'], timeZone: 'Europe/Paris' });
+    await page.getByRole('button', { name: 'Turn off' }).click();
+    await page.getByRole('heading', { name: 'Scheduled refresh is off' }).waitFor();
+    expect(await api('/schedule')).toMatchObject({ enabled: false, exports: [expect.objectContaining({ name: 'Gold to Iterable', cron: '30 2 * * *' })] });
+  });
+
+  it('shows the data manifest of an export, printable, and the same as JSON', async () => {
+    const page = await signIn('vic');
+    await page.getByRole('link', { name: 'Gold to Iterable' }).click();
+    await page.getByRole('link', { name: 'Data manifest' }).click();
+    await page.getByRole('heading', { name: 'Data manifest: Gold to Iterable' }).waitFor();
+    const manifest = (await api('/exports/Gold%20to%20Iterable/manifest')) as { fields: { column: string }[]; lastRuns: { sent: number }[]; consent: { acceptedBy: string } };
+    expect(manifest.fields.map((f) => f.column)).toEqual(['email']);
+    expect(await page.getByRole('row', { name: /email/ }).count()).toBe(1);
+    expect(await page.getByTestId('manifest-consent').textContent()).toMatch(/accepted by admin/);
+    expect(await page.getByTestId('manifest-schedule').textContent()).toMatch(/own schedule: 30 2 \* \* \* \(Europe\/Paris\)/i);
+    const runRows = page.getByRole('table').last().locator('tbody tr');
+    expect(await runRows.count()).toBe(manifest.lastRuns.length);
+    expect(await runRows.first().textContent()).toContain(String(manifest.lastRuns[0]!.sent));
+    expect(await page.content()).not.toContain(ITERABLE_KEY);
+    await check(page, 'manifest');
+    // Printed, only the document remains: no navigation, no buttons.
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('#sidebar').isVisible()).toBe(false);
+    expect(await page.getByRole('button', { name: 'Print' }).isVisible()).toBe(false);
+    expect(await page.getByRole('heading', { name: 'Fields that leave' }).isVisible()).toBe(true);
+    await page.pdf({ path: path.join(SHOTS, 'manifest.pdf') });
+    await page.context().close();
+  });
+
   it('a viewer sees exports and runs but cannot change anything', async () => {
     const page = await signIn('vic');
     await page.getByRole('link', { name: 'Gold to Iterable' }).waitFor();
@@ -318,7 +456,13 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Remove' }).count()).toBe(0);
     await page.getByRole('link', { name: 'Segments' }).click();
     await page.getByRole('row', { name: /gold/ }).waitFor();
+    // A new page puts keyboard focus at its content, not on the link that led there.
+    expect(await page.evaluate('document.activeElement.id')).toBe('main');
     expect(await page.getByRole('button', { name: 'Create segment' }).count()).toBe(0);
+    // The schedule can be read by anyone who opens its address, changed only by administrators.
+    await page.goto(`${server.url}/schedule`);
+    await page.getByText('Only administrators change the schedule.').waitFor();
+    expect(await page.getByRole('button', { name: 'Save schedule' }).count()).toBe(0);
     await page.context().close();
   });
 

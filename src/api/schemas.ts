@@ -213,6 +213,57 @@ export const EntityView = z
   })
   .openapi('Entity');
 
+export const EntitySamples = z
+  .object({
+    entity: z.string(),
+    columns: z.array(z.object({ name: z.string(), type: z.string(), values: z.array(z.string()) })),
+  })
+  .openapi('EntitySamples');
+
+const FireTimeSchema = z.object({ local: z.string(), utc: z.string() });
+
+export const ExportManifestView = z
+  .object({
+    export: z.string(),
+    generatedAt: z.string(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    destination: z.object({
+      type: z.string(),
+      title: z.string(),
+      connection: z.string(),
+      account: Json.openapi({ description: "The connection's non-secret settings; credentials are left out" }),
+      settings: Json.openapi({ description: "The export's destination settings (list, audience, account ids)" }),
+    }),
+    sources: z.array(
+      z.object({
+        kind: z.enum(['segment', 'entity']),
+        name: z.string(),
+        entity: z.string(),
+        filter: z.string().optional(),
+        members: z.number().nullable().optional(),
+        refreshedAt: z.string().nullable().optional(),
+      }),
+    ),
+    syncMode: z.string(),
+    fields: z.array(z.object({ entity: z.string(), column: z.string(), target: z.string(), title: z.string().optional() })).openapi({ description: 'Every column that leaves, and where it lands' }),
+    consent: z.object({ acceptedBy: z.string(), acceptedAt: z.string() }).nullable().openapi({ description: 'Who accepted the destination’s data privacy terms for the connection, and when' }),
+    usableBy: z.string().nullable(),
+    schedule: z.object({
+      mode: z.enum(['own', 'refresh', 'manual']),
+      paused: z.boolean(),
+      cron: z.array(z.string()).optional(),
+      days: z.string().optional(),
+      times: z.array(z.string()).optional(),
+      timeZone: z.string().optional(),
+      next: z.array(FireTimeSchema),
+    }),
+    lastRuns: z.array(
+      z.object({ id: z.string(), status: z.string(), trigger: z.string(), startedBy: z.string(), finishedAt: z.string().nullable(), sent: z.number(), rejected: z.number() }),
+    ),
+  })
+  .openapi('ExportManifest');
+
 export const DestinationView = z
   .object({
     id: z.string(),

@@ -22,6 +22,21 @@ export function listEntities(home: Home): Promise<EntityInfo[]> {
   return home.profiles.listEntities();
 }
 
+export const MAX_SAMPLES = 5;
+
+/**
+ * A few distinct non-null values of each column of an entity, so whoever maps fields sees what a column holds
+ * (the export wizard shows them). The people who build exports may see them; viewers may not, as they may not
+ * see entities. Small by design: at most MAX_SAMPLES values per column, from the entity's first rows only.
+ */
+export async function sampleEntity(home: Home, entity: string, perColumn = 3): Promise<{ entity: string; columns: Array<{ name: string; type: string; values: string[] }> }> {
+  assertNotViewer(home.actor, 'see sample values of entities');
+  if (!Number.isInteger(perColumn) || perColumn < 1 || perColumn > MAX_SAMPLES) throw new ValidationError(`Ask for 1 to ${MAX_SAMPLES} sample values per column.`, [{ path: 'limit', message: `1 to ${MAX_SAMPLES}` }]);
+  const columns = await home.profiles.sampleValues(entity, perColumn);
+  await audit(home, 'entity.samples', { type: 'entity', name: entity }, { perColumn });
+  return { entity, columns };
+}
+
 /** Compiles `filter` against the entity's current columns; a bad filter's error shows a caret under the problem. */
 async function compileFor(home: Home, entity: string, filter: string) {
   const info = await home.profiles.getEntity(entity);

@@ -2,7 +2,7 @@ import { removeHomeNotify, setHomeNotify, showHomeNotify } from '../app/notify.t
 import { listAuditEntries } from '../app/audit.ts';
 import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../app/connections.ts';
 import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
-import { createExport, dryRunExport, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
+import { createExport, dryRunExport, exportManifest, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
 import { cancelRun, listRunItems, reapStaleRuns, rejectionsCsv, showRun, summarizeRun } from '../app/runs.ts';
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
@@ -33,6 +33,7 @@ export function localClient(home: Home): OutflowClient {
     listExports: () => listExports(home),
     showExport: (name) => showExport(home, name),
     removeExport: (name) => removeExport(home, name),
+    exportManifest: (name) => exportManifest(home, name),
     runExport: async (name, watch: RunWatch, options) => summarizeRun(home, await runExport(home, name, watch.observer, watch.signal, 'manual', options)),
     dryRunExport: (name, options) => dryRunExport(home, name, options),
     // Without a server nobody would execute a queued run: this process runs it, so it cannot leave.

@@ -28,6 +28,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     listExports: () => http.request('GET', '/api/exports'),
     showExport: (name) => http.request('GET', `/api/exports/${p(name)}`),
     removeExport: (name) => http.request('DELETE', `/api/exports/${p(name)}`),
+    exportManifest: (name) => http.request('GET', `/api/exports/${p(name)}/manifest`),
     runExport: async (name, watch, options) => {
       const run = await http.request<RunSummary>('POST', `/api/exports/${p(name)}/runs`, { query: { fullResync: options?.fullResync ? 'true' : undefined } });
       return follow(http, run.id, watch, true);

@@ -4,12 +4,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
-import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../../app/data.ts';
+import { createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, refreshSegments, removeSegment, sampleEntity, toSegmentView, updateSegment } from '../../app/data.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { assertAdmin } from '../../engine/services.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentRefreshResult, SegmentView } from '../schemas.ts';
+import { EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentRefreshResult, SegmentView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
 
 const tags = ['Segments and entities'];
@@ -95,6 +95,22 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
         200,
       );
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/entities/{name}/samples',
+      tags,
+      security,
+      summary: `A few distinct non-null values of each column (at most ${MAX_SAMPLES}, from the first rows only), for mapping fields; not for viewers`,
+      request: {
+        params: z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) }),
+        query: z.object({ limit: z.coerce.number().int().min(1).max(MAX_SAMPLES).optional().openapi({ description: `Values per column, 1 to ${MAX_SAMPLES} (default 3)` }) }),
+      },
+      responses: { 200: jsonResponse(EntitySamples, 'Sample values per column'), ...commonErrors, ...notFound, ...unprocessable },
+    }),
+    async (c) => c.json(await sampleEntity(homeFor(deps, c), c.req.valid('param').name, c.req.valid('query').limit ?? 3), 200),
   );
 
   app.openapi(
