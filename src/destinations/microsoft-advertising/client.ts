@@ -274,7 +274,13 @@ function createTokenSource(config: ClientConfig, ctx: DestinationContext): Token
  */
 export function tokenFailure(
   response: Pick<HttpResponse, 'status' | 'headers' | 'body'>,
-  context: { connection: string; grant: 'refresh_token' | 'authorization_code'; now?: Date },
+  context: {
+    connection: string;
+    grant: 'refresh_token' | 'authorization_code';
+    now?: Date;
+    /** How to sign in again, as a sentence; default: run `outflow connection authorize <name>`. The web app names its button. */
+    signInAgain?: string;
+  },
 ): OutflowError {
   const body = isRecord(response.body) ? response.body : {};
   const error = typeof body.error === 'string' ? body.error : undefined;
@@ -284,7 +290,7 @@ export function tokenFailure(
   const summary = firstSentence(description);
   const detail = summary ? `: ${summary}` : '';
   const { connection } = context;
-  const signInAgain = `Sign in again with \`${outflowCommand('connection', 'authorize', connection)}\`.`;
+  const signInAgain = context.signInAgain ?? `Sign in again with \`${outflowCommand('connection', 'authorize', connection)}\`.`;
 
   if (response.status === 429 || response.status >= 500 || error === 'temporarily_unavailable') {
     return new RetryableError(
@@ -301,7 +307,7 @@ export function tokenFailure(
         )
       : new AuthError(
           'auth_failed',
-          `Microsoft refused the sign-in code for connection \`${connection}\` (${label}${detail}). Run \`${outflowCommand('connection', 'authorize', connection)}\` again and finish the sign-in within a few minutes.`,
+          `Microsoft refused the sign-in code for connection \`${connection}\` (${label}${detail}). ${signInAgain} Finish the sign-in within a few minutes.`,
         );
   }
   if (error === 'invalid_request' && /public client/i.test(description)) {
