@@ -1,6 +1,6 @@
 import type { CheckResult } from '../destinations/kit/define.ts';
 import { exchangeSignInCode, newSignInRequest, signInAuthority, signInRefused, signInUrl } from '../destinations/microsoft-advertising/authorize.ts';
-import { AuthError, OutflowError, PermissionError, ValidationError } from '../domain/errors.ts';
+import { AuthError, NotFoundError, OutflowError, PermissionError, ValidationError } from '../domain/errors.ts';
 import { assertAdmin } from '../engine/services.ts';
 import { sha256 } from '../lib/credentials.ts';
 import * as store from '../store/metadata/connections.ts';
@@ -94,7 +94,8 @@ export async function completeMicrosoftSignIn(home: Home, params: URLSearchParam
   const user = await findUserByName(home.db, pending.userName);
   // From here on the sign-in acts as the user who started it, and the audit log says so.
   const as: Home = { ...home, actor: { name: pending.userName, role: user?.role ?? 'viewer', via: 'api', ...(home.actor.address ? { address: home.actor.address } : {}) } };
-  let connectionName: string | undefined;
+  // Named in the audit entry and on the page even when the sign-in is refused; gone if it was removed meanwhile.
+  const connectionName = (await store.connectionLabels(home.db, [pending.connectionId])).get(pending.connectionId)?.name;
   try {
     if (pending.expiresAt <= home.now().toISOString()) {
       throw new AuthError('auth_failed', `The sign-in took longer than ${SIGN_IN_TTL_MS / 60_000} minutes and has expired. ${SIGN_IN_AGAIN}`);
@@ -102,8 +103,8 @@ export async function completeMicrosoftSignIn(home: Home, params: URLSearchParam
     if (!user || user.role !== 'admin') {
       throw new PermissionError(`The sign-in was started by "${pending.userName}", who is no longer an administrator; an administrator must sign the connection in.`);
     }
+    if (!connectionName) throw new NotFoundError('The connection this sign-in was started for was removed meanwhile. Nothing was stored.');
     const connection = await store.getConnection(home.db, home.box, pending.connectionId);
-    connectionName = connection.name;
     if (params.get('error')) throw signInRefused(params, connection.name, SIGN_IN_AGAIN);
     const code = params.get('code');
     if (!code) throw new AuthError('auth_failed', `Microsoft sent the browser back without a sign-in code for connection \`${connection.name}\`. ${SIGN_IN_AGAIN}`);

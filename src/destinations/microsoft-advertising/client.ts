@@ -28,7 +28,8 @@ const THROTTLE_WAIT_MS = 60_000;
 export interface ClientConfig {
   clientId: string;
   clientSecret?: string | undefined;
-  refreshToken: string;
+  /** Absent until someone signs the connection in (the web app saves a connection first, then signs it in). */
+  refreshToken?: string | undefined;
   developerToken: string;
   baseUrl: string;
   authorityUrl: string;
@@ -222,6 +223,12 @@ function createTokenSource(config: ClientConfig, ctx: DestinationContext): Token
   let pending: Promise<string> | undefined;
 
   async function refresh(): Promise<string> {
+    if (!refreshToken) {
+      throw new AuthError(
+        'auth_failed',
+        `Connection \`${ctx.connectionName}\` is not signed in to Microsoft yet. Sign it in with “Sign in with Microsoft Advertising” in Admin > Connections, or run \`${outflowCommand('connection', 'authorize', ctx.connectionName)}\`.`,
+      );
+    }
     const form: Record<string, string> = {
       client_id: config.clientId,
       grant_type: 'refresh_token',
