@@ -38,8 +38,6 @@ export interface ApiDeps {
    * callback and the page after it live under it. Absent (in-process tests): the request's own origin.
    */
   publicUrl?: () => string;
-  /** The fetch the server's own outbound calls use (the sign-in's token exchange); default globalThis.fetch. */
-  fetch?: typeof fetch;
   /** Told when a schedule changes, so it looks at the new one at once. Absent in tests without one. */
   scheduler?: Pick<Scheduler, 'wake'>;
 }

@@ -150,7 +150,7 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const params = new URL(c.req.url).searchParams;
       const home = { ...deps.home, actor: { name: 'anonymous', role: 'viewer' as const, via: 'api' as const, ...(c.get('address') ? { address: c.get('address')! } : {}) } };
-      const outcome = await completeMicrosoftSignIn(home, params, deps.fetch ? { fetch: deps.fetch } : {});
+      const outcome = await completeMicrosoftSignIn(home, params);
       const back = new URL('connections', `${publicUrlFor(deps, c).replace(/\/+$/, '')}/`);
       back.searchParams.set('signin', outcome.ok ? 'ok' : 'failed');
       if (outcome.connection) back.searchParams.set('connection', outcome.connection);
