@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createConnection } from '../src/app/connections.ts';
 import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake, type MicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
-import { tempDir } from './support/cli.ts';
+import { outflow, tempDir } from './support/cli.ts';
 
 // The Microsoft sign-in's redirect URI comes from the server's public URL: OUTFLOW_PUBLIC_URL behind a proxy,
 // else the address `outflow serve` listens on.
@@ -66,7 +66,17 @@ describe('the public URL of the sign-in callback', () => {
     const dir = tempDir('public-url');
     dirs.push(dir);
     await expect(startServer({ dir, port: 0, env: { ...process.env, OUTFLOW_DATABASE_URL: '', OUTFLOW_ADMIN_PASSWORD: 'public-url-admin-password-1', OUTFLOW_PUBLIC_URL: 'outflow.example.com' } })).rejects.toThrow(
-      /OUTFLOW_PUBLIC_URL must be the http\(s\) URL browsers reach this server at/,
+      /The public URL \(--public-url or OUTFLOW_PUBLIC_URL\) must be the http\(s\) URL browsers reach this server at/,
     );
+  });
+
+  it('`outflow serve --public-url` is checked the same way, before the server listens', async () => {
+    const dir = tempDir('public-url');
+    dirs.push(dir);
+    const result = await outflow(dir, 'serve', '--port', '0', '--public-url', 'ftp://outflow.example.com');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/--public-url or OUTFLOW_PUBLIC_URL\) must be the http\(s\) URL .* not "ftp:\/\/outflow\.example\.com"/);
+    // Refused before the home was opened: nothing was created in it (no metadata, no first administrator).
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });

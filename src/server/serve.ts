@@ -47,6 +47,8 @@ const LOCAL_TOKEN_NAME = 'local-cli';
  * token into `<home>/server.json` (0600), so the CLI on this machine talks to it instead of opening the home.
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  // Checked before anything is opened or created: a bad value stops the start with nothing changed.
+  const configuredPublicUrl = checkPublicUrl(options.publicUrl ?? (options.env ?? process.env).OUTFLOW_PUBLIC_URL);
   const system = { name: 'outflow', role: 'admin' as const, via: 'api' as const };
   const home = await openHome({ ...options, actor: system });
   let server: ServerType | undefined;
@@ -73,7 +75,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       byToken: (token) => authenticateToken(home.db, token),
       bySession: (sessionId) => authenticateSession(home.db, sessionId),
     };
-    const configuredPublicUrl = checkPublicUrl(options.publicUrl ?? (options.env ?? process.env).OUTFLOW_PUBLIC_URL);
     let url = '';
     const app = createApi({
       home,
@@ -133,14 +134,14 @@ async function issueLocalToken(home: Home): Promise<string> {
   return (await createToken(asAdmin, { name: LOCAL_TOKEN_NAME })).token;
 }
 
-/** OUTFLOW_PUBLIC_URL must be an absolute http(s) URL: a typo would only show when a sign-in comes back to nowhere. */
+/** The public URL must be an absolute http(s) URL: a typo would only show when a sign-in comes back to nowhere. */
 function checkPublicUrl(value: string | undefined): string | undefined {
   const text = value?.trim();
   if (!text) return undefined;
   if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
     throw new ConfigError(
       'invalid_settings',
-      `OUTFLOW_PUBLIC_URL must be the http(s) URL browsers reach this server at, such as https://outflow.example.com, not ${JSON.stringify(text)}.`,
+      `The public URL (--public-url or OUTFLOW_PUBLIC_URL) must be the http(s) URL browsers reach this server at, such as https://outflow.example.com, not ${JSON.stringify(text)}.`,
     );
   }
   return text.replace(/\/+$/, '');
