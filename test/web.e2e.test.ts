@@ -386,9 +386,19 @@ describe.skipIf(!available)('Sign in with Microsoft Advertising in Chromium', ()
       const row = page.getByRole('row', { name: /MS Ads/ });
       await row.getByText('Not signed in').waitFor();
 
+      // Declined at the authority: the page says so, with what to do, and nothing is stored.
+      microsoft.denyNextConsent();
+      await page.getByRole('button', { name: 'Sign in with Microsoft Advertising: MS Ads' }).click();
+      const refused = page.getByRole('alert').filter({ hasText: 'Signing in “MS Ads” with Microsoft Advertising failed.' });
+      await refused.waitFor();
+      expect(await refused.textContent()).toMatch(/access_denied.*Start again with “Sign in with Microsoft Advertising”/);
+      await row.getByText('Not signed in').waitFor();
+      await refused.getByRole('button', { name: 'Dismiss' }).click();
+      await refused.waitFor({ state: 'detached' });
+
       await page.getByRole('button', { name: 'Sign in with Microsoft Advertising: MS Ads' }).click();
       // The fake authority approves at once and sends the browser to the server's callback, which sends it back here.
-      await page.waitForURL((url) => url.pathname === '/connections' && visited.some((v) => v.includes('/api/oauth/microsoft/callback')));
+      await page.waitForURL((url) => url.pathname === '/connections' && visited.filter((v) => v.includes('/api/oauth/microsoft/callback')).length === 2);
       const banner = page.getByRole('status').filter({ hasText: 'Signed in: “MS Ads” has a new Microsoft Advertising sign-in.' });
       await banner.waitFor();
       await row.getByText('Signed in', { exact: true }).waitFor();
