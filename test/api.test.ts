@@ -11,14 +11,17 @@ import { pauseExport, setExportSchedule } from '../src/app/schedule.ts';
 import { openHome, type Home } from '../src/app/home.ts';
 import { authenticateSession, authenticateToken, createToken, createUser, ensureFirstAdmin } from '../src/app/users.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
+import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake, type MicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
+import { updateUserRole, findUserByName } from '../src/store/metadata/users.ts';
 import { createLogger } from '../src/lib/logger.ts';
 import { RunManager } from '../src/server/run-manager.ts';
 import { getRun } from '../src/store/metadata/runs.ts';
 import { tempDir } from './support/cli.ts';
+import { sha256 } from '../src/lib/credentials.ts';
 
 const ITERABLE_KEY = 'api-test-iterable-key-5c1e9b';
 const ADMIN_PASSWORD = 'api-test-admin-password-8d2f';
-const SECRETS = [ITERABLE_KEY, ADMIN_PASSWORD, 'api-test-hook-secret'];
+const SECRETS: string[] = [ITERABLE_KEY, ADMIN_PASSWORD, 'api-test-hook-secret', FAKE_DEFAULTS.clientSecret, FAKE_DEFAULTS.developerToken];
 
 type Role = 'anonymous' | 'viewer' | 'contributor' | 'admin';
 const ROLES: Role[] = ['anonymous', 'viewer', 'contributor', 'admin'];
@@ -29,6 +32,7 @@ let admin: Home;
 let app: ApiApp;
 let runs: RunManager;
 let iterable: IterableFake;
+let microsoft: MicrosoftAdvertisingFake;
 const tokens: Partial<Record<Role, string>> = {};
 const passwords: Record<string, string> = {};
 const logLines: string[] = [];
@@ -109,6 +113,7 @@ const unique = (prefix: string) => `${prefix}-${++counter}`;
 beforeAll(async () => {
   dir = tempDir('api');
   iterable = await startIterableFake({ projects: [{ apiKey: ITERABLE_KEY }] });
+  microsoft = await startMicrosoftAdvertisingFake();
   const log = createLogger({ stream: { write: (line: string) => (logLines.push(line), true) } as unknown as NodeJS.WritableStream });
   home = await openHome({ dir, log, actor: { name: 'outflow', role: 'admin', via: 'api' }, env: { ...process.env, OUTFLOW_DATABASE_URL: '' } });
   await ensureFirstAdmin(home, { OUTFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD });
@@ -129,6 +134,8 @@ beforeAll(async () => {
   const iterableConfig = { apiKey: ITERABLE_KEY, baseUrl: iterable.url };
   await createConnection(admin, { type: 'iterable', name: 'admins-only', config: iterableConfig, acceptPrivacyTerms: true });
   await createConnection(admin, { type: 'iterable', name: 'shared', config: iterableConfig, acceptPrivacyTerms: true, usableBy: 'admins-and-contributors' });
+  // Saved without a refresh token: "Sign in with Microsoft Advertising" gets one.
+  await createConnection(admin, { type: 'microsoft-advertising', name: 'msads', config: microsoftConfig(), acceptPrivacyTerms: true });
   await createExport(admin, { name: 'to-admins-only', connection: 'admins-only', segments: ['gold'], config: { mapping: { email: 'email' } } });
   await createExport(admin, { name: 'to-shared', connection: 'shared', segments: ['gold'], config: { mapping: { email: 'email' } } });
 
@@ -142,8 +149,22 @@ afterAll(async () => {
   await runs?.stopAll();
   await home?.close();
   await iterable?.close();
+  await microsoft?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** A confidential (web) app registration, as a server's sign-in uses: the code exchange sends the client secret. */
+function microsoftConfig() {
+  return {
+    clientId: FAKE_DEFAULTS.clientId,
+    clientSecret: FAKE_DEFAULTS.clientSecret,
+    developerToken: FAKE_DEFAULTS.developerToken,
+    baseUrl: microsoft.baseUrl,
+    authorityUrl: microsoft.authorityUrl,
+    customerId: FAKE_DEFAULTS.customerId,
+    accountId: FAKE_DEFAULTS.accountId,
+  };
+}
 
 type Expect = [anonymous: number, viewer: number, contributor: number, admin: number];
 
@@ -178,6 +199,8 @@ const cases: Case[] = [
   },
   { name: 'remove a connection', method: 'DELETE', prepare: async () => ({ url: `/api/connections/${await throwawayConnection()}` }), expect: [401, 403, 403, 200] },
   { name: 'verify a connection', method: 'POST', prepare: async () => ({ url: '/api/connections/shared/verify' }), expect: [401, 403, 403, 200] },
+  { name: 'start a Microsoft sign-in', method: 'POST', prepare: async () => ({ url: '/api/connections/msads/oauth/start' }), expect: [401, 403, 403, 200] },
+  { name: 'start a Microsoft sign-in on an Iterable connection', method: 'POST', prepare: async () => ({ url: '/api/connections/shared/oauth/start' }), expect: [401, 403, 403, 422] },
   { name: 'list exports', method: 'GET', prepare: async () => ({ url: '/api/exports' }), expect: [401, 200, 200, 200] },
   { name: 'show an export', method: 'GET', prepare: async () => ({ url: '/api/exports/to-admins-only' }), expect: [401, 200, 200, 200] },
   {
@@ -352,6 +375,143 @@ describe('the permission matrix', () => {
   });
 });
 
+describe('Sign in with Microsoft Advertising', () => {
+  /** Plays the browser at the authority: its sign-in page (the fake approves at once) redirects to our callback. */
+  async function atAuthority(authorizationUrl: string): Promise<URL> {
+    const answer = await fetch(authorizationUrl, { redirect: 'manual' });
+    expect(answer.status).toBe(302);
+    return new URL(answer.headers.get('location')!);
+  }
+
+  /** The callback, as the browser would call it; returns where it sends the browser next. */
+  async function callback(back: URL): Promise<URL> {
+    const answer = await call('anonymous', 'GET', back.pathname + back.search);
+    expect(answer.status).toBe(302);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    return new URL(answer.headers.get('location')!);
+  }
+
+  async function start(role: Role = 'admin'): Promise<{ authorizationUrl: string; redirectUri: string }> {
+    const started = await call(role, 'POST', '/api/connections/msads/oauth/start');
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    return started.body;
+  }
+
+  /** Secrets the flow handled: every code exchange's code and PKCE verifier, and every token the fake issued. */
+  function flowSecrets(): string[] {
+    const exchanges = microsoft.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token')).map((r) => new URLSearchParams(r.body));
+    return [
+      ...exchanges.flatMap((f) => [f.get('code_verifier'), f.get('code'), f.get('refresh_token')]).filter((v): v is string => Boolean(v)),
+      ...microsoft.issuedRefreshTokens(),
+      ...microsoft.issuedAccessTokens(),
+    ];
+  }
+
+  it('signs a connection in through the server callback with PKCE, stores the token encrypted, audits it and verifies', async () => {
+    const { authorizationUrl, redirectUri } = await start();
+    expect(redirectUri).toBe('http://localhost/api/oauth/microsoft/callback');
+    const sent = new URL(authorizationUrl);
+    expect(sent.origin + sent.pathname).toBe(`${microsoft.authorityUrl}/oauth2/v2.0/authorize`);
+    expect(Object.fromEntries(sent.searchParams)).toMatchObject({
+      client_id: FAKE_DEFAULTS.clientId,
+      redirect_uri: redirectUri,
+      code_challenge_method: 'S256',
+      code_challenge: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      state: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+    });
+    expect(sent.searchParams.has('code_verifier')).toBe(false);
+    // The state is kept only as its hash.
+    const rows = await home.db.selectFrom('oauth_sign_ins').selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain(sent.searchParams.get('state'));
+
+    const back = await atAuthority(authorizationUrl);
+    expect(back.pathname).toBe('/api/oauth/microsoft/callback');
+    const page = await callback(back);
+    expect(page.pathname).toBe('/connections');
+    expect(Object.fromEntries(page.searchParams)).toEqual({ signin: 'ok', connection: 'msads' });
+
+    expect(microsoft.codeExchanges.at(-1)).toEqual({ clientId: FAKE_DEFAULTS.clientId, pkce: 'verified' });
+    const exchange = new URLSearchParams(microsoft.requests.filter((r) => r.path.endsWith('/token')).find((r) => r.body.includes('authorization_code'))!.body);
+    expect(exchange.get('client_secret')).toBe(FAKE_DEFAULTS.clientSecret);
+    expect(exchange.get('redirect_uri')).toBe(redirectUri);
+
+    const view = (await call('admin', 'GET', '/api/connections/msads')).body;
+    expect(view.config.refreshToken).toBe('set');
+    expect(view.signedIn).toEqual({ at: expect.any(String), by: 'admin' });
+    expect(view.lastVerification).toMatchObject({ ok: true, by: 'admin' });
+    const connection = await home.db.selectFrom('connections').select('secrets').where('name', '=', 'msads').executeTakeFirstOrThrow();
+    for (const token of microsoft.issuedRefreshTokens()) expect(connection.secrets).not.toContain(token);
+    const audit = (await call('admin', 'GET', '/api/audit?action=connection.authorize')).body;
+    expect(audit[0]).toMatchObject({ actor: 'admin', target: 'msads', outcome: 'ok', details: { via: 'web' } });
+    // Taken by the callback: single use.
+    expect(await home.db.selectFrom('oauth_sign_ins').selectAll().where('state_hash', '=', sha256(sent.searchParams.get('state')!)).execute()).toEqual([]);
+  });
+
+  it('refuses a reused state: the second callback exchanges nothing', async () => {
+    const back = await atAuthority((await start()).authorizationUrl);
+    expect((await callback(back)).searchParams.get('signin')).toBe('ok');
+    const exchanges = microsoft.codeExchanges.length;
+    const again = await callback(back);
+    expect(again.searchParams.get('signin')).toBe('failed');
+    expect(again.searchParams.get('message')).toMatch(/already used, or it was not started here/);
+    expect(again.searchParams.has('connection')).toBe(false);
+    expect(microsoft.codeExchanges.length).toBe(exchanges);
+  });
+
+  it('refuses a state that does not match, and the real one still works afterwards', async () => {
+    const back = await atAuthority((await start()).authorizationUrl);
+    const forged = new URL(back);
+    forged.searchParams.set('state', 'AAAAAAAAAAAAAAAAAAAAAA');
+    const before = microsoft.codeExchanges.length;
+    const refused = await callback(forged);
+    expect(refused.searchParams.get('signin')).toBe('failed');
+    const missing = new URL(back);
+    missing.searchParams.delete('state');
+    expect((await callback(missing)).searchParams.get('signin')).toBe('failed');
+    expect(microsoft.codeExchanges.length).toBe(before);
+    expect((await callback(back)).searchParams.get('signin')).toBe('ok');
+  });
+
+  it('binds the sign-in to the admin who started it: demoted before the callback, it is refused', async () => {
+    const name = unique('admin');
+    await createUser(admin, { name, role: 'admin' });
+    const token = (await createToken(admin, { user: name, name: 'tests' })).token;
+    SECRETS.push(token);
+    const started = await app.request('/api/connections/msads/oauth/start', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(started.status).toBe(200);
+    const back = await atAuthority(((await started.json()) as { authorizationUrl: string }).authorizationUrl);
+    await updateUserRole(home.db, (await findUserByName(home.db, name))!.id, 'contributor');
+    const before = microsoft.codeExchanges.length;
+    const page = await callback(back);
+    expect(page.searchParams.get('signin')).toBe('failed');
+    expect(page.searchParams.get('message')).toMatch(new RegExp(`started by "${name}", who is no longer an administrator`));
+    expect(microsoft.codeExchanges.length).toBe(before);
+    const audit = (await call('admin', 'GET', '/api/audit?action=connection.authorize')).body;
+    expect(audit[0]).toMatchObject({ actor: name, target: 'msads', outcome: 'failed', details: { via: 'web', code: 'permission_denied' } });
+  });
+
+  it('refuses an expired sign-in, and reports a declined consent with what to do', async () => {
+    const back = await atAuthority((await start()).authorizationUrl);
+    await home.db.updateTable('oauth_sign_ins').set({ expires_at: '2000-01-01T00:00:00.000Z' }).execute();
+    const expired = await callback(back);
+    expect(expired.searchParams.get('message')).toMatch(/has expired\. Start again with “Sign in with Microsoft Advertising”/);
+
+    microsoft.denyNextConsent();
+    const declined = await callback(await atAuthority((await start()).authorizationUrl));
+    expect(Object.fromEntries(declined.searchParams)).toMatchObject({ signin: 'failed', connection: 'msads' });
+    expect(declined.searchParams.get('message')).toMatch(/access_denied.*Start again with/);
+    expect(declined.searchParams.get('message')).not.toMatch(/Trace ID/);
+  });
+
+  it('never shows the code, the verifier or a token in a response, the audit log or the log', async () => {
+    const secrets = flowSecrets();
+    expect(secrets.length).toBeGreaterThan(6);
+    const audit = await home.db.selectFrom('audit_log').selectAll().execute();
+    const haystacks = [...seen, ...logLines, JSON.stringify(audit)];
+    for (const secret of secrets) for (const text of haystacks) expect(text.includes(secret), `a secret appeared in: ${text.slice(0, 200)}`).toBe(false);
+  });
+});
+
 describe('sessions', () => {
   it('signs in with a cookie that is http-only, secure and SameSite=Strict, and needs the CSRF token for writes', async () => {
     const login = await app.request('http://127.0.0.1/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'carl', password: passwords.contributor }) });
@@ -511,6 +671,7 @@ describe('the OpenAPI document', () => {
       'GET /api/schedule', 'PUT /api/schedule', 'DELETE /api/schedule', 'POST /api/refresh',
       'PUT /api/exports/{id}/schedule', 'DELETE /api/exports/{id}/schedule', 'POST /api/exports/{id}/pause', 'POST /api/exports/{id}/resume',
       'GET /api/exports/{id}/manifest',
+      'POST /api/connections/{id}/oauth/start', 'GET /api/oauth/microsoft/callback',
     ];
     for (const route of contract) expect(documented).toContain(route);
     // Every route the app serves is in the document: the registry is the document's only source.

@@ -7,6 +7,7 @@ import { describeDestination } from '../src/app/destinations.ts';
 import { createUser } from '../src/app/users.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
+import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
 import { outflow, tempDir } from './support/cli.ts';
 
@@ -518,4 +519,74 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
   });
+});
+
+describe.skipIf(!available)('Sign in with Microsoft Advertising in Chromium', () => {
+  it('an admin saves a Microsoft connection unsigned, signs it in at the fake authority, and comes back signed in and verified', async () => {
+    const microsoft = await startMicrosoftAdvertisingFake();
+    const page = await signIn('admin');
+    try {
+      // Every address the browser visits: the token, the PKCE verifier and the secrets must be in none of them.
+      const visited: string[] = [];
+      page.on('request', (request) => void visited.push(request.url()));
+      await page.getByRole('link', { name: 'Connections' }).click();
+      await page.getByRole('button', { name: 'Add connection' }).click();
+      await page.getByRole('button', { name: /^Microsoft Advertising/ }).click();
+      await page.getByLabel('Display name (required)').fill('MS Ads');
+      await page.getByLabel('Client ID (required)').fill(FAKE_DEFAULTS.clientId);
+      await page.getByLabel('Client secret').fill(FAKE_DEFAULTS.clientSecret);
+      await page.getByLabel('Developer token (required)').fill(FAKE_DEFAULTS.developerToken);
+      await page.getByLabel('Base URL').fill(microsoft.baseUrl);
+      await page.getByLabel('Authority URL').fill(microsoft.authorityUrl);
+      await page.getByLabel('Customer ID').fill(FAKE_DEFAULTS.customerId);
+      await page.getByLabel('Account ID').fill(FAKE_DEFAULTS.accountId);
+      await page.getByLabel('I agree').check();
+      await page.getByRole('button', { name: 'Save' }).click();
+      const row = page.getByRole('row', { name: /MS Ads/ });
+      await row.getByText('Not signed in').waitFor();
+
+      // Declined at the authority: the page says so, with what to do, and nothing is stored.
+      microsoft.denyNextConsent();
+      await page.getByRole('button', { name: 'Sign in with Microsoft Advertising: MS Ads' }).click();
+      const refused = page.getByRole('alert').filter({ hasText: 'Signing in “MS Ads” with Microsoft Advertising failed.' });
+      await refused.waitFor();
+      expect(await refused.textContent()).toMatch(/access_denied.*Start again with “Sign in with Microsoft Advertising”/);
+      await row.getByText('Not signed in').waitFor();
+      await refused.getByRole('button', { name: 'Dismiss' }).click();
+      await refused.waitFor({ state: 'detached' });
+
+      await page.getByRole('button', { name: 'Sign in with Microsoft Advertising: MS Ads' }).click();
+      // The fake authority approves at once and sends the browser to the server's callback, which sends it back here.
+      await page.waitForURL((url) => url.pathname === '/connections' && visited.filter((v) => v.includes('/api/oauth/microsoft/callback')).length === 2);
+      const banner = page.getByRole('status').filter({ hasText: 'Signed in: “MS Ads” has a new Microsoft Advertising sign-in.' });
+      await banner.waitFor();
+      await row.getByText('Signed in', { exact: true }).waitFor();
+      expect(await row.locator('.signin-status').getAttribute('title')).toMatch(/^Signed in by admin, /);
+      // The outcome is shown once: the address loses its query, so a reload does not show it again.
+      expect(new URL(page.url()).search).toBe('');
+      await check(page, 'microsoft-sign-in');
+
+      expect(visited.some((v) => v.startsWith(`${microsoft.authorityUrl}/oauth2/v2.0/authorize?`))).toBe(true);
+      expect(microsoft.codeExchanges).toEqual([{ clientId: FAKE_DEFAULTS.clientId, pkce: 'verified' }]);
+      const connection = ((await api('/connections')) as Array<{ name: string; config: Record<string, unknown>; signedIn?: unknown; lastVerification?: { ok: boolean } }>).find((c) => c.name === 'MS Ads')!;
+      expect(connection.config.refreshToken).toBe('set');
+      expect(connection.signedIn).toMatchObject({ by: 'admin' });
+      expect(connection.lastVerification).toMatchObject({ ok: true });
+      const exchange = new URLSearchParams(microsoft.requests.find((r) => r.body.includes('grant_type=authorization_code'))!.body);
+      const secrets = [exchange.get('code_verifier')!, FAKE_DEFAULTS.clientSecret, FAKE_DEFAULTS.developerToken, ...microsoft.issuedRefreshTokens(), ...microsoft.issuedAccessTokens()];
+      expect(secrets.length).toBeGreaterThanOrEqual(5);
+      const html = await page.content();
+      for (const secret of secrets) {
+        expect(html).not.toContain(secret);
+        for (const url of visited) expect(url).not.toContain(secret);
+      }
+      // The page reloads and verifies against the fake with the stored token.
+      await page.reload();
+      await page.getByRole('button', { name: 'Verify MS Ads' }).click();
+      await page.getByText('Verified: the connection works.').waitFor();
+    } finally {
+      await page.context().close();
+      await microsoft.close();
+    }
+  }, 60_000);
 });

@@ -32,6 +32,7 @@ export const ConnectionView = z
     hostKeySha256: z.string().optional(),
     lastVerification: z.unknown().optional(),
     attention: z.unknown().optional(),
+    signedIn: z.object({ at: z.string(), by: z.string() }).optional(),
     createdBy: z.string().optional(),
     createdAt: z.string().optional(),
     updatedAt: z.string().optional(),
@@ -59,6 +60,10 @@ export const ConnectionPatch = z
   .openapi('ConnectionPatch');
 
 export const VerifyBody = z.object({ acceptHostKey: z.string().max(200).optional() }).strict().openapi('VerifyRequest');
+
+export const SignInStarted = z
+  .object({ connection: z.string(), authorizationUrl: z.string(), redirectUri: z.string(), expiresAt: z.string() })
+  .openapi('SignInStarted');
 
 export const CheckResultView = z
   .object({ connection: z.string(), ok: z.boolean(), code: z.string().optional(), message: z.string().optional(), details: Json.optional() })

@@ -96,6 +96,10 @@ export interface Connection {
   privacyConsent?: { acceptedBy: string; acceptedAt: string };
   hostKeySha256?: string;
   lastVerification?: Verification;
+  /** A problem a run met (e.g. a revoked Microsoft sign-in: code token_expired). */
+  attention?: { code?: string; message?: string };
+  /** Microsoft Advertising: who signed the connection in last, and when. */
+  signedIn?: { at: string; by: string };
   createdBy?: string;
 }
 export interface VerifyResult {
