@@ -255,6 +255,7 @@ const cases: Case[] = [
     prepare: async () => ({ url: `/api/entities/${unique('Other').replace('-', '_')}?key=id`, raw: 'id,email\n1,a@example.com\n', headers: { 'content-type': 'text/csv' } }),
     expect: [401, 403, 403, 200],
   },
+  { name: 'preview a segment', method: 'POST', prepare: async () => ({ url: '/api/segments/preview', body: { where: "tier = 'gold'" } }), expect: [401, 403, 200, 200] },
   { name: 'list destinations', method: 'GET', prepare: async () => ({ url: '/api/destinations' }), expect: [401, 200, 200, 200] },
   { name: 'list users', method: 'GET', prepare: async () => ({ url: '/api/users' }), expect: [401, 403, 403, 200] },
   { name: 'create a user', method: 'POST', prepare: async () => ({ url: '/api/users', body: { name: unique('user'), role: 'viewer' } }), expect: [401, 403, 403, 201] },
@@ -587,6 +588,21 @@ describe('sessions', () => {
   });
 });
 
+describe('segment preview', () => {
+  it('counts what a filter selects, the same number a saved segment gets, and saves nothing', async () => {
+    const before = await snapshot();
+    const preview = await call('contributor', 'POST', '/api/segments/preview', { body: { where: "tier = 'gold'" } });
+    expect(preview.status).toBe(200);
+    expect(await snapshot()).toBe(before);
+    const refreshed = await call('admin', 'POST', '/api/segments/gold/refresh');
+    expect(preview.body).toEqual({ entity: 'Customer', members: refreshed.body[0].members });
+    const bad = await call('contributor', 'POST', '/api/segments/preview', { body: { where: "tier = 'gold' AND AND" } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error).toMatchObject({ code: 'invalid_filter', position: expect.any(Number) });
+    expect((await call('contributor', 'POST', '/api/segments/preview', { body: { entity: 'Nope', where: 'x = 1' } })).status).toBe(404);
+  });
+});
+
 describe('bad input', () => {
   it('refuses malformed JSON, wrong types and unknown keys with 400 and stores nothing', async () => {
     const before = await snapshot();
@@ -670,7 +686,7 @@ describe('the OpenAPI document', () => {
       'GET /api/entities', 'GET /api/destinations', 'GET /api/users', 'POST /api/users', 'GET /api/audit',
       'GET /api/schedule', 'PUT /api/schedule', 'DELETE /api/schedule', 'POST /api/refresh',
       'PUT /api/exports/{id}/schedule', 'DELETE /api/exports/{id}/schedule', 'POST /api/exports/{id}/pause', 'POST /api/exports/{id}/resume',
-      'GET /api/exports/{id}/manifest',
+      'GET /api/exports/{id}/manifest', 'POST /api/segments/preview',
       'POST /api/connections/{id}/oauth/start', 'GET /api/oauth/microsoft/callback',
     ];
     for (const route of contract) expect(documented).toContain(route);

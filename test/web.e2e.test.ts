@@ -478,6 +478,10 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     expect(await page.locator('.filter-pointer mark').textContent()).toBe('A');
     await check(page, 'segment-filter-error');
     await page.getByLabel('Filter (required)').fill("tier = 'silver'");
+    // The count comes before saving: nothing exists until Save.
+    await page.getByRole('button', { name: 'Count members', exact: true }).click();
+    await page.getByText('100 Customer profiles match this filter now.').waitFor();
+    expect(((await api('/segments')) as { name: string }[]).map((s) => s.name)).not.toContain('silver');
     await page.getByRole('button', { name: 'Save and count members' }).click();
     await page.getByText('Saved “silver”: 100 members.').waitFor();
     await page.getByRole('button', { name: 'Done' }).click();

@@ -196,6 +196,11 @@ export const SegmentView = z
   })
   .openapi('Segment');
 
+export const SegmentPreview = z
+  .object({ entity: z.string().min(1).max(200).optional(), where: z.string().min(1).max(10_000) })
+  .strict()
+  .openapi('SegmentPreview');
+export const SegmentPreviewResult = z.object({ entity: z.string(), members: z.number().int() }).openapi('SegmentPreviewResult');
 export const SegmentCreate = z
   .object({ name: z.string().min(1).max(200), entity: z.string().min(1).max(200).optional(), where: z.string().min(1).max(10_000) })
   .strict()

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { compileFilter, FilterError, formatFilterError } from '../store/profile/filter.ts';
 import { PermissionError, ValidationError } from '../domain/errors.ts';
 import { listExports } from '../store/metadata/exports.ts';
@@ -59,6 +60,22 @@ export async function createSegment(home: Home, input: { name: string; entity?: 
   const segment = await segments.createSegment(home.db, { name, entity, filter: input.where, createdBy: home.actor.name });
   await audit(home, 'segment.create', { type: 'segment', name }, { entity, filter: input.where });
   return segment;
+}
+
+/**
+ * How many profiles a filter selects, without saving anything: the membership is materialized under a scratch
+ * id (the same query a refresh runs, so the count is the one a save and refresh would give) and dropped.
+ */
+export async function previewSegment(home: Home, input: { entity?: string; where: string }): Promise<{ entity: string; members: number }> {
+  assertNotViewer(home.actor, 'preview segments');
+  const entity = input.entity ?? 'Customer';
+  const compiled = await compileFor(home, entity, input.where);
+  const scratch = `preview_${randomBytes(6).toString('hex')}`;
+  try {
+    return { entity, members: await home.profiles.refreshSegment(scratch, entity, compiled) };
+  } finally {
+    await home.profiles.dropSegment(scratch);
+  }
 }
 
 /** A segment as the API and `segment list --json` show it. */

@@ -71,6 +71,7 @@ export interface OutflowClient {
   listSegments(): Promise<SegmentView[]>;
   updateSegment(name: string, patch: { where?: string; entity?: string }): Promise<SegmentView>;
   refreshSegments(name?: string): Promise<Array<{ name: string; members: number }>>;
+  previewSegment(input: { entity?: string; where: string }): Promise<{ entity: string; members: number }>;
   removeSegment(name: string): Promise<{ removed: string }>;
 
   showNotify(): Promise<NotifyView | null>;

@@ -1,7 +1,7 @@
 import { removeHomeNotify, setHomeNotify, showHomeNotify } from '../app/notify.ts';
 import { listAuditEntries } from '../app/audit.ts';
 import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../app/connections.ts';
-import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
+import { createSegment, listEntities, listSegmentViews, loadEntity, previewSegment, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
 import { createExport, dryRunExport, exportManifest, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
 import { cancelRun, listRunItems, reapStaleRuns, rejectionsCsv, showRun, summarizeRun } from '../app/runs.ts';
@@ -70,6 +70,7 @@ export function localClient(home: Home): OutflowClient {
     listSegments: () => listSegmentViews(home),
     updateSegment: async (name, patch) => toSegmentView(await updateSegment(home, name, patch)),
     refreshSegments: (name) => refreshSegments(home, name),
+    previewSegment: (input) => previewSegment(home, input),
     removeSegment: async (name) => {
       await removeSegment(home, name);
       return { removed: name };

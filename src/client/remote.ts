@@ -70,6 +70,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     listSegments: () => http.request('GET', '/api/segments'),
     updateSegment: (name, patch) => http.request('PATCH', `/api/segments/${p(name)}`, { body: stripUndefined(patch) }),
     refreshSegments: (name) => http.request('POST', name ? `/api/segments/${p(name)}/refresh` : '/api/segments/refresh'),
+    previewSegment: (input) => http.request('POST', '/api/segments/preview', { body: input }),
     removeSegment: (name) => http.request('DELETE', `/api/segments/${p(name)}`),
 
     showNotify: async () => (await http.request<{ notify: NotifyView | null }>('GET', '/api/notify')).notify,

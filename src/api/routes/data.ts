@@ -4,12 +4,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
-import { createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, refreshSegments, removeSegment, sampleEntity, toSegmentView, updateSegment } from '../../app/data.ts';
+import { createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, previewSegment, refreshSegments, removeSegment, sampleEntity, toSegmentView, updateSegment } from '../../app/data.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { assertAdmin } from '../../engine/services.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentRefreshResult, SegmentView } from '../schemas.ts';
+import { EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentPreview, SegmentPreviewResult, SegmentRefreshResult, SegmentView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
 
 const tags = ['Segments and entities'];
@@ -56,6 +56,19 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
       await removeSegment(home, name);
       return c.json({ removed: name }, 200);
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/segments/preview',
+      tags,
+      security,
+      summary: 'Count the profiles a filter selects, without saving a segment',
+      request: jsonBody(SegmentPreview),
+      responses: { 200: jsonResponse(SegmentPreviewResult, 'The member count the filter would give'), ...commonErrors, ...notFound, ...unprocessable },
+    }),
+    async (c) => c.json(await previewSegment(homeFor(deps, c), c.req.valid('json')), 200),
   );
 
   app.openapi(
