@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_API_ROWS, runApiBench } from './api.ts';
 import { DESTINATION_CASES, runDestinationsBench } from './destinations.ts';
 import { DEFAULT_MEMBERS, runIncrementalBench } from './incremental.ts';
+import { DEFAULT_LIMITER_RATE, DEFAULT_LIMITER_SECONDS, runLimiterBench } from './limiter.ts';
 import { DEFAULT_ROWS, runSftpBench } from './sftp.ts';
 import { BenchError } from './support.ts';
 
@@ -28,6 +29,10 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
     --members N    segment size (default ${DEFAULT_MEMBERS.toLocaleString('en-US')})
     --only ID      iterable or campaign-monitor
     --keep         keep the temporary folder
+
+  limiter        the shared rate limiter in Redis: 1 vs 3 worker processes on one account, and one acquire's cost
+    --rate N       documented requests per second (default ${DEFAULT_LIMITER_RATE})
+    --seconds N    length of each run (default ${DEFAULT_LIMITER_SECONDS})
 `;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
@@ -47,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       scale: { type: 'string' },
       only: { type: 'string' },
       members: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -89,6 +96,11 @@ async function main(argv: string[]): Promise<number> {
         throw new BenchError(`--only must be iterable or campaign-monitor, not "${values.only}".`);
       }
       return (await runIncrementalBench({ members, keep: values.keep, only: values.only })) ? 0 : 1;
+    }
+    case 'limiter': {
+      const rate = positiveNumber('rate', values.rate, DEFAULT_LIMITER_RATE);
+      const seconds = positiveNumber('seconds', values.seconds, DEFAULT_LIMITER_SECONDS);
+      return (await runLimiterBench({ rate, seconds })) ? 0 : 1;
     }
     default:
       throw new BenchError(`Unknown benchmark "${name}".\n\n${USAGE}`);

@@ -8,6 +8,7 @@ import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.ts';
 import type { Services } from '../engine/services.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { createMemoryRateLimiter } from '../lib/rate-limit.ts';
+import { openRedisRateLimiter } from '../lib/rate-limit-redis.ts';
 import { openMetadataStore, type MetadataStore } from '../store/metadata/db.ts';
 import { openProfileStore } from '../store/profile/profile-store.ts';
 import { lazyProfileStore } from '../store/profile/lazy.ts';
@@ -82,6 +83,11 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const runStallTimeoutMs = options.runStallTimeoutMs ?? msFromEnv(env, 'OUTFLOW_RUN_STALL_TIMEOUT_MS');
   const retryBudgetMs = msFromEnv(env, 'OUTFLOW_RETRY_BUDGET_MS');
   const notifyTimeoutMs = msFromEnv(env, 'OUTFLOW_NOTIFY_TIMEOUT_MS');
+  // Scale-out mode: every worker paces each destination account on one schedule in Redis; embedded mode keeps
+  // the in-process limiter. Checked before any store opens (a malformed URL is a setting to fix); the
+  // connection itself opens on the first request that needs pacing.
+  const redisUrl = env.OUTFLOW_REDIS_URL?.trim();
+  const sharedLimiter = redisUrl ? openRedisRateLimiter(redisUrl) : null;
   const dir = resolveHomeDir(options.dir, env);
   prepareHomeDir(dir);
   makePrivate(dir);
@@ -102,7 +108,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     box,
     profiles,
     log,
-    limiter: createMemoryRateLimiter(),
+    limiter: sharedLimiter?.limiter ?? createMemoryRateLimiter(),
     fetch: options.fetch ?? globalThis.fetch,
     tmpDir,
     now: () => new Date(),
@@ -114,6 +120,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     async close() {
       await profiles.close();
       await metadata.close();
+      await sharedLimiter?.close();
       if (logFile) await new Promise<void>((resolve) => logFile.end(resolve));
     },
   };

@@ -7,6 +7,7 @@ import { defineRecordExport, type Batch, type ExportRecord } from '../destinatio
 import { createTestContext } from '../destinations/kit/testing.ts';
 import { RetryableError, UpstreamError } from '../domain/errors.ts';
 import type { RunRejection } from '../domain/model.ts';
+import { createMemoryRateLimiter, type RateLimiter } from '../lib/rate-limit.ts';
 import { openProfileStore, type ProfileStore } from '../store/profile/profile-store.ts';
 import { decodeIdentity, encodeIdentity, runRecordExport, type RecordExportInput, type RecordProgress } from './records.ts';
 
@@ -121,6 +122,23 @@ describe('record pipeline', () => {
     const { value } = input(destination.kind);
     await runRecordExport(value);
     expect(destination.calls()).toBe(4);
+    expect(destination.sent.map((b) => b.keys.length)).toEqual([1000, 1000, 498]);
+  });
+
+  it("holds the whole account on a 429: the vendor's Retry-After pauses the connection's limiter key", async () => {
+    const limiter = createMemoryRateLimiter();
+    const pauses: Array<[string, number]> = [];
+    const recording: RateLimiter = { ...limiter, pause: (key, ms) => (pauses.push([key, ms]), limiter.pause(key, ms)) };
+    const destination = testDestination({
+      failOnCall: new Map<number, Error>([
+        [2, new RetryableError('rate_limited', 'slow down', { retryAfterMs: 40 })],
+        // An outage is not a throttle: it backs off without holding other requests.
+        [3, new RetryableError('upstream_unavailable', 'down')],
+      ]),
+    });
+    const { value } = input(destination.kind, { ctx: createTestContext({ limiter: recording, limiterKey: 'connection:c1' }) });
+    await runRecordExport(value);
+    expect(pauses).toEqual([['connection:c1', 40]]);
     expect(destination.sent.map((b) => b.keys.length)).toEqual([1000, 1000, 498]);
   });
 

@@ -368,6 +368,12 @@ function retryHooks(input: RecordExportInput): RetryHooks {
     signal: input.ctx.signal,
     ...(input.clock ? { now: input.clock.now, sleep: input.clock.sleep } : {}),
     onRecovered: input.onRecovered,
+    // A 429 holds the whole account, in every worker sharing the limiter. A limiter that cannot share it (Redis
+    // down) must not fail the batch: this request still waits its own delay.
+    onThrottled: (waitMs) =>
+      input.ctx.limiter.pause(input.ctx.limiterKey, waitMs).catch((error: unknown) => {
+        input.ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not share a throttle with the other workers');
+      }),
     onRetry: (error: Error, attempt: number, delayMs: number) => {
       input.ctx.log.warn({ attempt, delayMs, code: (error as { code?: string }).code }, error.message);
       input.onRetry?.(error.message, delayMs);

@@ -47,6 +47,13 @@ export interface RetryHooks {
   now?: () => number;
   random?: () => number;
   onRetry?: (error: RetryableError, attempt: number, delayMs: number) => void;
+  /**
+   * Called before waiting out a `rate_limited` failure with how long the vendor asked us to wait (Retry-After,
+   * else our backoff), so the caller can hold every other request to the same account too (the rate limiter's
+   * `pause`): one worker's 429 then slows all workers, instead of each finding out with a 429 of its own.
+   * Not called when the run gives up instead of waiting.
+   */
+  onThrottled?: (waitMs: number) => Promise<void>;
   /** Called once when a request succeeds after at least one retry. */
   onRecovered?: (recovery: Recovery) => void;
 }
@@ -95,6 +102,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: 
           { cause: error },
         );
       }
+      if (error.code === 'rate_limited') await hooks.onThrottled?.(error.retryAfterMs ?? delay);
       hooks.onRetry?.(error, attempt, delay);
       await wait(delay, hooks.signal);
     }
