@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDestination } from '../src/app/destinations.ts';
 import { createUser } from '../src/app/users.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
-import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
 import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
 import { outflow, tempDir } from './support/cli.ts';
+import { startSshd, type Sshd } from './support/sshd.ts';
 
 // The web app driven in headless Chromium (Debian's package; no browser download), against a real server and
 // the destination fakes. Outside CI the suite skips, saying why, only when /usr/bin/chromium is missing.
@@ -21,14 +21,13 @@ const SHOTS = path.resolve('test-results/web');
 const README_SHOTS = ['connections', 'export-wizard', 'export-detail', 'segment-filter-error', 'schedule', 'dry-run', 'manifest'];
 const ADMIN_PASSWORD = 'web-admin-password-1';
 const ITERABLE_KEY = 'iterable-web-key-5c1d9e';
-const SFTP_PASSWORD = 'sftp-web-password-8b2f';
 
 let home: string;
 let work: string;
 let webRoot: string;
 let server: RunningServer;
 let iterable: IterableFake;
-let sftp: FakeSftpServer;
+let sftp: Sshd;
 let browser: Browser;
 const passwords: Record<string, string> = { admin: ADMIN_PASSWORD };
 
@@ -50,7 +49,8 @@ beforeAll(async () => {
 
   // A little latency per request, so that the run is visibly in progress for a moment.
   iterable = await startIterableFake({ projects: [{ apiKey: ITERABLE_KEY }], latencyMs: 150 });
-  sftp = await startFakeSftpServer({ username: 'partner', password: SFTP_PASSWORD });
+  // The real OpenSSH server the SFTP tests use (key login), on a loopback port.
+  sftp = await startSshd();
   server = await startServer({ dir: home, port: 0, webRoot, env: { ...process.env, OUTFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD } });
   const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };
   passwords.casey = (await createUser(admin, { name: 'casey', role: 'contributor' })).password;
@@ -67,7 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  await Promise.all([iterable?.close(), sftp?.close()]);
+  await Promise.all([iterable?.close(), sftp?.stop()]);
   for (const dir of [home, work, webRoot]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -192,8 +192,8 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByLabel('Display name (required)').fill('Partner SFTP');
     await page.getByLabel('Host (required)').fill(sftp.host);
     await page.getByLabel('Port').fill(String(sftp.port));
-    await page.getByLabel('Username (required)').fill('partner');
-    await page.getByLabel('Password', { exact: true }).fill(SFTP_PASSWORD);
+    await page.getByLabel('Username (required)').fill(sftp.username);
+    await page.getByLabel('Private key', { exact: true }).fill(sftp.privateKey);
     expect(await page.getByLabel('Password', { exact: true }).getAttribute('type')).toBe('password');
     await check(page, 'connection-form');
 
@@ -206,13 +206,15 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByText('Required: fill this in.').waitFor();
     expect(await page.getByLabel('Folder (required)').getAttribute('aria-invalid')).toBe('true');
     expect(await api('/connections')).toEqual([]);
-    await page.getByLabel('Folder (required)').fill('/');
+    await page.getByLabel('Folder (required)').fill(sftp.root);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('row', { name: /Partner SFTP/ }).waitFor();
     await page.getByRole('button', { name: 'Verify Partner SFTP' }).click();
     await page.getByText('Verified: the connection works.').waitFor();
     expect(await page.locator('.fingerprint').first().textContent()).toBe(sftp.hostKeySha256);
-    expect(await page.content()).not.toContain(SFTP_PASSWORD);
+    const keyLine = sftp.privateKey.split('\n')[1]!;
+    expect(await page.content()).not.toContain(keyLine);
+    expect(JSON.stringify(await api('/connections/Partner%20SFTP'))).not.toContain(keyLine);
   });
 
   it('adds an Iterable connection for administrators only; its API key is never echoed', async () => {
