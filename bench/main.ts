@@ -12,6 +12,9 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
 
   sftp           Outflow's SFTP export vs DuckDB CSV + pigz/gzip + OpenSSH sftp, to a real sshd
     --rows N       rows to export (default ${DEFAULT_ROWS.toLocaleString('en-US')})
+    --store S      duckdb (default) or postgres: the profile store (OUTFLOW_PROFILES_URL); the postgres
+                   baseline is psql \\copy to a file + sftp (PostgreSQL at OUTFLOW_BENCH_DATABASE_URL,
+                   default postgres://postgres@127.0.0.1:5432/test)
     --repeat N     rounds of every measurement; prints medians (default 1)
     --keep         keep the temporary folder
 
@@ -54,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       members: { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
+      store: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -71,7 +75,9 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isInteger(rows)) throw new BenchError('--rows must be a whole number.');
       const repeat = positiveNumber('repeat', values.repeat, 1);
       if (!Number.isInteger(repeat)) throw new BenchError('--repeat must be a whole number.');
-      await runSftpBench({ rows, repeat, keep: values.keep });
+      const store = values.store ?? 'duckdb';
+      if (store !== 'duckdb' && store !== 'postgres') throw new BenchError(`--store must be duckdb or postgres, not "${store}".`);
+      await runSftpBench({ rows, repeat, keep: values.keep, store });
       return 0;
     }
     case 'api': {

@@ -220,6 +220,7 @@ export const EntityView = z
     rows: z.number(),
     columns: z.array(z.object({ name: z.string(), type: z.string() }).passthrough()),
     loadedAt: z.string().nullable().optional(),
+    attached: z.string().optional().openapi({ description: 'The table or view an attached entity reads live (PostgreSQL profile store)' }),
   })
   .openapi('Entity');
 
@@ -273,6 +274,14 @@ export const ExportManifestView = z
     ),
   })
   .openapi('ExportManifest');
+
+export const EntityAttach = z
+  .object({
+    table: z.string().min(1).max(300).openapi({ example: 'crm.customers', description: 'schema.table of a table or view in the profile store database' }),
+    key: z.string().min(1).max(200).optional().openapi({ example: 'customer_id', description: 'Key column (default profile_id)' }),
+  })
+  .strict()
+  .openapi('EntityAttach');
 
 export const DestinationView = z
   .object({

@@ -6,6 +6,7 @@ import type { Segment } from '../domain/model.ts';
 import * as segments from '../store/metadata/segments.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { Home } from './home.ts';
+import { outflowCommand } from '../lib/shell.ts';
 import { audit } from './audit.ts';
 import { assertAdmin, assertNotViewer } from '../engine/services.ts';
 
@@ -14,6 +15,18 @@ export async function loadEntity(home: Home, entity: string, file: string, optio
   const info = await home.profiles.loadEntity(entity, file, { key: options.key ?? 'profile_id', delimiter: options.delimiter });
   home.log.info({ entity, rows: info.rows, by: home.actor.name }, 'entity loaded');
   await audit(home, 'entity.load', { type: 'entity', name: entity }, { rows: info.rows, key: info.key });
+  return info;
+}
+
+/**
+ * Registers an existing PostgreSQL table or view as an entity (PostgreSQL profile store only): segments and
+ * exports read it live, nothing is copied.
+ */
+export async function attachEntity(home: Home, entity: string, options: { table: string; key?: string }): Promise<EntityInfo> {
+  assertAdmin(home.actor, 'attach entities');
+  const info = await home.profiles.attachEntity(entity, options.table, { key: options.key ?? 'profile_id' });
+  home.log.info({ entity, table: info.attached, by: home.actor.name }, 'entity attached');
+  await audit(home, 'entity.attach', { type: 'entity', name: entity }, { table: info.attached, key: info.key });
   return info;
 }
 
@@ -39,13 +52,18 @@ export async function sampleEntity(home: Home, entity: string, perColumn = 3): P
 }
 
 /** Compiles `filter` against the entity's current columns; a bad filter's error shows a caret under the problem. */
-async function compileFor(home: Home, entity: string, filter: string) {
+async function compileFor(home: Home, entity: string, filter: string, segment?: string) {
   const info = await home.profiles.getEntity(entity);
   try {
     return compileFilter(filter, info.columns);
   } catch (error) {
     if (error instanceof FilterError) {
-      throw new FilterError(`${error.message}\n${formatFilterError(filter, error)}`, error.position, { cause: error });
+      // An attached table's columns can change under a saved segment: say so, rather than blame the filter.
+      const gone =
+        segment !== undefined && info.attached && /^Unknown column/.test(error.message)
+          ? `Segment "${segment}" uses a column that ${info.attached} (attached as ${entity}) no longer has (dropped or renamed?). Restore the column in ${info.attached}, or change the filter with \`${outflowCommand('segment', 'update', segment)} --where …\`. `
+          : '';
+      throw new FilterError(`${gone}${error.message}\n${formatFilterError(filter, error)}`, error.position, { cause: error });
     }
     throw error;
   }
@@ -107,7 +125,7 @@ export async function refreshSegments(home: Home, name?: string): Promise<Array<
   const targets = name ? [await segments.getSegment(home.db, name)] : await segments.listSegments(home.db);
   const results: Array<{ name: string; members: number }> = [];
   for (const segment of targets) {
-    const filter = await compileFor(home, segment.entity, segment.filter);
+    const filter = await compileFor(home, segment.entity, segment.filter, segment.name);
     const members = await home.profiles.refreshSegment(segment.id, segment.entity, filter);
     await segments.recordSegmentRefresh(home.db, segment.id, members, home.now().toISOString());
     home.log.info({ segment: segment.name, members }, 'segment refreshed');

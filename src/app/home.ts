@@ -12,12 +12,14 @@ import { openRedisRateLimiter } from '../lib/rate-limit-redis.ts';
 import { openMetadataStore, type MetadataStore } from '../store/metadata/db.ts';
 import { openProfileStore } from '../store/profile/profile-store.ts';
 import { lazyProfileStore } from '../store/profile/lazy.ts';
+import { openPostgresProfileStore, parseProfilesUrl } from '../store/profile/postgres-store.ts';
 import { createStream as createRotatingStream } from 'rotating-file-stream';
 import { createSecretBox, loadSecretKey } from '../store/secret-box.ts';
 
 /**
  * An Outflow home: the directory holding the embedded stores (`metadata.sqlite`, `profiles.duckdb`), the
- * secret key, logs and scratch space. `OUTFLOW_DATABASE_URL=postgres://…` moves the metadata to PostgreSQL.
+ * secret key, logs and scratch space. `OUTFLOW_DATABASE_URL=postgres://…` moves the metadata to PostgreSQL,
+ * `OUTFLOW_PROFILES_URL=postgres://…` the profiles.
  */
 export interface Home extends Services {
   dir: string;
@@ -97,7 +99,13 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const log = options.log ?? createLogger({ stream: logFile! });
   const box = createSecretBox(loadSecretKey(dir, env));
   const metadata = await openMetadataStore({ url: env.OUTFLOW_DATABASE_URL, sqlitePath: path.join(dir, 'metadata.sqlite') });
-  const profiles = lazyProfileStore(() => openProfileStore(path.join(dir, 'profiles.duckdb')));
+  // OUTFLOW_PROFILES_URL=postgres://… moves the profiles to PostgreSQL (workers on other machines read them
+  // there); unset, they stay in the home's DuckDB file. Checked now, so a bad URL fails every command at once.
+  const profilesUrl = env.OUTFLOW_PROFILES_URL?.trim();
+  if (profilesUrl) parseProfilesUrl(profilesUrl);
+  const profiles = lazyProfileStore(() =>
+    profilesUrl ? openPostgresProfileStore(profilesUrl) : openProfileStore(path.join(dir, 'profiles.duckdb')),
+  );
   const swept = sweepWorkDirs(tmpDir);
   if (swept.length > 0) log.info({ folders: swept }, 'removed scratch folders of runs whose process was killed');
   return {

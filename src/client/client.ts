@@ -24,7 +24,7 @@ export interface RunWatch {
   signal: AbortSignal;
 }
 
-export type EntityView = Pick<EntityInfo, 'name' | 'key' | 'rows' | 'columns' | 'loadedAt'>;
+export type EntityView = Pick<EntityInfo, 'name' | 'key' | 'rows' | 'columns' | 'loadedAt' | 'attached'>;
 
 /**
  * Everything the CLI asks of Outflow. Two implementations: `localClient` calls the use cases on a home this
@@ -67,6 +67,8 @@ export interface OutflowClient {
 
   loadEntity(name: string, file: string, options: { key?: string; delimiter?: string }): Promise<EntityView>;
   listEntities(): Promise<EntityView[]>;
+  /** Registers an existing table or view of the PostgreSQL profile store's database as an entity, read live. */
+  attachEntity(name: string, options: { table: string; key?: string }): Promise<EntityView>;
   createSegment(input: { name: string; entity?: string; where: string }): Promise<SegmentView>;
   listSegments(): Promise<SegmentView[]>;
   updateSegment(name: string, patch: { where?: string; entity?: string }): Promise<SegmentView>;

@@ -1,7 +1,7 @@
 import { removeHomeNotify, setHomeNotify, showHomeNotify } from '../app/notify.ts';
 import { listAuditEntries } from '../app/audit.ts';
 import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../app/connections.ts';
-import { createSegment, listEntities, listSegmentViews, loadEntity, previewSegment, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
+import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, previewSegment, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
 import { createExport, dryRunExport, exportManifest, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
 import { cancelRun, listRunItems, reapStaleRuns, rejectionsCsv, showRun, summarizeRun } from '../app/runs.ts';
@@ -18,7 +18,14 @@ const FOLLOW_POLL_MS = 500;
 
 /** The use cases, called on a home this process opened (no server owns it). */
 export function localClient(home: Home): OutflowClient {
-  const entityView = (e: Awaited<ReturnType<typeof listEntities>>[number]) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt });
+  const entityView = (e: Awaited<ReturnType<typeof listEntities>>[number]) => ({
+    name: e.name,
+    key: e.key,
+    rows: e.rows,
+    columns: e.columns,
+    loadedAt: e.loadedAt,
+    ...(e.attached ? { attached: e.attached } : {}),
+  });
   return {
     where: 'local',
     createConnection: (input) => createConnection(home, input),
@@ -66,6 +73,7 @@ export function localClient(home: Home): OutflowClient {
 
     loadEntity: async (name, file, options) => entityView(await loadEntity(home, name, file, options)),
     listEntities: async () => (await listEntities(home)).map(entityView),
+    attachEntity: async (name, options) => entityView(await attachEntity(home, name, options)),
     createSegment: async (input) => toSegmentView(await createSegment(home, input)),
     listSegments: () => listSegmentViews(home),
     updateSegment: async (name, patch) => toSegmentView(await updateSegment(home, name, patch)),

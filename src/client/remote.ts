@@ -66,6 +66,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
       });
     },
     listEntities: () => http.request('GET', '/api/entities'),
+    attachEntity: (name, options) => http.request('POST', `/api/entities/${p(name)}/attach`, { body: stripUndefined(options) }),
     createSegment: (input) => http.request('POST', '/api/segments', { body: stripUndefined(input) }),
     listSegments: () => http.request('GET', '/api/segments'),
     updateSegment: (name, patch) => http.request('PATCH', `/api/segments/${p(name)}`, { body: stripUndefined(patch) }),

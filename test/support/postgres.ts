@@ -1,6 +1,9 @@
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll } from 'vitest';
 import { openMetadataStore, type MetadataStore } from '../../src/store/metadata/db.ts';
+import { openProfileStore, type ProfileStore } from '../../src/store/profile/profile-store.ts';
+import { openPostgresProfileStore } from '../../src/store/profile/postgres-store.ts';
 
 export const POSTGRES_URL = process.env.OUTFLOW_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -50,5 +53,29 @@ export async function metadataBackends(prefix: string): Promise<Array<[string, (
   return [
     ['SQLite', () => openMetadataStore({ sqlitePath: ':memory:' }), true],
     ['PostgreSQL', () => openMetadataStore({ url: POSTGRES_URL, pgSchema: schema }), hasPostgres],
+  ];
+}
+
+/**
+ * The profile stores a contract test runs on: DuckDB in a file under the test's folder, and PostgreSQL in a
+ * fresh schema per store opened (all dropped after the file). Each entry is `[name, open(dir)]` for `describe.each`.
+ */
+export function profileBackends(prefix: string): Array<[string, (dir: string) => Promise<ProfileStore>]> {
+  const schemas: string[] = [];
+  const base = uniqueSchema(prefix);
+  afterAll(async () => {
+    for (const schema of schemas) await dropSchema(schema);
+  });
+  return [
+    ['DuckDB', (dir) => openProfileStore(path.join(dir, 'profiles.duckdb'))],
+    [
+      'PostgreSQL',
+      async () => {
+        if (!(await postgresAvailable())) throw new Error(`PostgreSQL at ${POSTGRES_URL} is required for the profile-store contract suite.`);
+        const schema = `${base}_${schemas.length}`;
+        schemas.push(schema);
+        return openPostgresProfileStore(POSTGRES_URL, { schema });
+      },
+    ],
   ];
 }

@@ -4,17 +4,41 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
-import { createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, previewSegment, refreshSegments, removeSegment, sampleEntity, toSegmentView, updateSegment } from '../../app/data.ts';
+import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, previewSegment, refreshSegments, removeSegment, sampleEntity, toSegmentView, updateSegment } from '../../app/data.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { assertAdmin } from '../../engine/services.ts';
+import type { EntityInfo } from '../../store/profile/profile-store.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentPreview, SegmentPreviewResult, SegmentRefreshResult, SegmentView } from '../schemas.ts';
+import { EntityAttach, EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentPreview, SegmentPreviewResult, SegmentRefreshResult, SegmentView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
 
 const tags = ['Segments and entities'];
 
+function entityView(e: EntityInfo) {
+  return { name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt, ...(e.attached ? { attached: e.attached } : {}) };
+}
+
 export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/entities/{name}/attach',
+      tags,
+      security,
+      summary: 'Register an existing table or view as an entity, read live without copying (PostgreSQL profile store; administrators)',
+      request: {
+        params: z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) }),
+        ...jsonBody(EntityAttach),
+      },
+      responses: { 200: jsonResponse(EntityView, 'Attached'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+    }),
+    async (c) => {
+      const info = await attachEntity(homeFor(deps, c), c.req.valid('param').name, c.req.valid('json'));
+      return c.json(entityView(info), 200);
+    },
+  );
+
   app.openapi(
     createRoute({ method: 'get', path: '/api/segments', tags, security, responses: { 200: jsonResponse(z.array(SegmentView), 'Segments with their member counts'), ...commonErrors } }),
     async (c) => c.json(await listSegmentViews(homeFor(deps, c)), 200),
@@ -104,7 +128,7 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const entities = await listEntities(homeFor(deps, c));
       return c.json(
-        entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt })),
+        entities.map((e) => entityView(e)),
         200,
       );
     },
@@ -154,7 +178,7 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
       try {
         await pipeline(Readable.fromWeb(body as WebReadableStream), fs.createWriteStream(file, { mode: 0o600 }));
         const info = await loadEntity(home, name, file, { key: query.key, delimiter: query.delimiter });
-        return c.json({ name: info.name, key: info.key, rows: info.rows, columns: info.columns, loadedAt: info.loadedAt }, 200);
+        return c.json(entityView(info), 200);
       } finally {
         fs.rmSync(file, { force: true });
       }

@@ -702,3 +702,44 @@ function listColumns(columns: ColumnInfo[]): string {
 function closestColumn(name: string, columns: ColumnInfo[]): string | undefined {
   return closestMatch(name, columns.map((column) => column.name));
 }
+
+/**
+ * The same filter for PostgreSQL. The compiled SQL is portable except in two places: PostgreSQL infers an
+ * untyped parameter's type from the column it meets, so `orders >= 2.5` against a BIGINT would refuse '2.5'
+ * (numbers are therefore bound as NUMERIC, compared as DuckDB compares them), and PostgreSQL's LIKE treats a
+ * backslash as an escape where DuckDB's does not (`ESCAPE ''` turns that off). Quoted column names are
+ * copied as they are, so a column named like a placeholder is never touched. `firstParam` is the one the
+ * filter was compiled with.
+ */
+export function toPostgresFilter(filter: CompiledFilter, firstParam = 1): CompiledFilter {
+  const { sql, params } = filter;
+  let out = '';
+  for (let i = 0; i < sql.length; ) {
+    const ch = sql[i]!;
+    if (ch === '"') {
+      let end = i + 1;
+      for (;;) {
+        end = sql.indexOf('"', end);
+        if (end === -1) throw new Error('unterminated identifier in compiled filter');
+        if (sql[end + 1] === '"') end += 2;
+        else break;
+      }
+      out += sql.slice(i, end + 1);
+      i = end + 1;
+      continue;
+    }
+    const placeholder = /^\$(\d+)/.exec(sql.slice(i, i + 12));
+    if (ch === '$' && placeholder) {
+      const value = params[Number(placeholder[1]) - firstParam];
+      const numeric = typeof value === 'number' || typeof value === 'bigint';
+      const like = out.endsWith(' LIKE ');
+      out += numeric ? `CAST(${placeholder[0]} AS NUMERIC)` : placeholder[0];
+      if (like) out += " ESCAPE ''";
+      i += placeholder[0].length;
+      continue;
+    }
+    out += ch;
+    i++;
+  }
+  return { sql: out, params: params.map((p) => (typeof p === 'bigint' ? p.toString() : p)) };
+}

@@ -19,6 +19,7 @@ export function lazyProfileStore(open: () => Promise<ProfileStore>): ProfileStor
     getEntity: async (name) => (await get()).getEntity(name),
     sampleValues: async (entity, perColumn) => (await get()).sampleValues(entity, perColumn),
     loadEntity: async (name, file, options) => (await get()).loadEntity(name, file, options),
+    attachEntity: async (name, table, options) => (await get()).attachEntity(name, table, options),
     refreshSegment: async (segmentId, entity, filter) => (await get()).refreshSegment(segmentId, entity, filter),
     dropSegment: async (segmentId) => (await get()).dropSegment(segmentId),
     countRows: async (source) => (await get()).countRows(source),

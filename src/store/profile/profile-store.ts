@@ -14,6 +14,8 @@ export interface EntityInfo {
   columns: ColumnInfo[];
   loadedAt: string;
   source: string;
+  /** For an entity attached to an existing table or view (PostgreSQL store): that table, read live. */
+  attached?: string;
 }
 
 /** What an export reads: a whole entity, or the members of a materialized segment. */
@@ -35,6 +37,11 @@ export interface ProfileStore {
   sampleValues(entity: string, perColumn: number): Promise<Array<{ name: string; type: string; values: string[] }>>;
   /** Replaces the entity with the file's rows, atomically: on any error the previous data stays. */
   loadEntity(name: string, file: string, options: { key: string; delimiter?: string }): Promise<EntityInfo>;
+  /**
+   * Registers an existing table or view (`schema.table`) as an entity without copying it: segments and
+   * exports read it live. Only the PostgreSQL store can; the embedded store says so.
+   */
+  attachEntity(name: string, table: string, options: { key: string }): Promise<EntityInfo>;
   /** Re-materializes a segment's members; returns how many there are. */
   refreshSegment(segmentId: string, entity: string, filter: CompiledFilter): Promise<number>;
   dropSegment(segmentId: string): Promise<void>;
@@ -150,14 +157,14 @@ export interface SyncTables {
   dropTables(prefix: string): Promise<void>;
 }
 
-const ENTITY_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+export const ENTITY_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 const META = '_outflow_entities';
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function quoteLiteral(text: string): string {
+export function quoteLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
@@ -293,8 +300,9 @@ async function openInstance(file: string, lockWaitMs: number): Promise<DuckDBIns
   }
 }
 
-const SAMPLE_SCAN_ROWS = 1000;
-const SAMPLE_MAX_CHARS = 60;
+/** Sample values come from this many rows at most, whatever the entity's size, and are cut to this length. */
+export const SAMPLE_SCAN_ROWS = 1000;
+export const SAMPLE_MAX_CHARS = 60;
 
 class DuckDbProfileStore implements ProfileStore {
   constructor(
@@ -314,9 +322,7 @@ class DuckDbProfileStore implements ProfileStore {
     const row = reader.getRows()[0];
     if (!row) {
       const known = (await this.con.runAndReadAll(`SELECT name FROM ${META} ORDER BY name`)).getRows().map((r) => String(r[0]));
-      throw new NotFoundError(
-        `No entity named "${name}" in the profile store. ${known.length ? `Known entities: ${known.join(', ')}.` : 'Load one with `outflow entity load <Entity> <file>`.'}`,
-      );
+      throw noEntityError(name, known);
     }
     const columns = await this.columnsOf(name);
     const key = String(row[1]);
@@ -354,35 +360,26 @@ class DuckDbProfileStore implements ProfileStore {
     return reader.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]) }));
   }
 
+  async attachEntity(name: string): Promise<EntityInfo> {
+    throw new ConfigError(
+      'invalid_settings',
+      `Cannot attach ${name}: the embedded profile store (DuckDB) holds copies only. Attaching a live table needs the PostgreSQL profile store: set OUTFLOW_PROFILES_URL=postgres://… , or load the data with \`outflow entity load ${name} <file>\`.`,
+    );
+  }
+
   async loadEntity(name: string, file: string, options: { key: string; delimiter?: string }): Promise<EntityInfo> {
-    if (!ENTITY_NAME.test(name)) {
-      throw new ValidationError(`"${name}" is not a valid entity name: use letters, digits and _ , starting with a letter (at most 63 characters).`);
-    }
-    const absolute = path.resolve(file);
-    if (!fs.existsSync(absolute)) throw new ValidationError(`Cannot read ${file}: no such file.`);
-    const parquet = /\.parquet$/i.test(absolute);
-    // Checked before DuckDB sees it: DuckDB takes delimiters of up to four bytes, which our header parser
-    // (one character) would then disagree with, and its messages about them name no option.
-    const delimiter = parquet ? ',' : csvDelimiter(options.delimiter ?? ',');
-    const unreadable = (cause: unknown) =>
-      cause instanceof OutflowError
-        ? cause
-        : new ValidationError(`Could not load ${path.basename(file)} into ${name}: ${describeReadError(cause, absolute)} ${name} was not changed; fix the file and load again.`, [], { cause });
+    const { absolute, parquet, delimiter, unreadable } = checkLoad(name, file, options);
     const staging = quoteIdent(`_load_${name}_${process.pid}_${Date.now()}`);
 
     let source: { select: string; columns: ColumnInfo[]; cleanup(): Promise<void> };
     try {
-      source = parquet ? await this.parquetSource(absolute) : await this.csvSource(absolute, delimiter, staging);
+      source = parquet ? await parquetSource(this.con, absolute) : await csvSource(this.con, absolute, delimiter, quoteIdent(`${staging.slice(1, -1)}_raw`));
     } catch (cause) {
       throw unreadable(cause);
     }
     try {
       const keyColumn = source.columns.find((c) => c.name === options.key) ?? source.columns.find((c) => c.name.toLowerCase() === options.key.toLowerCase());
-      if (!keyColumn) {
-        throw new ValidationError(
-          `The file has no column "${options.key}" to use as ${name}'s key. Columns: ${source.columns.map((c) => c.name).join(', ')}. Pass --key <column>.`,
-        );
-      }
+      if (!keyColumn) throw noKeyColumnError(name, options.key, source.columns);
       const key = quoteIdent(keyColumn.name);
       // One copy of the data, built and checked inside the transaction that swaps it in: a failure anywhere
       // rolls back to the previous entity.
@@ -393,8 +390,7 @@ class DuckDbProfileStore implements ProfileStore {
         });
         const check = (await this.con.runAndReadAll(`SELECT count(*), count(${key}), count(DISTINCT ${key}) FROM ${staging}`)).getRows()[0]!;
         const [rows, nonNull, distinct] = check.map(Number) as [number, number, number];
-        if (nonNull < rows) throw new ValidationError(`${rows - nonNull} row(s) have an empty key column "${keyColumn.name}". Every row needs a key; ${name} was not changed.`);
-        if (distinct < nonNull) throw new ValidationError(`The key column "${keyColumn.name}" has ${nonNull - distinct} duplicate value(s); keys must be unique. ${name} was not changed.`);
+        checkKeyCounts(name, keyColumn.name, rows, nonNull, distinct);
         await this.con.run(`DROP TABLE IF EXISTS ${quoteIdent(name)}`);
         await this.con.run(`ALTER TABLE ${staging} RENAME TO ${quoteIdent(name)}`);
         // loaded_at also versions the entity: segments built from an earlier load are stale. Two loads in the
@@ -411,57 +407,6 @@ class DuckDbProfileStore implements ProfileStore {
       return this.getEntity(name);
     } finally {
       await source.cleanup();
-    }
-  }
-
-  private async parquetSource(file: string) {
-    const select = `SELECT * FROM read_parquet(${quoteLiteral(file)})`;
-    const described = await this.con.runAndReadAll(`DESCRIBE ${select}`);
-    const columns = described.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]) }));
-    return { select, columns, cleanup: async () => {} };
-  }
-
-  /**
-   * Reads a CSV with the header we parsed ourselves and every column as text, so a ragged row is an error
-   * that names its line (DuckDB's sniffer, faced with one, may pick another header or return no rows). Then
-   * gives each column the narrowest type every value fits, found in one scan.
-   */
-  private async csvSource(file: string, delimiter: string, staging: string) {
-    const header = readCsvHeader(file, delimiter);
-    const raw = quoteIdent(`${staging.slice(1, -1)}_raw`);
-    const columnTypes = `{${header.map((h) => `${quoteLiteral(h)}: 'VARCHAR'`).join(', ')}}`;
-    const cleanup = async () => {
-      await this.con.run(`DROP TABLE IF EXISTS ${raw}`);
-    };
-    try {
-      await this.con.run(
-        `CREATE TABLE ${raw} AS SELECT * FROM read_csv(${quoteLiteral(file)}, header = true, auto_detect = false, delim = ${quoteLiteral(delimiter)}, quote = '"', escape = '"', strict_mode = true, null_padding = false, max_line_size = ${MAX_LINE_BYTES}, columns = ${columnTypes})`,
-      );
-      const candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'BOOLEAN'];
-      const probes = header.flatMap((h) => {
-        const c = quoteIdent(h);
-        // A leading zero ("00042") means an identifier or a postal code: keep it as text.
-        // TRY_CAST('1.5' AS BIGINT) rounds instead of failing, so integers are recognised by their shape.
-        const fits = (t: string) =>
-          t === 'BIGINT' ? `count(CASE WHEN regexp_full_match(${c}, '[+-]?[0-9]{1,18}') THEN 1 END)` : `count(TRY_CAST(${c} AS ${t}))`;
-        return [`count(${c})`, `count(CASE WHEN regexp_matches(${c}, '^[+-]?0[0-9]') THEN 1 END)`, ...candidates.map(fits)];
-      });
-      const counts = (await this.con.runAndReadAll(`SELECT ${probes.join(', ')} FROM ${raw}`)).getRows()[0]!.map(Number);
-      const width = 2 + candidates.length;
-      const columns: ColumnInfo[] = header.map((h, i) => {
-        const [nonNull, leadingZero, ...fits] = counts.slice(i * width, (i + 1) * width) as [number, number, ...number[]];
-        let type = 'VARCHAR';
-        if (nonNull > 0) {
-          const index = candidates.findIndex((t, j) => fits[j] === nonNull && !(leadingZero > 0 && (t === 'BIGINT' || t === 'DOUBLE')));
-          if (index >= 0) type = candidates[index]!;
-        }
-        return { name: h, type };
-      });
-      const select = columns.map((c) => (c.type === 'VARCHAR' ? quoteIdent(c.name) : `CAST(${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}`));
-      return { select: `SELECT ${select.join(', ')} FROM ${raw}`, columns, cleanup };
-    } catch (error) {
-      await cleanup();
-      throw error;
     }
   }
 
@@ -499,7 +444,7 @@ class DuckDbProfileStore implements ProfileStore {
 
   private async requireMembers(source: Source & { kind: 'segment' }): Promise<void> {
     if (!(await this.hasTable(`_members_${source.segmentId}`))) {
-      throw new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`${outflowCommand('segment', 'refresh', source.segment)}\` first.`);
+      throw neverRefreshedError(source.segment);
     }
   }
 
@@ -616,20 +561,77 @@ class DuckDbProfileStore implements ProfileStore {
   }
 }
 
+export async function parquetSource(con: DuckDBConnection, file: string) {
+  const select = `SELECT * FROM read_parquet(${quoteLiteral(file)})`;
+  const described = await con.runAndReadAll(`DESCRIBE ${select}`);
+  const columns = described.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]) }));
+  return { select, columns, cleanup: async () => {} };
+}
+
+/**
+ * Reads a CSV with the header we parsed ourselves and every column as text, so a ragged row is an error
+ * that names its line (DuckDB's sniffer, faced with one, may pick another header or return no rows). Then
+ * gives each column the narrowest type every value fits, found in one scan.
+ */
+export async function csvSource(con: DuckDBConnection, file: string, delimiter: string, raw: string | null) {
+  const header = readCsvHeader(file, delimiter);
+  const columnTypes = `{${header.map((h) => `${quoteLiteral(h)}: 'VARCHAR'`).join(', ')}}`;
+  const reader = `read_csv(${quoteLiteral(file)}, header = true, auto_detect = false, delim = ${quoteLiteral(delimiter)}, quote = '"', escape = '"', strict_mode = true, null_padding = false, max_line_size = ${MAX_LINE_BYTES}, columns = ${columnTypes})`;
+  // With `raw`, the text is parsed once into that table; without, the file is read twice (types, then rows)
+  // and never copied, for a store that is not DuckDB.
+  const from = raw ?? reader;
+  const cleanup = async () => {
+    if (raw) await con.run(`DROP TABLE IF EXISTS ${raw}`);
+  };
+  try {
+    if (raw) await con.run(`CREATE TABLE ${raw} AS SELECT * FROM ${reader}`);
+    const candidates = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'BOOLEAN'];
+    const probes = header.flatMap((h) => {
+      const c = quoteIdent(h);
+      // A leading zero ("00042") means an identifier or a postal code: keep it as text.
+      // TRY_CAST('1.5' AS BIGINT) rounds instead of failing, so integers are recognised by their shape.
+      // TRY_CAST('2024-03-02 01:30:00' AS DATE) drops the time instead of failing: a value with a time is no date.
+      const fits = (t: string) =>
+        t === 'BIGINT'
+          ? `count(CASE WHEN regexp_full_match(${c}, '[+-]?[0-9]{1,18}') THEN 1 END)`
+          : t === 'DATE'
+            ? `count(CASE WHEN NOT regexp_matches(${c}, '[0-9]:[0-9]') THEN TRY_CAST(${c} AS DATE) END)`
+            : `count(TRY_CAST(${c} AS ${t}))`;
+      return [`count(${c})`, `count(CASE WHEN regexp_matches(${c}, '^[+-]?0[0-9]') THEN 1 END)`, ...candidates.map(fits)];
+    });
+    const counts = (await con.runAndReadAll(`SELECT ${probes.join(', ')} FROM ${from}`)).getRows()[0]!.map(Number);
+    const width = 2 + candidates.length;
+    const columns: ColumnInfo[] = header.map((h, i) => {
+      const [nonNull, leadingZero, ...fits] = counts.slice(i * width, (i + 1) * width) as [number, number, ...number[]];
+      let type = 'VARCHAR';
+      if (nonNull > 0) {
+        const index = candidates.findIndex((t, j) => fits[j] === nonNull && !(leadingZero > 0 && (t === 'BIGINT' || t === 'DOUBLE')));
+        if (index >= 0) type = candidates[index]!;
+      }
+      return { name: h, type };
+    });
+    const select = columns.map((c) => (c.type === 'VARCHAR' ? quoteIdent(c.name) : `CAST(${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}`));
+    return { select: `SELECT ${select.join(', ')} FROM ${from}`, columns, cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
 /**
  * OWASP's CSV-injection defence, inside the COPY query so rows keep streaming through DuckDB: a text value
  * starting with = + - @ TAB or CR gets a leading `'`, which spreadsheets show instead of running the value
  * as a formula. Only text columns: a number such as -5 in a numeric column is not a formula and stays as is.
  * https://owasp.org/www-community/attacks/CSV_Injection
  */
-function formulaSafe(column: ColumnInfo, alias: string): string {
+export function formulaSafe(column: ColumnInfo, alias: string): string {
   const c = `${alias}.${quoteIdent(column.name)}`;
   if (column.type !== 'VARCHAR') return c;
   return `CASE WHEN left(${c}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || ${c} ELSE ${c} END AS ${quoteIdent(column.name)}`;
 }
 
 /** DuckDB's default, stated so the message can name it: the most bytes one CSV record may hold. */
-const MAX_LINE_BYTES = 2 * 1024 * 1024;
+export const MAX_LINE_BYTES = 2 * 1024 * 1024;
 
 /** The one-character CSV delimiter to load with; `\t` and `tab` mean a tab, as a shell makes typing one awkward. */
 export function csvDelimiter(value: string): string {
@@ -954,4 +956,41 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
       for (const table of tables) await con.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
     },
   };
+}
+
+/** Checks an entity load's name, file and delimiter before either store reads anything. */
+export function checkLoad(name: string, file: string, options: { delimiter?: string }) {
+  if (!ENTITY_NAME.test(name)) {
+    throw new ValidationError(`"${name}" is not a valid entity name: use letters, digits and _ , starting with a letter (at most 63 characters).`);
+  }
+  const absolute = path.resolve(file);
+  if (!fs.existsSync(absolute)) throw new ValidationError(`Cannot read ${file}: no such file.`);
+  const parquet = /\.parquet$/i.test(absolute);
+  // Checked before DuckDB sees it: DuckDB takes delimiters of up to four bytes, which our header parser
+  // (one character) would then disagree with, and its messages about them name no option.
+  const delimiter = parquet ? ',' : csvDelimiter(options.delimiter ?? ',');
+  const unreadable = (cause: unknown) =>
+    cause instanceof OutflowError
+      ? cause
+      : new ValidationError(`Could not load ${path.basename(file)} into ${name}: ${describeReadError(cause, absolute)} ${name} was not changed; fix the file and load again.`, [], { cause });
+  return { absolute, parquet, delimiter, unreadable };
+}
+
+export function noEntityError(name: string, known: string[]): NotFoundError {
+  return new NotFoundError(
+    `No entity named "${name}" in the profile store. ${known.length ? `Known entities: ${known.join(', ')}.` : 'Load one with `outflow entity load <Entity> <file>`.'}`,
+  );
+}
+
+export function noKeyColumnError(name: string, key: string, columns: ColumnInfo[]): ValidationError {
+  return new ValidationError(`The file has no column "${key}" to use as ${name}'s key. Columns: ${columns.map((c) => c.name).join(', ')}. Pass --key <column>.`);
+}
+
+export function checkKeyCounts(name: string, key: string, rows: number, nonNull: number, distinct: number): void {
+  if (nonNull < rows) throw new ValidationError(`${rows - nonNull} row(s) have an empty key column "${key}". Every row needs a key; ${name} was not changed.`);
+  if (distinct < nonNull) throw new ValidationError(`The key column "${key}" has ${nonNull - distinct} duplicate value(s); keys must be unique. ${name} was not changed.`);
+}
+
+export function neverRefreshedError(segment: string): ConfigError {
+  return new ConfigError('invalid_settings', `Segment "${segment}" has never been refreshed. Run \`${outflowCommand('segment', 'refresh', segment)}\` first.`);
 }
