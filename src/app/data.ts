@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { compileFilter, FilterError, formatFilterError } from '../store/profile/filter.ts';
 import { PermissionError, ValidationError } from '../domain/errors.ts';
 import { listExports } from '../store/metadata/exports.ts';
@@ -35,6 +36,21 @@ export function listEntities(home: Home): Promise<EntityInfo[]> {
   return home.profiles.listEntities();
 }
 
+export const MAX_SAMPLES = 5;
+
+/**
+ * A few distinct non-null values of each column of an entity, so whoever maps fields sees what a column holds
+ * (the export wizard shows them). The people who build exports may see them; viewers may not, as they may not
+ * see entities. Small by design: at most MAX_SAMPLES values per column, from the entity's first rows only.
+ */
+export async function sampleEntity(home: Home, entity: string, perColumn = 3): Promise<{ entity: string; columns: Array<{ name: string; type: string; values: string[] }> }> {
+  assertNotViewer(home.actor, 'see sample values of entities');
+  if (!Number.isInteger(perColumn) || perColumn < 1 || perColumn > MAX_SAMPLES) throw new ValidationError(`Ask for 1 to ${MAX_SAMPLES} sample values per column.`, [{ path: 'limit', message: `1 to ${MAX_SAMPLES}` }]);
+  const columns = await home.profiles.sampleValues(entity, perColumn);
+  await audit(home, 'entity.samples', { type: 'entity', name: entity }, { perColumn });
+  return { entity, columns };
+}
+
 /** Compiles `filter` against the entity's current columns; a bad filter's error shows a caret under the problem. */
 async function compileFor(home: Home, entity: string, filter: string, segment?: string) {
   const info = await home.profiles.getEntity(entity);
@@ -62,6 +78,22 @@ export async function createSegment(home: Home, input: { name: string; entity?: 
   const segment = await segments.createSegment(home.db, { name, entity, filter: input.where, createdBy: home.actor.name });
   await audit(home, 'segment.create', { type: 'segment', name }, { entity, filter: input.where });
   return segment;
+}
+
+/**
+ * How many profiles a filter selects, without saving anything: the membership is materialized under a scratch
+ * id (the same query a refresh runs, so the count is the one a save and refresh would give) and dropped.
+ */
+export async function previewSegment(home: Home, input: { entity?: string; where: string }): Promise<{ entity: string; members: number }> {
+  assertNotViewer(home.actor, 'preview segments');
+  const entity = input.entity ?? 'Customer';
+  const compiled = await compileFor(home, entity, input.where);
+  const scratch = `preview_${randomBytes(6).toString('hex')}`;
+  try {
+    return { entity, members: await home.profiles.refreshSegment(scratch, entity, compiled) };
+  } finally {
+    await home.profiles.dropSegment(scratch);
+  }
 }
 
 /** A segment as the API and `segment list --json` show it. */

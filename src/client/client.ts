@@ -1,7 +1,7 @@
 import type { NotifyView } from '../app/notify.ts';
 import type { CheckResult } from '../destinations/kit/define.ts';
 import type { ConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
-import type { CreatedExportView, CreateExportInput, ExportView, RunOptions, UpdateExportPatch } from '../app/exports.ts';
+import type { CreatedExportView, CreateExportInput, ExportManifest, ExportView, RunOptions, UpdateExportPatch } from '../app/exports.ts';
 import type { DryRunReport } from '../engine/run-export.ts';
 import type { RunFilter, RunListItem, RunSummary } from '../app/runs.ts';
 import type { SegmentView } from '../app/data.ts';
@@ -48,6 +48,8 @@ export interface OutflowClient {
   listExports(): Promise<ExportView[]>;
   showExport(name: string): Promise<ExportView>;
   removeExport(name: string): Promise<{ removed: string }>;
+  /** Which fields leave, to where, under whose consent, how often, and what the last runs sent. */
+  exportManifest(name: string): Promise<ExportManifest>;
   /** Runs the export and follows it to the end; `fullResync` sends everyone once and rebuilds the delivered state. */
   runExport(name: string, watch: RunWatch, options?: RunOptions): Promise<RunSummary>;
   /** What a run would do now; sends nothing and changes nothing. */
@@ -72,6 +74,7 @@ export interface OutflowClient {
   listSegments(): Promise<SegmentView[]>;
   updateSegment(name: string, patch: { where?: string; entity?: string }): Promise<SegmentView>;
   refreshSegments(name?: string): Promise<Array<{ name: string; members: number }>>;
+  previewSegment(input: { entity?: string; where: string }): Promise<{ entity: string; members: number }>;
   removeSegment(name: string): Promise<{ removed: string }>;
 
   showNotify(): Promise<NotifyView | null>;

@@ -1,8 +1,8 @@
 import { removeHomeNotify, setHomeNotify, showHomeNotify } from '../app/notify.ts';
 import { listAuditEntries } from '../app/audit.ts';
 import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../app/connections.ts';
-import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
-import { createExport, dryRunExport, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
+import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, previewSegment, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
+import { createExport, dryRunExport, exportManifest, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
 import { cancelRun, listRunItems, reapStaleRuns, rejectionsCsv, showRun, summarizeRun } from '../app/runs.ts';
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
@@ -42,6 +42,7 @@ export function localClient(home: Home): OutflowClient {
     listExports: () => listExports(home),
     showExport: (name) => showExport(home, name),
     removeExport: (name) => removeExport(home, name),
+    exportManifest: (name) => exportManifest(home, name),
     runExport: async (name, watch: RunWatch, options) => summarizeRun(home, await runExport(home, name, watch.observer, watch.signal, 'manual', options)),
     dryRunExport: (name, options) => dryRunExport(home, name, options),
     // Without a server nobody would execute a queued run: this process runs it, so it cannot leave.
@@ -89,6 +90,7 @@ export function localClient(home: Home): OutflowClient {
     listSegments: () => listSegmentViews(home),
     updateSegment: async (name, patch) => toSegmentView(await updateSegment(home, name, patch)),
     refreshSegments: (name) => refreshSegments(home, name),
+    previewSegment: (input) => previewSegment(home, input),
     removeSegment: async (name) => {
       await removeSegment(home, name);
       return { removed: name };

@@ -4,13 +4,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
-import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../../app/data.ts';
+import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, previewSegment, refreshSegments, removeSegment, sampleEntity, toSegmentView, updateSegment } from '../../app/data.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { assertAdmin } from '../../engine/services.ts';
 import type { EntityInfo } from '../../store/profile/profile-store.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { EntityAttach, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentRefreshResult, SegmentView } from '../schemas.ts';
+import { EntityAttach, EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentPreview, SegmentPreviewResult, SegmentRefreshResult, SegmentView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
 
 const tags = ['Segments and entities'];
@@ -85,6 +85,19 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
+      path: '/api/segments/preview',
+      tags,
+      security,
+      summary: 'Count the profiles a filter selects, without saving a segment',
+      request: jsonBody(SegmentPreview),
+      responses: { 200: jsonResponse(SegmentPreviewResult, 'The member count the filter would give'), ...commonErrors, ...notFound, ...unprocessable },
+    }),
+    async (c) => c.json(await previewSegment(homeFor(deps, c), c.req.valid('json')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
       path: '/api/segments/refresh',
       tags,
       security,
@@ -119,6 +132,22 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
         200,
       );
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/entities/{name}/samples',
+      tags,
+      security,
+      summary: `A few distinct non-null values of each column (at most ${MAX_SAMPLES}, from the first rows only), for mapping fields; not for viewers`,
+      request: {
+        params: z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) }),
+        query: z.object({ limit: z.coerce.number().int().min(1).max(MAX_SAMPLES).optional().openapi({ description: `Values per column, 1 to ${MAX_SAMPLES} (default 3)` }) }),
+      },
+      responses: { 200: jsonResponse(EntitySamples, 'Sample values per column'), ...commonErrors, ...notFound, ...unprocessable },
+    }),
+    async (c) => c.json(await sampleEntity(homeFor(deps, c), c.req.valid('param').name, c.req.valid('query').limit ?? 3), 200),
   );
 
   app.openapi(

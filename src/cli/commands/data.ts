@@ -48,6 +48,17 @@ export function registerDataCommands(program: Command, io: Io): void {
       else io.out(`Created segment ${created.name} on ${created.entity}. Run \`${outflowCommand('segment', 'refresh', created.name)}\` to count its members.`);
     });
   segment
+    .command('preview')
+    .description('Count the profiles a filter selects, without saving a segment')
+    .requiredOption('--where <filter>', "filter, e.g. \"country = 'NL' and orders >= 3\"")
+    .option('--entity <entity>', 'entity to select from', 'Customer')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      const preview = await withClient(command, (client) => client.previewSegment({ entity: opts.entity, where: opts.where }));
+      if (opts.json) printJson(io, preview);
+      else io.out(`${formatNumber(preview.members)} ${preview.entity} profile${preview.members === 1 ? '' : 's'} match. Nothing was saved.`);
+    });
+  segment
     .command('update <name>')
     .description('Change a segment\'s filter (and entity); its membership is refreshed at once')
     .requiredOption('--where <filter>', "new filter, e.g. \"country = 'NL' and orders >= 3\"")

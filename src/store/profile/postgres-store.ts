@@ -22,6 +22,8 @@ import {
   parquetSource,
   quoteIdent,
   quoteLiteral,
+  SAMPLE_MAX_CHARS,
+  SAMPLE_SCAN_ROWS,
   type EntityInfo,
   type JournalEntry,
   type ProfileStore,
@@ -362,6 +364,21 @@ class PostgresProfileStore implements ProfileStore {
       source: meta.source,
       ...(meta.attached !== null ? { attached: meta.attached } : {}),
     };
+  }
+
+  async sampleValues(entity: string, perColumn: number): Promise<Array<{ name: string; type: string; values: string[] }>> {
+    const meta = await this.entityMeta(entity);
+    const info = await this.getEntity(entity);
+    const result: Array<{ name: string; type: string; values: string[] }> = [];
+    for (const column of info.columns) {
+      const c = quoteIdent(column.name);
+      // As on DuckDB: at most SAMPLE_SCAN_ROWS rows are read per column, and long values are cut.
+      const rows = await this.rows<{ v: string }>(
+        `SELECT DISTINCT left(v::text, ${SAMPLE_MAX_CHARS}) AS v FROM (SELECT ${c} AS v FROM ${this.entityTable(meta)} WHERE ${c} IS NOT NULL AND ${c}::text <> '' LIMIT ${SAMPLE_SCAN_ROWS}) s LIMIT ${Math.max(0, Math.floor(perColumn))}`,
+      );
+      result.push({ name: column.name, type: column.type, values: rows.map((r) => r.v) });
+    }
+    return result;
   }
 
   async attachEntity(name: string, table: string, options: { key: string }): Promise<EntityInfo> {

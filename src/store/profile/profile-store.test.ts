@@ -45,6 +45,19 @@ describe.each(profileBackends('pstore'))('profile store on %s', (_backend, open)
     ]);
   });
 
+  it('gives a few distinct sample values per column, cut to 60 characters, skipping empty values', async () => {
+    const long = 'x'.repeat(80);
+    await store.loadEntity('Customer', writeCsv('s.csv', `profile_id,email,note\n1,a@example.com,${long}\n2,a@example.com,\n3,b@example.com,${long}\n`), { key: 'profile_id' });
+    const samples = await store.sampleValues('Customer', 2);
+    expect(samples.map((c) => [c.name, c.type, c.values.length])).toEqual([
+      ['profile_id', 'BIGINT', 2],
+      ['email', 'VARCHAR', 2],
+      ['note', 'VARCHAR', 1],
+    ]);
+    expect(samples[1]!.values.sort()).toEqual(['a@example.com', 'b@example.com']);
+    expect(samples[2]!.values).toEqual(['x'.repeat(60)]);
+  });
+
   it('keeps values with leading zeros as text and types dates', async () => {
     const file = writeCsv('z.csv', 'id,zip,joined,score\na1,00123,2024-02-29,1.5\na2,75001,2023-12-31,\n');
     const info = await store.loadEntity('Place', file, { key: 'id' });
