@@ -107,6 +107,8 @@ describe('runs through the BullMQ queue', () => {
     await until('the run to end', async () => (await getRun(home.db, run.id)).status !== 'running', 60_000);
     expect(await getRun(home.db, run.id)).toMatchObject({ status: 'succeeded', sent: ROWS });
     expect(new Set(listMembers('plain'))).toEqual(new Set(everyone()));
+    // The job completes just after the run record ends.
+    await until('the job to complete', async () => (await showStatus(home, producer)).queue.active === 0, 10_000);
     expect((await showStatus(home, producer)).queue).toEqual({ waiting: 0, active: 0, delayed: 0 });
   }, 90_000);
 
