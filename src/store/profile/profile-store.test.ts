@@ -211,6 +211,46 @@ describe('profile store', () => {
     expect(await store.sync.lastTarget('_delivered_x')).toBe('list-2');
   });
 
+  it('keeps values only for members the base state does not hold, and completes them for another target unless the entity was reloaded', async () => {
+    await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    const source = { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' } as const;
+    await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
+    const spec = { columns: ['email', 'city'], salt: 'm', hashColumns: ['email', 'city'], identityColumns: ['email'] };
+    const read = async (snapshot: string, state: string | null, all = false) => {
+      const rows = [];
+      for await (const chunk of store.sync.readChanges(snapshot, state, spec, { afterKey: null, all, keyType: 'BIGINT' })) rows.push(...chunk);
+      return rows.map((r) => [r.__key, r.email, r.city, r.__joined]);
+    };
+    // Deliver 1 and 2 as they are now, 3 with other values.
+    await store.sync.createSnapshot('_snap_a_0', source, spec);
+    const everyone = [];
+    for await (const chunk of store.sync.readChanges('_snap_a_0', null, spec, { afterKey: null, all: true, keyType: 'BIGINT' })) everyone.push(...chunk);
+    await store.sync.appendJournal(
+      '_journal_a_0',
+      everyone.map((r) => ({ key: r.__key, op: 'delivered' as const, identity: String(r.email), hash: r.__key === '3' ? 'other' : r.__hash, idhash: r.__idhash })),
+    );
+    await store.sync.commit([{ journal: '_journal_a_0', state: '_delivered_y_t_1', statePrefix: '_delivered_y', target: 'list-1' }]);
+    await store.sync.dropTables('_snap_a_');
+
+    await store.sync.createSnapshot('_snap_b_0', source, spec, '_delivered_y_t_1');
+    expect(await store.sync.countRows('_snap_b_0')).toBe(3);
+    expect(await read('_snap_b_0', '_delivered_y_t_1')).toEqual([['3', 'c@example.com', 'Zürich', false]]);
+    // Another target (the list was created again): everyone, with their values.
+    expect(await read('_snap_b_0', null, true)).toEqual([
+      ['1', 'a@example.com', 'Paris', true],
+      ['2', 'b@example.com', 'Rome, IT', true],
+      ['3', 'c@example.com', 'Zürich', true],
+    ]);
+
+    // Once the entity is loaded again, the values of members it kept none for are gone: refused, never sent empty.
+    await store.sync.createSnapshot('_snap_c_0', source, spec, '_delivered_y_t_1');
+    await store.loadEntity('Customer', writeCsv('c2.csv', customers.replace('Paris', 'Lyon')), { key: 'profile_id' });
+    expect(await read('_snap_c_0', '_delivered_y_t_1')).toEqual([['3', 'c@example.com', 'Zürich', false]]);
+    await expect(read('_snap_c_0', null, true)).rejects.toThrow(/loaded again since the run started.*Run the export again/);
+    await store.sync.dropTables('_snap_');
+    expect(await store.sync.hasTable('_snap_c_0')).toBe(false);
+  });
+
   it('marks a segment stale when its entity is loaded again', async () => {
     await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
     await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
@@ -267,7 +307,7 @@ describe('residue of killed loads', () => {
       await store.close();
       sizes.push(sizeOf());
     }
-    expect(await tables()).toEqual(['Customer', '_outflow_entities', '_outflow_segment_state', '_outflow_sync_targets']);
+    expect(await tables()).toEqual(['Customer', '_outflow_entities', '_outflow_segment_state', '_outflow_snapshots', '_outflow_sync_targets']);
     // Each dead copy is ~10 MB; after cleanup the file stays at its base size (give one 256 KB block of slack).
     for (const size of sizes) expect(size).toBeLessThanOrEqual(base + 262_144);
     store = await openProfileStore(file());
