@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_API_ROWS, runApiBench } from './api.ts';
 import { DESTINATION_CASES, runDestinationsBench } from './destinations.ts';
 import { DEFAULT_MEMBERS, runIncrementalBench } from './incremental.ts';
+import { DEFAULT_MEMBERS as DEFAULT_QUEUE_MEMBERS, DEFAULT_RUNS, runQueueBench } from './queue.ts';
 import { DEFAULT_ROWS, runSftpBench } from './sftp.ts';
 import { BenchError } from './support.ts';
 
@@ -28,6 +29,11 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
     --members N    segment size (default ${DEFAULT_MEMBERS.toLocaleString('en-US')})
     --only ID      iterable or campaign-monitor
     --keep         keep the temporary folder
+
+  queue          the run queue's own cost per run and per batch, against a fake without latency or rate limit
+    --runs N       one-batch runs for the per-run figure (default ${DEFAULT_RUNS})
+    --members N    members of the run for the per-batch figure (default ${DEFAULT_QUEUE_MEMBERS.toLocaleString('en-US')})
+    --keep         keep the temporary folder
 `;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
@@ -47,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       scale: { type: 'string' },
       only: { type: 'string' },
       members: { type: 'string' },
+      runs: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -89,6 +96,12 @@ async function main(argv: string[]): Promise<number> {
         throw new BenchError(`--only must be iterable or campaign-monitor, not "${values.only}".`);
       }
       return (await runIncrementalBench({ members, keep: values.keep, only: values.only })) ? 0 : 1;
+    }
+    case 'queue': {
+      const runs = positiveNumber('runs', values.runs, DEFAULT_RUNS);
+      const members = positiveNumber('members', values.members, DEFAULT_QUEUE_MEMBERS);
+      if (!Number.isInteger(runs) || !Number.isInteger(members) || members < 1000) throw new BenchError('--runs and --members must be whole numbers (members at least 1000).');
+      return (await runQueueBench({ runs, members, keep: values.keep })) ? 0 : 1;
     }
     default:
       throw new BenchError(`Unknown benchmark "${name}".\n\n${USAGE}`);
