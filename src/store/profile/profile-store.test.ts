@@ -251,6 +251,29 @@ describe('profile store', () => {
     expect(await store.sync.hasTable('_snap_c_0')).toBe(false);
   });
 
+  it('gives loads, refreshes and snapshots DuckDB’s own memory again after a run streamed under the cap', async () => {
+    // `outflow serve` keeps the store open: a run's streaming cap must not stay on for what follows.
+    const saved = process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY;
+    process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY = '16MB';
+    try {
+      const rows = Array.from({ length: 50_000 }, (_, i) => `${i + 1},person${i + 1}@example.com,${i % 90},City ${i % 1000}`);
+      const file = writeCsv('big.csv', `profile_id,email,age,city\n${rows.join('\n')}\n`);
+      await store.loadEntity('Customer', file, { key: 'profile_id' });
+      await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
+      await store.useStreamingResources();
+      expect((await store.loadEntity('Customer', file, { key: 'profile_id' })).rows).toBe(50_000);
+      await store.useStreamingResources();
+      expect(await store.refreshSegment('seg_1', 'Customer', { sql: '"age" > $1', params: [-1] })).toBe(50_000);
+      await store.useStreamingResources();
+      const source = { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' } as const;
+      const spec = { columns: ['email', 'city'], salt: 'm', hashColumns: ['email', 'city'], identityColumns: ['email'] };
+      expect(await store.sync.createSnapshot('_snap_r_0', source, spec)).toBe(50_000);
+    } finally {
+      if (saved === undefined) delete process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY;
+      else process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY = saved;
+    }
+  });
+
   it('marks a segment stale when its entity is loaded again', async () => {
     await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
     await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
