@@ -121,6 +121,20 @@ describe('outflow serve with the CLI as its client', () => {
     expect(audit[0]).toMatchObject({ actor: 'admin', via: 'api', address: expect.stringMatching(/127\.0\.0\.1/) });
   });
 
+  it('serves the built web app from the executable, as the README says', async () => {
+    // bin/outflow.js runs a bundle in dist/, one folder less deep than src/api/: the web root was resolved
+    // two folders up from it, outside the package, and every page answered "The web app is not built".
+    expect(fs.existsSync(path.resolve('web/dist/index.html')), 'web/dist is missing: run `npm run build`').toBe(true);
+    const { url } = JSON.parse(fs.readFileSync(path.join(home, 'server.json'), 'utf8')) as { url: string };
+    for (const page of ['/', '/exports']) {
+      const response = await fetch(`${url}${page}`);
+      const body = await response.text();
+      expect(response.status, body).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(body).toContain('<div id="root">');
+    }
+  });
+
   it('stops cleanly on SIGTERM and hands the home back to the CLI', async () => {
     server.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => server.once('exit', (c) => resolve(c)));
