@@ -202,7 +202,9 @@ export function printDryRun(io: Io, report: DryRunReport): void {
         `${formatNumber(s.reject)} to reject, ${formatNumber(s.unchanged)} unchanged`,
     );
   }
-  for (const rejection of report.rejections.slice(0, 10)) io.out(`  would reject ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
+  const shown = report.rejections.slice(0, 10);
+  for (const rejection of shown) io.out(`  would reject ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
+  if (report.reject > shown.length) io.out(`  … and ${formatNumber(report.reject - shown.length)} more (--json lists the first ${report.rejections.length})`);
   if (report.refusal) io.out(`  a run would be refused: ${report.refusal.message}`);
   for (const warning of report.warnings) io.out(`  warning: ${warning}`);
   for (const note of report.notes) io.out(`  note: ${note}`);
@@ -226,8 +228,12 @@ export function printRunText(io: Io, summary: RunSummary): void {
       io.out(`  sent ${formatNumber(summary.sent)}, rejected ${formatNumber(summary.rejected)}, not attempted ${formatNumber(summary.notAttempted)}`);
     }
   }
-  for (const rejection of summary.rejections.slice(0, 10)) io.out(`  rejected ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
-  if (summary.rejections.length > 10) io.out(`  … see \`${outflowCommand('run', 'show', summary.id)}\` for all rejections`);
+  const shown = summary.rejections.slice(0, 10);
+  for (const rejection of shown) io.out(`  rejected ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
+  // `run show` prints this same summary, so it cannot be where the rest are: `run rejections` writes them all.
+  if (summary.rejected > shown.length) {
+    io.out(`  … ${formatNumber(summary.rejected - shown.length)} more: \`${outflowCommand('run', 'rejections', summary.id)} > rejected.csv\` writes every rejected record`);
+  }
   for (const warning of summary.warnings) io.out(`  warning: ${warning}`);
   if (summary.error) io.err(`error: ${summary.error.message}`);
 }
