@@ -441,6 +441,17 @@ describe('bad input', () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it('says which header to send when a JSON body comes without Content-Type: application/json (415)', async () => {
+    const before = await snapshot();
+    // What `curl -d '{…}'` sends without -H: form encoding. It was answered with a bare "Unsupported Media Type".
+    for (const headers of [{ 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'text/plain' }]) {
+      const refused = await call('admin', 'POST', '/api/exports', { raw: JSON.stringify({ name: 'x', connection: 'shared', segments: ['gold'] }), headers });
+      expect(refused.status).toBe(415);
+      expect(refused.body.error).toEqual({ code: 'unsupported_media_type', message: expect.stringContaining('"Content-Type: application/json"') });
+    }
+    expect(await snapshot()).toBe(before);
+  });
+
   it('limits the size of a body (413) and of a source list', async () => {
     const before = await snapshot();
     const huge = await call('admin', 'POST', '/api/segments', { raw: JSON.stringify({ name: 'big', where: `tier = '${'x'.repeat(2 * 1024 * 1024)}'` }), headers: { 'content-type': 'application/json' } });
