@@ -85,7 +85,7 @@ describe('outflow run rejections', () => {
     const shown = await outflow(home, 'run', 'show', runId);
     expect(shown.code).toBe(0);
     expect(shown.stdout.match(/^ {2}rejected /gm)).toHaveLength(10);
-    expect(shown.stdout).toContain(`  … 1,240 more: \`outflow run rejections ${runId} > rejected.csv\` writes every rejected record`);
+    expect(shown.stdout).toContain(`  … 1,240 more: \`outflow run rejections ${runId} > rejected.csv\` writes every rejected record of this run`);
     expect(shown.stdout).not.toContain(`see \`outflow run show ${runId}\``);
     const dry = await outflow(home, 'export', 'run', 'all-to-it', '--dry-run');
     expect(dry.code).toBe(0);

@@ -210,7 +210,7 @@ export function printDryRun(io: Io, report: DryRunReport): void {
   for (const note of report.notes) io.out(`  note: ${note}`);
 }
 
-export function printRunText(io: Io, summary: RunSummary): void {
+export function printRunText(io: Io, summary: RunSummary & { rejectionsTotal?: number }): void {
   const seconds = summary.startedAt && summary.finishedAt ? (Date.parse(summary.finishedAt) - Date.parse(summary.startedAt)) / 1000 : null;
   io.out(`Run ${summary.id} of "${summary.export}" ${summary.status}${seconds !== null ? ` in ${seconds.toFixed(1)} s` : ''}.`);
   for (const source of summary.entities) {
@@ -231,8 +231,12 @@ export function printRunText(io: Io, summary: RunSummary): void {
   const shown = summary.rejections.slice(0, 10);
   for (const rejection of shown) io.out(`  rejected ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
   // `run show` prints this same summary, so it cannot be where the rest are: `run rejections` writes them all.
-  if (summary.rejected > shown.length) {
-    io.out(`  … ${formatNumber(summary.rejected - shown.length)} more: \`${outflowCommand('run', 'rejections', summary.id)} > rejected.csv\` writes every rejected record`);
+  // It writes this run's own records: a resumed run's `rejected` also counts those of the runs it continues,
+  // so without `rejectionsTotal` (what `run show` adds) the count of the rest is only known for a first run.
+  const listed = summary.rejectionsTotal ?? (summary.resumedFrom ? undefined : summary.rejected);
+  if (listed === undefined ? summary.rejections.length > shown.length : listed > shown.length) {
+    const more = listed === undefined ? 'more' : `${formatNumber(listed - shown.length)} more`;
+    io.out(`  … ${more}: \`${outflowCommand('run', 'rejections', summary.id)} > rejected.csv\` writes every rejected record of this run`);
   }
   for (const warning of summary.warnings) io.out(`  warning: ${warning}`);
   if (summary.error) io.err(`error: ${summary.error.message}`);
