@@ -163,6 +163,20 @@ describe('a revoked token, and signing in again', () => {
   }, 30_000);
 });
 
+describe('the demo, with its home outside the working folder', () => {
+  it('prints the home to explore as an absolute path, and says its SFTP server stopped', async () => {
+    const demoHome = path.join(tempDir('newuser-demo'), 'demo-home');
+    expect(path.relative(process.cwd(), demoHome).startsWith('..')).toBe(true);
+    const result = await outflow(home, 'demo', '--rows', '300', '--demo-home', demoHome);
+    expect(result.code, result.stderr).toBe(0);
+    // It printed `--home ../../../tmp/…`, relative to wherever the demo was started.
+    expect(result.stdout).toContain(`Explore: npx outflow --home ${demoHome} run list\n`);
+    expect(result.stdout).not.toContain('--home ../');
+    expect(result.stdout).toContain("The demo's SFTP server stopped with the demo");
+    fs.rmSync(path.dirname(demoHome), { recursive: true, force: true });
+  });
+});
+
 describe('options and names a new user gets wrong', () => {
   it('refuses non-numeric and out-of-range numbers with exit code 2 before touching the database', async () => {
     const cases: Array<[string[], RegExp]> = [
