@@ -197,6 +197,13 @@ describe('options and names a new user gets wrong', () => {
     expect(fs.existsSync(path.join(work, 'demo'))).toBe(false);
   });
 
+  it('suggests the destination type meant by a misspelt --type (exit 2)', async () => {
+    const config = writeJson(work, 'typo-type.json', { host: '127.0.0.1', username: 'u', password: 'typo-type-secret-1' });
+    const result = await outflow(home, 'connection', 'create', '--type', 'stfp', '--name', 'typo-type', '--config', config, '--accept-privacy-terms');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('error: Unknown destination type "stfp"; did you mean sftp? Known types: sftp, microsoft-advertising, campaign-monitor, iterable, autopilot.\n');
+  });
+
   it('says that a --home which is a file is not a directory (exit 2)', async () => {
     const file = path.join(work, 'not-a-dir');
     fs.writeFileSync(file, 'x');
