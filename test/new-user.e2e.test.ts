@@ -204,6 +204,15 @@ describe('options and names a new user gets wrong', () => {
     expect(result.stderr).toBe('error: Unknown destination type "stfp"; did you mean sftp? Known types: sftp, microsoft-advertising, campaign-monitor, iterable, autopilot.\n');
   });
 
+  it('names the file a load refused by the name the user gave it, through a server too', async () => {
+    const file = path.join(work, 'my customers.csv');
+    fs.writeFileSync(file, 'profile_id,email\n1,a@example.com\n2,b@example.com,extra\n');
+    const result = await outflow(home, 'entity', 'load', 'Ragged', file);
+    expect(result.code).toBe(2);
+    // Through a server it named the server's temporary copy: "Could not load upload-2909-1795946089659.csv".
+    expect(result.stderr).toMatch(/^error: Could not load my customers\.csv into Ragged: row on line 3 has 3 field\(s\)/);
+  });
+
   it('says that a --home which is a file is not a directory (exit 2)', async () => {
     const file = path.join(work, 'not-a-dir');
     fs.writeFileSync(file, 'x');
