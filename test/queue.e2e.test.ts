@@ -127,6 +127,9 @@ describe('resume once', () => {
     expect(first.code).toBe(0);
     const resumed = first.json();
     expect(resumed).toMatchObject({ status: 'succeeded', sent: MEMBERS, resumedFrom: cancelled.id });
+    // `run show` says which run it continues (its counts include that run's), not only who started it.
+    const shown = await outflow(home, 'run', 'show', resumed.id);
+    expect(shown.stdout.split('\n')[0]).toMatch(new RegExp(`^started by \\S+ at \\S+ \\(resuming run ${cancelled.id}\\)$`));
 
     const again = await outflow(home, 'run', 'resume', cancelled.id, '--json');
     expect(again.code).toBe(4);

@@ -239,7 +239,7 @@ export async function cancelRun(home: Home, id: string, stop: (runId: string) =>
   if (connection) assertCanUse(home.actor, connection);
   else assertAdmin(home.actor, 'cancel runs of an export without a connection');
   if (run.status !== 'queued' && run.status !== 'running') {
-    throw new ConflictError(`Run ${id} is already ${run.status}; there is nothing to cancel.`);
+    throw new ConflictError(`Run ${id} has already ended (${run.status}); there is nothing to cancel.`);
   }
   if (!stop(id)) {
     if (run.status === 'running') {
