@@ -3,6 +3,7 @@ import { DEFAULT_API_ROWS, runApiBench } from './api.ts';
 import { DESTINATION_CASES, runDestinationsBench } from './destinations.ts';
 import { DEFAULT_MEMBERS, runIncrementalBench } from './incremental.ts';
 import { DEFAULT_LIMITER_RATE, DEFAULT_LIMITER_SECONDS, runLimiterBench } from './limiter.ts';
+import { DEFAULT_MEMBERS as DEFAULT_QUEUE_MEMBERS, DEFAULT_RUNS, runQueueBench } from './queue.ts';
 import { DEFAULT_ROWS, runSftpBench } from './sftp.ts';
 import { BenchError } from './support.ts';
 import { DEFAULT_LIMIT, DEFAULT_WORKER_MEMBERS, runWorkersBench } from './workers.ts';
@@ -44,6 +45,10 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
   limiter        the shared rate limiter in Redis: 1 vs 3 worker processes on one account, and one acquire's cost
     --rate N       documented requests per second (default ${DEFAULT_LIMITER_RATE})
     --seconds N    length of each run (default ${DEFAULT_LIMITER_SECONDS})
+  queue          the run queue's own cost per run and per batch, against a fake without latency or rate limit
+    --runs N       one-batch runs for the per-run figure (default ${DEFAULT_RUNS})
+    --members N    members of the run for the per-batch figure (default ${DEFAULT_QUEUE_MEMBERS.toLocaleString('en-US')})
+    --keep         keep the temporary folder
 `;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
@@ -67,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
       store: { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
+      store: { type: 'string' },
+      runs: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -123,6 +130,12 @@ async function main(argv: string[]): Promise<number> {
       const rate = positiveNumber('rate', values.rate, DEFAULT_LIMITER_RATE);
       const seconds = positiveNumber('seconds', values.seconds, DEFAULT_LIMITER_SECONDS);
       return (await runLimiterBench({ rate, seconds })) ? 0 : 1;
+    }
+    case 'queue': {
+      const runs = positiveNumber('runs', values.runs, DEFAULT_RUNS);
+      const members = positiveNumber('members', values.members, DEFAULT_QUEUE_MEMBERS);
+      if (!Number.isInteger(runs) || !Number.isInteger(members) || members < 1000) throw new BenchError('--runs and --members must be whole numbers (members at least 1000).');
+      return (await runQueueBench({ runs, members, keep: values.keep })) ? 0 : 1;
     }
     default:
       throw new BenchError(`Unknown benchmark "${name}".\n\n${USAGE}`);

@@ -74,7 +74,7 @@ describe('outflow user and token', () => {
     expect(last.stderr).toMatch(/^error: Cannot demote "ada": it is the last administrator/);
     const promoted = await run('user', 'set-role', 'cy', 'admin');
     expect(promoted.code).toBe(0);
-    expect(promoted.stdout.trim()).toBe('"cy" is now admin.');
+    expect(promoted.stdout.trim()).toBe('"cy" is now an administrator.');
     expect((await run('user', 'set-role', 'cy', 'contributor', '--json')).json()).toMatchObject({ name: 'cy', role: 'contributor' });
   });
 

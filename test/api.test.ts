@@ -525,6 +525,14 @@ describe('sessions', () => {
     const { csrfToken, user } = (await login.json()) as { csrfToken: string; user: { name: string; role: string } };
     expect(user).toMatchObject({ name: 'carl', role: 'contributor' });
     const session = cookie.split(';')[0]!;
+    // carl has a one-time password: his session may do nothing else until he chooses his own.
+    const own = await app.request('/api/session/password', {
+      method: 'PUT',
+      headers: { cookie: session, 'x-csrf-token': csrfToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ currentPassword: passwords.contributor, newPassword: 'carls own password 1' }),
+    });
+    expect(own.status).toBe(200);
+    passwords.contributor = 'carls own password 1';
 
     expect((await app.request('/api/exports', { headers: { cookie: session } })).status).toBe(200);
     const body = JSON.stringify({ name: unique('seg'), entity: 'Customer', where: "tier = 'gold'" });
@@ -557,6 +565,20 @@ describe('sessions', () => {
     const other = (await signIn(password)).headers.get('set-cookie')!.split(';')[0]!;
     const change = (body: unknown) => app.request('/api/session/password', { method: 'PUT', headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
+    // The one-time password signs in, but the session may only read itself, change the password or sign out:
+    // it used to reach every route, so a "one-time" password worked for the API indefinitely.
+    const before = await snapshot();
+    for (const [method, url, body] of [
+      ['GET', '/api/exports', undefined],
+      ['GET', '/api/runs', undefined],
+      ['POST', '/api/segments', { name: unique('seg'), entity: 'Customer', where: "tier = 'gold'" }],
+    ] as const) {
+      const gated = await app.request(url, { method, headers: { cookie, 'x-csrf-token': csrfToken, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      expect(gated.status, `${method} ${url}`).toBe(403);
+      expect(((await gated.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'password_change_required', message: expect.stringContaining('PUT /api/session/password') });
+    }
+    expect(await snapshot()).toBe(before);
+
     const wrong = await change({ currentPassword: 'not-the-password', newPassword: 'a long new password' });
     expect(wrong.status).toBe(422);
     expect(((await wrong.json()) as { error: { issues: Array<{ path: string }> } }).error.issues[0]!.path).toBe('currentPassword');
@@ -568,9 +590,10 @@ describe('sessions', () => {
     expect(await changed.json()).toEqual({ user: { name, role: 'viewer', mustChangePassword: false } });
     expect(((await (await app.request('/api/session', { headers: { cookie } })).json()) as { user: { mustChangePassword: boolean } }).user.mustChangePassword).toBe(false);
     expect((await app.request('/api/session', { headers: { cookie: other } })).status).toBe(401);
+    expect((await app.request('/api/exports', { headers: { cookie } })).status).toBe(200);
     expect((await signIn(password)).status).toBe(401);
     expect((await signIn('a long new password')).status).toBe(200);
-    const entries = await home.db.selectFrom('audit_log').selectAll().where('action', 'like', 'user.password_change%').execute();
+    const entries = await home.db.selectFrom('audit_log').selectAll().where('action', 'like', 'user.password_change%').where('target', '=', name).execute();
     expect(entries.map((e) => e.action).sort()).toEqual(['user.password_change_failed', 'user.password_changed']);
     expect(JSON.stringify(entries)).not.toMatch(/a long new password|not-the-password/);
   });
@@ -614,6 +637,17 @@ describe('bad input', () => {
     const unknownKey = await call('admin', 'POST', '/api/connections', { body: { type: 'iterable', name: 'typo', config: {}, acceptPrivacyTerm: true } });
     expect(unknownKey.status).toBe(400);
     expect(unknownKey.body.error.message).toMatch(/acceptPrivacyTerm/);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('says which header to send when a JSON body comes without Content-Type: application/json (415)', async () => {
+    const before = await snapshot();
+    // What `curl -d '{…}'` sends without -H: form encoding. It was answered with a bare "Unsupported Media Type".
+    for (const headers of [{ 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'text/plain' }]) {
+      const refused = await call('admin', 'POST', '/api/exports', { raw: JSON.stringify({ name: 'x', connection: 'shared', segments: ['gold'] }), headers });
+      expect(refused.status).toBe(415);
+      expect(refused.body.error).toEqual({ code: 'unsupported_media_type', message: expect.stringContaining('"Content-Type: application/json"') });
+    }
     expect(await snapshot()).toBe(before);
   });
 

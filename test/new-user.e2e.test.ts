@@ -163,6 +163,20 @@ describe('a revoked token, and signing in again', () => {
   }, 30_000);
 });
 
+describe('the demo, with its home outside the working folder', () => {
+  it('prints the home to explore as an absolute path, and says its SFTP server stopped', async () => {
+    const demoHome = path.join(tempDir('newuser-demo'), 'demo-home');
+    expect(path.relative(process.cwd(), demoHome).startsWith('..')).toBe(true);
+    const result = await outflow(home, 'demo', '--rows', '300', '--demo-home', demoHome);
+    expect(result.code, result.stderr).toBe(0);
+    // It printed `--home ../../../tmp/…`, relative to wherever the demo was started.
+    expect(result.stdout).toContain(`Explore: npx outflow --home ${demoHome} run list\n`);
+    expect(result.stdout).not.toContain('--home ../');
+    expect(result.stdout).toContain("The demo's SFTP server stopped with the demo");
+    fs.rmSync(path.dirname(demoHome), { recursive: true, force: true });
+  });
+});
+
 describe('options and names a new user gets wrong', () => {
   it('refuses non-numeric and out-of-range numbers with exit code 2 before touching the database', async () => {
     const cases: Array<[string[], RegExp]> = [
@@ -181,6 +195,22 @@ describe('options and names a new user gets wrong', () => {
       expect(result.stderr).not.toMatch(/NaN|SQLITE|duckdb/i);
     }
     expect(fs.existsSync(path.join(work, 'demo'))).toBe(false);
+  });
+
+  it('suggests the destination type meant by a misspelt --type (exit 2)', async () => {
+    const config = writeJson(work, 'typo-type.json', { host: '127.0.0.1', username: 'u', password: 'typo-type-secret-1' });
+    const result = await outflow(home, 'connection', 'create', '--type', 'stfp', '--name', 'typo-type', '--config', config, '--accept-privacy-terms');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('error: Unknown destination type "stfp"; did you mean sftp? Known types: sftp, microsoft-advertising, campaign-monitor, iterable, autopilot.\n');
+  });
+
+  it('names the file a load refused by the name the user gave it, through a server too', async () => {
+    const file = path.join(work, 'my customers.csv');
+    fs.writeFileSync(file, 'profile_id,email\n1,a@example.com\n2,b@example.com,extra\n');
+    const result = await outflow(home, 'entity', 'load', 'Ragged', file);
+    expect(result.code).toBe(2);
+    // Through a server it named the server's temporary copy: "Could not load upload-2909-1795946089659.csv".
+    expect(result.stderr).toMatch(/^error: Could not load my customers\.csv into Ragged: row on line 3 has 3 field\(s\)/);
   });
 
   it('says that a --home which is a file is not a directory (exit 2)', async () => {

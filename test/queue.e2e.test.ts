@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { createSegment, loadEntity, refreshSegments } from '../src/app/data.ts';
 import { createExport, queueResume, runExport } from '../src/app/exports.ts';
 import { openHome, type Home } from '../src/app/home.ts';
 import { RunConflictError } from '../src/domain/errors.ts';
+import { listRuns } from '../src/store/metadata/runs.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
 import { readServerFile } from '../src/server/server-file.ts';
@@ -42,6 +44,31 @@ async function throughServer<T>(server: RunningServer, fn: () => Promise<T>): Pr
       else process.env[key] = value;
     }
   }
+}
+
+const BIN = path.resolve('bin/outflow.js');
+
+/** Runs the real executable on `home` (no server), as a user in another terminal would; killed after 120 s. */
+function cli(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args, '--home', home], { env: { ...process.env, OUTFLOW_DEBUG: '', OUTFLOW_URL: '', OUTFLOW_TOKEN: '' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.end();
+  let hung = false;
+  const bound = setTimeout(() => {
+    hung = true;
+    child.kill('SIGKILL');
+  }, 120_000);
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string; hung: boolean }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(bound);
+      resolve({ code, stdout, stderr, hung });
+    });
+  });
+  return { child, done };
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -100,6 +127,9 @@ describe('resume once', () => {
     expect(first.code).toBe(0);
     const resumed = first.json();
     expect(resumed).toMatchObject({ status: 'succeeded', sent: MEMBERS, resumedFrom: cancelled.id });
+    // `run show` says which run it continues (its counts include that run's), not only who started it.
+    const shown = await outflow(home, 'run', 'show', resumed.id);
+    expect(shown.stdout.split('\n')[0]).toMatch(new RegExp(`^started by \\S+ at \\S+ \\(resuming run ${cancelled.id}\\)$`));
 
     const again = await outflow(home, 'run', 'resume', cancelled.id, '--json');
     expect(again.code).toBe(4);
@@ -141,6 +171,45 @@ describe('a run whose process was killed', () => {
     expect(shown.error).toMatchObject({ code: 'interrupted' });
     expect(shown.error.message).toContain(`outflow run resume ${run.id}`);
   }, 60_000);
+});
+
+describe('run cancel without a server', () => {
+  it('stops a run that `outflow export run` executes directly on the home, from a second process', async () => {
+    const start = iterable.requests.length;
+    // 20 batches at 1.5 s each: the run lasts long enough to be cancelled in the middle.
+    iterable.setLatency(1_500);
+    try {
+      const running = cli(['export', 'run', 'third', '--json']);
+      let id: string | undefined;
+      await until(
+        'the run to send its first batches',
+        async () => {
+          const run = await withHome(async (h) => (await listRuns(h.db, { exportName: 'third', status: 'running' }))[0]);
+          id = run?.id;
+          return run !== undefined && run.sent >= 1_000;
+        },
+        90_000,
+      );
+      const cancel = await cli(['run', 'cancel', id!, '--json']).done;
+      expect(cancel.stderr).toBe('');
+      expect(cancel.code).toBe(0);
+      const summary = JSON.parse(cancel.stdout);
+      expect(summary).toMatchObject({ id, status: 'cancelled' });
+      expect(summary.error.message).toMatch(/records were sent to Iterable; they stay there/);
+
+      // The process that executed it reports the cancel and exits; the counts are what Iterable received.
+      const ran = await running.done;
+      expect(ran.hung).toBe(false);
+      const run = JSON.parse(ran.stdout);
+      expect(run).toMatchObject({ id, status: 'cancelled' });
+      expect(run.sent).toBeLessThan(MEMBERS);
+      expect(run.sent).toBeLessThanOrEqual(subscribed(start));
+      // The profile store the cancelled process wrote is intact.
+      expect(await withHome(async (h) => (await h.profiles.listEntities()).map((e) => e.rows))).toEqual([MEMBERS]);
+    } finally {
+      iterable.setLatency(0);
+    }
+  }, 150_000);
 });
 
 describe('the queue of outflow serve', () => {

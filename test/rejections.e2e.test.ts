@@ -80,6 +80,24 @@ describe('outflow run rejections', () => {
     }
   });
 
+  it('points the run summary at `run rejections` for the rest, not back at itself', async () => {
+    // `run show` prints the summary it pointed to ("see `outflow run show …` for all rejections"): a loop.
+    const shown = await outflow(home, 'run', 'show', runId);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout.match(/^ {2}rejected /gm)).toHaveLength(10);
+    expect(shown.stdout).toContain(`  … 1,240 more: \`outflow run rejections ${runId} > rejected.csv\` writes every rejected record of this run`);
+    expect(shown.stdout).not.toContain(`see \`outflow run show ${runId}\``);
+    const dry = await outflow(home, 'export', 'run', 'all-to-it', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('  … and 1,240 more (--json lists the first 100)');
+  });
+
+  it('says a finished run has nothing to cancel, in words that read', async () => {
+    const result = await outflow(home, 'run', 'cancel', runId);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toBe(`error: Run ${runId} has already ended (succeeded); there is nothing to cancel.\n`);
+  });
+
   it('says which run does not exist', async () => {
     const result = await outflow(home, 'run', 'rejections', 'run_nope');
     expect(result.code).toBe(3);

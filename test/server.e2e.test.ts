@@ -121,6 +121,40 @@ describe('outflow serve with the CLI as its client', () => {
     expect(audit[0]).toMatchObject({ actor: 'admin', via: 'api', address: expect.stringMatching(/127\.0\.0\.1/) });
   });
 
+  it('serves the built web app from the executable, as the README says', async () => {
+    // bin/outflow.js runs a bundle in dist/, one folder less deep than src/api/: the web root was resolved
+    // two folders up from it, outside the package, and every page answered "The web app is not built".
+    expect(fs.existsSync(path.resolve('web/dist/index.html')), 'web/dist is missing: run `npm run build`').toBe(true);
+    const { url } = JSON.parse(fs.readFileSync(path.join(home, 'server.json'), 'utf8')) as { url: string };
+    for (const page of ['/', '/exports']) {
+      const response = await fetch(`${url}${page}`);
+      const body = await response.text();
+      expect(response.status, body).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(body).toContain('<div id="root">');
+    }
+  });
+
+  it('refuses a second server on the same home (exit 6) and a port in use (exit 2), leaving the first one alone', async () => {
+    const before = fs.readFileSync(path.join(home, 'server.json'), 'utf8');
+    const { url, token } = JSON.parse(before) as { url: string; token: string };
+    // A second server started, marked the first one's running runs interrupted (and resumed them), revoked
+    // its CLI token and, when stopped, removed its server.json: the CLI then opened the home beside it.
+    const second = await cli(['serve', '--home', home, '--port', '0']);
+    expect(second.code, second.stderr).toBe(6);
+    expect(second.stderr).toContain(`error: The home ${home} is already served by another \`outflow serve\` at ${url}`);
+    expect(fs.readFileSync(path.join(home, 'server.json'), 'utf8')).toBe(before);
+    expect((await fetch(`${url}/api/exports`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+
+    const port = new URL(url).port;
+    const other = tempDir('server-other-home');
+    const busy = await cli(['serve', '--home', other, '--port', port], { OUTFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD });
+    expect(busy.code, busy.stderr).toBe(2);
+    expect(busy.stderr).toBe(`error: Port ${port} on 127.0.0.1 is already in use by another program. Pass another --port (--port 0 picks a free one), or stop that program.\n`);
+    expect(fs.existsSync(path.join(other, 'server.json'))).toBe(false);
+    fs.rmSync(other, { recursive: true, force: true });
+  });
+
   it('stops cleanly on SIGTERM and hands the home back to the CLI', async () => {
     server.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => server.once('exit', (c) => resolve(c)));

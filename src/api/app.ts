@@ -23,7 +23,10 @@ import { registerStatusRoutes } from './routes/status.ts';
 export interface Authenticator {
   byToken(token: string, address: string | undefined): Promise<Actor | null>;
   /** The session's user, and a check of the CSRF token that every cookie-authenticated write must echo. */
-  bySession(sessionId: string, address: string | undefined): Promise<{ actor: Actor; checkCsrf(token: string | undefined): boolean } | null>;
+  bySession(
+    sessionId: string,
+    address: string | undefined,
+  ): Promise<{ actor: Actor; user?: { mustChangePassword: boolean }; checkCsrf(token: string | undefined): boolean } | null>;
 }
 
 export interface ApiDeps {
@@ -54,6 +57,12 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 /** Routes anyone may call: signing in, and reading the API's own description. */
 const PUBLIC = new Set(['POST /api/session', 'GET /api/openapi.json', `GET ${MICROSOFT_CALLBACK_PATH}`]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/**
+ * What a session signed in with a one-time password may do before its user chooses a password: read the
+ * session, change the password, sign out. Without this the "one-time" password kept working for every
+ * route of the API, indefinitely; only the web app's page asked for a new one.
+ */
+const BEFORE_PASSWORD_CHANGE = new Set(['GET /api/session', 'DELETE /api/session', 'PUT /api/session/password']);
 
 export function createApi(deps: ApiDeps): ApiApp {
   const app: ApiApp = new OpenAPIHono<ApiEnv>({
@@ -115,6 +124,15 @@ export function createApi(deps: ApiDeps): ApiApp {
       if (!session) throw new Unauthenticated('The session has ended. Sign in again.');
       if (!SAFE_METHODS.has(c.req.method) && !session.checkCsrf(c.req.header(CSRF_HEADER))) {
         return c.json(errorBody('csrf_failed', `A write with a session cookie needs the ${CSRF_HEADER} header that sign-in returned.`), 403);
+      }
+      if (session.user?.mustChangePassword && !BEFORE_PASSWORD_CHANGE.has(`${c.req.method} ${c.req.path}`)) {
+        return c.json(
+          errorBody(
+            'password_change_required',
+            'You signed in with a one-time password: choose your own first (the web app asks for it; for scripts, PUT /api/session/password with {"currentPassword", "newPassword"}).',
+          ),
+          403,
+        );
       }
       actor = session.actor;
     }

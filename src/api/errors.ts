@@ -22,6 +22,11 @@ export function toHttpError(error: unknown, log: Logger): { status: ContentfulSt
   if (error instanceof Unauthenticated) return { status: 401, body: errorBody('unauthenticated', error.message) };
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
+    // zod-openapi refuses a JSON body sent without `Content-Type: application/json` with a bare
+    // "Unsupported Media Type"; curl's -d sends form encoding by default, so say which header to send.
+    if (status === 415) {
+      return { status, body: errorBody('unsupported_media_type', 'This route takes a JSON body: send it with the header "Content-Type: application/json" (curl: -H \'content-type: application/json\').') };
+    }
     const code = status === 413 ? 'payload_too_large' : status === 400 ? 'invalid_input' : 'http_error';
     return { status, body: errorBody(code, error.message || 'The request was refused.') };
   }

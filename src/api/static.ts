@@ -3,8 +3,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
 
-/** Where `npm run build` (vite build web) writes the web app. */
-export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+/**
+ * Where `npm run build` (vite build web) writes the web app: `web/dist` in the package root. This module runs
+ * from src/api/static.ts (tsx, tests) and from the bundle bin/outflow.js builds (dist/outflow.mjs), at
+ * different depths, so the root is found as the nearest folder above it with a package.json, not by a
+ * fixed `../..` (which, from the bundle, pointed outside the package and served "not built").
+ */
+export const DEFAULT_WEB_ROOT = path.join(packageRoot(path.dirname(fileURLToPath(import.meta.url))), 'web', 'dist');
+
+function packageRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(start, '..', '..');
+  }
+}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

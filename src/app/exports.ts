@@ -319,6 +319,16 @@ export async function removeExport(home: Home, name: string): Promise<{ removed:
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   if (connection) assertCanUse(home.actor, connection);
   else assertAdmin(home.actor, 'remove an export whose connection was removed');
+  // A run still going would write its delivered state back after the drop below.
+  await reapStaleRuns(home);
+  const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
+  if (active) {
+    throw new RunConflictError(`Export "${name}" has run ${active.id} ${active.status}; cancel it with \`outflow run cancel ${active.id}\` (or wait for it to end), then remove the export.`, active.id);
+  }
+  // What incremental sync keeps per member (keys and addresses delivered, run snapshots of the segment with
+  // mapped values) is personal data that nothing reads once the export is gone. Dropped first: if the profile
+  // store is busy, the removal fails and can be retried, rather than leaving the tables behind for good.
+  for (const prefix of [`_delivered_${exp.id}_`, `_snap_${exp.id}_`, `_journal_${exp.id}_`]) await home.profiles.sync.dropTables(prefix);
   await store.removeExport(home.db, exp.id);
   await deleteNotify(home.db, `export:${exp.id}`);
   await audit(home, 'export.remove', { type: 'export', name });

@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../domain/errors.ts';
 import type { Run, RunRejection, SourceResult } from '../domain/model.ts';
 import { getExport } from '../store/metadata/exports.ts';
-import { countRunRejections, getRun, iterateRunRejections, listRunRejections, listRuns, transitionRun } from '../store/metadata/runs.ts';
+import { countRunRejections, getRun, iterateRunRejections, listRunRejections, listRuns, requestRunCancel, transitionRun } from '../store/metadata/runs.ts';
 import { csvRow } from '../lib/csv.ts';
 import type { Home } from './home.ts';
 import { outflowCommand } from '../lib/shell.ts';
@@ -241,15 +241,21 @@ export async function cancelRun(home: Home, id: string, stop: (runId: string, st
   if (connection) assertCanUse(home.actor, connection);
   else assertAdmin(home.actor, 'cancel runs of an export without a connection');
   if (run.status !== 'queued' && run.status !== 'running') {
-    throw new ConflictError(`Run ${id} is already ${run.status}; there is nothing to cancel.`);
+    throw new ConflictError(`Run ${id} has already ended (${run.status}); there is nothing to cancel.`);
   }
   if (!(await stop(id, run.status))) {
-    if (run.status === 'running') throw new ConflictError(`Run ${id} is running in another process; stop it there (Ctrl-C), or wait for it to end.`);
-    try {
-      await transitionRun(home.db, id, 'cancelled', { error: { code: 'cancelled', message: 'The run was cancelled while it waited in the queue; nothing was sent.' } });
-    } catch (error) {
-      // A worker picked it up meanwhile: stop it there.
-      if (!(error instanceof ConflictError) || !(await stop(id, 'running'))) throw error;
+    if (run.status === 'running') {
+      // Another process executes it (`outflow export run` directly on the home, another server's worker): it
+      // polls the request and stops within a second or two, recording the run `cancelled` itself.
+      await requestRunCancel(home.db, id);
+    } else {
+      try {
+        await transitionRun(home.db, id, 'cancelled', { error: { code: 'cancelled', message: 'The run was cancelled while it waited in the queue; nothing was sent.' } });
+      } catch (error) {
+        // A worker picked it up meanwhile: stop it there.
+        if (!(error instanceof ConflictError)) throw error;
+        if (!(await stop(id, 'running'))) await requestRunCancel(home.db, id);
+      }
     }
   }
   await audit(home, 'run.cancel', { type: 'export', name: run.exportName }, { runId: id });

@@ -62,7 +62,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
       return http.request('PUT', `/api/entities/${p(name)}`, {
         raw: stream as unknown as RequestInit["body"],
         contentType: format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv',
-        query: { key: options.key, delimiter: options.delimiter, format },
+        query: { key: options.key, delimiter: options.delimiter, format, filename: path.basename(file) },
       });
     },
     listEntities: () => http.request('GET', '/api/entities'),

@@ -8,6 +8,7 @@ import { summarizeRun, type RunSummary } from '../app/runs.ts';
 import type { RunObserver } from '../engine/run-export.ts';
 import { startFakeSftpServer } from '../destinations/sftp/fake-sftp-server.ts';
 import { ValidationError } from '../domain/errors.ts';
+import { outflowCommand } from '../lib/shell.ts';
 import { writeCustomersCsv } from './generate.ts';
 
 const MARKER = '.outflow-demo';
@@ -94,7 +95,16 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
     }
     say('');
     say(`Done. The files are in ${path.join(sftpRoot, 'exports')}.`);
-    say(`Explore: npx outflow --home ${path.relative(process.cwd(), home) || '.'} run list`);
+    // Inside the working folder the relative path is shortest; outside it (`--demo-home /tmp/x`) a path that
+    // climbs out with `../../..` is harder to read and to reuse elsewhere than the absolute one.
+    const relative = path.relative(process.cwd(), home);
+    const shown = relative === '' ? '.' : relative.startsWith('..') || path.isAbsolute(relative) ? home : relative;
+    say(`Explore: npx ${outflowCommand('--home', shown, 'run', 'list')}`);
+    // The SFTP server lived in this process: the home's connections point at a port nobody listens on now.
+    say(
+      `The demo's SFTP server stopped with the demo, so running its exports again fails ("Nothing accepts connections"); ` +
+        `point a connection at a server of yours with \`${outflowCommand('connection', 'update', 'Demo partner SFTP', '--config', '<file>')}\` to try more.`,
+    );
     return summaries;
   } finally {
     await outflow.close();

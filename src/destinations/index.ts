@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.ts';
+import { closestMatch } from '../lib/edit-distance.ts';
 import autopilot from './autopilot/index.ts';
 import campaignMonitor from './campaign-monitor/index.ts';
 import iterable from './iterable/index.ts';
@@ -22,7 +23,8 @@ export function listDestinations(): DestinationDefinition[] {
 export function getDestination(id: string): DestinationDefinition {
   const destination = byId.get(id);
   if (!destination) {
-    throw new ValidationError(`Unknown destination type "${id}". Known types: ${[...byId.keys()].join(', ')}.`);
+    const guess = closestMatch(id, [...byId.keys()]);
+    throw new ValidationError(`Unknown destination type "${id}"${guess ? `; did you mean ${guess}?` : '.'} Known types: ${[...byId.keys()].join(', ')}.`);
   }
   return destination;
 }

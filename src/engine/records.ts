@@ -198,7 +198,14 @@ export async function runRecordExport(input: RecordExportInput): Promise<SourceR
       }
       counts.push(await sync.countRows(snapshotOf(index)));
     } else {
-      counts.push(await sync.createSnapshot(snapshotOf(index), segment.source, spec));
+      // The snapshot keeps values only for members the state of the last target does not hold as they are
+      // now: the state a run most likely diffs against. Everyone's values are kept when every member is sent.
+      let base: string | null = null;
+      if (syncing && input.fullResync !== true) {
+        const lastTarget = await sync.lastTarget(`_delivered_${segment.stateId}`);
+        if (lastTarget !== null) base = stateTable(segment.stateId, lastTarget);
+      }
+      counts.push(await sync.createSnapshot(snapshotOf(index), segment.source, spec, base));
     }
   }
   counts.forEach((n, i) => (results[i]!.rows = n));

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { exportConfigBase, type Actor, type Connection, type Export, type Run, type RunRejection, type SourceResult } from '../domain/model.ts';
 import { getConnection, updateConnectionState } from '../store/metadata/connections.ts';
 import { getExportById } from '../store/metadata/exports.ts';
-import { addRunRejections, getRun, saveRunProgress, transitionRun } from '../store/metadata/runs.ts';
+import { addRunRejections, getRun, isRunCancelRequested, saveRunProgress, transitionRun } from '../store/metadata/runs.ts';
 import { getSegment, recordSegmentRefresh } from '../store/metadata/segments.ts';
 import { compileFilter } from '../store/profile/filter.ts';
 import { shellQuote } from '../lib/shell.ts';
@@ -25,6 +25,8 @@ export interface RunObserver {
   onRetry?(message: string, delayMs: number): void;
 }
 
+/** How often a running run checks whether another process asked it to stop. */
+export const CANCEL_POLL_MS = 1_000;
 /** How often a running run records that it is alive. */
 export const HEARTBEAT_MS = 5_000;
 /** A `running` run whose heartbeat is older than this (three beats) is dead: its process was killed. */
@@ -79,6 +81,15 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   // Not unref'd: while the run executes, the stall check must stay alive even if what the run waits on
   // holds nothing open. It is cleared when the run ends.
   const heartbeat = setInterval(beat, Math.min(HEARTBEAT_MS, Math.max(10, Math.floor(stallMs / 4))));
+  // A cancel asked from another process (`outflow run cancel` in a second terminal) is recorded on the run;
+  // the run stops at its next step, as for a cancel in this process.
+  const cancelPoll = setInterval(() => {
+    void isRunCancelRequested(db, runId)
+      .then((asked) => {
+        if (asked && !controller.signal.aborted) controller.abort(new Error('cancelled'));
+      })
+      .catch(() => {});
+  }, CANCEL_POLL_MS);
   let recordRun = false;
   const warnings: string[] = [];
   // What the destination does with data, for the message of a cancelled run; unknown until it is looked up.
@@ -254,6 +265,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
     services.log.error({ runId, code: failure.code }, failure.message);
   } finally {
     clearInterval(heartbeat);
+    clearInterval(cancelPoll);
     signal?.removeEventListener('abort', onAbort);
   }
   // Here rather than in the server, so that a run the CLI executes without a server alerts too. A webhook that

@@ -34,7 +34,7 @@ export function checkTimeZone(zone: string | undefined): string {
   } catch {
     const guess = closestMatch(name, Intl.supportedValuesOf('timeZone'));
     throw new ValidationError(
-      `"${name}" is not an IANA time zone${guess ? `; did you mean ${guess}?` : ''}. Use a name such as Europe/Paris, America/New_York or UTC.`,
+      `"${name}" is not an IANA time zone${guess ? `; did you mean ${guess}?` : '.'} Use a name such as Europe/Paris, America/New_York or UTC.`,
       [{ path: 'timeZone', message: 'unknown time zone' }],
     );
   }
@@ -53,7 +53,8 @@ export function checkCron(expression: string | undefined, zone: string | undefin
   try {
     job = cronFor(cron, timeZone);
   } catch (error) {
-    const reason = (error as Error).message.replace(/^CronPattern:\s*/, '');
+    // croner's messages end with a full stop of their own; ours adds one after the reason.
+    const reason = (error as Error).message.replace(/^CronPattern:\s*/, '').replace(/[.\s]+$/, '');
     throw new ValidationError(
       `"${cron}" is not a cron expression Outflow takes: ${reason}. Give 5 fields: minute hour day-of-month month day-of-week, e.g. "0 6 * * 1-5".`,
       [{ path: 'cron', message: 'invalid cron expression' }],
@@ -72,7 +73,7 @@ export function parseDays(days: string | undefined): number[] {
     const n = DAY_ALIASES[name.trim()];
     if (n === undefined) {
       const guess = closestMatch(name.trim(), Object.keys(DAY_NUMBERS));
-      throw new ValidationError(`"${name.trim()}" is not a day${guess ? `; did you mean ${guess}?` : ''}. Use mon, tue, wed, thu, fri, sat, sun, ranges such as mon-fri, or daily.`, [
+      throw new ValidationError(`"${name.trim()}" is not a day${guess ? `; did you mean ${guess}?` : '.'} Use mon, tue, wed, thu, fri, sat, sun, ranges such as mon-fri, or daily.`, [
         { path: 'days', message: 'unknown day' },
       ]);
     }

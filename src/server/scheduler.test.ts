@@ -195,6 +195,11 @@ describe('the scheduler', () => {
     await expect(setSchedule(home, { days: 'mon-fri', times: '6pm', timeZone: 'UTC' })).rejects.toThrow(/"6pm" is not a time of day: use HH:MM/);
     await expect(setSchedule(home, { days: 'mon-fry', times: '06:00', timeZone: 'UTC' })).rejects.toThrow(/"fry" is not a day; did you mean fri\?/);
     await expect(setSchedule(home, { days: 'mon', times: '06:00' })).rejects.toThrow(/needs a time zone/);
+    // One stop per sentence: no "did you mean fri?." and no "has 6 parts.." from croner's own full stop.
+    await expect(setSchedule(home, { days: 'mon-fry', times: '06:00', timeZone: 'UTC' })).rejects.toThrow('"fry" is not a day; did you mean fri? Use mon, tue,');
+    await expect(setSchedule(home, { days: 'mon', times: '06:00', timeZone: 'Europe/Pari' })).rejects.toThrow('did you mean Europe/Paris? Use a name such as');
+    await expect(setSchedule(home, { days: 'mon', times: '06:00', timeZone: 'Nowhere/Atall' })).rejects.toThrow('"Nowhere/Atall" is not an IANA time zone. Use a name such as');
+    await expect(setSchedule(home, { cron: '0 6 * * 1-5 *', timeZone: 'UTC' })).rejects.toThrow("has 6 parts. Give 5 fields");
     await expect(setSchedule({ ...home, actor: { name: 'carl', role: 'contributor' } }, { cron: '0 6 * * *', timeZone: 'UTC' })).rejects.toThrow(/Only administrators/);
     expect((await showSchedule(home)).enabled).toBe(false);
   });

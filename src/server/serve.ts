@@ -11,7 +11,8 @@ import { RunManager } from './run-manager.ts';
 import { BullRunQueue, queueSettings } from '../queue/bull.ts';
 import type { RunDispatcher } from '../queue/dispatcher.ts';
 import { Scheduler, SCHEDULER_ACTOR, type SchedulerClock } from './scheduler.ts';
-import { writeServerFile, removeServerFile } from './server-file.ts';
+import { readServerFile, writeServerFile, removeServerFile } from './server-file.ts';
+import { OutflowError, ValidationError } from '../domain/errors.ts';
 import { listUsers } from '../store/metadata/users.ts';
 import { ConfigError } from '../domain/errors.ts';
 
@@ -58,6 +59,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const home = await openHome({ ...options, actor: system });
   let server: ServerType | undefined;
   try {
+    // Before anything changes the home: a second server would mark the first one's running runs interrupted
+    // and resume them (sending them twice), revoke its CLI token and, when stopped, remove its server.json.
+    await refuseSecondServer(home.dir);
     const metrics = createMetrics(home.db);
     home.metrics = metrics;
     const firstAdmin = await ensureFirstAdmin(home, options.env ?? process.env);
@@ -100,7 +104,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const host = options.host ?? '127.0.0.1';
     const address = await new Promise<AddressInfo>((resolve, reject) => {
       server = serve({ fetch: app.fetch, port: options.port ?? 8080, hostname: host }, (info) => resolve(info));
-      server.once('error', reject);
+      server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, options.port ?? 8080)));
     });
     url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     const token = await issueLocalToken(home);
@@ -133,6 +137,33 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await home.close();
     throw error;
   }
+}
+
+/** Refuses to start when another live process serves this home (its server.json names it and it answers). */
+async function refuseSecondServer(dir: string): Promise<void> {
+  const other = readServerFile(dir);
+  // The same process may run several in-process servers in tests; a dead pid's file is stale.
+  if (!other || other.pid === process.pid) return;
+  try {
+    // A pid that the system reused for another program does not answer as an Outflow server.
+    await fetch(`${other.url}/healthz`, { signal: AbortSignal.timeout(2000) });
+  } catch {
+    return;
+  }
+  throw new OutflowError(
+    'home_locked',
+    `The home ${dir} is already served by another \`outflow serve\` at ${other.url} (pid ${other.pid}). One server owns a home: stop that one first (Ctrl-C or SIGTERM), or pass another --home.`,
+  );
+}
+
+/** Says what to do about an address the server cannot listen on, instead of a bare EADDRINUSE (exit 70). */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (error.code === 'EADDRINUSE') {
+    return new ValidationError(`Port ${port} on ${host} is already in use by another program. Pass another --port (--port 0 picks a free one), or stop that program.`);
+  }
+  if (error.code === 'EACCES') return new ValidationError(`Listening on port ${port} of ${host} needs privileges this user does not have. Pass a port above 1023 with --port.`);
+  if (error.code === 'EADDRNOTAVAIL') return new ValidationError(`${host} is not an address of this machine. Pass one of its addresses with --host (127.0.0.1, or 0.0.0.0 for every interface).`);
+  return error;
 }
 
 /** A new token for the CLI of this machine, replacing the one the previous start wrote. */

@@ -159,7 +159,12 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
       summary: 'Load a CSV (with header) or Parquet file into an entity, replacing it atomically (administrators)',
       request: {
         params: z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) }),
-        query: z.object({ key: z.string().max(200).optional(), delimiter: z.string().max(10).optional(), format: z.enum(['csv', 'parquet']).optional() }),
+        query: z.object({
+          key: z.string().max(200).optional(),
+          delimiter: z.string().max(10).optional(),
+          format: z.enum(['csv', 'parquet']).optional(),
+          filename: z.string().max(200).optional().openapi({ description: "the file's name on the caller's machine, named in error messages" }),
+        }),
         body: { content: { 'text/csv': { schema: z.string() }, 'application/vnd.apache.parquet': { schema: z.string() } }, required: true },
       },
       responses: { 200: jsonResponse(EntityView, 'Loaded'), ...commonErrors, ...unprocessable },
@@ -174,14 +179,23 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
       const body = c.req.raw.body;
       if (!body) throw new ValidationError('Send the file as the request body.');
       // The upload streams to a private file next to the stores, never into memory; it is removed after the load.
-      const file = path.join(home.tmpDir, `upload-${process.pid}-${Date.now()}.${format}`);
+      // It keeps the caller's file name (in a folder of its own), because a load error names the file: the
+      // CLI through a server said "Could not load upload-2909-1795….csv", where without one it names the user's.
+      const folder = fs.mkdtempSync(path.join(home.tmpDir, `upload-${process.pid}-`));
+      const file = path.join(folder, uploadName(query.filename, format));
       try {
         await pipeline(Readable.fromWeb(body as WebReadableStream), fs.createWriteStream(file, { mode: 0o600 }));
         const info = await loadEntity(home, name, file, { key: query.key, delimiter: query.delimiter });
         return c.json(entityView(info), 200);
       } finally {
-        fs.rmSync(file, { force: true });
+        fs.rmSync(folder, { recursive: true, force: true });
       }
     },
   );
+}
+
+/** A safe local name for an upload: the caller's base name with only plain characters, else `upload.<format>`. */
+function uploadName(given: string | undefined, format: string): string {
+  const base = path.basename((given ?? '').replace(/\\/g, '/'));
+  return /^[\w][\w .,()+-]*$/.test(base) && base.length <= 200 ? base : `upload.${format}`;
 }

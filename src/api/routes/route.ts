@@ -19,6 +19,7 @@ export const commonErrors = {
   401: error('No valid token or session'),
   403: error('The caller may not do this'),
   413: error('The request body is larger than the API takes'),
+  415: error('A JSON body not sent as application/json'),
 } as const;
 
 export const notFound = { 404: error('No such resource') } as const;

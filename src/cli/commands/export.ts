@@ -202,13 +202,15 @@ export function printDryRun(io: Io, report: DryRunReport): void {
         `${formatNumber(s.reject)} to reject, ${formatNumber(s.unchanged)} unchanged`,
     );
   }
-  for (const rejection of report.rejections.slice(0, 10)) io.out(`  would reject ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
+  const shown = report.rejections.slice(0, 10);
+  for (const rejection of shown) io.out(`  would reject ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
+  if (report.reject > shown.length) io.out(`  … and ${formatNumber(report.reject - shown.length)} more (--json lists the first ${report.rejections.length})`);
   if (report.refusal) io.out(`  a run would be refused: ${report.refusal.message}`);
   for (const warning of report.warnings) io.out(`  warning: ${warning}`);
   for (const note of report.notes) io.out(`  note: ${note}`);
 }
 
-export function printRunText(io: Io, summary: RunSummary): void {
+export function printRunText(io: Io, summary: RunSummary & { rejectionsTotal?: number }): void {
   const seconds = summary.startedAt && summary.finishedAt ? (Date.parse(summary.finishedAt) - Date.parse(summary.startedAt)) / 1000 : null;
   io.out(`Run ${summary.id} of "${summary.export}" ${summary.status}${seconds !== null ? ` in ${seconds.toFixed(1)} s` : ''}.`);
   for (const source of summary.entities) {
@@ -226,8 +228,16 @@ export function printRunText(io: Io, summary: RunSummary): void {
       io.out(`  sent ${formatNumber(summary.sent)}, rejected ${formatNumber(summary.rejected)}, not attempted ${formatNumber(summary.notAttempted)}`);
     }
   }
-  for (const rejection of summary.rejections.slice(0, 10)) io.out(`  rejected ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
-  if (summary.rejections.length > 10) io.out(`  … see \`${outflowCommand('run', 'show', summary.id)}\` for all rejections`);
+  const shown = summary.rejections.slice(0, 10);
+  for (const rejection of shown) io.out(`  rejected ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
+  // `run show` prints this same summary, so it cannot be where the rest are: `run rejections` writes them all.
+  // It writes this run's own records: a resumed run's `rejected` also counts those of the runs it continues,
+  // so without `rejectionsTotal` (what `run show` adds) the count of the rest is only known for a first run.
+  const listed = summary.rejectionsTotal ?? (summary.resumedFrom ? undefined : summary.rejected);
+  if (listed === undefined ? summary.rejections.length > shown.length : listed > shown.length) {
+    const more = listed === undefined ? 'more' : `${formatNumber(listed - shown.length)} more`;
+    io.out(`  … ${more}: \`${outflowCommand('run', 'rejections', summary.id)} > rejected.csv\` writes every rejected record of this run`);
+  }
   for (const warning of summary.warnings) io.out(`  warning: ${warning}`);
   if (summary.error) io.err(`error: ${summary.error.message}`);
 }

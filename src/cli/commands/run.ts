@@ -68,7 +68,9 @@ export function registerRunCommands(program: Command, io: Io): void {
       const summary = await withClient(command, (client) => client.showRun(id));
       if (opts.json) printJson(io, summary);
       else {
-        io.out(`started by ${summary.startedBy} at ${summary.startedAt ?? '-'}`);
+        // A resumed run's counts include those of the runs it continues: say which, or they look doubled.
+        const continues = summary.resumedFrom ? ` (${summary.trigger === 'recovery' ? 'resumed automatically after a crash:' : 'resuming'} run ${summary.resumedFrom})` : '';
+        io.out(`started by ${summary.startedBy} at ${summary.startedAt ?? '-'}${continues}`);
         printRunText(io, summary);
       }
     });

@@ -61,7 +61,7 @@ export function registerUserCommands(program: Command, io: Io): void {
     .action(async (name: string, role: string, opts, command: Command) => {
       const view = await withClient(command, (client) => client.setRole(name, role));
       if (opts.json) printJson(io, view);
-      else io.out(`"${view.name}" is now ${view.role}.`);
+      else io.out(`"${view.name}" is now ${view.role === 'admin' ? 'an administrator' : `a ${view.role}`}.`);
     });
 
   const token = program.command('token').description('API tokens (Authorization: Bearer …)');

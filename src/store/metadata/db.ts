@@ -67,6 +67,8 @@ export interface RunsTable {
   warnings: string;
   error_code: string | null;
   error_message: string | null;
+  /** When someone asked the run to stop; the process executing it polls this. */
+  cancel_requested_at: string | null;
 }
 
 export interface RunRejectionsTable {

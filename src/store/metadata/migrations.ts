@@ -217,4 +217,12 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // A cancel asked of a run that another process executes (`outflow run cancel` from a second terminal while
+  // `outflow export run` runs directly on the home, or a worker of another server): the executing process
+  // polls it and stops.
+  '0007_run_cancel_request': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('runs').addColumn('cancel_requested_at', 'text').execute();
+    },
+  },
 };

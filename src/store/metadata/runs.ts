@@ -63,6 +63,7 @@ export async function createRun(
       warnings: '[]',
       error_code: null,
       error_message: null,
+      cancel_requested_at: null,
     })
     .execute();
   return getRun(db, id);
@@ -140,6 +141,23 @@ export async function saveRunProgress(db: Db, id: string, progress: RunProgress)
     })
     .where('id', '=', id)
     .execute();
+}
+
+/** Asks the process executing a running run to stop it; false when the run is no longer queued or running. */
+export async function requestRunCancel(db: Db, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('runs')
+    .set({ cancel_requested_at: nowIso() })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Whether someone asked the run to stop (see {@link requestRunCancel}). */
+export async function isRunCancelRequested(db: Db, id: string): Promise<boolean> {
+  const row = await db.selectFrom('runs').select('cancel_requested_at').where('id', '=', id).executeTakeFirst();
+  return row?.cancel_requested_at != null;
 }
 
 /** Appends rejections; `firstSeq` is the number of rejections the run already holds. */

@@ -29,7 +29,7 @@ export function lazyProfileStore(open: () => Promise<ProfileStore>): ProfileStor
     segmentIsStale: async (segmentId, entity) => (await get()).segmentIsStale(segmentId, entity),
     sync: {
       hasTable: async (name) => (await get()).sync.hasTable(name),
-      createSnapshot: async (table, source, spec) => (await get()).sync.createSnapshot(table, source, spec),
+      createSnapshot: async (table, source, spec, base) => (await get()).sync.createSnapshot(table, source, spec, base),
       countRows: async (table) => (await get()).sync.countRows(table),
       adoptState: async (state, legacy) => (await get()).sync.adoptState(state, legacy),
       countUnchanged: async (snapshot, state) => (await get()).sync.countUnchanged(snapshot, state),

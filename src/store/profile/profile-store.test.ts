@@ -31,7 +31,7 @@ function writeCsv(name: string, text: string): string {
 const customers = 'profile_id,email,age,city\n3,c@example.com,41,Zürich\n1,a@example.com,25,Paris\n2,b@example.com,37,"Rome, IT"\n';
 
 // The contract every profile store keeps: the same loads, types, errors, segments, order and CSV.
-describe.each(profileBackends('pstore'))('profile store on %s', (_backend, open) => {
+describe.each(profileBackends('pstore'))('profile store on %s', (backend, open) => {
   useStore(open);
 
   it('loads a CSV entity and reports its key, rows and columns', async () => {
@@ -225,7 +225,7 @@ describe.each(profileBackends('pstore'))('profile store on %s', (_backend, open)
     // Nobody reads on: the pipe's reader goes, as the engine's does.
     reader.destroy();
     expect(await outcome).toBe('rejected');
-    if (_backend === 'PostgreSQL') {
+    if (backend === 'PostgreSQL') {
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();
       try {
@@ -272,6 +272,72 @@ describe.each(profileBackends('pstore'))('profile store on %s', (_backend, open)
     expect(await store.sync.hasTable('_delivered_x_t_aaaa')).toBe(false);
     expect(await store.sync.countRows('_delivered_x_t_bbbb')).toBe(0);
     expect(await store.sync.lastTarget('_delivered_x')).toBe('list-2');
+  });
+
+  it('keeps values only for members the base state does not hold, and completes them for another target unless the entity was reloaded', async () => {
+    await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
+    const source = { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' } as const;
+    await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
+    const spec = { columns: ['email', 'city'], salt: 'm', hashColumns: ['email', 'city'], identityColumns: ['email'] };
+    const read = async (snapshot: string, state: string | null, all = false) => {
+      const rows = [];
+      for await (const chunk of store.sync.readChanges(snapshot, state, spec, { afterKey: null, all, keyType: 'BIGINT' })) rows.push(...chunk);
+      return rows.map((r) => [r.__key, r.email, r.city, r.__joined]);
+    };
+    // Deliver 1 and 2 as they are now, 3 with other values.
+    await store.sync.createSnapshot('_snap_a_0', source, spec);
+    const everyone = [];
+    for await (const chunk of store.sync.readChanges('_snap_a_0', null, spec, { afterKey: null, all: true, keyType: 'BIGINT' })) everyone.push(...chunk);
+    await store.sync.appendJournal(
+      '_journal_a_0',
+      everyone.map((r) => ({ key: r.__key, op: 'delivered' as const, identity: String(r.email), hash: r.__key === '3' ? 'other' : r.__hash, idhash: r.__idhash })),
+    );
+    await store.sync.commit([{ journal: '_journal_a_0', state: '_delivered_y_t_1', statePrefix: '_delivered_y', target: 'list-1' }]);
+    await store.sync.dropTables('_snap_a_');
+
+    await store.sync.createSnapshot('_snap_b_0', source, spec, '_delivered_y_t_1');
+    expect(await store.sync.countRows('_snap_b_0')).toBe(3);
+    expect(await read('_snap_b_0', '_delivered_y_t_1')).toEqual([['3', 'c@example.com', 'Zürich', false]]);
+    // Another target (the list was created again): everyone, with their values.
+    expect(await read('_snap_b_0', null, true)).toEqual([
+      ['1', 'a@example.com', 'Paris', true],
+      ['2', 'b@example.com', 'Rome, IT', true],
+      ['3', 'c@example.com', 'Zürich', true],
+    ]);
+
+    // Once the entity is loaded again, DuckDB's snapshot (which kept values only for changed members) cannot
+    // complete the others: refused, never sent empty. PostgreSQL's snapshot keeps every member's values, so it
+    // completes them as they were when the run started, never with the newer load's.
+    await store.sync.createSnapshot('_snap_c_0', source, spec, '_delivered_y_t_1');
+    await store.loadEntity('Customer', writeCsv('c2.csv', customers.replace('Paris', 'Lyon')), { key: 'profile_id' });
+    expect(await read('_snap_c_0', '_delivered_y_t_1')).toEqual([['3', 'c@example.com', 'Zürich', false]]);
+    if (backend === 'DuckDB') await expect(read('_snap_c_0', null, true)).rejects.toThrow(/loaded again since the run started.*Run the export again/);
+    else expect((await read('_snap_c_0', null, true)).map((r) => r[2])).toEqual(['Paris', 'Rome, IT', 'Zürich']);
+    await store.sync.dropTables('_snap_');
+    expect(await store.sync.hasTable('_snap_c_0')).toBe(false);
+  });
+
+  it('gives loads, refreshes and snapshots DuckDB’s own memory again after a run streamed under the cap', async () => {
+    // `outflow serve` keeps the store open: a run's streaming cap must not stay on for what follows.
+    const saved = process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY;
+    process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY = '16MB';
+    try {
+      const rows = Array.from({ length: 50_000 }, (_, i) => `${i + 1},person${i + 1}@example.com,${i % 90},City ${i % 1000}`);
+      const file = writeCsv('big.csv', `profile_id,email,age,city\n${rows.join('\n')}\n`);
+      await store.loadEntity('Customer', file, { key: 'profile_id' });
+      await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
+      await store.useStreamingResources();
+      expect((await store.loadEntity('Customer', file, { key: 'profile_id' })).rows).toBe(50_000);
+      await store.useStreamingResources();
+      expect(await store.refreshSegment('seg_1', 'Customer', { sql: '"age" > $1', params: [-1] })).toBe(50_000);
+      await store.useStreamingResources();
+      const source = { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' } as const;
+      const spec = { columns: ['email', 'city'], salt: 'm', hashColumns: ['email', 'city'], identityColumns: ['email'] };
+      expect(await store.sync.createSnapshot('_snap_r_0', source, spec)).toBe(50_000);
+    } finally {
+      if (saved === undefined) delete process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY;
+      else process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY = saved;
+    }
   });
 
   it('marks a segment stale when its entity is loaded again', async () => {
@@ -444,7 +510,7 @@ describe('residue of killed loads (DuckDB)', () => {
       await store.close();
       sizes.push(sizeOf());
     }
-    expect(await tables()).toEqual(['Customer', '_outflow_entities', '_outflow_segment_state', '_outflow_sync_targets']);
+    expect(await tables()).toEqual(['Customer', '_outflow_entities', '_outflow_segment_state', '_outflow_snapshots', '_outflow_sync_targets']);
     // Each dead copy is ~10 MB; after cleanup the file stays at its base size (give one 256 KB block of slack).
     for (const size of sizes) expect(size).toBeLessThanOrEqual(base + 262_144);
     store = await openProfileStore(file());

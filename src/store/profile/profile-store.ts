@@ -119,8 +119,14 @@ export interface JournalEntry {
  */
 export interface SyncTables {
   hasTable(name: string): Promise<boolean>;
-  /** Copies the segment's members (mapped columns and hashes) into `table`; returns the member count. */
-  createSnapshot(table: string, source: Source & { kind: 'segment' }, spec: SnapshotSpec): Promise<number>;
+  /**
+   * Copies the segment's members (key and hashes) into `table`; returns the member count. The mapped values are
+   * kept only for members whose hash differs from the delivered state `base` (the state the run expects to
+   * diff against; null: keep everyone's values), so an unchanged member costs two integers. A later read
+   * against another state (the target changed) or of every member first completes the values from the
+   * entity, which is refused when the entity was loaded again since the snapshot.
+   */
+  createSnapshot(table: string, source: Source & { kind: 'segment' }, spec: SnapshotSpec, base?: string | null): Promise<number>;
   countRows(table: string): Promise<number>;
   /**
    * Makes `state` the delivered-state table, adopting a state kept before states were per target (`legacy`,
@@ -153,7 +159,7 @@ export interface SyncTables {
   commit(entries: Array<{ journal: string; state: string; statePrefix: string; target: string }>): Promise<void>;
   /** The target of the last committed state of an export and segment (dry runs read that state). */
   lastTarget(statePrefix: string): Promise<string | null>;
-  /** Drops every table whose name starts with `prefix`. */
+  /** Drops every table whose name starts with `prefix` (and what the store records about them: targets, snapshots). */
   dropTables(prefix: string): Promise<void>;
 }
 
@@ -220,6 +226,11 @@ export async function openProfileStore(file: string, options: OpenProfileStoreOp
     );
     await con.run(`CREATE TABLE IF NOT EXISTS ${SEGMENT_STATE} (segment_id VARCHAR PRIMARY KEY, entity VARCHAR NOT NULL, entity_loaded_at VARCHAR NOT NULL)`);
     await con.run(`CREATE TABLE IF NOT EXISTS ${SYNC_TARGETS} (state_prefix VARCHAR PRIMARY KEY, state VARCHAR NOT NULL, target VARCHAR NOT NULL)`);
+    await con.run(
+      `CREATE TABLE IF NOT EXISTS ${SNAPSHOTS} (snapshot VARCHAR NOT NULL, base VARCHAR, entity VARCHAR NOT NULL, key_column VARCHAR NOT NULL, loaded_at VARCHAR NOT NULL)`,
+    );
+    // Rows of snapshots dropped with the staging tables above (dry runs).
+    await con.run(`DELETE FROM ${SNAPSHOTS} WHERE snapshot NOT IN (SELECT table_name FROM information_schema.tables WHERE table_schema = 'main')`);
   } catch (error) {
     con.closeSync();
     instance.closeSync();
@@ -241,6 +252,8 @@ const STAGING_TABLE = String.raw`^(_load_.+_[0-9]+_[0-9]+(_raw)?|_members_.+_nex
 const SEGMENT_STATE = '_outflow_segment_state';
 /** Which target (list, audience) each delivered state belongs to. */
 const SYNC_TARGETS = '_outflow_sync_targets';
+/** Per run snapshot: the delivered state its values were diffed against, and the load of the entity it read. */
+const SNAPSHOTS = '_outflow_snapshots';
 
 /**
  * Drops the staging tables of loads and refreshes that were killed: a killed `entity load` leaves a raw copy
@@ -370,6 +383,7 @@ class DuckDbProfileStore implements ProfileStore {
   async loadEntity(name: string, file: string, options: { key: string; delimiter?: string }): Promise<EntityInfo> {
     const { absolute, parquet, delimiter, unreadable } = checkLoad(name, file, options);
     const staging = quoteIdent(`_load_${name}_${process.pid}_${Date.now()}`);
+    await this.useDefaultResources();
 
     let source: { select: string; columns: ColumnInfo[]; cleanup(): Promise<void> };
     try {
@@ -414,6 +428,7 @@ class DuckDbProfileStore implements ProfileStore {
     const info = await this.getEntity(entity);
     const key = quoteIdent(info.key);
     const staging = membersTable(`${segmentId}_next`);
+    await this.useDefaultResources();
     // Build beside the old table and swap, so a failed refresh keeps the previous membership.
     await this.con.run(
       `CREATE OR REPLACE TABLE ${staging} AS SELECT ${key} AS k, (row_number() OVER (ORDER BY ${key}) - 1)::BIGINT AS ordinal FROM ${quoteIdent(entity)} WHERE ${filter.sql} ORDER BY ${key}`,
@@ -460,8 +475,16 @@ class DuckDbProfileStore implements ProfileStore {
     return !row || String(row[0]) !== entity || String(row[1]) !== info.loadedAt;
   }
 
+  private syncTables: SyncTables | undefined;
+
   get sync(): SyncTables {
-    return createSyncTables(this.con, (name) => this.hasTable(name), (sql, params, toRow, chunkRows) => this.streamChunks(sql, params, toRow, chunkRows));
+    // One instance per store: it remembers where each journal's sequence is.
+    return (this.syncTables ??= createSyncTables(
+      this.con,
+      (name) => this.hasTable(name),
+      (sql, params, toRow, chunkRows) => this.streamChunks(sql, params, toRow, chunkRows),
+      () => this.useDefaultResources(),
+    ));
   }
 
   async countRows(source: Source): Promise<number> {
@@ -548,10 +571,32 @@ class DuckDbProfileStore implements ProfileStore {
     }
   }
 
+  /** DuckDB's own settings, to go back to: while streaming, the caps below; null otherwise. */
+  private defaults: { threads: string; memoryLimit: string } | null = null;
+
   async useStreamingResources(): Promise<void> {
+    if (this.defaults === null) {
+      const row = (await this.con.runAndReadAll(`SELECT current_setting('threads'), current_setting('memory_limit')`)).getRows()[0]!;
+      this.defaults = { threads: String(row[0]), memoryLimit: String(row[1]) };
+    }
     // Two parts render at once on two connections; with threads = 1 each COPY runs on its own calling thread.
     await this.con.run(`SET threads = 1`);
     await this.con.run(`SET memory_limit = ${quoteLiteral(process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY ?? '48MB')}`);
+  }
+
+  /**
+   * Back to DuckDB's defaults for set-based work (loads, refreshes, run snapshots) in a process that streamed
+   * before (`outflow serve`, which keeps the store open): the caps are global to the database, and a 1M-member
+   * snapshot joined and written with one thread in 48 MB spills to disk and took 5x as long. A file run streaming
+   * at the same moment then may use more memory until its next run sets the caps again; its output is the same.
+   */
+  async useDefaultResources(): Promise<void> {
+    if (this.defaults === null) return;
+    // The values read before capping, set explicitly: `RESET memory_limit` resets the setting but leaves the
+    // buffer pool at the cap (DuckDB 1.x), and the next large query fails out of memory.
+    await this.con.run(`SET memory_limit = ${quoteLiteral(this.defaults.memoryLimit)}`);
+    await this.con.run(`SET threads = ${Number(this.defaults.threads)}`);
+    this.defaults = null;
   }
 
   async close(): Promise<void> {
@@ -770,16 +815,34 @@ type Streamer = <T>(sql: string, params: DuckDBValue[], toRow: (row: DuckDBValue
 const snapColumn = (i: number) => `c${i}`;
 
 /**
- * DuckDB's 64-bit hash of the salt and the typed values (NULL included), as text: a value change goes unnoticed
- * with a chance of 2^-64. A DuckDB upgrade that changed the function would make every member look changed
- * once, which re-sends them (never loses one).
+ * DuckDB's 64-bit hash (UBIGINT) of the salt and the typed values (NULL included): a value change goes unnoticed
+ * with a chance of 2^-64. Delivered states keep it as text. A DuckDB upgrade that changed the function would make
+ * every member look changed once, which re-sends them (never loses one).
  */
 function hashInput(salt: string, columns: string[], alias: string): string {
-  return `CAST(hash(${[quoteLiteral(salt), ...columns.map((c) => `${alias}.${quoteIdent(c)}`)].join(', ')}) AS VARCHAR)`;
+  return `hash(${[quoteLiteral(salt), ...columns.map((c) => `${alias}.${quoteIdent(c)}`)].join(', ')})`;
 }
 
-function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Promise<boolean>, stream: Streamer): SyncTables {
+/** The text form of a snapshot hash, as delivered states and journals hold it. */
+const hashText = (expression: string) => `CAST(${expression} AS VARCHAR)`;
+
+interface SnapshotInfo {
+  base: string | null;
+  entity: string | null;
+  keyColumn: string | null;
+  loadedAt: string | null;
+}
+
+function createSyncTables(
+  con: DuckDBConnection,
+  hasTable: (name: string) => Promise<boolean>,
+  stream: Streamer,
+  useDefaultResources: () => Promise<void>,
+): SyncTables {
   const count = async (sql: string, params: DuckDBValue[] = []) => Number((await con.runAndReadAll(sql, params)).getRows()[0]![0]);
+  // Where each journal's sequence stands; read from the table once per process (a resumed run appends after
+  // what its predecessor journaled). Scanning the journal for its maximum on every batch cost O(n^2).
+  const journalSeq = new Map<string, number>();
   // Positional snapshot columns back to the entity's column names, worked out once per result.
   const toRow = (spec: SnapshotSpec) => {
     let seen: string[] | null = null;
@@ -798,24 +861,82 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
     };
   };
   const selected = (spec: SnapshotSpec, alias: string) => spec.columns.map((_, i) => `${alias}.${snapColumn(i)}`);
+  const stateKey = (alias: string) => `CAST(${alias}.k AS VARCHAR)`;
+
+  async function snapshotInfo(snapshot: string): Promise<SnapshotInfo> {
+    const row = (await con.runAndReadAll(`SELECT base, entity, key_column, loaded_at FROM ${SNAPSHOTS} WHERE snapshot = $1`, [snapshot])).getRows()[0];
+    if (row) return { base: row[0] === null ? null : String(row[0]), entity: String(row[1]), keyColumn: String(row[2]), loadedAt: String(row[3]) };
+    // A snapshot taken before snapshots kept only changed values (a run interrupted across an upgrade) holds
+    // every member's values and its hashes as text: mark every row as holding values, and read it as is.
+    const columns = (
+      await con.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $1`, [snapshot])
+    )
+      .getRows()
+      .map((r) => String(r[0]));
+    if (columns.length > 0 && !columns.includes('__v')) {
+      await con.run(`ALTER TABLE ${quoteIdent(snapshot)} ADD COLUMN __v BOOLEAN DEFAULT true`);
+      return { base: null, entity: null, keyColumn: null, loadedAt: null };
+    }
+    throw new ConfigError('invalid_settings', `The membership snapshot ${snapshot} is incomplete. Run the export again instead of resuming.`);
+  }
+
+  /**
+   * Makes sure the snapshot holds the values of every member a read against `state` returns: those it diffed
+   * against, or (another state, or every member) all of them, taken from the entity as long as it is the
+   * load the snapshot read.
+   */
+  async function ensureValues(snapshot: string, state: string | null, spec: SnapshotSpec, all: boolean): Promise<void> {
+    const info = await snapshotInfo(snapshot);
+    if (info.base === null || (state === info.base && !all)) return;
+    const current = (await con.runAndReadAll(`SELECT loaded_at FROM ${META} WHERE name = $1`, [info.entity])).getRows()[0];
+    if (!current || String(current[0]) !== info.loadedAt) {
+      throw new ConfigError(
+        'invalid_settings',
+        `This run must send members it had found unchanged (the list or audience is new, or every member is sent), but entity ${info.entity} was loaded again since the run started, so their values as of then are gone. Run the export again instead of resuming.`,
+      );
+    }
+    const s = quoteIdent(snapshot);
+    const sets = spec.columns.map((c, i) => `${snapColumn(i)} = e.${quoteIdent(c)}`);
+    await con.run('BEGIN TRANSACTION');
+    try {
+      await con.run(
+        `UPDATE ${s} SET ${[...sets, '__v = true'].join(', ')} FROM ${quoteIdent(info.entity!)} e WHERE e.${quoteIdent(info.keyColumn!)} = ${s}.k AND NOT ${s}.__v`,
+      );
+      await con.run(`UPDATE ${SNAPSHOTS} SET base = NULL WHERE snapshot = $1`, [snapshot]);
+      await con.run('COMMIT');
+    } catch (error) {
+      await con.run('ROLLBACK');
+      throw error;
+    }
+  }
 
   return {
     hasTable,
 
-    async createSnapshot(table, source, spec) {
+    async createSnapshot(table, source, spec, base = null) {
       const entity = source.entity;
-      const info = (await con.runAndReadAll(`SELECT key_column FROM ${META} WHERE name = $1`, [entity])).getRows()[0];
+      const info = (await con.runAndReadAll(`SELECT key_column, loaded_at FROM ${META} WHERE name = $1`, [entity])).getRows()[0];
       if (!info) throw new NotFoundError(`No entity named "${entity}" in the profile store.`);
       if (!(await hasTable(`_members_${source.segmentId}`))) {
         throw new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`outflow segment refresh ${source.segment}\` first.`);
       }
+      await useDefaultResources();
+      const useBase = base !== null && (await hasTable(base));
       const key = quoteIdent(String(info[0]));
       const columns = spec.columns.map((c, i) => `e.${quoteIdent(c)} AS ${snapColumn(i)}`);
-      await con.run(
-        `CREATE OR REPLACE TABLE ${quoteIdent(table)} AS SELECT m.k AS k, CAST(m.k AS VARCHAR) AS __key, ${hashInput(spec.salt, spec.hashColumns, 'e')} AS __hash, ` +
-          `${hashInput(spec.salt, spec.identityColumns, 'e')} AS __idhash${columns.length ? ', ' : ''}${columns.join(', ')} ` +
-          `FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(entity)} e ON e.${key} = m.k`,
-      );
+      // Hashes for everyone; values only where the base state holds another hash (or nothing) for the member.
+      const members =
+        `SELECT m.k AS k, ${hashInput(spec.salt, spec.hashColumns, 'e')} AS __hash, ${hashInput(spec.salt, spec.identityColumns, 'e')} AS __idhash` +
+        `${columns.length ? ', ' : ''}${columns.join(', ')} FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(entity)} e ON e.${key} = m.k`;
+      const flagged = useBase
+        ? `SELECT x.*, (d.k IS NULL OR d.hash IS DISTINCT FROM ${hashText('x.__hash')}) AS __v FROM (${members}) x LEFT JOIN ${quoteIdent(base!)} d ON d.k = ${stateKey('x')}`
+        : `SELECT *, true AS __v FROM (${members})`;
+      const kept = spec.columns.map((_, i) => `CASE WHEN __v THEN ${snapColumn(i)} END AS ${snapColumn(i)}`);
+      // The record first: a crash between the two leaves a record without its table, which a resume reads as
+      // "the snapshot is gone" (never a table read with the wrong base).
+      await con.run(`DELETE FROM ${SNAPSHOTS} WHERE snapshot = $1`, [table]);
+      await con.run(`INSERT INTO ${SNAPSHOTS} VALUES ($1, $2, $3, $4, $5)`, [table, useBase ? base : null, entity, String(info[0]), String(info[1])]);
+      await con.run(`CREATE OR REPLACE TABLE ${quoteIdent(table)} AS SELECT k, __hash, __idhash, __v${kept.length ? ', ' : ''}${kept.join(', ')} FROM (${flagged})`);
       return count(`SELECT count(*) FROM ${quoteIdent(table)}`);
     },
 
@@ -837,19 +958,24 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
       return true;
     },
 
-    countUnchanged: (snapshot, state) => count(`SELECT count(*) FROM ${quoteIdent(snapshot)} s JOIN ${quoteIdent(state)} d ON d.k = s.__key WHERE d.hash = s.__hash`),
+    countUnchanged: (snapshot, state) =>
+      count(`SELECT count(*) FROM ${quoteIdent(snapshot)} s JOIN ${quoteIdent(state)} d ON d.k = ${stateKey('s')} WHERE d.hash = ${hashText('s.__hash')}`),
 
     async *readRemovals(snapshot, state, spec, afterKey, chunkRows = 2048) {
+      await ensureValues(snapshot, state, spec, false);
       const s = quoteIdent(snapshot);
       const d = quoteIdent(state);
       const cols = selected(spec, 's');
       const nulls = spec.columns.map((_, i) => `NULL AS ${snapColumn(i)}`);
       const after = afterKey === null ? '' : `WHERE __key > $1`;
       const mapRemoval = toRow(spec);
+      // A member whose identity hash changed has a changed hash, so it holds values (`__v`): filtering on it
+      // first keeps the join to the few members that changed.
       yield* stream(
         `SELECT * FROM (` +
-          `SELECT s.__key AS __key, d.identity AS __identity, true AS __present${cols.length ? ', ' : ''}${cols.join(', ')} FROM ${s} s JOIN ${d} d ON d.k = s.__key WHERE d.idhash IS DISTINCT FROM s.__idhash ` +
-          `UNION ALL SELECT d.k, d.identity, false${nulls.length ? ', ' : ''}${nulls.join(', ')} FROM ${d} d WHERE NOT EXISTS (SELECT 1 FROM ${s} s WHERE s.__key = d.k)` +
+          `SELECT ${stateKey('s')} AS __key, d.identity AS __identity, true AS __present${cols.length ? ', ' : ''}${cols.join(', ')} FROM ${s} s JOIN ${d} d ON d.k = ${stateKey('s')} ` +
+          `WHERE s.__v AND d.idhash IS DISTINCT FROM ${hashText('s.__idhash')} ` +
+          `UNION ALL SELECT d.k, d.identity, false${nulls.length ? ', ' : ''}${nulls.join(', ')} FROM ${d} d ANTI JOIN ${s} s ON ${stateKey('s')} = d.k` +
           `) ${after} ORDER BY __key`,
         afterKey === null ? [] : [afterKey],
         (row, names) => {
@@ -863,6 +989,7 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
     },
 
     async *readChanges(snapshot, state, spec, options, chunkRows = 2048) {
+      await ensureValues(snapshot, state, spec, options.all);
       const s = quoteIdent(snapshot);
       const cols = selected(spec, 's');
       const where: string[] = [];
@@ -874,13 +1001,15 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
       let from = `${s} s`;
       let joined = 'true';
       if (state !== null) {
-        from = `${s} s LEFT JOIN ${quoteIdent(state)} d ON d.k = s.__key`;
+        from = `${s} s LEFT JOIN ${quoteIdent(state)} d ON d.k = ${stateKey('s')}`;
         joined = 'd.k IS NULL';
-        if (!options.all) where.push('(d.k IS NULL OR d.hash IS DISTINCT FROM s.__hash)');
+        // Members the snapshot kept no values for are those whose hash the state holds.
+        if (!options.all) where.push(`s.__v AND (d.k IS NULL OR d.hash IS DISTINCT FROM ${hashText('s.__hash')})`);
       }
       const mapRow = toRow(spec);
       yield* stream(
-        `SELECT s.__key, s.__hash, s.__idhash, ${joined} AS __joined${cols.length ? ', ' : ''}${cols.join(', ')} FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.k`,
+        `SELECT ${stateKey('s')} AS __key, ${hashText('s.__hash')} AS __hash, ${hashText('s.__idhash')} AS __idhash, ${joined} AS __joined${cols.length ? ', ' : ''}${cols.join(', ')} ` +
+          `FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.k`,
         params,
         (row, names) => mapRow(row, names) as SnapshotRow,
         chunkRows,
@@ -892,7 +1021,7 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
       const table = quoteIdent(journal);
       await con.run(`CREATE TABLE IF NOT EXISTS ${table} (seq BIGINT, k VARCHAR, op VARCHAR, identity VARCHAR, hash VARCHAR, idhash VARCHAR)`);
       // Entries of a resumed run come after those of the run it continues: the last entry per member wins.
-      let seq = await count(`SELECT coalesce(max(seq), 0) FROM ${table}`);
+      let seq = journalSeq.get(journal) ?? (await count(`SELECT coalesce(max(seq), 0) FROM ${table}`));
       const appender = await con.createAppender(journal);
       for (const entry of entries) {
         appender.appendBigInt(BigInt(++seq));
@@ -905,6 +1034,7 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
         appender.endRow();
       }
       appender.closeSync();
+      journalSeq.set(journal, seq);
     },
 
     async commit(entries) {
@@ -920,6 +1050,7 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
               `INSERT INTO ${d} SELECT k, identity, hash, idhash FROM (SELECT *, row_number() OVER (PARTITION BY k ORDER BY seq DESC) AS rn FROM ${j}) WHERE rn = 1 AND op = 'delivered'`,
             );
             await con.run(`DROP TABLE ${j}`);
+            journalSeq.delete(journal);
           }
           // A new target (the list was deleted and created again) starts from an empty state; the old one goes.
           const others = (
@@ -953,7 +1084,12 @@ function createSyncTables(con: DuckDBConnection, hasTable: (name: string) => Pro
       )
         .getRows()
         .map((r) => String(r[0]));
-      for (const table of tables) await con.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+      for (const table of tables) {
+        await con.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+        journalSeq.delete(table);
+      }
+      await con.run(`DELETE FROM ${SNAPSHOTS} WHERE starts_with(snapshot, $1)`, [prefix]);
+      await con.run(`DELETE FROM ${SYNC_TARGETS} WHERE starts_with(state_prefix, $1)`, [prefix]);
     },
   };
 }
