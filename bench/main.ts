@@ -72,7 +72,6 @@ async function main(argv: string[]): Promise<number> {
       store: { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
-      store: { type: 'string' },
       runs: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },

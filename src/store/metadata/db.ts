@@ -208,6 +208,9 @@ export async function openMetadataStore(options: { url?: string; sqlitePath?: st
       max: 5,
       ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
     });
+    // An idle connection PostgreSQL ended (restart, failover, an administrator) must not crash the server or a
+    // worker: the pool drops it and the next query opens a new one.
+    pool.on('error', () => undefined);
     if (options.pgSchema) {
       const client = await pool.connect();
       try {
