@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { dropSchema, POSTGRES_URL, postgresAvailable, uniqueSchema } from '../../../test/support/postgres.ts';
@@ -15,11 +16,12 @@ it.runIf(await postgresAvailable())('survives PostgreSQL ending an idle connecti
   const onUncaught = (error: unknown) => uncaught.push(error);
   process.on('uncaughtException', onUncaught);
   try {
-    await listRuns(store.db, {});
+    // The connection that answered is idle in the pool now: end it from another session, as a restart would.
+    const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(store.db);
     const admin = new pg.Client({ connectionString: POSTGRES_URL });
     await admin.connect();
     try {
-      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query NOT ILIKE '%pg_stat_activity%' AND application_name = '' AND datname = current_database() AND backend_type = 'client backend' AND state = 'idle' AND query ILIKE '%runs%'`);
+      await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
     } finally {
       await admin.end();
     }
