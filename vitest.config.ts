@@ -23,6 +23,7 @@ const cliSuites = [
   'test/sftp-formulas.e2e.test.ts',
   'test/sftp-host-key.e2e.test.ts',
   'test/schedule.e2e.test.ts',
+  'test/pgstore.e2e.test.ts',
 ];
 
 const shared = {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_API_ROWS, runApiBench } from './api.ts';
 import { DESTINATION_CASES, runDestinationsBench } from './destinations.ts';
 import { DEFAULT_MEMBERS, runIncrementalBench } from './incremental.ts';
+import { DEFAULT_LIMITER_RATE, DEFAULT_LIMITER_SECONDS, runLimiterBench } from './limiter.ts';
 import { DEFAULT_ROWS, runSftpBench } from './sftp.ts';
 import { BenchError } from './support.ts';
 import { DEFAULT_LIMIT, DEFAULT_WORKER_MEMBERS, runWorkersBench } from './workers.ts';
@@ -12,6 +13,9 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
 
   sftp           Outflow's SFTP export vs DuckDB CSV + pigz/gzip + OpenSSH sftp, to a real sshd
     --rows N       rows to export (default ${DEFAULT_ROWS.toLocaleString('en-US')})
+    --store S      duckdb (default) or postgres: the profile store (OUTFLOW_PROFILES_URL); the postgres
+                   baseline is psql \\copy to a file + sftp (PostgreSQL at OUTFLOW_BENCH_DATABASE_URL,
+                   default postgres://postgres@127.0.0.1:5432/test)
     --repeat N     rounds of every measurement; prints medians (default 1)
     --keep         keep the temporary folder
 
@@ -36,6 +40,9 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
     --limit R      the shared limit, requests a second (default ${DEFAULT_LIMIT})
     --only ID      throughput or limit
     --keep         keep the temporary folder
+  limiter        the shared rate limiter in Redis: 1 vs 3 worker processes on one account, and one acquire's cost
+    --rate N       documented requests per second (default ${DEFAULT_LIMITER_RATE})
+    --seconds N    length of each run (default ${DEFAULT_LIMITER_SECONDS})
 `;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number): number {
@@ -56,6 +63,9 @@ async function main(argv: string[]): Promise<number> {
       only: { type: 'string' },
       members: { type: 'string' },
       limit: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      store: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -73,7 +83,9 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isInteger(rows)) throw new BenchError('--rows must be a whole number.');
       const repeat = positiveNumber('repeat', values.repeat, 1);
       if (!Number.isInteger(repeat)) throw new BenchError('--repeat must be a whole number.');
-      await runSftpBench({ rows, repeat, keep: values.keep });
+      const store = values.store ?? 'duckdb';
+      if (store !== 'duckdb' && store !== 'postgres') throw new BenchError(`--store must be duckdb or postgres, not "${store}".`);
+      await runSftpBench({ rows, repeat, keep: values.keep, store });
       return 0;
     }
     case 'api': {
@@ -105,6 +117,11 @@ async function main(argv: string[]): Promise<number> {
       const limit = positiveNumber('limit', values.limit, DEFAULT_LIMIT);
       if (values.only !== undefined && values.only !== 'throughput' && values.only !== 'limit') throw new BenchError(`--only must be throughput or limit, not "${values.only}".`);
       return (await runWorkersBench({ members, limit, keep: values.keep, only: values.only })) ? 0 : 1;
+    }
+    case 'limiter': {
+      const rate = positiveNumber('rate', values.rate, DEFAULT_LIMITER_RATE);
+      const seconds = positiveNumber('seconds', values.seconds, DEFAULT_LIMITER_SECONDS);
+      return (await runLimiterBench({ rate, seconds })) ? 0 : 1;
     }
     default:
       throw new BenchError(`Unknown benchmark "${name}".\n\n${USAGE}`);

@@ -118,8 +118,8 @@ export async function runChecked(command: string, args: string[], options: Param
 }
 
 /** Runs `outflow <args> --home <home>` as a child process, the way a user or a scheduler would. */
-export function runOutflow(home: string, args: string[], options: { sampleRssMs?: number } = {}): Promise<ChildResult> {
-  return runChecked(process.execPath, [OUTFLOW_BIN, ...args, '--home', home], { env: outflowEnv(), sampleRssMs: options.sampleRssMs });
+export function runOutflow(home: string, args: string[], options: { sampleRssMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ChildResult> {
+  return runChecked(process.execPath, [OUTFLOW_BIN, ...args, '--home', home], { env: { ...outflowEnv(), ...options.env }, sampleRssMs: options.sampleRssMs });
 }
 
 /** Total size of the regular files directly in `dir`. */

@@ -11,14 +11,17 @@ import { pauseExport, setExportSchedule } from '../src/app/schedule.ts';
 import { openHome, type Home } from '../src/app/home.ts';
 import { authenticateSession, authenticateToken, createToken, createUser, ensureFirstAdmin } from '../src/app/users.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
+import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake, type MicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
+import { updateUserRole, findUserByName } from '../src/store/metadata/users.ts';
 import { createLogger } from '../src/lib/logger.ts';
 import { RunManager } from '../src/server/run-manager.ts';
 import { getRun } from '../src/store/metadata/runs.ts';
 import { tempDir } from './support/cli.ts';
+import { sha256 } from '../src/lib/credentials.ts';
 
 const ITERABLE_KEY = 'api-test-iterable-key-5c1e9b';
 const ADMIN_PASSWORD = 'api-test-admin-password-8d2f';
-const SECRETS = [ITERABLE_KEY, ADMIN_PASSWORD, 'api-test-hook-secret'];
+const SECRETS: string[] = [ITERABLE_KEY, ADMIN_PASSWORD, 'api-test-hook-secret', FAKE_DEFAULTS.clientSecret, FAKE_DEFAULTS.developerToken];
 
 type Role = 'anonymous' | 'viewer' | 'contributor' | 'admin';
 const ROLES: Role[] = ['anonymous', 'viewer', 'contributor', 'admin'];
@@ -29,6 +32,7 @@ let admin: Home;
 let app: ApiApp;
 let runs: RunManager;
 let iterable: IterableFake;
+let microsoft: MicrosoftAdvertisingFake;
 const tokens: Partial<Record<Role, string>> = {};
 const passwords: Record<string, string> = {};
 const logLines: string[] = [];
@@ -109,6 +113,7 @@ const unique = (prefix: string) => `${prefix}-${++counter}`;
 beforeAll(async () => {
   dir = tempDir('api');
   iterable = await startIterableFake({ projects: [{ apiKey: ITERABLE_KEY }] });
+  microsoft = await startMicrosoftAdvertisingFake();
   const log = createLogger({ stream: { write: (line: string) => (logLines.push(line), true) } as unknown as NodeJS.WritableStream });
   home = await openHome({ dir, log, actor: { name: 'outflow', role: 'admin', via: 'api' }, env: { ...process.env, OUTFLOW_DATABASE_URL: '' } });
   await ensureFirstAdmin(home, { OUTFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD });
@@ -129,6 +134,8 @@ beforeAll(async () => {
   const iterableConfig = { apiKey: ITERABLE_KEY, baseUrl: iterable.url };
   await createConnection(admin, { type: 'iterable', name: 'admins-only', config: iterableConfig, acceptPrivacyTerms: true });
   await createConnection(admin, { type: 'iterable', name: 'shared', config: iterableConfig, acceptPrivacyTerms: true, usableBy: 'admins-and-contributors' });
+  // Saved without a refresh token: "Sign in with Microsoft Advertising" gets one.
+  await createConnection(admin, { type: 'microsoft-advertising', name: 'msads', config: microsoftConfig(), acceptPrivacyTerms: true });
   await createExport(admin, { name: 'to-admins-only', connection: 'admins-only', segments: ['gold'], config: { mapping: { email: 'email' } } });
   await createExport(admin, { name: 'to-shared', connection: 'shared', segments: ['gold'], config: { mapping: { email: 'email' } } });
 
@@ -142,8 +149,22 @@ afterAll(async () => {
   await runs?.stopAll();
   await home?.close();
   await iterable?.close();
+  await microsoft?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** A confidential (web) app registration, as a server's sign-in uses: the code exchange sends the client secret. */
+function microsoftConfig() {
+  return {
+    clientId: FAKE_DEFAULTS.clientId,
+    clientSecret: FAKE_DEFAULTS.clientSecret,
+    developerToken: FAKE_DEFAULTS.developerToken,
+    baseUrl: microsoft.baseUrl,
+    authorityUrl: microsoft.authorityUrl,
+    customerId: FAKE_DEFAULTS.customerId,
+    accountId: FAKE_DEFAULTS.accountId,
+  };
+}
 
 type Expect = [anonymous: number, viewer: number, contributor: number, admin: number];
 
@@ -178,6 +199,8 @@ const cases: Case[] = [
   },
   { name: 'remove a connection', method: 'DELETE', prepare: async () => ({ url: `/api/connections/${await throwawayConnection()}` }), expect: [401, 403, 403, 200] },
   { name: 'verify a connection', method: 'POST', prepare: async () => ({ url: '/api/connections/shared/verify' }), expect: [401, 403, 403, 200] },
+  { name: 'start a Microsoft sign-in', method: 'POST', prepare: async () => ({ url: '/api/connections/msads/oauth/start' }), expect: [401, 403, 403, 200] },
+  { name: 'start a Microsoft sign-in on an Iterable connection', method: 'POST', prepare: async () => ({ url: '/api/connections/shared/oauth/start' }), expect: [401, 403, 403, 422] },
   { name: 'list exports', method: 'GET', prepare: async () => ({ url: '/api/exports' }), expect: [401, 200, 200, 200] },
   { name: 'show an export', method: 'GET', prepare: async () => ({ url: '/api/exports/to-admins-only' }), expect: [401, 200, 200, 200] },
   {
@@ -223,12 +246,16 @@ const cases: Case[] = [
     expect: [401, 403, 200, 200],
   },
   { name: 'list entities', method: 'GET', prepare: async () => ({ url: '/api/entities' }), expect: [401, 403, 200, 200] },
+  { name: 'sample values of an entity', method: 'GET', prepare: async () => ({ url: '/api/entities/Customer/samples' }), expect: [401, 403, 200, 200] },
+  { name: 'more sample values than allowed', method: 'GET', prepare: async () => ({ url: '/api/entities/Customer/samples?limit=50' }), expect: [401, 400, 400, 400] },
+  { name: 'the data manifest of an export', method: 'GET', prepare: async () => ({ url: '/api/exports/to-admins-only/manifest' }), expect: [401, 200, 200, 200] },
   {
     name: 'load an entity',
     method: 'PUT',
     prepare: async () => ({ url: `/api/entities/${unique('Other').replace('-', '_')}?key=id`, raw: 'id,email\n1,a@example.com\n', headers: { 'content-type': 'text/csv' } }),
     expect: [401, 403, 403, 200],
   },
+  { name: 'preview a segment', method: 'POST', prepare: async () => ({ url: '/api/segments/preview', body: { where: "tier = 'gold'" } }), expect: [401, 403, 200, 200] },
   { name: 'list destinations', method: 'GET', prepare: async () => ({ url: '/api/destinations' }), expect: [401, 200, 200, 200] },
   { name: 'list users', method: 'GET', prepare: async () => ({ url: '/api/users' }), expect: [401, 403, 403, 200] },
   { name: 'create a user', method: 'POST', prepare: async () => ({ url: '/api/users', body: { name: unique('user'), role: 'viewer' } }), expect: [401, 403, 403, 201] },
@@ -349,6 +376,143 @@ describe('the permission matrix', () => {
   });
 });
 
+describe('Sign in with Microsoft Advertising', () => {
+  /** Plays the browser at the authority: its sign-in page (the fake approves at once) redirects to our callback. */
+  async function atAuthority(authorizationUrl: string): Promise<URL> {
+    const answer = await fetch(authorizationUrl, { redirect: 'manual' });
+    expect(answer.status).toBe(302);
+    return new URL(answer.headers.get('location')!);
+  }
+
+  /** The callback, as the browser would call it; returns where it sends the browser next. */
+  async function callback(back: URL): Promise<URL> {
+    const answer = await call('anonymous', 'GET', back.pathname + back.search);
+    expect(answer.status).toBe(302);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    return new URL(answer.headers.get('location')!);
+  }
+
+  async function start(role: Role = 'admin'): Promise<{ authorizationUrl: string; redirectUri: string }> {
+    const started = await call(role, 'POST', '/api/connections/msads/oauth/start');
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    return started.body;
+  }
+
+  /** Secrets the flow handled: every code exchange's code and PKCE verifier, and every token the fake issued. */
+  function flowSecrets(): string[] {
+    const exchanges = microsoft.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token')).map((r) => new URLSearchParams(r.body));
+    return [
+      ...exchanges.flatMap((f) => [f.get('code_verifier'), f.get('code'), f.get('refresh_token')]).filter((v): v is string => Boolean(v)),
+      ...microsoft.issuedRefreshTokens(),
+      ...microsoft.issuedAccessTokens(),
+    ];
+  }
+
+  it('signs a connection in through the server callback with PKCE, stores the token encrypted, audits it and verifies', async () => {
+    const { authorizationUrl, redirectUri } = await start();
+    expect(redirectUri).toBe('http://localhost/api/oauth/microsoft/callback');
+    const sent = new URL(authorizationUrl);
+    expect(sent.origin + sent.pathname).toBe(`${microsoft.authorityUrl}/oauth2/v2.0/authorize`);
+    expect(Object.fromEntries(sent.searchParams)).toMatchObject({
+      client_id: FAKE_DEFAULTS.clientId,
+      redirect_uri: redirectUri,
+      code_challenge_method: 'S256',
+      code_challenge: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      state: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+    });
+    expect(sent.searchParams.has('code_verifier')).toBe(false);
+    // The state is kept only as its hash.
+    const rows = await home.db.selectFrom('oauth_sign_ins').selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain(sent.searchParams.get('state'));
+
+    const back = await atAuthority(authorizationUrl);
+    expect(back.pathname).toBe('/api/oauth/microsoft/callback');
+    const page = await callback(back);
+    expect(page.pathname).toBe('/connections');
+    expect(Object.fromEntries(page.searchParams)).toEqual({ signin: 'ok', connection: 'msads' });
+
+    expect(microsoft.codeExchanges.at(-1)).toEqual({ clientId: FAKE_DEFAULTS.clientId, pkce: 'verified' });
+    const exchange = new URLSearchParams(microsoft.requests.filter((r) => r.path.endsWith('/token')).find((r) => r.body.includes('authorization_code'))!.body);
+    expect(exchange.get('client_secret')).toBe(FAKE_DEFAULTS.clientSecret);
+    expect(exchange.get('redirect_uri')).toBe(redirectUri);
+
+    const view = (await call('admin', 'GET', '/api/connections/msads')).body;
+    expect(view.config.refreshToken).toBe('set');
+    expect(view.signedIn).toEqual({ at: expect.any(String), by: 'admin' });
+    expect(view.lastVerification).toMatchObject({ ok: true, by: 'admin' });
+    const connection = await home.db.selectFrom('connections').select('secrets').where('name', '=', 'msads').executeTakeFirstOrThrow();
+    for (const token of microsoft.issuedRefreshTokens()) expect(connection.secrets).not.toContain(token);
+    const audit = (await call('admin', 'GET', '/api/audit?action=connection.authorize')).body;
+    expect(audit[0]).toMatchObject({ actor: 'admin', target: 'msads', outcome: 'ok', details: { via: 'web' } });
+    // Taken by the callback: single use.
+    expect(await home.db.selectFrom('oauth_sign_ins').selectAll().where('state_hash', '=', sha256(sent.searchParams.get('state')!)).execute()).toEqual([]);
+  });
+
+  it('refuses a reused state: the second callback exchanges nothing', async () => {
+    const back = await atAuthority((await start()).authorizationUrl);
+    expect((await callback(back)).searchParams.get('signin')).toBe('ok');
+    const exchanges = microsoft.codeExchanges.length;
+    const again = await callback(back);
+    expect(again.searchParams.get('signin')).toBe('failed');
+    expect(again.searchParams.get('message')).toMatch(/already used, or it was not started here/);
+    expect(again.searchParams.has('connection')).toBe(false);
+    expect(microsoft.codeExchanges.length).toBe(exchanges);
+  });
+
+  it('refuses a state that does not match, and the real one still works afterwards', async () => {
+    const back = await atAuthority((await start()).authorizationUrl);
+    const forged = new URL(back);
+    forged.searchParams.set('state', 'AAAAAAAAAAAAAAAAAAAAAA');
+    const before = microsoft.codeExchanges.length;
+    const refused = await callback(forged);
+    expect(refused.searchParams.get('signin')).toBe('failed');
+    const missing = new URL(back);
+    missing.searchParams.delete('state');
+    expect((await callback(missing)).searchParams.get('signin')).toBe('failed');
+    expect(microsoft.codeExchanges.length).toBe(before);
+    expect((await callback(back)).searchParams.get('signin')).toBe('ok');
+  });
+
+  it('binds the sign-in to the admin who started it: demoted before the callback, it is refused', async () => {
+    const name = unique('admin');
+    await createUser(admin, { name, role: 'admin' });
+    const token = (await createToken(admin, { user: name, name: 'tests' })).token;
+    SECRETS.push(token);
+    const started = await app.request('/api/connections/msads/oauth/start', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(started.status).toBe(200);
+    const back = await atAuthority(((await started.json()) as { authorizationUrl: string }).authorizationUrl);
+    await updateUserRole(home.db, (await findUserByName(home.db, name))!.id, 'contributor');
+    const before = microsoft.codeExchanges.length;
+    const page = await callback(back);
+    expect(page.searchParams.get('signin')).toBe('failed');
+    expect(page.searchParams.get('message')).toMatch(new RegExp(`started by "${name}", who is no longer an administrator`));
+    expect(microsoft.codeExchanges.length).toBe(before);
+    const audit = (await call('admin', 'GET', '/api/audit?action=connection.authorize')).body;
+    expect(audit[0]).toMatchObject({ actor: name, target: 'msads', outcome: 'failed', details: { via: 'web', code: 'permission_denied' } });
+  });
+
+  it('refuses an expired sign-in, and reports a declined consent with what to do', async () => {
+    const back = await atAuthority((await start()).authorizationUrl);
+    await home.db.updateTable('oauth_sign_ins').set({ expires_at: '2000-01-01T00:00:00.000Z' }).execute();
+    const expired = await callback(back);
+    expect(expired.searchParams.get('message')).toMatch(/has expired\. Start again with “Sign in with Microsoft Advertising”/);
+
+    microsoft.denyNextConsent();
+    const declined = await callback(await atAuthority((await start()).authorizationUrl));
+    expect(Object.fromEntries(declined.searchParams)).toMatchObject({ signin: 'failed', connection: 'msads' });
+    expect(declined.searchParams.get('message')).toMatch(/access_denied.*Start again with/);
+    expect(declined.searchParams.get('message')).not.toMatch(/Trace ID/);
+  });
+
+  it('never shows the code, the verifier or a token in a response, the audit log or the log', async () => {
+    const secrets = flowSecrets();
+    expect(secrets.length).toBeGreaterThan(6);
+    const audit = await home.db.selectFrom('audit_log').selectAll().execute();
+    const haystacks = [...seen, ...logLines, JSON.stringify(audit)];
+    for (const secret of secrets) for (const text of haystacks) expect(text.includes(secret), `a secret appeared in: ${text.slice(0, 200)}`).toBe(false);
+  });
+});
+
 describe('sessions', () => {
   it('signs in with a cookie that is http-only, secure and SameSite=Strict, and needs the CSRF token for writes', async () => {
     const login = await app.request('http://127.0.0.1/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'carl', password: passwords.contributor }) });
@@ -370,9 +534,45 @@ describe('sessions', () => {
     const withCsrf = await app.request('/api/segments', { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body });
     expect(withCsrf.status).toBe(201);
 
+    // A second tab has the cookie only: it reads the CSRF token from GET /api/session and can write.
+    const again = (await (await app.request('/api/session', { headers: { cookie: session } })).json()) as { csrfToken?: string };
+    expect(again.csrfToken).toBe(csrfToken);
+    const secondTab = await app.request('/api/segments', { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', 'x-csrf-token': again.csrfToken! }, body: JSON.stringify({ name: unique('seg'), entity: 'Customer', where: "tier = 'gold'" }) });
+    expect(secondTab.status).toBe(201);
+    // A bearer-token caller has no session, hence no CSRF token.
+    expect(await (await app.request('/api/session', { headers: { authorization: `Bearer ${tokens.admin}` } })).json()).not.toHaveProperty('csrfToken');
+
     const logout = await app.request('/api/session', { method: 'DELETE', headers: { cookie: session, 'x-csrf-token': csrfToken } });
     expect(logout.status).toBe(200);
     expect((await app.request('/api/exports', { headers: { cookie: session } })).status).toBe(401);
+  });
+
+  it('lets a user with a one-time password choose their own: wrong current password on the field, other sessions end', async () => {
+    const { name, password } = await createUser(admin, { name: unique('newbie'), role: 'viewer' });
+    const signIn = async (pw: string) => app.request('http://127.0.0.1/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: pw }) });
+    const first = await signIn(password);
+    const { csrfToken, user } = (await first.json()) as { csrfToken: string; user: { mustChangePassword: boolean } };
+    expect(user.mustChangePassword).toBe(true);
+    const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+    const other = (await signIn(password)).headers.get('set-cookie')!.split(';')[0]!;
+    const change = (body: unknown) => app.request('/api/session/password', { method: 'PUT', headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    const wrong = await change({ currentPassword: 'not-the-password', newPassword: 'a long new password' });
+    expect(wrong.status).toBe(422);
+    expect(((await wrong.json()) as { error: { issues: Array<{ path: string }> } }).error.issues[0]!.path).toBe('currentPassword');
+    expect((await app.request('/api/session', { headers: { cookie } })).status).toBe(200);
+    expect((await change({ currentPassword: password, newPassword: 'short' })).status).toBe(422);
+
+    const changed = await change({ currentPassword: password, newPassword: 'a long new password' });
+    expect(changed.status).toBe(200);
+    expect(await changed.json()).toEqual({ user: { name, role: 'viewer', mustChangePassword: false } });
+    expect(((await (await app.request('/api/session', { headers: { cookie } })).json()) as { user: { mustChangePassword: boolean } }).user.mustChangePassword).toBe(false);
+    expect((await app.request('/api/session', { headers: { cookie: other } })).status).toBe(401);
+    expect((await signIn(password)).status).toBe(401);
+    expect((await signIn('a long new password')).status).toBe(200);
+    const entries = await home.db.selectFrom('audit_log').selectAll().where('action', 'like', 'user.password_change%').execute();
+    expect(entries.map((e) => e.action).sort()).toEqual(['user.password_change_failed', 'user.password_changed']);
+    expect(JSON.stringify(entries)).not.toMatch(/a long new password|not-the-password/);
   });
 
   it('answers a wrong password with 401, records the failure, and limits repeated failures with 429', async () => {
@@ -385,6 +585,21 @@ describe('sessions', () => {
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     const audit = await call('admin', 'GET', '/api/audit?action=session.login_failed');
     expect(audit.body.filter((e: { target: string }) => e.target === 'vera').length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('segment preview', () => {
+  it('counts what a filter selects, the same number a saved segment gets, and saves nothing', async () => {
+    const before = await snapshot();
+    const preview = await call('contributor', 'POST', '/api/segments/preview', { body: { where: "tier = 'gold'" } });
+    expect(preview.status).toBe(200);
+    expect(await snapshot()).toBe(before);
+    const refreshed = await call('admin', 'POST', '/api/segments/gold/refresh');
+    expect(preview.body).toEqual({ entity: 'Customer', members: refreshed.body[0].members });
+    const bad = await call('contributor', 'POST', '/api/segments/preview', { body: { where: "tier = 'gold' AND AND" } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error).toMatchObject({ code: 'invalid_filter', position: expect.any(Number) });
+    expect((await call('contributor', 'POST', '/api/segments/preview', { body: { entity: 'Nope', where: 'x = 1' } })).status).toBe(404);
   });
 });
 
@@ -422,6 +637,43 @@ describe('bad input', () => {
   });
 });
 
+describe('the data manifest and sample values', () => {
+  it('says which fields leave, to which account, under whose consent, how often and what the last runs sent; no secret', async () => {
+    const name = await throwawayExport('shared');
+    await setExportSchedule(admin, name, { cron: '15 4 * * 1', timeZone: 'Europe/Paris' });
+    await pauseExport(admin, name);
+    const run = await call('admin', 'POST', `/api/exports/${name}/runs`);
+    await waitForRuns();
+    const answer = await call('viewer', 'GET', `/api/exports/${name}/manifest`);
+    expect(answer.status).toBe(200);
+    const m = answer.body;
+    expect(m.export).toBe(name);
+    expect(m.destination).toEqual({ type: 'iterable', title: 'Iterable', connection: 'shared', account: { baseUrl: iterable.url, projectType: 'email', region: 'us' }, settings: {} });
+    expect(m.fields).toEqual([{ entity: 'Customer', column: 'email', target: 'email', title: expect.any(String) }]);
+    expect(m.sources).toEqual([{ kind: 'segment', name: 'gold', entity: 'Customer', filter: "tier = 'gold'", members: 10, refreshedAt: expect.any(String) }]);
+    expect(m.consent).toEqual({ acceptedBy: 'admin', acceptedAt: expect.any(String) });
+    expect(m.schedule).toEqual({ mode: 'own', paused: true, cron: ['15 4 * * 1'], timeZone: 'Europe/Paris', next: [] });
+    const finished = await getRun(home.db, run.body.id);
+    expect(m.lastRuns).toEqual([{ id: run.body.id, status: 'succeeded', trigger: 'manual', startedBy: 'admin', finishedAt: finished.finishedAt, sent: finished.sent, rejected: finished.rejected }]);
+    expect(finished.sent).toBe(10);
+    expect(JSON.stringify(m)).not.toContain(ITERABLE_KEY);
+    expect(JSON.stringify(m)).not.toContain('apiKey');
+  });
+
+  it('gives a few distinct values per column, never the whole column', async () => {
+    const answer = await call('contributor', 'GET', '/api/entities/Customer/samples?limit=2');
+    expect(answer.status).toBe(200);
+    const columns = answer.body.columns as { name: string; values: string[] }[];
+    expect(columns.map((c) => c.name)).toEqual(['profile_id', 'email', 'tier']);
+    for (const c of columns) {
+      expect(c.values).toHaveLength(2);
+      expect(new Set(c.values).size).toBe(2);
+    }
+    expect(columns.find((c) => c.name === 'email')!.values.every((v) => /^user\d+@example\.com$/.test(v))).toBe(true);
+    expect(columns.find((c) => c.name === 'tier')!.values.sort()).toEqual(['gold', 'silver']);
+  });
+});
+
 describe('the OpenAPI document', () => {
   it('lists every route the issue names, with the responses each route gives', async () => {
     const doc = (await call('anonymous', 'GET', '/api/openapi.json')).body;
@@ -434,6 +686,8 @@ describe('the OpenAPI document', () => {
       'GET /api/entities', 'GET /api/destinations', 'GET /api/users', 'POST /api/users', 'GET /api/audit',
       'GET /api/schedule', 'PUT /api/schedule', 'DELETE /api/schedule', 'POST /api/refresh',
       'PUT /api/exports/{id}/schedule', 'DELETE /api/exports/{id}/schedule', 'POST /api/exports/{id}/pause', 'POST /api/exports/{id}/resume',
+      'GET /api/exports/{id}/manifest', 'POST /api/segments/preview',
+      'POST /api/connections/{id}/oauth/start', 'GET /api/oauth/microsoft/callback',
     ];
     for (const route of contract) expect(documented).toContain(route);
     // Every route the app serves is in the document: the registry is the document's only source.

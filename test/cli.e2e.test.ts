@@ -136,6 +136,16 @@ describe('the outflow executable', () => {
     expect(shown).toMatchObject({ id: summary.id, status: 'succeeded', startedBy: expect.any(String) });
   });
 
+  it('previews how many profiles a filter selects, saving nothing', async () => {
+    const preview = await cli(home, ['segment', 'preview', '--where', 'age >= 35']);
+    expect(preview).toMatchObject({ code: 0, stdout: '1 Customer profile match. Nothing was saved.\n' });
+    expect(JSON.parse((await cli(home, ['segment', 'preview', '--where', 'age >= 18', '--json'])).stdout)).toEqual({ entity: 'Customer', members: 2 });
+    const typo = await cli(home, ['segment', 'preview', '--where', 'agee >= 18']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('agee');
+    expect(JSON.parse((await cli(home, ['segment', 'list', '--json'])).stdout)).toEqual([]);
+  });
+
   it('refreshes every segment and then runs every export on `outflow refresh`', async () => {
     expect((await cli(home, ['segment', 'create', 'forties', '--where', 'age >= 40'])).code).toBe(0);
     const result = await cli(home, ['refresh', '--json']);

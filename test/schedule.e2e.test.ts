@@ -113,3 +113,27 @@ describe('outflow refresh', () => {
     expect((await outflow(home, 'run', 'list', '--export', 'c-paused', '--json')).json()).toEqual([]);
   });
 });
+
+describe('outflow export manifest', () => {
+  it('prints which fields leave, to which account, under whose consent and how often; --json gives the API’s document', async () => {
+    const json = await outflow(home, 'export', 'manifest', 'a-first', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const m = json.json();
+    expect(m).toMatchObject({
+      export: 'a-first',
+      destination: { type: 'iterable', title: 'Iterable', connection: 'conn-a-first', account: { baseUrl: iterable.url } },
+      fields: [{ entity: 'Customer', column: 'email', target: 'email' }],
+      sources: [{ kind: 'segment', name: 'everyone', entity: 'Customer', filter: 'profile_id > 0' }],
+      consent: { acceptedBy: expect.any(String), acceptedAt: expect.any(String) },
+      schedule: { mode: expect.stringMatching(/^(refresh|manual)$/), paused: false },
+    });
+    expect(Array.isArray(m.lastRuns)).toBe(true);
+    const text = await outflow(home, 'export', 'manifest', 'a-first');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('Destination:  Iterable, connection "conn-a-first"');
+    expect(text.stdout).toMatch(/Consent: +privacy terms accepted by \S+ at /);
+    expect(text.stdout).toMatch(/Fields that leave:[\s\S]*email/);
+    for (const out of [json.stdout, text.stdout]) expect(out).not.toContain(ITERABLE_KEY);
+    expect((await outflow(home, 'export', 'manifest', 'no-such-export')).code).toBe(3);
+  });
+});

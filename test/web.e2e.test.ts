@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDestination } from '../src/app/destinations.ts';
 import { createUser } from '../src/app/users.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
-import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
+import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
 import { outflow, tempDir } from './support/cli.ts';
+import { startSshd, type Sshd } from './support/sshd.ts';
 
 // The web app driven in headless Chromium (Debian's package; no browser download), against a real server and
 // the destination fakes. Outside CI the suite skips, saying why, only when /usr/bin/chromium is missing.
@@ -17,17 +18,16 @@ const available = fs.existsSync(CHROMIUM) || process.env.CI === 'true';
 if (!available) console.warn(`web e2e tests skipped: ${CHROMIUM} is missing (scripts/install-system-packages.sh installs it).`);
 
 const SHOTS = path.resolve('test-results/web');
-const README_SHOTS = ['connections', 'export-wizard', 'export-detail', 'segment-filter-error'];
+const README_SHOTS = ['connections', 'export-wizard', 'export-detail', 'segment-filter-error', 'schedule', 'dry-run', 'manifest'];
 const ADMIN_PASSWORD = 'web-admin-password-1';
 const ITERABLE_KEY = 'iterable-web-key-5c1d9e';
-const SFTP_PASSWORD = 'sftp-web-password-8b2f';
 
 let home: string;
 let work: string;
 let webRoot: string;
 let server: RunningServer;
 let iterable: IterableFake;
-let sftp: FakeSftpServer;
+let sftp: Sshd;
 let browser: Browser;
 const passwords: Record<string, string> = { admin: ADMIN_PASSWORD };
 
@@ -49,7 +49,8 @@ beforeAll(async () => {
 
   // A little latency per request, so that the run is visibly in progress for a moment.
   iterable = await startIterableFake({ projects: [{ apiKey: ITERABLE_KEY }], latencyMs: 150 });
-  sftp = await startFakeSftpServer({ username: 'partner', password: SFTP_PASSWORD });
+  // The real OpenSSH server the SFTP tests use (key login), on a loopback port.
+  sftp = await startSshd();
   server = await startServer({ dir: home, port: 0, webRoot, env: { ...process.env, OUTFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD } });
   const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };
   passwords.casey = (await createUser(admin, { name: 'casey', role: 'contributor' })).password;
@@ -66,7 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  await Promise.all([iterable?.close(), sftp?.close()]);
+  await Promise.all([iterable?.close(), sftp?.stop()]);
   for (const dir of [home, work, webRoot]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -81,7 +82,22 @@ async function signIn(name: string): Promise<Page> {
   await page.getByLabel('User name').fill(name);
   await page.getByLabel('Password').fill(passwords[name]!);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  // Accounts created by an administrator start with a one-time password: the app asks for one of the user's own.
+  const choose = page.getByRole('heading', { name: 'Choose your password' });
+  await choose.or(page.getByRole('link', { name: 'Exports' })).first().waitFor();
+  if (await choose.isVisible()) {
+    const own = `${name}-own-password-1`;
+    await page.getByLabel('One-time password').fill(passwords[name]!);
+    await page.getByLabel('New password', { exact: true }).fill(own);
+    await page.getByLabel('New password again').fill('not the same password');
+    await page.getByRole('button', { name: 'Save and continue' }).click();
+    await page.getByText('The two new passwords differ.').waitFor();
+    await page.getByLabel('New password again').fill(own);
+    await check(page, 'change-password');
+    await page.getByRole('button', { name: 'Save and continue' }).click();
+    passwords[name] = own;
+  }
+  await page.getByRole('link', { name: 'Exports' }).waitFor();
   return page;
 }
 
@@ -176,8 +192,8 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByLabel('Display name (required)').fill('Partner SFTP');
     await page.getByLabel('Host (required)').fill(sftp.host);
     await page.getByLabel('Port').fill(String(sftp.port));
-    await page.getByLabel('Username (required)').fill('partner');
-    await page.getByLabel('Password', { exact: true }).fill(SFTP_PASSWORD);
+    await page.getByLabel('Username (required)').fill(sftp.username);
+    await page.getByLabel('Private key', { exact: true }).fill(sftp.privateKey);
     expect(await page.getByLabel('Password', { exact: true }).getAttribute('type')).toBe('password');
     await check(page, 'connection-form');
 
@@ -190,13 +206,15 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByText('Required: fill this in.').waitFor();
     expect(await page.getByLabel('Folder (required)').getAttribute('aria-invalid')).toBe('true');
     expect(await api('/connections')).toEqual([]);
-    await page.getByLabel('Folder (required)').fill('/');
+    await page.getByLabel('Folder (required)').fill(sftp.root);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('row', { name: /Partner SFTP/ }).waitFor();
     await page.getByRole('button', { name: 'Verify Partner SFTP' }).click();
     await page.getByText('Verified: the connection works.').waitFor();
     expect(await page.locator('.fingerprint').first().textContent()).toBe(sftp.hostKeySha256);
-    expect(await page.content()).not.toContain(SFTP_PASSWORD);
+    const keyLine = sftp.privateKey.split('\n')[1]!;
+    expect(await page.content()).not.toContain(keyLine);
+    expect(JSON.stringify(await api('/connections/Partner%20SFTP'))).not.toContain(keyLine);
   });
 
   it('adds an Iterable connection for administrators only; its API key is never echoed', async () => {
@@ -248,6 +266,10 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.locator('.field-error, .banner.error').first().waitFor();
     expect(await api('/exports')).toEqual([]);
     await page.getByLabel('E-mail (required)').selectOption('email');
+    // The mapping step shows a few values of the chosen column, from the API, so the choice can be checked.
+    const samples = page.getByTestId('samples').first();
+    await expect.poll(() => samples.textContent()).toMatch(/member\d+@example\.com/);
+    expect((await samples.locator('.sample').allTextContents()).length).toBeLessThanOrEqual(3);
     await check(page, 'export-wizard');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('heading', { name: 'Gold to Iterable' }).waitFor();
@@ -291,6 +313,140 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     }
   });
 
+  it('a dry run shows what a run would add, update, remove and reject, and sends nothing', async () => {
+    const page = contributorPage;
+    const list = iterable.lists(ITERABLE_KEY).find((l) => l.name.includes('gold'))!;
+    const before = iterable.listMembers(list.id, ITERABLE_KEY).length;
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const panel = page.locator('section.dry-run');
+    const gold = panel.getByRole('table', { name: 'What a run would do' }).getByRole('row', { name: /^gold/ });
+    await gold.waitFor();
+    // gold: 100 members, two of them without a usable e-mail (rows 3 and 6), so a run would reject those two.
+    const cells = await gold.locator('td').allTextContents();
+    expect(cells[0]).toBe('100');
+    expect(cells[4]).toBe('2');
+    expect(Number(cells[1]) + Number(cells[2]) + Number(cells[5])).toBe(98);
+    const reasons = await panel.getByRole('table').nth(1).locator('tbody tr').allTextContents();
+    expect(reasons).toHaveLength(2);
+    expect(reasons.join(' ')).toMatch(/e-?mail/i);
+    expect(iterable.listMembers(list.id, ITERABLE_KEY)).toHaveLength(before);
+    expect(((await api('/runs')) as unknown[]).length).toBe(2);
+    await check(page, 'dry-run');
+    await panel.getByRole('button', { name: 'Close dry run' }).click();
+  });
+
+  it('pauses and resumes an export from its page', async () => {
+    const page = contributorPage;
+    const fact = page.getByTestId('export-schedule');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => fact.textContent()).toMatch(/Paused/);
+    const paused = (await api('/schedule')) as { exports: { name: string; paused: boolean }[] };
+    expect(paused.exports).toEqual([expect.objectContaining({ name: 'Gold to Iterable', paused: true })]);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => fact.textContent()).not.toMatch(/Paused/);
+    expect(((await api('/schedule')) as { exports: unknown[] }).exports).toEqual([]);
+  });
+
+  it('edits an export in a dialog that keeps focus and closes on Escape: its own schedule, errors next to the field', async () => {
+    const page = contributorPage;
+    const edit = page.getByRole('button', { name: 'Edit' });
+    await edit.click();
+    const dialog = page.getByRole('dialog', { name: 'Edit Gold to Iterable' });
+    await dialog.waitFor();
+    expect(await dialog.getByLabel('E-mail (required)').inputValue()).toBe('email');
+    expect(await dialog.getByRole('checkbox', { name: /gold/ }).isChecked()).toBe(true);
+    // Tab and Shift+Tab cycle inside the dialog; Escape closes it and gives focus back to Edit.
+    for (let i = 0; i < 40; i++) await page.keyboard.press('Tab');
+    expect(await page.evaluate(`!!document.activeElement.closest('[role=dialog]')`)).toBe(true);
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(`!!document.activeElement.closest('[role=dialog]')`)).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await page.evaluate(`document.activeElement.textContent`)).toBe('Edit');
+
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    await dialog.getByRole('radio', { name: 'On a schedule of its own' }).check();
+    await dialog.getByLabel('Cron expression (required)').fill('30 2 * *');
+    await dialog.getByLabel('Time zone (required)').fill('Europe/Paris');
+    await check(page, 'export-edit');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await dialog.getByLabel('Cron expression (required)').getAttribute('aria-invalid')) ?? '').toBe('true');
+    expect(await dialog.locator('.field-error').first().textContent()).toMatch(/cron/i);
+    await dialog.getByLabel('Cron expression (required)').fill('30 2 * * *');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => page.getByTestId('export-schedule').textContent()).toMatch(/Own schedule: 30 2 \* \* \* \(Europe\/Paris\) · next .*02:30/);
+    const own = ((await api('/schedule')) as { exports: { name: string; cron?: string; timeZone?: string }[] }).exports;
+    expect(own).toEqual([expect.objectContaining({ name: 'Gold to Iterable', cron: '30 2 * * *', timeZone: 'Europe/Paris' })]);
+    // The mapping and the segments were kept as they were.
+    const exp = (await api('/exports/Gold%20to%20Iterable')) as { segments: string[]; config: { mapping: Record<string, string> } };
+    expect(exp.segments).toEqual(['gold']);
+    expect(exp.config.mapping).toEqual({ email: 'email' });
+  });
+
+  it('lets an administrator set the refresh schedule and see its next fire times', async () => {
+    const page = adminPage;
+    await page.getByRole('link', { name: 'Schedule' }).click();
+    await page.getByText('Nothing runs on its own yet.').waitFor();
+    await page.getByRole('checkbox', { name: 'Saturday' }).check();
+    await page.getByLabel('Times (required)').fill('06:00, 18:30');
+    await page.getByLabel('Time zone (required)').fill('Europe/Pariss');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    // The server's refusal lands under the field it is about, with its suggestion.
+    await expect.poll(async () => (await page.getByLabel('Time zone (required)').getAttribute('aria-invalid')) ?? '').toBe('true');
+    expect(await page.locator('.field-error').textContent()).toMatch(/did you mean Europe\/Paris/);
+    await page.getByLabel('Time zone (required)').fill('Europe/Paris');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await page.getByRole('heading', { name: 'Scheduled refresh is on' }).waitFor();
+    const times = await page.getByRole('list', { name: 'Next fire times' }).locator('time').allTextContents();
+    expect(times).toHaveLength(5);
+    for (const t of times) expect(t).toMatch(/^(Mon|Tue|Wed|Thu|Fri|Sat), .* (06:00|18:30) \(\d\d:\d\d UTC\)$/);
+    const schedule = (await api('/schedule')) as { days: string; times: string[]; timeZone: string; next: { utc: string }[] };
+    expect(schedule).toMatchObject({ days: 'mon-sat', times: ['06:00', '18:30'], timeZone: 'Europe/Paris' });
+    expect(await page.getByRole('list', { name: 'Next fire times' }).locator('time').evaluateAll((e) => e.map((x) => x.getAttribute('datetime')))).toEqual(schedule.next.map((n) => n.utc));
+    // The export with its own schedule is listed with it.
+    await page.getByRole('row', { name: /Gold to Iterable.*30 2 \* \* \*/ }).waitFor();
+    await page.evaluate('scrollTo(0, 0)');
+    await check(page, 'schedule');
+
+    // A cron expression instead of days and times; then off, leaving the export's own schedule alone.
+    await page.getByRole('radio', { name: 'Cron expression' }).check();
+    await page.getByLabel('Cron expression (required)').fill('0 7 * * 1-5');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await expect.poll(() => page.getByRole('list', { name: 'Next fire times' }).locator('time').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^(Mon|Tue|Wed|Thu|Fri), .* 07:00 \(06:00 UTC\)$/)]),
+    );
+    expect(await api('/schedule')).toMatchObject({ cron: ['0 7 * * 1-5'], timeZone: 'Europe/Paris' });
+    await page.getByRole('button', { name: 'Turn off' }).click();
+    await page.getByRole('heading', { name: 'Scheduled refresh is off' }).waitFor();
+    expect(await api('/schedule')).toMatchObject({ enabled: false, exports: [expect.objectContaining({ name: 'Gold to Iterable', cron: '30 2 * * *' })] });
+  });
+
+  it('shows the data manifest of an export, printable, and the same as JSON', async () => {
+    const page = await signIn('vic');
+    await page.getByRole('link', { name: 'Gold to Iterable' }).click();
+    await page.getByRole('link', { name: 'Data manifest' }).click();
+    await page.getByRole('heading', { name: 'Data manifest: Gold to Iterable' }).waitFor();
+    const manifest = (await api('/exports/Gold%20to%20Iterable/manifest')) as { fields: { column: string }[]; lastRuns: { sent: number }[]; consent: { acceptedBy: string } };
+    expect(manifest.fields.map((f) => f.column)).toEqual(['email']);
+    expect(await page.getByRole('row', { name: /email/ }).count()).toBe(1);
+    expect(await page.getByTestId('manifest-consent').textContent()).toMatch(/accepted by admin/);
+    expect(await page.getByTestId('manifest-schedule').textContent()).toMatch(/own schedule: 30 2 \* \* \* \(Europe\/Paris\)/i);
+    const runRows = page.getByRole('table').last().locator('tbody tr');
+    expect(await runRows.count()).toBe(manifest.lastRuns.length);
+    expect(await runRows.first().textContent()).toContain(String(manifest.lastRuns[0]!.sent));
+    expect(await page.content()).not.toContain(ITERABLE_KEY);
+    await check(page, 'manifest');
+    // Printed, only the document remains: no navigation, no buttons.
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('#sidebar').isVisible()).toBe(false);
+    expect(await page.getByRole('button', { name: 'Print' }).isVisible()).toBe(false);
+    expect(await page.getByRole('heading', { name: 'Fields that leave' }).isVisible()).toBe(true);
+    await page.pdf({ path: path.join(SHOTS, 'manifest.pdf') });
+    await page.context().close();
+  });
+
   it('a viewer sees exports and runs but cannot change anything', async () => {
     const page = await signIn('vic');
     await page.getByRole('link', { name: 'Gold to Iterable' }).waitFor();
@@ -303,7 +459,13 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Remove' }).count()).toBe(0);
     await page.getByRole('link', { name: 'Segments' }).click();
     await page.getByRole('row', { name: /gold/ }).waitFor();
+    // A new page puts keyboard focus at its content, not on the link that led there.
+    expect(await page.evaluate('document.activeElement.id')).toBe('main');
     expect(await page.getByRole('button', { name: 'Create segment' }).count()).toBe(0);
+    // The schedule can be read by anyone who opens its address, changed only by administrators.
+    await page.goto(`${server.url}/schedule`);
+    await page.getByText('Only administrators change the schedule.').waitFor();
+    expect(await page.getByRole('button', { name: 'Save schedule' }).count()).toBe(0);
     await page.context().close();
   });
 
@@ -318,6 +480,10 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     expect(await page.locator('.filter-pointer mark').textContent()).toBe('A');
     await check(page, 'segment-filter-error');
     await page.getByLabel('Filter (required)').fill("tier = 'silver'");
+    // The count comes before saving: nothing exists until Save.
+    await page.getByRole('button', { name: 'Count members', exact: true }).click();
+    await page.getByText('100 Customer profiles match this filter now.').waitFor();
+    expect(((await api('/segments')) as { name: string }[]).map((s) => s.name)).not.toContain('silver');
     await page.getByRole('button', { name: 'Save and count members' }).click();
     await page.getByText('Saved “silver”: 100 members.').waitFor();
     await page.getByRole('button', { name: 'Done' }).click();
@@ -359,4 +525,74 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
   });
+});
+
+describe.skipIf(!available)('Sign in with Microsoft Advertising in Chromium', () => {
+  it('an admin saves a Microsoft connection unsigned, signs it in at the fake authority, and comes back signed in and verified', async () => {
+    const microsoft = await startMicrosoftAdvertisingFake();
+    const page = await signIn('admin');
+    try {
+      // Every address the browser visits: the token, the PKCE verifier and the secrets must be in none of them.
+      const visited: string[] = [];
+      page.on('request', (request) => void visited.push(request.url()));
+      await page.getByRole('link', { name: 'Connections' }).click();
+      await page.getByRole('button', { name: 'Add connection' }).click();
+      await page.getByRole('button', { name: /^Microsoft Advertising/ }).click();
+      await page.getByLabel('Display name (required)').fill('MS Ads');
+      await page.getByLabel('Client ID (required)').fill(FAKE_DEFAULTS.clientId);
+      await page.getByLabel('Client secret').fill(FAKE_DEFAULTS.clientSecret);
+      await page.getByLabel('Developer token (required)').fill(FAKE_DEFAULTS.developerToken);
+      await page.getByLabel('Base URL').fill(microsoft.baseUrl);
+      await page.getByLabel('Authority URL').fill(microsoft.authorityUrl);
+      await page.getByLabel('Customer ID').fill(FAKE_DEFAULTS.customerId);
+      await page.getByLabel('Account ID').fill(FAKE_DEFAULTS.accountId);
+      await page.getByLabel('I agree').check();
+      await page.getByRole('button', { name: 'Save' }).click();
+      const row = page.getByRole('row', { name: /MS Ads/ });
+      await row.getByText('Not signed in').waitFor();
+
+      // Declined at the authority: the page says so, with what to do, and nothing is stored.
+      microsoft.denyNextConsent();
+      await page.getByRole('button', { name: 'Sign in with Microsoft Advertising: MS Ads' }).click();
+      const refused = page.getByRole('alert').filter({ hasText: 'Signing in “MS Ads” with Microsoft Advertising failed.' });
+      await refused.waitFor();
+      expect(await refused.textContent()).toMatch(/access_denied.*Start again with “Sign in with Microsoft Advertising”/);
+      await row.getByText('Not signed in').waitFor();
+      await refused.getByRole('button', { name: 'Dismiss' }).click();
+      await refused.waitFor({ state: 'detached' });
+
+      await page.getByRole('button', { name: 'Sign in with Microsoft Advertising: MS Ads' }).click();
+      // The fake authority approves at once and sends the browser to the server's callback, which sends it back here.
+      await page.waitForURL((url) => url.pathname === '/connections' && visited.filter((v) => v.includes('/api/oauth/microsoft/callback')).length === 2);
+      const banner = page.getByRole('status').filter({ hasText: 'Signed in: “MS Ads” has a new Microsoft Advertising sign-in.' });
+      await banner.waitFor();
+      await row.getByText('Signed in', { exact: true }).waitFor();
+      expect(await row.locator('.signin-status').getAttribute('title')).toMatch(/^Signed in by admin, /);
+      // The outcome is shown once: the address loses its query, so a reload does not show it again.
+      expect(new URL(page.url()).search).toBe('');
+      await check(page, 'microsoft-sign-in');
+
+      expect(visited.some((v) => v.startsWith(`${microsoft.authorityUrl}/oauth2/v2.0/authorize?`))).toBe(true);
+      expect(microsoft.codeExchanges).toEqual([{ clientId: FAKE_DEFAULTS.clientId, pkce: 'verified' }]);
+      const connection = ((await api('/connections')) as Array<{ name: string; config: Record<string, unknown>; signedIn?: unknown; lastVerification?: { ok: boolean } }>).find((c) => c.name === 'MS Ads')!;
+      expect(connection.config.refreshToken).toBe('set');
+      expect(connection.signedIn).toMatchObject({ by: 'admin' });
+      expect(connection.lastVerification).toMatchObject({ ok: true });
+      const exchange = new URLSearchParams(microsoft.requests.find((r) => r.body.includes('grant_type=authorization_code'))!.body);
+      const secrets = [exchange.get('code_verifier')!, FAKE_DEFAULTS.clientSecret, FAKE_DEFAULTS.developerToken, ...microsoft.issuedRefreshTokens(), ...microsoft.issuedAccessTokens()];
+      expect(secrets.length).toBeGreaterThanOrEqual(5);
+      const html = await page.content();
+      for (const secret of secrets) {
+        expect(html).not.toContain(secret);
+        for (const url of visited) expect(url).not.toContain(secret);
+      }
+      // The page reloads and verifies against the fake with the stored token.
+      await page.reload();
+      await page.getByRole('button', { name: 'Verify MS Ads' }).click();
+      await page.getByText('Verified: the connection works.').waitFor();
+    } finally {
+      await page.context().close();
+      await microsoft.close();
+    }
+  }, 60_000);
 });

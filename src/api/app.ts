@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import type { Home } from '../app/home.ts';
+import { MICROSOFT_CALLBACK_PATH } from '../app/oauth.ts';
 import type { Actor } from '../domain/model.ts';
 import type { RunDispatcher } from '../queue/dispatcher.ts';
 import type { Scheduler } from '../server/scheduler.ts';
@@ -33,6 +34,11 @@ export interface ApiDeps {
   metrics: Metrics;
   /** The built web app (vite build output) served for paths outside /api; default web/dist of this package. */
   webRoot?: string;
+  /**
+   * The URL browsers reach this server at (OUTFLOW_PUBLIC_URL, else the address it listens on): the OAuth
+   * callback and the page after it live under it. Absent (in-process tests): the request's own origin.
+   */
+  publicUrl?: () => string;
   /** Told when a schedule changes, so it looks at the new one at once. Absent in tests without one. */
   scheduler?: Pick<Scheduler, 'wake'>;
 }
@@ -46,7 +52,7 @@ export const CSRF_HEADER = 'x-csrf-token';
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 /** Routes anyone may call: signing in, and reading the API's own description. */
-const PUBLIC = new Set(['POST /api/session', 'GET /api/openapi.json']);
+const PUBLIC = new Set(['POST /api/session', 'GET /api/openapi.json', `GET ${MICROSOFT_CALLBACK_PATH}`]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function createApi(deps: ApiDeps): ApiApp {
@@ -144,4 +150,9 @@ function clientAddress(env: { incoming?: { socket?: { remoteAddress?: string } }
 /** The request's home: the server's stores and services, acting as the authenticated caller. */
 export function homeFor(deps: ApiDeps, c: { get(key: 'actor'): Actor }): Home {
   return { ...deps.home, actor: c.get('actor') };
+}
+
+/** The server's public URL, without a trailing slash (see ApiDeps.publicUrl). */
+export function publicUrlFor(deps: ApiDeps, c: { req: { url: string } }): string {
+  return (deps.publicUrl?.() ?? new URL(c.req.url).origin).replace(/\/+$/, '');
 }

@@ -32,6 +32,7 @@ export const ConnectionView = z
     hostKeySha256: z.string().optional(),
     lastVerification: z.unknown().optional(),
     attention: z.unknown().optional(),
+    signedIn: z.object({ at: z.string(), by: z.string() }).optional(),
     createdBy: z.string().optional(),
     createdAt: z.string().optional(),
     updatedAt: z.string().optional(),
@@ -59,6 +60,10 @@ export const ConnectionPatch = z
   .openapi('ConnectionPatch');
 
 export const VerifyBody = z.object({ acceptHostKey: z.string().max(200).optional() }).strict().openapi('VerifyRequest');
+
+export const SignInStarted = z
+  .object({ connection: z.string(), authorizationUrl: z.string(), redirectUri: z.string(), expiresAt: z.string() })
+  .openapi('SignInStarted');
 
 export const CheckResultView = z
   .object({ connection: z.string(), ok: z.boolean(), code: z.string().optional(), message: z.string().optional(), details: Json.optional() })
@@ -191,6 +196,11 @@ export const SegmentView = z
   })
   .openapi('Segment');
 
+export const SegmentPreview = z
+  .object({ entity: z.string().min(1).max(200).optional(), where: z.string().min(1).max(10_000) })
+  .strict()
+  .openapi('SegmentPreview');
+export const SegmentPreviewResult = z.object({ entity: z.string(), members: z.number().int() }).openapi('SegmentPreviewResult');
 export const SegmentCreate = z
   .object({ name: z.string().min(1).max(200), entity: z.string().min(1).max(200).optional(), where: z.string().min(1).max(10_000) })
   .strict()
@@ -210,8 +220,68 @@ export const EntityView = z
     rows: z.number(),
     columns: z.array(z.object({ name: z.string(), type: z.string() }).passthrough()),
     loadedAt: z.string().nullable().optional(),
+    attached: z.string().optional().openapi({ description: 'The table or view an attached entity reads live (PostgreSQL profile store)' }),
   })
   .openapi('Entity');
+
+export const EntitySamples = z
+  .object({
+    entity: z.string(),
+    columns: z.array(z.object({ name: z.string(), type: z.string(), values: z.array(z.string()) })),
+  })
+  .openapi('EntitySamples');
+
+const FireTimeSchema = z.object({ local: z.string(), utc: z.string() });
+
+export const ExportManifestView = z
+  .object({
+    export: z.string(),
+    generatedAt: z.string(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    destination: z.object({
+      type: z.string(),
+      title: z.string(),
+      connection: z.string(),
+      account: Json.openapi({ description: "The connection's non-secret settings; credentials are left out" }),
+      settings: Json.openapi({ description: "The export's destination settings (list, audience, account ids)" }),
+    }),
+    sources: z.array(
+      z.object({
+        kind: z.enum(['segment', 'entity']),
+        name: z.string(),
+        entity: z.string(),
+        filter: z.string().optional(),
+        members: z.number().nullable().optional(),
+        refreshedAt: z.string().nullable().optional(),
+      }),
+    ),
+    syncMode: z.string(),
+    fields: z.array(z.object({ entity: z.string(), column: z.string(), target: z.string(), title: z.string().optional() })).openapi({ description: 'Every column that leaves, and where it lands' }),
+    consent: z.object({ acceptedBy: z.string(), acceptedAt: z.string() }).nullable().openapi({ description: 'Who accepted the destination’s data privacy terms for the connection, and when' }),
+    usableBy: z.string().nullable(),
+    schedule: z.object({
+      mode: z.enum(['own', 'refresh', 'manual']),
+      paused: z.boolean(),
+      cron: z.array(z.string()).optional(),
+      days: z.string().optional(),
+      times: z.array(z.string()).optional(),
+      timeZone: z.string().optional(),
+      next: z.array(FireTimeSchema),
+    }),
+    lastRuns: z.array(
+      z.object({ id: z.string(), status: z.string(), trigger: z.string(), startedBy: z.string(), finishedAt: z.string().nullable(), sent: z.number(), rejected: z.number() }),
+    ),
+  })
+  .openapi('ExportManifest');
+
+export const EntityAttach = z
+  .object({
+    table: z.string().min(1).max(300).openapi({ example: 'crm.customers', description: 'schema.table of a table or view in the profile store database' }),
+    key: z.string().min(1).max(200).optional().openapi({ example: 'customer_id', description: 'Key column (default profile_id)' }),
+  })
+  .strict()
+  .openapi('EntityAttach');
 
 export const DestinationView = z
   .object({
@@ -266,6 +336,10 @@ export const CreatedToken = z
   .openapi('CreatedToken');
 
 export const LoginBody = z.object({ name: z.string().min(1).max(100), password: z.string().min(1).max(1000) }).strict().openapi('Login');
+export const PasswordChange = z
+  .object({ currentPassword: z.string().min(1).max(1000), newPassword: z.string().min(1).max(1000) })
+  .strict()
+  .openapi('PasswordChange');
 export const SessionView = z
   .object({ user: z.object({ name: z.string(), role: Role, mustChangePassword: z.boolean() }), csrfToken: z.string().optional(), expiresAt: z.string() })
   .openapi('Session');

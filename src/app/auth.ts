@@ -1,7 +1,7 @@
 import type { User } from '../domain/accounts.ts';
 import { AuthError, RateLimitedError, ValidationError } from '../domain/errors.ts';
 import type { Actor, Role } from '../domain/model.ts';
-import { dummyPasswordHash, generateSecret, hashPassword, sameSecret, sha256, TOKEN_PREFIX, verifyPassword } from '../lib/credentials.ts';
+import { csrfTokenFor, dummyPasswordHash, generateSecret, hashPassword, sameSecret, sha256, TOKEN_PREFIX, verifyPassword } from '../lib/credentials.ts';
 import type { Db } from '../store/metadata/db.ts';
 import { clearLoginFailures, countLoginAttempt, forgiveLoginAttempt } from '../store/metadata/login-failures.ts';
 import { createSession, findSession, pruneSessions, removeSession, removeUserSessions, touchSession } from '../store/metadata/sessions.ts';
@@ -58,6 +58,8 @@ export interface AuthenticatedSession {
   user: SignedInUser;
   /** When the session ends unless it is used again (the earlier of idle and absolute expiry). */
   expiresAt: string;
+  /** The token cookie-authenticated writes must echo (a new tab of the app reads it from GET /api/session). */
+  csrfToken: string;
   /** Whether `token` is this session's CSRF token (constant time). */
   checkCsrf(token: string | null | undefined): boolean;
 }
@@ -169,7 +171,7 @@ export async function login(
   await attemptSucceeded(db, keys);
   await pruneSessions(db, now.toISOString(), new Date(now.getTime() - SESSION_IDLE_TIMEOUT_MS).toISOString());
   const sessionId = generateSecret();
-  const csrfToken = generateSecret();
+  const csrfToken = csrfTokenFor(sessionId);
   const expiresAt = new Date(now.getTime() + SESSION_MAX_AGE_MS).toISOString();
   await createSession(db, {
     idHash: sha256(sessionId),
@@ -205,6 +207,7 @@ export async function authenticateSession(db: Db, sessionId: string, options: Au
     actor: { name: found.user.name, role: found.user.role },
     user: signedIn(found.user),
     expiresAt: new Date(Math.min(Date.parse(found.session.expiresAt), seen + SESSION_IDLE_TIMEOUT_MS)).toISOString(),
+    csrfToken: csrfTokenFor(sessionId),
     checkCsrf: (token) => typeof token === 'string' && token !== '' && sameSecret(token, csrfHash),
   };
 }

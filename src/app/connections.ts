@@ -26,6 +26,8 @@ export interface ConnectionView {
   hostKeySha256?: string;
   lastVerification?: unknown;
   attention?: unknown;
+  /** Microsoft Advertising: who signed the connection in last, and when (`connection authorize` or the web app). */
+  signedIn?: { at: string; by: string };
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -43,6 +45,7 @@ export function toConnectionView(connection: Connection): ConnectionView {
     ...(connection.state.hostKeySha256 ? { hostKeySha256: String(connection.state.hostKeySha256) } : {}),
     ...(connection.state.lastVerification ? { lastVerification: connection.state.lastVerification } : {}),
     ...(connection.state.attention ? { attention: connection.state.attention } : {}),
+    ...(connection.state.signedIn ? { signedIn: connection.state.signedIn as { at: string; by: string } } : {}),
     createdBy: connection.createdBy,
     createdAt: connection.createdAt,
     updatedAt: connection.updatedAt,

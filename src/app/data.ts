@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { compileFilter, FilterError, formatFilterError } from '../store/profile/filter.ts';
 import { PermissionError, ValidationError } from '../domain/errors.ts';
 import { listExports } from '../store/metadata/exports.ts';
@@ -5,6 +6,7 @@ import type { Segment } from '../domain/model.ts';
 import * as segments from '../store/metadata/segments.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { Home } from './home.ts';
+import { outflowCommand } from '../lib/shell.ts';
 import { audit } from './audit.ts';
 import { assertAdmin, assertNotViewer } from '../engine/services.ts';
 
@@ -16,20 +18,52 @@ export async function loadEntity(home: Home, entity: string, file: string, optio
   return info;
 }
 
+/**
+ * Registers an existing PostgreSQL table or view as an entity (PostgreSQL profile store only): segments and
+ * exports read it live, nothing is copied.
+ */
+export async function attachEntity(home: Home, entity: string, options: { table: string; key?: string }): Promise<EntityInfo> {
+  assertAdmin(home.actor, 'attach entities');
+  const info = await home.profiles.attachEntity(entity, options.table, { key: options.key ?? 'profile_id' });
+  home.log.info({ entity, table: info.attached, by: home.actor.name }, 'entity attached');
+  await audit(home, 'entity.attach', { type: 'entity', name: entity }, { table: info.attached, key: info.key });
+  return info;
+}
+
 export function listEntities(home: Home): Promise<EntityInfo[]> {
   // Viewers read exports, runs and segments; the profile store's shape is for those who build them.
   assertNotViewer(home.actor, 'see entities');
   return home.profiles.listEntities();
 }
 
+export const MAX_SAMPLES = 5;
+
+/**
+ * A few distinct non-null values of each column of an entity, so whoever maps fields sees what a column holds
+ * (the export wizard shows them). The people who build exports may see them; viewers may not, as they may not
+ * see entities. Small by design: at most MAX_SAMPLES values per column, from the entity's first rows only.
+ */
+export async function sampleEntity(home: Home, entity: string, perColumn = 3): Promise<{ entity: string; columns: Array<{ name: string; type: string; values: string[] }> }> {
+  assertNotViewer(home.actor, 'see sample values of entities');
+  if (!Number.isInteger(perColumn) || perColumn < 1 || perColumn > MAX_SAMPLES) throw new ValidationError(`Ask for 1 to ${MAX_SAMPLES} sample values per column.`, [{ path: 'limit', message: `1 to ${MAX_SAMPLES}` }]);
+  const columns = await home.profiles.sampleValues(entity, perColumn);
+  await audit(home, 'entity.samples', { type: 'entity', name: entity }, { perColumn });
+  return { entity, columns };
+}
+
 /** Compiles `filter` against the entity's current columns; a bad filter's error shows a caret under the problem. */
-async function compileFor(home: Home, entity: string, filter: string) {
+async function compileFor(home: Home, entity: string, filter: string, segment?: string) {
   const info = await home.profiles.getEntity(entity);
   try {
     return compileFilter(filter, info.columns);
   } catch (error) {
     if (error instanceof FilterError) {
-      throw new FilterError(`${error.message}\n${formatFilterError(filter, error)}`, error.position, { cause: error });
+      // An attached table's columns can change under a saved segment: say so, rather than blame the filter.
+      const gone =
+        segment !== undefined && info.attached && /^Unknown column/.test(error.message)
+          ? `Segment "${segment}" uses a column that ${info.attached} (attached as ${entity}) no longer has (dropped or renamed?). Restore the column in ${info.attached}, or change the filter with \`${outflowCommand('segment', 'update', segment)} --where …\`. `
+          : '';
+      throw new FilterError(`${gone}${error.message}\n${formatFilterError(filter, error)}`, error.position, { cause: error });
     }
     throw error;
   }
@@ -44,6 +78,22 @@ export async function createSegment(home: Home, input: { name: string; entity?: 
   const segment = await segments.createSegment(home.db, { name, entity, filter: input.where, createdBy: home.actor.name });
   await audit(home, 'segment.create', { type: 'segment', name }, { entity, filter: input.where });
   return segment;
+}
+
+/**
+ * How many profiles a filter selects, without saving anything: the membership is materialized under a scratch
+ * id (the same query a refresh runs, so the count is the one a save and refresh would give) and dropped.
+ */
+export async function previewSegment(home: Home, input: { entity?: string; where: string }): Promise<{ entity: string; members: number }> {
+  assertNotViewer(home.actor, 'preview segments');
+  const entity = input.entity ?? 'Customer';
+  const compiled = await compileFor(home, entity, input.where);
+  const scratch = `preview_${randomBytes(6).toString('hex')}`;
+  try {
+    return { entity, members: await home.profiles.refreshSegment(scratch, entity, compiled) };
+  } finally {
+    await home.profiles.dropSegment(scratch);
+  }
 }
 
 /** A segment as the API and `segment list --json` show it. */
@@ -75,7 +125,7 @@ export async function refreshSegments(home: Home, name?: string): Promise<Array<
   const targets = name ? [await segments.getSegment(home.db, name)] : await segments.listSegments(home.db);
   const results: Array<{ name: string; members: number }> = [];
   for (const segment of targets) {
-    const filter = await compileFor(home, segment.entity, segment.filter);
+    const filter = await compileFor(home, segment.entity, segment.filter, segment.name);
     const members = await home.profiles.refreshSegment(segment.id, segment.entity, filter);
     await segments.recordSegmentRefresh(home.db, segment.id, members, home.now().toISOString());
     home.log.info({ segment: segment.name, members }, 'segment refreshed');

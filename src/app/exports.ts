@@ -15,6 +15,8 @@ import { reapStaleRuns, supersedingRun } from './runs.ts';
 import { shellQuote } from '../lib/shell.ts';
 import { getSegment } from '../store/metadata/segments.ts';
 import type { Home } from './home.ts';
+import { secretKeys } from '../destinations/kit/secret.ts';
+import { showSchedule } from './schedule.ts';
 import { refuseUnknownKeys, zodIssues } from './validation.ts';
 
 export interface CreateExportInput {
@@ -420,4 +422,129 @@ export async function dryRunExport(home: Home, name: string, options: RunOptions
   const report = await dryRun(home, exp, connection, options);
   await audit(home, 'run.dry-run', { type: 'export', name: exp.name }, { ...(options.fullResync ? { fullResync: true } : {}) });
   return report;
+}
+
+/** One field that leaves: the entity column and where it lands at the destination. */
+export interface ManifestField {
+  entity: string;
+  column: string;
+  /** The destination's field (record exports) or the file column (file exports, which write every column). */
+  target: string;
+  title?: string;
+}
+
+/**
+ * What a privacy officer needs to know about one export, in one place: which fields leave, to which destination
+ * and account, under whose consent, how often, and how many profiles its last runs sent. It holds no secret (the
+ * connection's credentials are left out, not even masked) and no profile data, so every role that may see the
+ * export may see its manifest.
+ */
+export interface ExportManifest {
+  export: string;
+  generatedAt: string;
+  createdBy: string;
+  createdAt: string;
+  destination: {
+    type: string;
+    title: string;
+    connection: string;
+    /** The connection's non-secret settings (host, user name, base URL...) that say which account it is. */
+    account: Record<string, unknown>;
+    /** The export's own destination settings (list, audience, customer and account ids...). */
+    settings: Record<string, unknown>;
+  };
+  sources: Array<{ kind: 'segment' | 'entity'; name: string; entity: string; filter?: string; members?: number | null; refreshedAt?: string | null }>;
+  syncMode: string;
+  fields: ManifestField[];
+  consent: { acceptedBy: string; acceptedAt: string } | null;
+  usableBy: string | null;
+  schedule: {
+    /** `own`: a cron of its own; `refresh`: with the home's scheduled refresh; `manual`: only when someone runs it. */
+    mode: 'own' | 'refresh' | 'manual';
+    paused: boolean;
+    cron?: string[];
+    days?: string;
+    times?: string[];
+    timeZone?: string;
+    next: Array<{ local: string; utc: string }>;
+  };
+  lastRuns: Array<{ id: string; status: string; trigger: string; startedBy: string; finishedAt: string | null; sent: number; rejected: number }>;
+}
+
+const MANIFEST_RUNS = 10;
+
+export async function exportManifest(home: Home, name: string): Promise<ExportManifest> {
+  const exp = await store.getExport(home.db, name);
+  const connection = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  });
+  const destination = connection ? getDestination(connection.type) : null;
+  const kind = destination?.export;
+
+  const account: Record<string, unknown> = {};
+  if (connection && destination) {
+    const secrets = new Set(secretKeys(destination.connection.schema));
+    for (const [key, value] of Object.entries(connection.config)) if (!secrets.has(key) && value !== undefined && value !== null) account[key] = value;
+  }
+  const { mapping, syncMode, settings } = splitExportConfig(exp.config);
+
+  const sources: ExportManifest['sources'] = [];
+  for (const source of exp.sources) {
+    if (exp.sourceKind === 'segments') {
+      const segment = await getSegment(home.db, source).catch(() => null);
+      sources.push({ kind: 'segment', name: source, entity: segment?.entity ?? '(removed)', ...(segment ? { filter: segment.filter, members: segment.members, refreshedAt: segment.refreshedAt } : {}) });
+    } else sources.push({ kind: 'entity', name: source, entity: source });
+  }
+
+  const fields: ManifestField[] = [];
+  const entities = [...new Set(sources.map((s) => s.entity))];
+  for (const entity of entities) {
+    if (kind?.kind === 'files') {
+      // A file export writes every column of the entity: each one leaves.
+      const info = await home.profiles.getEntity(entity).catch(() => null);
+      for (const column of info?.columns ?? []) fields.push({ entity, column: column.name, target: column.name });
+    } else {
+      for (const [target, column] of Object.entries(mapping)) {
+        const title = kind?.kind === 'records' ? kind.fields[target]?.title : undefined;
+        fields.push({ entity, column, target, ...(title ? { title } : {}) });
+      }
+    }
+  }
+
+  const schedules = await showSchedule(home);
+  const own = schedules.exports.find((e) => e.name === exp.name);
+  const schedule: ExportManifest['schedule'] = own?.cron
+    ? { mode: 'own', paused: own.paused, cron: [own.cron], timeZone: own.timeZone!, next: own.paused ? [] : own.next }
+    : schedules.enabled
+      ? {
+          mode: 'refresh',
+          paused: own?.paused ?? false,
+          ...(schedules.days ? { days: schedules.days, times: schedules.times! } : { cron: schedules.cron! }),
+          timeZone: schedules.timeZone!,
+          next: own?.paused ? [] : schedules.next,
+        }
+      : { mode: 'manual', paused: own?.paused ?? false, next: [] };
+
+  const runs = await listRuns(home.db, { exportId: exp.id, limit: MANIFEST_RUNS });
+  return {
+    export: exp.name,
+    generatedAt: home.now().toISOString(),
+    createdBy: exp.createdBy,
+    createdAt: exp.createdAt,
+    destination: {
+      type: connection?.type ?? 'unknown',
+      title: destination?.title ?? 'unknown (the connection was removed)',
+      connection: connection?.name ?? '(removed)',
+      account,
+      settings,
+    },
+    sources,
+    syncMode,
+    fields,
+    consent: connection?.consent ?? null,
+    usableBy: connection?.usableBy ?? null,
+    schedule,
+    lastRuns: runs.map((r) => ({ id: r.id, status: r.status, trigger: r.trigger, startedBy: r.startedBy, finishedAt: r.finishedAt, sent: r.sent, rejected: r.rejected })),
+  };
 }

@@ -1,7 +1,7 @@
 import type { NotifyView } from '../app/notify.ts';
 import type { CheckResult } from '../destinations/kit/define.ts';
 import type { ConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
-import type { CreatedExportView, CreateExportInput, ExportView, RunOptions, UpdateExportPatch } from '../app/exports.ts';
+import type { CreatedExportView, CreateExportInput, ExportManifest, ExportView, RunOptions, UpdateExportPatch } from '../app/exports.ts';
 import type { DryRunReport } from '../engine/run-export.ts';
 import type { RunFilter, RunListItem, RunSummary } from '../app/runs.ts';
 import type { SegmentView } from '../app/data.ts';
@@ -25,7 +25,7 @@ export interface RunWatch {
   signal: AbortSignal;
 }
 
-export type EntityView = Pick<EntityInfo, 'name' | 'key' | 'rows' | 'columns' | 'loadedAt'>;
+export type EntityView = Pick<EntityInfo, 'name' | 'key' | 'rows' | 'columns' | 'loadedAt' | 'attached'>;
 
 /**
  * Everything the CLI asks of Outflow. Two implementations: `localClient` calls the use cases on a home this
@@ -48,6 +48,8 @@ export interface OutflowClient {
   listExports(): Promise<ExportView[]>;
   showExport(name: string): Promise<ExportView>;
   removeExport(name: string): Promise<{ removed: string }>;
+  /** Which fields leave, to where, under whose consent, how often, and what the last runs sent. */
+  exportManifest(name: string): Promise<ExportManifest>;
   /** Runs the export and follows it to the end; `fullResync` sends everyone once and rebuilds the delivered state. */
   runExport(name: string, watch: RunWatch, options?: RunOptions): Promise<RunSummary>;
   /** What a run would do now; sends nothing and changes nothing. */
@@ -66,10 +68,13 @@ export interface OutflowClient {
 
   loadEntity(name: string, file: string, options: { key?: string; delimiter?: string }): Promise<EntityView>;
   listEntities(): Promise<EntityView[]>;
+  /** Registers an existing table or view of the PostgreSQL profile store's database as an entity, read live. */
+  attachEntity(name: string, options: { table: string; key?: string }): Promise<EntityView>;
   createSegment(input: { name: string; entity?: string; where: string }): Promise<SegmentView>;
   listSegments(): Promise<SegmentView[]>;
   updateSegment(name: string, patch: { where?: string; entity?: string }): Promise<SegmentView>;
   refreshSegments(name?: string): Promise<Array<{ name: string; members: number }>>;
+  previewSegment(input: { entity?: string; where: string }): Promise<{ entity: string; members: number }>;
   removeSegment(name: string): Promise<{ removed: string }>;
 
   showNotify(): Promise<NotifyView | null>;

@@ -1,8 +1,8 @@
 import { removeHomeNotify, setHomeNotify, showHomeNotify } from '../app/notify.ts';
 import { listAuditEntries } from '../app/audit.ts';
 import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../app/connections.ts';
-import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
-import { createExport, dryRunExport, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
+import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, previewSegment, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
+import { createExport, dryRunExport, exportManifest, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
 import { cancelRun, listRunItems, reapStaleRuns, rejectionsCsv, showRun, summarizeRun } from '../app/runs.ts';
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
@@ -20,7 +20,14 @@ const FOLLOW_POLL_MS = 500;
 
 /** The use cases, called on a home this process opened (no server owns it). */
 export function localClient(home: Home): OutflowClient {
-  const entityView = (e: Awaited<ReturnType<typeof listEntities>>[number]) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt });
+  const entityView = (e: Awaited<ReturnType<typeof listEntities>>[number]) => ({
+    name: e.name,
+    key: e.key,
+    rows: e.rows,
+    columns: e.columns,
+    loadedAt: e.loadedAt,
+    ...(e.attached ? { attached: e.attached } : {}),
+  });
   return {
     where: 'local',
     createConnection: (input) => createConnection(home, input),
@@ -35,6 +42,7 @@ export function localClient(home: Home): OutflowClient {
     listExports: () => listExports(home),
     showExport: (name) => showExport(home, name),
     removeExport: (name) => removeExport(home, name),
+    exportManifest: (name) => exportManifest(home, name),
     runExport: async (name, watch: RunWatch, options) => summarizeRun(home, await runExport(home, name, watch.observer, watch.signal, 'manual', options)),
     dryRunExport: (name, options) => dryRunExport(home, name, options),
     // Without a server nobody would execute a queued run: this process runs it, so it cannot leave.
@@ -77,10 +85,12 @@ export function localClient(home: Home): OutflowClient {
 
     loadEntity: async (name, file, options) => entityView(await loadEntity(home, name, file, options)),
     listEntities: async () => (await listEntities(home)).map(entityView),
+    attachEntity: async (name, options) => entityView(await attachEntity(home, name, options)),
     createSegment: async (input) => toSegmentView(await createSegment(home, input)),
     listSegments: () => listSegmentViews(home),
     updateSegment: async (name, patch) => toSegmentView(await updateSegment(home, name, patch)),
     refreshSegments: (name) => refreshSegments(home, name),
+    previewSegment: (input) => previewSegment(home, input),
     removeSegment: async (name) => {
       await removeSegment(home, name);
       return { removed: name };

@@ -28,6 +28,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
     listExports: () => http.request('GET', '/api/exports'),
     showExport: (name) => http.request('GET', `/api/exports/${p(name)}`),
     removeExport: (name) => http.request('DELETE', `/api/exports/${p(name)}`),
+    exportManifest: (name) => http.request('GET', `/api/exports/${p(name)}/manifest`),
     runExport: async (name, watch, options) => {
       const run = await http.request<RunSummary>('POST', `/api/exports/${p(name)}/runs`, { query: { fullResync: options?.fullResync ? 'true' : undefined } });
       return follow(http, run.id, watch, true);
@@ -65,10 +66,12 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
       });
     },
     listEntities: () => http.request('GET', '/api/entities'),
+    attachEntity: (name, options) => http.request('POST', `/api/entities/${p(name)}/attach`, { body: stripUndefined(options) }),
     createSegment: (input) => http.request('POST', '/api/segments', { body: stripUndefined(input) }),
     listSegments: () => http.request('GET', '/api/segments'),
     updateSegment: (name, patch) => http.request('PATCH', `/api/segments/${p(name)}`, { body: stripUndefined(patch) }),
     refreshSegments: (name) => http.request('POST', name ? `/api/segments/${p(name)}/refresh` : '/api/segments/refresh'),
+    previewSegment: (input) => http.request('POST', '/api/segments/preview', { body: input }),
     removeSegment: (name) => http.request('DELETE', `/api/segments/${p(name)}`),
 
     showNotify: async () => (await http.request<{ notify: NotifyView | null }>('GET', '/api/notify')).notify,

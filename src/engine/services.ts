@@ -65,6 +65,14 @@ export async function resolveConnectionConfig(services: Services, connection: Co
   return destination.connection.schema.parse({ ...connection.config, ...secrets }) as Record<string, unknown>;
 }
 
+/**
+ * The key under which the rate limiter paces one connection (one destination account): every request of every
+ * run and worker that uses the connection shares it. `outflow status` reads the limiter's state under it.
+ */
+export function limiterKey(connectionId: string): string {
+  return `connection:${connectionId}`;
+}
+
 export function destinationContext(
   services: Services,
   connection: Connection,
@@ -80,7 +88,7 @@ export function destinationContext(
     now: services.now,
     fetch: services.metrics ? countRequests(services.fetch, () => services.metrics!.destinationRequest(connection.type)) : services.fetch,
     limiter: services.limiter,
-    limiterKey: `connection:${connection.id}`,
+    limiterKey: limiterKey(connection.id),
     state,
     verifying: options.verifying ?? false,
     ...(options.acceptHostKey ? { acceptHostKey: options.acceptHostKey } : {}),

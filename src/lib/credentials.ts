@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /**
  * scrypt cost for new password hashes. OWASP's password storage cheat sheet lists N=2^15, r=8, p=3 as
@@ -78,6 +78,15 @@ export function generateToken(): string {
 /** A random opaque value (session ids, CSRF tokens): 32 bytes in base64url. */
 export function generateSecret(): string {
   return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The CSRF token of a session, derived from its id: a page of the app (same origin, so it may read the
+ * answer) can ask for it again after opening in a new tab, while a cross-site page, which can make the
+ * browser send the cookie but never see the cookie or the answer, cannot compute it.
+ */
+export function csrfTokenFor(sessionId: string): string {
+  return createHmac('sha256', sessionId).update('outflow-csrf-v1').digest('base64url');
 }
 
 export function sha256(value: string): string {

@@ -15,8 +15,9 @@ import { abortError, DEFAULT_SAFETY, intervalMs, latenessToleranceMs, MAX_LATE_R
  * windows of whole seconds (`EX`), and the points of a window may all go out at once. Two windows back to back
  * then put up to twice the limit into one second of a vendor's sliding window, and sub-second spacing (20/s
  * is one request every ~53 ms) cannot be expressed at all. Its `execEvenly` spreads a window only within one
- * process. The reservation below keeps the in-memory limiter's guarantee across processes: requests under one
- * key are never closer than `interval`, whatever the vendor's window looks like.
+ * process. The reservation below keeps the in-memory limiter's guarantee across processes: turns under one key
+ * are never closer than `interval`, and a request goes at its turn or takes a new one (see
+ * `latenessToleranceMs`), so no window of the vendor's, whatever its shape, sees more than the limit.
  *
  * Keys: one hash per limiter key, `<prefix><key>` with `next` (the next free turn, ms on Redis's clock),
  * `paused` (the end of a vendor-asked pause) and the latest rate; it expires an hour after it was last used.
@@ -35,7 +36,7 @@ export interface RedisRateLimiterOptions {
 /** How long an idle key's schedule is kept, for `outflow status` to show the rate it was paced at. */
 const IDLE_TTL_MS = 60 * 60_000;
 
-// Both scripts read Redis's clock. `redis.replicate_commands` makes that legal on Redis < 5 (a no-op since).
+// The scripts read Redis's clock. `redis.replicate_commands` makes that legal on Redis < 5 (a no-op since).
 const CLOCK = `
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
@@ -100,7 +101,10 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
   redis.defineCommand('outflowLimiterPause', { numberOfKeys: 1, lua: PAUSE });
   redis.defineCommand('outflowLimiterState', { numberOfKeys: 1, lua: STATE });
 
-  /** Redis unreachable is a passing condition: the request's retry loop waits and tries again, within its budget. */
+  /**
+   * Redis unreachable is a passing condition: a paced request fails with a RetryableError, and the run's retry
+   * loop waits and tries again, within its budget.
+   */
   const call = async <T>(what: string, command: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
     try {
       return await raceAbort(command(), signal);
@@ -109,7 +113,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
       throw new RetryableError(
         'connection_lost',
         `The shared rate limiter could not ${what} in Redis at ${where} (${reason(error, connectionError)}). ` +
-          'Check that Redis runs and that OUTFLOW_REDIS_URL points at it; the request is retried.',
+          'Check that Redis runs and that OUTFLOW_REDIS_URL points at it.',
         { cause: error },
       );
     }
@@ -147,11 +151,13 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
         // reads the answer late, or wakes late, sends late by the difference.
         const due = sent + baseRtt + Math.max(0, Number(delay));
         if (Number(delay) > 0) {
-          await wait(due - answered, signal);
           // A worker got a 429 while we waited: our turn may fall inside its pause, so take a new turn after it
-          // (the old one stays unused: a gap, never two requests at once). Only a turn we waited for is checked.
+          // (the old one stays unused: a gap, never two requests at once). Only a turn we waited for is checked,
+          // a round trip before it, so that the check does not make us late.
+          await wait(due - baseRtt - performance.now(), signal);
           const pausedNow = await call('check for a pause', () => redis.hget(prefix + key, 'paused'), signal);
           if ((pausedNow ?? '') !== pauseSeen) continue;
+          if (due > performance.now()) await wait(due - performance.now(), signal);
         }
         // Too late for the turn (see latenessToleranceMs): take a new one.
         if (performance.now() - due > tolerance && ++late <= MAX_LATE_RETURNS) continue;

@@ -13,6 +13,7 @@ import type { RunDispatcher } from '../queue/dispatcher.ts';
 import { Scheduler, SCHEDULER_ACTOR, type SchedulerClock } from './scheduler.ts';
 import { writeServerFile, removeServerFile } from './server-file.ts';
 import { listUsers } from '../store/metadata/users.ts';
+import { ConfigError } from '../domain/errors.ts';
 
 export interface ServerOptions extends OpenHomeOptions {
   port?: number;
@@ -23,6 +24,12 @@ export interface ServerOptions extends OpenHomeOptions {
   clock?: SchedulerClock;
   /** Runs executed at once (`--concurrency`); the others wait `queued`. Default 2. */
   concurrency?: number;
+  /**
+   * The URL browsers reach the server at, when that is not the address it listens on (a reverse proxy, TLS,
+   * another host name); default `OUTFLOW_PUBLIC_URL`, else the listening address. The Microsoft sign-in's
+   * redirect URI is `<public URL>/api/oauth/microsoft/callback`.
+   */
+  publicUrl?: string;
 }
 
 export interface RunningServer {
@@ -43,6 +50,8 @@ const LOCAL_TOKEN_NAME = 'local-cli';
  * token into `<home>/server.json` (0600), so the CLI on this machine talks to it instead of opening the home.
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  // Checked before anything is opened or created: a bad value stops the start with nothing changed.
+  const configuredPublicUrl = checkPublicUrl(options.publicUrl ?? (options.env ?? process.env).OUTFLOW_PUBLIC_URL);
   const system = { name: 'outflow', role: 'admin' as const, via: 'api' as const };
   // Scale-out mode (OUTFLOW_REDIS_URL): checked before anything opens, so a missing PostgreSQL says so at once.
   const distributed = queueSettings(options.env ?? process.env);
@@ -77,14 +86,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       byToken: (token) => authenticateToken(home.db, token),
       bySession: (sessionId) => authenticateSession(home.db, sessionId),
     };
-    const app = createApi({ home, auth, runs, metrics, scheduler, ...(options.webRoot ? { webRoot: options.webRoot } : {}) });
+    let url = '';
+    const app = createApi({
+      home,
+      auth,
+      runs,
+      metrics,
+      scheduler,
+      publicUrl: () => configuredPublicUrl ?? url,
+      ...(options.webRoot ? { webRoot: options.webRoot } : {}),
+    });
 
     const host = options.host ?? '127.0.0.1';
     const address = await new Promise<AddressInfo>((resolve, reject) => {
       server = serve({ fetch: app.fetch, port: options.port ?? 8080, hostname: host }, (info) => resolve(info));
       server.once('error', reject);
     });
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     const token = await issueLocalToken(home);
     writeServerFile(home.dir, { url, pid: process.pid, token });
     // A refresh missed while the server was down runs now, once; the server answers meanwhile.
@@ -128,3 +146,15 @@ async function issueLocalToken(home: Home): Promise<string> {
   return (await createToken(asAdmin, { name: LOCAL_TOKEN_NAME })).token;
 }
 
+/** The public URL must be an absolute http(s) URL: a typo would only show when a sign-in comes back to nowhere. */
+function checkPublicUrl(value: string | undefined): string | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
+    throw new ConfigError(
+      'invalid_settings',
+      `The public URL (--public-url or OUTFLOW_PUBLIC_URL) must be the http(s) URL browsers reach this server at, such as https://outflow.example.com, not ${JSON.stringify(text)}.`,
+    );
+  }
+  return text.replace(/\/+$/, '');
+}

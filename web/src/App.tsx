@@ -1,20 +1,27 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, onUnauthenticated, setCsrfToken, type Session, type User } from './api.ts';
 import { Link, navigate, usePath } from './router.tsx';
 import { SignIn } from './pages/SignIn.tsx';
+import { ChangePassword } from './pages/ChangePassword.tsx';
 import { ConnectionsPage } from './pages/Connections.tsx';
 import { ExportsPage } from './pages/Exports.tsx';
 import { ExportPage } from './pages/ExportDetail.tsx';
 import { SegmentsPage } from './pages/Segments.tsx';
 import { UsersPage } from './pages/Users.tsx';
 import { AuditPage } from './pages/Audit.tsx';
+import { SchedulePage } from './pages/Schedule.tsx';
+import { ManifestPage } from './pages/Manifest.tsx';
 
 export function App() {
   const [user, setUser] = useState<User | null | undefined>(undefined);
   useEffect(() => {
     onUnauthenticated(() => setUser(null));
     api<Session>('GET', '/session').then(
-      (s) => setUser(s.user),
+      (s) => {
+        // A tab opened after sign-in (or a restored one) gets the session's CSRF token again.
+        if (s.csrfToken) setCsrfToken(s.csrfToken);
+        setUser(s.user);
+      },
       () => setUser(null),
     );
   }, []);
@@ -36,13 +43,20 @@ export function App() {
     setUser(null);
     navigate('/');
   };
+  if (user.mustChangePassword) return <ChangePassword user={user} onChanged={setUser} onSignOut={signOut} />;
   return <Shell user={user} onSignOut={signOut} />;
 }
 
 function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
   const path = usePath();
   const [menuOpen, setMenuOpen] = useState(false);
-  useEffect(() => setMenuOpen(false), [path]);
+  const first = useRef(true);
+  useEffect(() => {
+    setMenuOpen(false);
+    // After moving to another page, keyboard and screen-reader users start at its content, not at the old link.
+    if (first.current) first.current = false;
+    else document.getElementById('main')?.focus();
+  }, [path]);
   const isAdmin = user.role === 'admin';
   const nav = (to: string, label: string) => (
     <li>
@@ -56,7 +70,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
       <a className="skip" href="#main">
         Skip to content
       </a>
-      <header className="topbar">
+      <header className="topbar no-print">
         <Link to="/exports" className="brand">
           Outflow
         </Link>
@@ -72,7 +86,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
           </button>
         </div>
       </header>
-      <nav id="sidebar" className={`sidebar${menuOpen ? ' open' : ''}`} aria-label="Main">
+      <nav id="sidebar" className={`sidebar no-print${menuOpen ? ' open' : ''}`} aria-label="Main">
         <p className="nav-section" id="nav-data">
           Data
         </p>
@@ -87,6 +101,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
             </p>
             <ul aria-labelledby="nav-admin">
               {nav('/connections', 'Connections')}
+              {nav('/schedule', 'Schedule')}
               {nav('/users', 'Users')}
               {nav('/audit', 'Audit log')}
             </ul>
@@ -101,6 +116,8 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
 }
 
 function Page({ path, user }: { path: string; user: User }) {
+  const manifestMatch = /^\/exports\/([^/]+)\/manifest$/.exec(path);
+  if (manifestMatch) return <ManifestPage name={decodeURIComponent(manifestMatch[1]!)} />;
   const exportMatch = /^\/exports\/(.+)$/.exec(path);
   if (exportMatch) return <ExportPage name={decodeURIComponent(exportMatch[1]!)} user={user} />;
   switch (path) {
@@ -112,6 +129,8 @@ function Page({ path, user }: { path: string; user: User }) {
       return <UsersPage user={user} />;
     case '/audit':
       return <AuditPage />;
+    case '/schedule':
+      return <SchedulePage user={user} />;
     default:
       return <ExportsPage user={user} />;
   }

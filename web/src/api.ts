@@ -96,6 +96,10 @@ export interface Connection {
   privacyConsent?: { acceptedBy: string; acceptedAt: string };
   hostKeySha256?: string;
   lastVerification?: Verification;
+  /** A problem a run met (e.g. a revoked Microsoft sign-in: code token_expired). */
+  attention?: { code?: string; message?: string };
+  /** Microsoft Advertising: who signed the connection in last, and when. */
+  signedIn?: { at: string; by: string };
   createdBy?: string;
 }
 export interface VerifyResult {
@@ -206,4 +210,57 @@ export interface AuditEntry {
   target: string | null;
   outcome: string;
   details: Record<string, unknown>;
+}
+export interface FireTime {
+  local: string;
+  utc: string;
+}
+export interface ExportSchedule {
+  name: string;
+  paused: boolean;
+  cron?: string;
+  timeZone?: string;
+  next: FireTime[];
+}
+export interface Schedule {
+  enabled: boolean;
+  days?: string;
+  times?: string[];
+  cron?: string[];
+  timeZone?: string;
+  next: FireTime[];
+  lastFiredAt: string | null;
+  updatedBy?: string;
+  updatedAt?: string;
+  exports: ExportSchedule[];
+}
+export interface DryRunReport {
+  export: string;
+  syncMode: string;
+  fullResync: boolean;
+  sources: { name: string; members: number; add: number; update: number; remove: number; reject: number; unchanged: number }[];
+  members: number;
+  add: number;
+  update: number;
+  remove: number;
+  reject: number;
+  unchanged: number;
+  rejections: { source: string; key: string; code: string; reason: string }[];
+  refusal: { code: string; message: string } | null;
+  warnings: string[];
+  notes: string[];
+}
+export interface ExportManifest {
+  export: string;
+  generatedAt: string;
+  createdBy: string;
+  createdAt: string;
+  destination: { type: string; title: string; connection: string; account: Record<string, unknown>; settings: Record<string, unknown> };
+  sources: { kind: 'segment' | 'entity'; name: string; entity: string; filter?: string; members?: number | null; refreshedAt?: string | null }[];
+  syncMode: string;
+  fields: { entity: string; column: string; target: string; title?: string }[];
+  consent: { acceptedBy: string; acceptedAt: string } | null;
+  usableBy: string | null;
+  schedule: { mode: 'own' | 'refresh' | 'manual'; paused: boolean; cron?: string[]; days?: string; times?: string[]; timeZone?: string; next: FireTime[] };
+  lastRuns: { id: string; status: string; trigger: string; startedBy: string; finishedAt: string | null; sent: number; rejected: number }[];
 }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from './api.ts';
 
 /** Loads data from the API; `reload` fetches again. */
@@ -92,16 +92,49 @@ export function StatusBadge({ status }: { status: string }) {
   return <Badge tone={tone}>{status}</Badge>;
 }
 
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/**
+ * A modal dialog: focus moves into it, Tab and Shift+Tab stay inside it, Escape closes it, and focus returns
+ * to what opened it when it closes (so keyboard users are not dropped at the top of the page).
+ */
 export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   const id = useId();
+  const box = useRef<HTMLDivElement>(null);
+  const close = useRef(onClose);
+  close.current = onClose;
+  // Read at the first render: by the time effects run, the close button's autoFocus has already taken focus.
+  const [opener] = useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null));
   useEffect(() => {
-    const onKey = (event: KeyboardEvent) => event.key === 'Escape' && onClose();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        close.current();
+        return;
+      }
+      if (event.key !== 'Tab' || !box.current) return;
+      const items = [...box.current.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((e) => e.offsetParent !== null);
+      if (items.length === 0) return;
+      const first = items[0]!;
+      const last = items[items.length - 1]!;
+      const inside = box.current.contains(document.activeElement);
+      if (event.shiftKey && (document.activeElement === first || !inside)) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
+        event.preventDefault();
+        first.focus();
+      }
+    };
     addEventListener('keydown', onKey);
-    return () => removeEventListener('keydown', onKey);
-  }, [onClose]);
+    return () => {
+      removeEventListener('keydown', onKey);
+      if (opener?.isConnected) opener.focus();
+    };
+  }, []);
   return (
     <div className="overlay" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div className="dialog" role="dialog" aria-modal="true" aria-labelledby={id}>
+      <div className="dialog" role="dialog" aria-modal="true" aria-labelledby={id} ref={box}>
         <div className="dialog-header">
           <h2 id={id}>{title}</h2>
           <button type="button" className="icon" aria-label="Close" onClick={onClose} autoFocus>
@@ -111,6 +144,22 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
         {children}
       </div>
     </div>
+  );
+}
+
+/**
+ * The three states of data loaded from the API in one place: an error (a 404 can get its own wording), a
+ * loading line, an empty state that says what to do next, or the content.
+ */
+export function Loaded<T>({ state, empty, notFound, children }: { state: { data: T | undefined; error: ApiError | undefined }; empty?: (data: T) => ReactNode | undefined; notFound?: string; children: (data: T) => ReactNode }) {
+  if (state.error && state.data === undefined) return <ErrorBanner error={state.error.status === 404 && notFound ? notFound : state.error} />;
+  if (state.data === undefined) return <Loading />;
+  const none = empty?.(state.data);
+  return (
+    <>
+      {state.error ? <ErrorBanner error={state.error} /> : null}
+      {none ?? children(state.data)}
+    </>
   );
 }
 

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { audit } from '../../app/audit.ts';
-import { authenticateSession, createToken, createUser, listTokens, listUsers, login, logout, removeUser, resetPassword, revokeToken, setRole } from '../../app/users.ts';
-import { OutflowError } from '../../domain/errors.ts';
+import { authenticateSession, changePassword, createToken, createUser, listTokens, listUsers, login, logout, removeUser, resetPassword, revokeToken, setRole } from '../../app/users.ts';
+import { OutflowError, ValidationError } from '../../domain/errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
-import { CreatedToken, LoginBody, OneTimePassword, Removed, SessionView, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
+import { CreatedToken, LoginBody, OneTimePassword, PasswordChange, Removed, SessionView, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
 
 const NameParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The user name' }) });
@@ -48,7 +48,9 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const actor = c.get('actor');
       const session = await authenticateSession(deps.home.db, getCookie(c, SESSION_COOKIE) ?? '');
-      return c.json({ user: session?.user ?? { name: actor.name, role: actor.role, mustChangePassword: false }, expiresAt: session?.expiresAt ?? new Date(8.64e15).toISOString() }, 200);
+      // A tab opened after sign-in has the cookie but not the CSRF token: it gets it here (same origin only).
+      const csrf = session ? { csrfToken: session.csrfToken } : {};
+      return c.json({ user: session?.user ?? { name: actor.name, role: actor.role, mustChangePassword: false }, ...csrf, expiresAt: session?.expiresAt ?? new Date(8.64e15).toISOString() }, 200);
     },
   );
 
@@ -59,6 +61,35 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
       await audit(homeFor(deps, c), 'session.logout', { type: 'user', name: c.get('actor').name });
       return c.json({ signedOut }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/session/password',
+      tags: ['Session'],
+      security,
+      summary: 'Change your own password (needed after a one-time password); your other sessions end',
+      request: jsonBody(PasswordChange),
+      responses: { 200: jsonResponse(SessionView.pick({ user: true }), 'Changed'), ...commonErrors, ...unprocessable, ...tooMany },
+    }),
+    async (c) => {
+      const { currentPassword, newPassword } = c.req.valid('json');
+      const home = homeFor(deps, c);
+      const name = c.get('actor').name;
+      try {
+        const user = await changePassword(deps.home.db, { name, currentPassword, newPassword, address: c.get('address'), keepSessionId: getCookie(c, SESSION_COOKIE) });
+        await audit(home, 'user.password_changed', { type: 'user', name });
+        return c.json({ user }, 200);
+      } catch (error) {
+        // A wrong current password is a mistake in this form, not a lost session: 422 on the field, not 401.
+        if (error instanceof OutflowError && error.code === 'auth_failed') {
+          await audit(home, 'user.password_change_failed', { type: 'user', name }, { reason: 'wrong current password' }, 'denied');
+          throw new ValidationError('The current password is wrong.', [{ path: 'currentPassword', message: 'wrong password' }]);
+        }
+        throw error;
+      }
     },
   );
 

@@ -1,8 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../../app/connections.ts';
+import { completeMicrosoftSignIn, MICROSOFT_CALLBACK_PATH, startMicrosoftSignIn } from '../../app/oauth.ts';
 import { nameOf } from '../../app/resolve.ts';
-import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { CheckResultView, ConnectionCreate, ConnectionPatch, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
+import { homeFor, publicUrlFor, type ApiApp, type ApiDeps } from '../app.ts';
+import { CheckResultView, ErrorBody, SignInStarted, ConnectionCreate, ConnectionPatch, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable, upstream } from './route.ts';
 
 const tags = ['Connections'];
@@ -106,6 +107,59 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
       // The body is optional: without one, valid('json') has nothing to give.
       const body = (c.req.valid('json') as z.infer<typeof VerifyBody> | undefined) ?? {};
       return c.json((await verifyConnection(home, name, { acceptHostKey: body.acceptHostKey })) as z.infer<typeof CheckResultView>, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/connections/{id}/oauth/start',
+      tags,
+      security,
+      summary: 'Microsoft Advertising: start "Sign in with Microsoft Advertising" (administrators); send the browser to authorizationUrl',
+      description: `The state and PKCE verifier stay on the server for 10 minutes, for the administrator who started the sign-in. The authority sends the browser back to ${MICROSOFT_CALLBACK_PATH} under the server's public URL (OUTFLOW_PUBLIC_URL).`,
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(SignInStarted, 'Where to send the browser'), ...commonErrors, ...notFound, ...unprocessable },
+    }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      const name = await nameOf(home, 'connections', c.req.valid('param').id);
+      return c.json(await startMicrosoftSignIn(home, name, { publicUrl: publicUrlFor(deps, c) }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: MICROSOFT_CALLBACK_PATH,
+      tags,
+      summary: 'Where the Microsoft identity platform sends the browser back after "Sign in with Microsoft Advertising" (no session needed: the state names the sign-in)',
+      request: {
+        query: z.object({
+          state: z.string().max(200).optional(),
+          code: z.string().max(4000).optional(),
+          error: z.string().max(200).optional(),
+          error_description: z.string().max(4000).optional(),
+        }).passthrough(),
+      },
+      responses: {
+        302: { description: 'Back to the Connections page, with signin=ok or signin=failed and a message; never a token, code or verifier' },
+        400: jsonResponse(ErrorBody, 'The query does not match the schema'),
+      },
+    }),
+    async (c) => {
+      const params = new URL(c.req.url).searchParams;
+      const home = { ...deps.home, actor: { name: 'anonymous', role: 'viewer' as const, via: 'api' as const, ...(c.get('address') ? { address: c.get('address')! } : {}) } };
+      const outcome = await completeMicrosoftSignIn(home, params);
+      const back = new URL('connections', `${publicUrlFor(deps, c).replace(/\/+$/, '')}/`);
+      back.searchParams.set('signin', outcome.ok ? 'ok' : 'failed');
+      if (outcome.connection) back.searchParams.set('connection', outcome.connection);
+      if (outcome.ok && !outcome.verification.ok) back.searchParams.set('message', `Signed in, but verification failed (${outcome.verification.code}): ${outcome.verification.message}`);
+      if (!outcome.ok) back.searchParams.set('message', outcome.message);
+      // The callback URL carries the code: keep it out of caches and of the next page's Referer.
+      c.header('Cache-Control', 'no-store');
+      c.header('Referrer-Policy', 'no-referrer');
+      return c.redirect(back.toString(), 302);
     },
   );
 }

@@ -4,17 +4,41 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
-import { createSegment, listEntities, listSegmentViews, loadEntity, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../../app/data.ts';
+import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, previewSegment, refreshSegments, removeSegment, sampleEntity, toSegmentView, updateSegment } from '../../app/data.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { assertAdmin } from '../../engine/services.ts';
+import type { EntityInfo } from '../../store/profile/profile-store.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentRefreshResult, SegmentView } from '../schemas.ts';
+import { EntityAttach, EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentPreview, SegmentPreviewResult, SegmentRefreshResult, SegmentView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
 
 const tags = ['Segments and entities'];
 
+function entityView(e: EntityInfo) {
+  return { name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt, ...(e.attached ? { attached: e.attached } : {}) };
+}
+
 export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/entities/{name}/attach',
+      tags,
+      security,
+      summary: 'Register an existing table or view as an entity, read live without copying (PostgreSQL profile store; administrators)',
+      request: {
+        params: z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) }),
+        ...jsonBody(EntityAttach),
+      },
+      responses: { 200: jsonResponse(EntityView, 'Attached'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+    }),
+    async (c) => {
+      const info = await attachEntity(homeFor(deps, c), c.req.valid('param').name, c.req.valid('json'));
+      return c.json(entityView(info), 200);
+    },
+  );
+
   app.openapi(
     createRoute({ method: 'get', path: '/api/segments', tags, security, responses: { 200: jsonResponse(z.array(SegmentView), 'Segments with their member counts'), ...commonErrors } }),
     async (c) => c.json(await listSegmentViews(homeFor(deps, c)), 200),
@@ -61,6 +85,19 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
+      path: '/api/segments/preview',
+      tags,
+      security,
+      summary: 'Count the profiles a filter selects, without saving a segment',
+      request: jsonBody(SegmentPreview),
+      responses: { 200: jsonResponse(SegmentPreviewResult, 'The member count the filter would give'), ...commonErrors, ...notFound, ...unprocessable },
+    }),
+    async (c) => c.json(await previewSegment(homeFor(deps, c), c.req.valid('json')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
       path: '/api/segments/refresh',
       tags,
       security,
@@ -91,10 +128,26 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const entities = await listEntities(homeFor(deps, c));
       return c.json(
-        entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt })),
+        entities.map((e) => entityView(e)),
         200,
       );
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/entities/{name}/samples',
+      tags,
+      security,
+      summary: `A few distinct non-null values of each column (at most ${MAX_SAMPLES}, from the first rows only), for mapping fields; not for viewers`,
+      request: {
+        params: z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) }),
+        query: z.object({ limit: z.coerce.number().int().min(1).max(MAX_SAMPLES).optional().openapi({ description: `Values per column, 1 to ${MAX_SAMPLES} (default 3)` }) }),
+      },
+      responses: { 200: jsonResponse(EntitySamples, 'Sample values per column'), ...commonErrors, ...notFound, ...unprocessable },
+    }),
+    async (c) => c.json(await sampleEntity(homeFor(deps, c), c.req.valid('param').name, c.req.valid('query').limit ?? 3), 200),
   );
 
   app.openapi(
@@ -125,7 +178,7 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
       try {
         await pipeline(Readable.fromWeb(body as WebReadableStream), fs.createWriteStream(file, { mode: 0o600 }));
         const info = await loadEntity(home, name, file, { key: query.key, delimiter: query.delimiter });
-        return c.json({ name: info.name, key: info.key, rows: info.rows, columns: info.columns, loadedAt: info.loadedAt }, 200);
+        return c.json(entityView(info), 200);
       } finally {
         fs.rmSync(file, { force: true });
       }

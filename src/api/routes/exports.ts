@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createExport, dryRunExport, listExports, queueRun, removeExport, showExport, updateExport } from '../../app/exports.ts';
+import { createExport, dryRunExport, exportManifest, listExports, queueRun, removeExport, showExport, updateExport } from '../../app/exports.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { showRun } from '../../app/runs.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { DryRunReport, ExportCreate, ExportPatch, ExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
+import { DryRunReport, ExportCreate, ExportManifestView, ExportPatch, ExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable, upstream } from './route.ts';
 
 const tags = ['Exports'];
@@ -32,6 +32,22 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const home = homeFor(deps, c);
       return c.json(await showExport(home, await nameOf(home, 'exports', c.req.valid('param').id)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/exports/{id}/manifest',
+      tags,
+      security,
+      summary: 'The data manifest: which fields leave, to which destination and account, under whose consent, how often, and what the last runs sent',
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(ExportManifestView, 'The manifest'), ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      return c.json(await exportManifest(home, await nameOf(home, 'exports', c.req.valid('param').id)), 200);
     },
   );
 

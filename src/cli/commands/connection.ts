@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { afterSignIn, checkNewConnection, createConnection, showConnection } from '../../app/connections.ts';
+import { checkNewConnection, createConnection, showConnection } from '../../app/connections.ts';
+import { storeSignIn } from '../../app/oauth.ts';
 import { authorizeMicrosoftAdvertising } from '../../destinations/microsoft-advertising/authorize.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { assertAdmin } from '../../engine/services.ts';
-import { findConnectionByName, readConnectionSecrets, updateConnectionSecrets } from '../../store/metadata/connections.ts';
+import { findConnectionByName, readConnectionSecrets } from '../../store/metadata/connections.ts';
 import type { UsableBy } from '../../domain/model.ts';
 import type { ConnectionView } from '../../app/connections.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
@@ -138,9 +139,9 @@ export function registerConnectionCommands(program: Command, io: Io): void {
           port: opts.port,
           onAuthorizeUrl: (url) => io.err(`Open this address in a browser and sign in with the Microsoft Advertising user:\n\n  ${url}\n\nWaiting for the sign-in to finish…`),
         });
-        if (existing) await updateConnectionSecrets(home.db, home.box, existing.id, { refreshToken });
-        else await createConnection(home, { ...newConnection!, config: { ...settings, refreshToken } });
-        const check = await afterSignIn(home, name);
+        if (!existing) await createConnection(home, { ...newConnection!, config: { ...settings, refreshToken } });
+        // Stores the token, records who signed in, audits connection.authorize and verifies, as the web app's sign-in does.
+        const check = await storeSignIn(home, name, refreshToken, 'cli');
         if (opts.json) printJson(io, { ...(await showConnection(home, name)), verification: check });
         else io.out(existing ? `Signed in: connection "${name}" has a new refresh token.` : `Signed in and created connection "${name}".`);
         if (!check.ok) {

@@ -17,12 +17,23 @@ export function registerDataCommands(program: Command, io: Io): void {
       else io.out(`Loaded ${formatNumber(info.rows)} rows into ${info.name} (key ${info.key}, ${info.columns.length} columns).`);
     });
   entity
+    .command('attach <entity>')
+    .description('Register an existing table or view as an entity, read live without copying (PostgreSQL profile store)')
+    .requiredOption('--table <schema.table>', 'table or view in the profile store database, e.g. crm.customers')
+    .option('--key <column>', 'primary key column', 'profile_id')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      const info = await withClient(command, (client) => client.attachEntity(name, { table: opts.table, key: opts.key }));
+      if (opts.json) printJson(io, { name: info.name, key: info.key, rows: info.rows, columns: info.columns, attached: info.attached });
+      else io.out(`Attached ${info.name} to ${info.attached} (key ${info.key}, ${info.columns.length} columns, ${formatNumber(info.rows)} rows now): segments and exports read it live.`);
+    });
+  entity
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
       const entities = await withClient(command, (client) => client.listEntities());
-      if (opts.json) printJson(io, entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt })));
-      else printTable(io, entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns.length, loaded: e.loadedAt })), 'No entities yet: load one with `outflow entity load Customer <file.csv>`.');
+      if (opts.json) printJson(io, entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns, loadedAt: e.loadedAt, ...(e.attached ? { attached: e.attached } : {}) })));
+      else printTable(io, entities.map((e) => ({ name: e.name, key: e.key, rows: e.rows, columns: e.columns.length, loaded: e.attached ? `live: ${e.attached}` : e.loadedAt })), 'No entities yet: load one with `outflow entity load Customer <file.csv>`.');
     });
 
   const segment = program.command('segment').description('Segments: filtered sets of profiles');
@@ -35,6 +46,17 @@ export function registerDataCommands(program: Command, io: Io): void {
       const created = await withClient(command, (client) => client.createSegment({ name, entity: opts.entity, where: opts.where }));
       if (opts.json) printJson(io, { name: created.name, entity: created.entity, filter: created.filter });
       else io.out(`Created segment ${created.name} on ${created.entity}. Run \`${outflowCommand('segment', 'refresh', created.name)}\` to count its members.`);
+    });
+  segment
+    .command('preview')
+    .description('Count the profiles a filter selects, without saving a segment')
+    .requiredOption('--where <filter>', "filter, e.g. \"country = 'NL' and orders >= 3\"")
+    .option('--entity <entity>', 'entity to select from', 'Customer')
+    .option('--json', 'machine-readable output')
+    .action(async (opts, command: Command) => {
+      const preview = await withClient(command, (client) => client.previewSegment({ entity: opts.entity, where: opts.where }));
+      if (opts.json) printJson(io, preview);
+      else io.out(`${formatNumber(preview.members)} ${preview.entity} profile${preview.members === 1 ? '' : 's'} match. Nothing was saved.`);
     });
   segment
     .command('update <name>')

@@ -3,6 +3,7 @@ import type { RefreshSummary, RunWatch } from '../../client/client.ts';
 import { registerExportScheduleCommands, updateExportSchedule } from './schedule.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import type { RunSummary } from '../../app/runs.ts';
+import type { ExportManifest } from '../../app/exports.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { formatBytes, formatNumber, printJson, printTable, progressObserver, type Io } from '../output.ts';
 import { readJsonConfig, splitList, withClient } from './common.ts';
@@ -82,6 +83,16 @@ export function registerExportCommands(program: Command, io: Io): void {
     .option('--json', 'machine-readable output')
     .action(async (name: string, _opts, command: Command) => {
       printJson(io, await withClient(command, (client) => client.showExport(name)));
+    });
+
+  exp
+    .command('manifest <name>')
+    .description('The data manifest: which fields leave, to which destination and account, under whose consent, how often, and what the last runs sent')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts, command: Command) => {
+      const manifest = await withClient(command, (client) => client.exportManifest(name));
+      if (opts.json) printJson(io, manifest);
+      else printManifest(io, manifest);
     });
 
   exp
@@ -219,4 +230,28 @@ export function printRunText(io: Io, summary: RunSummary): void {
   if (summary.rejections.length > 10) io.out(`  … see \`${outflowCommand('run', 'show', summary.id)}\` for all rejections`);
   for (const warning of summary.warnings) io.out(`  warning: ${warning}`);
   if (summary.error) io.err(`error: ${summary.error.message}`);
+}
+
+function printManifest(io: Io, m: ExportManifest): void {
+  const settings = (values: Record<string, unknown>) =>
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(', ') || '(none)';
+  io.out(`Data manifest of export "${m.export}" (generated ${m.generatedAt})`);
+  io.out(`Destination:  ${m.destination.title}, connection "${m.destination.connection}"`);
+  io.out(`Account:      ${settings(m.destination.account)}`);
+  io.out(`Settings:     ${settings(m.destination.settings)}`);
+  io.out(`Consent:      ${m.consent ? `privacy terms accepted by ${m.consent.acceptedBy} at ${m.consent.acceptedAt}` : 'unknown (the connection was removed)'}`);
+  io.out(`Created:      by ${m.createdBy} at ${m.createdAt}`);
+  for (const s of m.sources) {
+    io.out(`Source:       ${s.kind} "${s.name}" of ${s.entity}${s.filter ? ` where ${s.filter}` : ''}${s.members != null ? ` (${formatNumber(s.members)} members)` : ''}`);
+  }
+  const how = m.schedule.mode === 'own' ? `own schedule ${m.schedule.cron!.join(', ')} (${m.schedule.timeZone})` : m.schedule.mode === 'refresh' ? `with the scheduled refresh, ${m.schedule.days ? `${m.schedule.days} at ${m.schedule.times!.join(',')}` : m.schedule.cron!.join(', ')} (${m.schedule.timeZone})` : 'only when someone runs it';
+  io.out(`How often:    ${m.schedule.paused ? 'PAUSED; ' : ''}${how}${m.schedule.next[0] ? `; next ${m.schedule.next[0].local}` : ''}`);
+  io.out('');
+  io.out('Fields that leave:');
+  printTable(io, m.fields.map((f) => ({ entity: f.entity, column: f.column, destinationField: f.title ? `${f.target} (${f.title})` : f.target })), '  (none)');
+  io.out('');
+  io.out('Last runs:');
+  printTable(io, m.lastRuns.map((r) => ({ run: r.id, status: r.status, finished: r.finishedAt ?? '-', sent: r.sent, rejected: r.rejected })), '  Not run yet.');
 }

@@ -18,8 +18,9 @@ export function registerServeCommand(program: Command, io: Io): void {
     .option('--port <port>', 'port to listen on', parsePort, 8080)
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--concurrency <n>', 'runs executed at once; the others wait in the queue', parseConcurrency, 2)
+    .option('--public-url <url>', 'URL browsers reach this server at, behind a proxy (default $OUTFLOW_PUBLIC_URL, else the listening address); the Microsoft sign-in returns to <url>/api/oauth/microsoft/callback')
     .action(async (opts, command: Command) => {
-      const server = await startServer({ dir: homeOption(command), port: opts.port, host: opts.host, concurrency: opts.concurrency });
+      const server = await startServer({ dir: homeOption(command), port: opts.port, host: opts.host, concurrency: opts.concurrency, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) });
       if (server.firstAdmin) {
         io.err(
           server.firstAdmin.password

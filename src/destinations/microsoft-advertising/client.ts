@@ -28,7 +28,8 @@ const THROTTLE_WAIT_MS = 60_000;
 export interface ClientConfig {
   clientId: string;
   clientSecret?: string | undefined;
-  refreshToken: string;
+  /** Absent until someone signs the connection in (the web app saves a connection first, then signs it in). */
+  refreshToken?: string | undefined;
   developerToken: string;
   baseUrl: string;
   authorityUrl: string;
@@ -222,6 +223,12 @@ function createTokenSource(config: ClientConfig, ctx: DestinationContext): Token
   let pending: Promise<string> | undefined;
 
   async function refresh(): Promise<string> {
+    if (!refreshToken) {
+      throw new AuthError(
+        'auth_failed',
+        `Connection \`${ctx.connectionName}\` is not signed in to Microsoft yet. Sign it in with “Sign in with Microsoft Advertising” in Admin > Connections, or run \`${outflowCommand('connection', 'authorize', ctx.connectionName)}\`.`,
+      );
+    }
     const form: Record<string, string> = {
       client_id: config.clientId,
       grant_type: 'refresh_token',
@@ -274,7 +281,13 @@ function createTokenSource(config: ClientConfig, ctx: DestinationContext): Token
  */
 export function tokenFailure(
   response: Pick<HttpResponse, 'status' | 'headers' | 'body'>,
-  context: { connection: string; grant: 'refresh_token' | 'authorization_code'; now?: Date },
+  context: {
+    connection: string;
+    grant: 'refresh_token' | 'authorization_code';
+    now?: Date;
+    /** How to sign in again, as a sentence; default: run `outflow connection authorize <name>`. The web app names its button. */
+    signInAgain?: string;
+  },
 ): OutflowError {
   const body = isRecord(response.body) ? response.body : {};
   const error = typeof body.error === 'string' ? body.error : undefined;
@@ -284,7 +297,7 @@ export function tokenFailure(
   const summary = firstSentence(description);
   const detail = summary ? `: ${summary}` : '';
   const { connection } = context;
-  const signInAgain = `Sign in again with \`${outflowCommand('connection', 'authorize', connection)}\`.`;
+  const signInAgain = context.signInAgain ?? `Sign in again with \`${outflowCommand('connection', 'authorize', connection)}\`.`;
 
   if (response.status === 429 || response.status >= 500 || error === 'temporarily_unavailable') {
     return new RetryableError(
@@ -301,7 +314,7 @@ export function tokenFailure(
         )
       : new AuthError(
           'auth_failed',
-          `Microsoft refused the sign-in code for connection \`${connection}\` (${label}${detail}). Run \`${outflowCommand('connection', 'authorize', connection)}\` again and finish the sign-in within a few minutes.`,
+          `Microsoft refused the sign-in code for connection \`${connection}\` (${label}${detail}). ${signInAgain} Finish the sign-in within a few minutes.`,
         );
   }
   if (error === 'invalid_request' && /public client/i.test(description)) {

@@ -251,7 +251,9 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
     const redirectUri = params.get('redirect_uri') ?? '';
     const client = clients.get(params.get('client_id') ?? '');
     if (!client) return aadError(res, 400, 'unauthorized_client', 'AADSTS700016: Application was not found in the directory.');
-    if (!/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(redirectUri)) {
+    // Microsoft takes loopback http redirect URIs (native apps) and https ones (web apps, such as
+    // `outflow serve`'s callback); plain http elsewhere is refused.
+    if (!/^(http:\/\/(127\.0\.0\.1|localhost)(:\d+)?|https:\/\/[^/?#]+)\//.test(redirectUri)) {
       return aadError(res, 400, 'invalid_request', 'AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.');
     }
     const back = new URL(redirectUri);

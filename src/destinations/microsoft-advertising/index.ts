@@ -10,9 +10,13 @@ export const connectionSchema = z.object({
   clientSecret: secret(z.string().min(1))
     .optional()
     .describe('Client secret, for web (confidential) app registrations only; public (native) clients send none.'),
-  refreshToken: secret(z.string().min(1)).describe(
-    'OAuth refresh token; `outflow connection authorize <name>` obtains one. Outflow stores rotated tokens itself.',
-  ),
+  // Optional so a connection can be saved first and signed in afterwards ("Sign in with Microsoft Advertising"
+  // in the web app); until then verify and runs fail with auth_failed, saying how to sign in.
+  refreshToken: secret(z.string().min(1))
+    .optional()
+    .describe(
+      'OAuth refresh token; "Sign in with Microsoft Advertising" in the web app or `outflow connection authorize <name>` obtains one. Outflow stores rotated tokens itself.',
+    ),
   developerToken: secret(z.string().min(1)).describe('Microsoft Advertising API developer token (production or sandbox).'),
   baseUrl: z.url().default(PRODUCTION_BASE_URL).describe('Campaign Management REST v13 base URL (sandbox: https://campaign.api.sandbox.bingads.microsoft.com/CampaignManagement/v13).'),
   authorityUrl: z.url().default(DEFAULT_AUTHORITY_URL).describe('Microsoft identity platform authority; the token URL is `<authorityUrl>/oauth2/v2.0/token`.'),

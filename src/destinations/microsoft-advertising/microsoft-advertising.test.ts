@@ -391,6 +391,15 @@ describe('microsoft-advertising OAuth', () => {
     expect(result).toMatchObject({ ok: false, code: 'token_expired', message: expect.stringContaining(`outflow connection authorize ${CONNECTION}`) });
   });
 
+  it('says how to sign in when a connection was saved without a refresh token, and calls nothing', async () => {
+    const fake = await startFake();
+    const result = await destination.connection.check(conn(fake, { refreshToken: undefined }), createTestContext({ connectionName: CONNECTION }));
+    expect(result).toMatchObject({ ok: false, code: 'auth_failed', message: expect.stringContaining('is not signed in to Microsoft yet') });
+    expect(result.ok ? '' : result.message).toContain('Sign in with Microsoft Advertising');
+    expect(result.ok ? '' : result.message).toContain(`outflow connection authorize ${CONNECTION}`);
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('reports a wrong client secret and a public client that sends a secret as auth_failed', async () => {
     const fake = await startFake({ refreshTokens: [{ token: 'public-refresh-token', clientId: FAKE_DEFAULTS.publicClientId }] });
     const ctx = createTestContext({ connectionName: CONNECTION });

@@ -156,6 +156,16 @@ export interface SchedulesTable {
   updated_at: string;
 }
 
+export interface OAuthSignInsTable {
+  state_hash: string;
+  connection_id: string;
+  user_name: string;
+  verifier_sealed: string;
+  redirect_uri: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface MetadataSchema {
   connections: ConnectionsTable;
   segments: SegmentsTable;
@@ -169,6 +179,7 @@ export interface MetadataSchema {
   login_failures: LoginFailuresTable;
   audit_log: AuditLogTable;
   schedules: SchedulesTable;
+  oauth_sign_ins: OAuthSignInsTable;
 }
 
 export type Db = Kysely<MetadataSchema>;

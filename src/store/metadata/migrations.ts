@@ -199,4 +199,22 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Web sign-ins in progress (OAuth authorization code + PKCE through the server's callback): keyed by the
+  // SHA-256 of the `state` the browser carries, so a copy of this table cannot answer a callback; the PKCE
+  // verifier is sealed in the secret box. Rows are taken (deleted) by the callback: single use. In the
+  // metadata store, not in memory, so any server process sharing the database can take the callback.
+  '0006_oauth_sign_ins': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('oauth_sign_ins')
+        .addColumn('state_hash', 'text', (c) => c.primaryKey())
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('verifier_sealed', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -1,7 +1,9 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POSTGRES_URL, uniqueSchema } from '../../../test/support/postgres.ts';
 import { ConfigError } from '../../domain/errors.ts';
-import { compileFilter, FilterError, formatFilterError, type ColumnInfo } from './filter.ts';
+import { compileFilter, FilterError, formatFilterError, toPostgresFilter, type ColumnInfo } from './filter.ts';
 
 const columns: ColumnInfo[] = [
   { name: 'id', type: 'BIGINT' },
@@ -600,43 +602,91 @@ describe('formatFilterError', () => {
   });
 });
 
-describe('in DuckDB', () => {
+/** Runs a compiled filter against the four test customers; returns the matching ids. */
+type Runner = { setup(): Promise<void>; ids(text: string, options?: { firstParam?: number }, prefix?: { sql: string; params: unknown[] }): Promise<number[]>; close(): Promise<void> };
+
+const ROWS = [
+  [1, 'ann@example.com', 'NL', 'Ann', 5, '120.50', true, '2024-01-15', '2024-03-01 10:00:00', '2024-03-01 10:00:00+00', '0b6a0f4e-8f3c-4a55-9d8c-2f1e3c4d5e6f', ['a']],
+  [2, 'bob@test.org', 'BE', 'Bob', 0, '0.00', false, '2023-06-01', '2023-12-31 23:59:59', '2023-12-31 23:59:59+00', null, null],
+  [3, "o'brien@example.com", 'NL', null, 12, '999.99', null, null, null, null, null, []],
+  [4, null, 'DE', 'Dee', 2, '35.00', false, '2024-02-29', '2024-02-29 12:00:00', '2024-02-29 12:00:00+00', null, ['b', 'c']],
+] as const;
+
+function duckDbRunner(): Runner {
   let instance: DuckDBInstance;
   let connection: DuckDBConnection;
+  return {
+    async setup() {
+      instance = await DuckDBInstance.create(':memory:');
+      connection = await instance.connect();
+      await connection.run(`
+        CREATE TABLE customer (
+          id BIGINT, email VARCHAR, country VARCHAR, "first name" VARCHAR, orders INTEGER,
+          lifetime_value DECIMAL(18,2), vip BOOLEAN, signup_date DATE, last_seen TIMESTAMP,
+          last_seen_tz TIMESTAMPTZ, account_id UUID, tags VARCHAR[]
+        )`);
+      await connection.run(`
+        INSERT INTO customer VALUES
+          (1, 'ann@example.com', 'NL', 'Ann',   5, 120.50, true,  DATE '2024-01-15', TIMESTAMP '2024-03-01 10:00:00',
+            TIMESTAMPTZ '2024-03-01 10:00:00+00', '0b6a0f4e-8f3c-4a55-9d8c-2f1e3c4d5e6f', ['a']),
+          (2, 'bob@test.org',    'BE', 'Bob',   0,   0.00, false, DATE '2023-06-01', TIMESTAMP '2023-12-31 23:59:59',
+            TIMESTAMPTZ '2023-12-31 23:59:59+00', NULL, NULL),
+          (3, 'o''brien@example.com', 'NL', NULL, 12, 999.99, NULL, NULL, NULL, NULL, NULL, []),
+          (4, NULL,              'DE', 'Dee',   2,  35.00, false, DATE '2024-02-29', TIMESTAMP '2024-02-29 12:00:00',
+            TIMESTAMPTZ '2024-02-29 12:00:00+00', NULL, ['b', 'c'])`);
+    },
+    async ids(text, options, prefix) {
+      const { sql, params } = compileFilter(text, columns, options);
+      const reader = await connection.runAndReadAll(`SELECT id FROM customer WHERE ${prefix ? `${prefix.sql} AND ` : ''}${sql} ORDER BY id`, [
+        ...((prefix?.params ?? []) as DuckDBValue[]),
+        ...(params as DuckDBValue[]),
+      ]);
+      return reader.getRowObjects().map((row) => Number(row.id));
+    },
+    async close() {
+      connection?.closeSync();
+      instance?.closeSync();
+    },
+  };
+}
 
-  beforeAll(async () => {
-    instance = await DuckDBInstance.create(':memory:');
-    connection = await instance.connect();
-    await connection.run(`
-      CREATE TABLE customer (
-        id BIGINT, email VARCHAR, country VARCHAR, "first name" VARCHAR, orders INTEGER,
-        lifetime_value DECIMAL(18,2), vip BOOLEAN, signup_date DATE, last_seen TIMESTAMP,
-        last_seen_tz TIMESTAMPTZ, account_id UUID, tags VARCHAR[]
-      )`);
-    await connection.run(`
-      INSERT INTO customer VALUES
-        (1, 'ann@example.com', 'NL', 'Ann',   5, 120.50, true,  DATE '2024-01-15', TIMESTAMP '2024-03-01 10:00:00',
-          TIMESTAMPTZ '2024-03-01 10:00:00+00', '0b6a0f4e-8f3c-4a55-9d8c-2f1e3c4d5e6f', ['a']),
-        (2, 'bob@test.org',    'BE', 'Bob',   0,   0.00, false, DATE '2023-06-01', TIMESTAMP '2023-12-31 23:59:59',
-          TIMESTAMPTZ '2023-12-31 23:59:59+00', NULL, NULL),
-        (3, 'o''brien@example.com', 'NL', NULL, 12, 999.99, NULL, NULL, NULL, NULL, NULL, []),
-        (4, NULL,              'DE', 'Dee',   2,  35.00, false, DATE '2024-02-29', TIMESTAMP '2024-02-29 12:00:00',
-          TIMESTAMPTZ '2024-02-29 12:00:00+00', NULL, ['b', 'c'])`);
-  });
+function postgresRunner(): Runner {
+  const schema = uniqueSchema('filter');
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  return {
+    async setup() {
+      await client.connect();
+      await client.query(`CREATE SCHEMA "${schema}"`);
+      await client.query(`SET search_path = "${schema}"; SET TimeZone = 'UTC'`);
+      await client.query(`
+        CREATE TABLE customer (
+          id bigint, email text, country text, "first name" text, orders integer,
+          lifetime_value numeric(18,2), vip boolean, signup_date date, last_seen timestamp,
+          last_seen_tz timestamptz, account_id uuid, tags text[]
+        )`);
+      for (const row of ROWS) await client.query(`INSERT INTO customer VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [...row]);
+    },
+    async ids(text, options, prefix) {
+      const { sql, params } = toPostgresFilter(compileFilter(text, columns, options), options?.firstParam);
+      const result = await client.query(`SELECT id FROM customer WHERE ${prefix ? `${prefix.sql} AND ` : ''}${sql} ORDER BY id`, [...(prefix?.params ?? []), ...params]);
+      return result.rows.map((row: { id: string }) => Number(row.id));
+    },
+    async close() {
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+      await client.end();
+    },
+  };
+}
 
-  afterAll(() => {
-    connection?.closeSync();
-    instance?.closeSync();
-  });
-
-  async function matchingIds(text: string, options?: { firstParam?: number }): Promise<number[]> {
-    const { sql, params } = compileFilter(text, columns, options);
-    const reader = await connection.runAndReadAll(
-      `SELECT id FROM customer WHERE ${sql} ORDER BY id`,
-      params as DuckDBValue[],
-    );
-    return reader.getRowObjects().map((row) => Number(row.id));
-  }
+// The same filters, the same rows, the same answers on both profile stores.
+describe.each([
+  ['DuckDB', duckDbRunner],
+  ['PostgreSQL', postgresRunner],
+] as const)('in %s', (backend, makeRunner) => {
+  const runner = makeRunner();
+  beforeAll(() => runner.setup());
+  afterAll(() => runner.close());
+  const matchingIds = (text: string, options?: { firstParam?: number }) => runner.ids(text, options);
 
   it('runs every construct with bound parameters and returns the expected rows', async () => {
     const cases: Array<[string, number[]]> = [
@@ -672,7 +722,7 @@ describe('in DuckDB', () => {
     expect(await matchingIds('id > 0')).toEqual([1, 2, 3, 4]);
   });
 
-  it('accepts only date and time texts that DuckDB can cast', async () => {
+  it(`accepts only date and time texts that ${backend} can cast`, async () => {
     const accepted = [
       "signup_date = '2024-02-29'",
       "last_seen > '2024-03-01'",
@@ -694,11 +744,6 @@ describe('in DuckDB', () => {
   });
 
   it('binds parameters after ones the caller already placed when firstParam is set', async () => {
-    const { sql, params } = compileFilter("country = 'NL' and orders > 1", columns, { firstParam: 2 });
-    const reader = await connection.runAndReadAll(`SELECT id FROM customer WHERE id >= $1 AND ${sql} ORDER BY id`, [
-      2,
-      ...(params as DuckDBValue[]),
-    ]);
-    expect(reader.getRowObjects().map((row) => Number(row.id))).toEqual([3]);
+    expect(await runner.ids("country = 'NL' and orders > 1", { firstParam: 2 }, { sql: 'id >= $1', params: [2] })).toEqual([3]);
   });
 });

@@ -708,9 +708,10 @@ function closestColumn(name: string, columns: ColumnInfo[]): string | undefined 
  * untyped parameter's type from the column it meets, so `orders >= 2.5` against a BIGINT would refuse '2.5'
  * (numbers are therefore bound as NUMERIC, compared as DuckDB compares them), and PostgreSQL's LIKE treats a
  * backslash as an escape where DuckDB's does not (`ESCAPE ''` turns that off). Quoted column names are
- * copied as they are, so a column named like a placeholder is never touched. Placeholders must start at $1.
+ * copied as they are, so a column named like a placeholder is never touched. `firstParam` is the one the
+ * filter was compiled with.
  */
-export function toPostgresFilter(filter: CompiledFilter): CompiledFilter {
+export function toPostgresFilter(filter: CompiledFilter, firstParam = 1): CompiledFilter {
   const { sql, params } = filter;
   let out = '';
   for (let i = 0; i < sql.length; ) {
@@ -729,7 +730,7 @@ export function toPostgresFilter(filter: CompiledFilter): CompiledFilter {
     }
     const placeholder = /^\$(\d+)/.exec(sql.slice(i, i + 12));
     if (ch === '$' && placeholder) {
-      const value = params[Number(placeholder[1]) - 1];
+      const value = params[Number(placeholder[1]) - firstParam];
       const numeric = typeof value === 'number' || typeof value === 'bigint';
       const like = out.endsWith(' LIKE ');
       out += numeric ? `CAST(${placeholder[0]} AS NUMERIC)` : placeholder[0];

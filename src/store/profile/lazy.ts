@@ -17,6 +17,7 @@ export function lazyProfileStore(open: () => Promise<ProfileStore>): ProfileStor
   return {
     listEntities: async () => (await get()).listEntities(),
     getEntity: async (name) => (await get()).getEntity(name),
+    sampleValues: async (entity, perColumn) => (await get()).sampleValues(entity, perColumn),
     loadEntity: async (name, file, options) => (await get()).loadEntity(name, file, options),
     attachEntity: async (name, table, options) => (await get()).attachEntity(name, table, options),
     refreshSegment: async (segmentId, entity, filter) => (await get()).refreshSegment(segmentId, entity, filter),

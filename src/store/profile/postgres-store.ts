@@ -22,6 +22,8 @@ import {
   parquetSource,
   quoteIdent,
   quoteLiteral,
+  SAMPLE_MAX_CHARS,
+  SAMPLE_SCAN_ROWS,
   type EntityInfo,
   type JournalEntry,
   type ProfileStore,
@@ -53,7 +55,10 @@ const ROW_COLUMN = '__outflow_row';
 export interface OpenPostgresProfileStoreOptions {
   /** Overrides the schema named on the URL (`?schema=`); default `outflow_profiles`. */
   schema?: string;
-  /** Connections in the pool (default 8): streams and COPYs each hold one while they run. */
+  /**
+   * Connections in the pool (default 20): a stream holds one while its consumer writes through others, so a
+   * small pool shared by several runs could leave every stream waiting for a connection.
+   */
   maxConnections?: number;
 }
 
@@ -102,7 +107,7 @@ export async function openPostgresProfileStore(url: string, options: OpenPostgre
   }
   const pool = new pg.Pool({
     connectionString,
-    max: options.maxConnections ?? 8,
+    max: options.maxConnections ?? 20,
     // UTC and ISO dates, so rendered timestamps read as DuckDB renders them whatever the server's settings.
     options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=1',
     types: typeParsers as unknown as pg.CustomTypesConfig,
@@ -361,6 +366,21 @@ class PostgresProfileStore implements ProfileStore {
     };
   }
 
+  async sampleValues(entity: string, perColumn: number): Promise<Array<{ name: string; type: string; values: string[] }>> {
+    const meta = await this.entityMeta(entity);
+    const info = await this.getEntity(entity);
+    const result: Array<{ name: string; type: string; values: string[] }> = [];
+    for (const column of info.columns) {
+      const c = quoteIdent(column.name);
+      // As on DuckDB: at most SAMPLE_SCAN_ROWS rows are read per column, and long values are cut.
+      const rows = await this.rows<{ v: string }>(
+        `SELECT DISTINCT left(v::text, ${SAMPLE_MAX_CHARS}) AS v FROM (SELECT ${c} AS v FROM ${this.entityTable(meta)} WHERE ${c} IS NOT NULL AND ${c}::text <> '' LIMIT ${SAMPLE_SCAN_ROWS}) s LIMIT ${Math.max(0, Math.floor(perColumn))}`,
+      );
+      result.push({ name: column.name, type: column.type, values: rows.map((r) => r.v) });
+    }
+    return result;
+  }
+
   async attachEntity(name: string, table: string, options: { key: string }): Promise<EntityInfo> {
     if (!ENTITY_NAME.test(name)) {
       throw new ValidationError(`"${name}" is not a valid entity name: use letters, digits and _ , starting with a letter (at most 63 characters).`);
@@ -370,7 +390,9 @@ class PostgresProfileStore implements ProfileStore {
     if (target.schema === this.schema) {
       throw new ValidationError(`Cannot attach a table in ${this.schema}: that schema is Outflow's own profile store. Attach a table or view of another schema.`);
     }
-    const display = `${target.schema}.${target.table}`;
+    // As it would be typed again: quoted only where PostgreSQL needs it (it is parsed again on every read).
+    const part = (name: string) => (/^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdent(name));
+    const display = `${part(target.schema)}.${part(target.table)}`;
     const probe: EntityMeta = { name, key: options.key, rows: 0, loadedAt: '', source: display, attached: display };
     const columns = await this.columnsOf(probe).catch((error: unknown) => {
       if (error instanceof ConfigError) {
@@ -445,10 +467,21 @@ class PostgresProfileStore implements ProfileStore {
         await copyDuckDbInto(dcon, select, client, `COPY ${staging} (${types.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN WITH (FORMAT csv)`).catch((cause: unknown) => {
           throw unreadable(cause);
         });
-        const check = (await client.query({ text: `SELECT count(*), count(${key}), count(DISTINCT ${key}) FROM ${staging}`, rowMode: 'array' })).rows[0] as unknown[];
-        const [rows, nonNull, distinct] = check.map(Number) as [number, number, number];
-        checkKeyCounts(name, keyColumn.name, rows, nonNull, distinct);
-        await client.query(`ALTER TABLE ${staging} ADD PRIMARY KEY (${key})`);
+        const check = (await client.query({ text: `SELECT count(*), count(${key}) FROM ${staging}`, rowMode: 'array' })).rows[0] as unknown[];
+        const [rows, nonNull] = check.map(Number) as [number, number];
+        checkKeyCounts(name, keyColumn.name, rows, nonNull, nonNull);
+        // The primary key's index build finds duplicates anyway; counting them (another sort of every key) is
+        // left to the load that has some.
+        await client.query('SAVEPOINT outflow_key');
+        try {
+          await client.query(`ALTER TABLE ${staging} ADD PRIMARY KEY (${key})`);
+        } catch (error) {
+          if ((error as { code?: string }).code !== '23505') throw error;
+          await client.query('ROLLBACK TO SAVEPOINT outflow_key');
+          const distinct = await this.count(`SELECT count(DISTINCT ${key}) FROM ${staging}`, [], client);
+          checkKeyCounts(name, keyColumn.name, rows, nonNull, distinct);
+          throw error;
+        }
         await client.query(`CREATE UNIQUE INDEX ON ${staging} (${ROW_COLUMN})`);
         await client.query(`ANALYZE ${staging}`);
         await client.query(`DROP TABLE IF EXISTS ${table}`);
@@ -480,13 +513,21 @@ class PostgresProfileStore implements ProfileStore {
       await client.query(`DROP TABLE IF EXISTS ${staging}`);
       await client
         .query(
-          `CREATE TABLE ${staging} AS SELECT e.${key} AS k, (row_number() OVER (ORDER BY e.${key}) - 1)::bigint AS ordinal FROM ${this.entityTable(meta)} e WHERE ${pgFilter.sql}`,
+          // A live table may hold rows without a key: they can be no one's membership.
+          `CREATE TABLE ${staging} AS SELECT e.${key} AS k, (row_number() OVER (ORDER BY e.${key}) - 1)::bigint AS ordinal FROM ${this.entityTable(meta)} e WHERE e.${key} IS NOT NULL AND ${pgFilter.sql}`,
           pgFilter.params,
         )
         .catch((cause: unknown) => {
           throw columnGoneError(meta, cause) ?? cause;
         });
-      await client.query(`CREATE UNIQUE INDEX ON ${staging} (k)`);
+      await client.query(`CREATE UNIQUE INDEX ON ${staging} (k)`).catch((cause: unknown) => {
+        if ((cause as { code?: string }).code !== '23505') throw cause;
+        throw new ValidationError(
+          `The key column "${meta.key}" of ${meta.attached ?? meta.name} holds the same value more than once, so a member cannot be told apart. Attach ${meta.name} with a unique key (\`outflow entity attach ${meta.name} --table ${meta.attached ?? '<schema.table>'} --key <column>\`).`,
+          [],
+          { cause },
+        );
+      });
       await client.query(`CREATE UNIQUE INDEX ON ${staging} (ordinal)`);
       await client.query(`ANALYZE ${staging}`);
       await client.query(`DROP TABLE IF EXISTS ${this.members(segmentId)}`);
@@ -685,10 +726,15 @@ function plainValue(value: unknown): string | number | boolean | null {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-/** A column rendered into CSV as DuckDB renders it: booleans as true/false (PostgreSQL writes t/f). */
+/** A column rendered into CSV as DuckDB renders it: booleans as true/false (PostgreSQL writes t/f), doubles. */
 function renderColumn(column: ColumnInfo, formulaEscaping: boolean): string {
   const c = `e.${quoteIdent(column.name)}`;
   if (column.type === 'BOOLEAN') return `CASE WHEN ${c} THEN 'true' WHEN NOT ${c} THEN 'false' END AS ${quoteIdent(column.name)}`;
+  // DuckDB writes a whole DOUBLE as 5.0, PostgreSQL as 5.
+  if (column.type === 'DOUBLE' || column.type === 'FLOAT') {
+    // (PostgreSQL writes whole values below 1e15 without an exponent.) Cheaper than matching the text.
+    return `CASE WHEN ${c} = trunc(${c}) AND abs(${c}) < 1e15 THEN ${c}::text || '.0' ELSE ${c}::text END AS ${quoteIdent(column.name)}`;
+  }
   if (formulaEscaping) return formulaSafe(column, 'e');
   return c;
 }
@@ -698,7 +744,7 @@ function missingColumnsError(meta: EntityMeta, missing: string[]): ConfigError {
   if (meta.attached !== null) {
     return new ConfigError(
       'invalid_settings',
-      `Entity ${meta.name} is attached to ${meta.attached}, which no longer has column${missing.length > 1 ? 's' : ''} ${list} (dropped or renamed?). Restore the column in ${meta.attached}, or change the segments and exports that use it (\`outflow segment update\`, \`outflow export update --map\`).`,
+      `Entity ${meta.name} is attached to ${meta.attached}, which no longer has column${missing.length > 1 ? 's' : ''} ${list} (dropped or renamed?). Restore the column in ${meta.attached}, or change the segments and exports that use it (\`outflow segment update <segment> --where …\`, \`outflow export update <export> --config …\`).`,
     );
   }
   return new ConfigError('invalid_settings', `Entity ${meta.name} has no column${missing.length > 1 ? 's' : ''} ${list}. Load a file that has it, or change the segments and exports that use it.`);

@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { profileBackends } from '../../../test/support/postgres.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { POSTGRES_URL, profileBackends } from '../../../test/support/postgres.ts';
+import { compileFilter } from './filter.ts';
 import { openProfileStore, type ProfileStore } from './profile-store.ts';
 
 let dir: string;
@@ -42,10 +45,32 @@ describe.each(profileBackends('pstore'))('profile store on %s', (_backend, open)
     ]);
   });
 
+  it('gives a few distinct sample values per column, cut to 60 characters, skipping empty values', async () => {
+    const long = 'x'.repeat(80);
+    await store.loadEntity('Customer', writeCsv('s.csv', `profile_id,email,note\n1,a@example.com,${long}\n2,a@example.com,\n3,b@example.com,${long}\n`), { key: 'profile_id' });
+    const samples = await store.sampleValues('Customer', 2);
+    expect(samples.map((c) => [c.name, c.type, c.values.length])).toEqual([
+      ['profile_id', 'BIGINT', 2],
+      ['email', 'VARCHAR', 2],
+      ['note', 'VARCHAR', 1],
+    ]);
+    expect(samples[1]!.values.sort()).toEqual(['a@example.com', 'b@example.com']);
+    expect(samples[2]!.values).toEqual(['x'.repeat(60)]);
+  });
+
   it('keeps values with leading zeros as text and types dates', async () => {
     const file = writeCsv('z.csv', 'id,zip,joined,score\na1,00123,2024-02-29,1.5\na2,75001,2023-12-31,\n');
     const info = await store.loadEntity('Place', file, { key: 'id' });
     expect(info.columns.map((c) => c.type)).toEqual(['VARCHAR', 'VARCHAR', 'DATE', 'DOUBLE']);
+  });
+
+  it('types values with a time of day as TIMESTAMP, keeping the time (not as DATE)', async () => {
+    const file = writeCsv('t.csv', 'id,seen,day\n1,2024-03-02 01:30:00,2024-03-02\n2,2024-03-03T23:59:59,2024-03-03\n');
+    const info = await store.loadEntity('Visit', file, { key: 'id' });
+    expect(info.columns.map((c) => c.type)).toEqual(['BIGINT', 'TIMESTAMP', 'DATE']);
+    const target = path.join(dir, 'visits.csv');
+    await store.copyCsv({ kind: 'entity', entity: 'Visit' }, { from: 0, to: 2 }, { delimiter: ',' }, target);
+    expect(fs.readFileSync(target, 'utf8')).toBe('id,seen,day\n1,2024-03-02 01:30:00,2024-03-02\n2,2024-03-03 23:59:59,2024-03-03\n');
   });
 
   it('loads a Parquet file with its own types', async () => {
@@ -180,6 +205,38 @@ describe.each(profileBackends('pstore'))('profile store on %s', (_backend, open)
     expect(fs.readFileSync(second, 'utf8')).toBe('profile_id;email;age;city\n2;b@example.com;37;Rome, IT\n');
   });
 
+  it('stops rendering a CSV part when its signal is aborted, and rejects', async () => {
+    const lines = ['profile_id,email,note'];
+    for (let i = 0; i < 60_000; i++) lines.push(`${i},user${i}@example.com,${'x'.repeat(40)}`);
+    await store.loadEntity('AbortMe', writeCsv('big.csv', `${lines.join('\n')}\n`), { key: 'profile_id' });
+    const fifo = path.join(dir, 'part.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const controller = new AbortController();
+    const copying = store.copyCsv({ kind: 'entity', entity: 'AbortMe' }, { from: 0, to: 60_000 }, { delimiter: ',', signal: controller.signal }, fifo);
+    const outcome = copying.then(
+      () => 'finished',
+      () => 'rejected',
+    );
+    // Read a little, then stop reading: the writer fills the pipe and waits.
+    const reader = fs.createReadStream(fifo, { highWaterMark: 16 * 1024 });
+    await new Promise((resolve) => reader.once('data', resolve));
+    reader.pause();
+    controller.abort(new Error('part failed'));
+    // Nobody reads on: the pipe's reader goes, as the engine's does.
+    reader.destroy();
+    expect(await outcome).toBe('rejected');
+    if (_backend === 'PostgreSQL') {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      try {
+        const active = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COPY (%AbortMe%'`);
+        expect(active.rows[0].n).toBe(0);
+      } finally {
+        await client.end();
+      }
+    }
+  });
+
   it('keeps a run snapshot while the segment changes, and applies a journal to the delivered state last entry first', async () => {
     await store.loadEntity('Customer', writeCsv('c.csv', customers), { key: 'profile_id' });
     const source = { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' } as const;
@@ -225,6 +282,119 @@ describe.each(profileBackends('pstore'))('profile store on %s', (_backend, open)
     expect(await store.segmentIsStale('seg_1', 'Customer')).toBe(true);
     await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
     expect(await store.segmentIsStale('seg_1', 'Customer')).toBe(false);
+  });
+});
+
+describe('the filter language on both stores', () => {
+  const backends = profileBackends('pcorpus');
+  const stores: ProfileStore[] = [];
+  let folder: string;
+  beforeAll(async () => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-corpus-'));
+    const lines = ['id,name,orders,score,joined,seen,vip,zip,note'];
+    const names = ['anna', 'Anna', 'Émile', 'emile', 'zoë', 'Zoe', 'bob', 'BOB', '', 'o\'neil'];
+    const notes = ['100%', 'a_b', 'a\\b', 'axb', 'plain', '', 'x,y', 'a"b', '%', '_'];
+    for (let i = 1; i <= 60; i++) {
+      const name = names[i % names.length]!;
+      const note = notes[i % notes.length]!;
+      const quoted = (v: string) => (/[",]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+      lines.push(
+        [
+          `k${String(i).padStart(3, '0')}`,
+          i % 11 === 0 ? '' : quoted(name),
+          i % 7 === 0 ? '' : String((i * 37) % 23),
+          i % 13 === 0 ? '' : ((i * 1.25) % 17).toString(),
+          i % 9 === 0 ? '' : `2024-0${1 + (i % 9)}-${String(1 + (i % 28)).padStart(2, '0')}`,
+          i % 10 === 0 ? '' : `2024-03-${String(1 + (i % 28)).padStart(2, '0')} ${String(i % 24).padStart(2, '0')}:30:00`,
+          i % 8 === 0 ? '' : String(i % 3 === 0),
+          String(i * 7 % 1000).padStart(5, '0'),
+          quoted(note),
+        ].join(','),
+      );
+    }
+    const file = path.join(folder, 'corpus.csv');
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    for (const [, open] of backends) {
+      const dir = fs.mkdtempSync(path.join(folder, 'store-'));
+      const store = await open(dir);
+      stores.push(store);
+      await store.loadEntity('Person', file, { key: 'id' });
+    }
+  });
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  const corpus = [
+    "id like 'k%'",
+    "name = 'anna'",
+    "name > 'Zoe'",
+    "name < 'a'",
+    "name >= 'É'",
+    "name in ('bob', 'BOB', '')",
+    'name is null',
+    "name like 'a%'",
+    "name not like '%e%'",
+    "name like '_ob'",
+    // No escape character, as in DuckDB: a backslash is itself.
+    "note like 'a\\%'",
+    "note like '%\\b'",
+    "note like 'a_b'",
+    "note = 'a\"b'",
+    "note in ('x,y', '%')",
+    'orders > 10',
+    'orders >= 2.5 and orders < 7.5',
+    'orders = 0 or orders is null',
+    'orders not in (1, 2, 3)',
+    'score > 8.75',
+    'score <= 3',
+    'score = 2.5',
+    "joined >= '2024-05-01'",
+    "joined in ('2024-02-02', '2024-03-03')",
+    "seen < '2024-03-10 12:00:00'",
+    "seen >= '2024-03-20T00:00:00Z'",
+    'vip',
+    'not vip',
+    'vip = false or vip is null',
+    "zip = 00049",
+    "zip > '00300'",
+    "(vip or orders > 15) and not (name like 'a%' or name is null)",
+    "id > 'k050'",
+  ];
+
+  it('gives the same members, in the same order, for every filter of the corpus', async () => {
+    const answers: string[][][] = [];
+    for (const store of stores) {
+      const columns = (await store.getEntity('Person')).columns;
+      const perFilter: string[][] = [];
+      for (const [i, text] of corpus.entries()) {
+        const segmentId = `seg_corpus_${i}`;
+        await store.refreshSegment(segmentId, 'Person', compileFilter(text, columns));
+        const keys: string[] = [];
+        const source = { kind: 'segment', segmentId, segment: `c${i}`, entity: 'Person' } as const;
+        for await (const chunk of store.readMembers(source, ['name'], null, 7)) keys.push(...chunk.map((r) => String(r.__key)));
+        perFilter.push(keys);
+      }
+      answers.push(perFilter);
+    }
+    const [duck, postgres] = answers as [string[][], string[][]];
+    expect(corpus.map((text, i) => [text, postgres[i]])).toEqual(corpus.map((text, i) => [text, duck[i]]));
+    // The corpus is not trivial: most filters pick some members and leave others.
+    expect(duck.filter((keys) => keys.length > 0 && keys.length < 60).length).toBeGreaterThan(corpus.length - 2);
+  });
+
+  it('renders the same CSV for a segment on both stores', async () => {
+    const texts: string[] = [];
+    for (const [i, store] of stores.entries()) {
+      await store.refreshSegment('seg_csv', 'Person', compileFilter('orders > 3', (await store.getEntity('Person')).columns));
+      const source = { kind: 'segment', segmentId: 'seg_csv', segment: 'csv', entity: 'Person' } as const;
+      const target = path.join(folder, `out-${i}.csv`);
+      const rows = await store.copyCsv(source, { from: 0, to: await store.countRows(source) }, { delimiter: ',', formulaEscaping: 'quote' }, target);
+      expect(rows).toBeGreaterThan(10);
+      texts.push(fs.readFileSync(target, 'utf8'));
+    }
+    expect(texts[1]).toBe(texts[0]);
   });
 });
 

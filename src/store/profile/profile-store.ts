@@ -30,6 +30,11 @@ export type Row = Record<string, string | number | boolean | null>;
 export interface ProfileStore {
   listEntities(): Promise<EntityInfo[]>;
   getEntity(name: string): Promise<EntityInfo>;
+  /**
+   * Up to `perColumn` distinct non-null values of each column, as text, found among the first rows of the
+   * entity only: a hint of what a column holds for the people mapping it, never a scan or a copy of a column.
+   */
+  sampleValues(entity: string, perColumn: number): Promise<Array<{ name: string; type: string; values: string[] }>>;
   /** Replaces the entity with the file's rows, atomically: on any error the previous data stays. */
   loadEntity(name: string, file: string, options: { key: string; delimiter?: string }): Promise<EntityInfo>;
   /**
@@ -295,6 +300,10 @@ async function openInstance(file: string, lockWaitMs: number): Promise<DuckDBIns
   }
 }
 
+/** Sample values come from this many rows at most, whatever the entity's size, and are cut to this length. */
+export const SAMPLE_SCAN_ROWS = 1000;
+export const SAMPLE_MAX_CHARS = 60;
+
 class DuckDbProfileStore implements ProfileStore {
   constructor(
     private readonly instance: DuckDBInstance,
@@ -326,6 +335,21 @@ class DuckDbProfileStore implements ProfileStore {
       loadedAt: String(row[3]),
       source: String(row[4]),
     };
+  }
+
+  async sampleValues(entity: string, perColumn: number): Promise<Array<{ name: string; type: string; values: string[] }>> {
+    const info = await this.getEntity(entity);
+    const table = quoteIdent(info.name);
+    const result: Array<{ name: string; type: string; values: string[] }> = [];
+    for (const column of info.columns) {
+      const c = quoteIdent(column.name);
+      // At most SAMPLE_SCAN_ROWS rows are read per column, whatever the entity's size; long values are cut.
+      const reader = await this.con.runAndReadAll(
+        `SELECT DISTINCT left(CAST(v AS VARCHAR), ${SAMPLE_MAX_CHARS}) FROM (SELECT ${c} AS v FROM ${table} WHERE ${c} IS NOT NULL AND CAST(${c} AS VARCHAR) <> '' LIMIT ${SAMPLE_SCAN_ROWS}) LIMIT ${Math.max(0, Math.floor(perColumn))}`,
+      );
+      result.push({ name: column.name, type: column.type, values: reader.getRows().map((r) => String(r[0])) });
+    }
+    return result;
   }
 
   private async columnsOf(table: string): Promise<ColumnInfo[]> {
@@ -566,8 +590,13 @@ export async function csvSource(con: DuckDBConnection, file: string, delimiter: 
       const c = quoteIdent(h);
       // A leading zero ("00042") means an identifier or a postal code: keep it as text.
       // TRY_CAST('1.5' AS BIGINT) rounds instead of failing, so integers are recognised by their shape.
+      // TRY_CAST('2024-03-02 01:30:00' AS DATE) drops the time instead of failing: a value with a time is no date.
       const fits = (t: string) =>
-        t === 'BIGINT' ? `count(CASE WHEN regexp_full_match(${c}, '[+-]?[0-9]{1,18}') THEN 1 END)` : `count(TRY_CAST(${c} AS ${t}))`;
+        t === 'BIGINT'
+          ? `count(CASE WHEN regexp_full_match(${c}, '[+-]?[0-9]{1,18}') THEN 1 END)`
+          : t === 'DATE'
+            ? `count(CASE WHEN NOT regexp_matches(${c}, '[0-9]:[0-9]') THEN TRY_CAST(${c} AS DATE) END)`
+            : `count(TRY_CAST(${c} AS ${t}))`;
       return [`count(${c})`, `count(CASE WHEN regexp_matches(${c}, '^[+-]?0[0-9]') THEN 1 END)`, ...candidates.map(fits)];
     });
     const counts = (await con.runAndReadAll(`SELECT ${probes.join(', ')} FROM ${from}`)).getRows()[0]!.map(Number);

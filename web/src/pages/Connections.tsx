@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, enc, type ApiError, type Connection, type Destination, type Export, type User, type VerifyResult } from '../api.ts';
 import { fromConfig, SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
+import { SignInButton, SignInResultBanner, SignInStatus } from '../MicrosoftSignIn.tsx';
 import { asApiError, Badge, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, useApi, when } from '../ui.tsx';
 
 const USABLE_BY = { admins: 'Administrators', 'admins-and-contributors': 'Administrators and contributors' } as const;
@@ -30,6 +31,7 @@ export function ConnectionsPage({ user }: { user: User }) {
         ) : null}
       </PageHeader>
       <p className="lead">A connection links Outflow to one destination account. Its credentials are encrypted and never shown again.</p>
+      <SignInResultBanner />
       <ErrorBanner error={connections.error} />
       {!connections.data ? (
         connections.error ? null : <Loading />
@@ -89,12 +91,21 @@ function ConnectionRow(props: { connection: Connection; title: string; exports: 
     <>
       <tr>
         <th scope="row">{c.name}</th>
-        <td>{props.title}</td>
+        <td>
+          {props.title}
+          {c.type === 'microsoft-advertising' && props.isAdmin ? (
+            <>
+              <br />
+              <SignInStatus connection={c} />
+            </>
+          ) : null}
+        </td>
         <td>{USABLE_BY[c.usableBy]}</td>
         <td>{v ? <>{v.ok ? <Badge tone="ok">OK</Badge> : <Badge tone="bad">Failed</Badge>} <span className="muted">{when(v.at)}</span></> : <span className="muted">Never</span>}</td>
         <td>{props.exports.length ? props.exports.join(', ') : <span className="muted">None</span>}</td>
         {props.isAdmin ? (
           <td className="row-actions">
+            {c.type === 'microsoft-advertising' ? <SignInButton connection={c} /> : null}
             <button type="button" onClick={() => verify()} disabled={busy} aria-label={`Verify ${c.name}`}>
               {busy ? 'Verifying…' : 'Verify'}
             </button>

@@ -1,7 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, ApiError, enc, type Export, type Run, type RunItem, type User } from '../api.ts';
+import { api, ApiError, enc, type DryRunReport, type Export, type ExportSchedule, type Run, type RunItem, type Schedule, type User } from '../api.ts';
 import { Link, navigate } from '../router.tsx';
-import { asApiError, ErrorBanner, Empty, Loading, Modal, num, PageHeader, StatusBadge, useApi, when } from '../ui.tsx';
+import { asApiError, Badge, ErrorBanner, Empty, Loaded, Loading, Modal, num, PageHeader, StatusBadge, useApi, when } from '../ui.tsx';
+import { ExportWizard } from './ExportWizard.tsx';
+import { formatFire } from './Schedule.tsx';
 
 const ACTIVE = new Set(['queued', 'running']);
 const POLL_MS = 1000;
@@ -9,9 +11,13 @@ const POLL_MS = 1000;
 export function ExportPage({ name, user }: { name: string; user: User }) {
   const exp = useApi(() => api<Export>('GET', `/exports/${enc(name)}`), [name]);
   const runs = useApi(() => api<RunItem[]>('GET', `/runs?export=${enc(name)}&limit=50`), [name]);
+  const schedule = useApi(() => api<Schedule>('GET', '/schedule'), [name]);
   const [following, setFollowing] = useState<string>();
   const [error, setError] = useState<ApiError>();
   const [removing, setRemoving] = useState(false);
+  const [editing, setEditing] = useState(false);
+  const [dry, setDry] = useState<DryRunReport | 'running'>();
+  const own: ExportSchedule | undefined = schedule.data?.exports.find((x) => x.name === name);
   const canEdit = user.role !== 'viewer';
   const active = following ?? runs.data?.find((r) => ACTIVE.has(r.status))?.id;
 
@@ -29,9 +35,29 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
     }
   };
 
-  if (exp.error) return <ErrorBanner error={exp.error.status === 404 ? `No export named “${name}”.` : exp.error} />;
-  if (!exp.data) return <Loading />;
+  const dryRun = async () => {
+    setError(undefined);
+    setDry('running');
+    try {
+      setDry(await api<DryRunReport>('POST', `/exports/${enc(name)}/runs?dryRun=true`));
+    } catch (x) {
+      setDry(undefined);
+      setError(asApiError(x));
+    }
+  };
+  const pause = async (action: 'pause' | 'resume') => {
+    setError(undefined);
+    try {
+      await api('POST', `/exports/${enc(name)}/${action}`);
+      schedule.reload();
+    } catch (x) {
+      setError(asApiError(x));
+    }
+  };
+
+  if (!exp.data) return <Loaded state={exp} notFound={`No export named “${name}”.`}>{() => null}</Loaded>;
   const e = exp.data;
+  const paused = own?.paused ?? false;
   return (
     <>
       <p className="breadcrumb">
@@ -43,11 +69,25 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
             <button type="button" className="primary" onClick={runNow} disabled={Boolean(active)}>
               Run now
             </button>
+            <button type="button" onClick={dryRun} disabled={dry === 'running'}>
+              Dry run
+            </button>
+            {schedule.data ? (
+              <button type="button" onClick={() => void pause(paused ? 'resume' : 'pause')}>
+                {paused ? 'Resume' : 'Pause'}
+              </button>
+            ) : null}
+            <button type="button" onClick={() => setEditing(true)}>
+              Edit
+            </button>
             <button type="button" className="danger" onClick={() => setRemoving(true)}>
               Remove
             </button>
           </>
         ) : null}
+        <Link to={`/exports/${enc(e.name)}/manifest`} className="button">
+          Data manifest
+        </Link>
       </PageHeader>
       <ErrorBanner error={error} />
       <dl className="facts">
@@ -69,20 +109,36 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
         ) : null}
         <dt>Sync mode</dt>
         <dd>{String(e.config.syncMode ?? 'full')}</dd>
+        <dt>Schedule</dt>
+        <dd data-testid="export-schedule">
+          <ScheduleFact own={own} home={schedule.data} />
+        </dd>
         <dt>Created</dt>
         <dd>
           {when(e.createdAt)} by {e.createdBy}
         </dd>
       </dl>
+      {dry ? <DryRunPanel report={dry} onClose={() => setDry(undefined)} /> : null}
       {active ? <LiveRun key={active} id={active} canCancel={canEdit} onDone={() => (setFollowing(undefined), runs.reload())} /> : null}
       <h2>Run history</h2>
-      {!runs.data ? (
-        <Loading />
-      ) : runs.data.length === 0 ? (
-        <Empty title="Not run yet.">{canEdit ? 'Press “Run now” to send it.' : 'Someone with the contributor role runs it.'}</Empty>
-      ) : (
-        <RunHistory runs={runs.data} />
-      )}
+      <Loaded state={runs} empty={(list) => (list.length === 0 ? <Empty title="Not run yet.">{canEdit ? 'Press “Run now” to send it, or “Dry run” to see what it would send.' : 'Someone with the contributor role runs it.'}</Empty> : undefined)}>
+        {(list) => <RunHistory runs={list} />}
+      </Loaded>
+      {editing ? (
+        <ExportWizard
+          existing={e}
+          schedule={own}
+          onClose={() => setEditing(false)}
+          onSaved={(saved) => {
+            setEditing(false);
+            if (saved.name !== e.name) navigate(`/exports/${enc(saved.name)}`);
+            else {
+              exp.reload();
+              schedule.reload();
+            }
+          }}
+        />
+      ) : null}
       {removing ? (
         <Modal title={`Remove ${e.name}?`} onClose={() => setRemoving(false)}>
           <p>The export and its settings are removed; its run history stays in the audit log.</p>
@@ -97,6 +153,120 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
         </Modal>
       ) : null}
     </>
+  );
+}
+
+/** How the export is scheduled: its own cron, the home's refresh, or paused. */
+function ScheduleFact({ own, home }: { own: ExportSchedule | undefined; home: Schedule | undefined }) {
+  if (!home) return <span className="muted">…</span>;
+  const paused = own?.paused ? (
+    <>
+      <Badge tone="warn">Paused</Badge>{' '}
+    </>
+  ) : null;
+  if (own?.cron) {
+    return (
+      <>
+        {paused}Own schedule: <code>{own.cron}</code> ({own.timeZone}){!own.paused && own.next[0] ? ` · next ${formatFire(own.next[0], own.timeZone!)}` : ''}
+      </>
+    );
+  }
+  if (home.enabled) {
+    return (
+      <>
+        {paused}With the scheduled refresh{!own?.paused && home.next[0] ? ` · next ${formatFire(home.next[0], home.timeZone!)}` : ''}
+      </>
+    );
+  }
+  return <>{paused}Only when someone runs it (no schedule is set)</>;
+}
+
+/** What a run would do now; nothing was sent. */
+function DryRunPanel({ report, onClose }: { report: DryRunReport | 'running'; onClose: () => void }) {
+  return (
+    <section className="card dry-run" aria-labelledby="dry-title">
+      <div className="page-header">
+        <h2 id="dry-title">Dry run</h2>
+        <button type="button" onClick={onClose}>
+          Close dry run
+        </button>
+      </div>
+      <Loaded state={{ data: report === 'running' ? undefined : report, error: undefined }}>
+        {(r) => (
+          <>
+            <p className="muted">Nothing was sent and nothing changed; this is what “Run now” would do now ({r.syncMode} sync).</p>
+            {r.refusal ? (
+              <div className="banner error" role="alert">
+                The run would be refused: {r.refusal.message}
+              </div>
+            ) : null}
+            <div className="table-wrap">
+              <table aria-label="What a run would do">
+                <thead>
+                  <tr>
+                    <th scope="col">Source</th>
+                    <th scope="col" className="num">Members</th>
+                    <th scope="col" className="num">Add</th>
+                    <th scope="col" className="num">Update</th>
+                    <th scope="col" className="num">Remove</th>
+                    <th scope="col" className="num">Reject</th>
+                    <th scope="col" className="num">Unchanged</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {[...r.sources, ...(r.sources.length > 1 ? [{ ...r, name: 'Total' }] : [])].map((x) => (
+                    <tr key={x.name}>
+                      <th scope="row">{x.name}</th>
+                      <td className="num">{num(x.members)}</td>
+                      <td className="num">{num(x.add)}</td>
+                      <td className="num">{num(x.update)}</td>
+                      <td className="num">{num(x.remove)}</td>
+                      <td className="num">{num(x.reject)}</td>
+                      <td className="num">{num(x.unchanged)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            {r.warnings.map((w) => (
+              <div key={w} className="banner warn">
+                {w}
+              </div>
+            ))}
+            {r.notes.map((n) => (
+              <p key={n} className="hint">
+                {n}
+              </p>
+            ))}
+            {r.rejections.length ? (
+              <>
+                <h3>First rejections</h3>
+                <div className="table-wrap">
+                  <table>
+                    <thead>
+                      <tr>
+                        <th scope="col">Source</th>
+                        <th scope="col">Key</th>
+                        <th scope="col">Reason</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {r.rejections.map((x, i) => (
+                        <tr key={i}>
+                          <td>{x.source}</td>
+                          <td>{x.key}</td>
+                          <td>{x.reason}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              </>
+            ) : null}
+          </>
+        )}
+      </Loaded>
+    </section>
   );
 }
 

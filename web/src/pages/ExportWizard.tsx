@@ -1,29 +1,54 @@
 import { useState, type FormEvent } from 'react';
-import { api, type ApiError, type Connection, type Destination, type Entity, type Export, type Segment } from '../api.ts';
-import { SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
+import { api, enc, type ApiError, type Connection, type Destination, type Entity, type Export, type ExportSchedule, type Segment } from '../api.ts';
+import { fromConfig, SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
 import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, useApi } from '../ui.tsx';
+import { Samples } from './Samples.tsx';
 
-/** Add export: connection (grouped by type) → sources → field mapping → destination settings → sync mode → Save. */
-export function ExportWizard({ onClose, onSaved }: { onClose: () => void; onSaved: (e: Export) => void }) {
+/**
+ * Add export: connection (grouped by type) → sources → field mapping → destination settings → sync mode →
+ * schedule → Save. With `existing` the same steps edit that export (PATCH), its own schedule included.
+ */
+export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose: () => void; onSaved: (e: Export) => void; existing?: Export; schedule?: ExportSchedule | undefined }) {
   const connections = useApi(() => api<Connection[]>('GET', '/connections'));
   const destinations = useApi(() => api<Destination[]>('GET', '/destinations'));
   const segments = useApi(() => api<Segment[]>('GET', '/segments'));
   const entities = useApi(() => api<Entity[]>('GET', '/entities'));
-  const [connectionName, setConnectionName] = useState('');
-  const [name, setName] = useState('');
-  const [sourceKind, setSourceKind] = useState<'segments' | 'entities'>('segments');
-  const [sources, setSources] = useState<string[]>([]);
-  const [mapping, setMapping] = useState<Record<string, string>>({});
+  const [connectionName, setConnectionName] = useState(existing?.connection ?? '');
+  const [name, setName] = useState(existing?.name ?? '');
+  const [sourceKind, setSourceKind] = useState<'segments' | 'entities'>(existing?.entities ? 'entities' : 'segments');
+  const [sources, setSources] = useState<string[]>(existing?.segments ?? existing?.entities ?? []);
+  const [mapping, setMapping] = useState<Record<string, string>>(existing?.config.mapping ?? {});
   const [extra, setExtra] = useState<{ target: string; column: string }[]>([]);
   const [settings, setSettings] = useState<Values>({});
-  const [syncMode, setSyncMode] = useState('full');
+  const [settingsReady, setSettingsReady] = useState(!existing);
+  const [syncMode, setSyncMode] = useState(String(existing?.config.syncMode ?? 'full'));
+  const [ownSchedule, setOwnSchedule] = useState(Boolean(schedule?.cron));
+  const [cron, setCron] = useState(schedule?.cron ?? '');
+  const [zone, setZone] = useState(schedule?.timeZone ?? (Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'));
   const [error, setError] = useState<ApiError>();
+  const [scheduleError, setScheduleError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
+  // An export saved whose schedule was then refused: a second Save edits it instead of creating it again.
+  const [created, setCreated] = useState<Export>();
+  const target = existing ?? created;
+  const title = existing ? `Edit ${existing.name}` : 'Add export';
 
   const loadError = connections.error ?? destinations.error ?? segments.error ?? entities.error;
-  if (!connections.data || !destinations.data || !segments.data || !entities.data) {
+  const ready = connections.data && destinations.data && segments.data && entities.data;
+  // Once the destinations are known, the stored settings fill the form, and mapped targets that are not fields
+  // of the destination become extra-field rows.
+  if (ready && !settingsReady && existing) {
+    const d = destinations.data!.find((x) => x.id === existing.type);
+    setSettings(d ? fromConfig(d.exportSettings, existing.config) : {});
+    const known = d?.fields ?? {};
+    const all = existing.config.mapping ?? {};
+    setMapping(Object.fromEntries(Object.entries(all).filter(([t]) => known[t])));
+    setExtra(Object.entries(all).filter(([t]) => !known[t]).map(([target, column]) => ({ target, column })));
+    setSettingsReady(true);
+  }
+  if (!connections.data || !destinations.data || !segments.data || !entities.data || !settingsReady) {
     return (
-      <Modal title="Add export" onClose={onClose}>
+      <Modal title={title} onClose={onClose}>
         {loadError ? <ErrorBanner error={loadError} /> : <Loading />}
       </Modal>
     );
@@ -43,14 +68,38 @@ export function ExportWizard({ onClose, onSaved }: { onClose: () => void; onSave
     const fullMapping: Record<string, string> = {};
     for (const [target, column] of Object.entries(mapping)) if (column) fullMapping[target] = column;
     for (const { target, column } of extra) if (target.trim() && column) fullMapping[target.trim()] = column;
-    const config = { ...toConfig(destination.exportSettings, settings), ...(isFiles ? {} : { mapping: fullMapping, syncMode }) };
+    const config: Record<string, unknown> = { ...toConfig(destination.exportSettings, settings), ...(isFiles ? {} : { mapping: fullMapping, syncMode }) };
+    if (target) {
+      // An edit merges over the stored config key by key: a setting emptied here is sent as null to remove it.
+      for (const key of Object.keys(destination.exportSettings.properties ?? {})) if (!(key in config) && key in target.config) config[key] = null;
+    }
+    let saved: Export;
     try {
-      onSaved(await api<Export>('POST', '/exports', { name, connection: connection.name, [sourceKind]: sources, config }));
+      saved = target
+        ? await api<Export>('PATCH', `/exports/${enc(target.name)}`, { name, connection: connection.name, [sourceKind]: sources, config })
+        : await api<Export>('POST', '/exports', { name, connection: connection.name, [sourceKind]: sources, config });
     } catch (e) {
       setError(asApiError(e));
-    } finally {
       setBusy(false);
+      return;
     }
+    // The schedule is its own resource: set (or taken away) once the export itself is saved.
+    setScheduleError(undefined);
+    try {
+      if (ownSchedule && (cron.trim() !== (schedule?.cron ?? '') || zone.trim() !== (schedule?.timeZone ?? ''))) {
+        await api('PUT', `/exports/${enc(saved.name)}/schedule`, { cron: cron.trim(), timeZone: zone.trim() });
+      } else if (!ownSchedule && schedule?.cron) {
+        await api('DELETE', `/exports/${enc(saved.name)}/schedule`);
+      }
+    } catch (e) {
+      // The export is saved; keep the dialog open on the schedule, now as an edit of the saved export.
+      setScheduleError(asApiError(e));
+      setBusy(false);
+      if (!existing) setCreated(saved);
+      return;
+    }
+    setBusy(false);
+    onSaved(saved);
   };
 
   // Only types with at least one connection this user may use get a section.
@@ -63,7 +112,7 @@ export function ExportWizard({ onClose, onSaved }: { onClose: () => void; onSave
   const unplaced = error && (error.issues.length === 0 || error.issues.some((i) => !placedPaths.some((p) => i.path === p || i.path.startsWith(`${p}.`) || i.path.endsWith(`.${p}`))));
 
   return (
-    <Modal title="Add export" onClose={onClose}>
+    <Modal title={title} onClose={onClose}>
       {connections.data.length === 0 ? (
         <Empty title="No connections you may use yet.">An administrator adds one in Admin &gt; Connections and makes it usable by contributors.</Empty>
       ) : (
@@ -122,7 +171,17 @@ export function ExportWizard({ onClose, onSaved }: { onClose: () => void; onSave
                   <legend>3. Field mapping</legend>
                   <p className="hint">Choose which column of {entity?.name ?? 'the entity'} fills each field of {destination.title}.</p>
                   {Object.entries(destination.fields).map(([target, spec]) => (
-                    <Field key={target} label={`${spec.title}${spec.required ? ' (required)' : ''}`} hint={spec.description} error={error?.about(`mapping.${target}`) ?? error?.about(target)}>
+                    <Field
+                      key={target}
+                      label={`${spec.title}${spec.required ? ' (required)' : ''}`}
+                      hint={
+                        <>
+                          {spec.description}
+                          <Samples entity={entity?.name} column={mapping[target]} />
+                        </>
+                      }
+                      error={error?.about(`mapping.${target}`) ?? error?.about(target)}
+                    >
                       {(p) => (
                         <select {...p} required={spec.required} value={mapping[target] ?? ''} onChange={(e) => setMapping({ ...mapping, [target]: e.target.value })}>
                           <option value="">— not sent —</option>
@@ -142,7 +201,7 @@ export function ExportWizard({ onClose, onSaved }: { onClose: () => void; onSave
                           <Field label={`Extra field ${i + 1}: name at ${destination.title}`}>
                             {(p) => <input {...p} value={row.target} onChange={(e) => setExtra(extra.map((r, j) => (j === i ? { ...r, target: e.target.value } : r)))} />}
                           </Field>
-                          <Field label={`Extra field ${i + 1}: column`} error={row.target ? error?.about(`mapping.${row.target}`) : undefined}>
+                          <Field label={`Extra field ${i + 1}: column`} hint={row.column ? <Samples entity={entity?.name} column={row.column} /> : undefined} error={row.target ? error?.about(`mapping.${row.target}`) : undefined}>
                             {(p) => (
                               <select {...p} value={row.column} onChange={(e) => setExtra(extra.map((r, j) => (j === i ? { ...r, column: e.target.value } : r)))}>
                                 <option value="">—</option>
@@ -181,6 +240,26 @@ export function ExportWizard({ onClose, onSaved }: { onClose: () => void; onSave
                   </Field>
                 ) : null}
               </fieldset>
+              <fieldset>
+                <legend>{destination.fields ? '5.' : '4.'} Schedule</legend>
+                {scheduleError && !scheduleError.about('cron') && !scheduleError.about('timeZone') ? <ErrorBanner error={scheduleError} /> : null}
+                <label className="radio">
+                  <input type="radio" name="schedule" checked={!ownSchedule} onChange={() => setOwnSchedule(false)} /> With the scheduled refresh (Admin &gt; Schedule)
+                </label>
+                <label className="radio">
+                  <input type="radio" name="schedule" checked={ownSchedule} onChange={() => setOwnSchedule(true)} /> On a schedule of its own
+                </label>
+                {ownSchedule ? (
+                  <div className="inline-fields">
+                    <Field label="Cron expression (required)" hint="minute hour day-of-month month day-of-week, e.g. 30 2 * * * for 02:30 daily." error={scheduleError?.about('cron') ? scheduleError.message : undefined}>
+                      {(p) => <input {...p} value={cron} onChange={(e) => setCron(e.target.value)} spellCheck={false} />}
+                    </Field>
+                    <Field label="Time zone (required)" hint="An IANA name such as Europe/Paris." error={scheduleError?.about('timeZone') ? scheduleError.message : undefined}>
+                      {(p) => <input {...p} value={zone} onChange={(e) => setZone(e.target.value)} spellCheck={false} />}
+                    </Field>
+                  </div>
+                ) : null}
+              </fieldset>
               <div className="form-actions">
                 <button type="button" onClick={onClose}>
                   Cancel
@@ -189,7 +268,7 @@ export function ExportWizard({ onClose, onSaved }: { onClose: () => void; onSave
                   {busy ? 'Saving…' : 'Save'}
                 </button>
               </div>
-              <p className="hint">Saving does not run the export.</p>
+              <p className="hint">Saving does not run the export.{created ? ` “${created.name}” is saved; fix its schedule and save again, or cancel to keep it without one.` : ''}</p>
             </>
           ) : null}
         </form>

@@ -73,6 +73,18 @@ function SegmentDialog({ segment, onClose, onSaved }: { segment?: Segment; onClo
   const [where, setWhere] = useState(segment?.filter ?? '');
   const [error, setError] = useState<ApiError>();
   const [saved, setSaved] = useState<Segment>();
+  const [preview, setPreview] = useState<{ where: string; entity: string; members: number }>();
+  // Counts what the filter selects now, before anything is saved (the same query a refresh runs).
+  const count = async () => {
+    setError(undefined);
+    try {
+      const result = await api<{ entity: string; members: number }>('POST', '/segments/preview', { ...(entity ? { entity } : {}), where });
+      setPreview({ where, ...result });
+    } catch (e) {
+      setPreview(undefined);
+      setError(asApiError(e));
+    }
+  };
   const save = async (event: FormEvent) => {
     event.preventDefault();
     setError(undefined);
@@ -129,9 +141,17 @@ function SegmentDialog({ segment, onClose, onSaved }: { segment?: Segment; onClo
             {(p) => <textarea {...p} rows={3} spellCheck={false} required value={where} onChange={(e) => setWhere(e.target.value)} />}
           </Field>
           {filterError?.position !== undefined ? <FilterPointer text={where} position={filterError.position} /> : null}
+          {preview && preview.where === where && preview.entity === (entity || 'Customer') ? (
+            <p className="hint" role="status">
+              {num(preview.members)} {preview.entity} profile{preview.members === 1 ? '' : 's'} match this filter now.
+            </p>
+          ) : null}
           <div className="form-actions">
             <button type="button" onClick={onClose}>
               Cancel
+            </button>
+            <button type="button" onClick={count} disabled={!where.trim()}>
+              Count members
             </button>
             <button type="submit" className="primary">
               Save and count members
