@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import type { DestinationContext, FileExportDefinition, FileSink, StagedFile } from '../destinations/kit/define.ts';
 import type { PlannedCommit, SourceResult } from '../domain/model.ts';
+import { OutflowError } from '../domain/errors.ts';
 import { createHash } from 'node:crypto';
 import { Readable as ReadableStream, Transform } from 'node:stream';
 import type { ProfileStore, Source } from '../store/profile/profile-store.ts';
@@ -345,6 +346,15 @@ async function renderAndStage(
     csv.destroy();
     throw error;
   });
+  // A part stopped from outside (the run cancelled; in a worker, another part failed) fails its own body, so
+  // that the sink removes its temporary file while its connection still stands.
+  const signal = input.ctx.signal;
+  const onStop = () => {
+    stopCopy.abort();
+    body.destroy(signal.reason instanceof Error ? signal.reason : new OutflowError('cancelled', 'The part was stopped.'));
+  };
+  if (signal.aborted) onStop();
+  else signal.addEventListener('abort', onStop, { once: true });
   try {
     const [rows, file] = await Promise.all([copying, staging, piping.catch(() => undefined)]);
     input.onRows?.(rows - reported);
@@ -358,8 +368,16 @@ async function renderAndStage(
     await releaseFifo(fifo, copying, opened);
     csv.destroy();
     // The sink removes its temporary file when the upload fails; let it finish before the next step.
-    await staging.catch(() => undefined);
+    const stageError = await staging.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // An upload the server refused closes the FIFO, and the renderer's next write fails with EPIPE, sometimes
+    // before the sink has said why (it removes its temporary file first): the server's verdict is the cause.
+    if (!(error instanceof OutflowError) && stageError instanceof OutflowError) throw stageError;
     throw error;
+  } finally {
+    signal.removeEventListener('abort', onStop);
   }
 }
 

@@ -57,12 +57,16 @@ export function createPartWorker(home: Home, settings: QueueSettings, id: string
       if (destination.export.kind !== 'files') throw new OutflowError('invalid_settings', `Connection "${conn.name}" does not take files.`);
       const kind = destination.export;
       const config = await resolveConnectionConfig(home, conn);
-      const ctx = destinationContext(home, conn, { signal, warn: (message) => home.log.warn({ runId, file: plan.fileName }, message) });
+      // The sink's connection outlives a stop of the part: the part fails its upload, and the sink removes
+      // the temporary file on that connection (an aborted context would have closed it first).
+      const session = new AbortController();
+      const ctx = destinationContext(home, conn, { signal: session.signal, warn: (message) => home.log.warn({ runId, file: plan.fileName }, message) });
       await home.profiles.useStreamingResources();
+      signal.throwIfAborted();
       const sink = await kind.open(config, ctx, { tempTag: exp.id });
       const workDir = fs.mkdtempSync(path.join(home.tmpDir, `parts-${process.pid}-`));
       try {
-        const result = await stagePart(plan, { kind, connection: config, profiles: home.profiles, retry: home.retry, clock: home.retryClock, ctx }, sink, workDir);
+        const result = await stagePart(plan, { kind, connection: config, profiles: home.profiles, retry: home.retry, clock: home.retryClock, ctx: { signal, log: ctx.log } }, sink, workDir);
         // Retried parts leave temporary files a dropped connection could not remove.
         await sink.discard([]);
         home.log.info({ runId, file: plan.fileName, rows: result.rows }, 'part staged');
