@@ -122,17 +122,22 @@ interface RunView {
   entities: Array<{ name: string; rows: number; files?: Array<{ path: string; rows: number; bytes: number }> }>;
 }
 
-async function runToEnd(): Promise<RunView> {
+async function queueRun(): Promise<string> {
   const queued = await server!.request<RunView>('POST', '/api/exports/customers/runs');
   expect(queued.status, JSON.stringify(queued.body)).toBe(202);
+  return queued.body.id;
+}
+
+async function runToEnd(id?: string): Promise<RunView> {
+  const runId = id ?? (await queueRun());
   let run!: RunView;
   await until(
     'the run to end',
     async () => {
-      run = (await server!.request<RunView>('GET', `/api/runs/${queued.body.id}`)).body;
+      run = (await server!.request<RunView>('GET', `/api/runs/${runId}`)).body;
       return run.status !== 'queued' && run.status !== 'running';
     },
-    60_000,
+    90_000,
     () => workers.map((w) => w.output()).join('\n---\n'),
   );
   return run;
@@ -142,6 +147,26 @@ async function runToEnd(): Promise<RunView> {
 async function partJobs(runId: string) {
   const jobs = await partsQueue.getJobs(['completed', 'failed'], 0, 1000);
   return jobs.filter((j) => j.data.runId === runId);
+}
+
+/** The folder holds one complete set: every row once across the parts, the manifest, no temporary file. */
+function expectCompleteSet(): void {
+  // The final files hold every row exactly once; no temporary file is left; the manifest lists them.
+  const names = listing();
+  expect(names.filter((n) => n.endsWith('.partial'))).toEqual([]);
+  const parts = names.filter((n) => n.endsWith('.csv.gz'));
+  expect(parts).toHaveLength(PARTS);
+  const seen: string[] = [];
+  for (const name of parts) {
+    const lines = zlib.gunzipSync(fs.readFileSync(path.join(folder(), name))).toString('utf8').trimEnd().split('\n');
+    expect(lines[0]).toBe('profile_id,email,city');
+    expect(lines.length - 1).toBe(ROWS_PER_PART);
+    seen.push(...lines.slice(1));
+  }
+  expect(seen.sort()).toEqual([...expectedLines].sort());
+  const manifest = JSON.parse(fs.readFileSync(path.join(folder(), names.find((n) => n.endsWith('.manifest.json'))!), 'utf8')) as { rows: number; parts: Array<{ file: string }> };
+  expect(manifest.rows).toBe(ROWS);
+  expect(manifest.parts.map((p) => p.file).sort()).toEqual(parts);
 }
 
 describe('parallel file parts across workers', () => {
@@ -160,22 +185,7 @@ describe('parallel file parts across workers', () => {
     const renderedBy = new Set(outcomes.map((o) => o.pid));
     expect([...renderedBy].sort(), JSON.stringify(outcomes)).toEqual(workers.map((w) => w.child.pid).sort());
 
-    // The final files hold every row exactly once; no temporary file is left; the manifest lists them.
-    const names = listing();
-    expect(names.filter((n) => n.endsWith('.partial'))).toEqual([]);
-    const parts = names.filter((n) => n.endsWith('.csv.gz'));
-    expect(parts).toHaveLength(PARTS);
-    const seen: string[] = [];
-    for (const name of parts) {
-      const lines = zlib.gunzipSync(fs.readFileSync(path.join(folder(), name))).toString('utf8').trimEnd().split('\n');
-      expect(lines[0]).toBe('profile_id,email,city');
-      expect(lines.length - 1).toBe(ROWS_PER_PART);
-      seen.push(...lines.slice(1));
-    }
-    expect(seen.sort()).toEqual([...expectedLines].sort());
-    const manifest = JSON.parse(fs.readFileSync(path.join(folder(), names.find((n) => n.endsWith('.manifest.json'))!), 'utf8')) as { rows: number; parts: Array<{ file: string }> };
-    expect(manifest.rows).toBe(ROWS);
-    expect(manifest.parts.map((p) => p.file).sort()).toEqual(parts);
+    expectCompleteSet();
   }, 90_000);
 
   it('a part the SFTP server refuses fails the run: no file under its final name, every staged part removed', async () => {
@@ -190,4 +200,39 @@ describe('parallel file parts across workers', () => {
     expect(jobs.find((j) => j.data.plan.index === 3)?.returnvalue).toMatchObject({ ok: false, error: { code: 'folder_not_writable' } });
     expect(sftp.operations.filter((o) => o.op === 'RENAME' || o.op === 'POSIX-RENAME')).toEqual([]);
   }, 90_000);
+
+  it('SIGKILL of a worker rendering a part: BullMQ gives the part to the other worker, and the set is complete', async () => {
+    // A distant server: parts take seconds, so one is surely in progress when its worker dies.
+    sftp.configure({ latencyMs: 120 });
+    try {
+      const id = await queueRun();
+      let coordinator = 0;
+      await until('a worker to coordinate the run', async () => {
+        const status = await server!.request<{ workers: Array<{ pid: number; runs: Array<{ id: string }> }> }>('GET', '/api/status');
+        coordinator = status.body.workers.find((w) => w.runs.some((r) => r.id === id))?.pid ?? 0;
+        return coordinator !== 0;
+      });
+      const victim = workers.find((w) => w.child.pid !== coordinator)!;
+      // Kill it while it uploads a part (its temporary file is on the server).
+      await until('the other worker to upload a part', async () => {
+        const active = await partsQueue.getActive();
+        const mine = active.filter((j) => j.data.runId === id && j.processedBy?.includes(`-${victim.child.pid}-`)).map((j) => `_${j.data.plan.index}of${PARTS}.csv.gz.`);
+        return listing().some((n) => n.endsWith('.partial') && mine.some((part) => n.includes(part)));
+      });
+      await victim.kill();
+      workers.splice(workers.indexOf(victim), 1);
+
+      const run = await runToEnd(id);
+      expect(run, JSON.stringify(run)).toMatchObject({ status: 'succeeded' });
+      const jobs = await partJobs(id);
+      expect(jobs).toHaveLength(PARTS);
+      // The killed worker's part was taken again after its lock expired, and finished by the coordinator's process.
+      const stalled = jobs.filter((j) => j.stalledCounter > 0 || j.attemptsStarted > 1);
+      expect(stalled.length, JSON.stringify(jobs.map((j) => ({ index: j.data.plan.index, started: j.attemptsStarted, stalled: j.stalledCounter, pid: j.returnvalue?.pid })))).toBeGreaterThanOrEqual(1);
+      for (const job of stalled) expect(job.returnvalue).toMatchObject({ ok: true, pid: coordinator });
+      expectCompleteSet();
+    } finally {
+      sftp.configure({ latencyMs: 15 });
+    }
+  }, 120_000);
 });

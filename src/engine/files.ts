@@ -235,8 +235,12 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
     await sink.commit(renames);
     // Parts that were sent again left temporary files the dropped connection could not remove.
     await sink.discard([]);
+    // A worker killed mid-part left its upload under a temporary name; its part was staged again by another
+    // one. Every part of this run is renamed now, so what still carries the export's tag is such a leftover.
+    if (input.parts) await sink.sweep?.(input.sources.map((s) => fileSafe(s.name)));
   } catch (error) {
     await sink.discard(staged);
+    if (input.parts) await sink.sweep?.(input.sources.map((s) => fileSafe(s.name)));
     throw error;
   } finally {
     await sink.close().catch(() => {});
