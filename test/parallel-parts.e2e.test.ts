@@ -235,4 +235,22 @@ describe('parallel file parts across workers', () => {
       sftp.configure({ latencyMs: 15 });
     }
   }, 120_000);
+
+  it('a cancel stops the parts in every worker: the run ends cancelled, no file under a final name, no part job left', async () => {
+    sftp.configure({ latencyMs: 120 });
+    try {
+      const id = await queueRun();
+      await until('a part to be uploading', async () => listing().some((n) => n.endsWith('.partial')));
+      const cancelled = await server!.request('POST', `/api/runs/${id}/cancel`);
+      expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+      const run = await runToEnd(id);
+      expect(run.status, JSON.stringify(run)).toBe('cancelled');
+      expect(listing().filter((n) => !n.endsWith('.partial'))).toEqual([]);
+      // Every part job ended (those not started were removed), none was staged afterwards.
+      expect((await partsQueue.getJobs(['active', 'waiting'])).filter((j) => j.data.runId === id)).toEqual([]);
+      for (const job of await partJobs(id)) expect(job.returnvalue?.ok === true || job.returnvalue?.error.code === 'cancelled', JSON.stringify(job.returnvalue)).toBe(true);
+    } finally {
+      sftp.configure({ latencyMs: 15 });
+    }
+  }, 120_000);
 });
