@@ -253,4 +253,40 @@ describe('parallel file parts across workers', () => {
       sftp.configure({ latencyMs: 15 });
     }
   }, 120_000);
+
+  it('SIGTERM drains a worker rendering a part: the part goes back to the queue, another worker stages it, the set is complete', async () => {
+    // The previous tests may have killed a worker: two again.
+    while (workers.length < 2) workers.push(await startWorkerProcess(newHome(`w${homes.length}`), env, ['--concurrency', '1']));
+    sftp.configure({ latencyMs: 120 });
+    try {
+      const id = await queueRun();
+      let coordinator = 0;
+      await until('a worker to coordinate the run', async () => {
+        const status = await server!.request<{ workers: Array<{ pid: number; runs: Array<{ id: string }> }> }>('GET', '/api/status');
+        coordinator = status.body.workers.find((w) => w.runs.some((r) => r.id === id))?.pid ?? 0;
+        return coordinator !== 0;
+      });
+      const drained = workers.find((w) => w.child.pid !== coordinator)!;
+      await until('the other worker to upload a part', async () => {
+        const active = await partsQueue.getActive();
+        const mine = active.filter((j) => j.data.runId === id && j.processedBy?.includes(`-${drained.child.pid}-`)).map((j) => `_${j.data.plan.index}of${PARTS}.csv.gz.`);
+        return listing().some((n) => n.endsWith('.partial') && mine.some((part) => n.includes(part)));
+      });
+      expect(await drained.stop()).toBe(0);
+      workers.splice(workers.indexOf(drained), 1);
+
+      const run = await runToEnd(id);
+      expect(run, JSON.stringify(run)).toMatchObject({ status: 'succeeded' });
+      const jobs = await partJobs(id);
+      expect(jobs).toHaveLength(PARTS);
+      for (const job of jobs) expect(job.returnvalue).toMatchObject({ ok: true });
+      // The handed-back part was started twice and finished by the coordinator's process.
+      const again = jobs.filter((j) => j.attemptsStarted > 1);
+      expect(again.length, JSON.stringify(jobs.map((j) => ({ index: j.data.plan.index, started: j.attemptsStarted, pid: j.returnvalue?.pid })))).toBeGreaterThanOrEqual(1);
+      for (const job of again) expect(job.returnvalue.pid).toBe(coordinator);
+      expectCompleteSet();
+    } finally {
+      sftp.configure({ latencyMs: 15 });
+    }
+  }, 120_000);
 });
