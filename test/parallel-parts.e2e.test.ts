@@ -221,6 +221,11 @@ describe('parallel file parts across workers', () => {
       });
       await victim.kill();
       workers.splice(workers.indexOf(victim), 1);
+      // The run shows rows as the workers render them, not only when a part completes.
+      await until('rows of a part in progress to show on the run', async () => {
+        const { rowsDone } = (await server!.request<{ rowsDone: number }>('GET', `/api/runs/${id}`)).body;
+        return rowsDone % ROWS_PER_PART !== 0;
+      }, 30_000);
 
       const run = await runToEnd(id);
       expect(run, JSON.stringify(run)).toMatchObject({ status: 'succeeded' });

@@ -191,7 +191,7 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
       while (failure === null && next < plans.length) {
         const plan = plans[next++]!;
         try {
-          const result = await runner.run(plan, partSignal);
+          const result = await runner.run(plan, partSignal, (rows) => input.onRows?.(rows));
           staged.push(result.file);
           results.set(plan, result);
         } catch (error) {
@@ -263,8 +263,11 @@ export interface PartResult {
  */
 export interface PartRunner {
   parallel: number;
-  /** `signal` aborts when the run is cancelled or another part failed. */
-  run(plan: PartPlan, signal: AbortSignal): Promise<PartResult>;
+  /**
+   * `signal` aborts when the run is cancelled or another part failed; `onRows` reports rows rendered elsewhere
+   * (negative when a part starts over), so that the run shows progress and is not taken for stalled.
+   */
+  run(plan: PartPlan, signal: AbortSignal, onRows: (rows: number) => void): Promise<PartResult>;
 }
 
 /** What rendering a part needs: the destination's format, the profiles, and progress and retry hooks. */

@@ -57,14 +57,20 @@ export class BullPartQueue {
     this.queue = new Queue<PartJob, PartOutcome>(PARTS_QUEUE, { connection: this.redis, prefix: settings.prefix });
     this.events = new QueueEvents(PARTS_QUEUE, { connection: this.eventsConnection, prefix: settings.prefix });
     this.events.on('error', () => undefined);
+    this.events.on('progress', ({ jobId, data }) => {
+      if (typeof data === 'object' && data !== null && typeof (data as { rows?: unknown }).rows === 'number') this.progress.get(jobId)?.((data as { rows: number }).rows);
+    });
   }
+
+  /** Rows rendered so far by the part jobs this process waits for, as their workers report them. */
+  private readonly progress = new Map<string, (rows: number) => void>();
 
   runner(runId: string, log?: { info(obj: object, msg: string): void }): PartRunner {
     return {
       // Every part at once: the workers' part concurrency, not the coordinator, decides how many render.
       parallel: Number.MAX_SAFE_INTEGER,
-      run: async (plan, signal) => {
-        const result = await this.runPart(runId, plan, signal);
+      run: async (plan, signal, onRows) => {
+        const result = await this.runPart(runId, plan, signal, onRows);
         log?.info({ runId, file: plan.fileName, worker: result.worker, pid: result.pid }, 'part staged by a worker');
         return result;
       },
@@ -77,9 +83,15 @@ export class BullPartQueue {
     await this.redis.publish(partKeys.abortChannel(this.settings), runId);
   }
 
-  private async runPart(runId: string, plan: PartPlan, signal: AbortSignal): Promise<PartResult & { worker: string; pid: number }> {
+  private async runPart(runId: string, plan: PartPlan, signal: AbortSignal, onRows: (rows: number) => void): Promise<PartResult & { worker: string; pid: number }> {
     signal.throwIfAborted();
     const job = await this.queue.add('part', { runId, plan }, PART_JOB_OPTIONS);
+    // Progress counts from 0 again when the part starts over (another worker took it after a kill).
+    let reported = 0;
+    this.progress.set(job.id!, (rows) => {
+      onRows(rows - reported);
+      reported = rows;
+    });
     let removed!: (reason: unknown) => void;
     const removal = new Promise<never>((_, reject) => (removed = reject));
     const onAbort = () => {
@@ -91,6 +103,7 @@ export class BullPartQueue {
       })().catch(() => undefined);
     };
     signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
     let outcome: PartOutcome;
     try {
       outcome = await Promise.race([job.waitUntilFinished(this.events) as Promise<PartOutcome>, removal]);
@@ -100,7 +113,10 @@ export class BullPartQueue {
       throw new OutflowError('internal', `Part ${plan.index} of ${plan.total} of "${plan.source.name}" could not be rendered: ${error instanceof Error ? error.message : String(error)}.`);
     } finally {
       signal.removeEventListener('abort', onAbort);
+      this.progress.delete(job.id!);
     }
+    // The exact count replaces the estimate.
+    onRows((outcome.ok ? outcome.rows : 0) - reported);
     if (!outcome.ok) throw new OutflowError(outcome.error.code, outcome.error.message);
     return { rows: outcome.rows, file: outcome.file, sha256: outcome.sha256, worker: outcome.worker, pid: outcome.pid };
   }

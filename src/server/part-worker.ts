@@ -12,6 +12,9 @@ import { getConnection } from '../store/metadata/connections.ts';
 import { getExportById } from '../store/metadata/exports.ts';
 import { getRun } from '../store/metadata/runs.ts';
 
+/** How often a part reports its rows to the coordinator. */
+const PROGRESS_MS = 1_000;
+
 export interface PartWorkerOptions {
   /** Parts this process renders at once (`OUTFLOW_WORKER_PARTS`, default 2: one per core). */
   concurrency: number;
@@ -66,7 +69,16 @@ export function createPartWorker(home: Home, settings: QueueSettings, id: string
       const sink = await kind.open(config, ctx, { tempTag: exp.id });
       const workDir = fs.mkdtempSync(path.join(home.tmpDir, `parts-${process.pid}-`));
       try {
-        const result = await stagePart(plan, { kind, connection: config, profiles: home.profiles, retry: home.retry, clock: home.retryClock, ctx: { signal, log: ctx.log } }, sink, workDir);
+        // The coordinator shows the rows as they stream (and its run is not taken for stalled): a pulse a second.
+        let rows = 0;
+        let sentAt = 0;
+        const onRows = (n: number) => {
+          rows += n;
+          if (Date.now() - sentAt < PROGRESS_MS) return;
+          sentAt = Date.now();
+          void job.updateProgress({ rows }).catch(() => undefined);
+        };
+        const result = await stagePart(plan, { kind, connection: config, profiles: home.profiles, retry: home.retry, clock: home.retryClock, ctx: { signal, log: ctx.log }, onRows }, sink, workDir);
         // Retried parts leave temporary files a dropped connection could not remove.
         await sink.discard([]);
         home.log.info({ runId, file: plan.fileName, rows: result.rows }, 'part staged');
