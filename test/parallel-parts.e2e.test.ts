@@ -184,6 +184,8 @@ describe('parallel file parts across workers', () => {
     expect(new Set(jobs.map((j) => j.data.plan.index))).toEqual(new Set([1, 2, 3, 4, 5]));
     const renderedBy = new Set(outcomes.map((o) => o.pid));
     expect([...renderedBy].sort(), JSON.stringify(outcomes)).toEqual(workers.map((w) => w.child.pid).sort());
+    // At once: one part at a time per worker, two uploads open together.
+    expect(sftp.maxConcurrentUploads).toBe(2);
 
     expectCompleteSet();
   }, 90_000);
