@@ -5,8 +5,9 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import type { DestinationContext, FileExportDefinition, StagedFile } from '../destinations/kit/define.ts';
+import type { DestinationContext, FileExportDefinition, FileSink, StagedFile } from '../destinations/kit/define.ts';
 import type { PlannedCommit, SourceResult } from '../domain/model.ts';
+import { OutflowError } from '../domain/errors.ts';
 import { createHash } from 'node:crypto';
 import { Readable as ReadableStream, Transform } from 'node:stream';
 import type { ProfileStore, Source } from '../store/profile/profile-store.ts';
@@ -125,6 +126,8 @@ export interface FileExportInput {
   onCommitPlanned?: (plan: PlannedCommit) => Promise<void>;
   /** The renames an interrupted run planned: finish them instead of rendering anything. */
   planned?: PlannedCommit;
+  /** Who renders and stages the parts; unset: this process, two at a time. */
+  parts?: PartRunner;
 }
 
 /** `<name>_<stamp>.manifest.json`, written last: the parts of a set, their rows, bytes and SHA-256. */
@@ -170,9 +173,16 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
   // What earlier runs of this export left (a crash, a cancel whose connection was gone, an outage).
   await sink.sweep?.(input.sources.map((s) => fileSafe(s.name)));
   const staged: StagedFile[] = [];
-  const results = new Map<PartPlan, { rows: number; file: StagedFile; sha256: string }>();
+  const results = new Map<PartPlan, PartResult>();
   // The name carries our pid, so that a later process can tell the folder of a killed run from a live one's.
   const workDir = fs.mkdtempSync(path.join(input.tmpDir, `${WORK_DIR_PREFIX}${process.pid}-`));
+  const runner: PartRunner = input.parts ?? {
+    parallel: PARALLEL_PARTS,
+    run: (plan) => stagePart(plan, input, sink, workDir, input),
+  };
+  // A part that failed stops the others a distributed runner has in flight (the local one lets them finish).
+  const stopParts = new AbortController();
+  const partSignal = AbortSignal.any([input.ctx.signal, stopParts.signal]);
   let sources: SourceResult[];
   try {
     let next = 0;
@@ -181,23 +191,16 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
       while (failure === null && next < plans.length) {
         const plan = plans[next++]!;
         try {
-          const result = await withRetry(() => renderAndStage(plan, input, sink.stage.bind(sink), format.delimiter, format.compression, workDir), input.retry, {
-            signal: input.ctx.signal,
-            ...(input.clock ? { now: input.clock.now, sleep: input.clock.sleep } : {}),
-            onRecovered: input.onRecovered,
-            onRetry: (error, attempt, delayMs) => {
-              input.ctx.log.warn({ file: plan.fileName, attempt, delayMs, code: error.code }, error.message);
-              input.onRetry?.(error.message, delayMs);
-            },
-          });
+          const result = await runner.run(plan, partSignal, (rows) => input.onRows?.(rows));
           staged.push(result.file);
           results.set(plan, result);
         } catch (error) {
           failure ??= error;
+          stopParts.abort(error);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, plans.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(runner.parallel, plans.length) }, worker));
     if (failure !== null) throw failure;
 
     sources = input.sources.map((source) => {
@@ -232,14 +235,61 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
     await sink.commit(renames);
     // Parts that were sent again left temporary files the dropped connection could not remove.
     await sink.discard([]);
+    // A worker killed mid-part left its upload under a temporary name; its part was staged again by another
+    // one. Every part of this run is renamed now, so what still carries the export's tag is such a leftover.
+    if (input.parts) await sink.sweep?.(input.sources.map((s) => fileSafe(s.name)));
   } catch (error) {
     await sink.discard(staged);
+    if (input.parts) await sink.sweep?.(input.sources.map((s) => fileSafe(s.name)));
     throw error;
   } finally {
     await sink.close().catch(() => {});
     fs.rmSync(workDir, { recursive: true, force: true });
   }
   return sources;
+}
+
+/** One part, rendered and staged under its temporary name. */
+export interface PartResult {
+  rows: number;
+  file: StagedFile;
+  sha256: string;
+}
+
+/**
+ * Renders and stages part after part ("render and stage part i"): the file pipeline calls `run` for every
+ * part, `parallel` at once, and renames nothing until all of them came back. The local runner renders in
+ * this process; src/queue/parts.ts hands each part to whichever `outflow worker` is free.
+ */
+export interface PartRunner {
+  parallel: number;
+  /**
+   * `signal` aborts when the run is cancelled or another part failed; `onRows` reports rows rendered elsewhere
+   * (negative when a part starts over), so that the run shows progress and is not taken for stalled.
+   */
+  run(plan: PartPlan, signal: AbortSignal, onRows: (rows: number) => void): Promise<PartResult>;
+}
+
+/** What rendering a part needs: the destination's format, the profiles, and progress and retry hooks. */
+export type PartInput = Pick<FileExportInput, 'kind' | 'connection' | 'profiles' | 'retry' | 'clock' | 'onRows' | 'onRetry' | 'onRecovered'> & {
+  ctx: Pick<DestinationContext, 'signal' | 'log'>;
+};
+
+/**
+ * Renders one part into a FIFO, gzips it and stages it with `sink`; a part that fails for a passing reason
+ * (a dropped connection) is rendered and sent again, as the retry policy says.
+ */
+export async function stagePart(plan: PartPlan, input: PartInput, sink: Pick<FileSink, 'stage'>, workDir: string, hooks: Pick<FileExportInput, 'onRetry' | 'onRecovered'> = input): Promise<PartResult> {
+  const format = input.kind.format(input.connection);
+  return withRetry(() => renderAndStage(plan, input, sink.stage.bind(sink), format.delimiter, format.compression, workDir), input.retry, {
+    signal: input.ctx.signal,
+    ...(input.clock ? { now: input.clock.now, sleep: input.clock.sleep } : {}),
+    onRecovered: hooks.onRecovered,
+    onRetry: (error, attempt, delayMs) => {
+      input.ctx.log.warn({ file: plan.fileName, attempt, delayMs, code: error.code }, error.message);
+      hooks.onRetry?.(error.message, delayMs);
+    },
+  });
 }
 
 /** Counts nothing and changes nothing: computes the SHA-256 of what passes through. */
@@ -257,7 +307,7 @@ function hashing(): Transform & { digest(): string } {
 
 async function renderAndStage(
   plan: PartPlan,
-  input: FileExportInput,
+  input: PartInput,
   stage: (name: string, body: Readable) => Promise<StagedFile>,
   delimiter: string,
   compression: 'gzip' | 'none',
@@ -303,6 +353,15 @@ async function renderAndStage(
     csv.destroy();
     throw error;
   });
+  // A part stopped from outside (the run cancelled; in a worker, another part failed) fails its own body, so
+  // that the sink removes its temporary file while its connection still stands.
+  const signal = input.ctx.signal;
+  const onStop = () => {
+    stopCopy.abort();
+    body.destroy(signal.reason instanceof Error ? signal.reason : new OutflowError('cancelled', 'The part was stopped.'));
+  };
+  if (signal.aborted) onStop();
+  else signal.addEventListener('abort', onStop, { once: true });
   try {
     const [rows, file] = await Promise.all([copying, staging, piping.catch(() => undefined)]);
     input.onRows?.(rows - reported);
@@ -316,8 +375,16 @@ async function renderAndStage(
     await releaseFifo(fifo, copying, opened);
     csv.destroy();
     // The sink removes its temporary file when the upload fails; let it finish before the next step.
-    await staging.catch(() => undefined);
+    const stageError = await staging.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // An upload the server refused closes the FIFO, and the renderer's next write fails with EPIPE, sometimes
+    // before the sink has said why (it removes its temporary file first): the server's verdict is the cause.
+    if (!(error instanceof OutflowError) && stageError instanceof OutflowError) throw stageError;
     throw error;
+  } finally {
+    signal.removeEventListener('abort', onStop);
   }
 }
 

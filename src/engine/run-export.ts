@@ -139,6 +139,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         tempTag: exp.id,
         // A resumed run whose predecessor was interrupted among its renames finishes them (roll forward).
         planned: run.checkpoint?.commit,
+        parts: services.fileParts?.(runId),
         onCommitPlanned: (commit) => saveRunProgress(db, runId, { checkpoint: { sourceIndex: 0, phase: 'add', afterKey: null, commit } }),
         onRetry: (message, delayMs) => {
           progressed(delayMs);

@@ -1,3 +1,4 @@
+import type { PartRunner } from './files.ts';
 import type { DestinationContext } from '../destinations/kit/define.ts';
 import { getDestination } from '../destinations/index.ts';
 import { PermissionError } from '../domain/errors.ts';
@@ -37,6 +38,11 @@ export interface Services {
   requestTimeoutMs?: number;
   /** A run that makes no progress for this long is stopped as failed (`OUTFLOW_RUN_STALL_TIMEOUT_MS`). */
   runStallTimeoutMs?: number;
+  /**
+   * Who renders a file run's parts (`outflow worker`: every worker, through the `parts` queue); unset: the
+   * process executing the run.
+   */
+  fileParts?: (runId: string) => PartRunner;
 }
 
 export function assertAdmin(actor: Actor, action: string): void {

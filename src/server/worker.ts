@@ -10,6 +10,8 @@ import { sleep } from '../lib/rate-limit.ts';
 import { getRun, transitionRun } from '../store/metadata/runs.ts';
 import { BullRunQueue, describeProcess, keys, QUEUE_NAME, queueSettings, redisConnection, type QueueSettings, type RunJob } from '../queue/bull.ts';
 import type { WorkerView } from '../queue/dispatcher.ts';
+import { BullPartQueue } from '../queue/parts.ts';
+import { createPartWorker } from './part-worker.ts';
 
 /** How often a worker renews its key in Redis (what `outflow status` lists); the key lives three beats. */
 const PRESENCE_MS = 5_000;
@@ -25,6 +27,8 @@ export interface RunWorkerOptions {
   lockMs?: number;
   /** How often each worker checks for stalled jobs; default: `OUTFLOW_WORKER_STALLED_CHECK_MS`, else 15 s. */
   stalledCheckMs?: number;
+  /** Parts of file runs (any worker's) this process renders at once; default `OUTFLOW_WORKER_PARTS`, else 2. */
+  partConcurrency?: number;
 }
 
 export interface RunWorker {
@@ -74,6 +78,14 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
   const redis = redisConnection(settings);
   const subscriber = redisConnection(settings);
   const producer = new BullRunQueue(home, settings, { poll: false });
+  // File runs this worker executes hand their parts to every worker (this one included) through the parts queue.
+  const partQueue = new BullPartQueue(settings);
+  const parts = createPartWorker(home, settings, id, {
+    concurrency: options.partConcurrency ?? positiveCount(env, 'OUTFLOW_WORKER_PARTS') ?? 2,
+    lockMs,
+    stalledCheckMs,
+  });
+  const services = { ...home, fileParts: (runId: string) => partQueue.runner(runId, home.log) };
 
   // Cancels reach the worker that executes the run within a publish: it aborts the run, which ends `cancelled`.
   void subscriber.subscribe(keys.cancelChannel(settings)).catch((error: unknown) => home.log.error({ err: error }, 'could not subscribe to cancels'));
@@ -113,7 +125,7 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
         }
         let ended;
         try {
-          ended = await executeRun(home, runId, await runActor(home, run.startedBy), {}, controller.signal);
+          ended = await executeRun(services, runId, await runActor(home, run.startedBy), {}, controller.signal);
         } catch (error) {
           // Cancelled or taken while we started it: read the record again.
           if (error instanceof ConflictError) continue;
@@ -198,6 +210,8 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
         const closing = worker.close();
         for (const controller of active.values()) controller.abort(drainReason());
         await closing;
+        await parts.drain();
+        await partQueue.close();
         await redis.del(keys.worker(settings, id)).catch(() => {});
         await producer.stopAll();
         redis.disconnect();
@@ -211,6 +225,14 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
 
 function ignoreConflict(error: unknown): void {
   if (!(error instanceof ConflictError)) throw error;
+}
+
+function positiveCount(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError('invalid_settings', `${name} must be a whole number above 0 (it is "${value}").`);
+  return n;
 }
 
 function positiveMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
