@@ -11,7 +11,7 @@ import { abortError, DEFAULT_SAFETY, intervalMs, latenessToleranceMs, MAX_LATE_R
  * take or lose, and every turn is measured on Redis's clock (`TIME`), so the workers' clocks need not agree.
  * A worker is told how long to wait for its turn and sleeps locally; the wait costs Redis nothing.
  *
- * Why not rate-limiter-flexible's RateLimiterRedis (installed, and fine for what it does): it counts points in
+ * Why not rate-limiter-flexible's RateLimiterRedis (a fine library for what it does): it counts points in
  * windows of whole seconds (`EX`), and the points of a window may all go out at once. Two windows back to back
  * then put up to twice the limit into one second of a vendor's sliding window, and sub-second spacing (20/s
  * is one request every ~53 ms) cannot be expressed at all. Its `execEvenly` spreads a window only within one
