@@ -24,6 +24,7 @@ import {
   quoteLiteral,
   SAMPLE_MAX_CHARS,
   SAMPLE_SCAN_ROWS,
+  snapshotRowMapper,
   type EntityInfo,
   type JournalEntry,
   type ProfileStore,
@@ -823,22 +824,7 @@ function hashInput(salt: string, columns: string[], alias: string): string {
 
 function createPostgresSync(store: PostgresProfileStore): SyncTables {
   const { pool, s, ref, members, entityMeta, entityTable, requireColumns, count, registerName } = store.internals();
-  const toRow = (spec: SnapshotSpec) => {
-    let seen: string[] | null = null;
-    let keys: string[] = [];
-    return (row: unknown[], names: string[]) => {
-      if (names !== seen) {
-        seen = names;
-        keys = names.map((name) => {
-          const match = /^c(\d+)$/.exec(name);
-          return match ? spec.columns[Number(match[1])]! : name;
-        });
-      }
-      const out: Record<string, string | number | boolean | null> = {};
-      for (let i = 0; i < keys.length; i++) out[keys[i]!] = plainValue(row[i]);
-      return out;
-    };
-  };
+  const toRow = (spec: SnapshotSpec) => snapshotRowMapper<unknown>(spec, plainValue);
   const selected = (spec: SnapshotSpec, alias: string) => spec.columns.map((_, i) => `${alias}.${snapColumn(i)}`);
   const createState = (d: string) => `CREATE TABLE IF NOT EXISTS ${d} (k text COLLATE "C" PRIMARY KEY, identity text, hash text, idhash text)`;
 

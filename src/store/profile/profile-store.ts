@@ -166,6 +166,27 @@ export interface SyncTables {
 export const ENTITY_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 const META = '_outflow_entities';
 
+/**
+ * Maps a snapshot result row back to the entity's column names: snapshots store mapped values in positional
+ * columns `c0`, `c1`, … (column names may be anything), worked out once per result. Both stores use it.
+ */
+export function snapshotRowMapper<V>(spec: SnapshotSpec, plainValue: (value: V) => string | number | boolean | null) {
+  let seen: string[] | null = null;
+  let keys: string[] = [];
+  return (row: V[], names: string[]): Record<string, string | number | boolean | null> => {
+    if (names !== seen) {
+      seen = names;
+      keys = names.map((name) => {
+        const match = /^c(\d+)$/.exec(name);
+        return match ? spec.columns[Number(match[1])]! : name;
+      });
+    }
+    const out: Record<string, string | number | boolean | null> = {};
+    for (let i = 0; i < keys.length; i++) out[keys[i]!] = plainValue(row[i] as V);
+    return out;
+  };
+}
+
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
@@ -843,23 +864,7 @@ function createSyncTables(
   // Where each journal's sequence stands; read from the table once per process (a resumed run appends after
   // what its predecessor journaled). Scanning the journal for its maximum on every batch cost O(n^2).
   const journalSeq = new Map<string, number>();
-  // Positional snapshot columns back to the entity's column names, worked out once per result.
-  const toRow = (spec: SnapshotSpec) => {
-    let seen: string[] | null = null;
-    let keys: string[] = [];
-    return (row: DuckDBValue[], names: string[]) => {
-      if (names !== seen) {
-        seen = names;
-        keys = names.map((name) => {
-          const match = /^c(\d+)$/.exec(name);
-          return match ? spec.columns[Number(match[1])]! : name;
-        });
-      }
-      const out: Record<string, string | number | boolean | null> = {};
-      for (let i = 0; i < keys.length; i++) out[keys[i]!] = plain(row[i] ?? null);
-      return out;
-    };
-  };
+  const toRow = (spec: SnapshotSpec) => snapshotRowMapper<DuckDBValue>(spec, (v) => plain(v ?? null));
   const selected = (spec: SnapshotSpec, alias: string) => spec.columns.map((_, i) => `${alias}.${snapColumn(i)}`);
   const stateKey = (alias: string) => `CAST(${alias}.k AS VARCHAR)`;
 
