@@ -20,6 +20,10 @@ export interface RunSummary {
   trigger: Run['trigger'];
   startedBy: string;
   resumedFrom?: string;
+  /** The run that continues this one (it resumed it), once there is one: this run can no longer be resumed. */
+  resumedBy?: string;
+  /** Whether `run resume` (POST /api/runs/{id}/resume) would accept this run now: failed or cancelled, and not superseded. */
+  resumable: boolean;
   entities: SourceResult[];
   rows: number | null;
   rowsDone: number;
@@ -38,6 +42,9 @@ export async function summarizeRun(home: Home, run: Run, options: { rejections?:
   let rejections: RunRejection[] = await listRunRejections(home.db, run.id, options.rejections ?? 100);
   // Viewers see that records were rejected and why, not whose profiles they were.
   if (home.actor.role === 'viewer') rejections = rejections.map((r) => ({ ...r, key: '(hidden)' }));
+  const ended = run.status === 'failed' || run.status === 'cancelled';
+  const superseded = ended ? await supersedingRun(home, run) : null;
+  const resumedBy = superseded?.resumedBy ? superseded.id : undefined;
   return {
     id: run.id,
     export: run.exportName,
@@ -45,6 +52,8 @@ export async function summarizeRun(home: Home, run: Run, options: { rejections?:
     trigger: run.trigger,
     startedBy: run.startedBy,
     ...(run.resumedFrom ? { resumedFrom: run.resumedFrom } : {}),
+    ...(resumedBy ? { resumedBy } : {}),
+    resumable: ended && !superseded,
     entities: run.sources,
     rows: run.rowsTotal,
     rowsDone: run.rowsDone,
@@ -56,8 +65,24 @@ export async function summarizeRun(home: Home, run: Run, options: { rejections?:
     queuedAt: run.queuedAt,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
-    ...(run.error ? { error: run.error } : {}),
+    ...(run.error ? { error: superseded ? supersededError(run.error, superseded) : run.error } : {}),
   };
+}
+
+/**
+ * The error of a run that was superseded, as shown: the stored message may tell how to resume it (written
+ * when it failed), which would now be refused; say instead which run continues it, or which newer run made it
+ * pointless.
+ */
+function supersededError(error: NonNullable<Run['error']>, superseded: Superseding): NonNullable<Run['error']> {
+  // The hints that suggest resuming, in every form the engine writes them (one sentence each).
+  const hint = /run resume|resumes (it )?from its checkpoint|resumes it when/;
+  const sentences = error.message.match(/[^.`]*(?:`[^`]*`[^.`]*)*(?:\.(?:\s+|$)|$)/g) ?? [error.message];
+  const kept = sentences.filter((s) => s.trim() !== '' && !hint.test(s)).join('').trim();
+  const then = superseded.resumedBy
+    ? `It was resumed as run ${superseded.id}: \`${outflowCommand('run', 'show', superseded.id)}\`.`
+    : `It cannot be resumed: it ${superseded.reason}.`;
+  return { ...error, message: `${kept}${kept ? ' ' : ''}${then}` };
 }
 
 export async function showRun(home: Home, id: string): Promise<RunSummary & { rejectionsTotal: number }> {
@@ -175,9 +200,16 @@ export async function recoverInterruptedRuns(home: Home, queueResume: (home: Hom
  * it again would re-send what that one sent), or a newer run of the same export that succeeded (resuming would
  * send an older state over a newer one).
  */
-export async function supersedingRun(home: Home, run: Run): Promise<{ id: string; reason: string } | null> {
+export interface Superseding {
+  id: string;
+  reason: string;
+  /** `id` resumed the run (rather than being a newer run that succeeded). */
+  resumedBy: boolean;
+}
+
+export async function supersedingRun(home: Home, run: Run): Promise<Superseding | null> {
   const resumedBy = await home.db.selectFrom('runs').select(['id']).where('resumed_from', '=', run.id).orderBy('queued_at').executeTakeFirst();
-  if (resumedBy) return { id: resumedBy.id, reason: `was already resumed by run ${resumedBy.id}` };
+  if (resumedBy) return { id: resumedBy.id, reason: `was already resumed by run ${resumedBy.id}`, resumedBy: true };
   const newer = await home.db
     .selectFrom('runs')
     .select(['id'])
@@ -186,7 +218,7 @@ export async function supersedingRun(home: Home, run: Run): Promise<{ id: string
     .where('queued_at', '>', run.queuedAt)
     .orderBy('queued_at', 'desc')
     .executeTakeFirst();
-  if (newer) return { id: newer.id, reason: `is older than run ${newer.id} of the same export, which succeeded` };
+  if (newer) return { id: newer.id, reason: `is older than run ${newer.id} of the same export, which succeeded`, resumedBy: false };
   return null;
 }
 

@@ -71,6 +71,8 @@ export function registerRunCommands(program: Command, io: Io): void {
         // A resumed run's counts include those of the runs it continues: say which, or they look doubled.
         const continues = summary.resumedFrom ? ` (${summary.trigger === 'recovery' ? 'resumed automatically after a crash:' : 'resuming'} run ${summary.resumedFrom})` : '';
         io.out(`started by ${summary.startedBy} at ${summary.startedAt ?? '-'}${continues}`);
+        // Its own counts stop where it stopped: the run that continues it has the rest.
+        if (summary.resumedBy) io.out(`resumed as run ${summary.resumedBy}`);
         printRunText(io, summary);
       }
     });
