@@ -73,8 +73,10 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
               Dry run
             </button>
             {schedule.data ? (
+              // Pausing leaves the export out of scheduled refreshes (its own schedule and the home's); it does
+              // not touch runs, so the label must not read like "resume a run".
               <button type="button" onClick={() => void pause(paused ? 'resume' : 'pause')}>
-                {paused ? 'Resume' : 'Pause'}
+                {paused ? 'Resume scheduled runs' : 'Pause scheduled runs'}
               </button>
             ) : null}
             <button type="button" onClick={() => setEditing(true)}>
@@ -122,7 +124,7 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
       {active ? <LiveRun key={active} id={active} canCancel={canEdit} onDone={() => (setFollowing(undefined), runs.reload())} /> : null}
       <h2>Run history</h2>
       <Loaded state={runs} empty={(list) => (list.length === 0 ? <Empty title="Not run yet.">{canEdit ? 'Press “Run now” to send it, or “Dry run” to see what it would send.' : 'Someone with the contributor role runs it.'}</Empty> : undefined)}>
-        {(list) => <RunHistory runs={list} />}
+        {(list) => <RunHistory runs={list} canResume={canEdit} onResumed={(id) => (setFollowing(id), runs.reload())} />}
       </Loaded>
       {editing ? (
         <ExportWizard
@@ -338,7 +340,13 @@ function formatDuration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-function RunHistory({ runs }: { runs: RunItem[] }) {
+interface ResumeProps {
+  /** The role may resume runs (not a viewer); the server still checks the connection. */
+  canResume: boolean;
+  onResumed: (newRunId: string) => void;
+}
+
+function RunHistory({ runs, ...resume }: { runs: RunItem[] } & ResumeProps) {
   const [open, setOpen] = useState<string>();
   return (
     <div className="table-wrap">
@@ -356,7 +364,7 @@ function RunHistory({ runs }: { runs: RunItem[] }) {
         </thead>
         <tbody>
           {runs.map((r) => (
-            <RunRow key={r.id} run={r} open={open === r.id} onToggle={() => setOpen(open === r.id ? undefined : r.id)} />
+            <RunRow key={r.id} run={r} open={open === r.id} onToggle={() => setOpen(open === r.id ? undefined : r.id)} {...resume} />
           ))}
         </tbody>
       </table>
@@ -364,7 +372,7 @@ function RunHistory({ runs }: { runs: RunItem[] }) {
   );
 }
 
-function RunRow({ run, open, onToggle }: { run: RunItem; open: boolean; onToggle: () => void }) {
+function RunRow({ run, open, onToggle, ...resume }: { run: RunItem; open: boolean; onToggle: () => void } & ResumeProps) {
   return (
     <>
       <tr>
@@ -385,7 +393,7 @@ function RunRow({ run, open, onToggle }: { run: RunItem; open: boolean; onToggle
       {open ? (
         <tr className="detail-row">
           <td colSpan={7}>
-            <RunDetails id={run.id} />
+            <RunDetails id={run.id} {...resume} />
           </td>
         </tr>
       ) : null}
@@ -393,8 +401,10 @@ function RunRow({ run, open, onToggle }: { run: RunItem; open: boolean; onToggle
   );
 }
 
-function RunDetails({ id }: { id: string }) {
-  const { data: run, error } = useApi(() => api<Run>('GET', `/runs/${enc(id)}`), [id]);
+function RunDetails({ id, canResume, onResumed }: { id: string } & ResumeProps) {
+  const { data: run, error, reload } = useApi(() => api<Run>('GET', `/runs/${enc(id)}`), [id]);
+  const [resumeError, setResumeError] = useState<ApiError>();
+  const [resuming, setResuming] = useState(false);
   if (error) return <ErrorBanner error={error} />;
   if (!run) return <Loading />;
   const files = run.entities.flatMap((e) => e.files ?? []);
@@ -407,12 +417,39 @@ function RunDetails({ id }: { id: string }) {
     a.click();
     URL.revokeObjectURL(a.href);
   };
+  // The same as `outflow run resume`: a new run continues this one from its checkpoint.
+  const resume = async () => {
+    setResumeError(undefined);
+    setResuming(true);
+    try {
+      const next = await api<Run>('POST', `/runs/${enc(id)}/resume`);
+      onResumed(next.id);
+    } catch (e) {
+      const err = asApiError(e);
+      // Another run of the export is going on: follow that one.
+      if (err.runId) onResumed(err.runId);
+      setResumeError(err);
+    } finally {
+      setResuming(false);
+      reload();
+    }
+  };
   return (
     <div className="run-details">
       <p>
         {num(run.sent)} sent · {num(run.rejected)} rejected · {num(run.notAttempted)} not attempted · finished {when(run.finishedAt)}
       </p>
+      {run.resumedBy ? <p>Resumed as run {run.resumedBy}.</p> : null}
       {run.error ? <div className="banner error">{run.error.message}</div> : null}
+      {canResume && run.resumable ? (
+        <p>
+          <button type="button" className="primary" onClick={() => void resume()} disabled={resuming}>
+            Resume this run
+          </button>{' '}
+          <span className="muted">A new run sends what this one did not, from its checkpoint.</span>
+        </p>
+      ) : null}
+      <ErrorBanner error={resumeError} />
       {run.warnings.map((w) => (
         <div key={w} className="banner warn">
           {w}
