@@ -117,7 +117,8 @@ export async function listRunSummaries(home: Home, options: RunFilter = {}): Pro
 function parseStatus(value: string | undefined): RunStatus | undefined {
   if (value === undefined || value === '') return undefined;
   if (!(runStatuses as readonly string[]).includes(value)) {
-    throw new ValidationError(`--status must be one of ${runStatuses.join(', ')}, not "${value}".`, [{ path: 'status', message: `one of ${runStatuses.join(', ')}` }]);
+    // Named by its field (the API's query parameter); the CLI says `--status` (see `run list`).
+    throw new ValidationError(`status must be one of ${runStatuses.join(', ')}, not "${value}".`, [{ path: 'status', message: `one of ${runStatuses.join(', ')}` }]);
   }
   return value as RunStatus;
 }
@@ -128,7 +129,7 @@ function parseSince(value: string | undefined): string | undefined {
   const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? new Date(value) : null;
   // A date that does not exist (2026-02-30) rolls over in Date; refuse it rather than list from March.
   if (!date || Number.isNaN(date.getTime()) || (value.length === 10 && date.toISOString().slice(0, 10) !== value)) {
-    throw new ValidationError(`--since must be a date such as 2026-11-01 (midnight UTC) or a date-time with its offset such as 2026-11-01T08:00:00Z, not "${value}".`, [
+    throw new ValidationError(`since must be a date such as 2026-11-01 (midnight UTC) or a date-time with its offset such as 2026-11-01T08:00:00Z, not "${value}".`, [
       { path: 'since', message: 'a date (YYYY-MM-DD) or an ISO 8601 date-time with an offset' },
     ]);
   }

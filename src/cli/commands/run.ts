@@ -1,9 +1,21 @@
 import type { Command } from 'commander';
 import { runStatuses } from '../../domain/model.ts';
+import { ValidationError } from '../../domain/errors.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 import { printJson, printTable, type Io } from '../output.ts';
 import { integerOption, withClient } from './common.ts';
 import { printRunText, reportRun, runWithProgress } from './export.ts';
+
+/**
+ * The use-case layer names a bad filter by its field (`status must be…`), as the API does; here it was given
+ * as a flag, so say `--status must be…`. The error stays a ValidationError (exit code 2).
+ */
+function asFlagError(error: unknown, fields: string[]): unknown {
+  if (!(error instanceof ValidationError)) return error;
+  const field = error.issues[0]?.path;
+  if (!field || !fields.includes(field) || !error.message.startsWith(`${field} `)) return error;
+  return new ValidationError(`--${error.message}`, error.issues, { cause: error });
+}
 
 export function registerRunCommands(program: Command, io: Io): void {
   const run = program.command('run').description('Run history');
@@ -15,7 +27,9 @@ export function registerRunCommands(program: Command, io: Io): void {
     .option('--since <date>', 'only runs queued at or after this date (midnight UTC) or ISO date-time')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const runs = await withClient(command, (client) => client.listRuns({ export: opts.export, limit: opts.limit, status: opts.status, since: opts.since }));
+      const runs = await withClient(command, (client) => client.listRuns({ export: opts.export, limit: opts.limit, status: opts.status, since: opts.since })).catch((error: unknown) => {
+        throw asFlagError(error, ['status', 'since']);
+      });
       const rows = runs.map((r) => ({
         name: r.id,
         id: r.id,
