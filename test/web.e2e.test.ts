@@ -303,11 +303,21 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     try {
       await page.getByRole('button', { name: 'Run now' }).click();
       const live = page.locator('section.live');
+      // While it runs, its history row shows the counts the progress line shows, not those of when it was queued.
+      await expect.poll(() => live.getByRole('status').textContent()).toMatch(/^0 of 100 rows/);
+      await expect.poll(async () => (await page.getByRole('row', { name: /run_/ }).first().locator('td').allTextContents()).slice(3, 5)).toEqual(['100', '0']);
       await live.getByRole('button', { name: 'Cancel run' }).click();
       await live.waitFor({ state: 'detached', timeout: 60_000 });
       await expect.poll(() => page.getByRole('row', { name: /run_/ }).first().textContent()).toMatch(/cancelled/);
-      const runs = (await api('/runs')) as { status: string }[];
+      const runs = (await api('/runs')) as { id: string; status: string; rows: number; rowsDone: number }[];
       expect(runs.map((r) => r.status)).toEqual(['cancelled', 'succeeded']);
+      // "Rows" and "Done" mean what `run list` says: rows to handle, rows handled.
+      const cells = await page.getByRole('row', { name: /run_/ }).first().locator('td').allTextContents();
+      expect(cells.slice(3, 5)).toEqual([String(runs[0]!.rows), String(runs[0]!.rowsDone)]);
+      const cli = (await outflow(home, 'run', 'list', '--export', 'Gold to Iterable', '--json')).json() as { id: string; rows: number; rowsDone: number }[];
+      expect(cli[0]).toMatchObject({ id: runs[0]!.id, rows: 100, rowsDone: runs[0]!.rowsDone });
+      const table = (await outflow(home, 'run', 'list', '--export', 'Gold to Iterable')).stdout.split('\n');
+      expect(table[0]).toMatch(/ROWS\s+DONE\s+SENT/);
     } finally {
       iterable.setLatency(0);
     }

@@ -36,7 +36,10 @@ export function registerRunCommands(program: Command, io: Io): void {
         export: r.export,
         status: r.status,
         startedBy: r.startedBy,
+        // The same counts as the web app's history: rows the run has to handle (known once it starts) and
+        // rows handled so far (sent, rejected or unchanged), live while it runs.
         rows: r.rows,
+        ...(opts.json ? { rowsDone: r.rowsDone } : { done: r.rowsDone }),
         sent: r.sent,
         rejected: r.rejected,
         startedAt: r.startedAt,

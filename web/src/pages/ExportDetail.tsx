@@ -13,6 +13,8 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
   const runs = useApi(() => api<RunItem[]>('GET', `/runs?export=${enc(name)}&limit=50`), [name]);
   const schedule = useApi(() => api<Schedule>('GET', '/schedule'), [name]);
   const [following, setFollowing] = useState<string>();
+  /** The run in progress as last polled: the history row shows its live counts, not those loaded with the list. */
+  const [live, setLive] = useState<Run>();
   const [error, setError] = useState<ApiError>();
   const [removing, setRemoving] = useState(false);
   const [editing, setEditing] = useState(false);
@@ -121,10 +123,10 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
         </dd>
       </dl>
       {dry ? <DryRunPanel report={dry} onClose={() => setDry(undefined)} /> : null}
-      {active ? <LiveRun key={active} id={active} canCancel={canEdit} onDone={() => (setFollowing(undefined), runs.reload())} /> : null}
+      {active ? <LiveRun key={active} id={active} canCancel={canEdit} onUpdate={setLive} onDone={() => (setFollowing(undefined), setLive(undefined), runs.reload())} /> : null}
       <h2>Run history</h2>
       <Loaded state={runs} empty={(list) => (list.length === 0 ? <Empty title="Not run yet.">{canEdit ? 'Press “Run now” to send it, or “Dry run” to see what it would send.' : 'Someone with the contributor role runs it.'}</Empty> : undefined)}>
-        {(list) => <RunHistory runs={list} canResume={canEdit} onResumed={(id) => (setFollowing(id), runs.reload())} />}
+        {(list) => <RunHistory runs={live ? list.map((r) => (r.id === live.id ? { ...r, status: live.status, rows: live.rows, rowsDone: live.rowsDone ?? r.rowsDone, sent: live.sent, rejected: live.rejected } : r)) : list} canResume={canEdit} onResumed={(id) => (setFollowing(id), runs.reload())} />}
       </Loaded>
       {editing ? (
         <ExportWizard
@@ -273,13 +275,15 @@ function DryRunPanel({ report, onClose }: { report: DryRunReport | 'running'; on
 }
 
 /** A run in progress, polled every second: rows done, rate, ETA; cancel. No reload needed. */
-function LiveRun({ id, canCancel, onDone }: { id: string; canCancel: boolean; onDone: () => void }) {
+function LiveRun({ id, canCancel, onUpdate, onDone }: { id: string; canCancel: boolean; onUpdate: (run: Run) => void; onDone: () => void }) {
   const [run, setRun] = useState<Run>();
   const [error, setError] = useState<ApiError>();
   const samples = useRef<{ at: number; rows: number }[]>([]);
   // The parent passes a new callback each render; polling must not restart for that.
   const doneRef = useRef(onDone);
   doneRef.current = onDone;
+  const updateRef = useRef(onUpdate);
+  updateRef.current = onUpdate;
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout>;
@@ -288,6 +292,7 @@ function LiveRun({ id, canCancel, onDone }: { id: string; canCancel: boolean; on
         const r = await api<Run>('GET', `/runs/${enc(id)}`);
         if (!live) return;
         setRun(r);
+        updateRef.current(r);
         samples.current = [...samples.current, { at: Date.now(), rows: r.rowsDone ?? 0 }].slice(-10);
         if (!ACTIVE.has(r.status)) return doneRef.current();
       } catch (e) {
@@ -357,7 +362,9 @@ function RunHistory({ runs, ...resume }: { runs: RunItem[] } & ResumeProps) {
             <th scope="col">Status</th>
             <th scope="col">Started</th>
             <th scope="col">By</th>
+            {/* The same two counts as `outflow run list`: rows the run has to handle, and how many it handled so far. */}
             <th scope="col" className="num">Rows</th>
+            <th scope="col" className="num">Done</th>
             <th scope="col" className="num">Sent</th>
             <th scope="col" className="num">Rejected</th>
           </tr>
@@ -386,13 +393,14 @@ function RunRow({ run, open, onToggle, ...resume }: { run: RunItem; open: boolea
         </td>
         <td>{when(run.startedAt ?? run.queuedAt)}</td>
         <td>{run.startedBy}</td>
+        <td className="num">{run.rows == null ? '–' : num(run.rows)}</td>
         <td className="num">{num(run.rowsDone)}</td>
         <td className="num">{num(run.sent)}</td>
         <td className="num">{num(run.rejected)}</td>
       </tr>
       {open ? (
         <tr className="detail-row">
-          <td colSpan={7}>
+          <td colSpan={8}>
             <RunDetails id={run.id} {...resume} />
           </td>
         </tr>
