@@ -189,6 +189,11 @@ describe('a run whose process was killed', () => {
     expect(text.stdout).toContain(`resumed as run ${recovered.id}`);
     expect(`${text.stdout}${text.stderr}`).not.toContain('outflow run resume');
     expect((await outflow(home, 'run', 'resume', run.id)).code).toBe(4);
+    // The data manifest lists the chain once: its last run, which reports the counts of both.
+    const manifest = (await outflow(home, 'export', 'manifest', 'third', '--json')).json();
+    const listed = manifest.lastRuns.map((r: { id: string }) => r.id);
+    expect(listed).toContain(recovered.id);
+    expect(listed).not.toContain(run.id);
   }, 60_000);
 });
 
