@@ -39,7 +39,7 @@ export interface RunSummary {
 }
 
 export async function summarizeRun(home: Home, run: Run, options: { rejections?: number } = {}): Promise<RunSummary> {
-  let rejections: RunRejection[] = await listRunRejections(home.db, run.id, options.rejections ?? 100);
+  let rejections: RunRejection[] = await listChainRejections(home, run, options.rejections ?? 100);
   // Viewers see that records were rejected and why, not whose profiles they were.
   if (home.actor.role === 'viewer') rejections = rejections.map((r) => ({ ...r, key: '(hidden)' }));
   const ended = run.status === 'failed' || run.status === 'cancelled';
@@ -88,7 +88,36 @@ function supersededError(error: NonNullable<Run['error']>, superseded: Supersedi
 export async function showRun(home: Home, id: string): Promise<RunSummary & { rejectionsTotal: number }> {
   await reapStaleRuns(home, STALE_AFTER_MS, id);
   const run = await getRun(home.db, id);
-  return { ...(await summarizeRun(home, run)), rejectionsTotal: await countRunRejections(home.db, id) };
+  let total = 0;
+  for (const member of await runChain(home, run)) total += await countRunRejections(home.db, member);
+  return { ...(await summarizeRun(home, run)), rejectionsTotal: total };
+}
+
+/**
+ * The runs whose counts `run` reports, oldest first, ending with `run`: the runs it resumes (and those they
+ * resume), whose counts carried over into it. Each member's rejections were recorded in the same transaction
+ * as its checkpoint, so the chain's rejections are every rejected member once: the last run of a chain lists
+ * them all, as its `rejected` counts them all.
+ */
+export async function runChain(home: Home, run: Run): Promise<string[]> {
+  const chain = [run.id];
+  let previous = run.resumedFrom;
+  // Bounded: a cycle cannot happen (a run resumes an older one), but a corrupt row must not loop forever.
+  while (previous && chain.length < 1000 && !chain.includes(previous)) {
+    chain.unshift(previous);
+    const row = await home.db.selectFrom('runs').select('resumed_from').where('id', '=', previous).executeTakeFirst();
+    previous = row?.resumed_from ?? null;
+  }
+  return chain;
+}
+
+async function listChainRejections(home: Home, run: Run, limit: number): Promise<RunRejection[]> {
+  const out: RunRejection[] = [];
+  for (const member of await runChain(home, run)) {
+    if (out.length >= limit) break;
+    out.push(...(await listRunRejections(home.db, member, limit - out.length)));
+  }
+  return out;
 }
 
 /** Filters of the run history; the API and the CLI take them as text and this checks them once. */
@@ -304,10 +333,14 @@ export async function rejectionsCsv(home: Home, id: string, options: { pageSize?
   const run = await getRun(home.db, id);
   await audit(home, 'run.rejections', { type: 'export', name: run.exportName }, { runId: id, rejected: run.rejected });
   const db = home.db;
+  // A resumed run's CSV holds the rejections of the whole chain it reports (see runChain).
+  const chain = await runChain(home, run);
   return (async function* () {
     yield csvRow([...REJECTIONS_CSV_COLUMNS]);
-    for await (const page of iterateRunRejections(db, id, options.pageSize)) {
-      yield page.map((r) => csvRow([r.key, r.source, r.code, r.reason])).join('');
+    for (const member of chain) {
+      for await (const page of iterateRunRejections(db, member, options.pageSize)) {
+        yield page.map((r) => csvRow([r.key, r.source, r.code, r.reason])).join('');
+      }
     }
   })();
 }
