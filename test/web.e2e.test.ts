@@ -304,8 +304,8 @@ describe.skipIf(!available)('the web app in Chromium', () => {
       await page.getByRole('button', { name: 'Run now' }).click();
       const live = page.locator('section.live');
       // While it runs, its history row shows the counts the progress line shows, not those of when it was queued.
-      await expect.poll(() => live.getByRole('status').textContent()).toMatch(/^0 of 100 rows/);
-      await expect.poll(async () => (await page.getByRole('row', { name: /run_/ }).first().locator('td').allTextContents()).slice(3, 5)).toEqual(['100', '0']);
+      await expect.poll(() => live.getByRole('status').textContent(), { timeout: 15_000 }).toMatch(/^0 of 100 rows/);
+      await expect.poll(async () => (await page.getByRole('row', { name: /run_/ }).first().locator('td').allTextContents()).slice(3, 5), { timeout: 15_000 }).toEqual(['100', '0']);
       await live.getByRole('button', { name: 'Cancel run' }).click();
       await live.waitFor({ state: 'detached', timeout: 60_000 });
       await expect.poll(() => page.getByRole('row', { name: /run_/ }).first().textContent()).toMatch(/cancelled/);
