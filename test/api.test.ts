@@ -611,6 +611,20 @@ describe('sessions', () => {
   });
 });
 
+describe('run filters', () => {
+  it('names a bad filter by its query parameter, not by a CLI flag', async () => {
+    const status = await call('viewer', 'GET', '/api/runs?status=done');
+    expect(status.status).toBe(422);
+    expect(status.body.error).toMatchObject({ code: 'invalid_input', issues: [{ path: 'status' }] });
+    expect(status.body.error.message).toMatch(/^status must be one of queued, running, succeeded, failed, cancelled, not "done"/);
+    const since = await call('viewer', 'GET', '/api/runs?since=yesterday');
+    expect(since.status).toBe(422);
+    expect(since.body.error).toMatchObject({ code: 'invalid_input', issues: [{ path: 'since' }] });
+    expect(since.body.error.message).toMatch(/^since must be a date such as 2026-11-01/);
+    expect(JSON.stringify([status.body, since.body])).not.toContain('--');
+  });
+});
+
 describe('segment preview', () => {
   it('counts what a filter selects, the same number a saved segment gets, and saves nothing', async () => {
     const before = await snapshot();

@@ -303,6 +303,19 @@ describe('marketing exports through the CLI', () => {
     }
     const history = (await outflow(home, 'run', 'list', '--json', '--export', 'everyone-to-iterable')).json();
     expect(history.map((r: { status: string }) => r.status)).toEqual(['succeeded', 'failed']);
+    // The last run of the chain reports every member once, in every view: its rejections are those of the
+    // failed run it continues and its own, as its `rejected` counts them.
+    const [last, first] = history as { id: string; rejected: number }[];
+    expect(first!.rejected).toBeGreaterThan(0);
+    expect(last!.rejected).toBeGreaterThanOrEqual(first!.rejected);
+    const shown = (await outflow(home, 'run', 'show', last!.id, '--json')).json();
+    expect(shown.rejectionsTotal).toBe(last!.rejected);
+    expect(shown.rejections).toHaveLength(last!.rejected);
+    const csv = (await outflow(home, 'run', 'rejections', last!.id)).stdout.trimEnd().split('\n');
+    expect(csv).toHaveLength(1 + last!.rejected);
+    expect(new Set(csv.slice(1)).size).toBe(last!.rejected);
+    // The failed run keeps reporting its own.
+    expect((await outflow(home, 'run', 'rejections', first!.id)).stdout.trimEnd().split('\n')).toHaveLength(1 + first!.rejected);
   });
 });
 

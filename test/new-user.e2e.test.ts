@@ -173,6 +173,20 @@ describe('the demo, with its home outside the working folder', () => {
     expect(result.stdout).toContain(`Explore: npx outflow --home ${demoHome} run list\n`);
     expect(result.stdout).not.toContain('--home ../');
     expect(result.stdout).toContain("The demo's SFTP server stopped with the demo");
+    // Like everything Outflow creates in a home: the generated profiles, the SFTP folder and the files it
+    // received are readable by their owner only.
+    const open: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if ((fs.lstatSync(full).mode & 0o077) !== 0) open.push(`${path.relative(demoHome, full)} ${(fs.lstatSync(full).mode & 0o777).toString(8)}`);
+        if (entry.isDirectory()) walk(full);
+      }
+    };
+    walk(demoHome);
+    expect(fs.readdirSync(path.join(demoHome, 'demo', 'sftp-server', 'exports')).length).toBeGreaterThan(0);
+    expect(open).toEqual([]);
+    expect(fs.statSync(demoHome).mode & 0o777).toBe(0o700);
     fs.rmSync(path.dirname(demoHome), { recursive: true, force: true });
   });
 });

@@ -8,6 +8,8 @@ import { createExport, queueResume, runExport } from '../src/app/exports.ts';
 import { openHome, type Home } from '../src/app/home.ts';
 import { RunConflictError } from '../src/domain/errors.ts';
 import { listRuns } from '../src/store/metadata/runs.ts';
+import { recoverInterruptedRuns } from '../src/app/runs.ts';
+import { executeRun } from '../src/engine/run-export.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
 import { readServerFile } from '../src/server/server-file.ts';
@@ -170,6 +172,28 @@ describe('a run whose process was killed', () => {
     expect(shown.status).toBe('failed');
     expect(shown.error).toMatchObject({ code: 'interrupted' });
     expect(shown.error.message).toContain(`outflow run resume ${run.id}`);
+    expect(shown.resumable).toBe(true);
+
+    // The server resumes it when it starts: from then on the old run names the run that continues it and no
+    // longer tells to resume it (a command that would be refused).
+    const recovered = await withHome(async (h) => {
+      const [queued] = await recoverInterruptedRuns(h, queueResume);
+      return executeRun(h, queued!.id, h.actor);
+    });
+    expect(recovered).toMatchObject({ resumedFrom: run.id, trigger: 'recovery' });
+    const after = (await outflow(home, 'run', 'show', run.id, '--json')).json();
+    expect(after).toMatchObject({ status: 'failed', resumedBy: recovered.id, resumable: false, error: { code: 'interrupted' } });
+    expect(after.error.message).not.toMatch(/run resume|resumes it/);
+    expect(after.error.message).toContain(`It was resumed as run ${recovered.id}`);
+    const text = await outflow(home, 'run', 'show', run.id);
+    expect(text.stdout).toContain(`resumed as run ${recovered.id}`);
+    expect(`${text.stdout}${text.stderr}`).not.toContain('outflow run resume');
+    expect((await outflow(home, 'run', 'resume', run.id)).code).toBe(4);
+    // The data manifest lists the chain once: its last run, which reports the counts of both.
+    const manifest = (await outflow(home, 'export', 'manifest', 'third', '--json')).json();
+    const listed = manifest.lastRuns.map((r: { id: string }) => r.id);
+    expect(listed).toContain(recovered.id);
+    expect(listed).not.toContain(run.id);
   }, 60_000);
 });
 

@@ -48,6 +48,9 @@ describe('outflow schedule', () => {
     }
     const text = await outflow(home, 'schedule', 'show');
     expect(text.stdout).toContain('Refresh: mon-fri at 06:00, 18:00 (Europe/Paris)');
+    // Nothing has fired yet: the moment it was set is not a handled slot.
+    expect(shown.json().lastFiredAt).toBeNull();
+    expect(text.stdout).not.toContain('Last handled slot');
 
     const cron = await outflow(home, 'schedule', 'set', '--cron', '30 1 * * *', '--tz', 'America/New_York', '--json');
     expect(cron.json()).toMatchObject({ cron: ['30 1 * * *'], timeZone: 'America/New_York' });

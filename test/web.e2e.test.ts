@@ -303,14 +303,42 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     try {
       await page.getByRole('button', { name: 'Run now' }).click();
       const live = page.locator('section.live');
+      // While it runs, its history row shows the counts the progress line shows, not those of when it was queued.
+      await expect.poll(() => live.getByRole('status').textContent(), { timeout: 15_000 }).toMatch(/^0 of 100 rows/);
+      await expect.poll(async () => (await page.getByRole('row', { name: /run_/ }).first().locator('td').allTextContents()).slice(3, 5), { timeout: 15_000 }).toEqual(['100', '0']);
       await live.getByRole('button', { name: 'Cancel run' }).click();
       await live.waitFor({ state: 'detached', timeout: 60_000 });
       await expect.poll(() => page.getByRole('row', { name: /run_/ }).first().textContent()).toMatch(/cancelled/);
-      const runs = (await api('/runs')) as { status: string }[];
+      const runs = (await api('/runs')) as { id: string; status: string; rows: number; rowsDone: number }[];
       expect(runs.map((r) => r.status)).toEqual(['cancelled', 'succeeded']);
+      // "Rows" and "Done" mean what `run list` says: rows to handle, rows handled.
+      const cells = await page.getByRole('row', { name: /run_/ }).first().locator('td').allTextContents();
+      expect(cells.slice(3, 5)).toEqual([String(runs[0]!.rows), String(runs[0]!.rowsDone)]);
+      const cli = (await outflow(home, 'run', 'list', '--export', 'Gold to Iterable', '--json')).json() as { id: string; rows: number; rowsDone: number }[];
+      expect(cli[0]).toMatchObject({ id: runs[0]!.id, rows: 100, rowsDone: runs[0]!.rowsDone });
+      const table = (await outflow(home, 'run', 'list', '--export', 'Gold to Iterable')).stdout.split('\n');
+      expect(table[0]).toMatch(/ROWS\s+DONE\s+SENT/);
     } finally {
       iterable.setLatency(0);
     }
+  });
+
+  it('resumes the cancelled run from its page, and the resumed run finishes', async () => {
+    const page = contributorPage;
+    const [cancelled] = (await api('/runs')) as { id: string; status: string }[];
+    expect(cancelled!.status).toBe('cancelled');
+    await page.getByRole('row', { name: new RegExp(cancelled!.id) }).getByRole('button', { name: cancelled!.id }).click();
+    await page.getByRole('button', { name: 'Resume this run' }).click();
+    const live = page.locator('section.live');
+    await live.waitFor();
+    await live.waitFor({ state: 'detached', timeout: 60_000 });
+    await expect.poll(async () => ((await api('/runs')) as { status: string }[]).map((r) => r.status)).toEqual(['succeeded', 'cancelled', 'succeeded']);
+    const [resumed] = (await api('/runs')) as { id: string }[];
+    expect(await api(`/runs/${resumed!.id}`)).toMatchObject({ status: 'succeeded', resumedFrom: cancelled!.id, trigger: 'resume' });
+    // The cancelled run now names the run that continues it, and offers no second resume.
+    await page.getByText(`Resumed as run ${resumed!.id}.`).waitFor();
+    expect(await page.getByRole('button', { name: 'Resume this run' }).count()).toBe(0);
+    expect(await api(`/runs/${cancelled!.id}`)).toMatchObject({ resumedBy: resumed!.id, resumable: false });
   });
 
   it('a dry run shows what a run would add, update, remove and reject, and sends nothing', async () => {
@@ -330,7 +358,7 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     expect(reasons).toHaveLength(2);
     expect(reasons.join(' ')).toMatch(/e-?mail/i);
     expect(iterable.listMembers(list.id, ITERABLE_KEY)).toHaveLength(before);
-    expect(((await api('/runs')) as unknown[]).length).toBe(2);
+    expect(((await api('/runs')) as unknown[]).length).toBe(3);
     await check(page, 'dry-run');
     await panel.getByRole('button', { name: 'Close dry run' }).click();
   });
@@ -338,11 +366,11 @@ describe.skipIf(!available)('the web app in Chromium', () => {
   it('pauses and resumes an export from its page', async () => {
     const page = contributorPage;
     const fact = page.getByTestId('export-schedule');
-    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Pause scheduled runs' }).click();
     await expect.poll(() => fact.textContent()).toMatch(/Paused/);
     const paused = (await api('/schedule')) as { exports: { name: string; paused: boolean }[] };
     expect(paused.exports).toEqual([expect.objectContaining({ name: 'Gold to Iterable', paused: true })]);
-    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('button', { name: 'Resume scheduled runs' }).click();
     await expect.poll(() => fact.textContent()).not.toMatch(/Paused/);
     expect(((await api('/schedule')) as { exports: unknown[] }).exports).toEqual([]);
   });

@@ -108,6 +108,8 @@ export const RunSummary = z
     trigger: z.string(),
     startedBy: z.string(),
     resumedFrom: z.string().optional(),
+    resumedBy: z.string().optional().openapi({ description: 'The run that continues this one; set once it was resumed (it can then no longer be resumed).' }),
+    resumable: z.boolean().openapi({ description: 'Whether POST /api/runs/{id}/resume accepts this run now: failed or cancelled, and neither resumed yet nor older than a run of its export that succeeded.' }),
     entities: z.array(
       z.object({
         name: z.string(),

@@ -536,7 +536,15 @@ export async function exportManifest(home: Home, name: string): Promise<ExportMa
         }
       : { mode: 'manual', paused: own?.paused ?? false, next: [] };
 
-  const runs = await listRuns(home.db, { exportId: exp.id, limit: MANIFEST_RUNS });
+  // A run that was resumed is not listed: the run that continues it reports the whole chain (the counts carry
+  // over), so listing both would count its members twice.
+  const recent = await listRuns(home.db, { exportId: exp.id, limit: MANIFEST_RUNS * 2 });
+  const resumed = new Set(
+    recent.length === 0
+      ? []
+      : (await home.db.selectFrom('runs').select('resumed_from').where('resumed_from', 'in', recent.map((r) => r.id)).execute()).map((r) => r.resumed_from),
+  );
+  const runs = recent.filter((r) => !resumed.has(r.id)).slice(0, MANIFEST_RUNS);
   return {
     export: exp.name,
     generatedAt: home.now().toISOString(),

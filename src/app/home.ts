@@ -7,6 +7,7 @@ import { sweepWorkDirs } from '../engine/files.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.ts';
 import type { Services } from '../engine/services.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
+import { sweepUploadDirs } from '../lib/scratch.ts';
 import { createMemoryRateLimiter } from '../lib/rate-limit.ts';
 import { openRedisRateLimiter } from '../lib/rate-limit-redis.ts';
 import { openMetadataStore, type MetadataStore } from '../store/metadata/db.ts';
@@ -109,6 +110,8 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   );
   const swept = sweepWorkDirs(tmpDir);
   if (swept.length > 0) log.info({ folders: swept }, 'removed scratch folders of runs whose process was killed');
+  const uploads = sweepUploadDirs(tmpDir);
+  if (uploads.length > 0) log.info({ folders: uploads }, 'removed entity uploads of servers that were killed');
   return {
     dir,
     actor: options.actor ?? actorFromEnv(env),

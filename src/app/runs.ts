@@ -22,6 +22,10 @@ export interface RunSummary {
   trigger: Run['trigger'];
   startedBy: string;
   resumedFrom?: string;
+  /** The run that continues this one (it resumed it), once there is one: this run can no longer be resumed. */
+  resumedBy?: string;
+  /** Whether `run resume` (POST /api/runs/{id}/resume) would accept this run now: failed or cancelled, and not superseded. */
+  resumable: boolean;
   entities: SourceResult[];
   rows: number | null;
   rowsDone: number;
@@ -37,9 +41,12 @@ export interface RunSummary {
 }
 
 export async function summarizeRun(home: Home, run: Run, options: { rejections?: number } = {}): Promise<RunSummary> {
-  let rejections: RunRejection[] = await listRunRejections(home.db, run.id, options.rejections ?? 100);
+  let rejections: RunRejection[] = await listChainRejections(home, run, options.rejections ?? 100);
   // Viewers see that records were rejected and why, not whose profiles they were.
   if (home.actor.role === 'viewer') rejections = rejections.map((r) => ({ ...r, key: '(hidden)' }));
+  const ended = run.status === 'failed' || run.status === 'cancelled';
+  const superseded = ended ? await supersedingRun(home, run) : null;
+  const resumedBy = superseded?.resumedBy ? superseded.id : undefined;
   return {
     id: run.id,
     export: run.exportName,
@@ -47,6 +54,8 @@ export async function summarizeRun(home: Home, run: Run, options: { rejections?:
     trigger: run.trigger,
     startedBy: run.startedBy,
     ...(run.resumedFrom ? { resumedFrom: run.resumedFrom } : {}),
+    ...(resumedBy ? { resumedBy } : {}),
+    resumable: ended && !superseded,
     entities: run.sources,
     rows: run.rowsTotal,
     rowsDone: run.rowsDone,
@@ -58,14 +67,59 @@ export async function summarizeRun(home: Home, run: Run, options: { rejections?:
     queuedAt: run.queuedAt,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
-    ...(run.error ? { error: run.error } : {}),
+    ...(run.error ? { error: superseded ? supersededError(run.error, superseded) : run.error } : {}),
   };
+}
+
+/**
+ * The error of a run that was superseded, as shown: the stored message may tell how to resume it (written
+ * when it failed), which would now be refused; say instead which run continues it, or which newer run made it
+ * pointless.
+ */
+function supersededError(error: NonNullable<Run['error']>, superseded: Superseding): NonNullable<Run['error']> {
+  // The hints that suggest resuming, in every form the engine writes them (one sentence each).
+  const hint = /run resume|resumes (it )?from its checkpoint|resumes it when/;
+  const sentences = error.message.match(/[^.`]*(?:`[^`]*`[^.`]*)*(?:\.(?:\s+|$)|$)/g) ?? [error.message];
+  const kept = sentences.filter((s) => s.trim() !== '' && !hint.test(s)).join('').trim();
+  const then = superseded.resumedBy
+    ? `It was resumed as run ${superseded.id}: \`${outflowCommand('run', 'show', superseded.id)}\`.`
+    : `It cannot be resumed: it ${superseded.reason}.`;
+  return { ...error, message: `${kept}${kept ? ' ' : ''}${then}` };
 }
 
 export async function showRun(home: Home, id: string): Promise<RunSummary & { rejectionsTotal: number }> {
   await reapStaleRuns(home, STALE_AFTER_MS, id);
   const run = await getRun(home.db, id);
-  return { ...(await summarizeRun(home, run)), rejectionsTotal: await countRunRejections(home.db, id) };
+  let total = 0;
+  for (const member of await runChain(home, run)) total += await countRunRejections(home.db, member);
+  return { ...(await summarizeRun(home, run)), rejectionsTotal: total };
+}
+
+/**
+ * The runs whose counts `run` reports, oldest first, ending with `run`: the runs it resumes (and those they
+ * resume), whose counts carried over into it. Each member's rejections were recorded in the same transaction
+ * as its checkpoint, so the chain's rejections are every rejected member once: the last run of a chain lists
+ * them all, as its `rejected` counts them all.
+ */
+export async function runChain(home: Home, run: Run): Promise<string[]> {
+  const chain = [run.id];
+  let previous = run.resumedFrom;
+  // Bounded: a cycle cannot happen (a run resumes an older one), but a corrupt row must not loop forever.
+  while (previous && chain.length < 1000 && !chain.includes(previous)) {
+    chain.unshift(previous);
+    const row = await home.db.selectFrom('runs').select('resumed_from').where('id', '=', previous).executeTakeFirst();
+    previous = row?.resumed_from ?? null;
+  }
+  return chain;
+}
+
+async function listChainRejections(home: Home, run: Run, limit: number): Promise<RunRejection[]> {
+  const out: RunRejection[] = [];
+  for (const member of await runChain(home, run)) {
+    if (out.length >= limit) break;
+    out.push(...(await listRunRejections(home.db, member, limit - out.length)));
+  }
+  return out;
 }
 
 /** Filters of the run history; the API and the CLI take them as text and this checks them once. */
@@ -94,7 +148,8 @@ export async function listRunSummaries(home: Home, options: RunFilter = {}): Pro
 function parseStatus(value: string | undefined): RunStatus | undefined {
   if (value === undefined || value === '') return undefined;
   if (!(runStatuses as readonly string[]).includes(value)) {
-    throw new ValidationError(`--status must be one of ${runStatuses.join(', ')}, not "${value}".`, [{ path: 'status', message: `one of ${runStatuses.join(', ')}` }]);
+    // Named by its field (the API's query parameter); the CLI says `--status` (see `run list`).
+    throw new ValidationError(`status must be one of ${runStatuses.join(', ')}, not "${value}".`, [{ path: 'status', message: `one of ${runStatuses.join(', ')}` }]);
   }
   return value as RunStatus;
 }
@@ -105,7 +160,7 @@ function parseSince(value: string | undefined): string | undefined {
   const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? new Date(value) : null;
   // A date that does not exist (2026-02-30) rolls over in Date; refuse it rather than list from March.
   if (!date || Number.isNaN(date.getTime()) || (value.length === 10 && date.toISOString().slice(0, 10) !== value)) {
-    throw new ValidationError(`--since must be a date such as 2026-11-01 (midnight UTC) or a date-time with its offset such as 2026-11-01T08:00:00Z, not "${value}".`, [
+    throw new ValidationError(`since must be a date such as 2026-11-01 (midnight UTC) or a date-time with its offset such as 2026-11-01T08:00:00Z, not "${value}".`, [
       { path: 'since', message: 'a date (YYYY-MM-DD) or an ISO 8601 date-time with an offset' },
     ]);
   }
@@ -177,9 +232,16 @@ export async function recoverInterruptedRuns(home: Home, queueResume: (home: Hom
  * it again would re-send what that one sent), or a newer run of the same export that succeeded (resuming would
  * send an older state over a newer one).
  */
-export async function supersedingRun(home: Home, run: Run): Promise<{ id: string; reason: string } | null> {
+export interface Superseding {
+  id: string;
+  reason: string;
+  /** `id` resumed the run (rather than being a newer run that succeeded). */
+  resumedBy: boolean;
+}
+
+export async function supersedingRun(home: Home, run: Run): Promise<Superseding | null> {
   const resumedBy = await home.db.selectFrom('runs').select(['id']).where('resumed_from', '=', run.id).orderBy('queued_at').executeTakeFirst();
-  if (resumedBy) return { id: resumedBy.id, reason: `was already resumed by run ${resumedBy.id}` };
+  if (resumedBy) return { id: resumedBy.id, reason: `was already resumed by run ${resumedBy.id}`, resumedBy: true };
   const newer = await home.db
     .selectFrom('runs')
     .select(['id'])
@@ -188,7 +250,7 @@ export async function supersedingRun(home: Home, run: Run): Promise<{ id: string
     .where('queued_at', '>', run.queuedAt)
     .orderBy('queued_at', 'desc')
     .executeTakeFirst();
-  if (newer) return { id: newer.id, reason: `is older than run ${newer.id} of the same export, which succeeded` };
+  if (newer) return { id: newer.id, reason: `is older than run ${newer.id} of the same export, which succeeded`, resumedBy: false };
   return null;
 }
 
@@ -283,10 +345,14 @@ export async function rejectionsCsv(home: Home, id: string, options: { pageSize?
   const run = await getRun(home.db, id);
   await audit(home, 'run.rejections', { type: 'export', name: run.exportName }, { runId: id, rejected: run.rejected });
   const db = home.db;
+  // A resumed run's CSV holds the rejections of the whole chain it reports (see runChain).
+  const chain = await runChain(home, run);
   return (async function* () {
     yield csvRow([...REJECTIONS_CSV_COLUMNS]);
-    for await (const page of iterateRunRejections(db, id, options.pageSize)) {
-      yield page.map((r) => csvRow([r.key, r.source, r.code, r.reason])).join('');
+    for (const member of chain) {
+      for await (const page of iterateRunRejections(db, member, options.pageSize)) {
+        yield page.map((r) => csvRow([r.key, r.source, r.code, r.reason])).join('');
+      }
     }
   })();
 }

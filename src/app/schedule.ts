@@ -77,10 +77,20 @@ export async function showSchedule(home: Home): Promise<ScheduleView> {
     ...(own?.times ? { times: own.times } : {}),
     ...(spec ? { cron: spec.crons, timeZone: spec.timeZone } : {}),
     next: fireTimes(spec, now),
-    lastFiredAt: spec ? (own?.lastSlot ?? null) : null,
+    lastFiredAt: spec ? handledSlot(own) : null,
     ...(own ? { updatedBy: own.updatedBy, updatedAt: own.updatedAt } : {}),
     exports: exportViews.sort((a, b) => a.name.localeCompare(b.name)),
   };
+}
+
+/**
+ * The last slot the scheduler handled, or null when none was yet. Setting a schedule stores the moment it was
+ * set as the last slot (so that earlier slots never fire); that moment is the schedule's `updatedAt` (a slot
+ * the scheduler claims leaves it alone), and it is not a slot that ran.
+ */
+function handledSlot(record: ScheduleRecord | null): string | null {
+  if (!record?.lastSlot || record.lastSlot === record.updatedAt) return null;
+  return record.lastSlot;
 }
 
 function toExportScheduleView(exp: Export, record: ScheduleRecord | null, now: Date): ExportScheduleView {

@@ -37,16 +37,18 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
     if (!fs.existsSync(path.join(home, MARKER))) throw new Error(`${home} exists and was not made by the demo; pass another --home.`);
     fs.rmSync(home, { recursive: true, force: true });
   }
-  fs.mkdirSync(home, { recursive: true });
-  fs.writeFileSync(path.join(home, MARKER), 'Made by `outflow demo`; removed and rebuilt by the next demo run.\n');
+  // The home holds customer profiles (the generated CSV, the files the demo's SFTP server receives): like
+  // everything Outflow creates in a home, folders are 0700 and files 0600.
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(home, MARKER), 'Made by `outflow demo`; removed and rebuilt by the next demo run.\n', { mode: 0o600 });
   const input = path.join(home, 'demo', 'customers.csv');
   const sftpRoot = path.join(home, 'demo', 'sftp-server');
-  fs.mkdirSync(path.join(sftpRoot, 'exports'), { recursive: true });
+  fs.mkdirSync(path.join(sftpRoot, 'exports'), { recursive: true, mode: 0o700 });
 
   say(`Generating ${options.rows.toLocaleString('en-US')} customer profiles…`);
-  await writeCustomersCsv(input, options.rows);
+  await writeCustomersCsv(input, options.rows, undefined, 0o600);
 
-  const server = await startFakeSftpServer({ root: sftpRoot, username: 'partner', password: 'demo-password' });
+  const server = await startFakeSftpServer({ root: sftpRoot, username: 'partner', password: 'demo-password', private: true });
   const outflow = await openHome({ dir: home, env: { ...process.env, OUTFLOW_DATABASE_URL: '' } });
   try {
     const entity = await loadEntity(outflow, 'Customer', input, { key: 'profile_id' });

@@ -39,10 +39,10 @@ export const CUSTOMER_HEADER = ['profile_id', 'email', 'first_name', 'last_name'
  * Writes `rows` generated customer profiles as CSV. About one row in fifty carries a value that tests CSV
  * handling (a quote, a comma, a line break), and one in two hundred has no e-mail or a malformed one.
  */
-export async function writeCustomersCsv(file: string, rows: number, seed = 42): Promise<void> {
+export async function writeCustomersCsv(file: string, rows: number, seed = 42, mode = 0o644): Promise<void> {
   const next = random(seed);
   const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-  const out = fs.createWriteStream(file, { highWaterMark: 1 << 20 });
+  const out = fs.createWriteStream(file, { highWaterMark: 1 << 20, mode });
   out.write(CUSTOMER_HEADER.join(',') + '\n');
   let buffer = '';
   for (let i = 1; i <= rows; i++) {

@@ -172,6 +172,11 @@ export interface Run extends Omit<RunItem, 'rowsDone'> {
   rejections: { source: string; key: string; code: string; reason: string }[];
   rejectionsTotal?: number;
   warnings: string[];
+  resumedFrom?: string;
+  /** The run that continues this one, once it was resumed. */
+  resumedBy?: string;
+  /** Whether POST /runs/{id}/resume would accept it now (failed or cancelled, not superseded). */
+  resumable: boolean;
 }
 export interface Segment {
   name: string;

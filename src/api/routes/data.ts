@@ -12,6 +12,7 @@ import type { EntityInfo } from '../../store/profile/profile-store.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { EntityAttach, EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentPreview, SegmentPreviewResult, SegmentRefreshResult, SegmentView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
+import { uploadDirPrefix } from '../../lib/scratch.ts';
 
 const tags = ['Segments and entities'];
 
@@ -181,7 +182,7 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
       // The upload streams to a private file next to the stores, never into memory; it is removed after the load.
       // It keeps the caller's file name (in a folder of its own), because a load error names the file: the
       // CLI through a server said "Could not load upload-2909-1795….csv", where without one it names the user's.
-      const folder = fs.mkdtempSync(path.join(home.tmpDir, `upload-${process.pid}-`));
+      const folder = fs.mkdtempSync(uploadDirPrefix(home.tmpDir));
       const file = path.join(folder, uploadName(query.filename, format));
       try {
         await pipeline(Readable.fromWeb(body as WebReadableStream), fs.createWriteStream(file, { mode: 0o600 }));

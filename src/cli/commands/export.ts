@@ -231,9 +231,9 @@ export function printRunText(io: Io, summary: RunSummary & { rejectionsTotal?: n
   const shown = summary.rejections.slice(0, 10);
   for (const rejection of shown) io.out(`  rejected ${rejection.source}/${rejection.key}: ${rejection.code}: ${rejection.reason}`);
   // `run show` prints this same summary, so it cannot be where the rest are: `run rejections` writes them all.
-  // It writes this run's own records: a resumed run's `rejected` also counts those of the runs it continues,
-  // so without `rejectionsTotal` (what `run show` adds) the count of the rest is only known for a first run.
-  const listed = summary.rejectionsTotal ?? (summary.resumedFrom ? undefined : summary.rejected);
+  // It writes the records of the chain this run reports (a resumed run's `rejected` counts those of the runs it
+  // continues, and so does the CSV), so `rejected` is the count of them all.
+  const listed = summary.rejectionsTotal ?? summary.rejected;
   if (listed === undefined ? summary.rejections.length > shown.length : listed > shown.length) {
     const more = listed === undefined ? 'more' : `${formatNumber(listed - shown.length)} more`;
     io.out(`  … ${more}: \`${outflowCommand('run', 'rejections', summary.id)} > rejected.csv\` writes every rejected record of this run`);

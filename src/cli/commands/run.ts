@@ -1,9 +1,21 @@
 import type { Command } from 'commander';
 import { runStatuses } from '../../domain/model.ts';
+import { ValidationError } from '../../domain/errors.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 import { printJson, printTable, type Io } from '../output.ts';
 import { integerOption, withClient } from './common.ts';
 import { printRunText, reportRun, runWithProgress } from './export.ts';
+
+/**
+ * The use-case layer names a bad filter by its field (`status must be…`), as the API does; here it was given
+ * as a flag, so say `--status must be…`. The error stays a ValidationError (exit code 2).
+ */
+function asFlagError(error: unknown, fields: string[]): unknown {
+  if (!(error instanceof ValidationError)) return error;
+  const field = error.issues[0]?.path;
+  if (!field || !fields.includes(field) || !error.message.startsWith(`${field} `)) return error;
+  return new ValidationError(`--${error.message}`, error.issues, { cause: error });
+}
 
 export function registerRunCommands(program: Command, io: Io): void {
   const run = program.command('run').description('Run history');
@@ -15,14 +27,19 @@ export function registerRunCommands(program: Command, io: Io): void {
     .option('--since <date>', 'only runs queued at or after this date (midnight UTC) or ISO date-time')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const runs = await withClient(command, (client) => client.listRuns({ export: opts.export, limit: opts.limit, status: opts.status, since: opts.since }));
+      const runs = await withClient(command, (client) => client.listRuns({ export: opts.export, limit: opts.limit, status: opts.status, since: opts.since })).catch((error: unknown) => {
+        throw asFlagError(error, ['status', 'since']);
+      });
       const rows = runs.map((r) => ({
         name: r.id,
         id: r.id,
         export: r.export,
         status: r.status,
         startedBy: r.startedBy,
+        // The same counts as the web app's history: rows the run has to handle (known once it starts) and
+        // rows handled so far (sent, rejected or unchanged), live while it runs.
         rows: r.rows,
+        ...(opts.json ? { rowsDone: r.rowsDone } : { done: r.rowsDone }),
         sent: r.sent,
         rejected: r.rejected,
         startedAt: r.startedAt,
@@ -71,6 +88,8 @@ export function registerRunCommands(program: Command, io: Io): void {
         // A resumed run's counts include those of the runs it continues: say which, or they look doubled.
         const continues = summary.resumedFrom ? ` (${summary.trigger === 'recovery' ? 'resumed automatically after a crash:' : 'resuming'} run ${summary.resumedFrom})` : '';
         io.out(`started by ${summary.startedBy} at ${summary.startedAt ?? '-'}${continues}`);
+        // Its own counts stop where it stopped: the run that continues it has the rest.
+        if (summary.resumedBy) io.out(`resumed as run ${summary.resumedBy}`);
         printRunText(io, summary);
       }
     });

@@ -38,6 +38,12 @@ export interface FakeSftpBehaviour {
 }
 
 export interface FakeSftpOptions extends Partial<FakeSftpBehaviour> {
+  /**
+   * Apply a umask of 077 to what clients create or chmod (files 0600, folders 0700, whatever mode they ask
+   * for), as a server configured so would: `outflow demo` serves a folder inside the home, where everything
+   * must stay private.
+   */
+  private?: boolean;
   username?: string;
   /** The password the fake accepts for `username`. */
   password?: string;
@@ -206,6 +212,7 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
   if (parsedHostKey instanceof Error) throw parsedHostKey;
   const authorizedKey = options.authorizedKey ? utils.parseKey(options.authorizedKey) : undefined;
   if (authorizedKey instanceof Error) throw authorizedKey;
+  const masked = (mode: number) => (options.private ? mode & ~0o077 : mode);
   const ownsRoot = options.root === undefined;
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'outflow-fake-sftp-')));
 
@@ -299,7 +306,7 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
       run(reqId, record, async () => {
         const writable = (flags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT)) !== 0;
         if (writable && refused(reqId, record)) return;
-        const file = await open(toLocal(root, filename), nodeOpenFlags(flags), attrs.mode ?? 0o644);
+        const file = await open(toLocal(root, filename), nodeOpenFlags(flags), masked(attrs.mode ?? 0o644));
         if (writable) maxConcurrentUploads = Math.max(maxConcurrentUploads, ++openUploads);
         const handle = handleFor({ kind: 'file', file, path: filename, writable });
         later(() => sftp.handle(reqId, handle));
@@ -376,7 +383,7 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
       const record: FakeSftpOperation = { op: 'FSETSTAT', path: entry?.path };
       run(reqId, record, async () => {
         if (entry?.kind !== 'file') return status(reqId, record, STATUS_CODE.FAILURE, 'Bad handle');
-        if (attrs.mode !== undefined) await entry.file.chmod(attrs.mode & 0o7777);
+        if (attrs.mode !== undefined) await entry.file.chmod(masked(attrs.mode & 0o7777));
         status(reqId, record, STATUS_CODE.OK);
       });
     });
@@ -385,7 +392,7 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
       const record: FakeSftpOperation = { op: 'SETSTAT', path };
       run(reqId, record, async () => {
         if (refused(reqId, record)) return;
-        if (attrs.mode !== undefined) await chmod(toLocal(root, path), attrs.mode & 0o7777);
+        if (attrs.mode !== undefined) await chmod(toLocal(root, path), masked(attrs.mode & 0o7777));
         status(reqId, record, STATUS_CODE.OK);
       });
     });
@@ -430,7 +437,7 @@ export async function startFakeSftpServer(options: FakeSftpOptions = {}): Promis
       const record: FakeSftpOperation = { op: 'MKDIR', path };
       run(reqId, record, async () => {
         if (refused(reqId, record)) return;
-        await mkdir(toLocal(root, path), { mode: attrs.mode ?? 0o755 });
+        await mkdir(toLocal(root, path), { mode: masked(attrs.mode ?? 0o755) });
         status(reqId, record, STATUS_CODE.OK);
       });
     });

@@ -13,6 +13,8 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
   const runs = useApi(() => api<RunItem[]>('GET', `/runs?export=${enc(name)}&limit=50`), [name]);
   const schedule = useApi(() => api<Schedule>('GET', '/schedule'), [name]);
   const [following, setFollowing] = useState<string>();
+  /** The run in progress as last polled: the history row shows its live counts, not those loaded with the list. */
+  const [live, setLive] = useState<Run>();
   const [error, setError] = useState<ApiError>();
   const [removing, setRemoving] = useState(false);
   const [editing, setEditing] = useState(false);
@@ -73,8 +75,10 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
               Dry run
             </button>
             {schedule.data ? (
+              // Pausing leaves the export out of scheduled refreshes (its own schedule and the home's); it does
+              // not touch runs, so the label must not read like "resume a run".
               <button type="button" onClick={() => void pause(paused ? 'resume' : 'pause')}>
-                {paused ? 'Resume' : 'Pause'}
+                {paused ? 'Resume scheduled runs' : 'Pause scheduled runs'}
               </button>
             ) : null}
             <button type="button" onClick={() => setEditing(true)}>
@@ -119,10 +123,10 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
         </dd>
       </dl>
       {dry ? <DryRunPanel report={dry} onClose={() => setDry(undefined)} /> : null}
-      {active ? <LiveRun key={active} id={active} canCancel={canEdit} onDone={() => (setFollowing(undefined), runs.reload())} /> : null}
+      {active ? <LiveRun key={active} id={active} canCancel={canEdit} onUpdate={setLive} onDone={() => (setFollowing(undefined), setLive(undefined), runs.reload())} /> : null}
       <h2>Run history</h2>
       <Loaded state={runs} empty={(list) => (list.length === 0 ? <Empty title="Not run yet.">{canEdit ? 'Press “Run now” to send it, or “Dry run” to see what it would send.' : 'Someone with the contributor role runs it.'}</Empty> : undefined)}>
-        {(list) => <RunHistory runs={list} />}
+        {(list) => <RunHistory runs={live ? list.map((r) => (r.id === live.id ? { ...r, status: live.status, rows: live.rows, rowsDone: live.rowsDone ?? r.rowsDone, sent: live.sent, rejected: live.rejected } : r)) : list} canResume={canEdit} onResumed={(id) => (setFollowing(id), runs.reload())} />}
       </Loaded>
       {editing ? (
         <ExportWizard
@@ -271,13 +275,15 @@ function DryRunPanel({ report, onClose }: { report: DryRunReport | 'running'; on
 }
 
 /** A run in progress, polled every second: rows done, rate, ETA; cancel. No reload needed. */
-function LiveRun({ id, canCancel, onDone }: { id: string; canCancel: boolean; onDone: () => void }) {
+function LiveRun({ id, canCancel, onUpdate, onDone }: { id: string; canCancel: boolean; onUpdate: (run: Run) => void; onDone: () => void }) {
   const [run, setRun] = useState<Run>();
   const [error, setError] = useState<ApiError>();
   const samples = useRef<{ at: number; rows: number }[]>([]);
   // The parent passes a new callback each render; polling must not restart for that.
   const doneRef = useRef(onDone);
   doneRef.current = onDone;
+  const updateRef = useRef(onUpdate);
+  updateRef.current = onUpdate;
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout>;
@@ -286,6 +292,7 @@ function LiveRun({ id, canCancel, onDone }: { id: string; canCancel: boolean; on
         const r = await api<Run>('GET', `/runs/${enc(id)}`);
         if (!live) return;
         setRun(r);
+        updateRef.current(r);
         samples.current = [...samples.current, { at: Date.now(), rows: r.rowsDone ?? 0 }].slice(-10);
         if (!ACTIVE.has(r.status)) return doneRef.current();
       } catch (e) {
@@ -338,7 +345,13 @@ function formatDuration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-function RunHistory({ runs }: { runs: RunItem[] }) {
+interface ResumeProps {
+  /** The role may resume runs (not a viewer); the server still checks the connection. */
+  canResume: boolean;
+  onResumed: (newRunId: string) => void;
+}
+
+function RunHistory({ runs, ...resume }: { runs: RunItem[] } & ResumeProps) {
   const [open, setOpen] = useState<string>();
   return (
     <div className="table-wrap">
@@ -349,14 +362,16 @@ function RunHistory({ runs }: { runs: RunItem[] }) {
             <th scope="col">Status</th>
             <th scope="col">Started</th>
             <th scope="col">By</th>
+            {/* The same two counts as `outflow run list`: rows the run has to handle, and how many it handled so far. */}
             <th scope="col" className="num">Rows</th>
+            <th scope="col" className="num">Done</th>
             <th scope="col" className="num">Sent</th>
             <th scope="col" className="num">Rejected</th>
           </tr>
         </thead>
         <tbody>
           {runs.map((r) => (
-            <RunRow key={r.id} run={r} open={open === r.id} onToggle={() => setOpen(open === r.id ? undefined : r.id)} />
+            <RunRow key={r.id} run={r} open={open === r.id} onToggle={() => setOpen(open === r.id ? undefined : r.id)} {...resume} />
           ))}
         </tbody>
       </table>
@@ -364,7 +379,7 @@ function RunHistory({ runs }: { runs: RunItem[] }) {
   );
 }
 
-function RunRow({ run, open, onToggle }: { run: RunItem; open: boolean; onToggle: () => void }) {
+function RunRow({ run, open, onToggle, ...resume }: { run: RunItem; open: boolean; onToggle: () => void } & ResumeProps) {
   return (
     <>
       <tr>
@@ -378,14 +393,15 @@ function RunRow({ run, open, onToggle }: { run: RunItem; open: boolean; onToggle
         </td>
         <td>{when(run.startedAt ?? run.queuedAt)}</td>
         <td>{run.startedBy}</td>
+        <td className="num">{run.rows == null ? '–' : num(run.rows)}</td>
         <td className="num">{num(run.rowsDone)}</td>
         <td className="num">{num(run.sent)}</td>
         <td className="num">{num(run.rejected)}</td>
       </tr>
       {open ? (
         <tr className="detail-row">
-          <td colSpan={7}>
-            <RunDetails id={run.id} />
+          <td colSpan={8}>
+            <RunDetails id={run.id} {...resume} />
           </td>
         </tr>
       ) : null}
@@ -393,8 +409,10 @@ function RunRow({ run, open, onToggle }: { run: RunItem; open: boolean; onToggle
   );
 }
 
-function RunDetails({ id }: { id: string }) {
-  const { data: run, error } = useApi(() => api<Run>('GET', `/runs/${enc(id)}`), [id]);
+function RunDetails({ id, canResume, onResumed }: { id: string } & ResumeProps) {
+  const { data: run, error, reload } = useApi(() => api<Run>('GET', `/runs/${enc(id)}`), [id]);
+  const [resumeError, setResumeError] = useState<ApiError>();
+  const [resuming, setResuming] = useState(false);
   if (error) return <ErrorBanner error={error} />;
   if (!run) return <Loading />;
   const files = run.entities.flatMap((e) => e.files ?? []);
@@ -407,12 +425,39 @@ function RunDetails({ id }: { id: string }) {
     a.click();
     URL.revokeObjectURL(a.href);
   };
+  // The same as `outflow run resume`: a new run continues this one from its checkpoint.
+  const resume = async () => {
+    setResumeError(undefined);
+    setResuming(true);
+    try {
+      const next = await api<Run>('POST', `/runs/${enc(id)}/resume`);
+      onResumed(next.id);
+    } catch (e) {
+      const err = asApiError(e);
+      // Another run of the export is going on: follow that one.
+      if (err.runId) onResumed(err.runId);
+      setResumeError(err);
+    } finally {
+      setResuming(false);
+      reload();
+    }
+  };
   return (
     <div className="run-details">
       <p>
         {num(run.sent)} sent · {num(run.rejected)} rejected · {num(run.notAttempted)} not attempted · finished {when(run.finishedAt)}
       </p>
+      {run.resumedBy ? <p>Resumed as run {run.resumedBy}.</p> : null}
       {run.error ? <div className="banner error">{run.error.message}</div> : null}
+      {canResume && run.resumable ? (
+        <p>
+          <button type="button" className="primary" onClick={() => void resume()} disabled={resuming}>
+            Resume this run
+          </button>{' '}
+          <span className="muted">A new run sends what this one did not, from its checkpoint.</span>
+        </p>
+      ) : null}
+      <ErrorBanner error={resumeError} />
       {run.warnings.map((w) => (
         <div key={w} className="banner warn">
           {w}
