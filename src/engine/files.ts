@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { Readable as ReadableStream, Transform } from 'node:stream';
 import type { ProfileStore, Source } from '../store/profile/profile-store.ts';
 import type { SleepFn } from '../lib/rate-limit.ts';
+import { isProcessAlive, sweepDeadProcessDirs } from '../lib/scratch.ts';
 import { withRetry, type Recovery, type RetryPolicy } from './retry.ts';
 
 export const MAX_PARTS = 5;
@@ -22,37 +23,13 @@ const PARALLEL_PARTS = 2;
 /** Scratch folders of runs in the home's tmp/: `parts-<pid>-<random>`, holding the parts' FIFOs. */
 const WORK_DIR_PREFIX = 'parts-';
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the scratch folders that killed runs left in `tmpDir` (a run removes its own when it ends, but not
  * when it is killed): those whose process is gone, and those named before names carried a pid. Returns the
  * names removed.
  */
 export function sweepWorkDirs(tmpDir: string, alive: (pid: number) => boolean = isProcessAlive): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(tmpDir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    if (!name.startsWith(WORK_DIR_PREFIX)) continue;
-    const pid = /^parts-(\d+)-/.exec(name)?.[1];
-    if (pid !== undefined && (Number(pid) === process.pid || alive(Number(pid)))) continue;
-    fs.rmSync(path.join(tmpDir, name), { recursive: true, force: true });
-    removed.push(name);
-  }
-  return removed;
+  return sweepDeadProcessDirs(tmpDir, WORK_DIR_PREFIX, { alive, withoutPid: 'remove' });
 }
 
 export interface FileSource {

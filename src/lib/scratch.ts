@@ -24,8 +24,12 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Removes the upload folders in `tmpDir` whose process is gone; returns their names. */
-export function sweepUploadDirs(tmpDir: string, alive: (pid: number) => boolean = isProcessAlive): string[] {
+/**
+ * Removes the folders `<prefix><pid>-…` in `tmpDir` whose process is gone (never this process's); returns their
+ * names. A name without a pid is left alone, unless `withoutPid` says such names are dead leftovers too.
+ */
+export function sweepDeadProcessDirs(tmpDir: string, prefix: string, options: { alive?: (pid: number) => boolean; withoutPid?: 'keep' | 'remove' } = {}): string[] {
+  const alive = options.alive ?? isProcessAlive;
   let names: string[];
   try {
     names = fs.readdirSync(tmpDir);
@@ -34,11 +38,16 @@ export function sweepUploadDirs(tmpDir: string, alive: (pid: number) => boolean 
   }
   const removed: string[] = [];
   for (const name of names) {
-    const pid = new RegExp(`^${UPLOAD_DIR_PREFIX}(\\d+)-`).exec(name)?.[1];
-    // A name without a pid is not ours to judge: leave it.
-    if (pid === undefined || Number(pid) === process.pid || alive(Number(pid))) continue;
+    if (!name.startsWith(prefix)) continue;
+    const pid = /^(\d+)-/.exec(name.slice(prefix.length))?.[1];
+    if (pid === undefined ? options.withoutPid !== 'remove' : Number(pid) === process.pid || alive(Number(pid))) continue;
     fs.rmSync(path.join(tmpDir, name), { recursive: true, force: true });
     removed.push(name);
   }
   return removed;
+}
+
+/** Removes the upload folders in `tmpDir` whose process is gone; returns their names. */
+export function sweepUploadDirs(tmpDir: string, alive: (pid: number) => boolean = isProcessAlive): string[] {
+  return sweepDeadProcessDirs(tmpDir, UPLOAD_DIR_PREFIX, { alive });
 }
