@@ -538,7 +538,8 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByRole('link', { name: 'Connections' }).click();
     await page.getByRole('button', { name: 'Remove Iterable prod' }).click();
     const dialog = page.getByRole('dialog', { name: 'Remove Iterable prod?' });
-    expect(await dialog.getByRole('listitem').allTextContents()).toEqual(['Gold to Iterable']);
+    // The affected exports are fetched when the dialog opens: wait for them rather than read an empty list.
+    await expect.poll(() => dialog.getByRole('listitem').allTextContents()).toEqual(['Gold to Iterable']);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     expect(((await api('/connections')) as { name: string }[]).map((c) => c.name).sort()).toEqual(['Iterable prod', 'Partner SFTP']);
@@ -546,8 +547,13 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByLabel('What').fill('connection.');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await expect.poll(async () => (await page.locator('tbody tr').allTextContents()).every((t) => t.includes('connection.'))).toBe(true);
-    expect(await page.locator('tbody tr').count()).toBeGreaterThanOrEqual(4);
+    // Until the filtered page arrives the table may be empty, and `every` of nothing is true: wait for rows too.
+    await expect
+      .poll(async () => {
+        const rows = await page.locator('tbody tr').allTextContents();
+        return rows.length >= 4 && rows.every((t) => t.includes('connection.'));
+      })
+      .toBe(true);
     await check(page, 'audit');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
