@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApi, type Authenticator } from '../api/app.ts';
@@ -43,7 +46,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LOCAL_TOKEN_NAME = 'local-cli';
+const LEGACY_LOCAL_TOKEN_NAME = 'local-cli';
 
 /**
  * Starts `outflow serve`: one process that owns the home (the DuckDB file takes one writer), serves the
@@ -166,15 +169,27 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
   return error;
 }
 
-/** A new token for the CLI of this machine, replacing the one the previous start wrote. */
-async function issueLocalToken(home: Home): Promise<string> {
+/**
+ * The name of the CLI token a server writes into its home's server.json: one per machine and home, because
+ * several servers (other machines, other homes) may share one PostgreSQL metadata store, and each must replace
+ * only its own token when it starts (two servers starting at once collided on one name, and the second one's
+ * start revoked the first one's CLI token).
+ */
+export function localTokenName(home: Pick<Home, 'dir'>): string {
+  return `${LEGACY_LOCAL_TOKEN_NAME}-${createHash('sha256').update(`${os.hostname()}\0${path.resolve(home.dir)}`).digest('hex').slice(0, 10)}`;
+}
+
+/** A new token for the CLI of this machine, replacing the one the previous start of this home's server wrote. */
+export async function issueLocalToken(home: Home): Promise<string> {
   const admin = (await listUsers(home.db)).find((u: { role: string }) => u.role === 'admin');
   if (!admin) throw new Error('The home has no administrator account; create one with `outflow user create <name> --role admin` (without a server running).');
   const asAdmin = { ...home, actor: { name: admin.name, role: 'admin' as const, via: 'api' as const } };
+  const name = localTokenName(home);
   for (const old of await listTokens(asAdmin)) {
-    if (old.name === LOCAL_TOKEN_NAME) await revokeToken(asAdmin, old.id);
+    // Tokens of earlier versions had one name for every server; they are replaced too.
+    if (old.name === name || old.name === LEGACY_LOCAL_TOKEN_NAME) await revokeToken(asAdmin, old.id);
   }
-  return (await createToken(asAdmin, { name: LOCAL_TOKEN_NAME })).token;
+  return (await createToken(asAdmin, { name })).token;
 }
 
 /** The public URL must be an absolute http(s) URL: a typo would only show when a sign-in comes back to nowhere. */
