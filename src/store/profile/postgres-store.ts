@@ -25,6 +25,7 @@ import {
   SAMPLE_MAX_CHARS,
   SAMPLE_SCAN_ROWS,
   snapshotRowMapper,
+  removalCandidate,
   type EntityInfo,
   type JournalEntry,
   type ProfileStore,
@@ -882,10 +883,7 @@ function createPostgresSync(store: PostgresProfileStore): SyncTables {
           `) x ${after} ORDER BY __key`,
         afterKey === null ? [] : [afterKey],
         (row, names) => {
-          const all = mapRemoval(row, names);
-          const present = all.__present === true;
-          const { __key, __identity, __present: _p, ...rest } = all;
-          return { key: String(__key), identity: String(__identity), row: present ? { ...rest, __key: String(__key) } : null };
+          return removalCandidate(mapRemoval(row, names));
         },
         chunkRows,
       );

@@ -187,6 +187,12 @@ export function snapshotRowMapper<V>(spec: SnapshotSpec, plainValue: (value: V) 
   };
 }
 
+/** A removal row as both stores read it: key, identity, and the mapped values while the member still exists. */
+export function removalCandidate(all: Record<string, string | number | boolean | null>): RemovalCandidate {
+  const { __key, __identity, __present, ...rest } = all;
+  return { key: String(__key), identity: String(__identity), row: __present === true ? { ...rest, __key: String(__key) } : null };
+}
+
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
@@ -984,10 +990,7 @@ function createSyncTables(
           `) ${after} ORDER BY __key`,
         afterKey === null ? [] : [afterKey],
         (row, names) => {
-          const all = mapRemoval(row, names);
-          const present = all.__present === true;
-          const { __key, __identity, __present: _p, ...rest } = all;
-          return { key: String(__key), identity: String(__identity), row: present ? { ...rest, __key: String(__key) } : null };
+          return removalCandidate(mapRemoval(row, names));
         },
         chunkRows,
       );
