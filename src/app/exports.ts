@@ -5,6 +5,7 @@ import type { RecordExportDefinition } from '../destinations/kit/define.ts';
 import { ConfigError, NotFoundError, RunConflictError, ValidationError } from '../domain/errors.ts';
 import { exportConfigBase, type Connection, type Export, type Run, type Segment } from '../domain/model.ts';
 import { checkRecordLimits } from '../engine/limits.ts';
+import { fileNameClash, fileNameClashMessage } from '../engine/files.ts';
 import { dryRun, executeRun, splitExportConfig, type DryRunReport, type RunObserver } from '../engine/run-export.ts';
 import { assertAdmin, assertCanUse, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { connectionLabels, getConnection, getConnectionByName } from '../store/metadata/connections.ts';
@@ -205,6 +206,11 @@ async function validateExport(home: Home, draft: ExportDraft): Promise<{ config:
   const repeated = draft.sources.filter((source, i) => draft.sources.indexOf(source) !== i);
   if (repeated.length > 0) {
     throw new ValidationError(`${label} "${repeated[0]}" is listed more than once; name each ${label.toLowerCase()} once.`, [{ path: draft.sourceKind, message: 'duplicate' }]);
+  }
+
+  if (kind.kind === 'files') {
+    const clash = fileNameClash(draft.sources);
+    if (clash) throw new ValidationError(fileNameClashMessage(clash, draft.sourceKind === 'segments' ? 'Segments' : 'Entities'), [{ path: draft.sourceKind, message: 'same file name' }]);
   }
 
   // Sources exist, and for record destinations the mapping fits every segment's entity.

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import type { DestinationContext, FileExportDefinition, FileSink, StagedFile } from '../destinations/kit/define.ts';
 import type { PlannedCommit, SourceResult } from '../domain/model.ts';
-import { OutflowError } from '../domain/errors.ts';
+import { ConfigError, OutflowError } from '../domain/errors.ts';
 import { createHash } from 'node:crypto';
 import { Readable as ReadableStream, Transform } from 'node:stream';
 import type { ProfileStore, Source } from '../store/profile/profile-store.ts';
@@ -58,6 +58,32 @@ export function fileSafe(name: string): string {
 }
 
 /**
+ * Sources of one export whose files would share a name: `a/b` and `a:b` both become `a_b_<stamp>_1of1.csv`,
+ * and the second upload would replace the first one's file and manifest. Names that differ only in case clash
+ * too, because many SFTP servers (Windows, some NAS and managed services) store files case-insensitively.
+ * Returns the first clash, or null.
+ */
+export function fileNameClash(names: string[]): { first: string; second: string; file: string } | null {
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const key = fileSafe(name).toLowerCase();
+    const first = seen.get(key);
+    if (first !== undefined) return { first, second: name, file: fileSafe(name) };
+    seen.set(key, name);
+  }
+  return null;
+}
+
+/** The refusal for a clash, in the words of whichever layer found it (saving the export or running it). */
+export function fileNameClashMessage(clash: { first: string; second: string; file: string }, label: 'Segments' | 'Entities'): string {
+  return (
+    `${label} "${clash.first}" and "${clash.second}" would be written to the same files (${clash.file}_<time>_1of1.csv and ${clash.file}_<time>.manifest.json): ` +
+    'file names keep only letters, digits, ".", "_" and "-" and ignore case, so one would overwrite the other. ' +
+    `Export them in two exports, or give one of them another name.`
+  );
+}
+
+/**
  * Splits `rows` into at most five parts balanced by rows: one part per `rowsPerPart` rows, so a small
  * entity is a single file.
  */
@@ -105,6 +131,8 @@ export interface FileExportInput {
   planned?: PlannedCommit;
   /** Who renders and stages the parts; unset: this process, two at a time. */
   parts?: PartRunner;
+  /** What the sources are, for messages; unset: segments. */
+  sourceLabel?: 'Segments' | 'Entities';
 }
 
 /** `<name>_<stamp>.manifest.json`, written last: the parts of a set, their rows, bytes and SHA-256. */
@@ -138,6 +166,11 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
     }
     return input.planned.sources;
   }
+
+  // Saving refuses such an export; one saved before that rule (or whose sources were renamed) stops here,
+  // before anything is sent, rather than letting one source's files replace another's.
+  const clash = fileNameClash(input.sources.map((s) => s.name));
+  if (clash) throw new ConfigError('invalid_settings', fileNameClashMessage(clash, input.sourceLabel ?? 'Segments'));
 
   const plans: PartPlan[] = [];
   for (const source of input.sources) {

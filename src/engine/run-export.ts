@@ -130,6 +130,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         ctx,
         profiles: services.profiles,
         sources: fileSources,
+        sourceLabel: exp.sourceKind === 'segments' ? 'Segments' : 'Entities',
         startedAt: new Date(run.startedAt ?? Date.now()),
         tmpDir: services.tmpDir,
         rowsPerPart: rowsPerFile,
