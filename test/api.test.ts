@@ -290,7 +290,8 @@ const cases: Case[] = [
       const token = await createToken(admin, { user, name: 'victim' });
       return { url: `/api/tokens/${token.id}` };
     },
-    expect: [401, 403, 403, 200],
+    // 404, like a token that does not exist: whether another user's token exists is nobody else's business.
+    expect: [401, 404, 404, 200],
   },
   { name: 'read the audit log', method: 'GET', prepare: async () => ({ url: '/api/audit' }), expect: [401, 403, 403, 200] },
   { name: 'show the refresh schedule', method: 'GET', prepare: async () => ({ url: '/api/schedule' }), expect: [401, 200, 200, 200] },
@@ -353,6 +354,8 @@ describe('the permission matrix', () => {
         expect(await snapshot()).toBe(before);
       }
       if (status === 403) expect(answer.body.error.message).toMatch(/administrator|contributor/i);
+      // RFC 9110: a 401 says how to authenticate.
+      if (status === 401) expect(answer.headers.get('www-authenticate')).toBe('Bearer realm="outflow"');
       await waitForRuns();
     });
   }
@@ -601,7 +604,10 @@ describe('sessions', () => {
   it('answers a wrong password with 401, records the failure, and limits repeated failures with 429', async () => {
     const attempt = () => app.request('/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'vera', password: 'not-her-password' }) });
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await attempt()).status);
+    const first = await attempt();
+    statuses.push(first.status);
+    expect(first.headers.get('www-authenticate')).toBe('Bearer realm="outflow"');
+    for (let i = 1; i < 6; i++) statuses.push((await attempt()).status);
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     const limited = await attempt();
     expect(limited.status).toBe(429);

@@ -101,7 +101,12 @@ export function createApi(deps: ApiDeps): ApiApp {
     if (c.req.path.startsWith('/api/entities/') && c.req.method === 'PUT') return next();
     return bodyLimit({
       maxSize: MAX_JSON_BODY_BYTES,
-      onError: (ctx) => ctx.json(errorBody('payload_too_large', `The request body is over ${MAX_JSON_BODY_BYTES / 1024} KiB; send less at once.`), 413),
+      onError: (ctx) => {
+        // The rest of the body is never read: on a kept-alive connection it would be parsed as the next request
+        // (which then died mid-answer). Closing after the answer ends the exchange cleanly.
+        ctx.header('Connection', 'close');
+        return ctx.json(errorBody('payload_too_large', `The request body is over ${MAX_JSON_BODY_BYTES / 1024} KiB; send less at once.`), 413);
+      },
     })(c, next);
   });
 

@@ -10,6 +10,12 @@ export function errorBody(code: string, message: string, extra: Record<string, u
   return { error: { code, message, ...extra } };
 }
 
+/**
+ * The challenge every 401 carries (RFC 9110 requires one): how to authenticate, a bearer token. Browsers show no
+ * dialog for it (they do for Basic), so the web app's sign-in page is not disturbed.
+ */
+export const WWW_AUTHENTICATE = 'Bearer realm="outflow"';
+
 /** Our own authentication failed (no or a bad token/session): 401, unlike a destination refusing a key. */
 export class Unauthenticated extends HTTPException {
   constructor(message: string) {
@@ -19,7 +25,7 @@ export class Unauthenticated extends HTTPException {
 
 /** Maps a thrown error to its HTTP status and body, once, for every route (Hono's onError). */
 export function toHttpError(error: unknown, log: Logger): { status: ContentfulStatusCode; body: ReturnType<typeof errorBody>; headers?: Record<string, string> } {
-  if (error instanceof Unauthenticated) return { status: 401, body: errorBody('unauthenticated', error.message) };
+  if (error instanceof Unauthenticated) return { status: 401, body: errorBody('unauthenticated', error.message), headers: { 'WWW-Authenticate': WWW_AUTHENTICATE } };
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
     // zod-openapi refuses a JSON body sent without `Content-Type: application/json` with a bare

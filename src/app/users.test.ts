@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/cli.ts';
-import { AuthError, ConflictError, PermissionError, RateLimitedError, RetryableError } from '../domain/errors.ts';
+import { AuthError, ConflictError, NotFoundError, PermissionError, RateLimitedError, RetryableError } from '../domain/errors.ts';
 import type { Actor } from '../domain/model.ts';
 import { LAST_USED_RESOLUTION_MS, SESSION_IDLE_TIMEOUT_MS, SESSION_MAX_AGE_MS, type AuthOptions } from './auth.ts';
 import { openHome, type Home } from './home.ts';
@@ -188,7 +188,12 @@ describe('tokens', () => {
     expect(all[0]).toEqual({ id: forCy.id, name: 'from-admin', user: 'cy', prefix: forCy.prefix, createdBy: 'owner', createdAt: clock.toISOString(), lastUsedAt: null });
 
     // Revoking: one's own only, unless an administrator.
-    await expect(revokeToken(as({ name: 'vi', role: 'viewer' }), forCy.id)).rejects.toThrow("Only administrators may revoke other users' tokens.");
+    // Another user's token answers like one that does not exist: nobody learns which ids and names others have.
+    const othersToken = await revokeToken(as({ name: 'vi', role: 'viewer' }), forCy.id).catch((e) => e);
+    const noSuchToken = await revokeToken(as({ name: 'vi', role: 'viewer' }), 'tok_nosuchtoken').catch((e) => e);
+    expect(othersToken).toBeInstanceOf(NotFoundError);
+    expect(othersToken.message).toBe(noSuchToken.message.replace('tok_nosuchtoken', forCy.id));
+    await expect(revokeToken(as({ name: 'vi', role: 'viewer' }), 'from-admin')).rejects.toBeInstanceOf(NotFoundError);
     expect(await authenticateToken(home.db, forCy.token, clockOptions)).toEqual({ name: 'cy', role: 'contributor' });
     expect(await revokeToken(as({ name: 'cy', role: 'contributor' }), 'from-admin')).toMatchObject({ id: forCy.id });
     expect(await authenticateToken(home.db, forCy.token, clockOptions)).toBeNull();

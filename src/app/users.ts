@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { roles, type ApiToken, type User } from '../domain/accounts.ts';
-import { ConflictError, NotFoundError, PermissionError, ValidationError } from '../domain/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { Role } from '../domain/model.ts';
 import { assertAdmin } from '../engine/services.ts';
 import { generatePassword, generateToken, hashPassword, sha256, TOKEN_DISPLAY_LENGTH } from '../lib/credentials.ts';
@@ -228,15 +228,13 @@ export async function listTokens(home: Home): Promise<TokenView[]> {
 
 /** Revokes an active token by id, or by name when that names exactly one token. */
 export async function revokeToken(home: Home, idOrName: string): Promise<TokenView> {
+  // Everyone but an administrator looks among their own tokens only: another user's token answers exactly like
+  // one that does not exist (a 403 for it told a contributor which ids and names other users have).
   const all = await tokenStore.listActiveApiTokens(home.db);
-  const byId = all.filter((t) => t.id === idOrName);
-  const matches = byId.length > 0 ? byId : all.filter((t) => t.name === idOrName);
+  const visible = home.actor.role === 'admin' ? all : all.filter((t) => t.userName === home.actor.name);
+  const byId = visible.filter((t) => t.id === idOrName);
+  const matches = byId.length > 0 ? byId : visible.filter((t) => t.name === idOrName);
   if (matches.length === 0) throw new NotFoundError(`No active token with id or name "${idOrName}". See \`outflow token list\`.`);
-  if (home.actor.role !== 'admin') {
-    const own = matches.filter((t) => t.userName === home.actor.name);
-    if (own.length === 0) throw new PermissionError("Only administrators may revoke other users' tokens. Ask an administrator.");
-    matches.splice(0, matches.length, ...own);
-  }
   if (matches.length > 1) {
     throw new ConflictError(
       `Several tokens are named "${idOrName}" (${matches.map((t) => `${t.id} of ${t.userName}`).join(', ')}). Revoke one by its id.`,

@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { audit } from '../../app/audit.ts';
 import { authenticateSession, changePassword, createToken, createUser, listTokens, listUsers, login, logout, removeUser, resetPassword, revokeToken, setRole } from '../../app/users.ts';
 import { OutflowError, ValidationError } from '../../domain/errors.ts';
+import { WWW_AUTHENTICATE } from '../errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
 import { CreatedToken, LoginBody, OneTimePassword, PasswordChange, Removed, SessionView, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
@@ -30,7 +31,10 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
         result = await login(deps.home.db, { name, password, address });
       } catch (error) {
         await audit(system, 'session.login_failed', { type: 'user', name }, { reason: error instanceof OutflowError ? error.code : 'error' }, 'denied');
-        if (error instanceof OutflowError && error.code === 'auth_failed') return c.json({ error: { code: 'auth_failed', message: error.message } }, 401);
+        if (error instanceof OutflowError && error.code === 'auth_failed') {
+          c.header('WWW-Authenticate', WWW_AUTHENTICATE);
+          return c.json({ error: { code: 'auth_failed', message: error.message } }, 401);
+        }
         throw error;
       }
       // Secure whenever the browser can honour it: HTTPS (directly or behind a TLS proxy), or a loopback address,
