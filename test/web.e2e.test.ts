@@ -31,7 +31,11 @@ let sftp: Sshd;
 let browser: Browser;
 const passwords: Record<string, string> = { admin: ADMIN_PASSWORD };
 
-/** 300 customers; segment `gold` holds the 100 with tier gold, two of them without a usable e-mail. */
+/**
+ * 300 customers; segment `gold` holds the 100 with tier gold, two of them without a usable e-mail. 142 more
+ * with tier `lead` have no usable e-mail at all (segment `leads`): a run of them rejects more than the 100 a
+ * run view lists.
+ */
 beforeAll(async () => {
   if (!available) return;
   home = tempDir('web-home');
@@ -42,9 +46,11 @@ beforeAll(async () => {
 
   const lines = ['profile_id,email,first_name,tier'];
   for (let i = 1; i <= 300; i++) lines.push(`${i},${i === 3 ? '' : i === 6 ? 'not-an-email' : `member${i}@example.com`},First${i},${['gold', 'silver', 'bronze'][i % 3]}`);
+  for (let i = 301; i <= 442; i++) lines.push(`${i},lead-${i}-at-nowhere,Lead${i},lead`);
   fs.writeFileSync(path.join(work, 'customers.csv'), lines.join('\n') + '\n');
   expect((await outflow(home, 'entity', 'load', 'Customer', path.join(work, 'customers.csv'))).code).toBe(0);
   expect((await outflow(home, 'segment', 'create', 'gold', '--where', "tier = 'gold'")).code).toBe(0);
+  expect((await outflow(home, 'segment', 'create', 'leads', '--where', "tier = 'lead'")).code).toBe(0);
   expect((await outflow(home, 'segment', 'refresh')).code).toBe(0);
 
   // A little latency per request, so that the run is visibly in progress for a moment.
@@ -124,10 +130,23 @@ async function check(page: Page, slug: string): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 
-async function api(pathname: string): Promise<unknown> {
-  const token = JSON.parse(fs.readFileSync(path.join(home, 'server.json'), 'utf8')).token as string;
-  const response = await fetch(`${server.url}/api${pathname}`, { headers: { authorization: `Bearer ${token}` } });
+async function api(pathname: string, init: { method?: string; body?: unknown } = {}): Promise<unknown> {
+  const response = await apiResponse(pathname, init);
   return response.json();
+}
+
+async function apiResponse(pathname: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {
+  const token = JSON.parse(fs.readFileSync(path.join(home, 'server.json'), 'utf8')).token as string;
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(`${server.url}/api${pathname}`, { method: init.method ?? 'GET', headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
+}
+
+/** Waits (without a clock) until the run has ended, polling the API. */
+async function runEnded(id: string): Promise<{ status: string; rejected: number }> {
+  let run: { status: string; rejected: number };
+  await expect.poll(async () => (run = (await api(`/runs/${id}`)) as { status: string; rejected: number }).status, { timeout: 60_000 }).toMatch(/succeeded|failed|cancelled/);
+  return run!;
 }
 
 describe('the JSON Schema the connection forms are built from', () => {
@@ -411,6 +430,31 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     const exp = (await api('/exports/Gold%20to%20Iterable')) as { segments: string[]; config: { mapping: Record<string, string> } };
     expect(exp.segments).toEqual(['gold']);
     expect(exp.config.mapping).toEqual({ email: 'email' });
+  });
+
+  it('downloads every rejection of a run as the API’s own rejections.csv, the same as `outflow run rejections`', async () => {
+    const page = contributorPage;
+    const created = await apiResponse('/exports', { method: 'POST', body: { name: 'Leads to Iterable', connection: 'Iterable prod', segments: ['leads'], config: { mapping: { email: 'email' } } } });
+    expect(created.status).toBe(201);
+    const queued = (await api('/exports/Leads%20to%20Iterable/runs', { method: 'POST' })) as { id: string };
+    expect(await runEnded(queued.id)).toMatchObject({ status: 'succeeded', rejected: 142 });
+    try {
+      await page.goto(`${server.url}/exports/Leads%20to%20Iterable`);
+      await page.getByRole('button', { name: queued.id }).click();
+      await page.getByRole('heading', { name: /Rejections \(first 100 of 142\)/ }).waitFor();
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download all rejections (CSV)' }).click()]);
+      const downloaded = fs.readFileSync((await download.path())!, 'utf8');
+      // All 142 and the CLI's header: the page builds no CSV of its own from the 100 the run view lists.
+      const lines = downloaded.trimEnd().split(/\r?\n/);
+      expect(lines[0]).toBe('key,segment,code,reason');
+      expect(lines).toHaveLength(143);
+      expect(downloaded).toBe(await (await apiResponse(`/runs/${queued.id}/rejections.csv`)).text());
+      const cli = await outflow(home, 'run', 'rejections', queued.id);
+      expect(cli.stdout.trimEnd().split(/\r?\n/)).toEqual(lines);
+    } finally {
+      expect((await apiResponse('/exports/Leads%20to%20Iterable', { method: 'DELETE' })).status).toBeLessThan(300);
+      await page.goto(`${server.url}/exports/Gold%20to%20Iterable`);
+    }
   });
 
   it('lets an administrator set the refresh schedule and see its next fire times', async () => {

@@ -39,6 +39,10 @@ export function onUnauthenticated(handler: () => void): void {
   onSignedOut = handler;
 }
 
+/** Where the REST API lives; links (downloads) use it too, so one change moves every call. */
+export const API_BASE = '/api';
+export const apiUrl = (path: string) => `${API_BASE}${path}`;
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -46,7 +50,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
   let response: Response;
   try {
-    response = await fetch(`/api${path}`, { method, headers, credentials: 'same-origin', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    response = await fetch(apiUrl(path), { method, headers, credentials: 'same-origin', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   } catch {
     throw new ApiError(0, 'network', 'The server cannot be reached. Check that `outflow serve` is running, then try again.');
   }

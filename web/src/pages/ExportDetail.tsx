@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, ApiError, enc, type DryRunReport, type Export, type ExportSchedule, type Run, type RunItem, type Schedule, type User } from '../api.ts';
+import { api, ApiError, apiUrl, enc, type DryRunReport, type Export, type ExportSchedule, type Run, type RunItem, type Schedule, type User } from '../api.ts';
 import { Link, navigate } from '../router.tsx';
 import { asApiError, Badge, ErrorBanner, Empty, Loaded, Loading, Modal, num, PageHeader, StatusBadge, useApi, when } from '../ui.tsx';
 import { ExportWizard } from './ExportWizard.tsx';
@@ -126,7 +126,7 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
       {active ? <LiveRun key={active} id={active} canCancel={canEdit} onUpdate={setLive} onDone={() => (setFollowing(undefined), setLive(undefined), runs.reload())} /> : null}
       <h2>Run history</h2>
       <Loaded state={runs} empty={(list) => (list.length === 0 ? <Empty title="Not run yet.">{canEdit ? 'Press “Run now” to send it, or “Dry run” to see what it would send.' : 'Someone with the contributor role runs it.'}</Empty> : undefined)}>
-        {(list) => <RunHistory runs={live ? list.map((r) => (r.id === live.id ? { ...r, status: live.status, rows: live.rows, rowsDone: live.rowsDone ?? r.rowsDone, sent: live.sent, rejected: live.rejected } : r)) : list} canResume={canEdit} onResumed={(id) => (setFollowing(id), runs.reload())} />}
+        {(list) => <RunHistory runs={live ? list.map((r) => (r.id === live.id ? { ...r, status: live.status, rows: live.rows, rowsDone: live.rowsDone ?? r.rowsDone, sent: live.sent, rejected: live.rejected } : r)) : list} canResume={canEdit} canDownload={canEdit} onResumed={(id) => (setFollowing(id), runs.reload())} />}
       </Loaded>
       {editing ? (
         <ExportWizard
@@ -348,6 +348,8 @@ function formatDuration(seconds: number): string {
 interface ResumeProps {
   /** The role may resume runs (not a viewer); the server still checks the connection. */
   canResume: boolean;
+  /** The role may download rejections (not a viewer: the API's CSV names whose profiles they were). */
+  canDownload: boolean;
   onResumed: (newRunId: string) => void;
 }
 
@@ -409,22 +411,13 @@ function RunRow({ run, open, onToggle, ...resume }: { run: RunItem; open: boolea
   );
 }
 
-function RunDetails({ id, canResume, onResumed }: { id: string } & ResumeProps) {
+function RunDetails({ id, canResume, canDownload, onResumed }: { id: string } & ResumeProps) {
   const { data: run, error, reload } = useApi(() => api<Run>('GET', `/runs/${enc(id)}`), [id]);
   const [resumeError, setResumeError] = useState<ApiError>();
   const [resuming, setResuming] = useState(false);
   if (error) return <ErrorBanner error={error} />;
   if (!run) return <Loading />;
   const files = run.entities.flatMap((e) => e.files ?? []);
-  const downloadRejections = () => {
-    const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
-    const csv = ['source,key,code,reason', ...run.rejections.map((r) => [r.source, r.key, r.code, r.reason].map(quote).join(','))].join('\r\n');
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-    a.download = `${run.id}-rejections.csv`;
-    a.click();
-    URL.revokeObjectURL(a.href);
-  };
   // The same as `outflow run resume`: a new run continues this one from its checkpoint.
   const resume = async () => {
     setResumeError(undefined);
@@ -480,9 +473,12 @@ function RunDetails({ id, canResume, onResumed }: { id: string } & ResumeProps) 
           <h3>
             Rejections {run.rejectionsTotal && run.rejectionsTotal > run.rejections.length ? `(first ${run.rejections.length} of ${num(run.rejectionsTotal)})` : ''}
           </h3>
-          <button type="button" onClick={downloadRejections}>
-            Download CSV
-          </button>
+          {canDownload ? (
+            // The API's own CSV, every rejection with the header `outflow run rejections` prints: never one built here.
+            <a className="button" href={apiUrl(`/runs/${enc(run.id)}/rejections.csv`)} download>
+              Download all rejections (CSV)
+            </a>
+          ) : null}
           <table>
             <thead>
               <tr>

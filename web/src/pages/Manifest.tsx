@@ -1,4 +1,4 @@
-import { api, enc, type ExportManifest } from '../api.ts';
+import { api, apiUrl, enc, type ExportManifest } from '../api.ts';
 import { Link } from '../router.tsx';
 import { Empty, Loaded, num, PageHeader, StatusBadge, useApi, when } from '../ui.tsx';
 import { formatFire } from './Schedule.tsx';
@@ -17,7 +17,7 @@ export function ManifestPage({ name }: { name: string }) {
         <button type="button" className="no-print" onClick={() => print()}>
           Print
         </button>
-        <a className="button no-print" href={`/api/exports/${enc(name)}/manifest`} download={`${name}-manifest.json`}>
+        <a className="button no-print" href={apiUrl(`/exports/${enc(name)}/manifest`)} download={`${name}-manifest.json`}>
           JSON
         </a>
       </PageHeader>
