@@ -581,6 +581,7 @@ class DuckDbProfileStore implements ProfileStore {
    */
   async *streamChunks<T>(sql: string, params: DuckDBValue[], toRow: (row: DuckDBValue[], names: string[]) => T, chunkRows: number): AsyncIterable<T[]> {
     const con = await this.instance.connect();
+    let finished = false;
     try {
       const result = await con.stream(sql, params);
       const names = result.deduplicatedColumnNames();
@@ -592,8 +593,15 @@ class DuckDbProfileStore implements ProfileStore {
           pending = [];
         }
       }
+      finished = true;
       if (pending.length > 0) yield pending;
     } finally {
+      // A stream left early (a cancelled or failed run) keeps its query open: the result object holds the
+      // connection's context, so closing the connection frees nothing, and a sort's buffers stay pinned until
+      // the garbage collector happens to free the result. Under the streaming cap the next run's read then
+      // fails out of memory (issue 13: a 500k-member resume). A statement on the same connection ends the
+      // open query and releases them now.
+      if (!finished) await con.run('SELECT 1').catch(() => {});
       con.closeSync();
     }
   }
