@@ -31,6 +31,9 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'home_locked'
+  // the metadata store's schema: written by a newer version (a downgrade), or an upgrade that failed and was rolled back
+  | 'schema_too_new'
+  | 'upgrade_failed'
   | 'cancelled'
   // the process executing a run died or stopped (SIGKILL, power loss, a server shutdown): it is resumed
   | 'interrupted'

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
+import { ConfigError, OutflowError } from '../../domain/errors.ts';
 import { migrations } from './migrations.ts';
 
 export interface ConnectionsTable {
@@ -197,11 +198,18 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 /**
  * Opens the metadata store: PostgreSQL when `url` is a postgres:// URL, else a SQLite file at `sqlitePath`.
- * Migrates to the latest schema before returning.
+ * Migrates to the latest schema before returning (see `migrate`). `migrations` replaces today's list: tests
+ * build a store as an earlier version left it, or try an upgrade that fails.
  */
-export async function openMetadataStore(options: { url?: string; sqlitePath?: string; pgSchema?: string }): Promise<MetadataStore> {
+export async function openMetadataStore(options: {
+  url?: string;
+  sqlitePath?: string;
+  pgSchema?: string;
+  migrations?: Record<string, Migration>;
+}): Promise<MetadataStore> {
   let db: Db;
   let dialect: MetadataStore['dialect'];
+  let where: string;
   if (options.url && /^postgres(ql)?:\/\//.test(options.url)) {
     const pool = new pg.Pool({
       connectionString: options.url,
@@ -221,6 +229,7 @@ export async function openMetadataStore(options: { url?: string; sqlitePath?: st
     }
     db = new Kysely<MetadataSchema>({ dialect: new PostgresDialect({ pool }) });
     dialect = 'postgres';
+    where = 'the PostgreSQL database of OUTFLOW_DATABASE_URL';
   } else {
     const file = options.sqlitePath ?? ':memory:';
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -229,14 +238,79 @@ export async function openMetadataStore(options: { url?: string; sqlitePath?: st
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('busy_timeout = 10000');
     sqlite.pragma('foreign_keys = ON');
-    db = new Kysely<MetadataSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<MetadataSchema>({ dialect: new TransactionalSqliteDialect({ database: sqlite }) });
     dialect = 'sqlite';
+    where = file;
   }
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const { error } = await migrator.migrateToLatest();
-  if (error) {
+  try {
+    await migrate(db, dialect, options.migrations ?? migrations, where);
+  } catch (error) {
     await db.destroy();
     throw error;
   }
   return { db, dialect, close: () => db.destroy() };
+}
+
+/** The schema version this code writes: the name of its last migration. */
+export const SCHEMA_VERSION = Object.keys(migrations).sort().at(-1)!;
+
+/**
+ * Kysely runs migrations in one transaction only where it believes DDL is transactional, and says no for
+ * SQLite, which does roll back CREATE and ALTER TABLE. Saying yes makes an upgrade all or nothing on both
+ * stores: a migration that fails leaves the home exactly as the earlier version left it.
+ */
+class TransactionalSqliteDialect extends SqliteDialect {
+  override createAdapter() {
+    return new (class extends SqliteAdapter {
+      override get supportsTransactionalDdl() {
+        return true;
+      }
+    })();
+  }
+}
+
+/** Names of the migrations applied to the store (none for a new one), oldest first. */
+export async function appliedMigrations(db: Kysely<any>, dialect: MetadataStore['dialect']): Promise<string[]> {
+  const exists =
+    dialect === 'sqlite'
+      ? await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'`.execute(db)
+      : await sql<{ name: string }>`SELECT to_regclass('kysely_migration')::text AS name`.execute(db);
+  if (!exists.rows[0]?.name) return [];
+  const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db);
+  return rows.rows.map((r) => r.name);
+}
+
+/**
+ * Brings the store to the latest schema. A store written by a newer version (it has migrations this code does
+ * not know) is refused before anything is touched: running old code on a newer schema would lose or corrupt
+ * what the newer version stores. The pending migrations run in one transaction on both databases, so a failure
+ * leaves the store at the version it had, and the error says so.
+ */
+async function migrate(db: Kysely<any>, dialect: MetadataStore['dialect'], list: Record<string, Migration>, where: string): Promise<void> {
+  const known = Object.keys(list).sort();
+  const latest = known.at(-1) ?? 'none';
+  const applied = await appliedMigrations(db, dialect);
+  const unknown = applied.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      'schema_too_new',
+      `The metadata store (${where}) was written by a newer version of Outflow: its schema version is ${applied.at(-1)}, and this version knows up to ${latest} (unknown: ${unknown.join(', ')}). Downgrading is not supported: run the newer Outflow again, or restore a backup taken before the upgrade.`,
+    );
+  }
+  const before = applied.at(-1) ?? 'none (a new store)';
+  // Kysely looks for its own tables in every schema of the database unless told which one: with several homes
+  // in one database (a schema each, chosen by search_path) it would find another home's and never create its
+  // own. The tables live in the schema the connection writes to.
+  const schema = dialect === 'postgres' ? (await sql<{ schema: string | null }>`SELECT current_schema() AS schema`.execute(db)).rows[0]?.schema : null;
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => list }, ...(schema ? { migrationTableSchema: schema } : {}) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new OutflowError(
+      'upgrade_failed',
+      `Upgrading the metadata store (${where}) to schema version ${latest} failed in migration ${failed}: ${reason}. Nothing was changed: the store is still at schema version ${before}, as the previous version left it. Run the previous Outflow version on it, or report this error with the message above.`,
+      { cause: error },
+    );
+  }
 }
