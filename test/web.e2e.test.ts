@@ -4,6 +4,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDestination } from '../src/app/destinations.ts';
+import { createConnection, removeConnection } from '../src/app/connections.ts';
+import { createExport } from '../src/app/exports.ts';
 import { createUser } from '../src/app/users.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
@@ -602,6 +604,31 @@ describe.skipIf(!available)('the web app in Chromium', () => {
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+});
+
+describe.skipIf(!available)('moving an export whose connection was removed, in Chromium', () => {
+  it('keeps the e-mail mapping in its own field (not an extra field) and saves the move', async () => {
+    const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };
+    await createConnection(admin, { type: 'iterable', name: 'Iterable old', config: { apiKey: ITERABLE_KEY, baseUrl: iterable.url }, acceptPrivacyTerms: true });
+    await createExport(admin, { name: 'Moved gold', connection: 'Iterable old', segments: ['gold'], config: { mapping: { email: 'email', firstName: 'first_name' } } });
+    await removeConnection(admin, 'Iterable old', { force: true });
+    await createConnection(admin, { type: 'iterable', name: 'Iterable new', config: { apiKey: ITERABLE_KEY, baseUrl: iterable.url }, acceptPrivacyTerms: true });
+
+    const page = await signIn('admin');
+    await page.getByRole('link', { name: 'Moved gold' }).click();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit Moved gold' });
+    await dialog.getByRole('radio', { name: 'Iterable new' }).check();
+    expect(await dialog.getByLabel('E-mail (required)').inputValue()).toBe('email');
+    expect(await dialog.getByLabel('Extra field 1: name at Iterable').inputValue()).toBe('firstName');
+    expect(await dialog.getByLabel('Extra field 2: name at Iterable').count()).toBe(0);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const moved = (await api('/exports/Moved%20gold')) as { connection: string; config: Record<string, unknown> };
+    expect(moved.connection).toBe('Iterable new');
+    expect(moved.config.mapping).toEqual({ email: 'email', firstName: 'first_name' });
+    await page.context().close();
   });
 });
 

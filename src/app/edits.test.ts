@@ -4,6 +4,7 @@ import { tempDir } from '../../test/support/cli.ts';
 import type { Actor } from '../domain/model.ts';
 import { getConnectionByName, readConnectionSecrets, updateConnectionState } from '../store/metadata/connections.ts';
 import { listAudit } from '../store/metadata/audit.ts';
+import * as exportStore from '../store/metadata/exports.ts';
 import { getExport } from '../store/metadata/exports.ts';
 import { getSegment, recordSegmentRefresh } from '../store/metadata/segments.ts';
 import { createConnection, removeConnection, updateConnection } from './connections.ts';
@@ -108,6 +109,33 @@ describe('updateExport', () => {
     expect(error).not.toMatchObject({ code: 'invalid_input' });
     const unchanged = await getExport(home.db, 'to-files');
     expect(unchanged.config).toEqual({ rowsPerFile: 5, mapping: {}, syncMode: 'full' });
+  });
+
+  it('moves an export whose connection was removed to another destination type, keeping only the mapping and sync mode', async () => {
+    await createConnection(home, { type: 'campaign-monitor', name: 'cm', config: { apiKey: 'k', baseUrl: UNREACHABLE }, acceptPrivacyTerms: true });
+    await createConnection(home, { type: 'iterable', name: 'it', config: { apiKey: 'k', baseUrl: UNREACHABLE }, acceptPrivacyTerms: true });
+    const cm = await getConnectionByName(home.db, home.box, 'cm');
+    // Saved as Campaign Monitor's validate hook would have let it through (it reads the list's fields).
+    await exportStore.createExport(home.db, {
+      name: 'former-cm',
+      connectionId: cm.id,
+      sourceKind: 'segments',
+      sources: ['nl'],
+      config: { listId: 'L1', resubscribe: true, mapping: { email: 'email' }, syncMode: 'upsert' },
+      createdBy: 'ada',
+    });
+    await removeConnection(home, 'cm', { force: true });
+    const moved = await updateExport(home, 'former-cm', { connection: 'it' });
+    expect(moved).toMatchObject({ connection: 'it', type: 'iterable', config: { mapping: { email: 'email' }, syncMode: 'upsert' } });
+    expect(moved.config).not.toHaveProperty('listId');
+    expect(moved.warnings).toContain('Moving to Iterable left out what only the previous destination used: listId, resubscribe.');
+
+    // Repaired onto the same type again, the export keeps the settings that type knows.
+    await createConnection(home, { type: 'iterable', name: 'it2', config: { apiKey: 'k', baseUrl: UNREACHABLE }, acceptPrivacyTerms: true });
+    await updateExport(home, 'former-cm', { config: { updateExistingUsersOnly: true } });
+    await removeConnection(home, 'it', { force: true });
+    expect((await updateExport(home, 'former-cm', { connection: 'it2' })).config).toEqual({ mapping: { email: 'email' }, syncMode: 'upsert', updateExistingUsersOnly: true });
+    await removeExport(home, 'former-cm');
   });
 
   it('leaves the repair of an export whose connection was removed to administrators', async () => {

@@ -121,11 +121,19 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   const sources = picked ?? { sourceKind: exp.sourceKind, sources: exp.sources };
 
   // Moving to another destination type keeps the engine's part of the config; the old destination's settings
-  // mean nothing to the new one (and would be refused as unknown keys).
+  // mean nothing to the new one (and would be refused as unknown keys). After a removed connection the old
+  // type is unknown: what the new destination does not know goes, and a repair onto the same type keeps its
+  // settings (the list of a recreated Campaign Monitor connection, say).
   let base = exp.config;
-  if (current && current.type !== connection.type) {
-    const { mapping, syncMode, notify } = exp.config;
-    base = { ...(mapping !== undefined ? { mapping } : {}), ...(syncMode !== undefined ? { syncMode } : {}), ...(notify !== undefined ? { notify } : {}) };
+  const moveWarnings: string[] = [];
+  if (!current || current.type !== connection.type) {
+    const carried = carryOver(exp.config, connection.type, { keepSettings: !current });
+    base = carried.config;
+    if (carried.dropped.length > 0) {
+      moveWarnings.push(
+        `Moving to ${getDestination(connection.type).title} left out what only the previous destination used: ${carried.dropped.join(', ')}.`,
+      );
+    }
   }
   let merged: unknown = base;
   if (patch.config !== undefined) {
@@ -134,7 +142,7 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   }
 
   const validated = await validateExport(home, { id: exp.id, name: newName, connection, ...sources, config: merged });
-  const { warnings } = validated;
+  const warnings = [...moveWarnings, ...validated.warnings];
   const notify = await prepareExportNotify(home, validated.config, exp.id);
   const config = notify.config;
   const updated = await store.updateExport(home.db, exp.id, { name: newName, connectionId: connection.id, ...sources, config });
@@ -148,6 +156,25 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   });
   for (const warning of warnings) home.log.warn({ export: newName }, warning);
   return { ...(await toExportView(home, updated)), warnings };
+}
+
+/**
+ * What an export's config keeps when it moves to a connection of type `type`: `mapping` and `syncMode` for a
+ * marketing destination, `rowsPerFile` for files, `notify` for both (README: a move keeps the mapping and the
+ * sync mode only), and with `keepSettings` the settings the new destination knows. Returns the dropped keys.
+ */
+function carryOver(config: Record<string, unknown>, type: Connection['type'], options: { keepSettings: boolean }): { config: Record<string, unknown>; dropped: string[] } {
+  const kind = getDestination(type).export;
+  const kept = new Set(kind.kind === 'files' ? ['rowsPerFile', 'notify'] : ['mapping', 'syncMode', 'notify']);
+  if (options.keepSettings) for (const key of Object.keys(kind.settings.shape)) kept.add(key);
+  const entries = Object.entries(config);
+  // An empty mapping and the default sync mode are what every export has: leaving them out is no news.
+  const meaningful = ([key, value]: [string, unknown]) =>
+    !(key === 'mapping' && isObject(value) && Object.keys(value).length === 0) && !(key === 'syncMode' && value === 'full');
+  return {
+    config: Object.fromEntries(entries.filter(([key]) => kept.has(key))),
+    dropped: entries.filter(([key]) => !kept.has(key)).filter(meaningful).map(([key]) => key),
+  };
 }
 
 /** `undefined` when neither list is given, `null` when both are, else the sources (empty lists count as not given). */

@@ -40,11 +40,18 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
   if (ready && !settingsReady && existing) {
     const d = destinations.data!.find((x) => x.id === existing.type);
     setSettings(d ? fromConfig(d.exportSettings, existing.config) : {});
+    splitMapping(existing.config.mapping ?? {}, d);
+    setSettingsReady(true);
+  }
+  /**
+   * Mapped targets that are fields of destination `d` fill its rows; the others become extra-field rows. Split
+   * again when another connection is picked: an export whose connection was removed loads with no destination
+   * (every target would sit in an extra row, the e-mail included), and another type has other fields.
+   */
+  function splitMapping(all: Record<string, string>, d: Destination | undefined) {
     const known = d?.fields ?? {};
-    const all = existing.config.mapping ?? {};
     setMapping(Object.fromEntries(Object.entries(all).filter(([t]) => known[t])));
     setExtra(Object.entries(all).filter(([t]) => !known[t]).map(([target, column]) => ({ target, column })));
-    setSettingsReady(true);
   }
   if (!connections.data || !destinations.data || !segments.data || !entities.data || !settingsReady) {
     return (
@@ -133,6 +140,10 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
                       onChange={() => {
                         setConnectionName(c.name);
                         setSettings({});
+                        const all: Record<string, string> = {};
+                        for (const [target, column] of Object.entries(mapping)) if (column) all[target] = column;
+                        for (const row of extra) if (row.target.trim() && row.column) all[row.target.trim()] = row.column;
+                        splitMapping(all, destinations.data!.find((d) => d.id === c.type));
                         if (c.type !== 'sftp') setSourceKind('segments');
                       }}
                     />{' '}
