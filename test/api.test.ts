@@ -68,7 +68,8 @@ function routeDefinitions() {
 }
 
 function matchRoute(method: string, url: string) {
-  const pathname = new URL(url, 'http://x').pathname;
+  // `/api/x` is an alias of `/api/v1/x`: both are matched against the documented path.
+  const pathname = new URL(url, 'http://x').pathname.replace(/^\/api\/(?!v1\/)/, '/api/v1/');
   return routeDefinitions().find((r) => {
     if (r.method !== method.toLowerCase()) return false;
     const pattern = new RegExp(`^${r.path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
@@ -77,7 +78,7 @@ function matchRoute(method: string, url: string) {
 }
 
 function checkDocumented(method: string, url: string, status: number, body: unknown): void {
-  if (!url.startsWith('/api/') || url === '/api/openapi.json') return;
+  if (!url.startsWith('/api/') || /^\/api\/(v1\/)?openapi\.json$/.test(url)) return;
   const route = matchRoute(method, url);
   if (!route) {
     expect(status, `${method} ${url} has no documented route`).toBe(404);
@@ -734,14 +735,14 @@ describe('the OpenAPI document', () => {
     expect(doc.openapi).toBe('3.1.0');
     const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     const contract = [
-      'GET /api/connections', 'POST /api/connections', 'GET /api/connections/{id}', 'PATCH /api/connections/{id}', 'DELETE /api/connections/{id}', 'POST /api/connections/{id}/verify',
-      'GET /api/exports', 'POST /api/exports', 'GET /api/exports/{id}', 'PATCH /api/exports/{id}', 'DELETE /api/exports/{id}', 'POST /api/exports/{id}/runs',
-      'GET /api/runs', 'GET /api/runs/{id}', 'GET /api/runs/{id}/rejections.csv', 'GET /api/segments', 'POST /api/segments', 'PATCH /api/segments/{id}', 'DELETE /api/segments/{id}',
-      'GET /api/entities', 'GET /api/destinations', 'GET /api/users', 'POST /api/users', 'GET /api/audit',
-      'GET /api/schedule', 'PUT /api/schedule', 'DELETE /api/schedule', 'POST /api/refresh',
-      'PUT /api/exports/{id}/schedule', 'DELETE /api/exports/{id}/schedule', 'POST /api/exports/{id}/pause', 'POST /api/exports/{id}/resume',
-      'GET /api/exports/{id}/manifest', 'POST /api/segments/preview',
-      'POST /api/connections/{id}/oauth/start', 'GET /api/oauth/microsoft/callback',
+      'GET /api/v1/connections', 'POST /api/v1/connections', 'GET /api/v1/connections/{id}', 'PATCH /api/v1/connections/{id}', 'DELETE /api/v1/connections/{id}', 'POST /api/v1/connections/{id}/verify',
+      'GET /api/v1/exports', 'POST /api/v1/exports', 'GET /api/v1/exports/{id}', 'PATCH /api/v1/exports/{id}', 'DELETE /api/v1/exports/{id}', 'POST /api/v1/exports/{id}/runs',
+      'GET /api/v1/runs', 'GET /api/v1/runs/{id}', 'GET /api/v1/runs/{id}/rejections.csv', 'GET /api/v1/segments', 'POST /api/v1/segments', 'PATCH /api/v1/segments/{id}', 'DELETE /api/v1/segments/{id}',
+      'GET /api/v1/entities', 'GET /api/v1/destinations', 'GET /api/v1/users', 'POST /api/v1/users', 'GET /api/v1/audit',
+      'GET /api/v1/schedule', 'PUT /api/v1/schedule', 'DELETE /api/v1/schedule', 'POST /api/v1/refresh',
+      'PUT /api/v1/exports/{id}/schedule', 'DELETE /api/v1/exports/{id}/schedule', 'POST /api/v1/exports/{id}/pause', 'POST /api/v1/exports/{id}/resume',
+      'GET /api/v1/exports/{id}/manifest', 'POST /api/v1/segments/preview',
+      'POST /api/v1/connections/{id}/oauth/start', 'GET /api/v1/oauth/microsoft/callback',
     ];
     for (const route of contract) expect(documented).toContain(route);
     // Every route the app serves is in the document: the registry is the document's only source.
@@ -754,7 +755,7 @@ describe('operations', () => {
     expect((await app.request('/healthz')).status).toBe(200);
     const metrics = await (await app.request('/metrics')).text();
     expect(metrics).toMatch(/^outflow_runs\{state="succeeded"\} [1-9]/m);
-    expect(metrics).toMatch(/^outflow_http_requests_total\{method="GET",route="\/api\/exports",status="200"\} \d+/m);
+    expect(metrics).toMatch(/^outflow_http_requests_total\{method="GET",route="\/api\/v1\/exports",status="200"\} \d+/m);
     expect(metrics).toMatch(/^outflow_destination_requests_total\{destination="iterable"\} [1-9]/m);
   });
 

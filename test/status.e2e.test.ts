@@ -41,8 +41,8 @@ describe('outflow status, embedded mode', () => {
       expect(view.workers).toEqual([expect.objectContaining({ id: 'server', pid: process.pid, concurrency: 3, runs: [] })]);
     }
     expect((await fetch(`${server.url}/api/status`)).status).toBe(401);
-    const openapi = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as { paths: Record<string, { get?: unknown }> };
-    expect(openapi.paths['/api/status']?.get).toBeDefined();
+    const openapi = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, { get?: unknown }> };
+    expect(openapi.paths['/api/v1/status']?.get).toBeDefined();
 
     const text = await outflow(dir, 'status');
     expect(text.code, text.stderr).toBe(0);

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
+import { getPath } from 'hono/utils/url';
 import type { Home } from '../app/home.ts';
 import { MICROSOFT_CALLBACK_PATH } from '../app/oauth.ts';
 import type { Actor } from '../domain/model.ts';
@@ -54,18 +55,35 @@ export const CSRF_HEADER = 'x-csrf-token';
 /** JSON bodies are small; entity uploads stream through their own route without this limit. */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
+/**
+ * The API's versioned base path. Every route is documented under it; `/api/…` is an alias of `/api/v1/…`
+ * (scripts and the redirect URI registered at Microsoft keep working). A version 2 would live beside it.
+ */
+export const API_BASE = '/api/v1';
+
+/**
+ * The path a request is routed by: `/api/x` is served as `/api/v1/x`. Done before routing (Hono's getPath),
+ * so handlers, the authentication rules and the metrics' route labels see one path per operation.
+ */
+export function routedPath(request: Request): string {
+  const path = getPath(request);
+  if (path === '/api' || (path.startsWith('/api/') && path !== API_BASE && !path.startsWith(`${API_BASE}/`))) return API_BASE + path.slice('/api'.length);
+  return path;
+}
+
 /** Routes anyone may call: signing in, and reading the API's own description. */
-const PUBLIC = new Set(['POST /api/session', 'GET /api/openapi.json', `GET ${MICROSOFT_CALLBACK_PATH}`]);
+const PUBLIC = new Set([`POST ${API_BASE}/session`, `GET ${API_BASE}/openapi.json`, `GET ${API_BASE}${MICROSOFT_CALLBACK_PATH.slice('/api'.length)}`]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * What a session signed in with a one-time password may do before its user chooses a password: read the
  * session, change the password, sign out. Without this the "one-time" password kept working for every
  * route of the API, indefinitely; only the web app's page asked for a new one.
  */
-const BEFORE_PASSWORD_CHANGE = new Set(['GET /api/session', 'DELETE /api/session', 'PUT /api/session/password']);
+const BEFORE_PASSWORD_CHANGE = new Set([`GET ${API_BASE}/session`, `DELETE ${API_BASE}/session`, `PUT ${API_BASE}/session/password`]);
 
 export function createApi(deps: ApiDeps): ApiApp {
   const app: ApiApp = new OpenAPIHono<ApiEnv>({
+    getPath: routedPath,
     // A body or parameter that does not match the route's schema: 400 with every issue, nothing done.
     defaultHook: (result, c) => {
       if (!result.success) {
@@ -78,7 +96,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   });
 
   app.onError((error, c) => sendError(c, error, deps.home.log));
-  app.notFound((c) => c.json(errorBody('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at /api/openapi.json.`), 404));
+  app.notFound((c) => c.json(errorBody('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at ${API_BASE}/openapi.json.`), 404));
 
   app.use('*', deps.metrics.httpMiddleware());
 
@@ -98,7 +116,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   });
 
   app.use('/api/*', async (c, next) => {
-    if (c.req.path.startsWith('/api/entities/') && c.req.method === 'PUT') return next();
+    if (c.req.path.startsWith(`${API_BASE}/entities/`) && c.req.method === 'PUT') return next();
     return bodyLimit({
       maxSize: MAX_JSON_BODY_BYTES,
       onError: (ctx) => {
@@ -155,16 +173,46 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerScheduleRoutes(app, deps);
   registerStatusRoutes(app, deps);
 
-  app.doc31('/api/openapi.json', {
+  app.doc31(`${API_BASE}/openapi.json`, (c) => ({
     openapi: '3.1.0',
-    info: { title: 'Outflow API', version: '1', description: 'Connections, exports, runs, segments and accounts of an Outflow server.' },
-  });
+    info: {
+      title: 'Outflow API',
+      version: '1',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      description: [
+        'Connections, exports, runs, segments and accounts of an Outflow server.',
+        '',
+        `Every path is under \`${API_BASE}\`; \`/api/…\` is an alias of \`${API_BASE}/…\` that answers the same (the version is only in the path).`,
+        'Authenticate with `Authorization: Bearer <token>` (`outflow token create`), or sign in with `POST /api/v1/session` for a session cookie;',
+        'cookie-authenticated writes send the `X-CSRF-Token` that sign-in returned.',
+      ].join('\n'),
+    },
+    // The server's own address (OUTFLOW_PUBLIC_URL behind a proxy): paths are absolute, so this is the origin.
+    servers: [{ url: publicUrlFor(deps, c), description: 'This Outflow server' }],
+    tags: TAGS,
+  }));
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE });
   // Last, so that every API route and /healthz, /metrics come first; unknown /api paths still answer JSON 404.
   app.on(['GET', 'HEAD'], '*', webAppHandler(deps.webRoot ?? DEFAULT_WEB_ROOT));
   return app;
 }
+
+/** Every tag an operation uses, declared once with what it groups (the order is the document's). */
+const TAGS = [
+  { name: 'Session', description: 'Signing in and out of the web app, and your own password' },
+  { name: 'Connections', description: 'Destination accounts (credentials are write-only) and Microsoft Advertising sign-in' },
+  { name: 'Exports', description: 'What goes where: sources, field mapping and destination settings; runs start here' },
+  { name: 'Runs', description: 'Run history, progress, rejections, cancel and resume' },
+  { name: 'Segments and entities', description: 'Profile data: entities loaded or attached, and segments filtered from them' },
+  { name: 'Schedule', description: "The home's refresh schedule, exports' own schedules, pause and resume" },
+  { name: 'Alerts', description: "The home's alert webhook" },
+  { name: 'Destinations', description: 'The destination types and the JSON Schema of their settings' },
+  { name: 'Users', description: 'Accounts and roles (administrators)' },
+  { name: 'Tokens', description: 'API tokens' },
+  { name: 'Audit', description: 'Who did what, when and from where (administrators)' },
+  { name: 'Status', description: 'The run queue and its workers' },
+];
 
 function clientAddress(env: { incoming?: { socket?: { remoteAddress?: string } } } | undefined): string | undefined {
   return env?.incoming?.socket?.remoteAddress;

@@ -3,14 +3,20 @@ import { z } from '@hono/zod-openapi';
 // The shapes the API returns and accepts. They mirror the CLI's --json output, so scripts can move from one
 // to the other; the OpenAPI document is generated from these same schemas.
 
+/**
+ * A moment, as ISO 8601 with its offset (the API writes UTC, `…Z`; a schedule's local fire time keeps its zone's
+ * offset). Checked, not only documented: the API tests parse every answer with these schemas.
+ */
+const Timestamp = z.iso.datetime({ offset: true }).openapi({ example: '2026-11-30T05:00:00.000Z' });
+
 export const ErrorBody = z
   .object({
     error: z.object({
       code: z.string().openapi({ example: 'not_found' }),
       message: z.string(),
-      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-      /** For a conflicting run: the run that is already going on. */
-      runId: z.string().optional(),
+      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional().openapi({ description: 'Each field that is wrong (dotted path) and what is wrong with it' }),
+      position: z.number().int().min(0).optional().openapi({ description: 'invalid_filter: the 0-based character offset in the filter where it goes wrong' }),
+      runId: z.string().optional().openapi({ description: 'run_conflict: the run of this export that is already going on' }),
     }),
   })
   .openapi('Error');
@@ -28,14 +34,14 @@ export const ConnectionView = z
     type: z.string(),
     config: Json.optional(),
     usableBy: UsableBy,
-    privacyConsent: z.object({ acceptedBy: z.string(), acceptedAt: z.string() }).optional(),
+    privacyConsent: z.object({ acceptedBy: z.string(), acceptedAt: Timestamp }).optional(),
     hostKeySha256: z.string().optional(),
     lastVerification: z.unknown().optional(),
     attention: z.unknown().optional(),
-    signedIn: z.object({ at: z.string(), by: z.string() }).optional(),
+    signedIn: z.object({ at: Timestamp, by: z.string() }).optional(),
     createdBy: z.string().optional(),
-    createdAt: z.string().optional(),
-    updatedAt: z.string().optional(),
+    createdAt: Timestamp.optional(),
+    updatedAt: Timestamp.optional(),
   })
   .openapi('Connection');
 
@@ -62,7 +68,7 @@ export const ConnectionPatch = z
 export const VerifyBody = z.object({ acceptHostKey: z.string().max(200).optional() }).strict().openapi('VerifyRequest');
 
 export const SignInStarted = z
-  .object({ connection: z.string(), authorizationUrl: z.string(), redirectUri: z.string(), expiresAt: z.string() })
+  .object({ connection: z.string(), authorizationUrl: z.string(), redirectUri: z.string(), expiresAt: Timestamp })
   .openapi('SignInStarted');
 
 export const CheckResultView = z
@@ -80,7 +86,7 @@ export const ExportView = z
     entities: z.array(z.string()).optional(),
     config: Json,
     createdBy: z.string(),
-    createdAt: z.string(),
+    createdAt: Timestamp,
     warnings: z.array(z.string()).optional(),
   })
   .openapi('Export');
@@ -131,9 +137,9 @@ export const RunSummary = z
     rejections: z.array(z.object({ source: z.string(), key: z.string(), code: z.string(), reason: z.string() })),
     rejectionsTotal: z.number().optional(),
     warnings: z.array(z.string()),
-    queuedAt: z.string(),
-    startedAt: z.string().nullable(),
-    finishedAt: z.string().nullable(),
+    queuedAt: Timestamp,
+    startedAt: Timestamp.nullable(),
+    finishedAt: Timestamp.nullable(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   })
   .openapi('Run');
@@ -179,9 +185,9 @@ export const RunListItem = z
     rowsDone: z.number(),
     sent: z.number(),
     rejected: z.number(),
-    queuedAt: z.string(),
-    startedAt: z.string().nullable(),
-    finishedAt: z.string().nullable(),
+    queuedAt: Timestamp,
+    startedAt: Timestamp.nullable(),
+    finishedAt: Timestamp.nullable(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   })
   .openapi('RunListItem');
@@ -192,9 +198,9 @@ export const SegmentView = z
     entity: z.string(),
     filter: z.string(),
     members: z.number().nullable(),
-    refreshedAt: z.string().nullable(),
+    refreshedAt: Timestamp.nullable(),
     createdBy: z.string(),
-    createdAt: z.string(),
+    createdAt: Timestamp,
   })
   .openapi('Segment');
 
@@ -221,7 +227,7 @@ export const EntityView = z
     key: z.string(),
     rows: z.number(),
     columns: z.array(z.object({ name: z.string(), type: z.string() }).passthrough()),
-    loadedAt: z.string().nullable().optional(),
+    loadedAt: Timestamp.nullable().optional(),
     attached: z.string().optional().openapi({ description: 'The table or view an attached entity reads live (PostgreSQL profile store)' }),
   })
   .openapi('Entity');
@@ -233,14 +239,14 @@ export const EntitySamples = z
   })
   .openapi('EntitySamples');
 
-const FireTimeSchema = z.object({ local: z.string(), utc: z.string() });
+const FireTimeSchema = z.object({ local: Timestamp, utc: Timestamp });
 
 export const ExportManifestView = z
   .object({
     export: z.string(),
-    generatedAt: z.string(),
+    generatedAt: Timestamp,
     createdBy: z.string(),
-    createdAt: z.string(),
+    createdAt: Timestamp,
     destination: z.object({
       type: z.string(),
       title: z.string(),
@@ -255,12 +261,12 @@ export const ExportManifestView = z
         entity: z.string(),
         filter: z.string().optional(),
         members: z.number().nullable().optional(),
-        refreshedAt: z.string().nullable().optional(),
+        refreshedAt: Timestamp.nullable().optional(),
       }),
     ),
     syncMode: z.string(),
     fields: z.array(z.object({ entity: z.string(), column: z.string(), target: z.string(), title: z.string().optional() })).openapi({ description: 'Every column that leaves, and where it lands' }),
-    consent: z.object({ acceptedBy: z.string(), acceptedAt: z.string() }).nullable().openapi({ description: 'Who accepted the destination’s data privacy terms for the connection, and when' }),
+    consent: z.object({ acceptedBy: z.string(), acceptedAt: Timestamp }).nullable().openapi({ description: 'Who accepted the destination’s data privacy terms for the connection, and when' }),
     usableBy: z.string().nullable(),
     schedule: z.object({
       mode: z.enum(['own', 'refresh', 'manual']),
@@ -272,7 +278,7 @@ export const ExportManifestView = z
       next: z.array(FireTimeSchema),
     }),
     lastRuns: z.array(
-      z.object({ id: z.string(), status: z.string(), trigger: z.string(), startedBy: z.string(), finishedAt: z.string().nullable(), sent: z.number(), rejected: z.number() }),
+      z.object({ id: z.string(), status: z.string(), trigger: z.string(), startedBy: z.string(), finishedAt: Timestamp.nullable(), sent: z.number(), rejected: z.number() }),
     ),
   })
   .openapi('ExportManifest');
@@ -302,7 +308,7 @@ export const DestinationView = z
 export const AuditEntryView = z
   .object({
     id: z.string(),
-    at: z.string(),
+    at: Timestamp,
     actor: z.string(),
     role: z.string(),
     via: z.string(),
@@ -320,7 +326,7 @@ export const Removed = z.object({ removed: z.string() }).passthrough().openapi('
 export const Role = z.enum(['admin', 'contributor', 'viewer']);
 
 export const UserView = z
-  .object({ name: z.string(), role: Role, mustChangePassword: z.boolean(), createdBy: z.string(), createdAt: z.string(), updatedAt: z.string() })
+  .object({ name: z.string(), role: Role, mustChangePassword: z.boolean(), createdBy: z.string(), createdAt: Timestamp, updatedAt: Timestamp })
   .openapi('User');
 
 // Roles are checked by the use case, whose message names the valid ones the way the CLI does.
@@ -330,11 +336,11 @@ export const UserPatch = z.object({ role: RoleInput }).strict().openapi('UserPat
 export const OneTimePassword = z.object({ name: z.string(), role: Role, password: z.string() }).openapi('UserWithPassword');
 
 export const TokenView = z
-  .object({ id: z.string(), name: z.string(), user: z.string().nullable(), prefix: z.string(), createdBy: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() })
+  .object({ id: z.string(), name: z.string(), user: z.string().nullable(), prefix: z.string(), createdBy: z.string(), createdAt: Timestamp, lastUsedAt: Timestamp.nullable() })
   .openapi('Token');
 export const TokenCreate = z.object({ user: z.string().min(1).max(100).optional(), name: z.string().min(1).max(100).optional() }).strict().openapi('TokenCreate');
 export const CreatedToken = z
-  .object({ token: z.string(), id: z.string(), name: z.string(), user: z.string(), prefix: z.string(), createdAt: z.string() })
+  .object({ token: z.string(), id: z.string(), name: z.string(), user: z.string(), prefix: z.string(), createdAt: Timestamp })
   .openapi('CreatedToken');
 
 export const LoginBody = z.object({ name: z.string().min(1).max(100), password: z.string().min(1).max(1000) }).strict().openapi('Login');
@@ -343,12 +349,12 @@ export const PasswordChange = z
   .strict()
   .openapi('PasswordChange');
 export const SessionView = z
-  .object({ user: z.object({ name: z.string(), role: Role, mustChangePassword: z.boolean() }), csrfToken: z.string().optional(), expiresAt: z.string() })
+  .object({ user: z.object({ name: z.string(), role: Role, mustChangePassword: z.boolean() }), csrfToken: z.string().optional(), expiresAt: Timestamp })
   .openapi('Session');
 
 const FireTime = z.object({
-  local: z.string().openapi({ example: '2026-11-30T06:00:00+01:00' }),
-  utc: z.string().openapi({ example: '2026-11-30T05:00:00.000Z' }),
+  local: Timestamp,
+  utc: Timestamp,
 });
 
 export const ExportScheduleView = z
@@ -369,9 +375,9 @@ export const ScheduleView = z
     cron: z.array(z.string()).optional(),
     timeZone: z.string().optional(),
     next: z.array(FireTime).openapi({ description: 'The next 5 fire times of the refresh, in the zone and in UTC' }),
-    lastFiredAt: z.string().nullable(),
+    lastFiredAt: Timestamp.nullable(),
     updatedBy: z.string().optional(),
-    updatedAt: z.string().optional(),
+    updatedAt: Timestamp.optional(),
     exports: z.array(ExportScheduleView).openapi({ description: 'Exports with a schedule of their own, or paused' }),
   })
   .openapi('Schedule');
@@ -408,7 +414,7 @@ export const NotifyView = z
     url: z.string().openapi({ description: 'The webhook with its secret part masked', example: 'https://hooks.slack.com/services/***' }),
     on: z.array(NotifyEvent),
     updatedBy: z.string(),
-    updatedAt: z.string(),
+    updatedAt: Timestamp,
   })
   .openapi('Notify');
 
@@ -427,8 +433,8 @@ export const StatusWorkerView = z
     pid: z.number().int(),
     concurrency: z.number().int(),
     runs: z.array(z.object({ id: z.string(), export: z.string().nullable() })).openapi({ description: 'The runs it executes now' }),
-    startedAt: z.string(),
-    seenAt: z.string().openapi({ description: 'When it last said it was alive' }),
+    startedAt: Timestamp,
+    seenAt: Timestamp.openapi({ description: 'When it last said it was alive' }),
   })
   .openapi('StatusWorker');
 

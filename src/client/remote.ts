@@ -16,41 +16,41 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
 
   const client: OutflowClient = {
     where: http.url,
-    createConnection: (input) => http.request('POST', '/api/connections', { body: input }),
-    listConnections: () => http.request('GET', '/api/connections'),
-    showConnection: (name) => http.request('GET', `/api/connections/${p(name)}`),
-    updateConnection: (name, patch) => http.request('PATCH', `/api/connections/${p(name)}`, { body: stripUndefined(patch) }),
-    removeConnection: (name, options) => http.request('DELETE', `/api/connections/${p(name)}`, { query: { force: options.force ? 'true' : undefined } }),
-    verifyConnection: (name, options) => http.request('POST', `/api/connections/${p(name)}/verify`, { body: stripUndefined({ acceptHostKey: options?.acceptHostKey }) }),
+    createConnection: (input) => http.request('POST', '/api/v1/connections', { body: input }),
+    listConnections: () => http.request('GET', '/api/v1/connections'),
+    showConnection: (name) => http.request('GET', `/api/v1/connections/${p(name)}`),
+    updateConnection: (name, patch) => http.request('PATCH', `/api/v1/connections/${p(name)}`, { body: stripUndefined(patch) }),
+    removeConnection: (name, options) => http.request('DELETE', `/api/v1/connections/${p(name)}`, { query: { force: options.force ? 'true' : undefined } }),
+    verifyConnection: (name, options) => http.request('POST', `/api/v1/connections/${p(name)}/verify`, { body: stripUndefined({ acceptHostKey: options?.acceptHostKey }) }),
 
-    createExport: (input) => http.request('POST', '/api/exports', { body: stripUndefined(input) }),
-    updateExport: (name, patch) => http.request('PATCH', `/api/exports/${p(name)}`, { body: stripUndefined(patch) }),
-    listExports: () => http.request('GET', '/api/exports'),
-    showExport: (name) => http.request('GET', `/api/exports/${p(name)}`),
-    removeExport: (name) => http.request('DELETE', `/api/exports/${p(name)}`),
-    exportManifest: (name) => http.request('GET', `/api/exports/${p(name)}/manifest`),
+    createExport: (input) => http.request('POST', '/api/v1/exports', { body: stripUndefined(input) }),
+    updateExport: (name, patch) => http.request('PATCH', `/api/v1/exports/${p(name)}`, { body: stripUndefined(patch) }),
+    listExports: () => http.request('GET', '/api/v1/exports'),
+    showExport: (name) => http.request('GET', `/api/v1/exports/${p(name)}`),
+    removeExport: (name) => http.request('DELETE', `/api/v1/exports/${p(name)}`),
+    exportManifest: (name) => http.request('GET', `/api/v1/exports/${p(name)}/manifest`),
     runExport: async (name, watch, options) => {
-      const run = await http.request<RunSummary>('POST', `/api/exports/${p(name)}/runs`, { query: { fullResync: options?.fullResync ? 'true' : undefined } });
+      const run = await http.request<RunSummary>('POST', `/api/v1/exports/${p(name)}/runs`, { query: { fullResync: options?.fullResync ? 'true' : undefined } });
       return follow(http, run.id, watch, true);
     },
     queueExport: async (name, options) => {
-      const { rejectionsTotal: _total, ...summary } = await http.request<RunSummary & { rejectionsTotal?: number }>('POST', `/api/exports/${p(name)}/runs`, {
+      const { rejectionsTotal: _total, ...summary } = await http.request<RunSummary & { rejectionsTotal?: number }>('POST', `/api/v1/exports/${p(name)}/runs`, {
         query: { fullResync: options?.fullResync ? 'true' : undefined },
       });
       return summary;
     },
 
     dryRunExport: (name, options) =>
-      http.request('POST', `/api/exports/${p(name)}/runs`, { query: { dryRun: 'true', fullResync: options?.fullResync ? 'true' : undefined } }),
+      http.request('POST', `/api/v1/exports/${p(name)}/runs`, { query: { dryRun: 'true', fullResync: options?.fullResync ? 'true' : undefined } }),
 
-    listRuns: (options) => http.request('GET', '/api/runs', { query: { export: options.export, limit: options.limit, status: options.status, since: options.since } }),
-    showRun: (id) => http.request('GET', `/api/runs/${p(id)}`),
-    runRejections: (id) => http.stream(`/api/runs/${p(id)}/rejections.csv`),
+    listRuns: (options) => http.request('GET', '/api/v1/runs', { query: { export: options.export, limit: options.limit, status: options.status, since: options.since } }),
+    showRun: (id) => http.request('GET', `/api/v1/runs/${p(id)}`),
+    runRejections: (id) => http.stream(`/api/v1/runs/${p(id)}/rejections.csv`),
     resumeRun: async (id, watch) => {
-      const run = await http.request<RunSummary>('POST', `/api/runs/${p(id)}/resume`);
+      const run = await http.request<RunSummary>('POST', `/api/v1/runs/${p(id)}/resume`);
       return follow(http, run.id, watch, true);
     },
-    cancelRun: (id) => http.request('POST', `/api/runs/${p(id)}/cancel`),
+    cancelRun: (id) => http.request('POST', `/api/v1/runs/${p(id)}/cancel`),
     followRun: (id, watch) => follow(http, id, watch, false),
 
     loadEntity: (name, file, options) => {
@@ -59,50 +59,50 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
       const format = /\.parquet$/i.test(file) ? 'parquet' : 'csv';
       // Streamed from disk: a file of any size is never held in memory here.
       const stream = fs.createReadStream(path.resolve(file));
-      return http.request('PUT', `/api/entities/${p(name)}`, {
+      return http.request('PUT', `/api/v1/entities/${p(name)}`, {
         raw: stream as unknown as RequestInit["body"],
         contentType: format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv',
         query: { key: options.key, delimiter: options.delimiter, format, filename: path.basename(file) },
       });
     },
-    listEntities: () => http.request('GET', '/api/entities'),
-    attachEntity: (name, options) => http.request('POST', `/api/entities/${p(name)}/attach`, { body: stripUndefined(options) }),
-    createSegment: (input) => http.request('POST', '/api/segments', { body: stripUndefined(input) }),
-    listSegments: () => http.request('GET', '/api/segments'),
-    updateSegment: (name, patch) => http.request('PATCH', `/api/segments/${p(name)}`, { body: stripUndefined(patch) }),
-    refreshSegments: (name) => http.request('POST', name ? `/api/segments/${p(name)}/refresh` : '/api/segments/refresh'),
-    previewSegment: (input) => http.request('POST', '/api/segments/preview', { body: input }),
-    removeSegment: (name) => http.request('DELETE', `/api/segments/${p(name)}`),
+    listEntities: () => http.request('GET', '/api/v1/entities'),
+    attachEntity: (name, options) => http.request('POST', `/api/v1/entities/${p(name)}/attach`, { body: stripUndefined(options) }),
+    createSegment: (input) => http.request('POST', '/api/v1/segments', { body: stripUndefined(input) }),
+    listSegments: () => http.request('GET', '/api/v1/segments'),
+    updateSegment: (name, patch) => http.request('PATCH', `/api/v1/segments/${p(name)}`, { body: stripUndefined(patch) }),
+    refreshSegments: (name) => http.request('POST', name ? `/api/v1/segments/${p(name)}/refresh` : '/api/v1/segments/refresh'),
+    previewSegment: (input) => http.request('POST', '/api/v1/segments/preview', { body: input }),
+    removeSegment: (name) => http.request('DELETE', `/api/v1/segments/${p(name)}`),
 
-    showNotify: async () => (await http.request<{ notify: NotifyView | null }>('GET', '/api/notify')).notify,
-    setNotify: (input) => http.request('PUT', '/api/notify', { body: input }),
-    removeNotify: () => http.request('DELETE', '/api/notify'),
+    showNotify: async () => (await http.request<{ notify: NotifyView | null }>('GET', '/api/v1/notify')).notify,
+    setNotify: (input) => http.request('PUT', '/api/v1/notify', { body: input }),
+    removeNotify: () => http.request('DELETE', '/api/v1/notify'),
 
-    listAudit: (query) => http.request('GET', '/api/audit', { query: { ...query } }),
+    listAudit: (query) => http.request('GET', '/api/v1/audit', { query: { ...query } }),
 
-    showSchedule: () => http.request('GET', '/api/schedule'),
-    status: () => http.request('GET', '/api/status'),
-    setSchedule: (input) => http.request('PUT', '/api/schedule', { body: stripUndefined({ ...input, times: typeof input.times === 'string' ? input.times.split(',') : input.times }) }),
-    turnScheduleOff: () => http.request('DELETE', '/api/schedule'),
+    showSchedule: () => http.request('GET', '/api/v1/schedule'),
+    status: () => http.request('GET', '/api/v1/status'),
+    setSchedule: (input) => http.request('PUT', '/api/v1/schedule', { body: stripUndefined({ ...input, times: typeof input.times === 'string' ? input.times.split(',') : input.times }) }),
+    turnScheduleOff: () => http.request('DELETE', '/api/v1/schedule'),
     refresh: async (watch) => {
-      const result = await http.request<RefreshSummary>('POST', '/api/refresh');
+      const result = await http.request<RefreshSummary>('POST', '/api/v1/refresh');
       const runs: RunSummary[] = [];
       // The server runs them side by side; following them in turn still waits for each one's end.
       for (const run of result.runs) runs.push(run.status === 'queued' || run.status === 'running' ? await follow(http, run.id, watch, true) : run);
       return { segments: result.segments, runs };
     },
     setExportSchedule: (name, schedule) =>
-      schedule === null ? http.request('DELETE', `/api/exports/${p(name)}/schedule`) : http.request('PUT', `/api/exports/${p(name)}/schedule`, { body: schedule }),
-    pauseExport: (name) => http.request('POST', `/api/exports/${p(name)}/pause`),
-    resumeExport: (name) => http.request('POST', `/api/exports/${p(name)}/resume`),
-    createUser: (input) => http.request('POST', '/api/users', { body: input }),
-    listUsers: () => http.request('GET', '/api/users'),
-    removeUser: (name) => http.request('DELETE', `/api/users/${p(name)}`),
-    setRole: (name, role) => http.request('PATCH', `/api/users/${p(name)}`, { body: { role } }),
-    resetPassword: (name) => http.request('POST', `/api/users/${p(name)}/reset-password`),
-    createToken: (input) => http.request('POST', '/api/tokens', { body: stripUndefined(input) }),
-    listTokens: () => http.request('GET', '/api/tokens'),
-    revokeToken: (idOrName) => http.request('DELETE', `/api/tokens/${p(idOrName)}`),
+      schedule === null ? http.request('DELETE', `/api/v1/exports/${p(name)}/schedule`) : http.request('PUT', `/api/v1/exports/${p(name)}/schedule`, { body: schedule }),
+    pauseExport: (name) => http.request('POST', `/api/v1/exports/${p(name)}/pause`),
+    resumeExport: (name) => http.request('POST', `/api/v1/exports/${p(name)}/resume`),
+    createUser: (input) => http.request('POST', '/api/v1/users', { body: input }),
+    listUsers: () => http.request('GET', '/api/v1/users'),
+    removeUser: (name) => http.request('DELETE', `/api/v1/users/${p(name)}`),
+    setRole: (name, role) => http.request('PATCH', `/api/v1/users/${p(name)}`, { body: { role } }),
+    resetPassword: (name) => http.request('POST', `/api/v1/users/${p(name)}/reset-password`),
+    createToken: (input) => http.request('POST', '/api/v1/tokens', { body: stripUndefined(input) }),
+    listTokens: () => http.request('GET', '/api/v1/tokens'),
+    revokeToken: (idOrName) => http.request('DELETE', `/api/v1/tokens/${p(idOrName)}`),
     close: async () => {},
   };
   return client;
@@ -119,9 +119,9 @@ async function follow(http: Http, id: string, watch: RunWatch, owned: boolean): 
   for (;;) {
     if (owned && watch.signal.aborted && !cancelled) {
       cancelled = true;
-      await http.request('POST', `/api/runs/${p(id)}/cancel`).catch(() => {});
+      await http.request('POST', `/api/v1/runs/${p(id)}/cancel`).catch(() => {});
     }
-    const run = await http.request<RunSummary & { rejectionsTotal?: number }>('GET', `/api/runs/${p(id)}`);
+    const run = await http.request<RunSummary & { rejectionsTotal?: number }>('GET', `/api/v1/runs/${p(id)}`);
     watch.observer.onProgress?.({ rowsDone: run.rowsDone, rowsTotal: run.rows });
     for (const w of run.warnings) if (!warned.has(w) && warned.add(w)) watch.observer.onWarning?.(w);
     if ((run.status !== 'queued' && run.status !== 'running') || (!owned && watch.signal.aborted)) {

@@ -1,4 +1,4 @@
-// Every call the app makes goes through here, to the server's public REST API (/api).
+// Every call the app makes goes through here, to the server's public REST API (/api/v1).
 
 export interface Issue {
   path: string;
@@ -40,7 +40,7 @@ export function onUnauthenticated(handler: () => void): void {
 }
 
 /** Where the REST API lives; links (downloads) use it too, so one change moves every call. */
-export const API_BASE = '/api';
+export const API_BASE = '/api/v1';
 export const apiUrl = (path: string) => `${API_BASE}${path}`;
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -16,8 +16,10 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/session',
+      path: '/api/v1/session',
+      operationId: 'signIn',
       tags: ['Session'],
+      security: [],
       summary: 'Sign in: sets an http-only session cookie and returns the CSRF token that writes must send in X-CSRF-Token',
       request: jsonBody(LoginBody),
       responses: { 200: jsonResponse(SessionView, 'Signed in'), 400: commonErrors[400], 401: commonErrors[401], ...tooMany },
@@ -48,7 +50,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/session', tags: ['Session'], security, summary: 'Who is signed in', responses: { 200: jsonResponse(SessionView, 'The session'), 401: commonErrors[401] } }),
+    createRoute({ method: 'get', path: '/api/v1/session', operationId: 'getSession', tags: ['Session'], security, summary: 'Who is signed in', responses: { 200: jsonResponse(SessionView, 'The session'), 401: commonErrors[401] } }),
     async (c) => {
       const actor = c.get('actor');
       const session = await authenticateSession(deps.home.db, getCookie(c, SESSION_COOKIE) ?? '');
@@ -59,7 +61,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({ method: 'delete', path: '/api/session', tags: ['Session'], security, summary: 'Sign out', responses: { 200: jsonResponse(z.object({ signedOut: z.boolean() }), 'Signed out'), ...commonErrors } }),
+    createRoute({ method: 'delete', path: '/api/v1/session', operationId: 'signOut', tags: ['Session'], security, summary: 'Sign out', responses: { 200: jsonResponse(z.object({ signedOut: z.boolean() }), 'Signed out'), ...commonErrors } }),
     async (c) => {
       const signedOut = await logout(deps.home.db, getCookie(c, SESSION_COOKIE) ?? '');
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
@@ -71,7 +73,8 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'put',
-      path: '/api/session/password',
+      path: '/api/v1/session/password',
+      operationId: 'changePassword',
       tags: ['Session'],
       security,
       summary: 'Change your own password (needed after a one-time password); your other sessions end',
@@ -99,13 +102,14 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
 
   const users = ['Users'];
   app.openapi(
-    createRoute({ method: 'get', path: '/api/users', tags: users, security, responses: { 200: jsonResponse(z.array(UserView), 'Users (administrators)'), ...commonErrors } }),
+    createRoute({ method: 'get', path: '/api/v1/users', operationId: 'listUsers', summary: 'List the users (administrators)', tags: users, security, responses: { 200: jsonResponse(z.array(UserView), 'Users (administrators)'), ...commonErrors } }),
     async (c) => c.json(await listUsers(homeFor(deps, c)), 200),
   );
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/users',
+      path: '/api/v1/users',
+      operationId: 'createUser',
       tags: users,
       security,
       summary: 'Create a user; the answer holds a one-time password, shown only this once',
@@ -117,7 +121,8 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'patch',
-      path: '/api/users/{id}',
+      path: '/api/v1/users/{id}',
+      operationId: 'updateUser',
       tags: users,
       security,
       summary: "Change a user's role",
@@ -129,7 +134,8 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'delete',
-      path: '/api/users/{id}',
+      path: '/api/v1/users/{id}',
+      operationId: 'removeUser',
       tags: users,
       security,
       summary: 'Remove a user; their tokens and sessions end',
@@ -142,7 +148,8 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/users/{id}/reset-password',
+      path: '/api/v1/users/{id}/reset-password',
+      operationId: 'resetPassword',
       tags: users,
       security,
       summary: 'Give a user a new one-time password (in the answer, shown only this once) and end their sessions',
@@ -154,13 +161,14 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
 
   const tokens = ['Tokens'];
   app.openapi(
-    createRoute({ method: 'get', path: '/api/tokens', tags: tokens, security, responses: { 200: jsonResponse(z.array(TokenView), "Active tokens (administrators: everyone's)"), ...commonErrors } }),
+    createRoute({ method: 'get', path: '/api/v1/tokens', operationId: 'listTokens', summary: "List the active API tokens (administrators: everyone's)", tags: tokens, security, responses: { 200: jsonResponse(z.array(TokenView), "Active tokens (administrators: everyone's)"), ...commonErrors } }),
     async (c) => c.json(await listTokens(homeFor(deps, c)), 200),
   );
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/tokens',
+      path: '/api/v1/tokens',
+      operationId: 'createToken',
       tags: tokens,
       security,
       summary: 'Create an API token; the answer holds the token, shown only this once',
@@ -170,7 +178,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => c.json(await createToken(homeFor(deps, c), c.req.valid('json')), 201),
   );
   app.openapi(
-    createRoute({ method: 'delete', path: '/api/tokens/{id}', tags: tokens, security, request: { params: TokenParam }, responses: { 200: jsonResponse(TokenView, 'Revoked'), ...commonErrors, ...notFound, ...conflict } }),
+    createRoute({ method: 'delete', path: '/api/v1/tokens/{id}', operationId: 'revokeToken', summary: 'Revoke an API token', tags: tokens, security, request: { params: TokenParam }, responses: { 200: jsonResponse(TokenView, 'Revoked'), ...commonErrors, ...notFound, ...conflict } }),
     async (c) => c.json(await revokeToken(homeFor(deps, c), c.req.valid('param').id), 200),
   );
 }

@@ -9,7 +9,8 @@ export function registerAdminRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/destinations',
+      path: '/api/v1/destinations',
+      operationId: 'listDestinations',
       tags: ['Destinations'],
       security,
       summary: "Every destination with the JSON Schema of its connection and export settings",
@@ -21,7 +22,8 @@ export function registerAdminRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/audit',
+      path: '/api/v1/audit',
+      operationId: 'listAuditEntries',
       tags: ['Audit'],
       security,
       summary: 'The audit log, newest first (administrators)',

@@ -12,7 +12,8 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/connections',
+      path: '/api/v1/connections',
+      operationId: 'listConnections',
       tags,
       security,
       summary: 'Connections the caller may see (contributors: only those usable by contributors, without settings)',
@@ -24,7 +25,8 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/connections',
+      path: '/api/v1/connections',
+      operationId: 'createConnection',
       tags,
       security,
       summary: 'Create a connection (administrators; needs acceptPrivacyTerms)',
@@ -41,7 +43,8 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/connections/{id}',
+      path: '/api/v1/connections/{id}',
+      operationId: 'getConnection', summary: 'Show a connection; secrets show as "set", never their value',
       tags,
       security,
       request: { params: IdParam },
@@ -56,7 +59,8 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'patch',
-      path: '/api/connections/{id}',
+      path: '/api/v1/connections/{id}',
+      operationId: 'updateConnection',
       tags,
       security,
       summary: 'Edit a connection (administrators); config is merged over the current settings, secrets are write-only',
@@ -73,7 +77,8 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'delete',
-      path: '/api/connections/{id}',
+      path: '/api/v1/connections/{id}',
+      operationId: 'removeConnection', summary: 'Remove a connection (administrators); with force=true, exports that use it stay, waiting for a new connection',
       tags,
       security,
       request: { params: IdParam, query: z.object({ force: z.enum(['true', 'false']).optional() }) },
@@ -94,7 +99,8 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/connections/{id}/verify',
+      path: '/api/v1/connections/{id}/verify',
+      operationId: 'verifyConnection',
       tags,
       security,
       summary: 'Connect, authenticate and make one cheap read; SFTP records or checks the host key',
@@ -113,7 +119,8 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/connections/{id}/oauth/start',
+      path: '/api/v1/connections/{id}/oauth/start',
+      operationId: 'startMicrosoftSignIn',
       tags,
       security,
       summary: 'Microsoft Advertising: start "Sign in with Microsoft Advertising" (administrators); send the browser to authorizationUrl',
@@ -131,7 +138,9 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: MICROSOFT_CALLBACK_PATH,
+      path: `/api/v1${MICROSOFT_CALLBACK_PATH.slice('/api'.length)}`,
+      operationId: 'completeMicrosoftSignIn',
+      security: [],
       tags,
       summary: 'Where the Microsoft identity platform sends the browser back after "Sign in with Microsoft Advertising" (no session needed: the state names the sign-in)',
       request: {

@@ -24,7 +24,8 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/entities/{name}/attach',
+      path: '/api/v1/entities/{name}/attach',
+      operationId: 'attachEntity',
       tags,
       security,
       summary: 'Register an existing table or view as an entity, read live without copying (PostgreSQL profile store; administrators)',
@@ -41,14 +42,15 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/segments', tags, security, responses: { 200: jsonResponse(z.array(SegmentView), 'Segments with their member counts'), ...commonErrors } }),
+    createRoute({ method: 'get', path: '/api/v1/segments', operationId: 'listSegments', summary: 'List the segments with their member counts', tags, security, responses: { 200: jsonResponse(z.array(SegmentView), 'Segments with their member counts'), ...commonErrors } }),
     async (c) => c.json(await listSegmentViews(homeFor(deps, c)), 200),
   );
 
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/segments',
+      path: '/api/v1/segments',
+      operationId: 'createSegment', summary: 'Create a segment from a filter on an entity (refresh it to count its members)',
       tags,
       security,
       request: jsonBody(SegmentCreate),
@@ -60,7 +62,8 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'patch',
-      path: '/api/segments/{id}',
+      path: '/api/v1/segments/{id}',
+      operationId: 'updateSegment',
       tags,
       security,
       summary: "Change a segment's filter (its membership is refreshed at once)",
@@ -74,7 +77,7 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({ method: 'delete', path: '/api/segments/{id}', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(Removed, 'Removed'), ...commonErrors, ...notFound, ...conflict } }),
+    createRoute({ method: 'delete', path: '/api/v1/segments/{id}', operationId: 'removeSegment', summary: 'Remove a segment that no export uses', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(Removed, 'Removed'), ...commonErrors, ...notFound, ...conflict } }),
     async (c) => {
       const home = homeFor(deps, c);
       const name = await nameOf(home, 'segments', c.req.valid('param').id);
@@ -86,7 +89,8 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/segments/preview',
+      path: '/api/v1/segments/preview',
+      operationId: 'previewSegment',
       tags,
       security,
       summary: 'Count the profiles a filter selects, without saving a segment',
@@ -99,7 +103,8 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/segments/refresh',
+      path: '/api/v1/segments/refresh',
+      operationId: 'refreshSegments',
       tags,
       security,
       summary: 'Re-materialize every segment',
@@ -111,7 +116,8 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/segments/{id}/refresh',
+      path: '/api/v1/segments/{id}/refresh',
+      operationId: 'refreshSegment',
       tags,
       security,
       summary: 'Re-materialize one segment',
@@ -125,7 +131,7 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/entities', tags, security, responses: { 200: jsonResponse(z.array(EntityView), 'Entities in the profile store'), ...commonErrors } }),
+    createRoute({ method: 'get', path: '/api/v1/entities', operationId: 'listEntities', summary: 'List the entities in the profile store', tags, security, responses: { 200: jsonResponse(z.array(EntityView), 'Entities in the profile store'), ...commonErrors } }),
     async (c) => {
       const entities = await listEntities(homeFor(deps, c));
       return c.json(
@@ -138,7 +144,8 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/entities/{name}/samples',
+      path: '/api/v1/entities/{name}/samples',
+      operationId: 'getEntitySamples',
       tags,
       security,
       summary: `A few distinct non-null values of each column (at most ${MAX_SAMPLES}, from the first rows only), for mapping fields; not for viewers`,
@@ -154,7 +161,8 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'put',
-      path: '/api/entities/{name}',
+      path: '/api/v1/entities/{name}',
+      operationId: 'loadEntity',
       tags,
       security,
       summary: 'Load a CSV (with header) or Parquet file into an entity, replacing it atomically (administrators)',

@@ -10,14 +10,15 @@ const tags = ['Exports'];
 
 export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
-    createRoute({ method: 'get', path: '/api/exports', tags, security, responses: { 200: jsonResponse(z.array(ExportView), 'The exports'), ...commonErrors } }),
+    createRoute({ method: 'get', path: '/api/v1/exports', operationId: 'listExports', summary: 'List the exports', tags, security, responses: { 200: jsonResponse(z.array(ExportView), 'The exports'), ...commonErrors } }),
     async (c) => c.json(await listExports(homeFor(deps, c)), 200),
   );
 
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/exports',
+      path: '/api/v1/exports',
+      operationId: 'createExport',
       tags,
       security,
       summary: 'Save an export (saving never runs it)',
@@ -28,7 +29,7 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/exports/{id}', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(ExportView, 'The export'), ...commonErrors, ...notFound } }),
+    createRoute({ method: 'get', path: '/api/v1/exports/{id}', operationId: 'getExport', summary: 'Show an export', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(ExportView, 'The export'), ...commonErrors, ...notFound } }),
     async (c) => {
       const home = homeFor(deps, c);
       return c.json(await showExport(home, await nameOf(home, 'exports', c.req.valid('param').id)), 200);
@@ -38,7 +39,8 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/exports/{id}/manifest',
+      path: '/api/v1/exports/{id}/manifest',
+      operationId: 'getExportManifest',
       tags,
       security,
       summary: 'The data manifest: which fields leave, to which destination and account, under whose consent, how often, and what the last runs sent',
@@ -54,7 +56,8 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'patch',
-      path: '/api/exports/{id}',
+      path: '/api/v1/exports/{id}',
+      operationId: 'updateExport',
       tags,
       security,
       summary: 'Edit an export, or repair one whose connection was removed; validated like a new one',
@@ -68,7 +71,7 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({ method: 'delete', path: '/api/exports/{id}', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(Removed, 'Removed; its run history stays'), ...commonErrors, ...notFound } }),
+    createRoute({ method: 'delete', path: '/api/v1/exports/{id}', operationId: 'removeExport', summary: 'Remove an export; its run history stays', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(Removed, 'Removed; its run history stays'), ...commonErrors, ...notFound } }),
     async (c) => {
       const home = homeFor(deps, c);
       return c.json(await removeExport(home, await nameOf(home, 'exports', c.req.valid('param').id)), 200);
@@ -78,7 +81,8 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/exports/{id}/runs',
+      path: '/api/v1/exports/{id}/runs',
+      operationId: 'startRun',
       tags,
       security,
       summary: 'Queue a run; answers at once with it. The worker pool (serve --concurrency) starts it when it has room; follow it with GET /api/runs/{id}. With dryRun=true, answers 200 with what a run would do and sends nothing',

@@ -11,18 +11,20 @@ export function registerNotifyRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/notify',
+      path: '/api/v1/notify',
+      operationId: 'getNotify',
       tags,
       security,
       summary: "The home's alert webhook, its URL masked",
-      responses: { 200: jsonResponse(z.object({ notify: NotifyView.nullable() }), 'The webhook, or null when none is set'), ...commonErrors },
+      responses: { 200: jsonResponse(z.object({ notify: z.union([NotifyView, z.null()]) }), 'The webhook, or null when none is set'), ...commonErrors },
     }),
     async (c) => c.json({ notify: await showHomeNotify(homeFor(deps, c)) }, 200),
   );
   app.openapi(
     createRoute({
       method: 'put',
-      path: '/api/notify',
+      path: '/api/v1/notify',
+      operationId: 'setNotify',
       tags,
       security,
       summary: "Set the home's alert webhook: a JSON post when a run fails, an export recovers, or too many records are rejected",
@@ -34,7 +36,8 @@ export function registerNotifyRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'delete',
-      path: '/api/notify',
+      path: '/api/v1/notify',
+      operationId: 'removeNotify',
       tags,
       security,
       summary: "Turn the home's alert webhook off",

@@ -13,7 +13,8 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/runs',
+      path: '/api/v1/runs',
+      operationId: 'listRuns',
       tags,
       security,
       summary: 'Run history, newest first',
@@ -41,7 +42,8 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/runs/{id}/rejections.csv',
+      path: '/api/v1/runs/{id}/rejections.csv',
+      operationId: 'getRunRejectionsCsv',
       tags,
       security,
       summary: 'Every rejected record of a run as CSV (key, segment, code, reason), streamed; not for viewers',
@@ -72,14 +74,15 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/runs/{id}', tags, security, request: { params: RunId }, responses: { 200: jsonResponse(RunSummary, 'The run, with progress'), ...commonErrors, ...notFound } }),
+    createRoute({ method: 'get', path: '/api/v1/runs/{id}', operationId: 'getRun', summary: 'Show a run, with its progress while it runs', tags, security, request: { params: RunId }, responses: { 200: jsonResponse(RunSummary, 'The run, with progress'), ...commonErrors, ...notFound } }),
     async (c) => c.json(await showRun(homeFor(deps, c), c.req.valid('param').id), 200),
   );
 
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/runs/{id}/cancel',
+      path: '/api/v1/runs/{id}/cancel',
+      operationId: 'cancelRun',
       tags,
       security,
       summary: 'Stop a queued or running run; what was delivered stays delivered and is counted',
@@ -97,7 +100,8 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/runs/{id}/resume',
+      path: '/api/v1/runs/{id}/resume',
+      operationId: 'resumeRun',
       tags,
       security,
       summary: 'Continue a failed or cancelled run from its checkpoint, as a new run',

@@ -15,7 +15,8 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/schedule',
+      path: '/api/v1/schedule',
+      operationId: 'getSchedule',
       tags,
       security,
       summary: "The home's refresh schedule, its next 5 fire times, and the exports scheduled on their own or paused",
@@ -27,7 +28,8 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'put',
-      path: '/api/schedule',
+      path: '/api/v1/schedule',
+      operationId: 'setSchedule',
       tags,
       security,
       summary: 'Set the refresh schedule (administrators): days + times, or a cron expression, in an IANA time zone',
@@ -44,7 +46,8 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'delete',
-      path: '/api/schedule',
+      path: '/api/v1/schedule',
+      operationId: 'turnScheduleOff',
       tags,
       security,
       summary: 'Turn the scheduled refresh off (administrators); exports with their own schedule keep it',
@@ -60,7 +63,8 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'post',
-      path: '/api/refresh',
+      path: '/api/v1/refresh',
+      operationId: 'refreshNow',
       tags,
       security,
       summary: 'One refresh now (administrators): every segment, then every export that is not paused and has no schedule of its own',
@@ -76,7 +80,8 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'put',
-      path: '/api/exports/{id}/schedule',
+      path: '/api/v1/exports/{id}/schedule',
+      operationId: 'setExportSchedule',
       tags,
       security,
       summary: "Give an export its own schedule (a cron expression in a zone); it then leaves the home's refresh",
@@ -94,7 +99,8 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'delete',
-      path: '/api/exports/{id}/schedule',
+      path: '/api/v1/exports/{id}/schedule',
+      operationId: 'removeExportSchedule',
       tags,
       security,
       summary: "Take an export's own schedule away: it runs with the home's refresh again",
@@ -113,7 +119,8 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
     app.openapi(
       createRoute({
         method: 'post',
-        path: `/api/exports/{id}/${action}`,
+        path: `/api/v1/exports/{id}/${action}`,
+        operationId: action === 'pause' ? 'pauseExport' : 'resumeExport',
         tags,
         security,
         summary: action === 'pause' ? 'Leave the export out of scheduled refreshes until resumed' : 'Put a paused export back into scheduled refreshes',

@@ -8,7 +8,8 @@ export function registerStatusRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
-      path: '/api/status',
+      path: '/api/v1/status',
+      operationId: 'getStatus',
       tags: ['Status'],
       security,
       summary: 'The run queue: runs waiting and executing, and the workers alive with their runs (any signed-in account)',
