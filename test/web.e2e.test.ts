@@ -7,6 +7,8 @@ import { describeDestination } from '../src/app/destinations.ts';
 import { createConnection, removeConnection } from '../src/app/connections.ts';
 import { createExport } from '../src/app/exports.ts';
 import { createUser } from '../src/app/users.ts';
+import { startAutopilotFake, type AutopilotFake } from '../src/destinations/autopilot/fake-autopilot.ts';
+import { FAKE_API_KEY as CM_KEY, startCampaignMonitorFake, type CampaignMonitorFake } from '../src/destinations/campaign-monitor/fake-campaign-monitor.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { FAKE_DEFAULTS, startMicrosoftAdvertisingFake } from '../src/destinations/microsoft-advertising/fake-microsoft-advertising.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
@@ -29,6 +31,8 @@ let work: string;
 let webRoot: string;
 let server: RunningServer;
 let iterable: IterableFake;
+let campaignMonitor: CampaignMonitorFake;
+let autopilot: AutopilotFake;
 let sftp: Sshd;
 let browser: Browser;
 const passwords: Record<string, string> = { admin: ADMIN_PASSWORD };
@@ -57,6 +61,7 @@ beforeAll(async () => {
 
   // A little latency per request, so that the run is visibly in progress for a moment.
   iterable = await startIterableFake({ projects: [{ apiKey: ITERABLE_KEY }], latencyMs: 150 });
+  [campaignMonitor, autopilot] = await Promise.all([startCampaignMonitorFake(), startAutopilotFake()]);
   // The real OpenSSH server the SFTP tests use (key login), on a loopback port.
   sftp = await startSshd();
   server = await startServer({ dir: home, port: 0, webRoot, env: { ...process.env, OUTFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD } });
@@ -75,7 +80,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  await Promise.all([iterable?.close(), sftp?.stop()]);
+  await Promise.all([iterable?.close(), campaignMonitor?.close(), autopilot?.close(), sftp?.stop()]);
   for (const dir of [home, work, webRoot]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -131,6 +136,10 @@ async function check(page: Page, slug: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${slug}-390.png`), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
 }
+
+// Run in the page on one element (written as source: the test's tsconfig has no DOM types).
+const isFocused = new Function('e', 'return e === document.activeElement') as (e: unknown) => boolean;
+const onScreen = new Function('e', 'const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight;') as (e: unknown) => boolean;
 
 async function api(pathname: string, init: { method?: string; body?: unknown } = {}): Promise<unknown> {
   const response = await apiResponse(pathname, init);
@@ -456,6 +465,52 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     } finally {
       expect((await apiResponse('/exports/Leads%20to%20Iterable', { method: 'DELETE' })).status).toBeLessThan(300);
       await page.goto(`${server.url}/exports/Gold%20to%20Iterable`);
+    }
+  });
+
+  it('puts a refusal next to the field it is about, scrolled into view with focus there (a wrong list id, a limit)', async () => {
+    const page = adminPage;
+    const added = ['CM newsletter', 'Autopilot small'];
+    for (const body of [
+      { type: 'campaign-monitor', name: 'CM newsletter', config: { apiKey: CM_KEY, baseUrl: campaignMonitor.url }, acceptPrivacyTerms: true },
+      // An allowance of 50 profiles: segment gold (100 members) is over it.
+      { type: 'autopilot', name: 'Autopilot small', config: { apiKey: autopilot.apiKey, baseUrl: autopilot.url, maxProfiles: 50 }, acceptPrivacyTerms: true },
+    ]) {
+      expect((await apiResponse('/connections', { method: 'POST', body })).status).toBe(201);
+    }
+    await page.getByRole('link', { name: 'Exports' }).click();
+    await page.setViewportSize({ width: 1280, height: 600 });
+    try {
+      await page.getByRole('button', { name: 'Add export' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add export' });
+      await dialog.getByRole('radio', { name: 'CM newsletter' }).check();
+      await dialog.getByRole('checkbox', { name: /gold/ }).check();
+      await dialog.getByLabel('E-mail (required)').selectOption('email');
+      await dialog.getByLabel('Export name (required)').fill('Gold to CM');
+      await dialog.getByLabel('List ID (required)').fill('0000000000000000000000000000dead');
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      const listId = dialog.getByLabel('List ID (required)');
+      await expect.poll(async () => (await listId.getAttribute('aria-invalid')) ?? '').toBe('true');
+      // The message is the field's description, the field has focus, and it is on screen (not above a Save button).
+      const describedBy = (await listId.getAttribute('aria-describedby'))!.split(' ');
+      expect(await page.locator(`[id="${describedBy.at(-1)}"]`).textContent()).toMatch(/0000000000000000000000000000dead/);
+      expect(await listId.evaluate(isFocused)).toBe(true);
+      expect(await listId.evaluate(onScreen)).toBe(true);
+      expect(await dialog.locator('.banner.error').count()).toBe(0);
+      expect(((await api('/exports')) as { name: string }[]).map((e) => e.name)).not.toContain('Gold to CM');
+
+      // Over Autopilot's allowance: said under the segments, with focus on the first of them.
+      await dialog.getByRole('radio', { name: 'Autopilot small' }).check();
+      await dialog.getByLabel('E-mail (required)').selectOption('email');
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      const limit = dialog.locator('fieldset', { hasText: 'What to export' }).locator('.field-error');
+      await expect.poll(() => limit.textContent()).toMatch(/allows at most 50/);
+      expect(await dialog.getByRole('checkbox', { name: /^gold/ }).evaluate(isFocused)).toBe(true);
+      expect(await limit.evaluate(onScreen)).toBe(true);
+    } finally {
+      await page.keyboard.press('Escape');
+      await page.setViewportSize({ width: 1280, height: 800 });
+      for (const name of added) await apiResponse(`/connections/${encodeURIComponent(name)}`, { method: 'DELETE' });
     }
   });
 

@@ -43,18 +43,30 @@ export function toHttpError(error: unknown, log: Logger): { status: ContentfulSt
     return { status: 409, body: errorBody(error.code, error.message, runId ? { runId } : {}) };
   }
   if (error instanceof ValidationError) {
-    return { status: 422, body: errorBody(error.code, error.message, error.issues.length ? { issues: error.issues } : {}) };
+    const issues = error.issues.length ? error.issues : fieldIssue(error);
+    return { status: 422, body: errorBody(error.code, error.message, issues.length ? { issues } : {}) };
   }
   if (error instanceof FilterError) return { status: 422, body: errorBody('invalid_filter', error.message.split('\n')[0]!, { position: error.position }) };
-  if (error instanceof ConfigError || error instanceof AuthError) return { status: 422, body: errorBody(error.code, error.message) };
+  if (error instanceof ConfigError || error instanceof AuthError) {
+    const issues = fieldIssue(error);
+    return { status: 422, body: errorBody(error.code, error.message, issues.length ? { issues } : {}) };
+  }
   if (error instanceof RetryableError && error.code === 'rate_limited') {
     const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
     return { status: 429, body: errorBody(error.code, error.message), headers: { 'Retry-After': String(seconds) } };
   }
   if (error instanceof OutflowError && error.code === 'home_locked') return { status: 503, body: errorBody(error.code, error.message) };
-  if (error instanceof OutflowError) return { status: 502, body: errorBody(error.code, error.message) };
+  if (error instanceof OutflowError) {
+    const issues = fieldIssue(error);
+    return { status: 502, body: errorBody(error.code, error.message, issues.length ? { issues } : {}) };
+  }
   log.error({ err: error }, 'unexpected error in an API request');
   return { status: 500, body: errorBody('internal', 'Unexpected error on the server; its log has the details.') };
+}
+
+/** An error about one input (`error.field`) is reported as that input's issue, with the whole message. */
+function fieldIssue(error: OutflowError): { path: string; message: string }[] {
+  return error.field ? [{ path: error.field, message: error.message }] : [];
 }
 
 export function sendError(c: Context, error: unknown, log: Logger) {

@@ -2,7 +2,7 @@ import { deleteNotify } from '../store/metadata/notify.ts';
 import { prepareExportNotify } from './notify.ts';
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
-import { ConfigError, NotFoundError, RunConflictError, ValidationError } from '../domain/errors.ts';
+import { aboutField, ConfigError, NotFoundError, RunConflictError, ValidationError } from '../domain/errors.ts';
 import { exportConfigBase, type Connection, type Export, type Run, type Segment } from '../domain/model.ts';
 import { checkRecordLimits } from '../engine/limits.ts';
 import { fileNameClash, fileNameClashMessage } from '../engine/files.ts';
@@ -258,12 +258,19 @@ async function validateExport(home: Home, draft: ExportDraft): Promise<{ config:
     const config = await resolveConnectionConfig(home, draft.connection);
     // Only refreshed segments have a count; an unrefreshed one is checked by the run, which counts it.
     const counted = segments.filter((s) => s.members !== null).map((s) => ({ name: s.name, members: s.members! }));
-    await checkRecordLimits(home.db, { id: draft.id, name: draft.name, connectionId: draft.connection.id }, destination.title, kind, config, counted);
+    // Over a limit is about the segments picked: forms show it next to them.
+    await checkRecordLimits(home.db, { id: draft.id, name: draft.name, connectionId: draft.connection.id }, destination.title, kind, config, counted).catch((e: unknown) => {
+      throw aboutField(e, draft.sourceKind);
+    });
     if (kind.validate) {
       const ctx = destinationContext(home, draft.connection);
       const session = await kind.open(config, ctx);
       try {
         await kind.validate({ connection: config, settings: parsedSettings.data, mapping, session, ctx });
+      } catch (e) {
+        // The destination names the setting it checked when it can (a list id, an account); otherwise the
+        // refusal is about the connection the export was pointed at.
+        throw aboutField(e, 'connection');
       } finally {
         await session.close?.();
       }

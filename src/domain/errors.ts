@@ -46,12 +46,25 @@ export interface ErrorOptions {
 /** Base of every error Outflow raises on purpose. Messages say what failed, where, and what to do. */
 export class OutflowError extends Error {
   readonly code: ErrorCode;
+  /**
+   * The input the error is about, as a path into what was sent (`listId`, `segments`, `config.host`): the API
+   * reports it as an issue of that path, so a form shows the message next to that field. Set by the use case
+   * that knows which input it checked (see {@link aboutField}).
+   */
+  field: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
+    this.field = undefined;
   }
+}
+
+/** Names the input `error` is about, unless a more precise one was named already; returns the error to rethrow. */
+export function aboutField(error: unknown, field: string): unknown {
+  if (error instanceof OutflowError && error.field === undefined && !(error instanceof ValidationError && error.issues.length > 0)) error.field = field;
+  return error;
 }
 
 /** The user must edit a connection, an export, a segment or the input: retrying changes nothing. */

@@ -56,11 +56,36 @@ export function Field({ label, hint, error, children }: { label: string; hint?: 
   );
 }
 
+/**
+ * Brings a refusal into view: once `error` is set and rendered, the first field marked invalid (or the first
+ * field error, or the error banner) inside the returned ref's element is scrolled to the middle of its
+ * scrolling box (a long dialog included) and gets focus, so the person sees what to fix and can type at once.
+ */
+export function useRevealError<T extends HTMLElement>(error: unknown) {
+  const ref = useRef<T>(null);
+  useEffect(() => {
+    if (!error || !ref.current) return;
+    const root = ref.current;
+    const marked = root.querySelector<HTMLElement>('[aria-invalid="true"], .field-error, .banner.error');
+    if (!marked) return;
+    // A message under a group (checkboxes, radios) has no control of its own: focus the group's first one.
+    const control = marked.matches('[aria-invalid="true"]')
+      ? marked
+      : marked.classList.contains('banner')
+        ? marked
+        : (marked.closest('.field, fieldset, section')?.querySelector<HTMLElement>('input:not([disabled]), select, textarea') ?? marked);
+    marked.scrollIntoView({ block: 'center' });
+    if (control === marked && !control.matches('input, select, textarea, button')) control.tabIndex = -1;
+    control.focus({ preventScroll: true });
+  }, [error]);
+  return ref;
+}
+
 /** An error not tied to one field. */
 export function ErrorBanner({ error }: { error: ApiError | string | undefined }) {
   if (!error) return null;
   return (
-    <div className="banner error" role="alert">
+    <div className="banner error" role="alert" tabIndex={-1}>
       {typeof error === 'string' ? error : error.message}
     </div>
   );

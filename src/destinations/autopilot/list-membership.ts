@@ -33,7 +33,7 @@ export const listMembership = defineRecordExport<AutopilotConnectionConfig, type
   title: 'Add and remove contacts on a list named after the segment',
   settings,
   fields: {
-    email: { title: 'Email', type: 'email', required: true, description: 'Autopilot de-duplicates contacts on Email.' },
+    email: { title: 'E-mail', type: 'email', required: true, description: 'Autopilot de-duplicates contacts on Email.' },
     firstName: {
       title: 'First name',
       type: 'string',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../../domain/errors.ts';
+import { aboutField, ConfigError } from '../../domain/errors.ts';
 import { defineRecordExport, type Batch, type BatchOutcome, type DestinationContext, type ExportRecord, type FieldSpec, type Rejection } from '../kit/define.ts';
 import {
   campaignMonitorRate,
@@ -79,19 +79,21 @@ export const listSubscribers = defineRecordExport<CampaignMonitorConnection, typ
   // the export is refused while the list is at hand to say which fields it has.
   async validate({ connection, settings, mapping, ctx }) {
     const client = createCampaignMonitorClient(connection, ctx);
-    await client.getList(settings.listId);
+    await client.getList(settings.listId).catch((e: unknown) => {
+      throw aboutField(e, 'listId');
+    });
     const targets = Object.keys(mapping).filter((target) => !Object.hasOwn(FIELDS, target));
     if (targets.length === 0) return;
     const fields = await client.customFields(settings.listId);
     const known = new Set(fields.map((field) => normalizeCustomFieldKey(field.key)));
     const unknown = targets.filter((target) => !known.has(normalizeCustomFieldKey(target)));
     if (unknown.length === 0) return;
-    throw new ConfigError(
+    throw aboutField(new ConfigError(
       'invalid_settings',
       `The mapping sends ${unknown.length === 1 ? 'custom field' : 'custom fields'} ${unknown.map((t) => `\`${t}\``).join(', ')} to list \`${settings.listId}\`, ` +
         `which does not define ${unknown.length === 1 ? 'it' : 'them'}: Campaign Monitor would not keep the values. ${describeKnown(fields)} ` +
         `Create the field on the list in Campaign Monitor (the list's Custom fields page) or map a field it has; the export was not saved.`,
-    );
+    ), 'mapping');
   },
 
   async open(conn, ctx) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../../domain/errors.ts';
+import { aboutField, ConfigError } from '../../domain/errors.ts';
 import { defineRecordExport, type Rejection } from '../kit/define.ts';
 import { normalizeEmail, sha256Hex } from '../kit/fields.ts';
 import { createMicrosoftAdvertisingClient, rateFor, summarize, VENDOR, type Account } from './client.ts';
@@ -58,7 +58,12 @@ export const customerMatch = defineRecordExport<MicrosoftAdvertisingConnection, 
   // A run's first call for a segment reads the account's customer lists; reading them when the export is saved
   // refuses an account the signed-in user cannot reach with the very error the run would give, and creates nothing.
   async validate({ connection, settings: exportSettings, ctx }) {
-    await createMicrosoftAdvertisingClient(connection, ctx).findCustomerLists({ customerId: exportSettings.customerId, accountId: exportSettings.accountId });
+    // An account the sign-in cannot reach is about the account the export names.
+    await createMicrosoftAdvertisingClient(connection, ctx)
+      .findCustomerLists({ customerId: exportSettings.customerId, accountId: exportSettings.accountId })
+      .catch((e: unknown) => {
+        throw aboutField(e, 'accountId');
+      });
   },
 
   async open(conn, ctx) {

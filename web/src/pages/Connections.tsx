@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { api, enc, type ApiError, type Connection, type Destination, type Export, type User, type VerifyResult } from '../api.ts';
 import { fromConfig, SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
 import { SignInButton, SignInResultBanner, SignInStatus } from '../MicrosoftSignIn.tsx';
-import { asApiError, Badge, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, useApi, when } from '../ui.tsx';
+import { asApiError, Badge, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, useApi, when, useRevealError } from '../ui.tsx';
 
 const USABLE_BY = { admins: 'Administrators', 'admins-and-contributors': 'Administrators and contributors' } as const;
 
@@ -162,6 +162,7 @@ function ConnectionDialog({ destinations, existing, onClose, onSaved }: { destin
   const [usableBy, setUsableBy] = useState<Connection['usableBy']>(existing?.usableBy ?? 'admins');
   const [agreed, setAgreed] = useState(false);
   const [error, setError] = useState<ApiError>();
+  const formRef = useRevealError<HTMLFormElement>(error);
   const [busy, setBusy] = useState(false);
 
   const save = async (event: FormEvent) => {
@@ -216,7 +217,7 @@ function ConnectionDialog({ destinations, existing, onClose, onSaved }: { destin
   const placed = consentError || nameError || error?.issues.some((i) => i.path in (destination.connection.properties ?? {}) || i.path.replace(/^config\./, '') in (destination.connection.properties ?? {}));
   return (
     <Modal title={existing ? `Edit ${existing.name}` : `Add ${destination.title} connection`} onClose={onClose}>
-      <form onSubmit={save} noValidate>
+      <form ref={formRef} onSubmit={save} noValidate>
         {error && !placed ? <ErrorBanner error={error} /> : null}
         <Field label="Display name (required)" error={nameError}>
           {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} />}

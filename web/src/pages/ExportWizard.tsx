@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, enc, type ApiError, type Connection, type Destination, type Entity, type Export, type ExportSchedule, type Segment } from '../api.ts';
 import { fromConfig, SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
-import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, useApi } from '../ui.tsx';
+import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, useApi, useRevealError } from '../ui.tsx';
 import { Samples } from './Samples.tsx';
 
 /**
@@ -31,6 +31,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
   // An export saved whose schedule was then refused: a second Save edits it instead of creating it again.
   const [created, setCreated] = useState<Export>();
   const target = existing ?? created;
+  const formRef = useRevealError<HTMLFormElement>(error ?? scheduleError);
   const title = existing ? `Edit ${existing.name}` : 'Add export';
 
   const loadError = connections.error ?? destinations.error ?? segments.error ?? entities.error;
@@ -123,7 +124,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
       {connections.data.length === 0 ? (
         <Empty title="No connections you may use yet.">An administrator adds one in Admin &gt; Connections and makes it usable by contributors.</Empty>
       ) : (
-        <form onSubmit={save} noValidate>
+        <form onSubmit={save} noValidate ref={formRef}>
           {unplaced ? <ErrorBanner error={error} /> : null}
           <fieldset>
             <legend>1. Connection</legend>
@@ -152,6 +153,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
                 ))}
               </div>
             ))}
+            {exactIssue(error, 'connection') ? <p className="field-error">{exactIssue(error, 'connection')}</p> : null}
           </fieldset>
           {connection && destination ? (
             <>
@@ -181,6 +183,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
                 <fieldset>
                   <legend>3. Field mapping</legend>
                   <p className="hint">Choose which column of {entity?.name ?? 'the entity'} fills each field of {destination.title}.</p>
+                  {exactIssue(error, 'mapping') ? <p className="field-error">{exactIssue(error, 'mapping')}</p> : null}
                   {Object.entries(destination.fields).map(([target, spec]) => (
                     <Field
                       key={target}
@@ -286,4 +289,9 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
       )}
     </Modal>
   );
+}
+
+/** The message of an issue about exactly `path` (not one of its children, which have fields of their own). */
+function exactIssue(error: ApiError | undefined, path: string): string | undefined {
+  return error?.issues.find((i) => i.path === path)?.message;
 }

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, type FireTime, type Schedule, type User } from '../api.ts';
 import { Link } from '../router.tsx';
-import { asApiError, Empty, ErrorBanner, Field, Loaded, PageHeader, useApi, when } from '../ui.tsx';
+import { asApiError, Empty, ErrorBanner, Field, Loaded, PageHeader, useApi, when, useRevealError } from '../ui.tsx';
 
 // Day numbers as cron counts them (sun = 0), listed Monday first as people read a week.
 const DAYS = [
@@ -67,6 +67,7 @@ function ScheduleEditor({ schedule, onSaved, canChange }: { schedule: Schedule; 
   const [cron, setCron] = useState(schedule.days ? '' : (schedule.cron?.[0] ?? ''));
   const [zone, setZone] = useState(schedule.timeZone ?? browserZone());
   const [error, setError] = useState<ApiError>();
+  const formRef = useRevealError<HTMLFormElement>(error);
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState<string>();
 
@@ -125,7 +126,7 @@ function ScheduleEditor({ schedule, onSaved, canChange }: { schedule: Schedule; 
 
       {canChange ? null : <p className="muted">Only administrators change the schedule.</p>}
       {canChange ? (
-      <form className="card schedule-form" onSubmit={save} noValidate aria-labelledby="set-title">
+      <form ref={formRef} className="card schedule-form" onSubmit={save} noValidate aria-labelledby="set-title">
         <h2 id="set-title" className="card-title">
           {schedule.enabled ? 'Change the schedule' : 'Set a schedule'}
         </h2>

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, enc, type ApiError, type Entity, type Export, type Segment, type User } from '../api.ts';
-import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, num, PageHeader, useApi, when } from '../ui.tsx';
+import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, num, PageHeader, useApi, when, useRevealError } from '../ui.tsx';
 
 export function SegmentsPage({ user }: { user: User }) {
   const segments = useApi(() => api<Segment[]>('GET', '/segments'));
@@ -72,6 +72,7 @@ function SegmentDialog({ segment, onClose, onSaved }: { segment?: Segment; onClo
   const [entity, setEntity] = useState(segment?.entity ?? '');
   const [where, setWhere] = useState(segment?.filter ?? '');
   const [error, setError] = useState<ApiError>();
+  const formRef = useRevealError<HTMLFormElement>(error);
   const [saved, setSaved] = useState<Segment>();
   const [preview, setPreview] = useState<{ where: string; entity: string; members: number }>();
   // Counts what the filter selects now, before anything is saved (the same query a refresh runs).
@@ -114,7 +115,7 @@ function SegmentDialog({ segment, onClose, onSaved }: { segment?: Segment; onClo
           </div>
         </>
       ) : (
-        <form onSubmit={save} noValidate>
+        <form ref={formRef} onSubmit={save} noValidate>
           {error && !filterError && !error.about('name') ? <ErrorBanner error={error} /> : null}
           {!segment ? (
             <Field label="Name (required)" error={error?.about('name') ?? (error?.code === 'conflict' ? error.message : undefined)}>

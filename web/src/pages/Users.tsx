@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, enc, type AccountUser, type ApiError, type Role, type Token, type User } from '../api.ts';
-import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, useApi, when } from '../ui.tsx';
+import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, useApi, when, useRevealError } from '../ui.tsx';
 
 export function UsersPage({ user }: { user: User }) {
   const users = useApi(() => api<AccountUser[]>('GET', '/users'));
@@ -149,6 +149,7 @@ function CreateUser({ onClose, onCreated }: { onClose: () => void; onCreated: (u
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('contributor');
   const [error, setError] = useState<ApiError>();
+  const formRef = useRevealError<HTMLFormElement>(error);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     try {
@@ -159,7 +160,7 @@ function CreateUser({ onClose, onCreated }: { onClose: () => void; onCreated: (u
   };
   return (
     <Modal title="Create user" onClose={onClose}>
-      <form onSubmit={submit} noValidate>
+      <form ref={formRef} onSubmit={submit} noValidate>
         {error && !error.about('name') && error.code !== 'conflict' ? <ErrorBanner error={error} /> : null}
         <Field label="User name (required)" error={error?.about('name') ?? (error?.code === 'conflict' ? error.message : undefined)}>
           {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} />}
