@@ -59,7 +59,7 @@ export interface ApiBenchOptions {
 
 const say = (line: string) => console.log(line);
 
-interface Server {
+export interface Server {
   url: URL;
   token: string;
   child: ChildProcess;
@@ -171,7 +171,7 @@ async function loadEntity(home: string, entity: string, file: string, rows: numb
  * `outflow serve --port 0` in its own process, so that the load generator does not share its event loop.
  * It is ready once it has written `<home>/server.json` with its own pid.
  */
-async function startServerChild(home: string): Promise<Server> {
+export async function startServerChild(home: string): Promise<Server> {
   // A password in the environment, so the server does not print a one-time one.
   const env = { ...outflowEnv(), OUTFLOW_ADMIN_PASSWORD: `bench-${Math.random().toString(36).slice(2)}-Pw1!` };
   // OUTFLOW_BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
@@ -194,7 +194,7 @@ async function startServerChild(home: string): Promise<Server> {
   throw new BenchError(`outflow serve did not write server.json within 60 s:\n${stderr.trim()}`);
 }
 
-async function stopServer(server: Server): Promise<void> {
+export async function stopServer(server: Server): Promise<void> {
   const { child } = server;
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

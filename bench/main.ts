@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_API_ROWS, runApiBench } from './api.ts';
+import { DEFAULT_CLI_REPEAT, runCliBench } from './cli.ts';
 import { DESTINATION_CASES, runDestinationsBench } from './destinations.ts';
 import { DEFAULT_MEMBERS, runIncrementalBench } from './incremental.ts';
 import { DEFAULT_LIMITER_RATE, DEFAULT_LIMITER_SECONDS, runLimiterBench } from './limiter.ts';
@@ -23,6 +24,10 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
   api            REST API latency at 50 clients, alone and during an SFTP export, and the export's slowdown
     --rows N       rows the SFTP export sends (default ${DEFAULT_API_ROWS.toLocaleString('en-US')})
     --repeat N     rounds of export without / with API load; prints medians (default 1)
+    --keep         keep the temporary folder
+
+  cli            how long \`outflow --help\`, \`run list\`, \`run show\` and \`export list\` take through a server
+    --repeat N     runs of each command; prints median, min and max (default ${DEFAULT_CLI_REPEAT})
     --keep         keep the temporary folder
 
   destinations   record exports against each destination's fake at its documented rate, 50 ms latency
@@ -101,6 +106,11 @@ async function main(argv: string[]): Promise<number> {
       const repeat = positiveNumber('repeat', values.repeat, 1);
       if (!Number.isInteger(repeat)) throw new BenchError('--repeat must be a whole number.');
       return (await runApiBench({ rows, repeat, keep: values.keep })) ? 0 : 1;
+    }
+    case 'cli': {
+      const repeat = positiveNumber('repeat', values.repeat, DEFAULT_CLI_REPEAT);
+      if (!Number.isInteger(repeat)) throw new BenchError('--repeat must be a whole number.');
+      return (await runCliBench({ repeat, keep: values.keep })) ? 0 : 1;
     }
     case 'destinations': {
       const scale = positiveNumber('scale', values.scale, 1);

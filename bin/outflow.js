@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sources = path.join(root, 'src');
-const bundle = path.join(root, 'dist', 'outflow.mjs');
+const entryFile = path.join(root, 'dist', 'cli', 'main.js');
 
 /** The newest modification time under `dir`, so a stale bundle is rebuilt after any source change. */
 function newestMtime(dir) {
@@ -23,37 +23,20 @@ function newestMtime(dir) {
 
 function isFresh() {
   try {
-    return fs.statSync(bundle).mtimeMs >= newestMtime(sources);
+    return fs.statSync(entryFile).mtimeMs >= newestMtime(sources);
   } catch {
     return false;
   }
 }
 
-// Compiling TypeScript on every start (tsx) costs ~1.4 s and ~100 MB; one esbuild bundle of our own code
-// (packages stay external, loaded by Node itself) starts in a fraction of that. Built on first use and
-// whenever a source file is newer.
-async function build() {
-  const { build } = await import('esbuild');
-  const temp = `${bundle}.${process.pid}.tmp`;
-  await build({
-    entryPoints: [path.join(sources, 'cli', 'main.ts')],
-    outfile: temp,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'inline',
-    logLevel: 'silent',
-  });
-  fs.renameSync(temp, bundle);
-}
-
-let entry = bundle;
+// Compiling TypeScript on every start (tsx) costs ~1.4 s and ~100 MB; an esbuild bundle of our own code starts in
+// a fraction of that (bin/build-cli.js says how it is cut). `npm install` builds it (prepare); it is rebuilt here,
+// on first use and whenever a source file is newer.
+let entry = entryFile;
 if (!isFresh()) {
   try {
-    fs.mkdirSync(path.dirname(bundle), { recursive: true });
-    await build();
+    const { buildCli } = await import('./build-cli.js');
+    await buildCli();
   } catch {
     // A read-only install or a missing esbuild: run the sources through tsx instead.
     const { register } = await import('tsx/esm/api');

@@ -8,6 +8,7 @@ import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.ts';
 import type { Services } from '../engine/services.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { sweepUploadDirs } from '../lib/scratch.ts';
+import { resolveHomeDir } from './home-dir.ts';
 import { createMemoryRateLimiter } from '../lib/rate-limit.ts';
 import { openRedisRateLimiter } from '../lib/rate-limit-redis.ts';
 import { openMetadataStore, type MetadataStore } from '../store/metadata/db.ts';
@@ -53,9 +54,7 @@ function msFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return ms;
 }
 
-export function resolveHomeDir(dir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(dir ?? env.OUTFLOW_HOME ?? '.outflow');
-}
+export { resolveHomeDir };
 
 /**
  * The person at the keyboard when the CLI works directly on a home: its owner, an administrator.

@@ -18,6 +18,24 @@ import { ignoreClosedOutput, processIo, type Io } from './output.ts';
 
 export { ExitCode, exitCodes };
 
+/*
+ * Start-up cost (issue 13): every command module below is loaded on every start, for `--help` too, so a module
+ * under src/cli/ imports statically only commander, the CLI's own helpers (output, common, options, exit), the
+ * error classes, `import type`s and small zod-free modules. Everything else — the use cases (src/app), the
+ * stores, DuckDB, the queue, the server, zod, a destination — is loaded in the action that needs it:
+ *
+ *   .action(async (opts, command: Command) => {
+ *     const { startServer } = await import('../../server/serve.ts');
+ *     …
+ *   });
+ *
+ * Commands that go through `withClient` get this for free: the client opens the home (and its stores) only
+ * when no server owns it. bin/build-cli.js turns each `await import()` into a chunk loaded on demand.
+ * A new command group: write `registerXCommands(program, io)` in commands/x.ts and call it below.
+ * test/cli-startup.e2e.test.ts fails, naming the package, if `--help` or `run list` through a server loads
+ * more than commander; `npm run bench -- cli` prints the times.
+ */
+
 export function buildProgram(io: Io): Command {
   const program = new Command('outflow')
     .description('Export customer segments and entities to SFTP, Microsoft Advertising, Campaign Monitor, Iterable and Autopilot.')

@@ -1,5 +1,8 @@
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+import type { SingleBar as SingleBarType } from 'cli-progress';
 import type { RunObserver } from '../engine/run-export.ts';
+
+const require = createRequire(import.meta.url);
 
 export interface Io {
   out: (text: string) => void;
@@ -102,6 +105,8 @@ export function progressObserver(io: Io, enabled: boolean): RunObserver & { stop
   if (!enabled || !io.interactive) {
     return { onWarning: (m) => io.err(`warning: ${m}`), onRetry: () => {}, stop: () => {} };
   }
+  // Required on first use: `--help`, `--json` and scripts never draw a bar.
+  const { SingleBar } = require('cli-progress') as { SingleBar: typeof SingleBarType };
   const bar = new SingleBar(
     {
       format: '  {bar} {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}',

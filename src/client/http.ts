@@ -1,16 +1,51 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, RetryableError, RunConflictError, UpstreamError, ValidationError, type ErrorCode } from '../domain/errors.ts';
 
-/** A thin JSON client for the Outflow REST API; turns error bodies back into the errors the use cases throw. */
+/**
+ * A thin JSON client for the Outflow REST API; turns error bodies back into the errors the use cases throw.
+ * On node:http rather than fetch: loading fetch (undici) cost every CLI command ~60–170 ms before its first
+ * request, more than the server takes to answer it (issue 13).
+ */
 export interface Http {
   readonly url: string;
-  request<T>(method: string, path: string, options?: { body?: unknown; query?: Record<string, string | number | boolean | undefined>; raw?: RequestInit["body"]; contentType?: string; timeoutMs?: number }): Promise<T>;
+  request<T>(method: string, path: string, options?: { body?: unknown; query?: Record<string, string | number | boolean | undefined>; raw?: Readable; contentType?: string; timeoutMs?: number }): Promise<T>;
   /** A GET whose answer is text streamed as it arrives (a CSV download); errors come back as the use cases' errors. */
   stream(path: string, options?: { accept?: string; idleTimeoutMs?: number }): Promise<AsyncIterable<string>>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
-export function createHttp(url: string, token: string, fetchFn: typeof fetch = globalThis.fetch): Http {
+/** Sends one request; resolves with the response once its head arrived. `signal` aborts either. */
+async function send(target: URL, method: string, headers: Record<string, string>, body: string | Readable | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+  // https only for a server behind a TLS proxy: its module (and TLS) is loaded only then.
+  const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(target, { method, headers: typeof body === 'string' ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers, signal }, resolve);
+    req.once('error', reject);
+    if (body === undefined || typeof body === 'string') req.end(body);
+    else {
+      body.once('error', (error) => req.destroy(error));
+      body.pipe(req);
+    }
+  });
+}
+
+async function readText(response: IncomingMessage): Promise<string> {
+  response.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of response) text += chunk as string;
+  return text;
+}
+
+function header(response: IncomingMessage, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const ok = (response: IncomingMessage) => response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300;
+
+export function createHttp(url: string, token: string): Http {
   const base = url.replace(/\/+$/, '');
   return {
     url: base,
@@ -31,32 +66,29 @@ export function createHttp(url: string, token: string, fetchFn: typeof fetch = g
         if (controller.signal.aborted) throw new RetryableError('timeout', `The Outflow server at ${base} stopped answering GET ${path}.`);
         throw new OutflowError('host_unreachable', `Cannot reach the Outflow server at ${base}: ${(error as Error).message}. Is \`outflow serve\` running?`, { cause: error });
       };
-      let response: Response;
+      let response: IncomingMessage;
       try {
-        response = await fetchFn(target, { headers: { authorization: `Bearer ${token}`, accept: options.accept ?? 'text/csv' }, signal: controller.signal });
-        if (!response.ok) {
-          const text = await response.text();
-          throw errorFromResponse(response.status, text ? parseJson(text, response.status) : undefined, response.headers);
+        response = await send(target, 'GET', { authorization: `Bearer ${token}`, accept: options.accept ?? 'text/csv' }, undefined, controller.signal);
+        if (!ok(response)) {
+          const text = await readText(response);
+          throw errorFromResponse(response.statusCode ?? 0, text ? parseJson(text, response.statusCode ?? 0) : undefined, header(response, 'retry-after'));
         }
       } catch (error) {
         return fail(error);
       }
-      const body = response.body;
       return (async function* () {
-        if (!body) return clearTimeout(timer);
-        const decoder = new TextDecoder();
+        response.setEncoding('utf8');
         try {
-          for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+          for await (const chunk of response) {
             rearm();
-            const text = decoder.decode(chunk, { stream: true });
-            if (text) yield text;
+            if (chunk) yield chunk as string;
           }
-          const rest = decoder.decode();
-          if (rest) yield rest;
         } catch (error) {
           fail(error);
         } finally {
           clearTimeout(timer);
+          // A reader that stops early (an error while printing) must not leave the download open.
+          response.destroy();
         }
       })();
     },
@@ -64,7 +96,7 @@ export function createHttp(url: string, token: string, fetchFn: typeof fetch = g
       const target = new URL(base + path);
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
-      let body: RequestInit["body"] | undefined;
+      let body: string | Readable | undefined;
       if (options.raw !== undefined) {
         body = options.raw;
         headers['content-type'] = options.contentType ?? 'application/octet-stream';
@@ -75,12 +107,12 @@ export function createHttp(url: string, token: string, fetchFn: typeof fetch = g
       // A deadline held by a live timer (an AbortSignal.timeout inside AbortSignal.any can be collected on Node 20).
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-      let response: Response;
       try {
-        response = await fetchFn(target, { method, headers, body, signal: controller.signal, ...(options.raw instanceof ReadableStream || isNodeStream(options.raw) ? { duplex: 'half' } : {}) } as RequestInit);
-        const text = await response.text();
-        const json = text ? parseJson(text, response.status) : undefined;
-        if (!response.ok) throw errorFromResponse(response.status, json, response.headers);
+        const response = await send(target, method, headers, body, controller.signal);
+        const text = await readText(response);
+        const status = response.statusCode ?? 0;
+        const json = text ? parseJson(text, status) : undefined;
+        if (!ok(response)) throw errorFromResponse(status, json, header(response, 'retry-after'));
         return json as T;
       } catch (error) {
         if (error instanceof OutflowError) throw error;
@@ -91,10 +123,6 @@ export function createHttp(url: string, token: string, fetchFn: typeof fetch = g
       }
     },
   };
-}
-
-function isNodeStream(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as { pipe?: unknown }).pipe === 'function';
 }
 
 function parseJson(text: string, status: number): unknown {
@@ -109,7 +137,7 @@ function parseJson(text: string, status: number): unknown {
 const AUTH_CODES = new Set<string>(['auth_failed', 'token_expired', 'terms_not_accepted', 'host_key_mismatch', 'permission_denied']);
 
 /** The inverse of the API's error mapping, so the CLI exits with the same code whether or not a server ran the command. */
-export function errorFromResponse(status: number, json: unknown, headers: Headers): Error {
+export function errorFromResponse(status: number, json: unknown, retryAfter?: string): Error {
   const error = (json as { error?: { code?: string; message?: string; runId?: string; issues?: Array<{ path: string; message: string }> } })?.error;
   const code = (error?.code ?? 'internal') as ErrorCode;
   const message = error?.message ?? `The Outflow server answered ${status}.`;
@@ -131,7 +159,7 @@ export function errorFromResponse(status: number, json: unknown, headers: Header
       if (AUTH_CODES.has(code)) return new AuthError(code, message);
       return new ConfigError(code, message);
     case 429: {
-      const seconds = Number(headers.get('retry-after'));
+      const seconds = Number(retryAfter);
       return new RetryableError('rate_limited', message, { retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : undefined });
     }
     case 502:

@@ -11,8 +11,8 @@ const FOLLOW_POLL_MS = 500;
 const p = encodeURIComponent;
 
 /** The same calls as the local client, over a server's REST API. */
-export function remoteClient(url: string, token: string, fetchFn?: typeof fetch): OutflowClient {
-  const http = createHttp(url, token, fetchFn);
+export function remoteClient(url: string, token: string): OutflowClient {
+  const http = createHttp(url, token);
 
   const client: OutflowClient = {
     where: http.url,
@@ -60,7 +60,7 @@ export function remoteClient(url: string, token: string, fetchFn?: typeof fetch)
       // Streamed from disk: a file of any size is never held in memory here.
       const stream = fs.createReadStream(path.resolve(file));
       return http.request('PUT', `/api/v1/entities/${p(name)}`, {
-        raw: stream as unknown as RequestInit["body"],
+        raw: stream,
         contentType: format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv',
         query: { key: options.key, delimiter: options.delimiter, format, filename: path.basename(file) },
       });

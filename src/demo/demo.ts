@@ -9,11 +9,11 @@ import type { RunObserver } from '../engine/run-export.ts';
 import { startFakeSftpServer } from '../destinations/sftp/fake-sftp-server.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { outflowCommand } from '../lib/shell.ts';
-import { writeCustomersCsv } from './generate.ts';
+import { DEMO_DEFAULT_ROWS, writeCustomersCsv } from './generate.ts';
 
 const MARKER = '.outflow-demo';
 /** The demo's defaults; the README's description of what the demo makes is checked against them. */
-export const DEMO_DEFAULT_ROWS = 100_000;
+export { DEMO_DEFAULT_ROWS };
 export const DEMO_ROWS_PER_FILE = 25_000;
 
 export interface DemoOptions {

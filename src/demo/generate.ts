@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import { once } from 'node:events';
 
+/** Profiles the demo generates; here, not in demo.ts, so that `outflow demo --help` need not load the stores. */
+export const DEMO_DEFAULT_ROWS = 100_000;
+
 const FIRST = ['Ada', 'Grace', 'Linus', 'Zoë', 'José', 'Björn', 'Amélie', 'Chidi', 'Mei', 'Olu', 'Sven', 'Priya', 'Łukasz', 'Noor', 'Kenji'];
 const LAST = ['Lovelace', 'Hopper', "O'Neil", 'Müller', 'García', 'Nakamura', 'Okafor', 'Dubois', 'Kowalski', 'Singh', 'Smith, Jr.', 'Ivanova'];
 const COUNTRIES = ['NL', 'DE', 'FR', 'US', 'GB', 'ES', 'JP', 'NG', 'IN', 'PL'];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { DestinationId } from '../destinations/kit/define.ts';
 import type { ErrorCode } from './errors.ts';
+import type { RunStatus } from './run-state.ts';
 
 export const roles = ['admin', 'contributor', 'viewer'] as const;
 export type Role = (typeof roles)[number];
@@ -77,8 +78,7 @@ export interface Export {
   updatedAt: string;
 }
 
-export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export type RunStatus = (typeof runStatuses)[number];
+export { runStatuses, type RunStatus } from './run-state.ts';
 
 export interface FileResult {
   path: string;

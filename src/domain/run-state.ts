@@ -1,5 +1,8 @@
 import { ConflictError } from './errors.ts';
-import type { RunStatus } from './model.ts';
+
+// Here rather than in model.ts (which needs zod, ~65 ms to load) so that the CLI's help can list them.
+export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof runStatuses)[number];
 
 /** The only moves a run may make. A failed run is never restarted in place: resuming creates a new run. */
 const transitions: Record<RunStatus, readonly RunStatus[]> = {

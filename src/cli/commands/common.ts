@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { openHome, resolveHomeDir, type Home, type OpenHomeOptions } from '../../app/home.ts';
+import type { Home, OpenHomeOptions } from '../../app/home.ts';
+import { resolveHomeDir } from '../../app/home-dir.ts';
 import type { OutflowClient } from '../../client/client.ts';
-import { localClient } from '../../client/local.ts';
 import { remoteClient } from '../../client/remote.ts';
 import { readServerFile } from '../../server/server-file.ts';
 import { ValidationError } from '../../domain/errors.ts';
@@ -26,6 +26,7 @@ export function homeOption(command: Command): string | undefined {
 
 /** Opens the home for one command and always closes it. */
 export async function withHome<T>(command: Command, fn: (home: Home) => Promise<T>, options: OpenHomeOptions = {}): Promise<T> {
+  const { openHome } = await import('../../app/home.ts');
   const home = await openHome({ dir: homeOption(command), ...options });
   try {
     return await fn(home);
@@ -47,6 +48,9 @@ export async function openClient(command: Command, env: NodeJS.ProcessEnv = proc
   const dir = resolveHomeDir(homeOption(command), env);
   const server = readServerFile(dir);
   if (server) return remoteClient(server.url, server.token);
+  // The stores, DuckDB and the queue are loaded only here, when this process works on the home itself: through a
+  // server the CLI needs none of them (see src/cli/main.ts).
+  const [{ openHome }, { localClient }] = await Promise.all([import('../../app/home.ts'), import('../../client/local.ts')]);
   return localClient(await openHome({ dir, env }));
 }
 

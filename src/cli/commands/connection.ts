@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import { checkNewConnection, createConnection, showConnection } from '../../app/connections.ts';
-import { storeSignIn } from '../../app/oauth.ts';
-import { authorizeMicrosoftAdvertising } from '../../destinations/microsoft-advertising/authorize.ts';
 import { ValidationError } from '../../domain/errors.ts';
-import { assertAdmin } from '../../engine/services.ts';
-import { findConnectionByName, readConnectionSecrets } from '../../store/metadata/connections.ts';
 import type { UsableBy } from '../../domain/model.ts';
 import type { ConnectionView } from '../../app/connections.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
@@ -115,6 +110,14 @@ export function registerConnectionCommands(program: Command, io: Io): void {
       if (process.env.OUTFLOW_URL) {
         throw new ValidationError('`outflow connection authorize` runs on the machine of the Outflow server (it needs the connection\'s stored client secret); run it there, without OUTFLOW_URL.');
       }
+      // Loaded here, not at start-up: they bring the stores (see src/cli/main.ts).
+      const [{ checkNewConnection, createConnection, showConnection }, { storeSignIn }, { authorizeMicrosoftAdvertising }, { assertAdmin }, { findConnectionByName, readConnectionSecrets }] = await Promise.all([
+        import('../../app/connections.ts'),
+        import('../../app/oauth.ts'),
+        import('../../destinations/microsoft-advertising/authorize.ts'),
+        import('../../engine/services.ts'),
+        import('../../store/metadata/connections.ts'),
+      ]);
       await withHome(command, async (home) => {
         assertAdmin(home.actor, 'authorize connections');
         const existing = await findConnectionByName(home.db, home.box, name);

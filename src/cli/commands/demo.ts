@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEMO_DEFAULT_ROWS, runDemo } from '../../demo/demo.ts';
+import { DEMO_DEFAULT_ROWS } from '../../demo/generate.ts';
 import { progressObserver, type Io } from '../output.ts';
 import { integerOption } from './common.ts';
 
@@ -10,6 +10,7 @@ export function registerDemoCommand(program: Command, io: Io): void {
     .option('--rows <n>', 'profiles to generate', integerOption(), DEMO_DEFAULT_ROWS)
     .option('--demo-home <dir>', 'where the demo keeps its stores (wiped each time)', '.outflow-demo')
     .action(async (opts) => {
+      const { runDemo } = await import('../../demo/demo.ts');
       await runDemo({ home: opts.demoHome, rows: opts.rows, say: (line) => io.out(line), observer: () => progressObserver(io, true) });
     });
 }

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { getDestination, listDestinations } from '../../destinations/index.ts';
 import { printJson, printTable, type Io } from '../output.ts';
 
 export function registerDestinationCommands(program: Command, io: Io): void {
@@ -8,7 +6,8 @@ export function registerDestinationCommands(program: Command, io: Io): void {
   destinations
     .command('list')
     .option('--json', 'machine-readable output')
-    .action((opts) => {
+    .action(async (opts) => {
+      const { listDestinations } = await import('../../destinations/index.ts');
       const rows = listDestinations().map((d) => ({ name: d.id, title: d.title, exports: d.export.kind === 'files' ? 'segments or entities as files' : 'segments as records', docs: d.docsUrl }));
       if (opts.json) printJson(io, rows);
       else printTable(io, rows, 'No destinations.');
@@ -17,7 +16,8 @@ export function registerDestinationCommands(program: Command, io: Io): void {
     .command('spec <type>')
     .description('JSON Schema of a destination\'s connection config and export settings')
     .option('--json', 'machine-readable output (the default: the spec is JSON)')
-    .action((type: string) => {
+    .action(async (type: string) => {
+      const [{ z }, { getDestination }] = await Promise.all([import('zod'), import('../../destinations/index.ts')]);
       const destination = getDestination(type);
       const kind = destination.export;
       printJson(io, {

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { NotifyView } from '../../app/notify.ts';
 import { ValidationError } from '../../domain/errors.ts';
-import { parseEventList } from '../../engine/notify.ts';
 import { printJson, type Io } from '../output.ts';
 import { withClient } from './common.ts';
 
@@ -21,6 +20,7 @@ export function registerNotifyCommands(program: Command, io: Io): void {
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
       const url = opts.url === '-' ? fs.readFileSync(0, 'utf8').trim() : String(opts.url);
+      const { parseEventList } = await import('../../engine/notify.ts');
       const on = parseEventList(String(opts.on));
       for (const event of on) {
         if (typeof event === 'object' && Number.isNaN((event as Record<string, number>)['rejections-above'])) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runStatuses } from '../../domain/model.ts';
+import { runStatuses } from '../../domain/run-state.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 import { printJson, printTable, type Io } from '../output.ts';

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startServer } from '../../server/serve.ts';
 import type { Io } from '../output.ts';
 import { homeOption } from './common.ts';
 import { parsePort } from './options.ts';
@@ -20,6 +19,7 @@ export function registerServeCommand(program: Command, io: Io): void {
     .option('--concurrency <n>', 'runs executed at once; the others wait in the queue', parseConcurrency, 2)
     .option('--public-url <url>', 'URL browsers reach this server at, behind a proxy (default $OUTFLOW_PUBLIC_URL, else the listening address); the Microsoft sign-in returns to <url>/api/oauth/microsoft/callback')
     .action(async (opts, command: Command) => {
+      const { startServer } = await import('../../server/serve.ts');
       const server = await startServer({ dir: homeOption(command), port: opts.port, host: opts.host, concurrency: opts.concurrency, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) });
       if (server.firstAdmin) {
         io.err(

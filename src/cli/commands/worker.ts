@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { StatusView } from '../../app/status.ts';
-import { startWorker } from '../../server/worker.ts';
 import { printJson, type Io } from '../output.ts';
 import { homeOption, withClient } from './common.ts';
 import { parseConcurrency } from './serve.ts';
@@ -12,6 +11,7 @@ export function registerWorkerCommand(program: Command, io: Io): void {
     .description('Execute runs from the queue in Redis, next to `outflow serve` and other workers (needs OUTFLOW_REDIS_URL, OUTFLOW_DATABASE_URL and OUTFLOW_PROFILES_URL)')
     .option('--concurrency <n>', 'runs executed at once by this worker', parseConcurrency, 2)
     .action(async (opts, command: Command) => {
+      const { startWorker } = await import('../../server/worker.ts');
       const worker = await startWorker({ dir: homeOption(command), concurrency: opts.concurrency });
       io.out(`Outflow worker ${worker.id} taking runs from the queue (${opts.concurrency} at once). Stop it with Ctrl-C: its runs stop at a batch boundary and go back to the queue.`);
       await new Promise<void>((resolve) => {

@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './support/cli.ts';
+import { startServerProcess, type ServerProcess } from './support/server-process.ts';
+
+/**
+ * The CLI's start-up loads only what the command needs (issue 13: `outflow --help` spent ~1 s loading DuckDB,
+ * BullMQ, Hono… it never used). What a process loads is read from a module resolve hook, not timed: the time
+ * itself is a benchmark figure (`npm run bench -- cli`). Through a server, `run list` and `run show` need the
+ * HTTP client only; help needs nothing but commander.
+ */
+const BIN = path.resolve('bin/outflow.js');
+/** The packages a command through a server may load. */
+const ALLOWED = new Set(['commander']);
+
+let home: string;
+let hooks: string;
+let server: ServerProcess;
+
+beforeAll(async () => {
+  home = tempDir('startup-home');
+  hooks = tempDir('startup-hooks');
+  // Resolve hooks run on a thread of their own: each resolved URL is appended to the file the child names.
+  fs.writeFileSync(
+    path.join(hooks, 'hooks.mjs'),
+    `import fs from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  fs.appendFileSync(process.env.OUTFLOW_TRACE_FILE, result.url + '\\n');
+  return result;
+}
+`,
+  );
+  fs.writeFileSync(path.join(hooks, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(hooks, 'hooks.mjs')).href)});\n`);
+  server = await startServerProcess(home);
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** Runs `outflow …args` on `dir`; returns its exit code and the packages it loaded. */
+async function trace(args: string[], dir = home): Promise<{ code: number | null; stderr: string; packages: string[] }> {
+  const file = path.join(hooks, `trace-${Math.random().toString(36).slice(2)}.txt`);
+  fs.writeFileSync(file, '');
+  const child = spawn(process.execPath, ['--import', pathToFileURL(path.join(hooks, 'register.mjs')).href, BIN, ...args, '--home', dir], {
+    env: { ...process.env, OUTFLOW_TEST_VIA_SERVER: '', OUTFLOW_URL: '', OUTFLOW_TOKEN: '', OUTFLOW_DEBUG: '', OUTFLOW_TRACE_FILE: file },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  const packages = new Set<string>();
+  for (const url of fs.readFileSync(file, 'utf8').split('\n')) {
+    const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (match) packages.add(match[1]!);
+  }
+  return { code, stderr, packages: [...packages].sort() };
+}
+
+describe('CLI start-up', () => {
+  it('outflow --help and a sub-command\'s help load no package but commander', async () => {
+    for (const args of [['--help'], ['export', 'run', '--help'], ['demo', '--help']]) {
+      const result = await trace(args);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+      expect(result.packages.filter((p) => !ALLOWED.has(p)), `outflow ${args.join(' ')} loaded these at start-up`).toEqual([]);
+    }
+  });
+
+  it('run list and run show through a server load no store, queue or server package', async () => {
+    const list = await trace(['run', 'list']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.packages.filter((p) => !ALLOWED.has(p))).toEqual([]);
+    // An unknown run: the server's 404 comes back through the same client and printer as a found one.
+    const show = await trace(['run', 'show', 'no-such-run']);
+    expect(show.stderr).toContain('no-such-run');
+    expect(show.code).toBe(3);
+    expect(show.packages.filter((p) => !ALLOWED.has(p))).toEqual([]);
+  });
+
+  it('without a server, the same command loads the stores it needs (the trace sees packages)', async () => {
+    const other = tempDir('startup-local');
+    const result = await trace(['run', 'list'], other);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.packages).toEqual(expect.arrayContaining(['better-sqlite3', 'kysely']));
+  });
+});
