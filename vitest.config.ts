@@ -24,6 +24,7 @@ const cliSuites = [
   'test/sftp-host-key.e2e.test.ts',
   'test/schedule.e2e.test.ts',
   'test/pgstore.e2e.test.ts',
+  'test/config-as-code.e2e.test.ts',
 ];
 
 const shared = {

@@ -19,6 +19,7 @@ import { registerAccountRoutes } from './routes/accounts.ts';
 import { DEFAULT_WEB_ROOT, webAppHandler } from './static.ts';
 import { registerScheduleRoutes } from './routes/schedule.ts';
 import { registerStatusRoutes } from './routes/status.ts';
+import { registerConfigRoutes } from './routes/config.ts';
 
 /** How the API learns who is calling: an API token, or a browser session cookie. */
 export interface Authenticator {
@@ -172,6 +173,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerAccountRoutes(app, deps);
   registerScheduleRoutes(app, deps);
   registerStatusRoutes(app, deps);
+  registerConfigRoutes(app, deps);
 
   app.doc31(`${API_BASE}/openapi.json`, (c) => ({
     openapi: '3.1.0',
@@ -207,6 +209,7 @@ const TAGS = [
   { name: 'Segments and entities', description: 'Profile data: entities loaded or attached, and segments filtered from them' },
   { name: 'Schedule', description: "The home's refresh schedule, exports' own schedules, pause and resume" },
   { name: 'Alerts', description: "The home's alert webhook" },
+  { name: 'Configuration', description: 'Outflow as code: the home as a YAML file, planned and applied' },
   { name: 'Destinations', description: 'The destination types and the JSON Schema of their settings' },
   { name: 'Users', description: 'Accounts and roles (administrators)' },
   { name: 'Tokens', description: 'API tokens' },

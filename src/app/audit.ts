@@ -24,7 +24,7 @@ export async function audit(
     targetType: target.type,
     target: target.name ?? null,
     outcome,
-    details,
+    details: home.auditContext ? { ...details, ...home.auditContext } : details,
   });
 }
 

@@ -154,13 +154,21 @@ async function assertMayChangeSegment(home: Home, segment: Segment, action: 'cha
  * Changes a segment's filter (and entity), compiled exactly as on create, and refreshes its membership at once:
  * a run after the edit sends the members of the new definition, never a stale membership of the old one.
  */
-export async function updateSegment(home: Home, name: string, patch: { where?: string; entity?: string }): Promise<Segment & { members: number }> {
+export async function updateSegment(home: Home, name: string, patch: { where?: string; entity?: string }): Promise<Segment> {
   const segment = await segments.getSegment(home.db, name);
   await assertMayChangeSegment(home, segment, 'change');
   if (patch.where === undefined && patch.entity === undefined) throw new ValidationError('Nothing to change: pass --where (and --entity to move the segment to another entity).');
   const entity = patch.entity ?? segment.entity;
   const where = patch.where ?? segment.filter;
   const filter = await compileFor(home, entity, where);
+  if (home.deferred) {
+    // Inside `apply`'s transaction: the membership is rebuilt once the new definition has committed; until
+    // then the segment counts as never refreshed, so no run sends members of the old definition.
+    const updated = await segments.updateSegment(home.db, segment.id, { entity, filter: where, members: null, refreshedAt: null });
+    home.deferred.afterCommit(`refresh segment "${name}"`, (outside) => refreshSegments(outside, name));
+    await audit(home, 'segment.update', { type: 'segment', name }, { entity, filter: where });
+    return updated;
+  }
   const members = await home.profiles.refreshSegment(segment.id, entity, filter);
   const updated = await segments.updateSegment(home.db, segment.id, { entity, filter: where, members, refreshedAt: home.now().toISOString() });
   home.log.info({ segment: name, members, by: home.actor.name }, 'segment updated and refreshed');
@@ -172,7 +180,8 @@ export async function removeSegment(home: Home, name: string): Promise<void> {
   assertNotViewer(home.actor, 'remove segments');
   const segment = await segments.getSegment(home.db, name);
   await assertMayChangeSegment(home, segment, 'remove');
-  await home.profiles.dropSegment(segment.id);
+  if (home.deferred) home.deferred.afterCommit(`drop the members of segment "${name}"`, (outside) => outside.profiles.dropSegment(segment.id));
+  else await home.profiles.dropSegment(segment.id);
   await segments.removeSegment(home.db, segment.id);
   await audit(home, 'segment.remove', { type: 'segment', name });
 }

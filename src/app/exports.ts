@@ -368,7 +368,12 @@ export async function removeExport(home: Home, name: string): Promise<{ removed:
   // What incremental sync keeps per member (keys and addresses delivered, run snapshots of the segment with
   // mapped values) is personal data that nothing reads once the export is gone. Dropped first: if the profile
   // store is busy, the removal fails and can be retried, rather than leaving the tables behind for good.
-  for (const prefix of [`_delivered_${exp.id}_`, `_snap_${exp.id}_`, `_journal_${exp.id}_`]) await home.profiles.sync.dropTables(prefix);
+  const dropState = async (where: Home) => {
+    for (const prefix of [`_delivered_${exp.id}_`, `_snap_${exp.id}_`, `_journal_${exp.id}_`]) await where.profiles.sync.dropTables(prefix);
+  };
+  // Inside `apply`'s transaction the drop waits for the commit: a refused apply must leave the state intact.
+  if (home.deferred) home.deferred.afterCommit(`drop the delivered state of export "${name}"`, dropState);
+  else await dropState(home);
   await store.removeExport(home.db, exp.id);
   await deleteNotify(home.db, `export:${exp.id}`);
   await audit(home, 'export.remove', { type: 'export', name });

@@ -28,6 +28,19 @@ export interface Home extends Services {
   actor: Actor;
   metadata: MetadataStore;
   close(): Promise<void>;
+  /**
+   * Set while the use cases run inside one metadata transaction (`outflow apply`): work on the profile store,
+   * which that transaction cannot roll back, waits here until the transaction commits.
+   */
+  deferred?: Deferred;
+  /** Added to every audit entry's details (`apply` records the configuration file's hash). */
+  auditContext?: Record<string, unknown>;
+}
+
+/** Profile-store work a use case leaves until the metadata transaction it runs in has committed. */
+export interface Deferred {
+  /** `effect` gets the home outside the transaction (the transaction is over when it runs). */
+  afterCommit(what: string, effect: (home: Home) => Promise<unknown>): void;
 }
 
 export interface OpenHomeOptions {

@@ -13,6 +13,7 @@ import { registerRunCommands } from './commands/run.ts';
 import { registerNotifyCommands } from './commands/notify.ts';
 import { registerUserCommands } from './commands/users.ts';
 import { registerScheduleCommands } from './commands/schedule.ts';
+import { registerConfigCommands } from './commands/config.ts';
 import { ExitCode, exitCodes } from './exit.ts';
 import { ignoreClosedOutput, processIo, type Io } from './output.ts';
 
@@ -57,6 +58,7 @@ export function buildProgram(io: Io): Command {
   registerWorkerCommand(program, io);
   registerStatusCommand(program, io);
   registerAuditCommand(program, io);
+  registerConfigCommands(program, io);
   // Every sub-command takes --home too, so it can stand anywhere on the line.
   const addHome = (command: Command) => {
     for (const sub of command.commands) {

@@ -18,6 +18,15 @@ export interface RefreshSummary {
 import type { CreatedToken, TokenView, UserView } from '../app/users.ts';
 import type { Role } from '../domain/model.ts';
 import type { StatusView } from '../app/status.ts';
+import type { ConfigPlan } from '../app/config-file/index.ts';
+
+/** A configuration file to plan or apply, its references already resolved by the CLI (never by a server). */
+export interface ConfigRequest {
+  document: string;
+  file: string;
+  references: Record<string, string>;
+  prune: boolean;
+}
 
 /** How a command watches a run it started or follows: progress and warnings as they come; abort to cancel. */
 export interface RunWatch {
@@ -102,6 +111,11 @@ export interface OutflowClient {
   createToken(input: { user?: string; name?: string }): Promise<CreatedToken>;
   listTokens(): Promise<TokenView[]>;
   revokeToken(idOrName: string): Promise<TokenView>;
+
+  /** The home's configuration as a YAML file, secrets as references. */
+  exportConfig(): Promise<{ yaml: string; variables: string[] }>;
+  planConfig(request: ConfigRequest): Promise<ConfigPlan>;
+  applyConfig(request: ConfigRequest): Promise<ConfigPlan>;
 
   close(): Promise<void>;
 }

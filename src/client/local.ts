@@ -4,6 +4,7 @@ import { createConnection, listConnections, removeConnection, showConnection, up
 import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, previewSegment, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
 import { createExport, dryRunExport, exportManifest, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
+import { applyConfig, exportConfig, mapResolver, planConfig } from '../app/config-file/index.ts';
 import { cancelRun, listRunItems, reapStaleRuns, rejectionsCsv, showRun, summarizeRun } from '../app/runs.ts';
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
 import { ValidationError } from '../domain/errors.ts';
@@ -122,6 +123,9 @@ export function localClient(home: Home): OutflowClient {
     createToken: (input) => createToken(home, input),
     listTokens: () => listTokens(home),
     revokeToken: (idOrName) => revokeToken(home, idOrName),
+    exportConfig: () => exportConfig(home),
+    planConfig: (r) => planConfig(home, { text: r.document, file: r.file, resolve: mapResolver(r.references), prune: r.prune }),
+    applyConfig: (r) => applyConfig(home, { text: r.document, file: r.file, resolve: mapResolver(r.references), prune: r.prune }),
     close: () => home.close(),
   };
 }

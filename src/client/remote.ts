@@ -103,6 +103,9 @@ export function remoteClient(url: string, token: string): OutflowClient {
     createToken: (input) => http.request('POST', '/api/v1/tokens', { body: stripUndefined(input) }),
     listTokens: () => http.request('GET', '/api/v1/tokens'),
     revokeToken: (idOrName) => http.request('DELETE', `/api/v1/tokens/${p(idOrName)}`),
+    exportConfig: () => http.request('GET', '/api/v1/config'),
+    planConfig: (request) => http.request('POST', '/api/v1/config/plan', { body: request }),
+    applyConfig: (request) => http.request('POST', '/api/v1/config/apply', { body: request }),
     close: async () => {},
   };
   return client;

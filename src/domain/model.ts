@@ -13,7 +13,8 @@ export type Role = (typeof roles)[number];
 export interface Actor {
   name: string;
   role: Role;
-  via?: 'cli' | 'api';
+  /** `apply`: a change made by `outflow apply` (or its API operation) from a configuration file. */
+  via?: 'cli' | 'api' | 'apply';
   address?: string;
 }
 
