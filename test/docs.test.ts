@@ -69,4 +69,11 @@ describe('README', () => {
     const { exitCodes } = await import('../src/cli/exit.ts');
     for (const code of Object.values(exitCodes)) expect(README).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));
   });
+
+  it('documents the DuckDB memory settings with the defaults the code uses', async () => {
+    const memory = await import('../src/store/profile/duckdb-memory.ts');
+    expect(README).toContain(`| \`${memory.MEMORY_SETTING}\` | \`${memory.DEFAULT_MEMORY}\` |`);
+    expect(README).toContain(`| \`${memory.STREAMING_MEMORY_SETTING}\` | \`${memory.DEFAULT_STREAMING_MEMORY}\` |`);
+    expect(README).toContain(`| \`${memory.TEMP_MAX_SETTING}\` |`);
+  });
 });

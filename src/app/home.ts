@@ -13,6 +13,7 @@ import { createMemoryRateLimiter } from '../lib/rate-limit.ts';
 import { openRedisRateLimiter } from '../lib/rate-limit-redis.ts';
 import { openMetadataStore, type MetadataStore } from '../store/metadata/db.ts';
 import { openProfileStore } from '../store/profile/profile-store.ts';
+import { duckDbMemoryFromEnv } from '../store/profile/duckdb-memory.ts';
 import { lazyProfileStore } from '../store/profile/lazy.ts';
 import { openPostgresProfileStore, parseProfilesUrl } from '../store/profile/postgres-store.ts';
 import { createStream as createRotatingStream } from 'rotating-file-stream';
@@ -109,6 +110,9 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   makePrivate(dir);
   const tmpDir = path.join(dir, 'tmp');
   fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+  // DuckDB's memory limits (OUTFLOW_DUCKDB_MEMORY, OUTFLOW_DUCKDB_STREAMING_MEMORY, OUTFLOW_DUCKDB_TEMP_MAX),
+  // checked now like the URLs; what does not fit spills into the home's tmp/duckdb.
+  const memory = duckDbMemoryFromEnv(env, path.join(tmpDir, 'duckdb'));
   const logFile = options.log ? null : openLogFile(path.join(dir, 'logs'));
   const log = options.log ?? createLogger({ stream: logFile! });
   const box = createSecretBox(loadSecretKey(dir, env));
@@ -118,7 +122,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const profilesUrl = env.OUTFLOW_PROFILES_URL?.trim();
   if (profilesUrl) parseProfilesUrl(profilesUrl);
   const profiles = lazyProfileStore(() =>
-    profilesUrl ? openPostgresProfileStore(profilesUrl) : openProfileStore(path.join(dir, 'profiles.duckdb')),
+    profilesUrl ? openPostgresProfileStore(profilesUrl) : openProfileStore(path.join(dir, 'profiles.duckdb'), { memory }),
   );
   const swept = sweepWorkDirs(tmpDir);
   if (swept.length > 0) log.info({ folders: swept }, 'removed scratch folders of runs whose process was killed');

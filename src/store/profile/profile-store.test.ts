@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { POSTGRES_URL, profileBackends } from '../../../test/support/postgres.ts';
 import { compileFilter } from './filter.ts';
+import { DEFAULT_DUCKDB_MEMORY } from './duckdb-memory.ts';
 import { openProfileStore, type ProfileStore } from './profile-store.ts';
 
 let dir: string;
@@ -317,27 +318,24 @@ describe.each(profileBackends('pstore'))('profile store on %s', (backend, open) 
     expect(await store.sync.hasTable('_snap_c_0')).toBe(false);
   });
 
-  it('gives loads, refreshes and snapshots DuckDB’s own memory again after a run streamed under the cap', async () => {
+  it('gives loads, refreshes and snapshots the larger memory limit again after a run streamed under the cap', async () => {
     // `outflow serve` keeps the store open: a run's streaming cap must not stay on for what follows.
-    const saved = process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY;
-    process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY = '16MB';
-    try {
-      const rows = Array.from({ length: 50_000 }, (_, i) => `${i + 1},person${i + 1}@example.com,${i % 90},City ${i % 1000}`);
-      const file = writeCsv('big.csv', `profile_id,email,age,city\n${rows.join('\n')}\n`);
-      await store.loadEntity('Customer', file, { key: 'profile_id' });
-      await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
-      await store.useStreamingResources();
-      expect((await store.loadEntity('Customer', file, { key: 'profile_id' })).rows).toBe(50_000);
-      await store.useStreamingResources();
-      expect(await store.refreshSegment('seg_1', 'Customer', { sql: '"age" > $1', params: [-1] })).toBe(50_000);
-      await store.useStreamingResources();
-      const source = { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' } as const;
-      const spec = { columns: ['email', 'city'], salt: 'm', hashColumns: ['email', 'city'], identityColumns: ['email'] };
-      expect(await store.sync.createSnapshot('_snap_r_0', source, spec)).toBe(50_000);
-    } finally {
-      if (saved === undefined) delete process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY;
-      else process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY = saved;
+    if (backend === 'DuckDB') {
+      await store.close();
+      store = await openProfileStore(path.join(dir, 'profiles.duckdb'), { memory: { ...DEFAULT_DUCKDB_MEMORY, streamingMemoryLimit: '16MB' } });
     }
+    const rows = Array.from({ length: 50_000 }, (_, i) => `${i + 1},person${i + 1}@example.com,${i % 90},City ${i % 1000}`);
+    const file = writeCsv('big.csv', `profile_id,email,age,city\n${rows.join('\n')}\n`);
+    await store.loadEntity('Customer', file, { key: 'profile_id' });
+    await store.refreshSegment('seg_1', 'Customer', { sql: 'true', params: [] });
+    await store.useStreamingResources();
+    expect((await store.loadEntity('Customer', file, { key: 'profile_id' })).rows).toBe(50_000);
+    await store.useStreamingResources();
+    expect(await store.refreshSegment('seg_1', 'Customer', { sql: '"age" > $1', params: [-1] })).toBe(50_000);
+    await store.useStreamingResources();
+    const source = { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' } as const;
+    const spec = { columns: ['email', 'city'], salt: 'm', hashColumns: ['email', 'city'], identityColumns: ['email'] };
+    expect(await store.sync.createSnapshot('_snap_r_0', source, spec)).toBe(50_000);
   });
 
   it('marks a segment stale when its entity is loaded again', async () => {

@@ -5,6 +5,7 @@ import { ConfigError, NotFoundError, OutflowError, ValidationError } from '../..
 import { sleep } from '../../lib/rate-limit.ts';
 import type { ColumnInfo, CompiledFilter } from './filter.ts';
 import { outflowCommand, shellQuote } from '../../lib/shell.ts';
+import { DEFAULT_DUCKDB_MEMORY, translateEngineError, type DuckDbMemory } from './duckdb-memory.ts';
 
 export interface EntityInfo {
   name: string;
@@ -69,8 +70,9 @@ export interface ProfileStore {
   readonly sync: SyncTables;
   /**
    * Caps DuckDB for streaming work (export runs): one thread per query, so COPY writes rows in order without
-   * holding any back, and a small cache, so memory stays flat whatever the row count. Loads and refreshes keep
-   * DuckDB's defaults, because sorting millions of rows wants the memory.
+   * holding any back, and a small cache (OUTFLOW_DUCKDB_STREAMING_MEMORY), so memory stays flat whatever the
+   * row count. Loads, refreshes and a run's snapshot, diff and commit get the larger OUTFLOW_DUCKDB_MEMORY,
+   * because sorting millions of rows wants the memory; both spill to disk beyond their limit.
    */
   useStreamingResources(): Promise<void>;
   close(): Promise<void>;
@@ -224,13 +226,17 @@ export interface OpenProfileStoreOptions {
    * to shrink it, and freed blocks keep their old bytes until reused.
    */
   rebuildFreeFraction?: number;
+  /** DuckDB's memory limits and spill folder (see duckdb-memory.ts); default: the documented defaults. */
+  memory?: DuckDbMemory;
 }
 
 export async function openProfileStore(file: string, options: OpenProfileStoreOptions = {}): Promise<ProfileStore> {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const lockWaitMs = options.lockWaitMs ?? 10_000;
   const key = file === ':memory:' ? null : path.resolve(file);
-  let instance = await openInstance(file, lockWaitMs);
+  const memory = options.memory ?? DEFAULT_DUCKDB_MEMORY;
+  if (memory.tempDirectory !== null) fs.mkdirSync(memory.tempDirectory, { recursive: true, mode: 0o700 });
+  let instance = await openInstance(file, lockWaitMs, memory);
   let con = await instance.connect();
   try {
     // Holding DuckDB's lock means no other process is loading; a second store on the same file in this
@@ -244,7 +250,7 @@ export async function openProfileStore(file: string, options: OpenProfileStoreOp
         // onto the new one, so then keep the old file.
         if (fs.existsSync(`${key}.wal`)) fs.rmSync(rebuilt, { force: true });
         else fs.renameSync(rebuilt, key);
-        instance = await openInstance(file, lockWaitMs);
+        instance = await openInstance(file, lockWaitMs, memory);
         con = await instance.connect();
       }
     }
@@ -261,7 +267,7 @@ export async function openProfileStore(file: string, options: OpenProfileStoreOp
   } catch (error) {
     con.closeSync();
     instance.closeSync();
-    throw error;
+    throw translateEngineError(error, memory, false);
   }
   if (key !== null) openFiles.set(key, (openFiles.get(key) ?? 0) + 1);
   const release = () => {
@@ -270,7 +276,8 @@ export async function openProfileStore(file: string, options: OpenProfileStoreOp
     if (count > 0) openFiles.set(key, count);
     else openFiles.delete(key);
   };
-  return new DuckDbProfileStore(instance, con, release);
+  const threads = String((await con.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]![0]);
+  return translatingEngineErrors(new DuckDbProfileStore(instance, con, release, memory, threads));
 }
 
 /** Tables only a load or a segment refresh in progress holds: `_load_<Entity>_<pid>_<ms>[_raw]`, `_members_<id>_next`. */
@@ -319,11 +326,14 @@ async function removeDeadStaging(con: DuckDBConnection, file: string, rebuildFre
   return target;
 }
 
-async function openInstance(file: string, lockWaitMs: number): Promise<DuckDBInstance> {
+async function openInstance(file: string, lockWaitMs: number, memory: DuckDbMemory): Promise<DuckDBInstance> {
   const deadline = Date.now() + lockWaitMs;
+  const settings: Record<string, string> = { memory_limit: memory.memoryLimit };
+  if (memory.tempDirectory !== null) settings.temp_directory = memory.tempDirectory;
+  if (memory.maxTempSize !== null) settings.max_temp_directory_size = memory.maxTempSize;
   for (;;) {
     try {
-      return await DuckDBInstance.create(file);
+      return await DuckDBInstance.create(file, settings);
     } catch (cause) {
       const message = cause instanceof Error ? cause.message : String(cause);
       if (!/lock/i.test(message)) throw cause;
@@ -349,7 +359,13 @@ class DuckDbProfileStore implements ProfileStore {
     private readonly instance: DuckDBInstance,
     private readonly con: DuckDBConnection,
     private readonly release: () => void,
+    readonly memory: DuckDbMemory,
+    /** DuckDB's thread count for set-based work (its default: one per core). */
+    private readonly threads: string,
   ) {}
+
+  /** Whether the streaming caps are on: they are global to the database, and name the limit an error hit. */
+  streaming = false;
 
   async listEntities(): Promise<EntityInfo[]> {
     const reader = await this.con.runAndReadAll(`SELECT name FROM ${META} ORDER BY name`);
@@ -416,7 +432,8 @@ class DuckDbProfileStore implements ProfileStore {
     try {
       source = parquet ? await parquetSource(this.con, absolute) : await csvSource(this.con, absolute, delimiter, quoteIdent(`${staging.slice(1, -1)}_raw`));
     } catch (cause) {
-      throw unreadable(cause);
+      // Running out of memory says nothing about the file.
+      throw unreadable(translateEngineError(cause, this.memory, this.streaming));
     }
     try {
       const keyColumn = source.columns.find((c) => c.name === options.key) ?? source.columns.find((c) => c.name.toLowerCase() === options.key.toLowerCase());
@@ -427,7 +444,7 @@ class DuckDbProfileStore implements ProfileStore {
       await this.con.run('BEGIN TRANSACTION');
       try {
         await this.con.run(`CREATE TABLE ${staging} AS ${source.select}`).catch((cause: unknown) => {
-          throw unreadable(cause);
+          throw unreadable(translateEngineError(cause, this.memory, this.streaming));
         });
         const check = (await this.con.runAndReadAll(`SELECT count(*), count(${key}), count(DISTINCT ${key}) FROM ${staging}`)).getRows()[0]!;
         const [rows, nonNull, distinct] = check.map(Number) as [number, number, number];
@@ -510,7 +527,7 @@ class DuckDbProfileStore implements ProfileStore {
       this.con,
       (name) => this.hasTable(name),
       (sql, params, toRow, chunkRows) => this.streamChunks(sql, params, toRow, chunkRows),
-      () => this.useDefaultResources(),
+      (work) => this.withDefaultResources(work),
     ));
   }
 
@@ -606,32 +623,38 @@ class DuckDbProfileStore implements ProfileStore {
     }
   }
 
-  /** DuckDB's own settings, to go back to: while streaming, the caps below; null otherwise. */
-  private defaults: { threads: string; memoryLimit: string } | null = null;
-
   async useStreamingResources(): Promise<void> {
-    if (this.defaults === null) {
-      const row = (await this.con.runAndReadAll(`SELECT current_setting('threads'), current_setting('memory_limit')`)).getRows()[0]!;
-      this.defaults = { threads: String(row[0]), memoryLimit: String(row[1]) };
-    }
     // Two parts render at once on two connections; with threads = 1 each COPY runs on its own calling thread.
     await this.con.run(`SET threads = 1`);
-    await this.con.run(`SET memory_limit = ${quoteLiteral(process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY ?? '48MB')}`);
+    await this.con.run(`SET memory_limit = ${quoteLiteral(this.memory.streamingMemoryLimit)}`);
+    this.streaming = true;
   }
 
   /**
-   * Back to DuckDB's defaults for set-based work (loads, refreshes, run snapshots) in a process that streamed
-   * before (`outflow serve`, which keeps the store open): the caps are global to the database, and a 1M-member
-   * snapshot joined and written with one thread in 48 MB spills to disk and took 5x as long. A file run streaming
-   * at the same moment then may use more memory until its next run sets the caps again; its output is the same.
+   * Back to the set-based limits for loads, refreshes and run snapshots in a process that streamed before
+   * (`outflow serve`, which keeps the store open): the caps are global to the database, and a 1M-member
+   * snapshot joined and written with one thread in 48 MB spills to disk and took 5x as long. A file run
+   * streaming at the same moment then may use more memory until its next run sets the caps again; its output
+   * is the same.
    */
   async useDefaultResources(): Promise<void> {
-    if (this.defaults === null) return;
-    // The values read before capping, set explicitly: `RESET memory_limit` resets the setting but leaves the
-    // buffer pool at the cap (DuckDB 1.x), and the next large query fails out of memory.
-    await this.con.run(`SET memory_limit = ${quoteLiteral(this.defaults.memoryLimit)}`);
-    await this.con.run(`SET threads = ${Number(this.defaults.threads)}`);
-    this.defaults = null;
+    if (!this.streaming) return;
+    // Set explicitly: `RESET memory_limit` resets the setting but leaves the buffer pool at the cap (DuckDB
+    // 1.x), and the next large query fails out of memory.
+    await this.con.run(`SET memory_limit = ${quoteLiteral(this.memory.memoryLimit)}`);
+    await this.con.run(`SET threads = ${Number(this.threads)}`);
+    this.streaming = false;
+  }
+
+  /** Set-based work in the middle of a run (a diff, the commit): the larger limit, then the caps again. */
+  async withDefaultResources<T>(work: () => Promise<T>): Promise<T> {
+    const streaming = this.streaming;
+    await this.useDefaultResources();
+    try {
+      return await work();
+    } finally {
+      if (streaming) await this.useStreamingResources();
+    }
   }
 
   async close(): Promise<void> {
@@ -639,6 +662,58 @@ class DuckDbProfileStore implements ProfileStore {
     this.instance.closeSync();
     this.release();
   }
+}
+
+/**
+ * The store as every caller sees it: DuckDB's out-of-memory and full-disk errors become Outflow errors that
+ * name the setting to raise (see duckdb-memory.ts), whichever method (or stream) hit them; a run never fails
+ * with a raw engine error.
+ */
+function translatingEngineErrors(store: DuckDbProfileStore): ProfileStore {
+  const translate = (error: unknown) => translateEngineError(error, store.memory, store.streaming);
+  const call = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw translate(error);
+    }
+  };
+  async function* stream<T>(make: () => AsyncIterable<T>): AsyncIterable<T> {
+    try {
+      yield* make();
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+  const sync = store.sync;
+  return {
+    listEntities: () => call(() => store.listEntities()),
+    getEntity: (name) => call(() => store.getEntity(name)),
+    sampleValues: (entity, perColumn) => call(() => store.sampleValues(entity, perColumn)),
+    loadEntity: (name, file, options) => call(() => store.loadEntity(name, file, options)),
+    attachEntity: (name, _table, _options) => call(() => store.attachEntity(name)),
+    refreshSegment: (segmentId, entity, filter) => call(() => store.refreshSegment(segmentId, entity, filter)),
+    dropSegment: (segmentId) => call(() => store.dropSegment(segmentId)),
+    countRows: (source) => call(() => store.countRows(source)),
+    copyCsv: (source, range, options, target) => call(() => store.copyCsv(source, range, options, target)),
+    readMembers: (source, columns, afterKey, chunkRows) => stream(() => store.readMembers(source, columns, afterKey, chunkRows)),
+    segmentIsStale: (segmentId, entity) => call(() => store.segmentIsStale(segmentId, entity)),
+    useStreamingResources: () => call(() => store.useStreamingResources()),
+    sync: {
+      hasTable: (name) => call(() => sync.hasTable(name)),
+      createSnapshot: (table, source, spec, base) => call(() => sync.createSnapshot(table, source, spec, base)),
+      countRows: (table) => call(() => sync.countRows(table)),
+      adoptState: (state, legacy) => call(() => sync.adoptState(state, legacy)),
+      countUnchanged: (snapshot, state) => call(() => sync.countUnchanged(snapshot, state)),
+      readRemovals: (snapshot, state, spec, afterKey, chunkRows) => stream(() => sync.readRemovals(snapshot, state, spec, afterKey, chunkRows)),
+      readChanges: (snapshot, state, spec, options, chunkRows) => stream(() => sync.readChanges(snapshot, state, spec, options, chunkRows)),
+      appendJournal: (journal, entries) => call(() => sync.appendJournal(journal, entries)),
+      commit: (entries) => call(() => sync.commit(entries)),
+      lastTarget: (prefix) => call(() => sync.lastTarget(prefix)),
+      dropTables: (prefix) => call(() => sync.dropTables(prefix)),
+    } satisfies SyncTables,
+    close: () => store.close(),
+  };
 }
 
 export async function parquetSource(con: DuckDBConnection, file: string) {
@@ -872,7 +947,7 @@ function createSyncTables(
   con: DuckDBConnection,
   hasTable: (name: string) => Promise<boolean>,
   stream: Streamer,
-  useDefaultResources: () => Promise<void>,
+  withDefaultResources: <T>(work: () => Promise<T>) => Promise<T>,
 ): SyncTables {
   const count = async (sql: string, params: DuckDBValue[] = []) => Number((await con.runAndReadAll(sql, params)).getRows()[0]![0]);
   // Where each journal's sequence stands; read from the table once per process (a resumed run appends after
@@ -916,17 +991,20 @@ function createSyncTables(
     }
     const s = quoteIdent(snapshot);
     const sets = spec.columns.map((c, i) => `${snapColumn(i)} = e.${quoteIdent(c)}`);
-    await con.run('BEGIN TRANSACTION');
-    try {
-      await con.run(
-        `UPDATE ${s} SET ${[...sets, '__v = true'].join(', ')} FROM ${quoteIdent(info.entity!)} e WHERE e.${quoteIdent(info.keyColumn!)} = ${s}.k AND NOT ${s}.__v`,
-      );
-      await con.run(`UPDATE ${SNAPSHOTS} SET base = NULL WHERE snapshot = $1`, [snapshot]);
-      await con.run('COMMIT');
-    } catch (error) {
-      await con.run('ROLLBACK');
-      throw error;
-    }
+    // A join of every member with the entity: set-based work, even in the middle of a streaming run.
+    await withDefaultResources(async () => {
+      await con.run('BEGIN TRANSACTION');
+      try {
+        await con.run(
+          `UPDATE ${s} SET ${[...sets, '__v = true'].join(', ')} FROM ${quoteIdent(info.entity!)} e WHERE e.${quoteIdent(info.keyColumn!)} = ${s}.k AND NOT ${s}.__v`,
+        );
+        await con.run(`UPDATE ${SNAPSHOTS} SET base = NULL WHERE snapshot = $1`, [snapshot]);
+        await con.run('COMMIT');
+      } catch (error) {
+        await con.run('ROLLBACK');
+        throw error;
+      }
+    });
   }
 
   return {
@@ -939,24 +1017,26 @@ function createSyncTables(
       if (!(await hasTable(`_members_${source.segmentId}`))) {
         throw new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`outflow segment refresh ${source.segment}\` first.`);
       }
-      await useDefaultResources();
-      const useBase = base !== null && (await hasTable(base));
-      const key = quoteIdent(String(info[0]));
-      const columns = spec.columns.map((c, i) => `e.${quoteIdent(c)} AS ${snapColumn(i)}`);
-      // Hashes for everyone; values only where the base state holds another hash (or nothing) for the member.
-      const members =
-        `SELECT m.k AS k, ${hashInput(spec.salt, spec.hashColumns, 'e')} AS __hash, ${hashInput(spec.salt, spec.identityColumns, 'e')} AS __idhash` +
-        `${columns.length ? ', ' : ''}${columns.join(', ')} FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(entity)} e ON e.${key} = m.k`;
-      const flagged = useBase
-        ? `SELECT x.*, (d.k IS NULL OR d.hash IS DISTINCT FROM ${hashText('x.__hash')}) AS __v FROM (${members}) x LEFT JOIN ${quoteIdent(base!)} d ON d.k = ${stateKey('x')}`
-        : `SELECT *, true AS __v FROM (${members})`;
-      const kept = spec.columns.map((_, i) => `CASE WHEN __v THEN ${snapColumn(i)} END AS ${snapColumn(i)}`);
-      // The record first: a crash between the two leaves a record without its table, which a resume reads as
-      // "the snapshot is gone" (never a table read with the wrong base).
-      await con.run(`DELETE FROM ${SNAPSHOTS} WHERE snapshot = $1`, [table]);
-      await con.run(`INSERT INTO ${SNAPSHOTS} VALUES ($1, $2, $3, $4, $5)`, [table, useBase ? base : null, entity, String(info[0]), String(info[1])]);
-      await con.run(`CREATE OR REPLACE TABLE ${quoteIdent(table)} AS SELECT k, __hash, __idhash, __v${kept.length ? ', ' : ''}${kept.join(', ')} FROM (${flagged})`);
-      return count(`SELECT count(*) FROM ${quoteIdent(table)}`);
+      // A join of every member with the entity (and the state): set-based work.
+      return withDefaultResources(async () => {
+        const useBase = base !== null && (await hasTable(base));
+        const key = quoteIdent(String(info[0]));
+        const columns = spec.columns.map((c, i) => `e.${quoteIdent(c)} AS ${snapColumn(i)}`);
+        // Hashes for everyone; values only where the base state holds another hash (or nothing) for the member.
+        const members =
+          `SELECT m.k AS k, ${hashInput(spec.salt, spec.hashColumns, 'e')} AS __hash, ${hashInput(spec.salt, spec.identityColumns, 'e')} AS __idhash` +
+          `${columns.length ? ', ' : ''}${columns.join(', ')} FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(entity)} e ON e.${key} = m.k`;
+        const flagged = useBase
+          ? `SELECT x.*, (d.k IS NULL OR d.hash IS DISTINCT FROM ${hashText('x.__hash')}) AS __v FROM (${members}) x LEFT JOIN ${quoteIdent(base!)} d ON d.k = ${stateKey('x')}`
+          : `SELECT *, true AS __v FROM (${members})`;
+        const kept = spec.columns.map((_, i) => `CASE WHEN __v THEN ${snapColumn(i)} END AS ${snapColumn(i)}`);
+        // The record first: a crash between the two leaves a record without its table, which a resume reads as
+        // "the snapshot is gone" (never a table read with the wrong base).
+        await con.run(`DELETE FROM ${SNAPSHOTS} WHERE snapshot = $1`, [table]);
+        await con.run(`INSERT INTO ${SNAPSHOTS} VALUES ($1, $2, $3, $4, $5)`, [table, useBase ? base : null, entity, String(info[0]), String(info[1])]);
+        await con.run(`CREATE OR REPLACE TABLE ${quoteIdent(table)} AS SELECT k, __hash, __idhash, __v${kept.length ? ', ' : ''}${kept.join(', ')} FROM (${flagged})`);
+        return count(`SELECT count(*) FROM ${quoteIdent(table)}`);
+      });
     },
 
     countRows: (table) => count(`SELECT count(*) FROM ${quoteIdent(table)}`),
@@ -978,7 +1058,9 @@ function createSyncTables(
     },
 
     countUnchanged: (snapshot, state) =>
-      count(`SELECT count(*) FROM ${quoteIdent(snapshot)} s JOIN ${quoteIdent(state)} d ON d.k = ${stateKey('s')} WHERE d.hash = ${hashText('s.__hash')}`),
+      withDefaultResources(() =>
+        count(`SELECT count(*) FROM ${quoteIdent(snapshot)} s JOIN ${quoteIdent(state)} d ON d.k = ${stateKey('s')} WHERE d.hash = ${hashText('s.__hash')}`),
+      ),
 
     async *readRemovals(snapshot, state, spec, afterKey, chunkRows = 2048) {
       await ensureValues(snapshot, state, spec, false);
@@ -1053,7 +1135,7 @@ function createSyncTables(
       journalSeq.set(journal, seq);
     },
 
-    async commit(entries) {
+    commit: (entries) => withDefaultResources(async () => {
       await con.run('BEGIN TRANSACTION');
       try {
         for (const { journal, state, statePrefix, target } of entries) {
@@ -1087,7 +1169,7 @@ function createSyncTables(
         await con.run('ROLLBACK');
         throw error;
       }
-    },
+    }),
 
     async lastTarget(statePrefix) {
       const row = (await con.runAndReadAll(`SELECT target FROM ${SYNC_TARGETS} WHERE state_prefix = $1`, [statePrefix])).getRows()[0];
