@@ -278,3 +278,44 @@ describe('crash recovery: SIGKILL of the server at random points', () => {
     server = undefined;
   }, 600_000);
 });
+
+describe('crash recovery: SIGKILL of the runner process, the server staying up', () => {
+  it('the server notices, starts another runner and resumes the run from its checkpoint; the list ends exact', async () => {
+    server = await startServerProcess(home);
+    const status = async () => (await server!.request<{ workers: Array<{ pid: number; runs: string[] }> }>('GET', '/api/status')).body;
+    const firstRunner = (await status()).workers[0]!.pid;
+    expect(firstRunner).not.toBe(server.child.pid);
+    const start = iterable.requests.length;
+    const batches = () => iterable.requests.slice(start).filter((r) => r.path === '/api/lists/subscribe').length;
+    const queued = await server.request<{ id: string }>('POST', '/api/exports/crowd/runs');
+    expect(queued.status).toBe(202);
+    await until('30 batches', () => batches() >= 30);
+    process.kill(firstRunner, 'SIGKILL');
+    // The server itself answers throughout, and the killed run is resumed by a new runner.
+    let runs: RunView[] = [];
+    await until(
+      'the runs after the kill to end',
+      async () => {
+        const list = await server!.request<Array<{ id: string; status: string }>>('GET', '/api/runs?export=crowd&limit=100');
+        const newest = list.body[0];
+        if (!newest || newest.id === queued.body.id || newest.status === 'queued' || newest.status === 'running') return false;
+        runs = await Promise.all(list.body.slice(0, 2).reverse().map(async (r) => (await server!.request<RunView>('GET', `/api/runs/${r.id}`)).body));
+        return true;
+      },
+      180_000,
+    );
+    expect(runs[0]).toMatchObject({ id: queued.body.id, status: 'failed', error: { code: 'interrupted' } });
+    expect(runs[1]).toMatchObject({ status: 'succeeded', trigger: 'recovery', resumedFrom: queued.body.id, sent: MEMBERS, rejected: 0 });
+    const secondRunner = (await status()).workers[0]!.pid;
+    expect(secondRunner).not.toBe(firstRunner);
+    expect(server.child.exitCode).toBeNull();
+    // Nothing lost, and at most the batches in flight at the kill sent twice.
+    const expected = Array.from({ length: ROWS }, (_, i) => i + 1).filter((i) => i % 21 < 20).map(email);
+    expect(new Set(listMembers('crowd'))).toEqual(new Set(expected));
+    const received = subscribeRecords('/api/lists/subscribe', start);
+    expect(received).toBeGreaterThanOrEqual(MEMBERS);
+    expect(received - MEMBERS).toBeLessThanOrEqual(IN_FLIGHT * BATCH);
+    await server.stop();
+    server = undefined;
+  }, 300_000);
+});

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { RunnerProcess } from '../src/server/runner-process.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
 import { outflow, tempDir } from './support/cli.ts';
 import { tokenForRole } from './support/server.ts';
@@ -38,7 +39,9 @@ describe('outflow status, embedded mode', () => {
       expect(response.status).toBe(200);
       const view = (await response.json()) as { workers: unknown[] };
       expect(view).toMatchObject({ mode: 'embedded', queue: { waiting: 0, active: 0, delayed: 0 }, limiter: [] });
-      expect(view.workers).toEqual([expect.objectContaining({ id: 'server', pid: process.pid, concurrency: 3, runs: [] })]);
+      // Runs execute in the server's runner process: its pid, not the server's.
+      expect(view.workers).toEqual([expect.objectContaining({ id: 'server', pid: (server.runs as RunnerProcess).pid, concurrency: 3, runs: [] })]);
+      expect((server.runs as RunnerProcess).pid).not.toBe(process.pid);
     }
     expect((await fetch(`${server.url}/api/status`)).status).toBe(401);
     const openapi = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, { get?: unknown }> };

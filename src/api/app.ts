@@ -9,6 +9,7 @@ import type { RunDispatcher } from '../queue/dispatcher.ts';
 import type { Scheduler } from '../server/scheduler.ts';
 import { errorBody, sendError, Unauthenticated } from './errors.ts';
 import type { Metrics } from './metrics.ts';
+import { rateLimitMiddleware, type ApiRateLimits, type WindowCounter } from './rate-limit.ts';
 import { registerConnectionRoutes } from './routes/connections.ts';
 import { registerDataRoutes } from './routes/data.ts';
 import { registerExportRoutes } from './routes/exports.ts';
@@ -44,6 +45,8 @@ export interface ApiDeps {
    * callback and the page after it live under it. Absent (in-process tests): the request's own origin.
    */
   publicUrl?: () => string;
+  /** API rate limits (per token or session, per address); absent: none (in-process tests of single routes). */
+  rateLimits?: { limits: ApiRateLimits; counter: WindowCounter };
   /** Told when a schedule changes, so it looks at the new one at once. Absent in tests without one. */
   scheduler?: Pick<Scheduler, 'wake'>;
 }
@@ -115,6 +118,18 @@ export function createApi(deps: ApiDeps): ApiApp {
     c.header('Content-Type', deps.metrics.contentType);
     return c.body(await deps.metrics.render());
   });
+
+  if (deps.rateLimits) {
+    app.use(
+      '/api/*',
+      rateLimitMiddleware({
+        ...deps.rateLimits,
+        sessionCookie: SESSION_COOKIE,
+        address: (c) => clientAddress(c.env as { incoming?: { socket?: { remoteAddress?: string } } }),
+        log: deps.home.log,
+      }),
+    );
+  }
 
   app.use('/api/*', async (c, next) => {
     if (c.req.path.startsWith(`${API_BASE}/entities/`) && c.req.method === 'PUT') return next();

@@ -474,7 +474,7 @@ export async function dryRunExport(home: Home, name: string, options: RunOptions
     throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
   });
   assertCanUse(home.actor, connection);
-  const report = await dryRun(home, exp, connection, options);
+  const report = home.offload ? await home.offload.dryRun(exp.id, options) : await dryRun(home, exp, connection, options);
   await audit(home, 'run.dry-run', { type: 'export', name: exp.name }, { ...(options.fullResync ? { fullResync: true } : {}) });
   return report;
 }

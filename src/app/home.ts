@@ -6,6 +6,7 @@ import { roles, type Actor, type Role } from '../domain/model.ts';
 import { sweepWorkDirs } from '../engine/files.ts';
 import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.ts';
 import type { Services } from '../engine/services.ts';
+import type { DryRunReport } from '../engine/run-export.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { sweepUploadDirs } from '../lib/scratch.ts';
 import { resolveHomeDir } from './home-dir.ts';
@@ -28,6 +29,11 @@ export interface Home extends Services {
   dir: string;
   actor: Actor;
   metadata: MetadataStore;
+  /**
+   * Set by `outflow serve`: work that reads every member runs in the runner process (see server/runner.ts),
+   * not on the event loop that answers the API.
+   */
+  offload?: { dryRun(exportId: string, options: { fullResync?: boolean }): Promise<DryRunReport> };
   close(): Promise<void>;
   /**
    * Set while the use cases run inside one metadata transaction (`outflow apply`): work on the profile store,

@@ -15,6 +15,16 @@ export interface Http {
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/** Sends of one request the server's API rate limit may refuse before the CLI gives up. */
+const API_LIMIT_TRIES = 4;
+/** Longest wait the CLI accepts from a Retry-After of the API rate limit. */
+const API_LIMIT_MAX_WAIT_MS = 60_000;
+
+/** How long to wait before sending again a request refused by the server's own API rate limit; else null. */
+function apiLimitWait(error: unknown): number | null {
+  if (!(error instanceof RetryableError) || error.code !== 'rate_limited' || !(error as { apiLimit?: boolean }).apiLimit) return null;
+  return Math.min(API_LIMIT_MAX_WAIT_MS, Math.max(100, error.retryAfterMs ?? 1000));
+}
 
 /** Sends one request; resolves with the response once its head arrived. `signal` aborts either. */
 async function send(target: URL, method: string, headers: Record<string, string>, body: string | Readable | undefined, signal: AbortSignal): Promise<IncomingMessage> {
@@ -104,25 +114,41 @@ export function createHttp(url: string, token: string): Http {
         body = JSON.stringify(options.body);
         headers['content-type'] = 'application/json';
       }
-      // A deadline held by a live timer (an AbortSignal.timeout inside AbortSignal.any can be collected on Node 20).
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-      try {
-        const response = await send(target, method, headers, body, controller.signal);
-        const text = await readText(response);
-        const status = response.statusCode ?? 0;
-        const json = text ? parseJson(text, status) : undefined;
-        if (!ok(response)) throw errorFromResponse(status, json, header(response, 'retry-after'));
-        return json as T;
-      } catch (error) {
-        if (error instanceof OutflowError) throw error;
-        if (controller.signal.aborted) throw new RetryableError('timeout', `The Outflow server at ${base} did not answer ${method} ${path} in time.`);
-        throw new OutflowError('host_unreachable', `Cannot reach the Outflow server at ${base}: ${(error as Error).message}. Is \`outflow serve\` running?`, { cause: error });
-      } finally {
-        clearTimeout(timer);
+      // A body that is a stream cannot be sent twice.
+      const replayable = body === undefined || typeof body === 'string';
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await once<T>(method, path, target, headers, body, options.timeoutMs);
+        } catch (error) {
+          // The server's API rate limit (error.limit set): the request was not handled, so wait as it says
+          // and send it again; a script keeps going at the pace the server allows instead of failing.
+          const wait = apiLimitWait(error);
+          if (wait === null || !replayable || attempt >= API_LIMIT_TRIES) throw error;
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
       }
     },
   };
+
+  async function once<T>(method: string, path: string, target: URL, headers: Record<string, string>, body: string | Readable | undefined, timeoutMs: number | undefined): Promise<T> {
+    // A deadline held by a live timer (an AbortSignal.timeout inside AbortSignal.any can be collected on Node 20).
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    try {
+      const response = await send(target, method, headers, body, controller.signal);
+      const text = await readText(response);
+      const status = response.statusCode ?? 0;
+      const json = text ? parseJson(text, status) : undefined;
+      if (!ok(response)) throw errorFromResponse(status, json, header(response, 'retry-after'));
+      return json as T;
+    } catch (error) {
+      if (error instanceof OutflowError) throw error;
+      if (controller.signal.aborted) throw new RetryableError('timeout', `The Outflow server at ${base} did not answer ${method} ${path} in time.`);
+      throw new OutflowError('host_unreachable', `Cannot reach the Outflow server at ${base}: ${(error as Error).message}. Is \`outflow serve\` running?`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 function parseJson(text: string, status: number): unknown {
@@ -160,7 +186,9 @@ export function errorFromResponse(status: number, json: unknown, retryAfter?: st
       return new ConfigError(code, message);
     case 429: {
       const seconds = Number(retryAfter);
-      return new RetryableError('rate_limited', message, { retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : undefined });
+      const throttled = new RetryableError('rate_limited', message, { retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : undefined });
+      // The server's own API rate limit names the limit it applied; other 429s (a destination's, sign-in) do not.
+      return (error as { limit?: unknown } | undefined)?.limit ? Object.assign(throttled, { apiLimit: true }) : throttled;
     }
     case 502:
       return new UpstreamError(code, message, { status });

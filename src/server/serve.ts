@@ -10,8 +10,10 @@ import { recoverInterruptedRuns } from '../app/runs.ts';
 import { queueResume } from '../app/exports.ts';
 import { authenticateSession, authenticateToken, createToken, ensureFirstAdmin, listTokens, revokeToken } from '../app/users.ts';
 import { getConnection } from '../store/metadata/connections.ts';
-import { RunManager } from './run-manager.ts';
-import { BullRunQueue, queueSettings } from '../queue/bull.ts';
+import { DEFAULT_CONCURRENCY } from './run-manager.ts';
+import { RunnerProcess } from './runner-process.ts';
+import { BullRunQueue, queueSettings, redisConnection } from '../queue/bull.ts';
+import { memoryCounter, rateLimitsFromEnv, redisCounter } from '../api/rate-limit.ts';
 import type { RunDispatcher } from '../queue/dispatcher.ts';
 import { Scheduler, SCHEDULER_ACTOR, type SchedulerClock } from './scheduler.ts';
 import { readServerFile, writeServerFile, removeServerFile } from './server-file.ts';
@@ -59,8 +61,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const system = { name: 'outflow', role: 'admin' as const, via: 'api' as const };
   // Scale-out mode (OUTFLOW_REDIS_URL): checked before anything opens, so a missing PostgreSQL says so at once.
   const distributed = queueSettings(options.env ?? process.env);
+  const rateLimits = rateLimitsFromEnv(options.env ?? process.env);
+  let closeLimits = () => {};
   const home = await openHome({ ...options, actor: system });
   let server: ServerType | undefined;
+  let dispatcher: RunDispatcher | undefined;
   try {
     // Before anything changes the home: a second server would mark the first one's running runs interrupted
     // and resume them (sending them twice), revoke its CLI token and, when stopped, remove its server.json.
@@ -78,15 +83,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // their checkpoint, as new queued runs, before anything new starts; queued runs wait for the pool.
       const recovered = await recoverInterruptedRuns(home, queueResume);
       if (recovered.length > 0) home.log.info({ runs: recovered.map((r) => ({ id: r.id, resumedFrom: r.resumedFrom })) }, 'resuming interrupted runs');
-      runs = new RunManager(home, {
-        concurrency: options.concurrency,
+      // Runs execute in a runner process that owns the profile store; the server forwards its profile reads.
+      const runner = new RunnerProcess(home, {
+        concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+        env: options.env ?? process.env,
+        metrics,
         onFinished: (run) => {
           void getConnection(home.db, home.box, run.connectionId)
             .then((c) => metrics.runFinished(run, c.type))
             .catch(() => metrics.runFinished(run, 'unknown'));
         },
       });
+      await runner.started();
+      await home.profiles.close();
+      home.profiles = runner.profiles;
+      home.limiter = runner.limiter;
+      home.offload = { dryRun: (exportId, opts) => runner.dryRun(exportId, opts) };
+      runs = runner;
     }
+    dispatcher = runs;
     // Scheduled runs execute like API-started ones: in the background, through the RunManager.
     const scheduler = new Scheduler(home, { clock: options.clock, start: (run) => runs.start(run.id, SCHEDULER_ACTOR) });
     const auth: Authenticator = {
@@ -94,11 +109,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       bySession: (sessionId) => authenticateSession(home.db, sessionId),
     };
     let url = '';
+    // API rate limits: counted in Redis when several servers may share the traffic, else in memory.
+    const limitRedis = distributed ? redisConnection(distributed) : null;
+    closeLimits = () => limitRedis?.disconnect();
     const app = createApi({
       home,
       auth,
       runs,
       metrics,
+      rateLimits: { limits: rateLimits, counter: limitRedis && distributed ? redisCounter(limitRedis, distributed.prefix) : memoryCounter() },
       scheduler,
       publicUrl: () => configuredPublicUrl ?? url,
       ...(options.webRoot ? { webRoot: options.webRoot } : {}),
@@ -130,6 +149,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           await scheduler.stop();
           // In-flight runs stop at a batch boundary and stay resumable from their checkpoint.
           await runs.stopAll();
+          closeLimits();
           await home.close();
         })();
         return closing;
@@ -137,6 +157,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     };
   } catch (error) {
     server?.close();
+    await dispatcher?.stopAll();
+    closeLimits();
     await home.close();
     throw error;
   }

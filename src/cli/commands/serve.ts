@@ -11,6 +11,14 @@ export function parseConcurrency(value: string): number {
 }
 
 export function registerServeCommand(program: Command, io: Io): void {
+  // The runner process `outflow serve` starts for itself (server/runner.ts); not for people to call.
+  program
+    .command('__runner', { hidden: true })
+    .option('--concurrency <n>', 'runs executed at once', parseConcurrency, 2)
+    .action(async (opts, command: Command) => {
+      const { runRunner } = await import('../../server/runner.ts');
+      await runRunner({ dir: homeOption(command), concurrency: opts.concurrency });
+    });
   program
     .command('serve')
     .description('Run the Outflow server: it owns the home, serves the REST API and runs exports; the CLI then goes through it')
