@@ -4,18 +4,11 @@ import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { closestMatch } from '../../lib/edit-distance.ts';
 import { ConfigDocument, knownKeysAt } from './document.ts';
+import { describeProblem, type ConfigProblem } from './problem.ts';
+
+export { describeProblem, type ConfigProblem };
 
 export type DocPath = Array<string | number>;
-
-/** Something in the file that stops the plan, with where it is. */
-export interface ConfigProblem {
-  message: string;
-  /** Where in the document, e.g. `exports[1].config.mapping.email`. */
-  path: string;
-  file: string;
-  line?: number;
-  column?: number;
-}
 
 /** A parsed configuration file that remembers where each value came from. */
 export interface ConfigSource {
@@ -66,10 +59,6 @@ export class ConfigFileError extends Error {
   }
 }
 
-export function describeProblem(problem: ConfigProblem): string {
-  const where = problem.line ? `${problem.file}:${problem.line}:${problem.column}` : problem.file;
-  return `${where}: ${problem.path ? `${problem.path}: ` : ''}${problem.message}`;
-}
 
 /** Parses the file's text: YAML syntax, then the document's shape. Throws ConfigFileError with positions. */
 export function parseConfigText(text: string, file: string): { source: ConfigSource; document: ConfigDocument } {

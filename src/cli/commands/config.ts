@@ -3,9 +3,7 @@ import path from 'node:path';
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { ConfigPlan, FieldChange } from '../../app/config-file/plan.ts';
-import { configJsonSchema } from '../../app/config-file/document.ts';
-import { describeProblem, listReferences, localResolver } from '../../app/config-file/source.ts';
-import { parseDocument } from 'yaml';
+import { describeProblem } from '../../app/config-file/problem.ts';
 import type { ConfigRequest } from '../../client/client.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { ExitCode } from '../exit.ts';
@@ -16,7 +14,9 @@ import { withClient } from './common.ts';
  * Reads the file and resolves its references here, on the CLI's side (a CI job's environment): the text and
  * the values go to the home, local or a server, which never resolves a reference itself.
  */
-function readRequest(file: string, prune: boolean, env: NodeJS.ProcessEnv = process.env): ConfigRequest {
+async function readRequest(file: string, prune: boolean, env: NodeJS.ProcessEnv = process.env): Promise<ConfigRequest> {
+  // Loaded here, not at start-up: every other command starts without YAML or zod (see main.ts).
+  const [{ parseDocument }, { listReferences, localResolver }] = await Promise.all([import('yaml'), import('../../app/config-file/source.ts')]);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -81,7 +81,7 @@ export function registerConfigCommands(program: Command, io: Io): void {
   config
     .command('schema')
     .description('Print the JSON Schema of the configuration file, for editors')
-    .action(() => printJson(io, configJsonSchema()));
+    .action(async () => printJson(io, (await import('../../app/config-file/document.ts')).configJsonSchema()));
   config
     .command('export')
     .description('Write the home\'s configuration (entities\' attachments, segments, connections, exports, schedules, alerts); secrets become ${env:…} references (administrators)')
@@ -100,7 +100,7 @@ export function registerConfigCommands(program: Command, io: Io): void {
     .option('--prune', 'also plan the removal of what the home has and the file does not list')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const request = readRequest(String(opts.file), Boolean(opts.prune));
+      const request = await readRequest(String(opts.file), Boolean(opts.prune));
       const plan = await withClient(command, (client) => client.planConfig(request));
       if (opts.json) printJson(io, plan);
       else printPlan(io, plan, 'plan');
@@ -115,7 +115,7 @@ export function registerConfigCommands(program: Command, io: Io): void {
     .option('--yes', 'apply without asking (CI); without it, the plan is shown and confirmed first')
     .option('--json', 'machine-readable output')
     .action(async (opts, command: Command) => {
-      const request = readRequest(String(opts.file), Boolean(opts.prune));
+      const request = await readRequest(String(opts.file), Boolean(opts.prune));
       const plan = await withClient(command, async (client) => {
         if (!opts.yes) {
           const preview = await client.planConfig(request);
