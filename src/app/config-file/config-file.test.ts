@@ -1,6 +1,8 @@
 import fs from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/support/cli.ts';
+import { freshDatabase } from '../../../test/support/scale-out.ts';
 import { listAudit } from '../../store/metadata/audit.ts';
 import { getConnectionByName, readConnectionSecrets } from '../../store/metadata/connections.ts';
 import { getExport } from '../../store/metadata/exports.ts';
@@ -139,5 +141,55 @@ describe('a configuration file', () => {
     expect(() => parseConfigText(yaml, 'exported.yaml')).not.toThrow();
     const resolve = mapResolver({ '${env:OUTFLOW_FILES_PASSWORD}': 'pw-secret-1', '${env:OUTFLOW_ITERABLE_EU_API_KEY}': 'it-secret' });
     expect(await planConfig(home, input(yaml, { resolve }))).toMatchObject({ changes: [], problems: [] });
+  });
+});
+
+describe('one apply at a time', () => {
+  it('refuses a second apply on the same home while one runs', async () => {
+    const text = 'version: 1\nsegments:\n  - name: concurrent\n    where: "country = \'NL\'"\n';
+    const first = applyConfig(home, input(text));
+    await expect(applyConfig(home, input(text))).rejects.toThrow('Another apply or plan is running on this home');
+    expect(await first).toMatchObject({ applied: true });
+  });
+});
+
+describe('on a PostgreSQL metadata store', () => {
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let pgHome: Home;
+  let pgDir: string;
+
+  beforeAll(async () => {
+    database = await freshDatabase('config_apply');
+    pgDir = tempDir('config-file-pg');
+    pgHome = await openHome({ dir: pgDir, actor: { name: 'ada', role: 'admin' }, env: { ...process.env, OUTFLOW_DATABASE_URL: database.url, OUTFLOW_PROFILES_URL: '' } });
+    await pgHome.profiles.loadEntity('Customer', `${work}/c.csv`, { key: 'profile_id' });
+  });
+
+  afterAll(async () => {
+    await pgHome?.close();
+    await database?.drop();
+    fs.rmSync(pgDir, { recursive: true, force: true });
+  });
+
+  it('applies all or nothing: a refused item rolls back to its savepoint, the rest is never committed', async () => {
+    const resolve = mapResolver({ '${env:SFTP_PASSWORD}': 'pw-pg' });
+    const refused = await applyConfig(pgHome, input(base.replace('rowsPerFile: 1000', 'rowsPerFile: 0'), { resolve }));
+    expect(refused).toMatchObject({ applied: false, problems: [expect.objectContaining({ path: 'exports[0]' })] });
+    expect(await listSegments(pgHome)).toEqual([]);
+    const applied = await applyConfig(pgHome, input(base, { resolve }));
+    expect(applied).toMatchObject({ applied: true, problems: [] });
+    expect((await listSegments(pgHome))[0]).toMatchObject({ name: 'nl', members: 2 });
+    expect(await planConfig(pgHome, input(base, { resolve }))).toMatchObject({ changes: [], problems: [] });
+  });
+
+  it('refuses an apply while another server holds the apply lock of the shared database', async () => {
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      await other.query("SELECT pg_advisory_lock(hashtext('outflow:config-apply'))");
+      await expect(applyConfig(pgHome, input('version: 1\nsegments: []\n'))).rejects.toThrow('Another apply is running on this home (on another server)');
+    } finally {
+      await other.end();
+    }
   });
 });
