@@ -77,3 +77,27 @@ describe('README', () => {
     expect(README).toContain(`| \`${memory.TEMP_MAX_SETTING}\` |`);
   });
 });
+
+describe('examples/outflow.yaml', () => {
+  it('is a configuration file whose connections and exports the destinations accept, mapping demo columns', async () => {
+    const { parseConfigText } = await import('../src/app/config-file/source.ts');
+    const { document } = parseConfigText(fs.readFileSync(path.join(EXAMPLES, 'outflow.yaml'), 'utf8'), 'outflow.yaml');
+    const types = new Map((document.connections ?? []).map((c) => [c.name, c.type]));
+    for (const connection of document.connections ?? []) {
+      const schema = listDestinations().find((d) => d.id === connection.type)!.connection.schema;
+      // References stand for strings: any value passes where one is written.
+      const config = Object.fromEntries(Object.entries(connection.config).map(([k, v]) => [k, typeof v === 'string' && v.startsWith('${') ? 'x' : v]));
+      expect(schema.safeParse(config).error?.issues ?? []).toEqual([]);
+    }
+    for (const exp of document.exports ?? []) {
+      const kind = listDestinations().find((d) => d.id === types.get(exp.connection))!.export;
+      const { mapping, settings } = splitExportConfig(exp.config);
+      expect(kind.settings.safeParse(settings).error?.issues ?? []).toEqual([]);
+      expect(Object.values(mapping).filter((column) => !CUSTOMER_HEADER.includes(column))).toEqual([]);
+    }
+    for (const segment of document.segments ?? []) {
+      const { compileFilter } = await import('../src/store/profile/filter.ts');
+      expect(() => compileFilter(segment.where, CUSTOMER_HEADER.map((name) => ({ name, type: name === 'lifetime_value' ? 'DOUBLE' : 'VARCHAR' })) as never)).not.toThrow();
+    }
+  });
+});
