@@ -25,6 +25,7 @@ const cliSuites = [
   'test/schedule.e2e.test.ts',
   'test/pgstore.e2e.test.ts',
   'test/config-as-code.e2e.test.ts',
+  'test/names.e2e.test.ts',
 ];
 
 const shared = {

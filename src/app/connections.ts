@@ -14,7 +14,7 @@ import { listExports } from '../store/metadata/exports.ts';
 import { listSegments } from '../store/metadata/segments.ts';
 import { checkRecordLimits } from '../engine/limits.ts';
 import type { Home } from './home.ts';
-import { refuseUnknownKeys, zodIssues } from './validation.ts';
+import { checkName, refuseUnknownKeys, zodIssues } from './validation.ts';
 
 /** A connection as it may be shown anywhere: secrets appear as `"set"`, never their value. */
 export interface ConnectionView {
@@ -82,6 +82,7 @@ function validateNewConnection(home: Home, input: CreateConnectionInput, pending
   }
   const name = input.name.trim();
   if (!name) throw new ValidationError('A connection needs a display name (--name).');
+  checkName(name, 'connection');
   const destination = getDestination(input.type);
   if (!isObject(input.config)) throw new ValidationError('The connection config must be a JSON object.');
   refuseUnknownKeys(input.config, Object.keys(destination.connection.schema.shape), `${destination.title} connection config`);
@@ -184,6 +185,7 @@ export async function updateConnection(home: Home, name: string, patch: UpdateCo
   const destination = getDestination(connection.type);
   const newName = patch.name === undefined ? undefined : patch.name.trim();
   if (newName === '') throw new ValidationError('A connection needs a display name (--name).');
+  if (newName !== undefined) checkName(newName, 'connection');
 
   let config: Record<string, unknown> | undefined;
   let secrets: Record<string, string> | undefined;

@@ -8,6 +8,7 @@ import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { Home } from './home.ts';
 import { outflowCommand } from '../lib/shell.ts';
 import { audit } from './audit.ts';
+import { checkName } from './validation.ts';
 import { assertAdmin, assertNotViewer } from '../engine/services.ts';
 
 export async function loadEntity(home: Home, entity: string, file: string, options: { key?: string; delimiter?: string }): Promise<EntityInfo> {
@@ -73,6 +74,7 @@ export async function createSegment(home: Home, input: { name: string; entity?: 
   assertNotViewer(home.actor, 'create segments');
   const name = input.name.trim();
   if (!name) throw new ValidationError('A segment needs a name.');
+  checkName(name, 'segment');
   const entity = input.entity ?? 'Customer';
   await compileFor(home, entity, input.where);
   const segment = await segments.createSegment(home.db, { name, entity, filter: input.where, createdBy: home.actor.name });

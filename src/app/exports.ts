@@ -18,7 +18,7 @@ import { getSegment } from '../store/metadata/segments.ts';
 import type { Home } from './home.ts';
 import { secretKeys } from '../destinations/kit/secret.ts';
 import { showSchedule } from './schedule.ts';
-import { refuseUnknownKeys, zodIssues } from './validation.ts';
+import { checkName, refuseUnknownKeys, zodIssues } from './validation.ts';
 
 export interface CreateExportInput {
   name: string;
@@ -65,6 +65,7 @@ async function toExportView(home: Home, exp: Export, labels?: Map<string, { name
 export async function createExport(home: Home, input: CreateExportInput): Promise<CreatedExportView> {
   const name = input.name.trim();
   if (!name) throw new ValidationError('An export needs a name (--name).');
+  checkName(name, 'export');
   const sources = pickSources(input);
   if (!sources) throw new ValidationError('Pick what to export: either --segments a,b or --entities X,Y.');
 
@@ -116,6 +117,7 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
 
   const newName = patch.name === undefined ? exp.name : patch.name.trim();
   if (!newName) throw new ValidationError('An export needs a name (--name).');
+  checkName(newName, 'export');
   const picked = pickSources(patch);
   if (picked === null) throw new ValidationError('Pick what to export: either --segments a,b or --entities X,Y, not both.');
   const sources = picked ?? { sourceKind: exp.sourceKind, sources: exp.sources };

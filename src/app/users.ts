@@ -9,6 +9,7 @@ import { removeUserSessions } from '../store/metadata/sessions.ts';
 import * as userStore from '../store/metadata/users.ts';
 import type { Home } from './home.ts';
 import { audit } from './audit.ts';
+import { checkName } from './validation.ts';
 
 export { authenticateSession, authenticateToken, changePassword, login, logout } from './auth.ts';
 
@@ -76,8 +77,7 @@ const tokenName = z
   .string()
   .trim()
   .min(1, 'must not be empty')
-  .max(64, 'must be at most 64 characters')
-  .regex(/^[^\p{Cc}]*$/u, 'must not hold control characters');
+  .max(64, 'must be at most 64 characters');
 
 function parseName(value: unknown): string {
   const parsed = userName.safeParse(value);
@@ -202,6 +202,7 @@ export async function createToken(home: Home, input: { user?: string; name?: str
     const parsed = tokenName.safeParse(input.name);
     if (!parsed.success) throw new ValidationError(`Invalid token name: ${parsed.error.issues[0]!.message}.`, [{ path: 'name', message: parsed.error.issues[0]!.message }]);
     name = parsed.data;
+    checkName(name, 'token');
   }
   const active = await tokenStore.listActiveApiTokens(home.db, { userId: owner.id });
   if (active.some((t) => t.name === name)) {

@@ -15,7 +15,7 @@ import { registerUserCommands } from './commands/users.ts';
 import { registerScheduleCommands } from './commands/schedule.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { ExitCode, exitCodes } from './exit.ts';
-import { ignoreClosedOutput, processIo, type Io } from './output.ts';
+import { ignoreClosedOutput, processIo, terminalSafe, type Io } from './output.ts';
 
 export { ExitCode, exitCodes };
 
@@ -72,8 +72,9 @@ export function buildProgram(io: Io): Command {
 }
 
 /** Runs the CLI; returns the exit code. Errors become one line on stderr (a stack trace with OUTFLOW_DEBUG=1). */
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
-  if (io === processIo) ignoreClosedOutput();
+export async function main(argv: string[], rawIo: Io = processIo): Promise<number> {
+  if (rawIo === processIo) ignoreClosedOutput();
+  const io = terminalSafe(rawIo);
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv);

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { SingleBar as SingleBarType } from 'cli-progress';
 import type { RunObserver } from '../engine/run-export.ts';
+import { escapeUnsafe } from '../lib/text.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -11,6 +12,8 @@ export interface Io {
   interactive: boolean;
   /** Writes raw text to stdout and waits while the reader is behind (long streams); unset: `out`. */
   write?: (text: string) => Promise<void>;
+  /** Prints lines of data (CSV meant for a file) as they are, where `out` escapes; unset: `out`. */
+  outData?: (text: string) => void;
 }
 
 const closed = { stdout: false, stderr: false };
@@ -57,6 +60,16 @@ function outputFailed(name: 'stdout' | 'stderr', error: NodeJS.ErrnoException): 
   throw error;
 }
 
+/**
+ * `io` whose text output shows control and bidirectional-text characters as `\uXXXX` escapes, keeping only
+ * line breaks and tabs: names and values stored by others (or before names were checked) must not send escape
+ * sequences to the reader's terminal or show another text than they hold. JSON output stays valid JSON (the
+ * escapes are JSON's own). `write` (CSV streams meant for files) is left as it is.
+ */
+export function terminalSafe(io: Io): Io {
+  return { ...io, out: (text) => io.out(escapeUnsafe(text, '\n\t')), err: (text) => io.err(escapeUnsafe(text, '\n\t')), outData: io.outData ?? io.out };
+}
+
 export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
 }
@@ -74,11 +87,12 @@ export function printTable(io: Io, rows: Array<Record<string, unknown>>, empty: 
   io.out([line(headers.map((h) => h.toUpperCase())), ...cells.map(line)].join('\n'));
 }
 
+/** One line per row whatever a value holds: a newline or tab in a stored name is shown escaped. */
 function formatCell(value: unknown): string {
   if (value === null || value === undefined) return '-';
   if (typeof value === 'number') return value.toLocaleString('en-US');
-  if (Array.isArray(value)) return value.join(',');
-  return String(value);
+  if (Array.isArray(value)) return escapeUnsafe(value.join(','));
+  return escapeUnsafe(String(value));
 }
 
 export function formatNumber(n: number): string {

@@ -65,11 +65,11 @@ export function registerRunCommands(program: Command, io: Io): void {
           pending += chunk;
           const end = pending.lastIndexOf('\n');
           if (end >= 0) {
-            io.out(pending.slice(0, end + 1));
+            (io.outData ?? io.out)(pending.slice(0, end + 1));
             pending = pending.slice(end + 1);
           }
         }
-        if (pending) io.out(pending);
+        if (pending) (io.outData ?? io.out)(pending);
       });
     });
   run
