@@ -183,7 +183,7 @@ describe('outflow connection update', () => {
 
     // Dropping the only credential fails the same schema rule as a create without one.
     const noCredential = await outflow(home, 'connection', 'update', 'partner', '--config', writeJson(work, 'nopw.json', { password: null }));
-    expect(noCredential.stderr).toBe('error: The SFTP connection config is invalid: password: Set a password, a privateKey or a privateKeyFile..\n');
+    expect(noCredential.stderr).toBe('error: The SFTP connection config is invalid: password: Set a password or a private key (CLI: password, privateKey or privateKeyFile)..\n');
     expect(row('connections', 'partner')).toEqual(before);
     expect(await secretsOf('partner')).toEqual({ password: SFTP_PASSWORD });
   });

@@ -225,6 +225,13 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByLabel('Username (required)').fill(sftp.username);
     await page.getByLabel('Private key', { exact: true }).fill(sftp.privateKey);
     expect(await page.getByLabel('Password', { exact: true }).getAttribute('type')).toBe('password');
+    // People's words for every setting, not its key: no "Ready timeout ms", no "privateKey", no literal backticks.
+    const form = (await page.getByRole('dialog').textContent())!;
+    for (const developerWord of ['Ready timeout ms', 'privateKey', 'Private key file (', '`']) {
+      if (developerWord === 'Private key file (') expect(form).toContain(developerWord);
+      else expect(form).not.toContain(developerWord);
+    }
+    await page.getByLabel('Connection timeout (milliseconds)').waitFor();
     await check(page, 'connection-form');
 
     await page.getByRole('button', { name: 'Save' }).click();
@@ -289,6 +296,8 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByRole('button', { name: 'Add export' }).click();
     await page.getByRole('radio', { name: 'Iterable prod' }).check();
     expect(await page.getByRole('radio', { name: 'Partner SFTP' }).count()).toBe(0);
+    // Member counts formatted for people, with what they count.
+    await page.getByRole('checkbox', { name: 'leads (142 Customer profiles)' }).waitFor();
     await page.getByRole('checkbox', { name: /gold/ }).check();
     await page.getByLabel('Export name (required)').fill('Gold to Iterable');
     // Without the e-mail mapping the API refuses, and says so next to the field.
@@ -512,6 +521,12 @@ describe.skipIf(!available)('the web app in Chromium', () => {
       await page.setViewportSize({ width: 1280, height: 800 });
       for (const name of added) await apiResponse(`/connections/${encodeURIComponent(name)}`, { method: 'DELETE' });
     }
+  });
+
+  it('words refusals for people, in the API that the CLI and the web app share', async () => {
+    const refused = (await (await apiResponse('/segments', { method: 'POST', body: { name: '', where: "tier = 'gold'" } })).json()) as { error: { message: string; issues?: { path: string; message: string }[] } };
+    expect(refused.error.issues).toContainEqual({ path: 'name', message: 'Required: fill this in.' });
+    expect(JSON.stringify(refused)).not.toMatch(/Too small|expected string|>=/);
   });
 
   it('lets an administrator set the refresh schedule and see its next fire times', async () => {

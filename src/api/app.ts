@@ -8,6 +8,7 @@ import type { Actor } from '../domain/model.ts';
 import type { RunDispatcher } from '../queue/dispatcher.ts';
 import type { Scheduler } from '../server/scheduler.ts';
 import { errorBody, sendError, Unauthenticated } from './errors.ts';
+import { zodIssues } from '../app/validation.ts';
 import type { Metrics } from './metrics.ts';
 import { rateLimitMiddleware, type ApiRateLimits, type WindowCounter } from './rate-limit.ts';
 import { registerConnectionRoutes } from './routes/connections.ts';
@@ -91,7 +92,7 @@ export function createApi(deps: ApiDeps): ApiApp {
     // A body or parameter that does not match the route's schema: 400 with every issue, nothing done.
     defaultHook: (result, c) => {
       if (!result.success) {
-        const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+        const issues = zodIssues(result.error);
         const summary = issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ');
         return c.json(errorBody('invalid_input', `The request is invalid: ${summary}.`, { issues }), 400);
       }

@@ -1,5 +1,5 @@
 import type { ApiError, JsonSchema } from './api.ts';
-import { Field } from './ui.tsx';
+import { Field, Message } from './ui.tsx';
 
 export type Values = Record<string, string | boolean>;
 
@@ -32,8 +32,8 @@ export function SchemaFields({ schema, values, onChange, error, stored }: { sche
               <label>
                 <input type="checkbox" checked={value === true || (value === undefined && field.default === true)} onChange={(e) => set(e.target.checked)} /> {label}
               </label>
-              {field.description ? <p className="hint">{field.description}</p> : null}
-              {fieldError ? <p className="field-error">{fieldError}</p> : null}
+              {field.description ? <p className="hint"><Message>{field.description}</Message></p> : null}
+              {fieldError ? <p className="field-error"><Message>{fieldError}</Message></p> : null}
             </div>
           );
         }

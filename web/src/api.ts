@@ -20,9 +20,8 @@ export class ApiError extends Error {
 
   /** The message of the issue about `field` (a dotted path like `config.host`), if any. */
   about(field: string): string | undefined {
-    const message = this.issues.find((i) => i.path === field || i.path.endsWith(`.${field}`))?.message;
-    // zod's wording for a missing value names types; people need to know it is required.
-    return message && /received undefined$/.test(message) ? 'Required: fill this in.' : message;
+    // The server words these for people (the CLI shows the same words); the app shows them as they are.
+    return this.issues.find((i) => i.path === field || i.path.endsWith(`.${field}`))?.message;
   }
 }
 

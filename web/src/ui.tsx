@@ -44,12 +44,12 @@ export function Field({ label, hint, error, children }: { label: string; hint?: 
       {children({ id, ...(described ? { 'aria-describedby': described } : {}), ...(error ? { 'aria-invalid': true } : {}) })}
       {hint ? (
         <p className="hint" id={hintId}>
-          {hint}
+          {typeof hint === 'string' ? <Message>{hint}</Message> : hint}
         </p>
       ) : null}
       {error ? (
         <p className="field-error" id={errorId}>
-          {error}
+          <Message>{error}</Message>
         </p>
       ) : null}
     </div>
@@ -81,12 +81,23 @@ export function useRevealError<T extends HTMLElement>(error: unknown) {
   return ref;
 }
 
+/**
+ * A message from the API as people read it: the server marks names, commands and values with backticks (for
+ * the terminal); here they become code, never literal backticks.
+ */
+export function Message({ children }: { children: string }) {
+  const parts = children.split('`');
+  // An odd count of backticks is not markup: show the text as it is.
+  if (parts.length % 2 === 0) return <>{children}</>;
+  return <>{parts.map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : part))}</>;
+}
+
 /** An error not tied to one field. */
 export function ErrorBanner({ error }: { error: ApiError | string | undefined }) {
   if (!error) return null;
   return (
     <div className="banner error" role="alert" tabIndex={-1}>
-      {typeof error === 'string' ? error : error.message}
+      <Message>{typeof error === 'string' ? error : error.message}</Message>
     </div>
   );
 }

@@ -17,9 +17,9 @@ const connectionSchema = z
     privateKeyFile: z
       .string()
       .min(1)
-      .describe('Path to a private key file instead of privateKey: read when the connection is saved, its content stored encrypted as privateKey.')
+      .describe('Path to a private key file on the server, instead of pasting the key: read when the connection is saved, then stored encrypted like a pasted key.')
       .optional(),
-    passphrase: secret(z.string().min(1)).describe('Opens an encrypted privateKey.').optional(),
+    passphrase: secret(z.string().min(1)).describe('Opens a private key that is encrypted.').optional(),
     folder: z
       .string()
       .trim()
@@ -46,10 +46,10 @@ const connectionSchema = z
       .regex(/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/, 'expected an OpenSSH SHA-256 fingerprint such as SHA256:jb2x…')
       .describe('Pins the server host key (`ssh-keygen -l -E sha256`). Without it, `connection verify` records the key.')
       .optional(),
-    readyTimeoutMs: z.coerce.number().int().positive().max(600_000).describe(`Handshake timeout; default ${DEFAULT_READY_TIMEOUT_MS}.`).optional(),
+    readyTimeoutMs: z.coerce.number().int().positive().max(600_000).describe(`How long to wait for the server to answer the login, in milliseconds; default ${DEFAULT_READY_TIMEOUT_MS.toLocaleString('en-US')}.`).optional(),
   })
   .refine((conn) => conn.password !== undefined || conn.privateKey !== undefined || conn.privateKeyFile !== undefined, {
-    message: 'Set a password, a privateKey or a privateKeyFile.',
+    message: 'Set a password or a private key (CLI: password, privateKey or privateKeyFile).',
     path: ['password'],
   });
 

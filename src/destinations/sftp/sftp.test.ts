@@ -80,7 +80,7 @@ describe('sftp destination against the in-process server', () => {
     it('refuses a config with neither a password nor a private key', () => {
       const result = sftp.connection.schema.safeParse({ host: 'h', username: 'u', folder: '/x' });
       expect(result.success).toBe(false);
-      expect(result.error?.issues.map((issue) => issue.message)).toContain('Set a password, a privateKey or a privateKeyFile.');
+      expect(result.error?.issues.map((issue) => issue.message)).toContain('Set a password or a private key (CLI: password, privateKey or privateKeyFile).');
     });
 
     it('defaults to port 22, a comma and no compression, and reports them as the file format', () => {

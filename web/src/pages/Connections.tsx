@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { api, enc, type ApiError, type Connection, type Destination, type Export, type User, type VerifyResult } from '../api.ts';
 import { fromConfig, SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
 import { SignInButton, SignInResultBanner, SignInStatus } from '../MicrosoftSignIn.tsx';
-import { asApiError, Badge, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, useApi, when, useRevealError } from '../ui.tsx';
+import { asApiError, Badge, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, Message, useApi, useRevealError, when } from '../ui.tsx';
 
 const USABLE_BY = { admins: 'Administrators', 'admins-and-contributors': 'Administrators and contributors' } as const;
 
@@ -131,12 +131,16 @@ function ConnectionRow(props: { connection: Connection; title: string; exports: 
 
 /** The outcome of Verify, in place: for SFTP the host key fingerprint to compare with the server's. */
 function VerifyOutcome({ result, hostKey, onAccept }: { result: VerifyResult | ApiError; hostKey: string | undefined; onAccept: (key: string) => void }) {
-  if (!('ok' in result)) return <div className="banner error" role="alert">{result.message}</div>;
+  if (!('ok' in result)) return (
+      <div className="banner error" role="alert">
+        <Message>{result.message}</Message>
+      </div>
+    );
   const fingerprint = (result.details?.hostKeySha256 as string | undefined) ?? hostKey;
   const offered = result.details?.offeredHostKeySha256 as string | undefined;
   return (
     <div className={`banner ${result.ok ? 'ok' : 'error'}`} role="status">
-      <strong>{result.ok ? 'Verified: the connection works.' : 'Verification failed.'}</strong> {result.message}
+      <strong>{result.ok ? 'Verified: the connection works.' : 'Verification failed.'}</strong> <Message>{result.message ?? ''}</Message>
       {fingerprint && result.ok ? (
         <p>
           Host key fingerprint: <code className="fingerprint">{fingerprint}</code>. Compare it with the one the server's administrator gives you (<code>ssh-keygen -l -E sha256</code>).

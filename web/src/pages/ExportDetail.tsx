@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { api, ApiError, apiUrl, enc, type DryRunReport, type Export, type ExportSchedule, type Run, type RunItem, type Schedule, type User } from '../api.ts';
 import { Link, navigate } from '../router.tsx';
-import { asApiError, Badge, ErrorBanner, Empty, Loaded, Loading, Modal, num, PageHeader, StatusBadge, useApi, when } from '../ui.tsx';
+import { asApiError, Badge, ErrorBanner, Empty, Loaded, Loading, Modal, num, PageHeader, StatusBadge, Message, useApi, when } from '../ui.tsx';
 import { ExportWizard } from './ExportWizard.tsx';
 import { formatFire } from './Schedule.tsx';
 
@@ -111,8 +111,13 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
             </dd>
           </>
         ) : null}
-        <dt>Sync mode</dt>
-        <dd>{String(e.config.syncMode ?? 'full')}</dd>
+        {e.type === 'sftp' ? null : (
+          // Files are written whole on every run: sync mode is a marketing destinations' setting.
+          <>
+            <dt>Sync mode</dt>
+            <dd>{e.config.syncMode === 'mirror' ? 'Mirror: adds, updates and removes members who left' : 'Full: adds and updates, never removes'}</dd>
+          </>
+        )}
         <dt>Schedule</dt>
         <dd data-testid="export-schedule">
           <ScheduleFact own={own} home={schedule.data} />
@@ -201,7 +206,7 @@ function DryRunPanel({ report, onClose }: { report: DryRunReport | 'running'; on
             <p className="muted">Nothing was sent and nothing changed; this is what “Run now” would do now ({r.syncMode} sync).</p>
             {r.refusal ? (
               <div className="banner error" role="alert">
-                The run would be refused: {r.refusal.message}
+                The run would be refused: <Message>{r.refusal.message}</Message>
               </div>
             ) : null}
             <div className="table-wrap">
@@ -441,7 +446,11 @@ function RunDetails({ id, canResume, canDownload, onResumed }: { id: string } & 
         {num(run.sent)} sent · {num(run.rejected)} rejected · {num(run.notAttempted)} not attempted · finished {when(run.finishedAt)}
       </p>
       {run.resumedBy ? <p>Resumed as run {run.resumedBy}.</p> : null}
-      {run.error ? <div className="banner error">{run.error.message}</div> : null}
+      {run.error ? (
+        <div className="banner error">
+          <Message>{run.error.message}</Message>
+        </div>
+      ) : null}
       {canResume && run.resumable ? (
         <p>
           <button type="button" className="primary" onClick={() => void resume()} disabled={resuming}>

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, enc, type ApiError, type Connection, type Destination, type Entity, type Export, type ExportSchedule, type Segment } from '../api.ts';
 import { fromConfig, SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
-import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, useApi, useRevealError } from '../ui.tsx';
+import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, num, Message, useApi, useRevealError } from '../ui.tsx';
 import { Samples } from './Samples.tsx';
 
 /**
@@ -115,7 +115,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
   for (const c of connections.data) byType.set(c.type, [...(byType.get(c.type) ?? []), c]);
   const titleOf = (type: string) => destinations.data?.find((d) => d.id === type)?.title ?? type;
   const toggle = (source: string) => setSources(sources.includes(source) ? sources.filter((s) => s !== source) : [...sources, source]);
-  const sourceList = sourceKind === 'segments' ? segments.data.map((s) => ({ name: s.name, note: `${s.entity}, ${s.members ?? '?'} members` })) : entities.data.map((e) => ({ name: e.name, note: `${e.rows.toLocaleString()} rows` }));
+  const sourceList = sourceKind === 'segments' ? segments.data.map((s) => ({ name: s.name, note: s.members == null ? `${s.entity} profiles, not counted yet` : `${num(s.members)} ${s.entity} profiles` })) : entities.data.map((e) => ({ name: e.name, note: `${num(e.rows)} rows` }));
   const placedPaths = ['name', 'connection', 'segments', 'entities', 'mapping', ...Object.keys(destination?.exportSettings.properties ?? {})];
   const unplaced = error && (error.issues.length === 0 || error.issues.some((i) => !placedPaths.some((p) => i.path === p || i.path.startsWith(`${p}.`) || i.path.endsWith(`.${p}`))));
 
@@ -153,7 +153,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
                 ))}
               </div>
             ))}
-            {exactIssue(error, 'connection') ? <p className="field-error">{exactIssue(error, 'connection')}</p> : null}
+            {exactIssue(error, 'connection') ? <p className="field-error"><Message>{exactIssue(error, 'connection')!}</Message></p> : null}
           </fieldset>
           {connection && destination ? (
             <>
@@ -177,13 +177,13 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
                     </label>
                   ))
                 )}
-                {error?.about(sourceKind) ? <p className="field-error">{error.about(sourceKind)}</p> : null}
+                {error?.about(sourceKind) ? <p className="field-error"><Message>{error.about(sourceKind)!}</Message></p> : null}
               </fieldset>
               {destination.fields ? (
                 <fieldset>
                   <legend>3. Field mapping</legend>
                   <p className="hint">Choose which column of {entity?.name ?? 'the entity'} fills each field of {destination.title}.</p>
-                  {exactIssue(error, 'mapping') ? <p className="field-error">{exactIssue(error, 'mapping')}</p> : null}
+                  {exactIssue(error, 'mapping') ? <p className="field-error"><Message>{exactIssue(error, 'mapping')!}</Message></p> : null}
                   {Object.entries(destination.fields).map(([target, spec]) => (
                     <Field
                       key={target}
@@ -232,7 +232,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
                       <button type="button" onClick={() => setExtra([...extra, { target: '', column: '' }])}>
                         Add another field
                       </button>
-                      <p className="hint">{destination.extraFields.description}</p>
+                      <p className="hint"><Message>{destination.extraFields.description}</Message></p>
                     </>
                   ) : null}
                 </fieldset>
