@@ -193,3 +193,36 @@ describe('on a PostgreSQL metadata store', () => {
     }
   });
 });
+
+describe('with a PostgreSQL profile store', () => {
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let pgHome: Home;
+  let pgDir: string;
+
+  beforeAll(async () => {
+    database = await freshDatabase('config_attach');
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    await client.query("CREATE SCHEMA crm; CREATE TABLE crm.members (member_id int PRIMARY KEY, email text, country text); INSERT INTO crm.members VALUES (1, 'a@example.com', 'NL'), (2, 'b@example.com', 'DE')");
+    await client.end();
+    pgDir = tempDir('config-file-attach');
+    pgHome = await openHome({ dir: pgDir, actor: { name: 'ada', role: 'admin' }, env: { ...process.env, OUTFLOW_DATABASE_URL: '', OUTFLOW_PROFILES_URL: `${database.url}?schema=profiles` } });
+  });
+
+  afterAll(async () => {
+    await pgHome?.close();
+    await database?.drop();
+    fs.rmSync(pgDir, { recursive: true, force: true });
+  });
+
+  it('attaches a live table and builds segments on it in one apply; a second plan has nothing to do', async () => {
+    const text = 'version: 1\nentities:\n  - { name: Member, table: crm.members, key: member_id }\nsegments:\n  - { name: nl-members, entity: Member, where: "country = \'NL\'" }\n';
+    const plan = await planConfig(pgHome, input(text));
+    expect(plan.problems).toEqual([]);
+    expect(plan.changes.map((c) => `${c.action} ${c.kind} ${c.name}`)).toEqual(['create entity Member', 'create segment nl-members']);
+    expect(plan.warnings).toEqual(['segment "nl-members" depends on an entity the file attaches: it is checked when applied.']);
+    expect(await applyConfig(pgHome, input(text))).toMatchObject({ applied: true, problems: [] });
+    expect((await listSegments(pgHome))[0]).toMatchObject({ name: 'nl-members', entity: 'Member', members: 1 });
+    expect(await planConfig(pgHome, input(text))).toMatchObject({ changes: [], problems: [], warnings: [] });
+  });
+});

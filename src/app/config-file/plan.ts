@@ -155,12 +155,19 @@ interface Step {
   configAt?: DocPath;
   action: PlannedChange['action'];
   fields: FieldChange[];
+  /**
+   * Depends on an entity attachment the plan does not make (attachments are outside the transaction): planned,
+   * but checked only when applied.
+   */
+  afterAttach?: boolean;
   run(home: Home): Promise<unknown>;
 }
 
 class Planner {
   private steps: Step[] = [];
   private savepoints = 0;
+  /** Entities the file attaches or re-attaches. */
+  private attaching = new Set<string>();
 
   constructor(
     private home: Home,
@@ -187,7 +194,10 @@ class Planner {
     for (const step of this.steps) {
       this.plan.changes.push({ kind: step.kind, name: step.name, action: step.action, fields: step.fields });
       // Attachments live in the profile store, outside the transaction: made only by apply, before the rest.
-      if (step.kind === 'entity' && this.mode === 'plan') continue;
+      if ((step.kind === 'entity' || step.afterAttach) && this.mode === 'plan') {
+        if (step.afterAttach) this.plan.warnings.push(`${step.kind} "${step.name}" depends on an entity the file attaches: it is checked when applied.`);
+        continue;
+      }
       const name = `item_${++this.savepoints}`;
       const savepoint = await trx.savepoint(name).execute();
       try {
@@ -251,6 +261,7 @@ class Planner {
       const current = this.state.entities.find((e) => e.name === entry.name);
       const key = entry.key ?? 'profile_id';
       if (current && current.attached === entry.table && current.key === key) return;
+      this.attaching.add(entry.name);
       this.steps.push({
         kind: 'entity',
         name: entry.name,
@@ -336,6 +347,7 @@ class Planner {
           kind: 'segment',
           name: entry.name,
           at,
+          afterAttach: this.attaching.has(entity),
           action: 'create',
           fields: [this.field('entity', undefined, entity), this.field('where', undefined, entry.where)],
           run: async (home) => {
@@ -351,7 +363,7 @@ class Planner {
         ...(current.filter !== entry.where ? [this.field('where', current.filter, entry.where)] : []),
       ];
       if (fields.length === 0) return;
-      this.steps.push({ kind: 'segment', name: entry.name, at, action: 'update', fields, run: (home) => updateSegment(home, entry.name, { where: entry.where, entity }) });
+      this.steps.push({ kind: 'segment', name: entry.name, at, afterAttach: this.attaching.has(entity), action: 'update', fields, run: (home) => updateSegment(home, entry.name, { where: entry.where, entity }) });
     });
   }
 
@@ -362,12 +374,16 @@ class Planner {
       const current = this.state.exports.find((e) => e.name === entry.name);
       const secretField = (key: string) => key === 'notify' || hasReference(rawConfig[key]);
       const scheduleFields = this.exportScheduleFields(entry, current);
+      const afterAttach =
+        (entry.entities ?? []).some((name) => this.attaching.has(name)) ||
+        (entry.segments ?? []).some((name) => this.steps.some((step) => step.kind === 'segment' && step.name === name && step.afterAttach));
       if (!current) {
         this.steps.push({
           kind: 'export',
           name: entry.name,
           at,
           configAt: [...at, 'config'],
+          afterAttach,
           action: 'create',
           fields: [
             this.field('connection', undefined, entry.connection),
@@ -413,6 +429,7 @@ class Planner {
         name: entry.name,
         at,
         configAt: [...at, 'config'],
+        afterAttach,
         action: 'update',
         fields,
         run: async (home) => {
