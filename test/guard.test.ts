@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_BODY_BYTES } from '../src/api/app.ts';
+import { createUser } from '../src/app/users.ts';
+import { clientAddress, parseTrustedProxies } from '../src/api/client-address.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
-import { tempDir } from './support/cli.ts';
+import { outflow, tempDir } from './support/cli.ts';
 
 // The HTTP server's manners at its edges, over a real socket: what in-process requests cannot show.
 
@@ -14,7 +16,11 @@ let token: string;
 beforeAll(async () => {
   const dir = tempDir('guard');
   dirs.push(dir);
-  server = await startServer({ dir, port: 0, env: { ...process.env, OUTFLOW_DATABASE_URL: '', OUTFLOW_REDIS_URL: '', OUTFLOW_ADMIN_PASSWORD: 'guard-test-admin-password-1' } });
+  server = await startServer({
+    dir,
+    port: 0,
+    env: { ...process.env, OUTFLOW_DATABASE_URL: '', OUTFLOW_REDIS_URL: '', OUTFLOW_ADMIN_PASSWORD: 'guard-test-admin-password-1', OUTFLOW_TRUSTED_PROXIES: '127.0.0.1, ::1' },
+  });
   token = JSON.parse(fs.readFileSync(`${dir}/server.json`, 'utf8')).token as string;
 });
 
@@ -60,5 +66,56 @@ describe('a body over the limit', () => {
     // One answer, then the server hangs up: no second, garbled answer to the rest of the body read as a request.
     expect(text.match(/HTTP\/1\.1 /g)).toHaveLength(1);
     expect(closedByServer).toBe(true);
+  });
+});
+
+describe('sign-in delays behind a reverse proxy', () => {
+  const signIn = (name: string, password: string, forwardedFor: string) =>
+    fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor }, body: JSON.stringify({ name, password }) });
+
+  it("slow down the guesser's address, not the account: its owner signs in from hers, and the home's owner lifts them", async () => {
+    const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };
+    const { password } = await createUser(admin, { name: 'vera', role: 'viewer' });
+    const attacker = '203.0.113.66';
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await signIn('vera', `guess-${i}`, attacker)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 401, 429]);
+    // A client cannot pick its address: the proxy appends the one it saw, and only that one counts.
+    const spoofed = await signIn('vera', password, `198.51.100.7, ${attacker}`);
+    expect(spoofed.status).toBe(429);
+    expect(Number(spoofed.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    // Vera, behind the same proxy but from her own address, is not held back by the guesses.
+    const vera = await signIn('vera', password, '198.51.100.7');
+    expect(vera.status).toBe(200);
+    const audit = await outflow(server.home.dir, 'audit', '--action', 'session.login', '--json');
+    expect(audit.json().find((e: { actor: string }) => e.actor === 'vera')).toMatchObject({ address: '198.51.100.7' });
+
+    // The home's owner (the CLI on the home, through the server) lifts the guesser's delays.
+    const unlocked = await outflow(server.home.dir, 'user', 'unlock', 'vera');
+    expect(unlocked.stderr).toBe('');
+    expect(unlocked.stdout).toBe('Lifted the sign-in delays of "vera".\n');
+    expect((await signIn('vera', 'guess-again', attacker)).status).toBe(401);
+    expect((await outflow(server.home.dir, 'user', 'unlock', 'vera', '--address', attacker, '--json')).json()).toEqual({ user: 'vera', address: attacker, cleared: 2 });
+    const nothing = await outflow(server.home.dir, 'user', 'unlock', 'vera');
+    expect(nothing.stdout).toBe('No sign-in delays held "vera" back; nothing to lift.\n');
+  });
+});
+
+describe('the client address', () => {
+  const proxies = parseTrustedProxies('127.0.0.1, 10.0.0.0/8, fd00::/8');
+
+  it('believes X-Forwarded-For only from a trusted proxy, and only the hops that trusted proxies appended', () => {
+    expect(clientAddress('198.51.100.7', '203.0.113.1', proxies)).toBe('198.51.100.7');
+    expect(clientAddress('127.0.0.1', '203.0.113.1', parseTrustedProxies(undefined))).toBe('127.0.0.1');
+    expect(clientAddress('::ffff:127.0.0.1', '203.0.113.1', proxies)).toBe('203.0.113.1');
+    expect(clientAddress('127.0.0.1', '1.2.3.4, 203.0.113.1, 10.1.2.3', proxies)).toBe('203.0.113.1');
+    expect(clientAddress('fd00::1', 'not-an-address', proxies)).toBe('fd00::1');
+    expect(clientAddress('127.0.0.1', undefined, proxies)).toBe('127.0.0.1');
+  });
+
+  it('refuses a setting that is not a list of addresses and CIDR ranges', () => {
+    expect(() => parseTrustedProxies('10.0.0.0/33')).toThrow(/OUTFLOW_TRUSTED_PROXIES has "10.0.0.0\/33", which is not an IP address or CIDR range/);
+    expect(() => parseTrustedProxies('proxy.example.com')).toThrow(/not an IP address/);
   });
 });

@@ -7,6 +7,7 @@ import { MICROSOFT_CALLBACK_PATH } from '../app/oauth.ts';
 import type { Actor } from '../domain/model.ts';
 import type { RunDispatcher } from '../queue/dispatcher.ts';
 import type { Scheduler } from '../server/scheduler.ts';
+import { clientAddress, NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
 import { errorBody, sendError, Unauthenticated } from './errors.ts';
 import { zodIssues } from '../app/validation.ts';
 import type { Metrics } from './metrics.ts';
@@ -50,6 +51,8 @@ export interface ApiDeps {
   rateLimits?: { limits: ApiRateLimits; counter: WindowCounter };
   /** Told when a schedule changes, so it looks at the new one at once. Absent in tests without one. */
   scheduler?: Pick<Scheduler, 'wake'>;
+  /** Reverse proxies whose X-Forwarded-For is believed (OUTFLOW_TRUSTED_PROXIES); default none. */
+  trustedProxies?: TrustedProxies;
 }
 
 export type ApiEnv = { Variables: { actor: Actor; address: string | undefined } };
@@ -147,7 +150,8 @@ export function createApi(deps: ApiDeps): ApiApp {
 
   // Authentication: a bearer token, or the session cookie plus its CSRF token on writes.
   app.use('/api/*', async (c, next) => {
-    const address = clientAddress(c.env as { incoming?: { socket?: { remoteAddress?: string } } });
+    const peer = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
+    const address = clientAddress(peer, c.req.header('x-forwarded-for'), deps.trustedProxies ?? NO_TRUSTED_PROXIES);
     c.set('address', address);
     if (PUBLIC.has(`${c.req.method} ${c.req.path}`)) return next();
     const header = c.req.header('authorization');
@@ -232,10 +236,6 @@ const TAGS = [
   { name: 'Audit', description: 'Who did what, when and from where (administrators)' },
   { name: 'Status', description: 'The run queue and its workers' },
 ];
-
-function clientAddress(env: { incoming?: { socket?: { remoteAddress?: string } } } | undefined): string | undefined {
-  return env?.incoming?.socket?.remoteAddress;
-}
 
 /** The request's home: the server's stores and services, acting as the authenticated caller. */
 export function homeFor(deps: ApiDeps, c: { get(key: 'actor'): Actor }): Home {

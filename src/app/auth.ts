@@ -1,9 +1,9 @@
 import type { User } from '../domain/accounts.ts';
-import { AuthError, RateLimitedError, ValidationError } from '../domain/errors.ts';
+import { AuthError, ValidationError } from '../domain/errors.ts';
 import type { Actor, Role } from '../domain/model.ts';
 import { csrfTokenFor, dummyPasswordHash, generateSecret, hashPassword, sameSecret, sha256, TOKEN_PREFIX, verifyPassword } from '../lib/credentials.ts';
 import type { Db } from '../store/metadata/db.ts';
-import { clearLoginFailures, countLoginAttempt, forgiveLoginAttempt } from '../store/metadata/login-failures.ts';
+import { attemptSucceeded, defaultLoginLimits, throttleAttempt, type LoginLimits } from './sign-in-throttle.ts';
 import { createSession, findSession, pruneSessions, removeSession, removeUserSessions, touchSession } from '../store/metadata/sessions.ts';
 import { findActiveApiToken, touchApiToken } from '../store/metadata/tokens.ts';
 import { findUserByName, readPasswordHash, updateUserPassword } from '../store/metadata/users.ts';
@@ -17,20 +17,7 @@ export const LAST_USED_RESOLUTION_MS = 60 * 1000;
 /** Passwords people choose (the generated ones are 20 characters). */
 export const PASSWORD_MIN_LENGTH = 12;
 
-export interface LoginLimits {
-  /** Failures counted per key within one window. */
-  windowMs: number;
-  /** After this many failed sign-ins to one account in a window, that account's sign-ins are refused until it ends. */
-  maxFailuresPerAccount: number;
-  /** The same per client address (one address trying many accounts). */
-  maxFailuresPerAddress: number;
-}
-
-export const defaultLoginLimits: LoginLimits = {
-  windowMs: 15 * 60 * 1000,
-  maxFailuresPerAccount: 5,
-  maxFailuresPerAddress: 20,
-};
+export { defaultLoginLimits, type LoginLimits } from './sign-in-throttle.ts';
 
 export interface AuthOptions {
   now?: () => Date;
@@ -81,20 +68,6 @@ export async function authenticateToken(db: Db, token: string, options: AuthOpti
   return { name: found.user.name, role: found.user.role };
 }
 
-interface LimitKey {
-  key: string;
-  max: number;
-  /** How the refusal names it: "for this account", "from this address". */
-  what: string;
-}
-
-function limitKeys(name: string, address: string | null | undefined, limits: LoginLimits): LimitKey[] {
-  // Lower-cased so "Ada" and "ada" share one counter: case variants must not buy more guesses.
-  const keys: LimitKey[] = [{ key: `account:${name.trim().toLowerCase()}`, max: limits.maxFailuresPerAccount, what: 'for this account' }];
-  if (address) keys.push({ key: `address:${address}`, max: limits.maxFailuresPerAddress, what: 'from this address' });
-  return keys;
-}
-
 /** The user whose name and password these are; the same AuthError for an unknown name and a wrong password. */
 async function verifyCredentials(db: Db, name: string, password: string): Promise<User> {
   const user = await findUserByName(db, name);
@@ -102,30 +75,6 @@ async function verifyCredentials(db: Db, name: string, password: string): Promis
   const passwordOk = await verifyPassword(String(password ?? ''), hash);
   if (!user || !passwordOk) throw new AuthError('auth_failed', WRONG_CREDENTIALS);
   return user;
-}
-
-/**
- * Counts this attempt under every key before the password is checked (a success takes it back: see
- * `attemptSucceeded`), so parallel guesses cannot slip past the limit; refuses it when a key is over.
- */
-async function countAttempt(db: Db, keys: LimitKey[], now: Date, limits: LoginLimits): Promise<void> {
-  let refusal: RateLimitedError | undefined;
-  for (const { key, max, what } of keys) {
-    const window = await countLoginAttempt(db, key, now, limits.windowMs);
-    if (window.failures > max && !refusal) {
-      const endsAt = Date.parse(window.windowStartedAt) + limits.windowMs;
-      const retryAfterSeconds = Math.max(1, Math.ceil((endsAt - now.getTime()) / 1000));
-      refusal = new RateLimitedError(`Too many failed sign-ins ${what}. Try again in ${retryAfterSeconds} seconds.`, retryAfterSeconds);
-    }
-  }
-  if (refusal) throw refusal;
-}
-
-/** A right password clears the account's count, and takes this attempt back from the address's. */
-async function attemptSucceeded(db: Db, keys: LimitKey[]): Promise<void> {
-  const [account, ...others] = keys;
-  await clearLoginFailures(db, account!.key);
-  for (const { key } of others) await forgiveLoginAttempt(db, key);
 }
 
 /**
@@ -143,8 +92,7 @@ export async function changePassword(
     throw new ValidationError(`The new password must be at least ${PASSWORD_MIN_LENGTH} characters long.`, [{ path: 'newPassword', message: `at least ${PASSWORD_MIN_LENGTH} characters` }]);
   }
   if (input.newPassword === input.currentPassword) throw new ValidationError('The new password must differ from the current one.');
-  const keys = limitKeys(input.name, input.address, limits);
-  await countAttempt(db, keys, now, limits);
+  const keys = await throttleAttempt(db, input.name, input.address, now, limits);
   const user = await verifyCredentials(db, input.name, input.currentPassword);
   await attemptSucceeded(db, keys);
   await updateUserPassword(db, user.id, await hashPassword(input.newPassword), false, now.toISOString());
@@ -154,9 +102,9 @@ export async function changePassword(
 
 /**
  * Signs in with a name and password and starts a session. Unknown names and wrong passwords get the same
- * answer, after the same work. After too many failures per account or per address within the window,
- * every attempt is refused with a RateLimitedError (even a right one) until the window ends. The counts
- * live in the metadata store, so every server process sharing it enforces the same limit.
+ * answer, after the same work. Repeated failures slow further attempts from the same address down (see
+ * sign-in-throttle.ts) rather than locking the account: its owner, elsewhere, still gets in. The counts live
+ * in the metadata store, so every server process sharing it applies the same delays.
  */
 export async function login(
   db: Db,
@@ -165,8 +113,7 @@ export async function login(
 ): Promise<LoginResult> {
   const now = (options.now ?? (() => new Date()))();
   const limits = { ...defaultLoginLimits, ...options.limits };
-  const keys = limitKeys(input.name, input.address, limits);
-  await countAttempt(db, keys, now, limits);
+  const keys = await throttleAttempt(db, input.name, input.address, now, limits);
   const user = await verifyCredentials(db, input.name, input.password);
   await attemptSucceeded(db, keys);
   await pruneSessions(db, now.toISOString(), new Date(now.getTime() - SESSION_IDLE_TIMEOUT_MS).toISOString());

@@ -21,6 +21,7 @@ import {
   resetPassword,
   revokeToken,
   setRole,
+  unlockSignIns,
 } from './users.ts';
 
 const owner: Actor = { name: 'owner', role: 'admin' };
@@ -272,46 +273,96 @@ describe('sessions and sign-in', () => {
     expect(await home.db.selectFrom('sessions').selectAll().execute()).toEqual([]);
   });
 
-  it('refuses sign-ins to an account after 5 failures, even with the right password, until the window ends', async () => {
+  it('slows down whoever guesses an account\'s password, with growing delays, while its owner signs in from elsewhere', async () => {
     const passwords = await seed({ ada: 'admin' });
-    const windowMs = 15 * 60_000;
-    for (let i = 0; i < 5; i++) {
-      advance(1000);
-      await expect(login(home.db, { name: 'ada', password: `guess-${i}`, address: `10.0.0.${i}` }, clockOptions)).rejects.toThrow('Wrong name or password.');
+    const attacker = '203.0.113.66';
+    const waits: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const outcome = await login(home.db, { name: i % 2 ? 'ADA' : 'ada', password: `guess-${i}`, address: attacker }, clockOptions).catch((e) => e);
+      if (outcome instanceof RateLimitedError) {
+        // Refused without checking the password, and not counted: waiting as told makes the next try count.
+        expect(outcome).toBeInstanceOf(RetryableError);
+        expect(outcome.retryAfterMs).toBe(outcome.retryAfterSeconds * 1000);
+        expect(outcome.message).toBe(`Too many failed sign-ins for this account from this address. Try again in ${outcome.retryAfterSeconds} second${outcome.retryAfterSeconds === 1 ? '' : 's'}.`);
+        waits.push(outcome.retryAfterSeconds);
+        advance(outcome.retryAfterSeconds * 1000);
+      } else {
+        expect(outcome).toBeInstanceOf(AuthError);
+      }
     }
-    const windowEnds = clock.getTime() - 4000 + windowMs;
-    const limited = await login(home.db, { name: 'ADA', password: passwords.ada!, address: '10.9.9.9' }, clockOptions).catch((e) => e);
-    expect(limited).toBeInstanceOf(RateLimitedError);
-    // A RetryableError with code rate_limited: the API's one error mapping answers 429 with Retry-After.
-    expect(limited).toBeInstanceOf(RetryableError);
-    expect(limited).toMatchObject({ code: 'rate_limited', retryAfterSeconds: Math.ceil((windowEnds - clock.getTime()) / 1000) });
-    expect(limited.retryAfterMs).toBe(limited.retryAfterSeconds * 1000);
-    expect(limited.message).toBe(`Too many failed sign-ins for this account. Try again in ${limited.retryAfterSeconds} seconds.`);
+    // 5 free failures, then each one doubles the wait before the next try (Retry-After on the API).
+    expect(waits).toEqual([1, 2, 4, 8, 16]);
 
-    clock = new Date(windowEnds);
-    expect((await login(home.db, { name: 'ada', password: passwords.ada!, address: '10.9.9.9' }, clockOptions)).user.name).toBe('ada');
-    // A success clears the account's count: one more failure does not lock it again.
-    await expect(login(home.db, { name: 'ada', password: 'guess', address: null }, clockOptions)).rejects.toBeInstanceOf(AuthError);
-    expect((await login(home.db, { name: 'ada', password: passwords.ada!, address: null }, clockOptions)).user.name).toBe('ada');
+    // The account is not locked: its owner, from her own address, gets in at once, even while the guesser waits.
+    expect((await login(home.db, { name: 'ada', password: passwords.ada!, address: '198.51.100.7' }, clockOptions)).user.name).toBe('ada');
+    const stillWaiting = await login(home.db, { name: 'ada', password: passwords.ada!, address: attacker }, clockOptions).catch((e) => e);
+    expect(stillWaiting).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 32 });
+    // No hard lock anywhere: after the wait even that address signs in with the right password, which clears its count.
+    advance(32_000);
+    expect((await login(home.db, { name: 'ada', password: passwords.ada!, address: attacker }, clockOptions)).user.name).toBe('ada');
+    await expect(login(home.db, { name: 'ada', password: 'guess', address: attacker }, clockOptions)).rejects.toBeInstanceOf(AuthError);
   });
 
-  it('lets a burst of parallel guesses try no more passwords than the limit allows', async () => {
+  it('keeps the delays short and forgets failures a day after the last one', async () => {
+    await seed({ ada: 'admin' });
+    const options = { ...clockOptions, limits: { freeFailuresPerAccountAddress: 1 } };
+    let wait = 0;
+    for (let i = 0; i < 30; i++) {
+      const outcome = await login(home.db, { name: 'ada', password: 'guess', address: '203.0.113.9' }, options).catch((e) => e);
+      if (outcome instanceof RateLimitedError) {
+        wait = outcome.retryAfterSeconds;
+        advance(wait * 1000);
+      }
+    }
+    expect(wait).toBe(300);
+    advance(24 * 60 * 60 * 1000);
+    // A day later the count starts over: one free failure, then a 1 s wait.
+    await expect(login(home.db, { name: 'ada', password: 'guess', address: '203.0.113.9' }, options)).rejects.toBeInstanceOf(AuthError);
+    await expect(login(home.db, { name: 'ada', password: 'guess', address: '203.0.113.9' }, options)).rejects.toMatchObject({ retryAfterSeconds: 1 });
+  });
+
+  it('lets a burst of parallel guesses try no more passwords than the free ones', async () => {
     const passwords = await seed({ ada: 'admin' });
     const guesses = Array.from({ length: 12 }, (_, i) => login(home.db, { name: 'ada', password: `guess-${i}`, address: null }, clockOptions).catch((e) => e));
     const outcomes = await Promise.all(guesses);
     expect(outcomes.filter((e) => e instanceof AuthError)).toHaveLength(5);
     expect(outcomes.filter((e) => e instanceof RateLimitedError)).toHaveLength(7);
     await expect(login(home.db, { name: 'ada', password: passwords.ada!, address: null }, clockOptions)).rejects.toBeInstanceOf(RateLimitedError);
+    advance(1000);
+    expect((await login(home.db, { name: 'ada', password: passwords.ada!, address: null }, clockOptions)).user.name).toBe('ada');
   });
 
-  it('refuses sign-ins from an address that failed too often, whichever account it tries', async () => {
+  it('slows an address that tries many accounts, for every account, without locking it', async () => {
     const passwords = await seed({ ada: 'admin' });
-    const options = { ...clockOptions, limits: { maxFailuresPerAddress: 3 } };
+    const options = { ...clockOptions, limits: { freeFailuresPerAddress: 3 } };
     for (const name of ['x', 'y', 'z']) {
       await expect(login(home.db, { name, password: 'guess', address: '192.0.2.7' }, options)).rejects.toBeInstanceOf(AuthError);
     }
-    await expect(login(home.db, { name: 'ada', password: passwords.ada!, address: '192.0.2.7' }, options)).rejects.toThrow(/Too many failed sign-ins from this address/);
+    await expect(login(home.db, { name: 'ada', password: passwords.ada!, address: '192.0.2.7' }, options)).rejects.toThrow('Too many failed sign-ins from this address. Try again in 1 second.');
     expect((await login(home.db, { name: 'ada', password: passwords.ada!, address: '192.0.2.8' }, options)).user.name).toBe('ada');
+    advance(1000);
+    expect((await login(home.db, { name: 'ada', password: passwords.ada!, address: '192.0.2.7' }, options)).user.name).toBe('ada');
+  });
+
+  it('lets an administrator (the home\'s owner) lift the delays of an account or an address', async () => {
+    const passwords = await seed({ ada: 'admin', cy: 'contributor' });
+    const guess = (name: string, address: string) => login(home.db, { name, password: 'guess', address }, { ...clockOptions, limits: { freeFailuresPerAddress: 8 } }).catch((e) => e);
+    for (let i = 0; i < 6; i++) await guess('ada', '203.0.113.66');
+    for (let i = 0; i < 3; i++) await guess('nobody', '203.0.113.66');
+    const right = () => login(home.db, { name: 'ada', password: passwords.ada!, address: '203.0.113.66' }, { ...clockOptions, limits: { freeFailuresPerAddress: 8 } }).catch((e) => e);
+    expect(await right()).toBeInstanceOf(RateLimitedError);
+
+    await expect(unlockSignIns(as({ name: 'cy', role: 'contributor' }), { user: 'ada' })).rejects.toBeInstanceOf(PermissionError);
+    await expect(unlockSignIns(home, {})).rejects.toThrow(/Name the user whose sign-ins to unlock/);
+    await expect(unlockSignIns(home, { address: 'not-an-address' })).rejects.toThrow(/is not an IP address/);
+    await expect(unlockSignIns(home, { user: 'nobody' })).rejects.toBeInstanceOf(NotFoundError);
+    // The account's delays go; the address still waits for its own (9 failures there, 8 free).
+    expect(await unlockSignIns(home, { user: 'ada' })).toEqual({ user: 'ada', address: null, cleared: 1 });
+    expect(await right()).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('from this address') });
+    expect(await unlockSignIns(home, { address: '203.0.113.66' })).toEqual({ user: null, address: '203.0.113.66', cleared: 2 });
+    expect((await right()).user.name).toBe('ada');
+    const entries = await home.db.selectFrom('audit_log').selectAll().where('action', '=', 'user.unlock').execute();
+    expect(entries.map((e) => [e.actor, e.target_type, e.target])).toEqual([['owner', 'user', 'ada'], ['owner', 'address', '203.0.113.66']]);
   });
 });
 

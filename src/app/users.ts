@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { z } from 'zod';
 import { roles, type ApiToken, type User } from '../domain/accounts.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
@@ -10,6 +11,7 @@ import * as userStore from '../store/metadata/users.ts';
 import type { Home } from './home.ts';
 import { audit } from './audit.ts';
 import { checkName } from './validation.ts';
+import { clearThrottles } from './sign-in-throttle.ts';
 
 export { authenticateSession, authenticateToken, changePassword, login, logout } from './auth.ts';
 
@@ -246,6 +248,24 @@ export async function revokeToken(home: Home, idOrName: string): Promise<TokenVi
   home.log.info({ token: token.id, name: token.name, user: token.userName, by: home.actor.name }, 'token revoked');
   await audit(home, 'token.revoke', { type: 'token', name: token.id }, { name: token.name, user: token.userName });
   return toTokenView(token);
+}
+
+/**
+ * Lifts the sign-in delays of an account (from every address) and/or of an address (to every account), for
+ * someone held back by another's failed guesses. Administrators only; the home's owner is one (the CLI on the
+ * home acts as its owner, or through the server's local token), so they can always do it, even for `admin`.
+ */
+export async function unlockSignIns(home: Home, target: { user?: string; address?: string }): Promise<{ user: string | null; address: string | null; cleared: number }> {
+  assertAdmin(home.actor, 'lift sign-in delays');
+  const user = target.user?.trim() || undefined;
+  const address = target.address?.trim() || undefined;
+  if (!user && !address) throw new ValidationError('Name the user whose sign-ins to unlock, or the address (--address), or both.');
+  if (address && net.isIP(address) === 0) throw new ValidationError(`"${address}" is not an IP address: give it as the audit log shows it, e.g. 203.0.113.7 or 2001:db8::7.`, [{ path: 'address', message: 'not an IP address' }]);
+  if (user) await userStore.getUserByName(home.db, user);
+  const cleared = await clearThrottles(home.db, { user, address });
+  home.log.info({ user, address, cleared, by: home.actor.name }, 'sign-in delays lifted');
+  await audit(home, 'user.unlock', { type: user ? 'user' : 'address', name: user ?? address }, { ...(user && address ? { address } : {}), cleared });
+  return { user: user ?? null, address: address ?? null, cleared };
 }
 
 export const ADMIN_PASSWORD_MIN_LENGTH = 12;

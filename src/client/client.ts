@@ -108,6 +108,7 @@ export interface OutflowClient {
   removeUser(name: string): Promise<{ removed: string; tokensRevoked: number; sessionsEnded: number }>;
   setRole(name: string, role: string): Promise<UserView>;
   resetPassword(name: string): Promise<{ name: string; role: Role; password: string }>;
+  unlockSignIns(target: { user?: string; address?: string }): Promise<{ user: string | null; address: string | null; cleared: number }>;
   createToken(input: { user?: string; name?: string }): Promise<CreatedToken>;
   listTokens(): Promise<TokenView[]>;
   revokeToken(idOrName: string): Promise<TokenView>;

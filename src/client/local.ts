@@ -15,7 +15,7 @@ import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
 import { BullRunQueue, queueSettings } from '../queue/bull.ts';
 import { showStatusWithoutServer } from '../app/status.ts';
-import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole } from '../app/users.ts';
+import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole, unlockSignIns } from '../app/users.ts';
 
 const FOLLOW_POLL_MS = 500;
 
@@ -120,6 +120,7 @@ export function localClient(home: Home): OutflowClient {
     removeUser: (name) => removeUser(home, name),
     setRole: (name, role) => setRole(home, name, role),
     resetPassword: (name) => resetPassword(home, name),
+    unlockSignIns: (target) => unlockSignIns(home, target),
     createToken: (input) => createToken(home, input),
     listTokens: () => listTokens(home),
     revokeToken: (idOrName) => revokeToken(home, idOrName),

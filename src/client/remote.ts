@@ -100,6 +100,7 @@ export function remoteClient(url: string, token: string): OutflowClient {
     removeUser: (name) => http.request('DELETE', `/api/v1/users/${p(name)}`),
     setRole: (name, role) => http.request('PATCH', `/api/v1/users/${p(name)}`, { body: { role } }),
     resetPassword: (name) => http.request('POST', `/api/v1/users/${p(name)}/reset-password`),
+    unlockSignIns: (target) => http.request('DELETE', `/api/v1/sign-in-delays?${new URLSearchParams(stripUndefined(target) as Record<string, string>)}`),
     createToken: (input) => http.request('POST', '/api/v1/tokens', { body: stripUndefined(input) }),
     listTokens: () => http.request('GET', '/api/v1/tokens'),
     revokeToken: (idOrName) => http.request('DELETE', `/api/v1/tokens/${p(idOrName)}`),

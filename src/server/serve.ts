@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApi, type Authenticator } from '../api/app.ts';
 import { createMetrics } from '../api/metrics.ts';
+import { parseTrustedProxies } from '../api/client-address.ts';
 import { openHome, type Home, type OpenHomeOptions } from '../app/home.ts';
 import { recoverInterruptedRuns } from '../app/runs.ts';
 import { queueResume } from '../app/exports.ts';
@@ -58,6 +59,7 @@ const LEGACY_LOCAL_TOKEN_NAME = 'local-cli';
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   // Checked before anything is opened or created: a bad value stops the start with nothing changed.
   const configuredPublicUrl = checkPublicUrl(options.publicUrl ?? (options.env ?? process.env).OUTFLOW_PUBLIC_URL);
+  const trustedProxies = parseTrustedProxies((options.env ?? process.env).OUTFLOW_TRUSTED_PROXIES);
   const system = { name: 'outflow', role: 'admin' as const, via: 'api' as const };
   // Scale-out mode (OUTFLOW_REDIS_URL): checked before anything opens, so a missing PostgreSQL says so at once.
   const distributed = queueSettings(options.env ?? process.env);
@@ -120,6 +122,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       rateLimits: { limits: rateLimits, counter: limitRedis && distributed ? redisCounter(limitRedis, distributed.prefix) : memoryCounter() },
       scheduler,
       publicUrl: () => configuredPublicUrl ?? url,
+      trustedProxies,
       ...(options.webRoot ? { webRoot: options.webRoot } : {}),
     });
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { audit } from '../../app/audit.ts';
-import { authenticateSession, changePassword, createToken, createUser, listTokens, listUsers, login, logout, removeUser, resetPassword, revokeToken, setRole } from '../../app/users.ts';
+import { authenticateSession, changePassword, createToken, createUser, listTokens, listUsers, login, logout, removeUser, resetPassword, revokeToken, setRole, unlockSignIns } from '../../app/users.ts';
 import { OutflowError, ValidationError } from '../../domain/errors.ts';
 import { WWW_AUTHENTICATE } from '../errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
@@ -157,6 +157,30 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       responses: { 200: jsonResponse(OneTimePassword, 'Reset'), ...commonErrors, ...notFound },
     }),
     async (c) => c.json(await resetPassword(homeFor(deps, c), c.req.valid('param').id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/v1/sign-in-delays',
+      operationId: 'unlockSignIns',
+      tags: users,
+      security,
+      summary: "Lift the sign-in delays of a user (from every address) and/or of an address (to every account): someone held back by another's failed guesses",
+      request: {
+        query: z.object({
+          user: z.string().min(1).max(100).optional().openapi({ description: 'The user name' }),
+          address: z.string().min(1).max(100).optional().openapi({ description: 'The client address, as the audit log shows it' }),
+        }),
+      },
+      responses: {
+        200: jsonResponse(z.object({ user: z.string().nullable(), address: z.string().nullable(), cleared: z.number() }), 'Lifted (cleared: how many counts were removed)'),
+        ...commonErrors,
+        ...notFound,
+        ...unprocessable,
+      },
+    }),
+    async (c) => c.json(await unlockSignIns(homeFor(deps, c), c.req.valid('query')), 200),
   );
 
   const tokens = ['Tokens'];

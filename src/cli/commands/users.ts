@@ -55,6 +55,20 @@ export function registerUserCommands(program: Command, io: Io): void {
     });
 
   user
+    .command('unlock [name]')
+    .description("Lift the sign-in delays that failed attempts put on a user (from every address) and/or on an address (--address)")
+    .option('--address <ip>', 'the client address whose delays to lift, to every account (as `outflow audit` shows it)')
+    .option('--json', 'machine-readable output: {"user", "address", "cleared"}')
+    .action(async (name: string | undefined, opts, command: Command) => {
+      const result = await withClient(command, (client) => client.unlockSignIns({ user: name, address: opts.address }));
+      if (opts.json) printJson(io, result);
+      else {
+        const what = [result.user ? `"${result.user}"` : '', result.address ? `address ${result.address}` : ''].filter(Boolean).join(' and of ');
+        io.out(result.cleared > 0 ? `Lifted the sign-in delays of ${what}.` : `No sign-in delays held ${what} back; nothing to lift.`);
+      }
+    });
+
+  user
     .command('set-role <name> <role>')
     .description('Change a user\'s role: admin | contributor | viewer')
     .option('--json', 'machine-readable output')

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metadataBackends } from '../../../test/support/postgres.ts';
 import type { MetadataStore } from './db.ts';
-import { clearLoginFailures, countLoginAttempt, forgiveLoginAttempt, getLoginFailures } from './login-failures.ts';
+import { clearLoginFailures, clearLoginFailuresWhere, forgiveLoginAttempt, getLoginFailures, replaceLoginFailures } from './login-failures.ts';
 import { createSession, findSession, pruneSessions, removeUserSessions, touchSession } from './sessions.ts';
 import { countApiTokens, createApiToken, findActiveApiToken, listActiveApiTokens, revokeApiToken, revokeUserApiTokens, touchApiToken } from './tokens.ts';
 import { countUsers, createUser, getUserByName, listUsers, readPasswordHash, removeUser, updateUserRole } from './users.ts';
@@ -72,20 +72,27 @@ describe.each(backends)('accounts in the metadata store on %s', (_name, open, av
     expect(await findSession(store.db, '1'.repeat(64))).toBeUndefined();
   });
 
-  test('counts sign-in attempts in a fixed window that starts over once it has passed', async () => {
-    const start = new Date('2026-11-29T10:00:00.000Z');
-    const windowMs = 15 * 60_000;
-    expect(await countLoginAttempt(store.db, 'account:eve', start, windowMs)).toEqual({ failures: 1, windowStartedAt: start.toISOString() });
-    expect((await countLoginAttempt(store.db, 'account:eve', new Date(start.getTime() + 60_000), windowMs)).failures).toBe(2);
-    expect((await countLoginAttempt(store.db, 'account:eve', new Date(start.getTime() + windowMs - 1), windowMs)).failures).toBe(3);
-    const later = new Date(start.getTime() + windowMs);
-    expect(await countLoginAttempt(store.db, 'account:eve', later, windowMs)).toEqual({ failures: 1, windowStartedAt: later.toISOString() });
-    await forgiveLoginAttempt(store.db, 'account:eve');
-    expect(await getLoginFailures(store.db, 'account:eve')).toEqual({ failures: 0, windowStartedAt: later.toISOString() });
-    // Counted in one statement each: parallel attempts all count.
-    await Promise.all(Array.from({ length: 8 }, () => countLoginAttempt(store.db, 'account:eve', later, windowMs)));
-    expect((await getLoginFailures(store.db, 'account:eve'))?.failures).toBe(8);
-    await clearLoginFailures(store.db, 'account:eve');
-    expect(await getLoginFailures(store.db, 'account:eve')).toBeUndefined();
+  test('counts sign-in failures with a compare-and-set, so that of racing attempts exactly one takes a turn', async () => {
+    const at = '2026-11-29T10:00:00.000Z';
+    expect(await replaceLoginFailures(store.db, 'pair:eve|', undefined, { failures: 1, lastAttemptAt: at })).toBe(true);
+    // A second "first" attempt lost the race: the row exists now.
+    expect(await replaceLoginFailures(store.db, 'pair:eve|', undefined, { failures: 1, lastAttemptAt: at })).toBe(false);
+    const seen = (await getLoginFailures(store.db, 'pair:eve|'))!;
+    expect(seen).toEqual({ failures: 1, lastAttemptAt: at });
+    const outcomes = await Promise.all(Array.from({ length: 8 }, () => replaceLoginFailures(store.db, 'pair:eve|', seen, { failures: 2, lastAttemptAt: '2026-11-29T10:00:01.000Z' })));
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+    await forgiveLoginAttempt(store.db, 'pair:eve|');
+    expect(await getLoginFailures(store.db, 'pair:eve|')).toEqual({ failures: 1, lastAttemptAt: '2026-11-29T10:00:01.000Z' });
+    // Back at zero, the count is gone.
+    await forgiveLoginAttempt(store.db, 'pair:eve|');
+    expect(await getLoginFailures(store.db, 'pair:eve|')).toBeUndefined();
+
+    for (const key of ['pair:eve|10.0.0.1', 'pair:eve|10.0.0.2', 'pair:bob|10.0.0.1', 'address:10.0.0.1', 'pair:eve_|10.0.0.3']) {
+      await replaceLoginFailures(store.db, key, undefined, { failures: 3, lastAttemptAt: at });
+    }
+    expect((await clearLoginFailuresWhere(store.db, (k) => k.startsWith('pair:eve|'))).sort()).toEqual(['pair:eve|10.0.0.1', 'pair:eve|10.0.0.2']);
+    expect(await getLoginFailures(store.db, 'pair:eve_|10.0.0.3')).toBeDefined();
+    await clearLoginFailures(store.db, 'pair:bob|10.0.0.1');
+    expect(await getLoginFailures(store.db, 'pair:bob|10.0.0.1')).toBeUndefined();
   });
 });

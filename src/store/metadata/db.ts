@@ -128,7 +128,7 @@ export interface SessionsTable {
 export interface LoginFailuresTable {
   key: string;
   failures: number;
-  window_started_at: string;
+  last_attempt_at: string;
 }
 
 export interface AuditLogTable {

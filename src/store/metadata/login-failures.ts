@@ -1,42 +1,42 @@
-import { sql } from 'kysely';
 import type { Db } from './db.ts';
 
-export interface FailureWindow {
+/** The failed sign-ins counted under one key (`pair:<account>|<address>` or `address:<address>`). */
+export interface FailureCount {
   failures: number;
-  windowStartedAt: string;
+  lastAttemptAt: string;
 }
 
-/** The attempts counted under `key` in its current window, or undefined when none. */
-export async function getLoginFailures(db: Db, key: string): Promise<FailureWindow | undefined> {
+/** The attempts counted under `key`, or undefined when none. */
+export async function getLoginFailures(db: Db, key: string): Promise<FailureCount | undefined> {
   const row = await db.selectFrom('login_failures').selectAll().where('key', '=', key).executeTakeFirst();
-  return row ? { failures: Number(row.failures), windowStartedAt: row.window_started_at } : undefined;
+  return row ? { failures: Number(row.failures), lastAttemptAt: row.last_attempt_at } : undefined;
 }
 
 /**
- * Counts one sign-in attempt under `key`, before its password is checked, and returns the window after
- * counting; a success takes it back (`forgiveLoginAttempt`). Counting first, in one atomic statement, means
- * a burst of parallel guesses cannot all pass the check before the first failure is recorded. The window is
- * fixed: once `windowMs` has passed since it started, the next attempt starts a new one at 1.
+ * Replaces the count read as `seen` (undefined: no row) by `next`, only if nobody changed it since: a
+ * compare-and-set, so that of several sign-ins racing for one turn exactly one gets it (the others read again
+ * and find the new count). Works the same on SQLite and PostgreSQL. False when another attempt came first.
  */
-export async function countLoginAttempt(db: Db, key: string, now: Date, windowMs: number): Promise<FailureWindow> {
-  const at = now.toISOString();
-  const expiredBefore = new Date(now.getTime() - windowMs).toISOString();
-  const restart = sql<boolean>`login_failures.window_started_at <= ${expiredBefore}`;
-  const row = await db
-    .insertInto('login_failures')
-    .values({ key, failures: 1, window_started_at: at })
-    .onConflict((oc) =>
-      oc.column('key').doUpdateSet({
-        failures: sql<number>`CASE WHEN ${restart} THEN 1 ELSE login_failures.failures + 1 END`,
-        window_started_at: sql<string>`CASE WHEN ${restart} THEN ${at} ELSE login_failures.window_started_at END`,
-      }),
-    )
-    .returning(['failures', 'window_started_at'])
-    .executeTakeFirstOrThrow();
-  return { failures: Number(row.failures), windowStartedAt: row.window_started_at };
+export async function replaceLoginFailures(db: Db, key: string, seen: FailureCount | undefined, next: FailureCount): Promise<boolean> {
+  if (!seen) {
+    const inserted = await db
+      .insertInto('login_failures')
+      .values({ key, failures: next.failures, last_attempt_at: next.lastAttemptAt })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .executeTakeFirst();
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+  const updated = await db
+    .updateTable('login_failures')
+    .set({ failures: next.failures, last_attempt_at: next.lastAttemptAt })
+    .where('key', '=', key)
+    .where('failures', '=', seen.failures)
+    .where('last_attempt_at', '=', seen.lastAttemptAt)
+    .executeTakeFirst();
+  return Number(updated.numUpdatedRows) === 1;
 }
 
-/** Takes back one counted attempt (it succeeded). */
+/** Takes back one counted attempt (it succeeded, or another key refused it). */
 export async function forgiveLoginAttempt(db: Db, key: string): Promise<void> {
   await db
     .updateTable('login_failures')
@@ -44,8 +44,21 @@ export async function forgiveLoginAttempt(db: Db, key: string): Promise<void> {
     .where('key', '=', key)
     .where('failures', '>', 0)
     .execute();
+  // A count back at zero says nothing: gone, like one never made.
+  await db.deleteFrom('login_failures').where('key', '=', key).where('failures', '<=', 0).execute();
 }
 
 export async function clearLoginFailures(db: Db, key: string): Promise<void> {
   await db.deleteFrom('login_failures').where('key', '=', key).execute();
+}
+
+/**
+ * Removes every count whose key `matches`; returns the keys removed. The table holds a row per recently failing
+ * account and address, so reading its keys is cheap, and exact (LIKE would need escaping that SQLite and
+ * PostgreSQL spell differently).
+ */
+export async function clearLoginFailuresWhere(db: Db, matches: (key: string) => boolean): Promise<string[]> {
+  const keys = (await db.selectFrom('login_failures').select('key').execute()).map((r) => r.key).filter(matches);
+  if (keys.length > 0) await db.deleteFrom('login_failures').where('key', 'in', keys).execute();
+  return keys;
 }

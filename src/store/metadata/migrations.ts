@@ -225,4 +225,11 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('runs').addColumn('cancel_requested_at', 'text').execute();
     },
   },
+  // Sign-ins are throttled with growing delays after each failure instead of being locked for a fixed window:
+  // what matters is when the last counted attempt was, not when a window started.
+  '0008_login_throttle': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('login_failures').renameColumn('window_started_at', 'last_attempt_at').execute();
+    },
+  },
 };
