@@ -78,12 +78,15 @@ describe('sign-in delays behind a reverse proxy', () => {
     const { password } = await createUser(admin, { name: 'vera', role: 'viewer' });
     const attacker = '203.0.113.66';
     const statuses: number[] = [];
-    for (let i = 0; i < 7; i++) statuses.push((await signIn('vera', `guess-${i}`, attacker)).status);
-    expect(statuses).toEqual([401, 401, 401, 401, 401, 401, 429]);
+    // Five free failures; then each one doubles the wait, so one of the next tries (at most a few, however slow
+    // this machine checks passwords) comes too early and is refused.
+    for (let i = 0; i < 15 && !statuses.includes(429); i++) statuses.push((await signIn('vera', `guess-${i}`, attacker)).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.at(-1)).toBe(429);
     // A client cannot pick its address: the proxy appends the one it saw, and only that one counts.
-    const spoofed = await signIn('vera', password, `198.51.100.7, ${attacker}`);
-    expect(spoofed.status).toBe(429);
-    expect(Number(spoofed.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect([401, 429]).toContain((await signIn('vera', 'guess-spoofed', `198.51.100.7, ${attacker}`)).status);
+    const failed = await outflow(server.home.dir, 'audit', '--action', 'session.login_failed', '--json');
+    expect(failed.json()[0]).toMatchObject({ target: 'vera', address: attacker });
 
     // Vera, behind the same proxy but from her own address, is not held back by the guesses.
     const vera = await signIn('vera', password, '198.51.100.7');
