@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import { getPath } from 'hono/utils/url';
@@ -103,6 +104,12 @@ export function createApi(deps: ApiDeps): ApiApp {
     },
   });
 
+  /** The client's address: the socket's peer, or what a trusted proxy says it forwarded for (client-address.ts). */
+  const requestAddress = (c: Context): string | undefined => {
+    const peer = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
+    return clientAddress(peer, c.req.header('x-forwarded-for'), deps.trustedProxies ?? NO_TRUSTED_PROXIES);
+  };
+
   app.onError((error, c) => sendError(c, error, deps.home.log));
   app.notFound((c) => c.json(errorBody('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at ${API_BASE}/openapi.json.`), 404));
 
@@ -129,7 +136,7 @@ export function createApi(deps: ApiDeps): ApiApp {
       rateLimitMiddleware({
         ...deps.rateLimits,
         sessionCookie: SESSION_COOKIE,
-        address: (c) => clientAddress(c.env as { incoming?: { socket?: { remoteAddress?: string } } }),
+        address: (c) => requestAddress(c),
         log: deps.home.log,
       }),
     );
@@ -150,8 +157,7 @@ export function createApi(deps: ApiDeps): ApiApp {
 
   // Authentication: a bearer token, or the session cookie plus its CSRF token on writes.
   app.use('/api/*', async (c, next) => {
-    const peer = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
-    const address = clientAddress(peer, c.req.header('x-forwarded-for'), deps.trustedProxies ?? NO_TRUSTED_PROXIES);
+    const address = requestAddress(c);
     c.set('address', address);
     if (PUBLIC.has(`${c.req.method} ${c.req.path}`)) return next();
     const header = c.req.header('authorization');
