@@ -21,7 +21,7 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
     --repeat N     rounds of every measurement; prints medians (default 1)
     --keep         keep the temporary folder
 
-  api            REST API latency at 50 clients, alone and during an SFTP export, and the export's slowdown
+  api            an SFTP export alone, under a steady 100 API requests/s and under 50 clients flat out: slowdown, API p50/p99
     --rows N       rows the SFTP export sends (default ${DEFAULT_API_ROWS.toLocaleString('en-US')})
     --repeat N     rounds of export without / with API load; prints medians (default 1)
     --keep         keep the temporary folder

@@ -76,10 +76,10 @@ beforeAll(async () => {
   await withHome(async (h) => {
     await loadEntity(h, 'Customer', path.join(work, 'customers.csv'), { key: 'profile_id' });
     // One segment per export: Iterable lists are named after the segment.
-    for (const name of ['paced-a', 'paced-b', 'killed', 'drained', 'scheduled']) await createSegment(h, { name, entity: 'Customer', where: 'profile_id > 0' });
+    for (const name of ['paced-a', 'paced-b', 'killed', 'drained', 'scheduled', 'handover']) await createSegment(h, { name, entity: 'Customer', where: 'profile_id > 0' });
     await refreshSegments(h);
     await createConnection(h, { type: 'iterable', name: 'iterable', config: { apiKey: KEY, baseUrl: iterable.url, requestsPerSecond: LIMIT }, acceptPrivacyTerms: true });
-    for (const name of ['paced-a', 'paced-b', 'killed', 'drained', 'scheduled']) {
+    for (const name of ['paced-a', 'paced-b', 'killed', 'drained', 'scheduled', 'handover']) {
       await createExport(h, { name, connection: 'iterable', segments: [name], config: { mapping: { email: 'email' }, syncMode: 'full' } });
     }
   });
@@ -229,6 +229,44 @@ describe('outflow worker processes on one queue', () => {
     // Nothing skipped; at most the batches in flight at the kill were sent twice.
     expect(subscribed('killed')).toBeGreaterThanOrEqual(ROWS);
     expect(subscribed('killed') - ROWS).toBeLessThanOrEqual(IN_FLIGHT * BATCH);
+  }, 240_000);
+
+  it('SIGKILL with the default lock: readers see the run `running` until another worker takes it over, within 15 s; `--follow` ends with the resumed run', async () => {
+    // The deployment's defaults (lock 8 s, stalled check every 3.2 s), not the short ones of the other cases.
+    const { OUTFLOW_WORKER_LOCK_MS: _lock, OUTFLOW_WORKER_STALLED_CHECK_MS: _check, ...defaults } = env;
+    workers.push(await startWorkerProcess(newHome('w8'), defaults, ['--concurrency', '1']));
+    workers.push(await startWorkerProcess(newHome('w9'), defaults, ['--concurrency', '1']));
+    const id = await queueRun('handover');
+    const pid = await holderOf(id);
+    await until('batches to go out', async () => (await runView(id)).sent >= 3 * BATCH);
+    const serverHome = server!.child.spawnargs[server!.child.spawnargs.indexOf('--home') + 1]!;
+    const followed = outflow(serverHome, 'run', 'show', id, '--follow', '--json');
+    const victim = workers.find((w) => w.child.pid === pid)!;
+    const killedAt = Date.now();
+    await victim.kill();
+    // What a script polling the run sees from the kill until the run that continues it has started.
+    const seen: Array<{ status: string; code?: string; resumedBy?: string }> = [];
+    let next: RunView | undefined;
+    await until(
+      'another worker to take the run over',
+      async () => {
+        const view = (await runView(id)) as RunView & { resumedBy?: string };
+        seen.push({ status: view.status, code: view.error?.code, resumedBy: view.resumedBy });
+        if (!view.resumedBy) return false;
+        next = await runView(view.resumedBy);
+        return next.status === 'running' || next.status === 'succeeded';
+      },
+      60_000,
+    );
+    expect(seen.filter((v) => v.status !== 'running' && !v.resumedBy), JSON.stringify(seen)).toEqual([]);
+    expect(seen.at(-1)).toMatchObject({ status: 'failed', code: 'interrupted', resumedBy: next!.id });
+    const startedAt = Date.parse((next as RunView & { startedAt: string }).startedAt);
+    expect(startedAt - killedAt, 'takeover after the kill (ms)').toBeLessThanOrEqual(15_000);
+    // `run show --follow` on the killed run ends with the run that continued it.
+    const result = await followed;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toMatchObject({ id: next!.id, status: 'succeeded', resumedFrom: id, sent: ROWS });
+    expect(new Set(listMembers('handover'))).toEqual(new Set(everyone()));
   }, 240_000);
 
   it('SIGTERM drains a worker: its run stops at a batch boundary, goes back to the queue, and the other worker finishes it', async () => {

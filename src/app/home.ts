@@ -30,6 +30,12 @@ export interface Home extends Services {
   actor: Actor;
   metadata: MetadataStore;
   /**
+   * Scale-out mode (`OUTFLOW_REDIS_URL`): runs execute in `outflow worker`s, and a run whose worker died is
+   * taken over by another one (BullMQ's stalled-job check), which alone marks it interrupted. Readers then
+   * leave such a run `running` instead of reaping it as failed.
+   */
+  distributed?: boolean;
+  /**
    * Set by `outflow serve`: work that reads every member runs in the runner process (see server/runner.ts),
    * not on the event loop that answers the API.
    */
@@ -136,6 +142,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   if (uploads.length > 0) log.info({ folders: uploads }, 'removed entity uploads of servers that were killed');
   return {
     dir,
+    distributed: Boolean(redisUrl),
     actor: options.actor ?? actorFromEnv(env),
     metadata,
     db: metadata.db,

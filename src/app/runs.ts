@@ -34,6 +34,12 @@ export interface RunSummary {
   notAttempted: number;
   rejections: Array<{ source: string; key: string; code: string; reason: string }>;
   warnings: string[];
+  /**
+   * Scale-out mode: the worker executing this `running` run stopped answering (no heartbeat for this long);
+   * another worker takes it over from its checkpoint within seconds. The run then ends `failed`/`interrupted`
+   * with `resumedBy` naming the run that continues it.
+   */
+  handover?: { since: string; message: string };
   queuedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -47,6 +53,7 @@ export async function summarizeRun(home: Home, run: Run, options: { rejections?:
   const ended = run.status === 'failed' || run.status === 'cancelled';
   const superseded = ended ? await supersedingRun(home, run) : null;
   const resumedBy = superseded?.resumedBy ? superseded.id : undefined;
+  const handover = run.status === 'running' && home.distributed ? await handoverOf(home, run.id) : null;
   return {
     id: run.id,
     export: run.exportName,
@@ -64,10 +71,23 @@ export async function summarizeRun(home: Home, run: Run, options: { rejections?:
     notAttempted: run.notAttempted,
     rejections,
     warnings: run.warnings,
+    ...(handover ? { handover } : {}),
     queuedAt: run.queuedAt,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     ...(run.error ? { error: superseded ? supersededError(run.error, superseded) : run.error } : {}),
+  };
+}
+
+/** A scale-out run whose heartbeat is stale: its worker died and another one is taking it over. */
+async function handoverOf(home: Home, runId: string): Promise<RunSummary['handover'] | null> {
+  const row = await home.db.selectFrom('runs').select('heartbeat_at').where('id', '=', runId).executeTakeFirst();
+  const beat = row?.heartbeat_at ? Date.parse(row.heartbeat_at) : NaN;
+  if (!Number.isFinite(beat) || home.now().getTime() - beat < STALE_AFTER_MS) return null;
+  const since = new Date(beat).toISOString();
+  return {
+    since,
+    message: `The worker executing this run stopped answering at ${since}; another worker takes it over from its checkpoint (it then ends interrupted, with resumedBy naming the run that continues it).`,
   };
 }
 
@@ -173,7 +193,10 @@ function parseSince(value: string | undefined): string | undefined {
  * (see {@link recoverInterruptedRuns}), or `outflow run resume <id>` does it now. Every command that reads a
  * run calls this first, so a dead run never shows as `running` for longer than that.
  */
-export async function reapStaleRuns(home: Home, staleMs = STALE_AFTER_MS, only?: string): Promise<string[]> {
+export async function reapStaleRuns(home: Home, staleMs = STALE_AFTER_MS, only?: string, options: { takeover?: boolean } = {}): Promise<string[]> {
+  // Scale-out: the worker that takes the run over marks it interrupted and resumes it at once; until then a
+  // reader shows it `running` (with `handover`), never `failed` while another worker is about to continue it.
+  if (home.distributed && !options.takeover) return [];
   const cutoff = new Date(home.now().getTime() - staleMs).toISOString();
   let query = home.db
     .selectFrom('runs')

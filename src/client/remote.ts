@@ -117,7 +117,8 @@ export function remoteClient(url: string, token: string): OutflowClient {
  * run), aborting cancels the run on the server, as Ctrl-C does for a run in this process; otherwise it only
  * stops following.
  */
-async function follow(http: Http, id: string, watch: RunWatch, owned: boolean): Promise<RunSummary> {
+async function follow(http: Http, runId: string, watch: RunWatch, owned: boolean): Promise<RunSummary> {
+  let id = runId;
   const warned = new Set<string>();
   let cancelled = false;
   for (;;) {
@@ -128,6 +129,12 @@ async function follow(http: Http, id: string, watch: RunWatch, owned: boolean): 
     const run = await http.request<RunSummary & { rejectionsTotal?: number }>('GET', `/api/v1/runs/${p(id)}`);
     watch.observer.onProgress?.({ rowsDone: run.rowsDone, rowsTotal: run.rows });
     for (const w of run.warnings) if (!warned.has(w) && warned.add(w)) watch.observer.onWarning?.(w);
+    // Its process died and another one continues it from its checkpoint (a runner or worker took it over):
+    // follow the run that continues it, so the command ends with how the work ended, not with the handover.
+    if (run.status === 'failed' && run.error?.code === 'interrupted' && run.resumedBy && !watch.signal.aborted) {
+      id = run.resumedBy;
+      continue;
+    }
     if ((run.status !== 'queued' && run.status !== 'running') || (!owned && watch.signal.aborted)) {
       // The summary a run in this process returns: without the total the detail view adds.
       const { rejectionsTotal: _total, ...summary } = run;

@@ -5,7 +5,7 @@ import { openHome, type Home, type OpenHomeOptions } from '../app/home.ts';
 import { queueResume } from '../app/exports.ts';
 import { reapStaleRuns, runActor } from '../app/runs.ts';
 import { ConfigError, ConflictError, NotFoundError, OutflowError } from '../domain/errors.ts';
-import { executeRun, STALE_AFTER_MS } from '../engine/run-export.ts';
+import { executeRun, HEARTBEAT_MS, STALE_AFTER_MS } from '../engine/run-export.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import { getRun, transitionRun } from '../store/metadata/runs.ts';
 import { BullRunQueue, describeProcess, keys, QUEUE_NAME, queueSettings, redisConnection, type QueueSettings, type RunJob } from '../queue/bull.ts';
@@ -15,6 +15,11 @@ import { createPartWorker } from './part-worker.ts';
 
 /** How often a worker renews its key in Redis (what `outflow status` lists); the key lives three beats. */
 const PRESENCE_MS = 5_000;
+/**
+ * BullMQ's job lock: renewed every half of it; a killed worker's job is found stalled by the next check after
+ * it expires. 8 s with a check every ~3 s: another worker takes a killed worker's run over within ~12 s.
+ */
+export const DEFAULT_LOCK_MS = 8_000;
 /** How often a worker looks again at a run another process still holds (its heartbeat is fresh). */
 const WAIT_POLL_MS = 1_000;
 
@@ -22,10 +27,10 @@ export interface RunWorkerOptions {
   concurrency?: number;
   /**
    * BullMQ's job lock: a worker that stops renewing it for this long (killed, machine lost) has its job moved
-   * back to the queue by the stalled-job check of the other workers. `OUTFLOW_WORKER_LOCK_MS`, default 30 s.
+   * back to the queue by the stalled-job check of the other workers. `OUTFLOW_WORKER_LOCK_MS`, default 8 s.
    */
   lockMs?: number;
-  /** How often each worker checks for stalled jobs; default: `OUTFLOW_WORKER_STALLED_CHECK_MS`, else 15 s. */
+  /** How often each worker checks for stalled jobs; default: `OUTFLOW_WORKER_STALLED_CHECK_MS`, else 40 % of the lock (3.2 s). */
   stalledCheckMs?: number;
   /** Parts of file runs (any worker's) this process renders at once; default `OUTFLOW_WORKER_PARTS`, else 2. */
   partConcurrency?: number;
@@ -68,8 +73,12 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
   const env = process.env;
   const id = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const concurrency = Math.max(1, options.concurrency ?? 2);
-  const lockMs = options.lockMs ?? positiveMs(env, 'OUTFLOW_WORKER_LOCK_MS') ?? 30_000;
-  const stalledCheckMs = options.stalledCheckMs ?? positiveMs(env, 'OUTFLOW_WORKER_STALLED_CHECK_MS') ?? Math.max(1_000, Math.floor(lockMs / 2));
+  const lockMs = options.lockMs ?? positiveMs(env, 'OUTFLOW_WORKER_LOCK_MS') ?? DEFAULT_LOCK_MS;
+  const stalledCheckMs = options.stalledCheckMs ?? positiveMs(env, 'OUTFLOW_WORKER_STALLED_CHECK_MS') ?? Math.max(1_000, Math.floor(lockMs / 2.5));
+  // A job that came back after its lock expired was not renewed for `lockMs`: its worker is dead or frozen,
+  // and the run's heartbeat (every HEARTBEAT_MS) is as old. Waiting for the full STALE_AFTER_MS on top of the
+  // lock would leave the run unattended for twice as long.
+  const deadAfterMs = Math.max(HEARTBEAT_MS + 2_000, Math.min(STALE_AFTER_MS, lockMs));
   const startedAt = new Date().toISOString();
   const active = new Map<string, AbortController>();
   const system = { name: 'outflow', role: 'admin' as const, via: 'api' as const };
@@ -137,7 +146,7 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
       if (run.status === 'running') {
         const row = await home.db.selectFrom('runs').select('heartbeat_at').where('id', '=', runId).executeTakeFirst();
         const beatAt = row?.heartbeat_at ? Date.parse(row.heartbeat_at) : 0;
-        if (Date.now() - beatAt < STALE_AFTER_MS) {
+        if (Date.now() - beatAt < deadAfterMs) {
           await sleep(WAIT_POLL_MS, controller.signal).catch(() => {});
           continue;
         }
@@ -145,8 +154,25 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
           await transitionRun(home.db, runId, 'cancelled', { error: { code: 'cancelled', message: 'The run was cancelled after the worker executing it had stopped; what it sent stays at the destination.' } }).catch(ignoreConflict);
           continue;
         }
-        // Its worker is gone: the same reaping as every command that reads a run, then the recovery below.
-        await reapStaleRuns(home, STALE_AFTER_MS, runId);
+        // Its worker is gone: mark it interrupted and queue the run that continues it from its checkpoint in one
+        // transaction, so that no reader ever sees it failed without the run that takes it over.
+        const next = await home.db.transaction().execute(async (db) => {
+          const scoped = { ...home, db, actor: system };
+          if ((await reapStaleRuns(scoped, deadAfterMs, runId, { takeover: true })).length === 0) return null;
+          try {
+            return await queueResume(scoped, runId, 'recovery');
+          } catch (error) {
+            // Superseded, another run of the export active, or the export is gone: it stays interrupted.
+            if (!(error instanceof OutflowError)) throw error;
+            home.log.info({ runId, code: error.code }, `not resuming run: ${error.message}`);
+            return null;
+          }
+        });
+        if (next) {
+          await producer.enqueue(next.id);
+          home.log.info({ runId, resumedAs: next.id }, 'took over a run whose worker died; resuming it from its checkpoint');
+          return { resumedAs: next.id };
+        }
         continue;
       }
       if (run.status === 'failed' && run.error?.code === 'interrupted' && !(await cancelRequested(runId))) {
