@@ -226,3 +226,20 @@ describe('with a PostgreSQL profile store', () => {
     expect(await planConfig(pgHome, input(text))).toMatchObject({ changes: [], problems: [], warnings: [] });
   });
 });
+
+describe('webhooks', () => {
+  it("plans an export's and the home's webhook URL as a secret, and changes nothing when only the stored URL is the same", async () => {
+    const resolve = mapResolver({ '${env:SFTP_PASSWORD}': 'pw-secret-1', '${env:HOOK}': 'https://93.184.216.34/hooks/secret-part-1' });
+    const withHooks = base
+      .replace('config: { rowsPerFile: 1000 }', 'config: { rowsPerFile: 1000, notify: { url: "${env:HOOK}", on: [failed] } }')
+      .concat('notify: { url: "${env:HOOK}", on: [failed, recovered] }\n');
+    const plan = await applyConfig(home, input(withHooks, { resolve }));
+    expect(plan.problems).toEqual([]);
+    expect(plan.changes.find((c) => c.kind === 'export')!.fields).toEqual([{ field: 'config.notify', secret: true, to: '(set)' }]);
+    expect(plan.changes.find((c) => c.kind === 'notify')).toMatchObject({ action: 'create', fields: [{ field: 'url', secret: true, to: '(set)' }, { field: 'on', to: ['failed', 'recovered'] }] });
+    expect(JSON.stringify(plan)).not.toContain('secret-part-1');
+    expect(await planConfig(home, input(withHooks, { resolve }))).toMatchObject({ changes: [], problems: [] });
+    const rotated = await planConfig(home, input(withHooks, { resolve: mapResolver({ '${env:SFTP_PASSWORD}': 'pw-secret-1', '${env:HOOK}': 'https://93.184.216.34/hooks/secret-part-2' }) }));
+    expect(rotated.changes.map((c) => `${c.kind}: ${c.fields.map((f) => f.field).join(',')}`)).toEqual(['export: config.notify', 'notify: url']);
+  });
+});

@@ -308,16 +308,7 @@ class Planner {
         this.plan.problems.push(problemAt(this.source, [...at, 'type'], `connection "${entry.name}" is a ${current.type} connection; its type cannot change. Give the new one another name (and remove the old one with --prune).`));
         return;
       }
-      const stored: Record<string, unknown> = { ...current.config, ...current.secrets };
-      const wanted = normalizeConnectionConfig(entry);
-      const fields: FieldChange[] = [];
-      const patch: Record<string, unknown> = {};
-      for (const key of [...new Set([...Object.keys(stored), ...Object.keys(wanted)])].sort()) {
-        if (same(stored[key], wanted[key])) continue;
-        fields.push(this.field(`config.${key}`, stored[key], wanted[key], isSecretKey(entry, key) || hasReference(rawConfig[key])));
-        // What the file leaves out goes back to its default, as if the connection were made from the file.
-        patch[key] = key in entry.config ? entry.config[key] : null;
-      }
+      const { fields, patch } = this.configChanges({ ...current.config, ...current.secrets }, normalizeConnectionConfig(entry), entry.config, (key) => isSecretKey(entry, key) || hasReference(rawConfig[key]));
       const usableBy = entry.usableBy ?? 'admins';
       if (usableBy !== current.usableBy) fields.push({ field: 'usableBy', from: current.usableBy, to: usableBy });
       if (fields.length === 0) return;
@@ -405,21 +396,17 @@ class Planner {
       const sourceKind = entry.entities?.length ? 'entities' : 'segments';
       const sources = (sourceKind === 'entities' ? entry.entities : entry.segments) ?? [];
       if (current.sourceKind !== sourceKind || !same(current.sources, sources)) fields.push(this.field(sourceKind, current.sources, sources));
-      const stored = normalizeExportConfig(current.config);
-      const wanted = normalizeExportConfig(entry.config);
-      const patch: Record<string, unknown> = {};
-      for (const key of [...new Set([...Object.keys(stored), ...Object.keys(wanted)])].sort()) {
-        if (key === 'notify') {
-          const storedNotify = current.notifyUrl ? { ...(stored.notify as object), url: current.notifyUrl } : undefined;
-          const wantedNotify = wanted.notify === undefined ? undefined : { ...(wanted.notify as object), on: parseNotifyOn(wanted.notify) };
-          if (same(storedNotify, wantedNotify)) continue;
-          fields.push({ field: 'config.notify', secret: true, ...(storedNotify ? { from: '(set)' } : {}), ...(wantedNotify ? { to: '(set)' } : {}) });
-          patch.notify = entry.config.notify ?? null;
-          continue;
-        }
-        if (same(stored[key], wanted[key])) continue;
-        fields.push(this.field(`config.${key}`, stored[key], wanted[key], secretField(key)));
-        patch[key] = key in entry.config ? entry.config[key] : null;
+      const { notify: storedNotify, ...stored } = normalizeExportConfig(current.config);
+      const { notify: wantedNotify, ...wanted } = normalizeExportConfig(entry.config);
+      const settings = this.configChanges(stored, wanted, entry.config, secretField);
+      fields.push(...settings.fields);
+      const patch = settings.patch;
+      // The webhook's URL is a secret: compared with the stored one, shown only as changed.
+      const notifyBefore = current.notifyUrl ? { ...(storedNotify as object), url: current.notifyUrl } : undefined;
+      const notifyAfter = wantedNotify === undefined ? undefined : { ...(wantedNotify as object), on: parseNotifyOn(wantedNotify) };
+      if (!same(notifyBefore, notifyAfter)) {
+        fields.push(this.field('config.notify', notifyBefore, notifyAfter, true));
+        patch.notify = entry.config.notify ?? null;
       }
       const definitionChanged = fields.length > 0;
       fields.push(...scheduleFields);
@@ -524,6 +511,21 @@ class Planner {
       ],
       run: (home) => setHomeNotify(home, wanted),
     });
+  }
+
+  /**
+   * The settings that differ between the home and the file, and the patch that makes the home match: what the
+   * file leaves out goes back to its default (`null`), as if the item were made from the file.
+   */
+  private configChanges(stored: Record<string, unknown>, wanted: Record<string, unknown>, written: Record<string, unknown>, secret: (key: string) => boolean) {
+    const fields: FieldChange[] = [];
+    const patch: Record<string, unknown> = {};
+    for (const key of [...new Set([...Object.keys(stored), ...Object.keys(wanted)])].sort()) {
+      if (same(stored[key], wanted[key])) continue;
+      fields.push(this.field(`config.${key}`, stored[key], wanted[key], secret(key)));
+      patch[key] = key in written ? written[key] : null;
+    }
+    return { fields, patch };
   }
 
   private field(field: string, from: unknown, to: unknown, secret = false): FieldChange {
