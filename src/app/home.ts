@@ -18,7 +18,7 @@ import { duckDbMemoryFromEnv } from '../store/profile/duckdb-memory.ts';
 import { lazyProfileStore } from '../store/profile/lazy.ts';
 import { openPostgresProfileStore, parseProfilesUrl } from '../store/profile/postgres-store.ts';
 import { createStream as createRotatingStream } from 'rotating-file-stream';
-import { createSecretBox, loadSecretKey } from '../store/secret-box.ts';
+import { createSecretBox, keyCheck, loadSecretKey } from '../store/secret-box.ts';
 
 /**
  * An Outflow home: the directory holding the embedded stores (`metadata.sqlite`, `profiles.duckdb`), the
@@ -40,6 +40,8 @@ export interface Home extends Services {
    * not on the event loop that answers the API.
    */
   offload?: { dryRun(exportId: string, options: { fullResync?: boolean }): Promise<DryRunReport> };
+  /** Where the data and the key live, for `outflow backup` (what it can copy, and whether the key is a file). */
+  storage: { profiles: 'duckdb' | 'postgres'; key: 'file' | 'environment'; keyCheck: string };
   close(): Promise<void>;
   /**
    * Set while the use cases run inside one metadata transaction (`outflow apply`): work on the profile store,
@@ -127,7 +129,8 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const memory = duckDbMemoryFromEnv(env, path.join(tmpDir, 'duckdb'));
   const logFile = options.log ? null : openLogFile(path.join(dir, 'logs'));
   const log = options.log ?? createLogger({ stream: logFile! });
-  const box = createSecretBox(loadSecretKey(dir, env));
+  const key = loadSecretKey(dir, env);
+  const box = createSecretBox(key);
   const metadata = await openMetadataStore({ url: env.OUTFLOW_DATABASE_URL, sqlitePath: path.join(dir, 'metadata.sqlite') });
   // OUTFLOW_PROFILES_URL=postgres://… moves the profiles to PostgreSQL (workers on other machines read them
   // there); unset, they stay in the home's DuckDB file. Checked now, so a bad URL fails every command at once.
@@ -145,6 +148,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     distributed: Boolean(redisUrl),
     actor: options.actor ?? actorFromEnv(env),
     metadata,
+    storage: { profiles: profilesUrl ? 'postgres' : 'duckdb', key: env.OUTFLOW_SECRET_KEY ? 'environment' : 'file', keyCheck: keyCheck(key) },
     db: metadata.db,
     box,
     profiles,

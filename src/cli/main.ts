@@ -7,6 +7,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerStatusCommand, registerWorkerCommand } from './commands/worker.ts';
 import { registerAuditCommand } from './commands/audit.ts';
+import { registerBackupCommands } from './commands/backup.ts';
 import { registerDestinationCommands } from './commands/destinations.ts';
 import { registerExportCommands, registerRefreshCommand } from './commands/export.ts';
 import { registerRunCommands } from './commands/run.ts';
@@ -59,6 +60,7 @@ export function buildProgram(io: Io): Command {
   registerStatusCommand(program, io);
   registerAuditCommand(program, io);
   registerConfigCommands(program, io);
+  registerBackupCommands(program, io);
   // Every sub-command takes --home too, so it can stand anywhere on the line.
   const addHome = (command: Command) => {
     for (const sub of command.commands) {

@@ -27,6 +27,7 @@ export interface ConfigRequest {
   references: Record<string, string>;
   prune: boolean;
 }
+import type { BackupResult } from '../app/backup.ts';
 
 /** How a command watches a run it started or follows: progress and warnings as they come; abort to cancel. */
 export interface RunWatch {
@@ -112,6 +113,8 @@ export interface OutflowClient {
   createToken(input: { user?: string; name?: string }): Promise<CreatedToken>;
   listTokens(): Promise<TokenView[]>;
   revokeToken(idOrName: string): Promise<TokenView>;
+  /** Backs the home up into `target` (a folder on the machine holding the home: the server's, through one). */
+  backup(input: { target: string; withoutKey?: boolean }): Promise<BackupResult>;
 
   /** The home's configuration as a YAML file, secrets as references. */
   exportConfig(): Promise<{ yaml: string; variables: string[] }>;

@@ -15,6 +15,7 @@ import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
 import { BullRunQueue, queueSettings } from '../queue/bull.ts';
 import { showStatusWithoutServer } from '../app/status.ts';
+import { backupHome } from '../app/backup.ts';
 import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole, unlockSignIns } from '../app/users.ts';
 
 const FOLLOW_POLL_MS = 500;
@@ -127,6 +128,7 @@ export function localClient(home: Home): OutflowClient {
     exportConfig: () => exportConfig(home),
     planConfig: (r) => planConfig(home, { text: r.document, file: r.file, resolve: mapResolver(r.references), prune: r.prune }),
     applyConfig: (r) => applyConfig(home, { text: r.document, file: r.file, resolve: mapResolver(r.references), prune: r.prune }),
+    backup: (input) => backupHome(home, input),
     close: () => home.close(),
   };
 }

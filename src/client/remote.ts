@@ -107,6 +107,7 @@ export function remoteClient(url: string, token: string): OutflowClient {
     exportConfig: () => http.request('GET', '/api/v1/config'),
     planConfig: (request) => http.request('POST', '/api/v1/config/plan', { body: request }),
     applyConfig: (request) => http.request('POST', '/api/v1/config/apply', { body: request }),
+    backup: (input) => http.request('POST', '/api/v1/backup', { body: { path: input.target, ...(input.withoutKey ? { withoutKey: true } : {}) } }),
     close: async () => {},
   };
   return client;

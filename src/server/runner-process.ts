@@ -261,6 +261,8 @@ export class RunnerProcess implements RunDispatcher {
       copyCsv: (source, range, { signal, ...options }, target) => this.call('copyCsv', [source, range, options, target], signal),
       readMembers: (source, columns, afterKey, chunkRows) => this.stream('readMembers', [source, columns, afterKey, chunkRows]),
       useStreamingResources: () => call('useStreamingResources'),
+      // The runner owns the DuckDB file: it writes the copy, on a connection of its own, while runs go on.
+      backupTo: (file) => call('backupTo', file),
       segmentIsStale: (segmentId, entity) => call('segmentIsStale', segmentId, entity),
       sync: {
         hasTable: (name) => call('sync.hasTable', name),

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../domain/errors.ts';
@@ -36,7 +36,16 @@ export function loadSecretKey(home: string, env: NodeJS.ProcessEnv = process.env
   }
 }
 
-function keyFromText(text: string): Buffer {
+/**
+ * A short fingerprint of the key (an HMAC of a fixed text under it): a backup records it, so a restore can tell
+ * a wrong key before anything is written, without decrypting anything or revealing the key.
+ */
+export function keyCheck(key: Buffer): string {
+  return createHmac('sha256', key).update('outflow backup key check').digest('hex').slice(0, 16);
+}
+
+/** The key a key file or OUTFLOW_SECRET_KEY holds. */
+export function keyFromText(text: string): Buffer {
   if (/^[0-9a-f]{64}$/i.test(text)) return Buffer.from(text, 'hex');
   const base64 = Buffer.from(text, 'base64');
   if (base64.length === 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(text)) return base64;

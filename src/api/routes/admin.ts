@@ -1,9 +1,25 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { listAuditEntries } from '../../app/audit.ts';
+import { backupHome } from '../../app/backup.ts';
 import { describeDestinations } from '../../app/destinations.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { AuditEntryView, DestinationView } from '../schemas.ts';
-import { commonErrors, jsonResponse, security, unprocessable } from './route.ts';
+import { commonErrors, jsonBody, jsonResponse, security, unprocessable } from './route.ts';
+
+const BackupView = z
+  .object({
+    path: z.string(),
+    format: z.literal('outflow-backup'),
+    version: z.literal(1),
+    takenAt: z.string(),
+    schemaVersion: z.string(),
+    files: z.array(z.object({ name: z.string(), bytes: z.number() })),
+    key: z.enum(['included', 'left-out', 'environment']),
+    keyCheck: z.string(),
+    keyNote: z.string(),
+    runsInProgress: z.array(z.string()),
+  })
+  .openapi('Backup');
 
 export function registerAdminRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
@@ -39,5 +55,23 @@ export function registerAdminRoutes(app: ApiApp, deps: ApiDeps): void {
       responses: { 200: jsonResponse(z.array(AuditEntryView), 'Entries'), ...commonErrors, ...unprocessable },
     }),
     async (c) => c.json(await listAuditEntries(homeFor(deps, c), c.req.valid('query')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/backup',
+      tags: ['Admin'],
+      security,
+      summary: "Backs the home up into a new or empty folder on the server's machine, while it serves and runs (administrators; audited)",
+      description:
+        'Writes metadata.sqlite (SQLite online backup), profiles.duckdb (one DuckDB snapshot), secret.key unless `withoutKey`, and backup.json. Refused (422) when the home keeps its data in PostgreSQL: use pg_dump.',
+      request: jsonBody(z.object({ path: z.string().min(1).max(4096), withoutKey: z.boolean().optional() })),
+      responses: { 200: jsonResponse(BackupView, 'The backup written'), ...commonErrors, ...unprocessable },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      return c.json(await backupHome(homeFor(deps, c), { target: body.path, withoutKey: body.withoutKey ?? false }), 200);
+    },
   );
 }

@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql, t
 import pg from 'pg';
 import { ConfigError, OutflowError } from '../../domain/errors.ts';
 import { migrations } from './migrations.ts';
+import { POSTGRES_BACKUP_ADVICE } from '../postgres-backup.ts';
 
 export interface ConnectionsTable {
   id: string;
@@ -190,6 +191,11 @@ export type Db = Kysely<MetadataSchema>;
 export interface MetadataStore {
   db: Db;
   dialect: 'sqlite' | 'postgres';
+  /**
+   * Writes a consistent copy of the SQLite store to `file` while it stays in use (SQLite's online backup), for
+   * `outflow backup`. A PostgreSQL store says to use pg_dump instead.
+   */
+  backup(file: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -210,6 +216,7 @@ export async function openMetadataStore(options: {
   let db: Db;
   let dialect: MetadataStore['dialect'];
   let where: string;
+  let backup: MetadataStore['backup'];
   if (options.url && /^postgres(ql)?:\/\//.test(options.url)) {
     const pool = new pg.Pool({
       connectionString: options.url,
@@ -230,6 +237,9 @@ export async function openMetadataStore(options: {
     db = new Kysely<MetadataSchema>({ dialect: new PostgresDialect({ pool }) });
     dialect = 'postgres';
     where = 'the PostgreSQL database of OUTFLOW_DATABASE_URL';
+    backup = async () => {
+      throw new ConfigError('invalid_settings', POSTGRES_BACKUP_ADVICE);
+    };
   } else {
     const file = options.sqlitePath ?? ':memory:';
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -241,6 +251,11 @@ export async function openMetadataStore(options: {
     db = new Kysely<MetadataSchema>({ dialect: new TransactionalSqliteDialect({ database: sqlite }) });
     dialect = 'sqlite';
     where = file;
+    // The online backup API copies pages while this connection keeps writing (its own writes reach the copy);
+    // the result is one consistent state of the database.
+    backup = async (target) => {
+      await sqlite.backup(target);
+    };
   }
   try {
     await migrate(db, dialect, options.migrations ?? migrations, where);
@@ -248,7 +263,7 @@ export async function openMetadataStore(options: {
     await db.destroy();
     throw error;
   }
-  return { db, dialect, close: () => db.destroy() };
+  return { db, dialect, backup, close: () => db.destroy() };
 }
 
 /** The schema version this code writes: the name of its last migration. */

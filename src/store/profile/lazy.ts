@@ -26,6 +26,7 @@ export function lazyProfileStore(open: () => Promise<ProfileStore>): ProfileStor
     copyCsv: async (source, range, options, target) => (await get()).copyCsv(source, range, options, target),
     readMembers: (source, columns, afterKey, chunkRows) => stream((s) => s.readMembers(source, columns, afterKey, chunkRows)),
     useStreamingResources: async () => (await get()).useStreamingResources(),
+    backupTo: async (file) => (await get()).backupTo(file),
     segmentIsStale: async (segmentId, entity) => (await get()).segmentIsStale(segmentId, entity),
     sync: {
       hasTable: async (name) => (await get()).sync.hasTable(name),
@@ -107,6 +108,7 @@ export function idleProfileStore(open: () => Promise<ProfileStore>, options: { i
     copyCsv: (source, range, o, target) => use((s) => s.copyCsv(source, range, o, target)),
     readMembers: (source, columns, afterKey, chunkRows) => stream((s) => s.readMembers(source, columns, afterKey, chunkRows)),
     useStreamingResources: () => use((s) => s.useStreamingResources()),
+    backupTo: (file) => use((s) => s.backupTo(file)),
     segmentIsStale: (segmentId, entity) => use((s) => s.segmentIsStale(segmentId, entity)),
     sync: {
       hasTable: (name) => use((s) => s.sync.hasTable(name)),

@@ -9,6 +9,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
+import { POSTGRES_BACKUP_ADVICE } from '../postgres-backup.ts';
 import { toPostgresFilter, type ColumnInfo, type CompiledFilter } from './filter.ts';
 import {
   checkKeyCounts,
@@ -712,6 +713,10 @@ class PostgresProfileStore implements ProfileStore {
 
   async useStreamingResources(): Promise<void> {
     // PostgreSQL's memory is the server's business: nothing to cap in this process.
+  }
+
+  async backupTo(): Promise<void> {
+    throw new ConfigError('invalid_settings', POSTGRES_BACKUP_ADVICE);
   }
 
   async close(): Promise<void> {

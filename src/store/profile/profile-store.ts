@@ -75,6 +75,11 @@ export interface ProfileStore {
    * because sorting millions of rows wants the memory; both spill to disk beyond their limit.
    */
   useStreamingResources(): Promise<void>;
+  /**
+   * Writes a consistent copy of the whole store to a new file `file` while it stays in use (`outflow backup`).
+   * Only the embedded store can; the PostgreSQL store says to use pg_dump.
+   */
+  backupTo(file: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -657,6 +662,26 @@ class DuckDbProfileStore implements ProfileStore {
     }
   }
 
+  async backupTo(file: string): Promise<void> {
+    // A connection of its own, so a run streaming on the store's connection goes on meanwhile. COPY FROM
+    // DATABASE reads one snapshot (one transaction), so the copy is consistent however the store changes.
+    const con = await this.instance.connect();
+    const alias = `outflow_backup_${process.pid}_${Date.now()}`;
+    try {
+      const catalog = String((await con.runAndReadAll('SELECT current_database()')).getRows()[0]![0]);
+      await con.run(`ATTACH ${quoteLiteral(file)} AS ${alias}`);
+      await con.run(`COPY FROM DATABASE ${quoteIdent(catalog)} TO ${alias}`);
+      await con.run(`DETACH ${alias}`);
+    } catch (error) {
+      await con.run(`DETACH DATABASE IF EXISTS ${alias}`).catch(() => {});
+      fs.rmSync(file, { force: true });
+      fs.rmSync(`${file}.wal`, { force: true });
+      throw error;
+    } finally {
+      con.closeSync();
+    }
+  }
+
   async close(): Promise<void> {
     this.con.closeSync();
     this.instance.closeSync();
@@ -699,6 +724,7 @@ function translatingEngineErrors(store: DuckDbProfileStore): ProfileStore {
     readMembers: (source, columns, afterKey, chunkRows) => stream(() => store.readMembers(source, columns, afterKey, chunkRows)),
     segmentIsStale: (segmentId, entity) => call(() => store.segmentIsStale(segmentId, entity)),
     useStreamingResources: () => call(() => store.useStreamingResources()),
+    backupTo: (file) => call(() => store.backupTo(file)),
     sync: {
       hasTable: (name) => call(() => sync.hasTable(name)),
       createSnapshot: (table, source, spec, base) => call(() => sync.createSnapshot(table, source, spec, base)),
