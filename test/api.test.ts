@@ -86,7 +86,8 @@ function checkDocumented(method: string, url: string, status: number, body: unkn
   }
   const response = (route.responses as Record<string, { content?: Record<string, { schema: z.ZodType }> }>)[String(status)];
   expect(response, `${method} ${route.path} answered ${status}, which its OpenAPI entry does not document`).toBeDefined();
-  const schema = response?.content?.['application/json']?.schema;
+  // Errors are problem details (application/problem+json), answers JSON: both are checked against their schema.
+  const schema = (response?.content?.['application/json'] ?? response?.content?.['application/problem+json'])?.schema;
   if (schema) {
     const result = schema.safeParse(body);
     expect(result.success, `${method} ${route.path} ${status} body does not match its schema: ${result.success ? '' : JSON.stringify(result.error.issues.slice(0, 3))}`).toBe(true);
@@ -351,10 +352,13 @@ describe('the permission matrix', () => {
       const answer = await call(role, c.method, request.url, request);
       expect(answer.status, JSON.stringify(answer.body)).toBe(status);
       if (status >= 400) {
-        expect(answer.body.error.message).toEqual(expect.any(String));
+        expect(answer.body.detail).toEqual(expect.any(String));
+        // RFC 9457 problem details, with its media type, on every error.
+        expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(answer.body).toMatchObject({ type: `urn:outflow:problem:${answer.body.code}`, title: expect.any(String), status });
         expect(await snapshot()).toBe(before);
       }
-      if (status === 403) expect(answer.body.error.message).toMatch(/administrator|contributor/i);
+      if (status === 403) expect(answer.body.detail).toMatch(/administrator|contributor/i);
       // RFC 9110: a 401 says how to authenticate.
       if (status === 401) expect(answer.headers.get('www-authenticate')).toBe('Bearer realm="outflow"');
       await waitForRuns();
@@ -542,7 +546,7 @@ describe('sessions', () => {
     const body = JSON.stringify({ name: unique('seg'), entity: 'Customer', where: "tier = 'gold'" });
     const noCsrf = await app.request('/api/segments', { method: 'POST', headers: { cookie: session, 'content-type': 'application/json' }, body });
     expect(noCsrf.status).toBe(403);
-    expect(((await noCsrf.json()) as { error: { code: string } }).error.code).toBe('csrf_failed');
+    expect(((await noCsrf.json()) as { code: string }).code).toBe('csrf_failed');
     const withCsrf = await app.request('/api/segments', { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body });
     expect(withCsrf.status).toBe(201);
 
@@ -579,13 +583,13 @@ describe('sessions', () => {
     ] as const) {
       const gated = await app.request(url, { method, headers: { cookie, 'x-csrf-token': csrfToken, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
       expect(gated.status, `${method} ${url}`).toBe(403);
-      expect(((await gated.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'password_change_required', message: expect.stringContaining('PUT /api/session/password') });
+      expect(await gated.json()).toMatchObject({ status: 403, code: 'password_change_required', detail: expect.stringContaining('PUT /api/v1/session/password') });
     }
     expect(await snapshot()).toBe(before);
 
     const wrong = await change({ currentPassword: 'not-the-password', newPassword: 'a long new password' });
     expect(wrong.status).toBe(422);
-    expect(((await wrong.json()) as { error: { issues: Array<{ path: string }> } }).error.issues[0]!.path).toBe('currentPassword');
+    expect(((await wrong.json()) as { issues: Array<{ path: string }> }).issues[0]!.path).toBe('currentPassword');
     expect((await app.request('/api/session', { headers: { cookie } })).status).toBe(200);
     expect((await change({ currentPassword: password, newPassword: 'short' })).status).toBe(422);
 
@@ -625,12 +629,12 @@ describe('run filters', () => {
   it('names a bad filter by its query parameter, not by a CLI flag', async () => {
     const status = await call('viewer', 'GET', '/api/runs?status=done');
     expect(status.status).toBe(422);
-    expect(status.body.error).toMatchObject({ code: 'invalid_input', issues: [{ path: 'status' }] });
-    expect(status.body.error.message).toMatch(/^status must be one of queued, running, succeeded, failed, cancelled, not "done"/);
+    expect(status.body).toMatchObject({ code: 'invalid_input', issues: [{ path: 'status' }] });
+    expect(status.body.detail).toMatch(/^status must be one of queued, running, succeeded, failed, cancelled, not "done"/);
     const since = await call('viewer', 'GET', '/api/runs?since=yesterday');
     expect(since.status).toBe(422);
-    expect(since.body.error).toMatchObject({ code: 'invalid_input', issues: [{ path: 'since' }] });
-    expect(since.body.error.message).toMatch(/^since must be a date such as 2026-11-01/);
+    expect(since.body).toMatchObject({ code: 'invalid_input', issues: [{ path: 'since' }] });
+    expect(since.body.detail).toMatch(/^since must be a date such as 2026-11-01/);
     expect(JSON.stringify([status.body, since.body])).not.toContain('--');
   });
 });
@@ -645,7 +649,7 @@ describe('segment preview', () => {
     expect(preview.body).toEqual({ entity: 'Customer', members: refreshed.body[0].members });
     const bad = await call('contributor', 'POST', '/api/segments/preview', { body: { where: "tier = 'gold' AND AND" } });
     expect(bad.status).toBe(422);
-    expect(bad.body.error).toMatchObject({ code: 'invalid_filter', position: expect.any(Number) });
+    expect(bad.body).toMatchObject({ status: 422, code: 'invalid_filter', position: expect.any(Number) });
     expect((await call('contributor', 'POST', '/api/segments/preview', { body: { entity: 'Nope', where: 'x = 1' } })).status).toBe(404);
   });
 });
@@ -655,12 +659,13 @@ describe('bad input', () => {
     const before = await snapshot();
     const malformed = await call('admin', 'POST', '/api/exports', { raw: '{"name": "x",', headers: { 'content-type': 'application/json' } });
     expect(malformed.status).toBe(400);
+    expect(malformed.body.code).toBe('invalid_request');
     const wrongType = await call('admin', 'POST', '/api/exports', { body: { name: 42, connection: 'shared', segments: ['gold'] } });
     expect(wrongType.status).toBe(400);
-    expect(wrongType.body.error.issues).toEqual([expect.objectContaining({ path: 'name' })]);
+    expect(wrongType.body).toMatchObject({ code: 'invalid_request', issues: [expect.objectContaining({ path: 'name' })] });
     const unknownKey = await call('admin', 'POST', '/api/connections', { body: { type: 'iterable', name: 'typo', config: {}, acceptPrivacyTerm: true } });
     expect(unknownKey.status).toBe(400);
-    expect(unknownKey.body.error.message).toMatch(/acceptPrivacyTerm/);
+    expect(unknownKey.body.detail).toMatch(/acceptPrivacyTerm/);
     expect(await snapshot()).toBe(before);
   });
 
@@ -670,7 +675,7 @@ describe('bad input', () => {
     for (const headers of [{ 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'text/plain' }]) {
       const refused = await call('admin', 'POST', '/api/exports', { raw: JSON.stringify({ name: 'x', connection: 'shared', segments: ['gold'] }), headers });
       expect(refused.status).toBe(415);
-      expect(refused.body.error).toEqual({ code: 'unsupported_media_type', message: expect.stringContaining('"Content-Type: application/json"') });
+      expect(refused.body).toMatchObject({ code: 'unsupported_media_type', detail: expect.stringContaining('"Content-Type: application/json"') });
     }
     expect(await snapshot()).toBe(before);
   });
@@ -681,7 +686,7 @@ describe('bad input', () => {
     expect(huge.status).toBe(413);
     const many = await call('admin', 'POST', '/api/exports', { body: { name: 'many', connection: 'shared', segments: Array.from({ length: 10_000 }, (_, i) => `s${i}`) } });
     expect(many.status).toBe(400);
-    expect(many.body.error.message).toMatch(/segments/);
+    expect(many.body.detail).toMatch(/segments/);
     expect(await snapshot()).toBe(before);
   });
 

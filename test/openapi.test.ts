@@ -76,8 +76,11 @@ describe('the OpenAPI document', () => {
   });
 
   it('declares every member an error can carry, and timestamps as date-time', () => {
-    const error = doc.components.schemas.Error;
-    expect(Object.keys(error.properties.error.properties).sort()).toEqual(['code', 'issues', 'message', 'position', 'runId']);
+    // RFC 9457 problem details: the standard members and Outflow's extensions.
+    const problem = doc.components.schemas.Problem;
+    expect(Object.keys(problem.properties).sort()).toEqual(['code', 'detail', 'issues', 'limit', 'position', 'retryAfterSeconds', 'runId', 'status', 'title', 'type']);
+    const errorTypes = operations().flatMap(({ op }) => Object.entries(op.responses as Record<string, { content?: Record<string, unknown> }>).filter(([status]) => Number(status) >= 400).flatMap(([, r]) => Object.keys(r.content ?? {})));
+    expect(new Set(errorTypes)).toEqual(new Set(['application/problem+json']));
     expect(doc.components.schemas.Run.properties.queuedAt.format).toBe('date-time');
     expect(doc.components.schemas.Run.properties.finishedAt.anyOf ?? [doc.components.schemas.Run.properties.finishedAt]).toContainEqual(expect.objectContaining({ format: 'date-time' }));
     // A nullable use of a component must not make the component itself nullable (PUT /notify answers a Notify).
@@ -123,6 +126,6 @@ describe('the /api alias', () => {
     expect(JSON.stringify(v1)).toContain('alias-user');
     const unknown = await fetch(`${server.url}/api/nothing-here`, { headers });
     expect(unknown.status).toBe(404);
-    expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('/api/v1/openapi.json');
+    expect(((await unknown.json()) as { detail: string }).detail).toContain('/api/v1/openapi.json');
   });
 });

@@ -182,7 +182,7 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     const token = JSON.parse(fs.readFileSync(path.join(home, 'server.json'), 'utf8')).token as string;
     const missing = await fetch(`${server.url}/api/nothing-here`, { headers: { authorization: `Bearer ${token}` } });
     expect(missing.status).toBe(404);
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    expect(((await missing.json()) as { code: string }).code).toBe('not_found');
     const escape = await fetch(`${server.url}/..%2f..%2fpackage.json`);
     expect(await escape.text()).toContain('<div id="root">');
   });

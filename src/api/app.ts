@@ -9,7 +9,7 @@ import type { Actor } from '../domain/model.ts';
 import type { RunDispatcher } from '../queue/dispatcher.ts';
 import type { Scheduler } from '../server/scheduler.ts';
 import { clientAddress, NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
-import { errorBody, sendError, Unauthenticated } from './errors.ts';
+import { sendError, sendProblem, Unauthenticated } from './errors.ts';
 import { zodIssues } from '../app/validation.ts';
 import type { Metrics } from './metrics.ts';
 import { rateLimitMiddleware, type ApiRateLimits, type WindowCounter } from './rate-limit.ts';
@@ -93,12 +93,13 @@ const BEFORE_PASSWORD_CHANGE = new Set([`GET ${API_BASE}/session`, `DELETE ${API
 export function createApi(deps: ApiDeps): ApiApp {
   const app: ApiApp = new OpenAPIHono<ApiEnv>({
     getPath: routedPath,
-    // A body or parameter that does not match the route's schema: 400 with every issue, nothing done.
+    // A body or parameter that does not match the route's schema: 400 with every issue, nothing done. Its own
+    // code, invalid_request, apart from the 422 invalid_input of a well-formed request the use case refuses.
     defaultHook: (result, c) => {
       if (!result.success) {
         const issues = zodIssues(result.error);
         const summary = issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ');
-        return c.json(errorBody('invalid_input', `The request is invalid: ${summary}.`, { issues }), 400);
+        return sendProblem(c, 400, 'invalid_request', `The request is invalid: ${summary}.`, { issues });
       }
       return undefined;
     },
@@ -111,7 +112,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   };
 
   app.onError((error, c) => sendError(c, error, deps.home.log));
-  app.notFound((c) => c.json(errorBody('not_found', `No route ${c.req.method} ${c.req.path}. The API is described at ${API_BASE}/openapi.json.`), 404));
+  app.notFound((c) => sendProblem(c, 404, 'not_found', `No route ${c.req.method} ${c.req.path}. The API is described at ${API_BASE}/openapi.json.`));
 
   app.use('*', deps.metrics.httpMiddleware());
 
@@ -150,7 +151,7 @@ export function createApi(deps: ApiDeps): ApiApp {
         // The rest of the body is never read: on a kept-alive connection it would be parsed as the next request
         // (which then died mid-answer). Closing after the answer ends the exchange cleanly.
         ctx.header('Connection', 'close');
-        return ctx.json(errorBody('payload_too_large', `The request body is over ${MAX_JSON_BODY_BYTES / 1024} KiB; send less at once.`), 413);
+        return sendProblem(ctx, 413, 'payload_too_large', `The request body is over ${MAX_JSON_BODY_BYTES / 1024} KiB; send less at once.`);
       },
     })(c, next);
   });
@@ -173,15 +174,14 @@ export function createApi(deps: ApiDeps): ApiApp {
       const session = await deps.auth.bySession(sessionId, address);
       if (!session) throw new Unauthenticated('The session has ended. Sign in again.');
       if (!SAFE_METHODS.has(c.req.method) && !session.checkCsrf(c.req.header(CSRF_HEADER))) {
-        return c.json(errorBody('csrf_failed', `A write with a session cookie needs the ${CSRF_HEADER} header that sign-in returned.`), 403);
+        return sendProblem(c, 403, 'csrf_failed', `A write with a session cookie needs the ${CSRF_HEADER} header that sign-in returned.`);
       }
       if (session.user?.mustChangePassword && !BEFORE_PASSWORD_CHANGE.has(`${c.req.method} ${c.req.path}`)) {
-        return c.json(
-          errorBody(
-            'password_change_required',
-            'You signed in with a one-time password: choose your own first (the web app asks for it; for scripts, PUT /api/session/password with {"currentPassword", "newPassword"}).',
-          ),
+        return sendProblem(
+          c,
           403,
+          'password_change_required',
+          'You signed in with a one-time password: choose your own first (the web app asks for it; for scripts, PUT /api/v1/session/password with {"currentPassword", "newPassword"}).',
         );
       }
       actor = session.actor;

@@ -31,10 +31,11 @@ describe('API rate limits', () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get('Retry-After')).toBe('6');
     expect(refused.headers.get('RateLimit')).toBe('"token";r=0;t=6, "address";r=96;t=6');
-    const body = (await refused.json()) as { error: { code: string; message: string; limit: string; retryAfterSeconds: number } };
-    expect(body.error).toMatchObject({ code: 'rate_limited', limit: 'token', retryAfterSeconds: 6 });
-    expect(body.error.message).toMatch(/OUTFLOW_API_RATE_LIMIT_TOKEN/);
-    expect(body.error.message).not.toContain('alice-token');
+    const body = (await refused.json()) as { code: string; detail: string; limit: string; retryAfterSeconds: number };
+    expect(body).toMatchObject({ status: 429, code: 'rate_limited', limit: 'token', retryAfterSeconds: 6 });
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(body.detail).toMatch(/OUTFLOW_API_RATE_LIMIT_TOKEN/);
+    expect(body.detail).not.toContain('alice-token');
     // Another caller from the same address is not slowed by Alice's script.
     expect((await get(hono, { authorization: 'Bearer bob-token', 'x-test-address': '10.0.0.1' })).status).toBe(200);
     // A session cookie counts as its own caller.
@@ -52,7 +53,7 @@ describe('API rate limits', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     const refused = await get(hono, { 'x-test-address': '10.0.0.9' });
     expect(refused.status).toBe(429);
-    expect(((await refused.json()) as { error: { message: string; limit: string } }).error).toMatchObject({ limit: 'address', message: expect.stringMatching(/10\.0\.0\.9/) });
+    expect(await refused.json()).toMatchObject({ limit: 'address', detail: expect.stringMatching(/10\.0\.0\.9/) });
     expect((await get(hono, { 'x-test-address': '10.0.0.10' })).status).toBe(200);
   });
 

@@ -4,7 +4,7 @@ import { getCookie } from 'hono/cookie';
 import type { Redis } from 'ioredis';
 import { ConfigError } from '../domain/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import { errorBody } from './errors.ts';
+import { problem, PROBLEM_JSON } from './errors.ts';
 
 /**
  * API rate limits: at most `requests` per `windowSeconds` for each caller (its API token or browser session)
@@ -144,12 +144,13 @@ export function rateLimitMiddleware(options: {
     if (over) {
       const seconds = Math.max(1, Math.ceil(over.resetMs / 1000));
       const whose = over.name === 'token' ? 'this API token (or session)' : `the address ${address}`;
-      const body = errorBody(
+      const body = problem(
+        429,
         'rate_limited',
         `Too many requests from ${whose}: at most ${over.limit.requests} every ${over.limit.windowSeconds} s. Try again in ${seconds} s (Retry-After). An administrator can change the limit with OUTFLOW_API_RATE_LIMIT_${over.name === 'token' ? 'TOKEN' : 'ADDRESS'}.`,
         { limit: over.name, retryAfterSeconds: seconds },
       );
-      return c.json(body, 429, { 'Retry-After': String(seconds), 'RateLimit-Policy': policy, RateLimit: fields });
+      return c.json(body, 429, { 'Content-Type': PROBLEM_JSON, 'Retry-After': String(seconds), 'RateLimit-Policy': policy, RateLimit: fields });
     }
     await next();
     if (results.length > 0) {

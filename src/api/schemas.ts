@@ -9,17 +9,25 @@ import { z } from '@hono/zod-openapi';
  */
 const Timestamp = z.iso.datetime({ offset: true }).openapi({ example: '2026-11-30T05:00:00.000Z' });
 
-export const ErrorBody = z
+/** Every error answer: RFC 9457 problem details with Outflow's members (src/api/errors.ts builds them). */
+export const Problem = z
   .object({
-    error: z.object({
-      code: z.string().openapi({ example: 'not_found' }),
-      message: z.string(),
-      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional().openapi({ description: 'Each field that is wrong (dotted path) and what is wrong with it' }),
-      position: z.number().int().min(0).optional().openapi({ description: 'invalid_filter: the 0-based character offset in the filter where it goes wrong' }),
-      runId: z.string().optional().openapi({ description: 'run_conflict: the run of this export that is already going on' }),
+    type: z.string().openapi({ description: 'The problem type: urn:outflow:problem:<code>', example: 'urn:outflow:problem:not_found' }),
+    title: z.string().openapi({ description: "The problem type's summary, the same for every occurrence", example: 'Not found' }),
+    status: z.number().int().openapi({ description: 'The HTTP status code', example: 404 }),
+    detail: z.string().openapi({ description: 'What went wrong and what to do; the CLI and the web app show it as it is', example: 'No export named "nightly".' }),
+    code: z.string().openapi({
+      description:
+        'One code per meaning: invalid_request (400, the request does not match the schema), invalid_input (422, well-formed but refused), invalid_filter, not_found, conflict, run_conflict, …',
+      example: 'not_found',
     }),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional().openapi({ description: 'Each field that is wrong (dotted path) and what is wrong with it' }),
+    position: z.number().int().min(0).optional().openapi({ description: 'invalid_filter: the 0-based character offset in the filter where it goes wrong' }),
+    runId: z.string().optional().openapi({ description: 'A run already going on for this export (409)' }),
+    limit: z.enum(['token', 'address']).optional().openapi({ description: 'rate_limited (429): which limit was reached, the caller\'s token or session, or its address' }),
+    retryAfterSeconds: z.number().int().optional().openapi({ description: 'rate_limited (429): the same as the Retry-After header' }),
   })
-  .openapi('Error');
+  .openapi('Problem');
 
 export const IdParam = z.object({
   id: z.string().min(1).max(200).openapi({ param: { name: 'id', in: 'path' }, description: 'The id or the name', example: 'Partner SFTP' }),

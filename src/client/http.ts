@@ -162,14 +162,23 @@ function parseJson(text: string, status: number): unknown {
 /** Codes of a destination refusing credentials or access (AuthError), which the CLI reports with exit code 5. */
 const AUTH_CODES = new Set<string>(['auth_failed', 'token_expired', 'terms_not_accepted', 'host_key_mismatch', 'permission_denied']);
 
+/** The members of the API's problem details (RFC 9457) the CLI reads. */
+interface ProblemBody {
+  code?: string;
+  detail?: string;
+  runId?: string;
+  issues?: Array<{ path: string; message: string }>;
+}
+
 /** The inverse of the API's error mapping, so the CLI exits with the same code whether or not a server ran the command. */
 export function errorFromResponse(status: number, json: unknown, retryAfter?: string): Error {
-  const error = (json as { error?: { code?: string; message?: string; runId?: string; issues?: Array<{ path: string; message: string }> } })?.error;
-  const code = (error?.code ?? 'internal') as ErrorCode;
-  const message = error?.message ?? `The Outflow server answered ${status}.`;
+  const error = (json && typeof json === 'object' ? json : {}) as ProblemBody;
+  const code = (error.code ?? 'internal') as ErrorCode;
+  // The API's own message, shown as it is: the same words a local command prints.
+  const message = error.detail ?? `The Outflow server answered ${status}.`;
   switch (status) {
     case 400:
-      return new ValidationError(message, error?.issues ?? []);
+      return new ValidationError(message, error.issues ?? []);
     case 401:
       return new AuthError('auth_failed', `${message} (OUTFLOW_TOKEN, or the credential the server wrote into the home)`);
     case 403:
@@ -177,11 +186,11 @@ export function errorFromResponse(status: number, json: unknown, retryAfter?: st
     case 404:
       return new NotFoundError(message);
     case 409:
-      return error?.runId ? new RunConflictError(message, error.runId) : new ConflictError(message);
+      return error.runId ? new RunConflictError(message, error.runId) : new ConflictError(message);
     case 413:
       return new ValidationError(message);
     case 422:
-      if (code === 'invalid_input') return new ValidationError(message, error?.issues ?? []);
+      if (code === 'invalid_input') return new ValidationError(message, error.issues ?? []);
       if (AUTH_CODES.has(code)) return new AuthError(code, message);
       return new ConfigError(code, message);
     case 429: {

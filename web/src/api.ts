@@ -5,7 +5,7 @@ export interface Issue {
   message: string;
 }
 
-/** An answer with an error body: `{error: {code, message, issues?, position?, runId?}}`. */
+/** An error answer: RFC 9457 problem details `{type, title, status, detail, code, issues?, position?, runId?}`; `message` is its detail. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -56,9 +56,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const text = await response.text();
   const data = text ? safeJson(text) : undefined;
   if (!response.ok) {
-    const error = (data as { error?: { code?: string; message?: string; issues?: Issue[]; position?: number; runId?: string } } | undefined)?.error;
+    const error = data as { code?: string; detail?: string; issues?: Issue[]; position?: number; runId?: string } | undefined;
     if (response.status === 401 && path !== '/session') onSignedOut();
-    throw new ApiError(response.status, error?.code ?? 'http_error', error?.message ?? `The server answered ${response.status}.`, error?.issues ?? [], error?.position, error?.runId);
+    throw new ApiError(response.status, error?.code ?? 'http_error', error?.detail ?? `The server answered ${response.status}.`, error?.issues ?? [], error?.position, error?.runId);
   }
   return data as T;
 }

@@ -3,14 +3,14 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { audit } from '../../app/audit.ts';
 import { authenticateSession, changePassword, createToken, createUser, listTokens, listUsers, login, logout, removeUser, resetPassword, revokeToken, setRole, unlockSignIns } from '../../app/users.ts';
 import { OutflowError, ValidationError } from '../../domain/errors.ts';
-import { WWW_AUTHENTICATE } from '../errors.ts';
+import { sendProblem, WWW_AUTHENTICATE } from '../errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
 import { CreatedToken, LoginBody, OneTimePassword, PasswordChange, Removed, SessionView, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
-import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
+import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable } from './route.ts';
 
 const NameParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The user name' }) });
 const TokenParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The token id, or its name' }) });
-const tooMany = { 429: jsonResponse(z.object({ error: z.object({ code: z.string(), message: z.string() }) }), 'Too many failed sign-ins; see Retry-After') };
+const tooMany = { 429: problemResponse('Too many failed sign-ins; see Retry-After') };
 
 export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
@@ -35,7 +35,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
         await audit(system, 'session.login_failed', { type: 'user', name }, { reason: error instanceof OutflowError ? error.code : 'error' }, 'denied');
         if (error instanceof OutflowError && error.code === 'auth_failed') {
           c.header('WWW-Authenticate', WWW_AUTHENTICATE);
-          return c.json({ error: { code: 'auth_failed', message: error.message } }, 401);
+          return sendProblem(c, 401, 'auth_failed', error.message);
         }
         throw error;
       }

@@ -3,8 +3,8 @@ import { createConnection, listConnections, removeConnection, showConnection, up
 import { completeMicrosoftSignIn, MICROSOFT_CALLBACK_PATH, startMicrosoftSignIn } from '../../app/oauth.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { homeFor, publicUrlFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { CheckResultView, ErrorBody, SignInStarted, ConnectionCreate, ConnectionPatch, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
-import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable, upstream } from './route.ts';
+import { CheckResultView, SignInStarted, ConnectionCreate, ConnectionPatch, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
+import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable, upstream } from './route.ts';
 
 const tags = ['Connections'];
 
@@ -153,7 +153,7 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
       },
       responses: {
         302: { description: 'Back to the Connections page, with signin=ok or signin=failed and a message; never a token, code or verifier' },
-        400: jsonResponse(ErrorBody, 'The query does not match the schema'),
+        400: problemResponse('The query does not match the schema'),
       },
     }),
     async (c) => {

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { ErrorBody } from '../schemas.ts';
+import { PROBLEM_JSON } from '../errors.ts';
+import { Problem } from '../schemas.ts';
 
 /** A JSON response entry for a route's `responses`. */
 export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
@@ -11,7 +12,12 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
   return { body: { content: { 'application/json': { schema } }, required: true as const } };
 }
 
-const error = (description: string) => jsonResponse(ErrorBody, description);
+/** An error answer: RFC 9457 problem details (see errors.ts). */
+export function problemResponse(description: string) {
+  return { content: { [PROBLEM_JSON]: { schema: Problem } }, description };
+}
+
+const error = problemResponse;
 
 /** The error answers every authenticated route can give. */
 export const commonErrors = {
