@@ -26,6 +26,7 @@ export const commonErrors = {
   403: error('The caller may not do this'),
   413: error('The request body is larger than the API takes'),
   415: error('A JSON body not sent as application/json'),
+  429: error('Too many requests from this token, session or address (OUTFLOW_API_RATE_LIMIT_*): wait Retry-After seconds'),
 } as const;
 
 export const notFound = { 404: error('No such resource') } as const;
