@@ -524,8 +524,8 @@ describe.skipIf(!available)('the web app in Chromium', () => {
   });
 
   it('words refusals for people, in the API that the CLI and the web app share', async () => {
-    const refused = (await (await apiResponse('/segments', { method: 'POST', body: { name: '', where: "tier = 'gold'" } })).json()) as { error: { message: string; issues?: { path: string; message: string }[] } };
-    expect(refused.error.issues).toContainEqual({ path: 'name', message: 'Required: fill this in.' });
+    const refused = (await (await apiResponse('/segments', { method: 'POST', body: { name: '', where: "tier = 'gold'" } })).json()) as { detail: string; issues?: { path: string; message: string }[] };
+    expect(refused.issues).toContainEqual({ path: 'name', message: 'Required: fill this in.' });
     expect(JSON.stringify(refused)).not.toMatch(/Too small|expected string|>=/);
   });
 
