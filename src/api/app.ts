@@ -241,6 +241,7 @@ const TAGS = [
   { name: 'Tokens', description: 'API tokens' },
   { name: 'Audit', description: 'Who did what, when and from where (administrators)' },
   { name: 'Status', description: 'The run queue and its workers' },
+  { name: 'Backup', description: 'A consistent copy of the home, taken while it runs (administrators)' },
 ];
 
 /** The request's home: the server's stores and services, acting as the authenticated caller. */

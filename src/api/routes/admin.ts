@@ -11,7 +11,7 @@ const BackupView = z
     path: z.string(),
     format: z.literal('outflow-backup'),
     version: z.literal(1),
-    takenAt: z.string(),
+    takenAt: z.iso.datetime({ offset: true }),
     schemaVersion: z.string(),
     files: z.array(z.object({ name: z.string(), bytes: z.number() })),
     key: z.enum(['included', 'left-out', 'environment']),
@@ -61,7 +61,8 @@ export function registerAdminRoutes(app: ApiApp, deps: ApiDeps): void {
     createRoute({
       method: 'post',
       path: '/api/v1/backup',
-      tags: ['Admin'],
+      operationId: 'backupHome',
+      tags: ['Backup'],
       security,
       summary: "Backs the home up into a new or empty folder on the server's machine, while it serves and runs (administrators; audited)",
       description:
