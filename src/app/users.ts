@@ -240,7 +240,8 @@ export async function revokeToken(home: Home, idOrName: string): Promise<TokenVi
   if (matches.length === 0) throw new NotFoundError(`No active token with id or name "${idOrName}". See \`outflow token list\`.`);
   if (matches.length > 1) {
     throw new ConflictError(
-      `Several tokens are named "${idOrName}" (${matches.map((t) => `${t.id} of ${t.userName}`).join(', ')}). Revoke one by its id.`,
+      // By owner: ids made in the same millisecond differ only in their random part, which orders nothing.
+      `Several tokens are named "${idOrName}" (${[...matches].sort((x, y) => (x.userName ?? '').localeCompare(y.userName ?? '')).map((t) => `${t.id} of ${t.userName}`).join(', ')}). Revoke one by its id.`,
     );
   }
   const token = matches[0]!;
