@@ -42,7 +42,7 @@ interface Case {
  * Two versions of the profiles: version 1 has N members (`member`), version 2 has 0.3 % of them leave
  * (profile_id % 1000 in 0..2), 0.2 % with a new e-mail (% 1000 in 3..4) and N / 200 new members joined.
  */
-async function writeVersions(dir: string, members: number): Promise<{ v1: string; v2: string }> {
+export async function writeVersions(dir: string, members: number): Promise<{ v1: string; v2: string }> {
   const joined = Math.round(members / 200);
   const rows = members + joined;
   const v1 = path.join(dir, 'v1.parquet');

@@ -5,6 +5,7 @@ import { DESTINATION_CASES, runDestinationsBench } from './destinations.ts';
 import { DEFAULT_MEMBERS, runIncrementalBench } from './incremental.ts';
 import { DEFAULT_LIMITER_RATE, DEFAULT_LIMITER_SECONDS, runLimiterBench } from './limiter.ts';
 import { DEFAULT_MEMBERS as DEFAULT_QUEUE_MEMBERS, DEFAULT_RUNS, runQueueBench } from './queue.ts';
+import { DEFAULT_SCALE_MEMBERS, runScaleBench } from './scale.ts';
 import { DEFAULT_ROWS, runSftpBench } from './sftp.ts';
 import { BenchError } from './support.ts';
 import { DEFAULT_LIMIT, DEFAULT_WORKER_MEMBERS, runWorkersBench } from './workers.ts';
@@ -38,6 +39,12 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
   incremental    mirror sync to the Iterable and Campaign Monitor fakes: full run, re-run after 1 % changed, unchanged re-run
     --members N    segment size (default ${DEFAULT_MEMBERS.toLocaleString('en-US')})
     --only ID      iterable or campaign-monitor
+    --keep         keep the temporary folder
+
+  scale          every record-run path at 1M–10M members through \`outflow serve\` to a lean Iterable fake (no rate
+                 limit): entity load, segment refresh, full mirror run, unchanged re-run, dry run and re-run after
+                 1 % changed, an upsert run cancelled at 10 % and resumed; time and peak RSS of every process
+    --members N    members (default ${DEFAULT_SCALE_MEMBERS.toLocaleString('en-US')}; 10000000 once for the README)
     --keep         keep the temporary folder
 
   workers        runs through the BullMQ queue to 1, 2 and 4 \`outflow worker\` processes (PostgreSQL + Redis on this
@@ -127,6 +134,11 @@ async function main(argv: string[]): Promise<number> {
         throw new BenchError(`--only must be iterable or campaign-monitor, not "${values.only}".`);
       }
       return (await runIncrementalBench({ members, keep: values.keep, only: values.only })) ? 0 : 1;
+    }
+    case 'scale': {
+      const members = positiveNumber('members', values.members, DEFAULT_SCALE_MEMBERS);
+      if (!Number.isInteger(members) || members < 1000) throw new BenchError('--members must be a whole number of at least 1000.');
+      return (await runScaleBench({ members, keep: values.keep })) ? 0 : 1;
     }
     case 'workers': {
       const members = positiveNumber('members', values.members, DEFAULT_WORKER_MEMBERS);

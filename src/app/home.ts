@@ -137,7 +137,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const profilesUrl = env.OUTFLOW_PROFILES_URL?.trim();
   if (profilesUrl) parseProfilesUrl(profilesUrl);
   const profiles = lazyProfileStore(() =>
-    profilesUrl ? openPostgresProfileStore(profilesUrl) : openProfileStore(path.join(dir, 'profiles.duckdb'), { memory }),
+    profilesUrl ? openPostgresProfileStore(profilesUrl, { memory }) : openProfileStore(path.join(dir, 'profiles.duckdb'), { memory }),
   );
   const swept = sweepWorkDirs(tmpDir);
   if (swept.length > 0) log.info({ folders: swept }, 'removed scratch folders of runs whose process was killed');

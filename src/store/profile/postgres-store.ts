@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
+import { DEFAULT_DUCKDB_MEMORY, translateEngineError, type DuckDbMemory } from './duckdb-memory.ts';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { POSTGRES_BACKUP_ADVICE } from '../postgres-backup.ts';
@@ -63,6 +64,8 @@ export interface OpenPostgresProfileStoreOptions {
    * small pool shared by several runs could leave every stream waiting for a connection.
    */
   maxConnections?: number;
+  /** The limit and spill folder of the in-process DuckDB that reads a file being loaded (OUTFLOW_DUCKDB_MEMORY). */
+  memory?: DuckDbMemory;
 }
 
 /** `schema` on the URL is ours; PostgreSQL would reject it as a startup parameter. */
@@ -134,7 +137,7 @@ export async function openPostgresProfileStore(url: string, options: OpenPostgre
     await pool.end().catch(() => {});
     throw connectionError(error, connectionString);
   }
-  return new PostgresProfileStore(pool, schema);
+  return new PostgresProfileStore(pool, schema, options.memory ?? DEFAULT_DUCKDB_MEMORY);
 }
 
 function connectionError(error: unknown, connectionString: string): Error {
@@ -273,6 +276,7 @@ class PostgresProfileStore implements ProfileStore {
   constructor(
     private readonly pool: pg.Pool,
     private readonly schema: string,
+    private readonly memory: DuckDbMemory,
   ) {
     this.s = quoteIdent(schema);
   }
@@ -444,14 +448,21 @@ class PostgresProfileStore implements ProfileStore {
     }
     // DuckDB in memory reads and types the file exactly as the embedded store does, then streams the typed
     // rows out as CSV; nothing holds the file.
-    const duck = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '256MB', temp_directory: os.tmpdir() });
+    const tempDirectory = this.memory.tempDirectory ?? os.tmpdir();
+    fs.mkdirSync(tempDirectory, { recursive: true, mode: 0o700 });
+    const duck = await DuckDBInstance.create(':memory:', {
+      threads: '2',
+      memory_limit: this.memory.memoryLimit,
+      temp_directory: tempDirectory,
+      ...(this.memory.maxTempSize === null ? {} : { max_temp_directory_size: this.memory.maxTempSize }),
+    });
     const dcon = await duck.connect();
     try {
       let source: { select: string; columns: ColumnInfo[]; cleanup(): Promise<void> };
       try {
         source = parquet ? await parquetSource(dcon, absolute) : await csvSource(dcon, absolute, delimiter, null);
       } catch (cause) {
-        throw unreadable(cause);
+        throw unreadable(translateEngineError(cause, this.memory, false));
       }
       const keyColumn = source.columns.find((c) => c.name === options.key) ?? source.columns.find((c) => c.name.toLowerCase() === options.key.toLowerCase());
       if (!keyColumn) throw noKeyColumnError(name, options.key, source.columns);
@@ -468,7 +479,7 @@ class PostgresProfileStore implements ProfileStore {
           `CREATE TABLE ${staging} (${types.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')}${types.length ? ', ' : ''}${ROW_COLUMN} bigint GENERATED ALWAYS AS IDENTITY (START WITH 0 MINVALUE 0))`,
         );
         await copyDuckDbInto(dcon, select, client, `COPY ${staging} (${types.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN WITH (FORMAT csv)`).catch((cause: unknown) => {
-          throw unreadable(cause);
+          throw unreadable(translateEngineError(cause, this.memory, false));
         });
         const check = (await client.query({ text: `SELECT count(*), count(${key}) FROM ${staging}`, rowMode: 'array' })).rows[0] as unknown[];
         const [rows, nonNull] = check.map(Number) as [number, number];

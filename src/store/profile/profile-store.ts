@@ -629,6 +629,12 @@ class DuckDbProfileStore implements ProfileStore {
   }
 
   async useStreamingResources(): Promise<void> {
+    // What set-based work just wrote (a snapshot, the last run's commit to a delivered state, journals) stays
+    // in memory until a checkpoint, and not all of it can be evicted: under the small cap it left a later run's
+    // sort no room (issue 13: an upsert run after a mirror run at 1M members failed out of memory). Written out
+    // now, the cap is the streaming's own. A checkpoint fails while another connection has a transaction open
+    // (a run streaming beside this one); DuckDB checkpoints on its own later then.
+    await this.con.run('CHECKPOINT').catch(() => {});
     // Two parts render at once on two connections; with threads = 1 each COPY runs on its own calling thread.
     await this.con.run(`SET threads = 1`);
     await this.con.run(`SET memory_limit = ${quoteLiteral(this.memory.streamingMemoryLimit)}`);
