@@ -771,3 +771,38 @@ describe.skipIf(!available)('Sign in with Microsoft Advertising in Chromium', ()
     }
   }, 60_000);
 });
+
+describe.skipIf(!available)('destructive clicks on tokens and users in Chromium', () => {
+  it("asks first, and revoking the server's own CLI token does not lock the CLI out", async () => {
+    const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };
+    await createUser(admin, { name: 'leaving', role: 'viewer' });
+    const page = await signIn('admin');
+    await page.getByRole('link', { name: 'Users' }).click();
+
+    await page.getByRole('button', { name: 'Remove leaving' }).click();
+    const removeDialog = page.getByRole('dialog', { name: 'Remove leaving?' });
+    await removeDialog.getByRole('button', { name: 'Cancel' }).click();
+    await removeDialog.waitFor({ state: 'detached' });
+    expect(((await api('/users')) as { name: string }[]).map((u) => u.name)).toContain('leaving');
+    await page.getByRole('button', { name: 'Remove leaving' }).click();
+    await removeDialog.getByRole('button', { name: 'Remove user' }).click();
+    await page.getByRole('row', { name: /leaving/ }).waitFor({ state: 'detached' });
+
+    const local = ((await api('/tokens')) as { name: string }[]).find((t) => t.name.startsWith('local-cli-'))!;
+    await page.getByRole('button', { name: `Revoke token ${local.name}` }).click();
+    const revokeDialog = page.getByRole('dialog', { name: `Revoke token ${local.name}?` });
+    expect(await revokeDialog.textContent()).toMatch(/gets a new one by itself/);
+    await page.keyboard.press('Escape');
+    await revokeDialog.waitFor({ state: 'detached' });
+    expect(((await api('/tokens')) as { name: string }[]).map((t) => t.name)).toContain(local.name);
+    await page.getByRole('button', { name: `Revoke token ${local.name}` }).click();
+    await revokeDialog.getByRole('button', { name: 'Revoke token' }).click();
+    await page.getByRole('row', { name: new RegExp(local.name) }).waitFor({ state: 'detached' });
+
+    // The CLI on this machine gets a new token by itself (and writes it into server.json for the next command).
+    const list = await outflow(home, 'user', 'list', '--json');
+    expect(list.code, list.stderr).toBe(0);
+    expect(((await api('/tokens')) as { name: string }[]).map((t) => t.name)).toContain(local.name);
+    await page.context().close();
+  });
+});

@@ -54,6 +54,11 @@ export interface ApiDeps {
   scheduler?: Pick<Scheduler, 'wake'>;
   /** Reverse proxies whose X-Forwarded-For is believed (OUTFLOW_TRUSTED_PROXIES); default none. */
   trustedProxies?: TrustedProxies;
+  /**
+   * The server's local CLI token (`<home>/server.json`): `renew` answers a working one to a caller who shows the
+   * renew key written beside it, else null. Absent: no server.json (in-process tests).
+   */
+  localToken?: { renew(renewKey: string): Promise<string | null> };
 }
 
 export type ApiEnv = { Variables: { actor: Actor; address: string | undefined } };
@@ -80,8 +85,8 @@ export function routedPath(request: Request): string {
   return path;
 }
 
-/** Routes anyone may call: signing in, and reading the API's own description. */
-const PUBLIC = new Set([`POST ${API_BASE}/session`, `GET ${API_BASE}/openapi.json`, `GET ${API_BASE}${MICROSOFT_CALLBACK_PATH.slice('/api'.length)}`]);
+/** Routes anyone may call: signing in (with a password, or the local CLI's renew key), and reading the API's own description. */
+const PUBLIC = new Set([`POST ${API_BASE}/session`, `POST ${API_BASE}/local-token`, `GET ${API_BASE}/openapi.json`, `GET ${API_BASE}${MICROSOFT_CALLBACK_PATH.slice('/api'.length)}`]);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * What a session signed in with a one-time password may do before its user chooses a password: read the

@@ -55,8 +55,30 @@ function header(response: IncomingMessage, name: string): string | undefined {
 
 const ok = (response: IncomingMessage) => response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300;
 
-export function createHttp(url: string, token: string): Http {
+export interface HttpOptions {
+  /**
+   * Gets a new token when the server refuses the current one (401): the CLI on the server's machine asks the
+   * server for a fresh local token (see src/server/serve.ts). Called at most once per request.
+   */
+  renewToken?: () => Promise<string>;
+}
+
+/** A 401 from the Outflow server itself: the credential was refused (not a destination's refusal, a 422). */
+function isUnauthenticated(error: unknown): boolean {
+  return error instanceof AuthError && (error as { unauthenticated?: boolean }).unauthenticated === true;
+}
+
+export function createHttp(url: string, initialToken: string, httpOptions: HttpOptions = {}): Http {
   const base = url.replace(/\/+$/, '');
+  let token = initialToken;
+  let renewing: Promise<string> | undefined;
+  /** The token to send again with after a 401, or null when there is no way to get one. */
+  const renewed = async (): Promise<string | null> => {
+    if (!httpOptions.renewToken) return null;
+    renewing ??= httpOptions.renewToken().finally(() => (renewing = undefined));
+    token = await renewing;
+    return token;
+  };
   return {
     url: base,
     async stream(path, options = {}) {
@@ -76,15 +98,19 @@ export function createHttp(url: string, token: string): Http {
         if (controller.signal.aborted) throw new RetryableError('timeout', `The Outflow server at ${base} stopped answering GET ${path}.`);
         throw new OutflowError('host_unreachable', `Cannot reach the Outflow server at ${base}: ${(error as Error).message}. Is \`outflow serve\` running?`, { cause: error });
       };
-      let response: IncomingMessage;
-      try {
-        response = await send(target, 'GET', { authorization: `Bearer ${token}`, accept: options.accept ?? 'text/csv' }, undefined, controller.signal);
-        if (!ok(response)) {
-          const text = await readText(response);
-          throw errorFromResponse(response.statusCode ?? 0, text ? parseJson(text, response.statusCode ?? 0) : undefined, header(response, 'retry-after'));
+      let response!: IncomingMessage;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          response = await send(target, 'GET', { authorization: `Bearer ${token}`, accept: options.accept ?? 'text/csv' }, undefined, controller.signal);
+          if (!ok(response)) {
+            const text = await readText(response);
+            throw errorFromResponse(response.statusCode ?? 0, text ? parseJson(text, response.statusCode ?? 0) : undefined, header(response, 'retry-after'));
+          }
+          break;
+        } catch (error) {
+          if (attempt === 1 && isUnauthenticated(error) && (await renewed().catch(() => null))) continue;
+          return fail(error);
         }
-      } catch (error) {
-        return fail(error);
       }
       return (async function* () {
         response.setEncoding('utf8');
@@ -105,7 +131,7 @@ export function createHttp(url: string, token: string): Http {
     async request<T>(method: string, path: string, options: Parameters<Http['request']>[2] = {}): Promise<T> {
       const target = new URL(base + path);
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));
-      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+      const headers: Record<string, string> = { accept: 'application/json' };
       let body: string | Readable | undefined;
       if (options.raw !== undefined) {
         body = options.raw;
@@ -116,10 +142,17 @@ export function createHttp(url: string, token: string): Http {
       }
       // A body that is a stream cannot be sent twice.
       const replayable = body === undefined || typeof body === 'string';
+      let renewedOnce = false;
       for (let attempt = 1; ; attempt++) {
         try {
-          return await once<T>(method, path, target, headers, body, options.timeoutMs);
+          return await once<T>(method, path, target, token ? { ...headers, authorization: `Bearer ${token}` } : headers, body, options.timeoutMs);
         } catch (error) {
+          // The token was revoked (or its administrator removed): where the server said how to get a new one,
+          // get it and send again, once. A streamed body was consumed and cannot be sent again.
+          if (isUnauthenticated(error) && !renewedOnce && replayable) {
+            renewedOnce = true;
+            if (await renewed().catch(() => null)) continue;
+          }
           // The server's API rate limit (error.limit set): the request was not handled, so wait as it says
           // and send it again; a script keeps going at the pace the server allows instead of failing.
           const wait = apiLimitWait(error);
@@ -180,7 +213,7 @@ export function errorFromResponse(status: number, json: unknown, retryAfter?: st
     case 400:
       return new ValidationError(message, error.issues ?? []);
     case 401:
-      return new AuthError('auth_failed', `${message} (OUTFLOW_TOKEN, or the credential the server wrote into the home)`);
+      return Object.assign(new AuthError('auth_failed', `${message} (OUTFLOW_TOKEN, or the credential the server wrote into the home)`), { unauthenticated: true });
     case 403:
       return new PermissionError(message);
     case 404:

@@ -5,14 +5,14 @@ import type { RunSummary } from '../app/runs.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RefreshSummary, RunWatch } from './client.ts';
-import { createHttp, type Http } from './http.ts';
+import { createHttp, type Http, type HttpOptions } from './http.ts';
 
 const FOLLOW_POLL_MS = 500;
 const p = encodeURIComponent;
 
 /** The same calls as the local client, over a server's REST API. */
-export function remoteClient(url: string, token: string): OutflowClient {
-  const http = createHttp(url, token);
+export function remoteClient(url: string, token: string, options: HttpOptions = {}): OutflowClient {
+  const http = createHttp(url, token, options);
 
   const client: OutflowClient = {
     where: http.url,

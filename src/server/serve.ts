@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { createApi, type Authenticator } from '../api/app.ts';
+import { createApi, type ApiDeps, type Authenticator } from '../api/app.ts';
 import { createMetrics } from '../api/metrics.ts';
 import { parseTrustedProxies } from '../api/client-address.ts';
 import { openHome, type Home, type OpenHomeOptions } from '../app/home.ts';
@@ -111,6 +111,26 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       bySession: (sessionId) => authenticateSession(home.db, sessionId),
     };
     let url = '';
+    // The local CLI token and the key that renews it, both written into server.json (0600): a CLI that can read
+    // the home gets a working token back after it was revoked, instead of being locked out until a restart.
+    const renewKey = randomBytes(32).toString('base64url');
+    let localToken = '';
+    let renewing: Promise<string> | undefined;
+    const localTokens: NonNullable<ApiDeps['localToken']> = {
+      async renew(key) {
+        if (!sameSecret(key, renewKey) || !url) return null;
+        renewing ??= (async () => {
+          // Several commands may find the token revoked at once: the first renews it, the others get the same one.
+          const actor = await authenticateToken(home.db, localToken);
+          if (actor?.role === 'admin') return localToken;
+          localToken = await issueLocalToken(home);
+          writeServerFile(home.dir, { url, pid: process.pid, token: localToken, renewKey });
+          home.log.info({ token: localTokenName(home) }, 'local CLI token renewed');
+          return localToken;
+        })().finally(() => (renewing = undefined));
+        return renewing;
+      },
+    };
     // API rate limits: counted in Redis when several servers may share the traffic, else in memory.
     const limitRedis = distributed ? redisConnection(distributed) : null;
     closeLimits = () => limitRedis?.disconnect();
@@ -121,6 +141,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics,
       rateLimits: { limits: rateLimits, counter: limitRedis && distributed ? redisCounter(limitRedis, distributed.prefix) : memoryCounter() },
       scheduler,
+      localToken: localTokens,
       publicUrl: () => configuredPublicUrl ?? url,
       trustedProxies,
       ...(options.webRoot ? { webRoot: options.webRoot } : {}),
@@ -132,8 +153,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, options.port ?? 8080)));
     });
     url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-    const token = await issueLocalToken(home);
-    writeServerFile(home.dir, { url, pid: process.pid, token });
+    localToken = await issueLocalToken(home);
+    writeServerFile(home.dir, { url, pid: process.pid, token: localToken, renewKey });
     // A refresh missed while the server was down runs now, once; the server answers meanwhile.
     void scheduler.start();
     runs.pump();
@@ -228,4 +249,10 @@ function checkPublicUrl(value: string | undefined): string | undefined {
     );
   }
   return text.replace(/\/+$/, '');
+}
+
+/** Compares a presented secret with ours in constant time (their SHA-256s, so the lengths never differ). */
+function sameSecret(presented: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(presented), digest(expected));
 }

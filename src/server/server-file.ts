@@ -6,6 +6,11 @@ export interface ServerFile {
   url: string;
   pid: number;
   token: string;
+  /**
+   * Proves to the server that the caller can read its home: with it the CLI gets a new local token when the one
+   * above was revoked (POST /api/v1/local-token). Absent in files of earlier versions.
+   */
+  renewKey?: string;
 }
 
 const FILE = 'server.json';

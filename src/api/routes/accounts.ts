@@ -50,6 +50,29 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/local-token',
+      operationId: 'renewLocalToken',
+      tags: ['Session'],
+      security: [],
+      summary:
+        "The server's local CLI token, for the CLI on its machine: send the renewKey from <home>/server.json (whoever can read the home owns it); a revoked token is replaced",
+      request: jsonBody(z.object({ renewKey: z.string().min(1).max(200) })),
+      responses: { 200: jsonResponse(z.object({ token: z.string() }), 'A working local token'), 400: commonErrors[400], 401: commonErrors[401] },
+    }),
+    async (c) => {
+      const { renewKey } = c.req.valid('json');
+      const token = (await deps.localToken?.renew(renewKey)) ?? null;
+      if (!token) {
+        c.header('WWW-Authenticate', WWW_AUTHENTICATE);
+        return c.json({ error: { code: 'auth_failed', message: "The renew key is not this server's: read it from <home>/server.json of the running server." } }, 401);
+      }
+      return c.json({ token }, 200);
+    },
+  );
+
+  app.openapi(
     createRoute({ method: 'get', path: '/api/v1/session', operationId: 'getSession', tags: ['Session'], security, summary: 'Who is signed in', responses: { 200: jsonResponse(SessionView, 'The session'), 401: commonErrors[401] } }),
     async (c) => {
       const actor = c.get('actor');

@@ -5,6 +5,7 @@ import { resolveHomeDir } from '../../app/home-dir.ts';
 import type { OutflowClient } from '../../client/client.ts';
 import { remoteClient } from '../../client/remote.ts';
 import { readServerFile } from '../../server/server-file.ts';
+import { renewLocalToken } from '../../client/local-token.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { describeJsonError } from '../../lib/json-error.ts';
 
@@ -47,7 +48,12 @@ export async function openClient(command: Command, env: NodeJS.ProcessEnv = proc
   }
   const dir = resolveHomeDir(homeOption(command), env);
   const server = readServerFile(dir);
-  if (server) return remoteClient(server.url, server.token);
+  if (server) {
+    // Whoever can read the home owns it: when the server's CLI token was revoked (in the web app, say), the
+    // key beside it in server.json gets a new one instead of locking this machine's CLI out.
+    const renewKey = server.renewKey;
+    return remoteClient(server.url, server.token, renewKey ? { renewToken: () => renewLocalToken(server.url, renewKey) } : {});
+  }
   // The stores, DuckDB and the queue are loaded only here, when this process works on the home itself: through a
   // server the CLI needs none of them (see src/cli/main.ts).
   const [{ openHome }, { localClient }] = await Promise.all([import('../../app/home.ts'), import('../../client/local.ts')]);

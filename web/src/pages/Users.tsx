@@ -8,6 +8,8 @@ export function UsersPage({ user }: { user: User }) {
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<{ title: string; value: string; note: string }>();
   const [error, setError] = useState<ApiError>();
+  // A destructive click opens a dialog that says what happens; nothing changes until it is confirmed.
+  const [confirming, setConfirming] = useState<{ title: string; body: string; action: string; run: () => Promise<unknown> }>();
   const act = async (fn: () => Promise<unknown>) => {
     setError(undefined);
     try {
@@ -63,7 +65,15 @@ export function UsersPage({ user }: { user: User }) {
                   </td>
                   <td className="row-actions">
                     {u.name !== user.name ? (
-                      <button type="button" className="danger" aria-label={`Remove ${u.name}`} onClick={() => confirm(`Remove ${u.name}? Their tokens and sessions end now.`) && act(() => api('DELETE', `/users/${enc(u.name)}`))}>
+                      <button type="button" className="danger" aria-label={`Remove ${u.name}`} onClick={() =>
+                          setConfirming({
+                            title: `Remove ${u.name}?`,
+                            body: 'Their API tokens stop working and their sessions end now. Exports and runs they made stay. This cannot be undone.',
+                            action: 'Remove user',
+                            run: () => api('DELETE', `/users/${enc(u.name)}`),
+                          })
+                        }
+                      >
                         Remove
                       </button>
                     ) : null}
@@ -106,7 +116,17 @@ export function UsersPage({ user }: { user: User }) {
                   </td>
                   <td>{when(t.lastUsedAt)}</td>
                   <td className="row-actions">
-                    <button type="button" className="danger" aria-label={`Revoke token ${t.name}`} onClick={() => act(() => api('DELETE', `/tokens/${enc(t.id)}`))}>
+                    <button type="button" className="danger" aria-label={`Revoke token ${t.name}`} onClick={() =>
+                        setConfirming({
+                          title: `Revoke token ${t.name}?`,
+                          body: t.name.startsWith('local-cli')
+                            ? "This is the token the server wrote for the CLI on its own machine (server.json). It stops working now; that CLI gets a new one by itself the next time it runs, since whoever can read the server's home owns it."
+                            : 'Scripts and CLIs that send it are refused from now on. This cannot be undone: they need a new token.',
+                          action: 'Revoke token',
+                          run: () => api('DELETE', `/tokens/${enc(t.id)}`),
+                        })
+                      }
+                    >
                       Revoke
                     </button>
                   </td>
@@ -125,6 +145,27 @@ export function UsersPage({ user }: { user: User }) {
             users.reload();
           }}
         />
+      ) : null}
+      {confirming ? (
+        <Modal title={confirming.title} onClose={() => setConfirming(undefined)}>
+          <p>{confirming.body}</p>
+          <div className="form-actions">
+            <button type="button" onClick={() => setConfirming(undefined)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="danger"
+              onClick={() => {
+                const { run } = confirming;
+                setConfirming(undefined);
+                void act(run);
+              }}
+            >
+              {confirming.action}
+            </button>
+          </div>
+        </Modal>
       ) : null}
       {secret ? (
         <Modal title={secret.title} onClose={() => setSecret(undefined)}>
