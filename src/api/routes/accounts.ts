@@ -66,7 +66,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       const token = (await deps.localToken?.renew(renewKey)) ?? null;
       if (!token) {
         c.header('WWW-Authenticate', WWW_AUTHENTICATE);
-        return c.json({ error: { code: 'auth_failed', message: "The renew key is not this server's: read it from <home>/server.json of the running server." } }, 401);
+        return sendProblem(c, 401, 'auth_failed', "The renew key is not this server's: read it from <home>/server.json of the running server.");
       }
       return c.json({ token }, 200);
     },
