@@ -737,6 +737,32 @@ describe('the data manifest and sample values', () => {
   });
 });
 
+describe('starting a run and a dry run', () => {
+  it('are two operations: a run answers 202 with the run and its Location, a dry run 200 with its report and queues nothing', async () => {
+    const name = unique('two-ops');
+    await createExport(admin, { name, connection: 'shared', segments: ['gold'], config: { mapping: { email: 'email' } } });
+    const before = (await home.db.selectFrom('runs').select('id').execute()).length;
+    const dry = await call('contributor', 'POST', `/api/v1/exports/${name}/dry-run`);
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ export: name, dryRun: true, members: 10 });
+    expect((await home.db.selectFrom('runs').select('id').execute()).length).toBe(before);
+
+    // The old form goes to the dry run (307 keeps the method), queueing nothing.
+    const old = await call('contributor', 'POST', `/api/v1/exports/${name}/runs?dryRun=true&fullResync=true`);
+    expect(old.status).toBe(307);
+    expect(old.headers.get('location')).toBe(`/api/v1/exports/${name}/dry-run?fullResync=true`);
+    expect((await home.db.selectFrom('runs').select('id').execute()).length).toBe(before);
+
+    const started = await call('contributor', 'POST', `/api/v1/exports/${name}/runs`);
+    expect(started.status).toBe(202);
+    expect(started.headers.get('location')).toBe(`/api/v1/runs/${started.body.id}`);
+    const followed = await call('contributor', 'GET', started.headers.get('location')!);
+    expect(followed.status).toBe(200);
+    expect(followed.body.id).toBe(started.body.id);
+    await waitForRuns();
+  });
+});
+
 describe('the OpenAPI document', () => {
   it('lists every route the issue names, with the responses each route gives', async () => {
     const doc = (await call('anonymous', 'GET', '/api/openapi.json')).body;
@@ -744,7 +770,7 @@ describe('the OpenAPI document', () => {
     const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
     const contract = [
       'GET /api/v1/connections', 'POST /api/v1/connections', 'GET /api/v1/connections/{id}', 'PATCH /api/v1/connections/{id}', 'DELETE /api/v1/connections/{id}', 'POST /api/v1/connections/{id}/verify',
-      'GET /api/v1/exports', 'POST /api/v1/exports', 'GET /api/v1/exports/{id}', 'PATCH /api/v1/exports/{id}', 'DELETE /api/v1/exports/{id}', 'POST /api/v1/exports/{id}/runs',
+      'GET /api/v1/exports', 'POST /api/v1/exports', 'GET /api/v1/exports/{id}', 'PATCH /api/v1/exports/{id}', 'DELETE /api/v1/exports/{id}', 'POST /api/v1/exports/{id}/runs', 'POST /api/v1/exports/{id}/dry-run',
       'GET /api/v1/runs', 'GET /api/v1/runs/{id}', 'GET /api/v1/runs/{id}/rejections.csv', 'GET /api/v1/segments', 'POST /api/v1/segments', 'PATCH /api/v1/segments/{id}', 'DELETE /api/v1/segments/{id}',
       'GET /api/v1/entities', 'GET /api/v1/destinations', 'GET /api/v1/users', 'POST /api/v1/users', 'GET /api/v1/audit',
       'GET /api/v1/schedule', 'PUT /api/v1/schedule', 'DELETE /api/v1/schedule', 'POST /api/v1/refresh',

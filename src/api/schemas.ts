@@ -176,11 +176,19 @@ export const DryRunReport = z
   })
   .openapi('DryRunReport');
 
-/** `POST /api/exports/{id}/runs` options. */
+const FullResync = z.enum(['true', 'false']).optional().openapi({ description: 'Send every member once and rebuild the delivered state (mirror and upsert).' });
+
+/** `POST /api/v1/exports/{id}/runs` options. */
 export const RunQuery = z.object({
-  fullResync: z.enum(['true', 'false']).optional().openapi({ description: 'Send every member once and rebuild the delivered state (mirror and upsert).' }),
-  dryRun: z.enum(['true', 'false']).optional().openapi({ description: 'Report what the run would add, update, remove and reject; send nothing (200 with the report).' }),
+  fullResync: FullResync,
+  dryRun: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ deprecated: true, description: 'Use POST /api/v1/exports/{id}/dry-run. true answers 307 to it (nothing is queued).' }),
 });
+
+/** `POST /api/v1/exports/{id}/dry-run` options. */
+export const DryRunQuery = z.object({ fullResync: FullResync });
 
 export const RunListItem = z
   .object({

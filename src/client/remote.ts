@@ -41,7 +41,7 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
     },
 
     dryRunExport: (name, options) =>
-      http.request('POST', `/api/v1/exports/${p(name)}/runs`, { query: { dryRun: 'true', fullResync: options?.fullResync ? 'true' : undefined } }),
+      http.request('POST', `/api/v1/exports/${p(name)}/dry-run`, { query: { fullResync: options?.fullResync ? 'true' : undefined } }),
 
     listRuns: (options) => http.request('GET', '/api/v1/runs', { query: { export: options.export, limit: options.limit, status: options.status, since: options.since } }),
     showRun: (id) => http.request('GET', `/api/v1/runs/${p(id)}`),

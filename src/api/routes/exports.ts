@@ -2,9 +2,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { createExport, dryRunExport, exportManifest, listExports, queueRun, removeExport, showExport, updateExport } from '../../app/exports.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { showRun } from '../../app/runs.ts';
-import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { DryRunReport, ExportCreate, ExportManifestView, ExportPatch, ExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
-import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable, upstream } from './route.ts';
+import { API_BASE, homeFor, type ApiApp, type ApiDeps } from '../app.ts';
+import { DryRunQuery, DryRunReport, ExportCreate, ExportManifestView, ExportPatch, ExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
+import { commonErrors, conflict, jsonBody, jsonResponse, notFound, RunLocation, runLocation, security, unprocessable, upstream } from './route.ts';
 
 const tags = ['Exports'];
 
@@ -85,11 +85,14 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
       operationId: 'startRun',
       tags,
       security,
-      summary: 'Queue a run; answers at once with it. The worker pool (serve --concurrency) starts it when it has room; follow it with GET /api/runs/{id}. With dryRun=true, answers 200 with what a run would do and sends nothing',
+      summary: 'Queue a run; answers at once with it (Location: the run). The worker pool (serve --concurrency) starts it when it has room; follow it with GET /api/v1/runs/{id}',
       request: { params: IdParam, query: RunQuery },
       responses: {
-        200: jsonResponse(DryRunReport, 'dryRun=true: what a run would add, update, remove and reject; nothing was sent'),
-        202: jsonResponse(RunSummary, 'Queued'),
+        202: { ...jsonResponse(RunSummary, 'Queued'), headers: RunLocation },
+        307: {
+          description: 'dryRun=true (kept for scripts written before POST /api/v1/exports/{id}/dry-run existed): the same request goes there, nothing is queued',
+          headers: z.object({ Location: z.string().openapi({ description: 'The dry-run operation, with the same fullResync' }) }),
+        },
         ...commonErrors,
         ...notFound,
         ...conflict,
@@ -99,12 +102,35 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const home = homeFor(deps, c);
       const query = c.req.valid('query');
-      const name = await nameOf(home, 'exports', c.req.valid('param').id);
-      const options = { fullResync: query.fullResync === 'true' };
-      if (query.dryRun === 'true') return c.json(await dryRunExport(home, name, options), 200);
-      const run = await queueRun(home, name, 'manual', options);
+      const id = c.req.valid('param').id;
+      if (query.dryRun === 'true') {
+        // One operation, one answer type: a dry run is its own operation. 307 keeps the method and the body.
+        const target = `${API_BASE}/exports/${encodeURIComponent(id)}/dry-run${query.fullResync ? `?fullResync=${query.fullResync}` : ''}`;
+        return c.redirect(target, 307);
+      }
+      const name = await nameOf(home, 'exports', id);
+      const run = await queueRun(home, name, 'manual', { fullResync: query.fullResync === 'true' });
       deps.runs.start(run.id, home.actor);
+      c.header('Location', runLocation(run.id));
       return c.json(await showRun(home, run.id), 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/exports/{id}/dry-run',
+      operationId: 'dryRunExport',
+      tags,
+      security,
+      summary: 'What a run would add, update, remove and reject now, per source; sends nothing and changes nothing',
+      request: { params: IdParam, query: DryRunQuery },
+      responses: { 200: jsonResponse(DryRunReport, 'The report; nothing was sent'), ...commonErrors, ...notFound, ...unprocessable },
+    }),
+    async (c) => {
+      const home = homeFor(deps, c);
+      const name = await nameOf(home, 'exports', c.req.valid('param').id);
+      return c.json(await dryRunExport(home, name, { fullResync: c.req.valid('query').fullResync === 'true' }), 200);
     },
   );
 }

@@ -34,4 +34,8 @@ export const unprocessable = { 422: error('The request is well-formed but refuse
 export const conflict = { 409: error('A name that exists, or a resource still in use') } as const;
 export const upstream = { 502: error('The destination refused or could not be reached') } as const;
 
+/** The `Location` of an answer that queued a run: the run, to follow with GET. */
+export const RunLocation = z.object({ Location: z.string().openapi({ description: 'The queued run: GET it to follow its progress', example: '/api/v1/runs/run_0mwt1ab2c3d4e5f6' }) });
+export const runLocation = (runId: string) => `/api/v1/runs/${encodeURIComponent(runId)}`;
+
 export const security: Array<Record<string, string[]>> = [{ bearer: [] }, { session: [] }];

@@ -4,7 +4,7 @@ import { cancelRun, listRunItems, rejectionsCsv, showRun } from '../../app/runs.
 import { runStatuses } from '../../domain/model.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { RunListItem, RunSummary } from '../schemas.ts';
-import { commonErrors, conflict, jsonResponse, notFound, security, unprocessable } from './route.ts';
+import { commonErrors, conflict, jsonResponse, notFound, RunLocation, runLocation, security, unprocessable } from './route.ts';
 
 const tags = ['Runs'];
 const RunId = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, example: 'run_0mwt1ab2c3d4e5f6' }) });
@@ -106,12 +106,13 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
       security,
       summary: 'Continue a failed or cancelled run from its checkpoint, as a new run',
       request: { params: RunId },
-      responses: { 202: jsonResponse(RunSummary, 'The new run, queued'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+      responses: { 202: { ...jsonResponse(RunSummary, 'The new run, queued'), headers: RunLocation }, ...commonErrors, ...notFound, ...conflict, ...unprocessable },
     }),
     async (c) => {
       const home = homeFor(deps, c);
       const run = await queueResume(home, c.req.valid('param').id);
       deps.runs.start(run.id, home.actor);
+      c.header('Location', runLocation(run.id));
       return c.json(await showRun(home, run.id), 202);
     },
   );

@@ -41,7 +41,7 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
     setError(undefined);
     setDry('running');
     try {
-      setDry(await api<DryRunReport>('POST', `/exports/${enc(name)}/runs?dryRun=true`));
+      setDry(await api<DryRunReport>('POST', `/exports/${enc(name)}/dry-run`));
     } catch (x) {
       setDry(undefined);
       setError(asApiError(x));
