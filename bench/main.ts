@@ -45,6 +45,8 @@ const USAGE = `Usage: npm run bench -- <benchmark> [options]
                  limit): entity load, segment refresh, full mirror run, unchanged re-run, dry run and re-run after
                  1 % changed, an upsert run cancelled at 10 % and resumed; time and peak RSS of every process
     --members N    members (default ${DEFAULT_SCALE_MEMBERS.toLocaleString('en-US')}; 10000000 once for the README)
+    --resume-first the mirror export's first run is the one cancelled at 10 % and resumed; no upsert export
+                   (saves a second full send at 10M)
     --keep         keep the temporary folder
 
   workers        runs through the BullMQ queue to 1, 2 and 4 \`outflow worker\` processes (PostgreSQL + Redis on this
@@ -86,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
       seconds: { type: 'string' },
       runs: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'resume-first': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -138,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
     case 'scale': {
       const members = positiveNumber('members', values.members, DEFAULT_SCALE_MEMBERS);
       if (!Number.isInteger(members) || members < 1000) throw new BenchError('--members must be a whole number of at least 1000.');
-      return (await runScaleBench({ members, keep: values.keep })) ? 0 : 1;
+      return (await runScaleBench({ members, keep: values.keep, resumeFirst: values['resume-first'] })) ? 0 : 1;
     }
     case 'workers': {
       const members = positiveNumber('members', values.members, DEFAULT_WORKER_MEMBERS);
