@@ -150,6 +150,9 @@ export function createApi(deps: ApiDeps): ApiApp {
 
   app.use('/api/*', async (c, next) => {
     if (c.req.path.startsWith(`${API_BASE}/entities/`) && c.req.method === 'PUT') return next();
+    // No route reads the body of a GET: bodyLimit's look at the body makes @hono/node-server build a full
+    // Request for it, which was ~8 % of the server's CPU under a flood of reads (profile in bench/README.md).
+    if (SAFE_METHODS.has(c.req.method)) return next();
     return bodyLimit({
       maxSize: MAX_JSON_BODY_BYTES,
       onError: (ctx) => {

@@ -28,7 +28,7 @@ export interface ApiRateLimits {
 }
 
 /**
- * Defaults, sized so that the web app (a page load is ~10 requests, live views poll every 2 s) and the CLI
+ * Defaults, sized so that the web app (a page load is ~10 requests, a live run is polled every second) and the CLI
  * (`--follow` polls every second) stay far below them, while a script looping as fast as it can is held to a
  * few dozen requests a second.
  */
@@ -152,10 +152,11 @@ export function rateLimitMiddleware(options: {
       );
       return c.json(body, 429, { 'Content-Type': PROBLEM_JSON, 'Retry-After': String(seconds), 'RateLimit-Policy': policy, RateLimit: fields });
     }
-    await next();
+    // Set before the handler answers: added to a finished Response, each header copies its Headers.
     if (results.length > 0) {
       c.header('RateLimit-Policy', policy);
       c.header('RateLimit', fields);
     }
+    await next();
   };
 }
