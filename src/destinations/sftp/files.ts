@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ConfigError, OutflowError } from '../../domain/errors.ts';
 import { defineFileExport, type DestinationContext, type FileSink, type StagedFile } from '../kit/define.ts';
@@ -9,11 +8,10 @@ import { openSftpSession, serverOf, type SftpSession } from './client.ts';
 import type { SftpConnection } from './index.ts';
 
 /**
- * How much of a part the SFTP write stream buffers. ssh2's write stream sends every buffered chunk in one
- * go (`_writev`) and then waits for all their acknowledgements: with Node's default 16 KiB buffer, that is
- * one round trip per 16 KiB.
+ * WRITE requests awaiting the server's answer per upload (bytes). Twice OpenSSH's channel window (2 MiB), so
+ * that the window is never idle while the server's answers are on their way; two parts upload at once.
  */
-export const UPLOAD_HIGH_WATER_MARK = 8 * 1024 * 1024;
+export const UPLOAD_WINDOW_BYTES = 4 * 1024 * 1024;
 
 /**
  * Where a part is written until `commit`: hidden (leading dot) and clearly unfinished. `tag` names the export,
@@ -37,39 +35,6 @@ export function sweepableTempNames(names: string[], tag: string | undefined, pre
     ? new RegExp(`^\\.(?:${prefixes.map(escapeRegExp).join('|')})_\\d{8}T\\d{6}Z_\\d+of\\d+\\.csv(?:\\.gz)?\\.[0-9a-f]{12}\\.partial$`)
     : null;
   return names.filter((name) => tagged?.test(name) || legacy?.test(name));
-}
-
-/**
- * Counts the bytes of a part and cuts them into pieces of exactly `size` (the server's largest WRITE), so
- * that every buffered piece becomes one WRITE request in flight at once: gzip's 16 KiB chunks would
- * otherwise cost a request each, and 1 MiB chunks would be split into requests sent one by one.
- */
-function createRechunker(size: number): Transform & { bytes: number } {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const rechunker = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      rechunker.bytes += chunk.length;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= size) {
-        let joined = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-        while (joined.length >= size) {
-          this.push(joined.subarray(0, size));
-          joined = joined.subarray(size);
-        }
-        pending = joined.length > 0 ? [joined] : [];
-        pendingBytes = joined.length;
-      }
-      done();
-    },
-    flush(done) {
-      if (pendingBytes > 0) this.push(Buffer.concat(pending, pendingBytes));
-      done();
-    },
-  }) as Transform & { bytes: number };
-  rechunker.bytes = 0;
-  return rechunker;
 }
 
 function assertFileName(name: string, ctx: DestinationContext): void {
@@ -129,33 +94,20 @@ export async function openSftpSink(conn: SftpConnection, ctx: DestinationContext
       const path = posix.join(conn.folder, name);
       const tempPath = tempNameFor(path, options.tempTag);
       const current = await live();
-      const counter = createRechunker(current.maxWriteBytes);
-      const out = current.createWriteStream(tempPath, UPLOAD_HIGH_WATER_MARK);
-      // ssh2's write stream finishes before it has closed the remote handle; only CLOSE's answer says the
-      // server kept every byte (a full disk can surface there).
-      const handleClosed = new Promise<void>((resolve, reject) => {
-        out.once('close', resolve);
-        out.once('error', reject);
-      });
-      handleClosed.catch(() => undefined);
-      const stopWatching = current.watchUpload(out, tempPath);
+      let bytes: number;
       try {
-        await current.untilLost(pipeline(body, counter, out).then(() => handleClosed));
+        bytes = await current.upload(tempPath, body, UPLOAD_WINDOW_BYTES);
       } catch (error) {
-        stopWatching();
         body.destroy();
-        out.destroy();
         // A failing body (the engine's renderer) keeps its own error; SFTP statuses and transport failures
         // are classified.
         const fromServer = current.isTransportFailure || typeof (error as { code?: unknown }).code === 'number';
         const failure = fromServer ? current.classify(error, 'upload', tempPath) : error;
         if (current.isClosed || !(await removeQuietly(current, tempPath))) orphans.add(tempPath);
         throw failure;
-      } finally {
-        stopWatching();
       }
-      ctx.log.debug({ server: serverOf(conn), path: tempPath, bytes: counter.bytes }, 'staged sftp file');
-      return { name, path, tempPath, bytes: counter.bytes };
+      ctx.log.debug({ server: serverOf(conn), path: tempPath, bytes }, 'staged sftp file');
+      return { name, path, tempPath, bytes };
     },
 
     async commit(files, { resumed = false } = {}): Promise<void> {
