@@ -33,7 +33,8 @@ function isFresh() {
 // a fraction of that (bin/build-cli.js says how it is cut). `npm install` builds it (prepare); it is rebuilt here,
 // on first use and whenever a source file is newer.
 let entry = entryFile;
-if (!isFresh()) {
+// An installed package (npm pack → npm install -g) ships the bundle and no sources: nothing to rebuild.
+if (fs.existsSync(sources) && !isFresh()) {
   try {
     const { buildCli } = await import('./build-cli.js');
     await buildCli();
