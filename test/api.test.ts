@@ -359,6 +359,11 @@ describe('the permission matrix', () => {
         expect(await snapshot()).toBe(before);
       }
       if (status === 403) expect(answer.body.detail).toMatch(/administrator|contributor/i);
+      // A refused write leaves a trace: who, what and why, in the audit log.
+      if (status === 403 && c.method !== 'GET' && !c.name.startsWith('preview')) {
+        const denied = await home.db.selectFrom('audit_log').selectAll().where('outcome', '=', 'denied').where('actor', '=', role === 'viewer' ? 'vera' : 'carl').execute();
+        expect(denied.map((e) => JSON.parse(e.details).reason)).toContain(answer.body.detail);
+      }
       // RFC 9110: a 401 says how to authenticate.
       if (status === 401) expect(answer.headers.get('www-authenticate')).toBe('Bearer realm="outflow"');
       await waitForRuns();

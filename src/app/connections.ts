@@ -9,6 +9,7 @@ import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../d
 import type { Connection, UsableBy } from '../domain/model.ts';
 import { assertAdmin, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { audit, changedKeys } from './audit.ts';
+import { permit } from './refusals.ts';
 import * as store from '../store/metadata/connections.ts';
 import { listExports } from '../store/metadata/exports.ts';
 import { listSegments } from '../store/metadata/segments.ts';
@@ -128,6 +129,7 @@ function readSecretFiles(schema: z.ZodObject, config: Record<string, unknown>): 
 }
 
 export async function createConnection(home: Home, input: CreateConnectionInput): Promise<ConnectionView> {
+  await permit(home, 'connection.create', { type: 'connection', name: input.name }, () => assertAdmin(home.actor, 'create connections'));
   const { name, destination, data } = validateNewConnection(home, input);
   const { plain, secrets } = splitSecrets(destination.connection.schema, data);
   const connection = await store.createConnection(home.db, home.box, {
@@ -180,7 +182,7 @@ const SFTP_IDENTITY = ['host', 'port', 'username', 'password', 'privateKey'];
 
 /** Edits a connection (administrators). Validated like a create; a refused edit changes nothing. */
 export async function updateConnection(home: Home, name: string, patch: UpdateConnectionPatch): Promise<ConnectionView> {
-  assertAdmin(home.actor, 'edit connections');
+  await permit(home, 'connection.update', { type: 'connection', name }, () => assertAdmin(home.actor, 'edit connections'));
   const connection = await store.getConnectionByName(home.db, home.box, name);
   const destination = getDestination(connection.type);
   const newName = patch.name === undefined ? undefined : patch.name.trim();
@@ -270,7 +272,7 @@ export async function showConnection(home: Home, name: string): Promise<Connecti
  * the outcome, and what the check learned (the SFTP host key), on the connection.
  */
 export async function verifyConnection(home: Home, name: string, options: { acceptHostKey?: string } = {}): Promise<CheckResult & { connection: string }> {
-  assertAdmin(home.actor, 'verify connections');
+  await permit(home, 'connection.verify', { type: 'connection', name }, () => assertAdmin(home.actor, 'verify connections'));
   const connection = await store.getConnectionByName(home.db, home.box, name);
   const destination = getDestination(connection.type);
   const config = await resolveConnectionConfig(home, connection);
@@ -307,7 +309,7 @@ export async function verifyConnection(home: Home, name: string, options: { acce
 }
 
 export async function removeConnection(home: Home, name: string, options: { force?: boolean } = {}): Promise<{ removed: string; orphanedExports: string[] }> {
-  assertAdmin(home.actor, 'remove connections');
+  await permit(home, 'connection.remove', { type: 'connection', name }, () => assertAdmin(home.actor, 'remove connections'));
   const connection = await store.getConnectionByName(home.db, home.box, name);
   const exports = await listExports(home.db, { connectionId: connection.id });
   if (exports.length > 0 && !options.force) {

@@ -8,11 +8,17 @@ import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { Home } from './home.ts';
 import { outflowCommand } from '../lib/shell.ts';
 import { audit } from './audit.ts';
+import { permit } from './refusals.ts';
 import { checkName } from './validation.ts';
 import { assertAdmin, assertNotViewer } from '../engine/services.ts';
 
+/** Whether the caller may load entities: checked (and a refusal audited) before an upload is even read. */
+export async function checkMayLoadEntity(home: Home, entity: string): Promise<void> {
+  await permit(home, 'entity.load', { type: 'entity', name: entity }, () => assertAdmin(home.actor, 'load entities'));
+}
+
 export async function loadEntity(home: Home, entity: string, file: string, options: { key?: string; delimiter?: string }): Promise<EntityInfo> {
-  assertAdmin(home.actor, 'load entities');
+  await permit(home, 'entity.load', { type: 'entity', name: entity }, () => assertAdmin(home.actor, 'load entities'));
   const info = await home.profiles.loadEntity(entity, file, { key: options.key ?? 'profile_id', delimiter: options.delimiter });
   home.log.info({ entity, rows: info.rows, by: home.actor.name }, 'entity loaded');
   await audit(home, 'entity.load', { type: 'entity', name: entity }, { rows: info.rows, key: info.key });
@@ -24,7 +30,7 @@ export async function loadEntity(home: Home, entity: string, file: string, optio
  * exports read it live, nothing is copied.
  */
 export async function attachEntity(home: Home, entity: string, options: { table: string; key?: string }): Promise<EntityInfo> {
-  assertAdmin(home.actor, 'attach entities');
+  await permit(home, 'entity.attach', { type: 'entity', name: entity }, () => assertAdmin(home.actor, 'attach entities'));
   const info = await home.profiles.attachEntity(entity, options.table, { key: options.key ?? 'profile_id' });
   home.log.info({ entity, table: info.attached, by: home.actor.name }, 'entity attached');
   await audit(home, 'entity.attach', { type: 'entity', name: entity }, { table: info.attached, key: info.key });
@@ -71,7 +77,7 @@ async function compileFor(home: Home, entity: string, filter: string, segment?: 
 }
 
 export async function createSegment(home: Home, input: { name: string; entity?: string; where: string }): Promise<Segment> {
-  assertNotViewer(home.actor, 'create segments');
+  await permit(home, 'segment.create', { type: 'segment', name: input.name }, () => assertNotViewer(home.actor, 'create segments'));
   const name = input.name.trim();
   if (!name) throw new ValidationError('A segment needs a name.');
   checkName(name, 'segment');
@@ -123,7 +129,7 @@ export function listSegments(home: Home): Promise<Segment[]> {
 
 /** Re-materializes one segment, or all of them; returns the member counts. */
 export async function refreshSegments(home: Home, name?: string): Promise<Array<{ name: string; members: number }>> {
-  assertNotViewer(home.actor, 'refresh segments');
+  await permit(home, 'segment.refresh', { type: 'segment', name: name ?? null }, () => assertNotViewer(home.actor, 'refresh segments'));
   const targets = name ? [await segments.getSegment(home.db, name)] : await segments.listSegments(home.db);
   const results: Array<{ name: string; members: number }> = [];
   for (const segment of targets) {
@@ -158,7 +164,7 @@ async function assertMayChangeSegment(home: Home, segment: Segment, action: 'cha
  */
 export async function updateSegment(home: Home, name: string, patch: { where?: string; entity?: string }): Promise<Segment> {
   const segment = await segments.getSegment(home.db, name);
-  await assertMayChangeSegment(home, segment, 'change');
+  await permit(home, 'segment.update', { type: 'segment', name }, () => assertMayChangeSegment(home, segment, 'change'));
   if (patch.where === undefined && patch.entity === undefined) throw new ValidationError('Nothing to change: pass --where (and --entity to move the segment to another entity).');
   const entity = patch.entity ?? segment.entity;
   const where = patch.where ?? segment.filter;
@@ -179,9 +185,9 @@ export async function updateSegment(home: Home, name: string, patch: { where?: s
 }
 
 export async function removeSegment(home: Home, name: string): Promise<void> {
-  assertNotViewer(home.actor, 'remove segments');
+  await permit(home, 'segment.remove', { type: 'segment', name }, () => assertNotViewer(home.actor, 'remove segments'));
   const segment = await segments.getSegment(home.db, name);
-  await assertMayChangeSegment(home, segment, 'remove');
+  await permit(home, 'segment.remove', { type: 'segment', name }, () => assertMayChangeSegment(home, segment, 'remove'));
   if (home.deferred) home.deferred.afterCommit(`drop the members of segment "${name}"`, (outside) => outside.profiles.dropSegment(segment.id));
   else await home.profiles.dropSegment(segment.id);
   await segments.removeSegment(home.db, segment.id);

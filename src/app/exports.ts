@@ -12,6 +12,7 @@ import { connectionLabels, getConnection, getConnectionByName } from '../store/m
 import * as store from '../store/metadata/exports.ts';
 import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
 import { audit } from './audit.ts';
+import { permit } from './refusals.ts';
 import { reapStaleRuns, supersedingRun } from './runs.ts';
 import { shellQuote } from '../lib/shell.ts';
 import { getSegment } from '../store/metadata/segments.ts';
@@ -70,7 +71,7 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
   if (!sources) throw new ValidationError('Pick what to export: either --segments a,b or --entities X,Y.');
 
   const connection = await getConnectionByName(home.db, home.box, input.connection);
-  assertCanUse(home.actor, connection);
+  await permit(home, 'export.create', { type: 'export', name }, () => assertCanUse(home.actor, connection));
   const validated = await validateExport(home, { name, connection, ...sources, config: input.config ?? {} });
   const { warnings } = validated;
   const notify = await prepareExportNotify(home, validated.config, undefined);
@@ -99,7 +100,7 @@ export interface UpdateExportPatch {
  * edit an export only when both its current and its new connection are usable by contributors.
  */
 export async function updateExport(home: Home, name: string, patch: UpdateExportPatch): Promise<CreatedExportView> {
-  assertNotViewer(home.actor, 'edit exports');
+  await permit(home, 'export.update', { type: 'export', name }, () => assertNotViewer(home.actor, 'edit exports'));
   const exp = await store.getExport(home.db, name);
   const current = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
     if (error instanceof NotFoundError) return null;
@@ -107,13 +108,14 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   });
   // Nobody can tell any more whether a contributor could use a removed connection: as with removing such an
   // export, repairing it is for administrators.
-  if (current) assertCanUse(home.actor, current);
-  else assertAdmin(home.actor, 'repair an export whose connection was removed');
+  await permit(home, 'export.update', { type: 'export', name }, () =>
+    current ? assertCanUse(home.actor, current) : assertAdmin(home.actor, 'repair an export whose connection was removed'),
+  );
   const connection = patch.connection !== undefined ? await getConnectionByName(home.db, home.box, patch.connection) : current;
   if (!connection) {
     throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
   }
-  assertCanUse(home.actor, connection);
+  await permit(home, 'export.update', { type: 'export', name }, () => assertCanUse(home.actor, connection));
 
   const newName = patch.name === undefined ? exp.name : patch.name.trim();
   if (!newName) throw new ValidationError('An export needs a name (--name).');
@@ -356,11 +358,12 @@ export async function showExport(home: Home, name: string): Promise<ExportView> 
 }
 
 export async function removeExport(home: Home, name: string): Promise<{ removed: string }> {
-  assertNotViewer(home.actor, 'remove exports');
+  await permit(home, 'export.remove', { type: 'export', name }, () => assertNotViewer(home.actor, 'remove exports'));
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
-  if (connection) assertCanUse(home.actor, connection);
-  else assertAdmin(home.actor, 'remove an export whose connection was removed');
+  await permit(home, 'export.remove', { type: 'export', name }, () =>
+    connection ? assertCanUse(home.actor, connection) : assertAdmin(home.actor, 'remove an export whose connection was removed'),
+  );
   // A run still going would write its delivered state back after the drop below.
   await reapStaleRuns(home);
   const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
@@ -396,7 +399,7 @@ export async function queueRun(home: Home, name: string, trigger: Run['trigger']
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
     throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
   });
-  assertCanUse(home.actor, connection);
+  await permit(home, 'run.start', { type: 'export', name }, () => assertCanUse(home.actor, connection));
   await reapStaleRuns(home);
   const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
   if (active) throw new RunConflictError(`Export "${name}" already has run ${active.id} ${active.status}; follow it with \`outflow run show ${active.id} --follow\`.`, active.id);
@@ -440,7 +443,7 @@ export async function queueResume(home: Home, runId: string, trigger: Run['trigg
   }
   const exp = await store.getExportById(home.db, previous.exportId);
   const connection = await getConnection(home.db, home.box, exp.connectionId);
-  assertCanUse(home.actor, connection);
+  await permit(home, 'run.resume', { type: 'run', name: runId }, () => assertCanUse(home.actor, connection));
   const superseded = await supersedingRun(home, previous);
   if (superseded) {
     throw new RunConflictError(`Run ${runId} ${superseded.reason}; it cannot be resumed. See \`outflow run show ${superseded.id}\`.`, superseded.id);

@@ -3,6 +3,7 @@ import { assertAdmin } from '../engine/services.ts';
 import { maskWebhookUrl, parseEvents, parseNotifyConfig, type NotifyEvent } from '../engine/notify.ts';
 import { deleteNotify, getNotify, putNotify } from '../store/metadata/notify.ts';
 import { audit } from './audit.ts';
+import { permit } from './refusals.ts';
 import type { Home } from './home.ts';
 
 /** A webhook as anyone sees it: the URL masked (its secret part never leaves the secret box but to be posted to). */
@@ -23,7 +24,7 @@ export async function showHomeNotify(home: Home): Promise<NotifyView | null> {
 }
 
 export async function setHomeNotify(home: Home, input: unknown): Promise<NotifyView> {
-  assertAdmin(home.actor, 'set the alert webhook');
+  await permit(home, 'notify.set', { type: 'notify' }, () => assertAdmin(home.actor, 'set the alert webhook'));
   const config = parseNotifyConfig(input, 'The alert webhook');
   const shownUrl = maskWebhookUrl(config.url);
   await putNotify(home.db, home.box, { scope: HOME, url: config.url, shownUrl, on: config.on, by: home.actor.name });
@@ -32,7 +33,7 @@ export async function setHomeNotify(home: Home, input: unknown): Promise<NotifyV
 }
 
 export async function removeHomeNotify(home: Home): Promise<{ removed: boolean }> {
-  assertAdmin(home.actor, 'turn the alert webhook off');
+  await permit(home, 'notify.off', { type: 'notify' }, () => assertAdmin(home.actor, 'turn the alert webhook off'));
   const removed = await deleteNotify(home.db, HOME);
   await audit(home, 'notify.off', { type: 'home', name: 'notify' }, { removed });
   return { removed };

@@ -7,6 +7,7 @@ import * as store from '../store/metadata/connections.ts';
 import { createPendingSignIn, prunePendingSignIns, takePendingSignIn } from '../store/metadata/oauth-sign-ins.ts';
 import { findUserByName } from '../store/metadata/users.ts';
 import { audit } from './audit.ts';
+import { permit } from './refusals.ts';
 import { afterSignIn } from './connections.ts';
 import type { Home } from './home.ts';
 
@@ -42,7 +43,7 @@ export interface StartedSignIn {
  * authority's sign-in page. The authority URL and client id come from the connection's settings.
  */
 export async function startMicrosoftSignIn(home: Home, name: string, options: { publicUrl: string }): Promise<StartedSignIn> {
-  assertAdmin(home.actor, 'sign connections in to Microsoft Advertising');
+  await permit(home, 'connection.authorize', { type: 'connection', name }, () => assertAdmin(home.actor, 'sign connections in to Microsoft Advertising'));
   const connection = await store.getConnectionByName(home.db, home.box, name);
   if (connection.type !== 'microsoft-advertising') {
     throw new ValidationError(`Connection "${name}" is ${connection.type}; only Microsoft Advertising connections sign in with Microsoft.`);
@@ -141,7 +142,7 @@ export async function completeMicrosoftSignIn(home: Home, params: URLSearchParam
  * (`via: 'cli'`) and the web app's callback (`via: 'web'`).
  */
 export async function storeSignIn(home: Home, name: string, refreshToken: string, via: 'cli' | 'web'): Promise<CheckResult & { connection: string }> {
-  assertAdmin(home.actor, 'sign connections in');
+  await permit(home, 'connection.authorize', { type: 'connection', name }, () => assertAdmin(home.actor, 'sign connections in'));
   const connection = await store.getConnectionByName(home.db, home.box, name);
   await store.updateConnectionSecrets(home.db, home.box, connection.id, { refreshToken });
   await store.updateConnectionState(home.db, connection.id, { signedIn: { at: home.now().toISOString(), by: home.actor.name } });

@@ -6,6 +6,7 @@ import { csvRow } from '../lib/csv.ts';
 import type { Home } from './home.ts';
 import { outflowCommand } from '../lib/shell.ts';
 import { audit } from './audit.ts';
+import { permit } from './refusals.ts';
 import { ConflictError, OutflowError, ValidationError } from '../domain/errors.ts';
 import { runStatuses, type RunStatus } from '../domain/model.ts';
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
@@ -323,8 +324,9 @@ export async function cancelRun(home: Home, id: string, stop: (runId: string, st
   await reapStaleRuns(home, STALE_AFTER_MS, id);
   const run = await getRun(home.db, id);
   const connection = await getConnection(home.db, home.box, run.connectionId).catch(() => null);
-  if (connection) assertCanUse(home.actor, connection);
-  else assertAdmin(home.actor, 'cancel runs of an export without a connection');
+  await permit(home, 'run.cancel', { type: 'run', name: id }, () =>
+    connection ? assertCanUse(home.actor, connection) : assertAdmin(home.actor, 'cancel runs of an export without a connection'),
+  );
   if (run.status !== 'queued' && run.status !== 'running') {
     throw new ConflictError(`Run ${id} has already ended (${run.status}); there is nothing to cancel.`);
   }

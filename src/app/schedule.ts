@@ -7,6 +7,7 @@ import * as exportsStore from '../store/metadata/exports.ts';
 import { createRun, transitionRun } from '../store/metadata/runs.ts';
 import { getSchedule, HOME_SCHEDULE, listSchedules, removeSchedule, saveSchedule, type ScheduleRecord } from '../store/metadata/schedules.ts';
 import { audit } from './audit.ts';
+import { permit } from './refusals.ts';
 import { refreshSegments } from './data.ts';
 import { queueRun } from './exports.ts';
 import type { Home } from './home.ts';
@@ -108,7 +109,7 @@ function toExportScheduleView(exp: Export, record: ScheduleRecord | null, now: D
  * Slots before now never fire: the schedule starts from the moment it is set.
  */
 export async function setSchedule(home: Home, input: SetScheduleInput): Promise<ScheduleView> {
-  assertAdmin(home.actor, 'set the refresh schedule');
+  await permit(home, 'schedule.set', { type: 'schedule' }, () => assertAdmin(home.actor, 'set the refresh schedule'));
   const hasDaysTimes = input.days !== undefined || input.times !== undefined;
   if (hasDaysTimes && input.cron !== undefined) throw new ValidationError('Give either --days and --times, or --cron, not both.');
   if (!hasDaysTimes && input.cron === undefined) throw new ValidationError('Give --days and --times (e.g. --days mon-fri --times 06:00,18:00) or --cron "<expression>", and --tz.');
@@ -128,7 +129,7 @@ export async function setSchedule(home: Home, input: SetScheduleInput): Promise<
 
 /** Turns the home's scheduled refresh off (administrators). Exports' own schedules keep running. */
 export async function turnScheduleOff(home: Home): Promise<ScheduleView> {
-  assertAdmin(home.actor, 'turn the refresh schedule off');
+  await permit(home, 'schedule.off', { type: 'schedule' }, () => assertAdmin(home.actor, 'turn the refresh schedule off'));
   await removeSchedule(home.db, HOME_SCHEDULE);
   await audit(home, 'schedule.off', { type: 'schedule', name: HOME_SCHEDULE });
   home.log.info({ by: home.actor.name }, 'refresh schedule turned off');
@@ -136,15 +137,16 @@ export async function turnScheduleOff(home: Home): Promise<ScheduleView> {
 }
 
 /** The export permissions: who may edit an export may schedule, pause and resume it. */
-async function exportForChange(home: Home, name: string, action: string): Promise<Export> {
-  assertNotViewer(home.actor, action);
+async function exportForChange(home: Home, name: string, action: string, auditAction: string): Promise<Export> {
+  await permit(home, auditAction, { type: 'export', name }, () => assertNotViewer(home.actor, action));
   const exp = await exportsStore.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
     if (error instanceof NotFoundError) return null;
     throw error;
   });
-  if (connection) assertCanUse(home.actor, connection);
-  else assertAdmin(home.actor, `${action} of an export whose connection was removed`);
+  await permit(home, auditAction, { type: 'export', name }, () =>
+    connection ? assertCanUse(home.actor, connection) : assertAdmin(home.actor, `${action} of an export whose connection was removed`),
+  );
   return exp;
 }
 
@@ -153,7 +155,7 @@ async function exportForChange(home: Home, name: string, action: string): Promis
  * slots, refreshing its segments first), or takes it away (`null`: back to the home's refresh).
  */
 export async function setExportSchedule(home: Home, name: string, schedule: { cron: string; timeZone?: string } | null): Promise<ExportScheduleView> {
-  const exp = await exportForChange(home, name, 'schedule exports');
+  const exp = await exportForChange(home, name, 'schedule exports', 'export.schedule');
   const at = home.now().toISOString();
   if (schedule === null) {
     await saveSchedule(home.db, exp.id, { crons: null, timeZone: null, lastSlot: null }, home.actor.name, at);
@@ -168,7 +170,7 @@ export async function setExportSchedule(home: Home, name: string, schedule: { cr
 
 /** A paused export is left out of scheduled refreshes (its own schedule too) until resumed; `export run` still runs it. */
 export async function pauseExport(home: Home, name: string): Promise<ExportScheduleView> {
-  const exp = await exportForChange(home, name, 'pause exports');
+  const exp = await exportForChange(home, name, 'pause exports', 'export.pause');
   const at = home.now().toISOString();
   const current = await getSchedule(home.db, exp.id);
   if (!current?.pausedAt) await saveSchedule(home.db, exp.id, { pausedAt: at, pausedBy: home.actor.name }, home.actor.name, at);
@@ -178,7 +180,7 @@ export async function pauseExport(home: Home, name: string): Promise<ExportSched
 
 /** Puts a paused export back into the schedule; slots that passed while it was paused are not caught up. */
 export async function resumeExport(home: Home, name: string): Promise<ExportScheduleView> {
-  const exp = await exportForChange(home, name, 'resume exports');
+  const exp = await exportForChange(home, name, 'resume exports', 'export.resume');
   const at = home.now().toISOString();
   const current = await getSchedule(home.db, exp.id);
   if (current?.pausedAt) await saveSchedule(home.db, exp.id, { pausedAt: null, pausedBy: null, ...(specOf(current) ? { lastSlot: at } : {}) }, home.actor.name, at);
@@ -202,7 +204,7 @@ export interface RefreshResult {
  * record that says why. Administrators only: it runs every export of the home.
  */
 export async function refreshAll(home: Home, start: StartRun, signal?: AbortSignal): Promise<RefreshResult> {
-  assertAdmin(home.actor, 'run the refresh of every segment and export');
+  await permit(home, 'schedule.refresh', { type: 'schedule' }, () => assertAdmin(home.actor, 'run the refresh of every segment and export'));
   const schedules = new Map((await listSchedules(home.db)).map((r) => [r.owner, r]));
   const chosen = (await exportsStore.listExports(home.db)).filter((e) => {
     const record = schedules.get(e.id);

@@ -362,7 +362,11 @@ describe('sessions and sign-in', () => {
     expect(await unlockSignIns(home, { address: '203.0.113.66' })).toEqual({ user: null, address: '203.0.113.66', cleared: 2 });
     expect((await right()).user.name).toBe('ada');
     const entries = await home.db.selectFrom('audit_log').selectAll().where('action', '=', 'user.unlock').execute();
-    expect(entries.map((e) => [e.actor, e.target_type, e.target])).toEqual([['owner', 'user', 'ada'], ['owner', 'address', '203.0.113.66']]);
+    expect(entries.map((e) => [e.actor, e.target_type, e.target, e.outcome])).toEqual([
+      ['cy', 'user', 'ada', 'denied'],
+      ['owner', 'user', 'ada', 'ok'],
+      ['owner', 'address', '203.0.113.66', 'ok'],
+    ]);
   });
 });
 

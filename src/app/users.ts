@@ -10,6 +10,7 @@ import { removeUserSessions } from '../store/metadata/sessions.ts';
 import * as userStore from '../store/metadata/users.ts';
 import type { Home } from './home.ts';
 import { audit } from './audit.ts';
+import { permit } from './refusals.ts';
 import { checkName } from './validation.ts';
 import { clearThrottles } from './sign-in-throttle.ts';
 
@@ -101,7 +102,7 @@ function lastAdminMessage(name: string, action: string): string {
 
 /** Creates a user with a generated one-time password, returned once and never stored in the clear. */
 export async function createUser(home: Home, input: { name: string; role: string }): Promise<{ name: string; role: Role; password: string }> {
-  assertAdmin(home.actor, 'create users');
+  await permit(home, 'user.create', { type: 'user', name: input.name }, () => assertAdmin(home.actor, 'create users'));
   const name = parseName(input.name);
   const role = parseRole(input.role);
   // Names differing only in case ("Admin" next to "admin") would pass for one another in listings and logs.
@@ -125,7 +126,7 @@ export async function listUsers(home: Home): Promise<UserView[]> {
 
 /** Removes a user, revoking their tokens and ending their sessions; the last administrator stays. */
 export async function removeUser(home: Home, name: string): Promise<{ removed: string; tokensRevoked: number; sessionsEnded: number }> {
-  assertAdmin(home.actor, 'remove users');
+  await permit(home, 'user.remove', { type: 'user', name }, () => assertAdmin(home.actor, 'remove users'));
   const at = home.now().toISOString();
   const result = await home.db.transaction().execute(async (tx) => {
     const user = await userStore.getUserByName(tx, name);
@@ -144,7 +145,7 @@ export async function removeUser(home: Home, name: string): Promise<{ removed: s
 
 /** Changes a user's role; takes effect on their next request (tokens and sessions read the role each time). */
 export async function setRole(home: Home, name: string, role: string): Promise<UserView> {
-  assertAdmin(home.actor, 'change roles');
+  await permit(home, 'user.set_role', { type: 'user', name }, () => assertAdmin(home.actor, 'change roles'));
   const newRole = parseRole(role);
   const updated = await home.db.transaction().execute(async (tx) => {
     const user = await userStore.getUserByName(tx, name);
@@ -164,7 +165,7 @@ export async function setRole(home: Home, name: string, role: string): Promise<U
  * lost theirs. Their API tokens keep working: revoke those separately if they may have leaked too.
  */
 export async function resetPassword(home: Home, name: string): Promise<{ name: string; role: Role; password: string }> {
-  assertAdmin(home.actor, 'reset passwords');
+  await permit(home, 'user.reset_password', { type: 'user', name }, () => assertAdmin(home.actor, 'reset passwords'));
   const user = await userStore.getUserByName(home.db, name);
   const password = generatePassword();
   await userStore.updateUserPassword(home.db, user.id, await hashPassword(password), true, home.now().toISOString());
@@ -194,7 +195,9 @@ export async function createToken(home: Home, input: { user?: string; name?: str
   if (input.user === undefined || input.user === home.actor.name) {
     owner = await ownUser(home, 'create a token for');
   } else {
-    assertAdmin(home.actor, "create tokens for other users (you may create one for yourself: outflow token create)");
+    await permit(home, 'token.create', { type: 'user', name: input.user }, () =>
+      assertAdmin(home.actor, "create tokens for other users (you may create one for yourself: outflow token create)"),
+    );
     owner = await userStore.getUserByName(home.db, input.user);
   }
   let name: string;
@@ -257,7 +260,7 @@ export async function revokeToken(home: Home, idOrName: string): Promise<TokenVi
  * home acts as its owner, or through the server's local token), so they can always do it, even for `admin`.
  */
 export async function unlockSignIns(home: Home, target: { user?: string; address?: string }): Promise<{ user: string | null; address: string | null; cleared: number }> {
-  assertAdmin(home.actor, 'lift sign-in delays');
+  await permit(home, 'user.unlock', { type: target.user ? 'user' : 'address', name: target.user ?? target.address }, () => assertAdmin(home.actor, 'lift sign-in delays'));
   const user = target.user?.trim() || undefined;
   const address = target.address?.trim() || undefined;
   if (!user && !address) throw new ValidationError('Name the user whose sign-ins to unlock, or the address (--address), or both.');

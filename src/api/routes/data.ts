@@ -4,10 +4,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
-import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, previewSegment, refreshSegments, removeSegment, sampleEntity, toSegmentView, updateSegment } from '../../app/data.ts';
+import { attachEntity, checkMayLoadEntity, createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, previewSegment, refreshSegments, removeSegment, sampleEntity, toSegmentView, updateSegment } from '../../app/data.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { ValidationError } from '../../domain/errors.ts';
-import { assertAdmin } from '../../engine/services.ts';
 import type { EntityInfo } from '../../store/profile/profile-store.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { EntityAttach, EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentPreview, SegmentPreviewResult, SegmentRefreshResult, SegmentView } from '../schemas.ts';
@@ -180,9 +179,9 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
     }),
     async (c) => {
       const home = homeFor(deps, c);
-      // Checked before the upload is read, so a refused caller cannot fill the disk.
-      assertAdmin(home.actor, 'load entities');
       const { name } = c.req.valid('param');
+      // Checked before the upload is read, so a refused caller cannot fill the disk.
+      await checkMayLoadEntity(home, name);
       const query = c.req.valid('query');
       const format = query.format ?? (c.req.header('content-type')?.includes('parquet') ? 'parquet' : 'csv');
       const body = c.req.raw.body;
