@@ -716,7 +716,10 @@ describe('the data manifest and sample values', () => {
     expect(answer.status).toBe(200);
     const m = answer.body;
     expect(m.export).toBe(name);
-    expect(m.destination).toEqual({ type: 'iterable', title: 'Iterable', connection: 'shared', account: { baseUrl: iterable.url, projectType: 'email', region: 'us' }, settings: {} });
+    // A viewer learns where the data goes (host, region), not the connection's settings (see the README's role table).
+    expect(m.destination).toEqual({ type: 'iterable', title: 'Iterable', connection: 'shared', account: { host: new URL(iterable.url).hostname, region: 'us' }, settings: {} });
+    const asAdmin = (await call('admin', 'GET', `/api/exports/${name}/manifest`)).body;
+    expect(asAdmin.destination.account).toEqual({ baseUrl: iterable.url, projectType: 'email', region: 'us' });
     expect(m.fields).toEqual([{ entity: 'Customer', column: 'email', target: 'email', title: expect.any(String) }]);
     expect(m.sources).toEqual([{ kind: 'segment', name: 'gold', entity: 'Customer', filter: "tier = 'gold'", members: 10, refreshedAt: expect.any(String) }]);
     expect(m.consent).toEqual({ acceptedBy: 'admin', acceptedAt: expect.any(String) });

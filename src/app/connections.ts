@@ -16,6 +16,7 @@ import { listSegments } from '../store/metadata/segments.ts';
 import { checkRecordLimits } from '../engine/limits.ts';
 import type { Home } from './home.ts';
 import { checkName, refuseUnknownKeys, zodIssues } from './validation.ts';
+import { redactUrl } from '../lib/redact-url.ts';
 
 /** A connection as it may be shown anywhere: secrets appear as `"set"`, never their value. */
 export interface ConnectionView {
@@ -40,7 +41,8 @@ export function toConnectionView(connection: Connection): ConnectionView {
   return {
     name: connection.name,
     type: connection.type,
-    config: maskSecrets(destination.connection.schema, withSecrets),
+    // A base URL's user name, password and query are shown to nobody (src/lib/redact-url.ts).
+    config: Object.fromEntries(Object.entries(maskSecrets(destination.connection.schema, withSecrets)).map(([k, v]) => [k, typeof v === 'string' ? redactUrl(v) : v])),
     usableBy: connection.usableBy,
     privacyConsent: connection.consent,
     ...(connection.state.hostKeySha256 ? { hostKeySha256: String(connection.state.hostKeySha256) } : {}),

@@ -15,6 +15,7 @@ import { audit } from './audit.ts';
 import { permit } from './refusals.ts';
 import { reapStaleRuns, supersedingRun } from './runs.ts';
 import { shellQuote } from '../lib/shell.ts';
+import { redactUrl } from '../lib/redact-url.ts';
 import { getSegment } from '../store/metadata/segments.ts';
 import type { Home } from './home.ts';
 import { secretKeys } from '../destinations/kit/secret.ts';
@@ -497,7 +498,7 @@ export interface ManifestField {
  * What a privacy officer needs to know about one export, in one place: which fields leave, to which destination
  * and account, under whose consent, how often, and how many profiles its last runs sent. It holds no secret (the
  * connection's credentials are left out, not even masked) and no profile data, so every role that may see the
- * export may see its manifest.
+ * export may see its manifest; only administrators see how the connection logs in (see `account`).
  */
 export interface ExportManifest {
   export: string;
@@ -508,7 +509,11 @@ export interface ExportManifest {
     type: string;
     title: string;
     connection: string;
-    /** The connection's non-secret settings (host, user name, base URL...) that say which account it is. */
+    /**
+     * Administrators: the connection's non-secret settings (host, port, user name, folder, base URL without its
+     * user name, password and query …) that say which account it is. Contributors and viewers: where the data
+     * goes only, `host` (and `region`), never login details of a connection they may not see.
+     */
     account: Record<string, unknown>;
     /** The export's own destination settings (list, audience, customer and account ids...). */
     settings: Record<string, unknown>;
@@ -533,6 +538,18 @@ export interface ExportManifest {
 
 const MANIFEST_RUNS = 10;
 
+/**
+ * What contributors and viewers see of a connection in a manifest: where the data goes (the host, and the
+ * data center region where the destination has one), not how to log in there (port, user name, folder, base
+ * URL path, limits), which the role table keeps for administrators.
+ */
+function whereDataGoes(config: Record<string, unknown>): { host?: string; region?: string } {
+  let host: string | undefined;
+  if (typeof config.host === 'string') host = config.host;
+  else if (typeof config.baseUrl === 'string' && URL.canParse(config.baseUrl)) host = new URL(config.baseUrl).hostname;
+  return { ...(host ? { host } : {}), ...(typeof config.region === 'string' ? { region: config.region } : {}) };
+}
+
 export async function exportManifest(home: Home, name: string): Promise<ExportManifest> {
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
@@ -544,8 +561,12 @@ export async function exportManifest(home: Home, name: string): Promise<ExportMa
 
   const account: Record<string, unknown> = {};
   if (connection && destination) {
-    const secrets = new Set(secretKeys(destination.connection.schema));
-    for (const [key, value] of Object.entries(connection.config)) if (!secrets.has(key) && value !== undefined && value !== null) account[key] = value;
+    if (home.actor.role === 'admin') {
+      const secrets = new Set(secretKeys(destination.connection.schema));
+      for (const [key, value] of Object.entries(connection.config)) {
+        if (!secrets.has(key) && value !== undefined && value !== null) account[key] = typeof value === 'string' ? redactUrl(value) : value;
+      }
+    } else Object.assign(account, whereDataGoes(connection.config));
   }
   const { mapping, syncMode, settings } = splitExportConfig(exp.config);
 

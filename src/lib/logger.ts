@@ -1,4 +1,5 @@
 import { pino, type Logger as PinoLogger } from 'pino';
+import { redactUrls, redactUrlsDeep } from './redact-url.ts';
 
 export type Logger = PinoLogger;
 
@@ -29,6 +30,20 @@ export function createLogger(options: { level?: string; file?: string; stream?: 
   const level = options.level ?? process.env.OUTFLOW_LOG_LEVEL ?? 'info';
   const destination =
     options.stream ?? (options.file ? pino.destination({ dest: options.file, mkdir: true, sync: true }) : pino.destination({ fd: 2, sync: true }));
-  return pino({ level, redact: { paths: redactPaths, censor: '•••' }, base: undefined }, destination);
+  return pino(
+    {
+      level,
+      redact: { paths: redactPaths, censor: '•••' },
+      base: undefined,
+      // A URL's user name, password and query never reach the log either (src/lib/redact-url.ts).
+      formatters: { log: (object) => redactUrlsDeep(object) },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactUrls(arg) : arg)) as Parameters<typeof method>);
+        },
+      },
+    },
+    destination,
+  );
 }
 

@@ -2,6 +2,7 @@ import { AuthError, RetryableError, UpstreamError, type OutflowError } from '../
 import type { Rate } from '../../lib/rate-limit.ts';
 import { createDeadline, DEFAULT_REQUEST_TIMEOUT_MS } from './deadline.ts';
 import type { DestinationContext } from './define.ts';
+import { redactUrls } from '../../lib/redact-url.ts';
 
 export interface HttpResponse<T = unknown> {
   status: number;
@@ -137,7 +138,8 @@ function formatSeconds(ms: number): string {
 
 function networkReason(cause: unknown): string {
   const inner = (cause as { cause?: { code?: string; message?: string } })?.cause;
-  return inner?.code ?? inner?.message ?? (cause instanceof Error ? cause.message : 'network error');
+  // fetch names the URL in some messages ("…a URL that includes credentials: https://user:pass@…").
+  return redactUrls(inner?.code ?? inner?.message ?? (cause instanceof Error ? cause.message : 'network error'));
 }
 
 /** Reads `Retry-After` (seconds or an HTTP date) in milliseconds; undefined when absent or unreadable. */
