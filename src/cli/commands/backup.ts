@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { restoreHome } from '../../app/backup.ts';
 import { printJson, type Io } from '../output.ts';
 import { homeOption, withClient } from './common.ts';
 
@@ -35,6 +34,7 @@ export function registerBackupCommands(program: Command, io: Io): void {
     .option('--key-file <file>', 'the secret key, for a backup taken --without-key')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, opts, command: Command) => {
+      const { restoreHome } = await import('../../app/backup.ts');
       const result = await restoreHome({ from: dir, dir: homeOption(command), force: Boolean(opts.force), keyFile: opts.keyFile });
       if (opts.json) return printJson(io, result);
       io.out(`Restored ${result.from} (taken ${result.takenAt}) into ${result.home}:`);
