@@ -477,6 +477,65 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     }
   });
 
+  it('offers every fix it suggests as a button: refresh a segment, move an export off a removed connection, remove a segment', async () => {
+    const page = contributorPage;
+    expect((await apiResponse('/segments', { method: 'POST', body: { name: 'fresh', where: "tier = 'bronze'" } })).status).toBe(201);
+    expect(((await api('/segments')) as { name: string; members: number | null }[]).find((x) => x.name === 'fresh')?.members).toBeNull();
+    expect((await apiResponse('/connections', { method: 'POST', body: { type: 'iterable', name: 'Iterable spare', config: { apiKey: ITERABLE_KEY, baseUrl: iterable.url }, usableBy: 'admins-and-contributors', acceptPrivacyTerms: true } })).status).toBe(201);
+    expect((await apiResponse('/exports', { method: 'POST', body: { name: 'Fresh to Iterable', connection: 'Iterable spare', segments: ['fresh'], config: { mapping: { email: 'email' } } } })).status).toBe(201);
+    expect((await apiResponse('/connections/Iterable%20spare?force=true', { method: 'DELETE' })).status).toBeLessThan(300);
+
+    // Its connection is gone: the page says so; a contributor is told who moves it, an administrator gets the button.
+    await page.goto(`${server.url}/exports/Fresh%20to%20Iterable`);
+    await page.getByText('The connection of this export was removed').waitFor();
+    await page.getByText('An administrator moves it to another connection.').waitFor();
+    expect(await page.getByRole('button', { name: 'Move to another connection' }).count()).toBe(0);
+    const admin = adminPage;
+    await admin.goto(`${server.url}/exports/Fresh%20to%20Iterable`);
+    await admin.getByText('The connection of this export was removed').waitFor();
+    await check(admin, 'export-connection-removed');
+    await admin.getByRole('button', { name: 'Move to another connection' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Edit Fresh to Iterable' });
+    await dialog.getByRole('radio', { name: 'Iterable prod' }).check();
+    expect(await dialog.getByLabel('E-mail (required)').inputValue()).toBe('email');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(async () => ((await api('/exports/Fresh%20to%20Iterable')) as { connection: string }).connection).toBe('Iterable prod');
+    expect(await admin.getByText('The connection of this export was removed').count()).toBe(0);
+    await page.reload();
+
+    // A dry run of a segment never refreshed is refused with a button that refreshes it, then it works.
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const refresh = page.getByRole('button', { name: 'Refresh segment fresh' });
+    await refresh.waitFor();
+    expect(await page.getByRole('alert').first().textContent()).not.toContain('`');
+    await refresh.click();
+    await refresh.waitFor({ state: 'detached' });
+    await expect.poll(async () => ((await api('/segments')) as { name: string; members: number | null }[]).find((x) => x.name === 'fresh')?.members).toBe(100);
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await page.locator('section.dry-run').getByRole('row', { name: /^fresh/ }).waitFor();
+
+    // Segments: Refresh and Remove in place; a segment an export sends cannot be removed, and the dialog links the export.
+    await page.getByRole('link', { name: 'Segments' }).click();
+    await page.getByRole('button', { name: 'Refresh fresh' }).click();
+    await page.getByRole('button', { name: 'Refresh fresh' }).and(page.locator(':enabled')).waitFor();
+    await page.getByRole('button', { name: 'Remove fresh' }).click();
+    const remove = page.getByRole('dialog', { name: 'Remove fresh?' });
+    await remove.getByRole('link', { name: 'Fresh to Iterable' }).waitFor();
+    expect(await remove.getByRole('button', { name: 'Remove segment' }).isDisabled()).toBe(true);
+    await page.keyboard.press('Escape');
+    expect((await apiResponse('/exports/Fresh%20to%20Iterable', { method: 'DELETE' })).status).toBeLessThan(300);
+    await page.reload();
+    await page.getByRole('button', { name: 'Remove fresh' }).click();
+    await remove.getByText('No export sends this segment.').waitFor();
+    await remove.getByRole('button', { name: 'Remove segment' }).click();
+    await remove.waitFor({ state: 'detached' });
+    await expect.poll(async () => ((await api('/segments')) as { name: string }[]).map((x) => x.name)).not.toContain('fresh');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Exports' }).click();
+    await page.getByRole('link', { name: 'Gold to Iterable' }).click();
+    await page.getByRole('heading', { name: 'Gold to Iterable' }).waitFor();
+  });
+
   it('puts a refusal next to the field it is about, scrolled into view with focus there (a wrong list id, a limit)', async () => {
     const page = adminPage;
     const added = ['CM newsletter', 'Autopilot small'];
@@ -487,7 +546,7 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     ]) {
       expect((await apiResponse('/connections', { method: 'POST', body })).status).toBe(201);
     }
-    await page.getByRole('link', { name: 'Exports' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Exports' }).click();
     await page.setViewportSize({ width: 1280, height: 600 });
     try {
       await page.getByRole('button', { name: 'Add export' }).click();

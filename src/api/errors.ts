@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, RetryableError, ValidationError } from '../domain/errors.ts';
+import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, RetryableError, ValidationError, type Remedy } from '../domain/errors.ts';
 import { FilterError } from '../store/profile/filter.ts';
 import type { Logger } from '../lib/logger.ts';
 
@@ -13,6 +13,7 @@ export interface ProblemExtras {
   issues?: Array<{ path: string; message: string }>;
   position?: number;
   runId?: string;
+  remedy?: Remedy;
   [member: string]: unknown;
 }
 
@@ -52,8 +53,17 @@ export class Unauthenticated extends HTTPException {
   }
 }
 
+type HttpError = { status: ContentfulStatusCode; code: string; detail: string; extra?: ProblemExtras; headers?: Record<string, string> };
+
 /** Maps a thrown error to its HTTP status and body, once, for every route (Hono's onError). */
-export function toHttpError(error: unknown, log: Logger): { status: ContentfulStatusCode; code: string; detail: string; extra?: ProblemExtras; headers?: Record<string, string> } {
+export function toHttpError(error: unknown, log: Logger): HttpError {
+  const mapped = mapError(error, log);
+  // The step that fixes it, for clients that offer it as an action (the web app's buttons).
+  if (error instanceof OutflowError && error.remedy) return { ...mapped, extra: { ...mapped.extra, remedy: error.remedy } };
+  return mapped;
+}
+
+function mapError(error: unknown, log: Logger): HttpError {
   if (error instanceof Unauthenticated) return { status: 401, code: 'unauthenticated', detail: error.message, headers: { 'WWW-Authenticate': WWW_AUTHENTICATE } };
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;

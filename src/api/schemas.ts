@@ -24,6 +24,10 @@ export const Problem = z
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional().openapi({ description: 'Each field that is wrong (dotted path) and what is wrong with it' }),
     position: z.number().int().min(0).optional().openapi({ description: 'invalid_filter: the 0-based character offset in the filter where it goes wrong' }),
     runId: z.string().optional().openapi({ description: 'A run already going on for this export (409)' }),
+    remedy: z
+      .union([z.object({ action: z.literal('refresh-segment'), segment: z.string() }), z.object({ action: z.literal('move-export'), export: z.string() })])
+      .optional()
+      .openapi({ description: 'A step that fixes it, which a client can offer as an action: refresh that segment, or move the export to another connection' }),
     limit: z.enum(['token', 'address']).optional().openapi({ description: 'rate_limited (429): which limit was reached, the caller\'s token or session, or its address' }),
     retryAfterSeconds: z.number().int().optional().openapi({ description: 'rate_limited (429): the same as the Retry-After header' }),
   })

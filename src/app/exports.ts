@@ -2,7 +2,7 @@ import { deleteNotify } from '../store/metadata/notify.ts';
 import { prepareExportNotify } from './notify.ts';
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
-import { aboutField, ConfigError, NotFoundError, RunConflictError, ValidationError } from '../domain/errors.ts';
+import { aboutField, ConfigError, withRemedy, NotFoundError, RunConflictError, ValidationError } from '../domain/errors.ts';
 import { exportConfigBase, type Connection, type Export, type Run, type Segment } from '../domain/model.ts';
 import { checkRecordLimits } from '../engine/limits.ts';
 import { fileNameClash, fileNameClashMessage } from '../engine/files.ts';
@@ -39,6 +39,8 @@ export interface ExportView {
   config: Record<string, unknown>;
   createdBy: string;
   createdAt: string;
+  /** Its connection was removed: runs are refused until it is moved to another one. */
+  connectionRemoved?: true;
 }
 
 /** What saving an export returns: the export, and what the user should know but that did not stop the save. */
@@ -56,6 +58,8 @@ async function toExportView(home: Home, exp: Export, labels?: Map<string, { name
     name: exp.name,
     connection: connection?.name ?? '(removed)',
     type: connection?.type ?? 'unknown',
+    // Said plainly, so interfaces offer to move the export rather than read a placeholder name.
+    ...(connection ? {} : { connectionRemoved: true }),
     ...(exp.sourceKind === 'segments' ? { segments: exp.sources } : { entities: exp.sources }),
     config: exp.config,
     createdBy: exp.createdBy,
@@ -114,7 +118,7 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   );
   const connection = patch.connection !== undefined ? await getConnectionByName(home.db, home.box, patch.connection) : current;
   if (!connection) {
-    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
+    throw withRemedy(new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`), { action: 'move-export', export: name });
   }
   await permit(home, 'export.update', { type: 'export', name }, () => assertCanUse(home.actor, connection));
 
@@ -398,7 +402,7 @@ export interface RunOptions {
 export async function queueRun(home: Home, name: string, trigger: Run['trigger'] = 'manual', options: RunOptions = {}): Promise<Run> {
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
-    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
+    throw withRemedy(new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`), { action: 'move-export', export: name });
   });
   await permit(home, 'run.start', { type: 'export', name }, () => assertCanUse(home.actor, connection));
   await reapStaleRuns(home);
@@ -477,7 +481,7 @@ export async function resumeRun(home: Home, runId: string, observer: RunObserver
 export async function dryRunExport(home: Home, name: string, options: RunOptions = {}): Promise<DryRunReport> {
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
-    throw new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`);
+    throw withRemedy(new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`), { action: 'move-export', export: name });
   });
   assertCanUse(home.actor, connection);
   const report = home.offload ? await home.offload.dryRun(exp.id, options) : await dryRun(home, exp, connection, options);

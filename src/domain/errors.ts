@@ -52,13 +52,25 @@ export class OutflowError extends Error {
    * that knows which input it checked (see {@link aboutField}).
    */
   field: string | undefined;
+  /** A step that fixes it, which interfaces offer as an action (the web app's button); the message says it too. */
+  remedy: Remedy | undefined;
 
   constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.field = undefined;
+    this.remedy = undefined;
   }
+}
+
+/** What a person can do about an error, named so that the web app can offer it as a button. */
+export type Remedy = { action: 'refresh-segment'; segment: string } | { action: 'move-export'; export: string };
+
+/** Attaches the step that fixes `error`; returns it to throw. */
+export function withRemedy<E extends OutflowError>(error: E, remedy: Remedy): E {
+  error.remedy = remedy;
+  return error;
 }
 
 /** Names the input `error` is about, unless a more precise one was named already; returns the error to rethrow. */

@@ -1,6 +1,6 @@
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
-import { AuthError, ConfigError, OutflowError, type RetryableError } from '../domain/errors.ts';
+import { AuthError, ConfigError, OutflowError, type RetryableError, withRemedy } from '../domain/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { exportConfigBase, type Actor, type Connection, type Export, type Run, type RunRejection, type SourceResult } from '../domain/model.ts';
 import { getConnection, updateConnectionState } from '../store/metadata/connections.ts';
@@ -103,7 +103,7 @@ export async function executeRun(services: Services, runId: string, actor: Actor
   try {
     const exp = await getExportById(db, run.exportId);
     const connection = await getConnection(db, services.box, run.connectionId).catch((cause: unknown) => {
-      throw new ConfigError('invalid_settings', `The connection of export "${exp.name}" was removed. Pick another one with \`outflow export update "${exp.name}" --connection <name>\`.`, { cause });
+      throw withRemedy(new ConfigError('invalid_settings', `The connection of export "${exp.name}" was removed. Pick another one with \`outflow export update "${exp.name}" --connection <name>\`.`, { cause }), { action: 'move-export', export: exp.name });
     });
     assertCanUse(actor, connection);
     const destination = getDestination(connection.type);

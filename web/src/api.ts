@@ -1,5 +1,8 @@
 // Every call the app makes goes through here, to the server's public REST API (/api/v1).
 
+/** A step that fixes an error, which the app offers as a button (the API's `error.remedy`). */
+export type Remedy = { action: 'refresh-segment'; segment: string } | { action: 'move-export'; export: string };
+
 export interface Issue {
   path: string;
   message: string;
@@ -14,6 +17,7 @@ export class ApiError extends Error {
     readonly issues: Issue[] = [],
     readonly position?: number,
     readonly runId?: string,
+    readonly remedy?: Remedy,
   ) {
     super(message);
   }
@@ -56,9 +60,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const text = await response.text();
   const data = text ? safeJson(text) : undefined;
   if (!response.ok) {
-    const error = data as { code?: string; detail?: string; issues?: Issue[]; position?: number; runId?: string } | undefined;
+    const error = data as { code?: string; detail?: string; issues?: Issue[]; position?: number; runId?: string; remedy?: Remedy } | undefined;
     if (response.status === 401 && path !== '/session') onSignedOut();
-    throw new ApiError(response.status, error?.code ?? 'http_error', error?.detail ?? `The server answered ${response.status}.`, error?.issues ?? [], error?.position, error?.runId);
+    throw new ApiError(response.status, error?.code ?? 'http_error', error?.detail ?? `The server answered ${response.status}.`, error?.issues ?? [], error?.position, error?.runId, error?.remedy);
   }
   return data as T;
 }
@@ -151,6 +155,8 @@ export interface Export {
   createdBy: string;
   createdAt: string;
   warnings?: string[];
+  /** Its connection was removed: runs are refused until it is moved to another connection. */
+  connectionRemoved?: true;
 }
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export interface RunItem {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import { ConfigError, NotFoundError, OutflowError, ValidationError } from '../../domain/errors.ts';
+import { ConfigError, NotFoundError, OutflowError, ValidationError, withRemedy } from '../../domain/errors.ts';
 import { sleep } from '../../lib/rate-limit.ts';
 import type { ColumnInfo, CompiledFilter } from './filter.ts';
 import { outflowCommand, shellQuote } from '../../lib/shell.ts';
@@ -1047,7 +1047,10 @@ function createSyncTables(
       const info = (await con.runAndReadAll(`SELECT key_column, loaded_at FROM ${META} WHERE name = $1`, [entity])).getRows()[0];
       if (!info) throw new NotFoundError(`No entity named "${entity}" in the profile store.`);
       if (!(await hasTable(`_members_${source.segmentId}`))) {
-        throw new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`outflow segment refresh ${source.segment}\` first.`);
+        throw withRemedy(
+          new ConfigError('invalid_settings', `Segment "${source.segment}" has never been refreshed. Run \`outflow segment refresh ${source.segment}\` first.`),
+          { action: 'refresh-segment', segment: source.segment },
+        );
       }
       // A join of every member with the entity (and the state): set-based work.
       return withDefaultResources(async () => {
@@ -1258,5 +1261,8 @@ export function checkKeyCounts(name: string, key: string, rows: number, nonNull:
 }
 
 export function neverRefreshedError(segment: string): ConfigError {
-  return new ConfigError('invalid_settings', `Segment "${segment}" has never been refreshed. Run \`${outflowCommand('segment', 'refresh', segment)}\` first.`);
+  return withRemedy(new ConfigError('invalid_settings', `Segment "${segment}" has never been refreshed. Run \`${outflowCommand('segment', 'refresh', segment)}\` first.`), {
+    action: 'refresh-segment',
+    segment,
+  });
 }

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, ApiError, apiUrl, enc, type DryRunReport, type Export, type ExportSchedule, type Run, type RunItem, type Schedule, type User } from '../api.ts';
+import { api, ApiError, apiUrl, enc, type Remedy, type DryRunReport, type Export, type ExportSchedule, type Run, type RunItem, type Schedule, type User } from '../api.ts';
 import { Link, navigate } from '../router.tsx';
 import { asApiError, Badge, ErrorBanner, Empty, Loaded, Loading, Modal, num, PageHeader, StatusBadge, Message, useApi, when } from '../ui.tsx';
 import { ExportWizard } from './ExportWizard.tsx';
@@ -21,6 +21,8 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
   const [dry, setDry] = useState<DryRunReport | 'running'>();
   const own: ExportSchedule | undefined = schedule.data?.exports.find((x) => x.name === name);
   const canEdit = user.role !== 'viewer';
+  // Moving an export off a removed connection is for administrators (the use-case layer's rule).
+  const isAdmin = user.role === 'admin';
   const active = following ?? runs.data?.find((r) => ACTIVE.has(r.status))?.id;
 
   const runNow = async () => {
@@ -93,7 +95,21 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
           Data manifest
         </Link>
       </PageHeader>
+      {e.connectionRemoved ? (
+        <div className="banner warn" role="status">
+          <p>
+            The connection of this export was removed, so it cannot run.{' '}
+            {isAdmin ? 'Move it to another connection: its segments, field mapping and sync mode are kept.' : 'An administrator moves it to another connection.'}
+          </p>
+          {isAdmin ? (
+            <button type="button" className="primary" onClick={() => setEditing(true)}>
+              Move to another connection
+            </button>
+          ) : null}
+        </div>
+      ) : null}
       <ErrorBanner error={error} />
+      {error?.remedy && canEdit && (error.remedy.action !== 'move-export' || isAdmin) ? <RemedyAction remedy={error.remedy} onMove={() => setEditing(true)} onDone={() => setError(undefined)} /> : null}
       <dl className="facts">
         <dt>Connection</dt>
         <dd>{e.connection}</dd>
@@ -161,6 +177,43 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
           </div>
         </Modal>
       ) : null}
+    </>
+  );
+}
+
+/** The step that fixes a refusal, as a button: what the message tells a terminal user to type. */
+function RemedyAction({ remedy, onMove, onDone }: { remedy: Remedy; onMove: () => void; onDone: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  if (remedy.action === 'move-export') {
+    return (
+      <p>
+        <button type="button" className="primary" onClick={onMove}>
+          Move to another connection
+        </button>
+      </p>
+    );
+  }
+  const refresh = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api('POST', `/segments/${enc(remedy.segment)}/refresh`);
+      onDone();
+    } catch (e) {
+      setError(asApiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <p>
+        <button type="button" className="primary" onClick={() => void refresh()} disabled={busy}>
+          {busy ? `Refreshing ${remedy.segment}…` : `Refresh segment ${remedy.segment}`}
+        </button>
+      </p>
+      <ErrorBanner error={error} />
     </>
   );
 }

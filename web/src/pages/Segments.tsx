@@ -1,11 +1,13 @@
 import { useState, type FormEvent } from 'react';
 import { api, enc, type ApiError, type Entity, type Export, type Segment, type User } from '../api.ts';
-import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, num, PageHeader, useApi, when, useRevealError } from '../ui.tsx';
+import { asApiError, Empty, ErrorBanner, Field, Loading, Message, Modal, num, PageHeader, useApi, useRevealError, when } from '../ui.tsx';
+import { Link } from '../router.tsx';
 
 export function SegmentsPage({ user }: { user: User }) {
   const segments = useApi(() => api<Segment[]>('GET', '/segments'));
   const exports = useApi(() => api<Export[]>('GET', '/exports'));
   const [editing, setEditing] = useState<Segment | 'new'>();
+  const [removing, setRemoving] = useState<Segment>();
   const canEdit = user.role !== 'viewer';
   const usedBy = (name: string) => (exports.data ?? []).filter((e) => e.segments?.includes(name)).map((e) => e.name);
   return (
@@ -53,6 +55,10 @@ export function SegmentsPage({ user }: { user: User }) {
                       <button type="button" onClick={() => setEditing(s)} aria-label={`Edit ${s.name}`}>
                         Edit
                       </button>
+                      <RefreshButton segment={s.name} onRefreshed={segments.reload} />
+                      <button type="button" className="danger" onClick={() => setRemoving(s)} aria-label={`Remove ${s.name}`}>
+                        Remove
+                      </button>
                     </td>
                   ) : null}
                 </tr>
@@ -61,8 +67,79 @@ export function SegmentsPage({ user }: { user: User }) {
           </table>
         </div>
       )}
+      {removing ? <RemoveSegmentDialog segment={removing} exports={usedBy(removing.name)} onClose={() => setRemoving(undefined)} onRemoved={() => (setRemoving(undefined), segments.reload())} /> : null}
       {editing ? <SegmentDialog segment={editing === 'new' ? undefined : editing} onClose={() => setEditing(undefined)} onSaved={() => (setEditing(undefined), segments.reload())} /> : null}
     </>
+  );
+}
+
+/** Recomputes one segment's members now (the button for `outflow segment refresh <name>`). */
+function RefreshButton({ segment, onRefreshed }: { segment: string; onRefreshed: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  const refresh = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api('POST', `/segments/${enc(segment)}/refresh`);
+      onRefreshed();
+    } catch (e) {
+      setError(asApiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" onClick={() => void refresh()} disabled={busy} aria-label={`Refresh ${segment}`}>
+        {busy ? 'Refreshing…' : 'Refresh'}
+      </button>
+      {error ? (
+        <span className="field-error" role="alert">
+          <Message>{error.message}</Message>
+        </span>
+      ) : null}
+    </>
+  );
+}
+
+/** Remove a segment; one that exports still use is refused, so the dialog says which, with links to them. */
+function RemoveSegmentDialog({ segment, exports, onClose, onRemoved }: { segment: Segment; exports: string[]; onClose: () => void; onRemoved: () => void }) {
+  const [error, setError] = useState<ApiError>();
+  const remove = async () => {
+    try {
+      await api('DELETE', `/segments/${enc(segment.name)}`);
+      onRemoved();
+    } catch (e) {
+      setError(asApiError(e));
+    }
+  };
+  return (
+    <Modal title={`Remove ${segment.name}?`} onClose={onClose}>
+      <ErrorBanner error={error} />
+      {exports.length ? (
+        <>
+          <p>These exports send this segment. Take it out of each of them (Edit on the export's page), then remove it:</p>
+          <ul>
+            {exports.map((e) => (
+              <li key={e}>
+                <Link to={`/exports/${enc(e)}`}>{e}</Link>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : (
+        <p>No export sends this segment. Its member list is deleted; the profiles themselves stay.</p>
+      )}
+      <div className="form-actions">
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="danger" onClick={() => void remove()} disabled={exports.length > 0}>
+          Remove segment
+        </button>
+      </div>
+    </Modal>
   );
 }
 
