@@ -8,7 +8,7 @@ import { createExport, queueResume, runExport } from '../src/app/exports.ts';
 import { openHome, type Home } from '../src/app/home.ts';
 import { RunConflictError } from '../src/domain/errors.ts';
 import { listRuns } from '../src/store/metadata/runs.ts';
-import { recoverInterruptedRuns } from '../src/app/runs.ts';
+import { listRunItems, reapStaleRuns, recoverInterruptedRuns, showRun } from '../src/app/runs.ts';
 import { executeRun } from '../src/engine/run-export.ts';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
@@ -161,6 +161,28 @@ describe('resume once', () => {
 });
 
 describe('a run whose process was killed', () => {
+  it('in scale-out mode stays `running` for readers, with a handover note, until a worker takes it over', async () => {
+    const run = (await outflow(home, 'export', 'run', 'third', '--json')).json();
+    const distributed = await openHome({ dir: home, env: { ...process.env, OUTFLOW_ROLE: '', OUTFLOW_USER: 'tester', OUTFLOW_REDIS_URL: 'redis://127.0.0.1:6379' } });
+    try {
+      const old = new Date(Date.now() - 60_000).toISOString();
+      await distributed.db.updateTable('runs').set({ status: 'running', finished_at: null, heartbeat_at: old }).where('id', '=', run.id).execute();
+      // Readers (run show, run list) of a scale-out deployment do not reap it: a worker is about to take it over.
+      const shown = await showRun(distributed, run.id);
+      expect(shown.status).toBe('running');
+      expect(shown.handover).toEqual({ since: old, message: expect.stringContaining('another worker takes it over from its checkpoint') });
+      expect((await listRunItems(distributed)).find((r) => r.id === run.id)?.status).toBe('running');
+      // The worker that takes it over reaps it (and, in the same transaction, queues its resume).
+      expect(await reapStaleRuns(distributed, 15_000, run.id, { takeover: true })).toEqual([run.id]);
+    } finally {
+      await distributed.close();
+    }
+    // Taken over: it reads interrupted, and an ended run has no handover note.
+    const again = (await outflow(home, 'run', 'show', run.id, '--json')).json();
+    expect(again).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+    expect(again.handover).toBeUndefined();
+  }, 60_000);
+
   it('is shown interrupted by `run show` (not only by `run list`) once its heartbeat is stale', async () => {
     const run = (await outflow(home, 'export', 'run', 'third', '--json')).json();
     // What a SIGKILL leaves: `running`, its last heartbeat a minute old.

@@ -149,6 +149,13 @@ export const RunSummary = z
     rejections: z.array(z.object({ source: z.string(), key: z.string(), code: z.string(), reason: z.string() })),
     rejectionsTotal: z.number().optional(),
     warnings: z.array(z.string()),
+    handover: z
+      .object({ since: Timestamp, message: z.string() })
+      .optional()
+      .openapi({
+        description:
+          'Scale-out mode: the worker executing this running run stopped answering at `since`; another worker takes it over from its checkpoint (the run then ends failed/interrupted with `resumedBy`).',
+      }),
     queuedAt: Timestamp,
     startedAt: Timestamp.nullable(),
     finishedAt: Timestamp.nullable(),
