@@ -12,7 +12,8 @@ import { startIterableFake, type IterableFake } from '../src/destinations/iterab
 // failed at once with DuckDB's "Out of Memory Error: failed to pin block" under the 48 MB streaming cap.
 // The cancelled run's sorted read was abandoned mid-stream, and DuckDB kept its buffers pinned until the
 // JavaScript garbage collector happened to free the result: the resume's own sort found the cap used up.
-// The home stays open between the two runs here, as the server keeps it. 250k members reproduce it at 48 MB.
+// The home stays open between the two runs here, as the server keeps it. Record runs now read under
+// OUTFLOW_DUCKDB_MEMORY, pinned here to 64 MB, where 250k members still reproduce the leak (verified).
 
 const KEY = 'large-resume-key-5c1f';
 const MEMBERS = 250_000;
@@ -21,11 +22,11 @@ const UNLIMITED = { requests: 1_000_000, perMs: 1000 };
 let work: string;
 let iterable: IterableFake;
 let home: Home;
-const savedCap = process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY;
+const savedCap = process.env.OUTFLOW_DUCKDB_MEMORY;
 
 beforeAll(async () => {
-  // The cap the defect was measured with, whatever the default becomes.
-  process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY = '48MB';
+  // A limit small enough for the leak to show, whatever the default becomes.
+  process.env.OUTFLOW_DUCKDB_MEMORY = '64MB';
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-large-resume-'));
   iterable = await startIterableFake({
     projects: [{ apiKey: KEY }],
@@ -45,8 +46,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await home?.close();
   await iterable?.close();
-  if (savedCap === undefined) delete process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY;
-  else process.env.OUTFLOW_DUCKDB_STREAMING_MEMORY = savedCap;
+  if (savedCap === undefined) delete process.env.OUTFLOW_DUCKDB_MEMORY;
+  else process.env.OUTFLOW_DUCKDB_MEMORY = savedCap;
   fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -61,6 +62,7 @@ describe('resume of a large cancelled run', () => {
       { onProgress: ({ rowsDone }) => rowsDone >= 30_000 && cancel.abort(new Error('cancelled')) },
       cancel.signal,
     );
+    expect(cancelled.error?.message ?? 'cancelled').toMatch(/cancelled/);
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.sent).toBeGreaterThanOrEqual(30_000);
     expect(cancelled.sent).toBeLessThan(MEMBERS);

@@ -202,8 +202,9 @@ export async function executeRun(services: Services, runId: string, actor: Actor
         clock: services.retryClock,
         onRecovered: recovered,
         onPlanned: async (members) => {
-          // The snapshot's join and hashes ran with DuckDB's defaults; what follows streams.
-          await services.profiles.useStreamingResources();
+          // No streaming cap here, unlike file runs: a record run reads its snapshot (and removals) in key
+          // order, a sort of every member that at 10M members needs more than the 48 MB cap beside the journal's
+          // appends ("failed to pin block", issue 13). It runs under OUTFLOW_DUCKDB_MEMORY and spills beyond.
           rowsTotal = members.reduce((sum, n) => sum + n, 0);
           // Only now that every snapshot exists does the checkpoint name it: a run that failed before (a
           // limit, a removed segment) is resumed with a snapshot of its own.

@@ -43,13 +43,15 @@ describe('DuckDB memory settings', () => {
     const oom = new Error('Out of Memory Error: failed to pin block of size 256.0 KiB (45.6 MiB/45.7 MiB used)');
     const streaming = translateEngineError(oom, memory, true) as OutflowError;
     expect(streaming).toBeInstanceOf(ConfigError);
-    expect(streaming.message).toMatch(/ran out of memory while an export run streamed.*48MB \(OUTFLOW_DUCKDB_STREAMING_MEMORY\).*\/home\/x\/tmp\/duckdb.*OUTFLOW_DUCKDB_STREAMING_MEMORY=96MB/);
+    expect(streaming.message).toMatch(/ran out of memory while a file run streamed.*48MB \(OUTFLOW_DUCKDB_STREAMING_MEMORY\).*\/home\/x\/tmp\/duckdb.*OUTFLOW_DUCKDB_STREAMING_MEMORY=96MB/);
     expect(streaming.message).not.toMatch(/pin block|SET memory_limit/);
     expect((translateEngineError(oom, memory, false) as OutflowError).message).toMatch(/384MB \(OUTFLOW_DUCKDB_MEMORY\).*OUTFLOW_DUCKDB_MEMORY=768MB/);
     const temp = translateEngineError(new Error("Out of Memory Error: failed to offload data block of size 64.0 KiB. This limit was set by the 'max_temp_directory_size' setting."), memory, false) as OutflowError;
     expect(temp.code).toBe('disk_full');
     expect(temp.message).toMatch(/OUTFLOW_DUCKDB_TEMP_MAX/);
     expect((translateEngineError(new Error('IO Error: Could not write file "x": No space left on device'), memory, false) as OutflowError).code).toBe('disk_full');
+    const appender = translateEngineError(new Error('Failed to append: Failed to commit: could not allocate block of size 256.0 KiB (22.7 MiB/22.8 MiB used)'), memory, true);
+    expect((appender as Error).message).toMatch(/Raise OUTFLOW_DUCKDB_STREAMING_MEMORY/);
     const other = new Error('Binder Error: no such column');
     expect(translateEngineError(other, memory, false)).toBe(other);
   });
@@ -101,7 +103,20 @@ describe('the DuckDB store under a memory limit', () => {
     };
     const error = await read().then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toMatch(/^The profile store ran out of memory while an export run streamed .*Raise OUTFLOW_DUCKDB_STREAMING_MEMORY \(for example OUTFLOW_DUCKDB_STREAMING_MEMORY=16MB\)/);
+    expect((error as Error).message).toMatch(/^The profile store ran out of memory while a file run streamed .*Raise OUTFLOW_DUCKDB_STREAMING_MEMORY \(for example OUTFLOW_DUCKDB_STREAMING_MEMORY=16MB\)/);
+  });
+
+  it('starts streaming from a checkpointed database, so what set-based work wrote does not sit in the small cap', async () => {
+    const s = await loaded({}, 20_000);
+    const spec = { columns: ['email'], salt: 'm', hashColumns: ['email'], identityColumns: ['email'] };
+    await s.sync.createSnapshot('_snap_a_0', { kind: 'segment', segmentId: 'seg_1', segment: 's', entity: 'Customer' }, spec);
+    await s.sync.appendJournal('_journal_a_0', Array.from({ length: 20_000 }, (_, i) => ({ key: String(i + 1), op: 'delivered' as const, identity: `e${i}`, hash: '1', idhash: '2' })));
+    await s.sync.commit([{ journal: '_journal_a_0', state: '_delivered_a_t_x', statePrefix: '_delivered_a', target: 'x' }]);
+    const wal = () => (fs.existsSync(path.join(dir, 'profiles.duckdb.wal')) ? fs.statSync(path.join(dir, 'profiles.duckdb.wal')).size : 0);
+    // Below DuckDB's automatic checkpoint threshold (16 MB of WAL), the commit's rows are still only in memory and the WAL.
+    expect(wal()).toBeGreaterThan(0);
+    await s.useStreamingResources();
+    expect(wal()).toBe(0);
   });
 
   it('reports a load that does not fit by OUTFLOW_DUCKDB_MEMORY, not as a bad file, and keeps the previous data', async () => {

@@ -7,14 +7,14 @@ import { ConfigError, OutflowError } from '../../domain/errors.ts';
  * supports (2 cores, 1 GB) leaves nothing for Node, the server and the OS; with a limit and a temp directory
  * DuckDB sorts, joins and aggregates larger than the limit on disk instead of failing.
  *
- * Two limits, sized to the work: set-based work (an entity load, a segment refresh, a run's snapshot, diff
- * and commit) wants memory to sort millions of rows; a run streaming members or file parts needs a few blocks
- * and is kept small so a long-lived server stays small.
+ * Two limits, sized to the work: an entity load, a segment refresh and a record run (its snapshot, the
+ * sorted reads of members and removals, the diff and commit) sort millions of rows and want memory; a file
+ * run streaming parts through COPY needs a few blocks and is kept small so a long-lived process stays small.
  */
 export interface DuckDbMemory {
-  /** `memory_limit` for loads, refreshes, snapshots, diffs and commits. */
+  /** `memory_limit` for loads, refreshes and record runs (snapshot, sorted reads, diff, commit). */
   memoryLimit: string;
-  /** `memory_limit` while a run streams (and `threads = 1`). */
+  /** `memory_limit` while a file run streams its parts (and `threads = 1`). */
   streamingMemoryLimit: string;
   /** Where DuckDB spills; null: DuckDB's default beside the database file (`<file>.tmp`). */
   tempDirectory: string | null;
@@ -76,7 +76,9 @@ export const DEFAULT_DUCKDB_MEMORY: DuckDbMemory = { memoryLimit: DEFAULT_MEMORY
 export function translateEngineError(error: unknown, memory: DuckDbMemory, streaming: boolean): unknown {
   if (error instanceof OutflowError || !(error instanceof Error)) return error;
   const message = error.message;
-  if (!/Out of Memory Error|No space left on device/i.test(message)) return error;
+  // DuckDB words it several ways: "Out of Memory Error: …", and an appender's commit "Failed to commit: could
+  // not allocate block of size …" without the prefix.
+  if (!/Out of Memory Error|could not allocate block|failed to pin block|No space left on device/i.test(message)) return error;
   const spill = memory.tempDirectory ?? 'the folder beside the profile store';
   if (/max_temp_directory_size/.test(message)) {
     return new OutflowError(
@@ -93,8 +95,8 @@ export function translateEngineError(error: unknown, memory: DuckDbMemory, strea
     );
   }
   const [setting, limit, work] = streaming
-    ? [STREAMING_MEMORY_SETTING, memory.streamingMemoryLimit, 'while an export run streamed members or file parts']
-    : [MEMORY_SETTING, memory.memoryLimit, 'for a load, a segment refresh, or a run’s snapshot, diff or commit'];
+    ? [STREAMING_MEMORY_SETTING, memory.streamingMemoryLimit, 'while a file run streamed its parts']
+    : [MEMORY_SETTING, memory.memoryLimit, 'for a load, a segment refresh, or a record run (its snapshot, reads, diff or commit)'];
   const doubled = parseSize(limit);
   const suggestion = doubled === null ? '' : ` (for example ${setting}=${Math.ceil((doubled * 2) / 1e6)}MB)`;
   return new ConfigError(

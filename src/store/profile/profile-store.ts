@@ -69,10 +69,11 @@ export interface ProfileStore {
   /** Incremental sync: run snapshots, delivered state, journals. See {@link SyncTables}. */
   readonly sync: SyncTables;
   /**
-   * Caps DuckDB for streaming work (export runs): one thread per query, so COPY writes rows in order without
-   * holding any back, and a small cache (OUTFLOW_DUCKDB_STREAMING_MEMORY), so memory stays flat whatever the
-   * row count. Loads, refreshes and a run's snapshot, diff and commit get the larger OUTFLOW_DUCKDB_MEMORY,
-   * because sorting millions of rows wants the memory; both spill to disk beyond their limit.
+   * Caps DuckDB for streaming file parts (file runs): one thread per query, so COPY writes rows in order
+   * without holding any back, and a small cache (OUTFLOW_DUCKDB_STREAMING_MEMORY), so memory stays flat
+   * whatever the row count. Loads, refreshes and record runs (their snapshot, sorted reads, diff and commit)
+   * get the larger OUTFLOW_DUCKDB_MEMORY, because sorting millions of rows wants the memory; both spill to
+   * disk beyond their limit.
    */
   useStreamingResources(): Promise<void>;
   /**
@@ -533,6 +534,7 @@ class DuckDbProfileStore implements ProfileStore {
       (name) => this.hasTable(name),
       (sql, params, toRow, chunkRows) => this.streamChunks(sql, params, toRow, chunkRows),
       (work) => this.withDefaultResources(work),
+      () => this.useDefaultResources(),
     ));
   }
 
@@ -980,6 +982,7 @@ function createSyncTables(
   hasTable: (name: string) => Promise<boolean>,
   stream: Streamer,
   withDefaultResources: <T>(work: () => Promise<T>) => Promise<T>,
+  useDefaultResources: () => Promise<void>,
 ): SyncTables {
   const count = async (sql: string, params: DuckDBValue[] = []) => Number((await con.runAndReadAll(sql, params)).getRows()[0]![0]);
   // Where each journal's sequence stands; read from the table once per process (a resumed run appends after
@@ -1052,7 +1055,9 @@ function createSyncTables(
           { action: 'refresh-segment', segment: source.segment },
         );
       }
-      // A join of every member with the entity (and the state): set-based work.
+      // A join of every member with the entity (and the state): set-based work, and the larger limit stays on
+      // for the record run's reads that follow (a file run before it in this process may have left the caps).
+      await useDefaultResources();
       return withDefaultResources(async () => {
         const useBase = base !== null && (await hasTable(base));
         const key = quoteIdent(String(info[0]));
