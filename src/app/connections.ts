@@ -16,7 +16,7 @@ import { listSegments } from '../store/metadata/segments.ts';
 import { checkRecordLimits } from '../engine/limits.ts';
 import type { Home } from './home.ts';
 import { checkName, refuseUnknownKeys, zodIssues } from './validation.ts';
-import { redactUrl } from '../lib/redact-url.ts';
+import { redactUrl, redactUrls } from '../lib/redact-url.ts';
 
 /** A connection as it may be shown anywhere: secrets appear as `"set"`, never their value. */
 export interface ConnectionView {
@@ -300,6 +300,8 @@ export async function verifyConnection(home: Home, name: string, options: { acce
     // check() must not throw; if one does, report it like a failed check rather than crash the command.
     result = { ok: false, code: 'internal', message: error instanceof Error ? error.message : String(error) };
   }
+  // Whatever a check says about an address, a base URL's user name, password and query are not repeated.
+  if (!result.ok) result = { ...result, message: redactUrls(result.message) };
   const at = home.now().toISOString();
   await store.updateConnectionState(home.db, connection.id, {
     lastVerification: result.ok ? { ok: true, at, by: home.actor.name } : { ok: false, at, by: home.actor.name, code: result.code, message: result.message },

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/cli.ts';
 import type { Actor } from '../domain/model.ts';
 import { createConnection, showConnection, verifyConnection } from './connections.ts';
-import { createSegment } from './data.ts';
-import { createExport, exportManifest } from './exports.ts';
+import { createSegment, refreshSegments } from './data.ts';
+import { createExport, exportManifest, runExport } from './exports.ts';
 import { openHome, type Home } from './home.ts';
 
 const admin: Actor = { name: 'ada', role: 'admin' };
@@ -25,7 +25,8 @@ let home: Home;
 beforeAll(async () => {
   dir = tempDir('manifest-roles');
   work = tempDir('manifest-roles-work');
-  home = await openHome({ dir, actor: admin });
+  // A run against the closed port fails after two quick tries instead of the default back-off.
+  home = await openHome({ dir, actor: admin, retry: { baseMs: 5, maxMs: 20, maxAttempts: 2 } });
   fs.writeFileSync(`${work}/c.csv`, 'profile_id,email,country\n1,a@example.com,NL\n');
   await home.profiles.loadEntity('Customer', `${work}/c.csv`, { key: 'profile_id' });
   await createSegment(home, { name: 'nl', where: "country = 'NL'" });
@@ -84,6 +85,18 @@ describe('the data manifest per role', () => {
     const log = fs.readFileSync(path.join(dir, 'logs', 'outflow.log'), 'utf8');
     for (const secret of ['pa55word', QUERY_KEY]) {
       expect(text).not.toContain(secret);
+      expect(log).not.toContain(secret);
+    }
+  });
+
+  it("keeps them out of a failed run's error, which every role sees", async () => {
+    await refreshSegments(home);
+    const run = await runExport(home, 'to-iterable');
+    expect(run.status).toBe('failed');
+    expect(run.error?.message).toMatch(/127\.0\.0\.1/);
+    const log = fs.readFileSync(path.join(dir, 'logs', 'outflow.log'), 'utf8');
+    for (const secret of ['pa55word', QUERY_KEY]) {
+      expect(JSON.stringify(run)).not.toContain(secret);
       expect(log).not.toContain(secret);
     }
   });

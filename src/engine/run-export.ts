@@ -16,6 +16,7 @@ import { runRecordExport, type SegmentInput } from './records.ts';
 import { formatDuration, type Recovery } from './retry.ts';
 import { notifyRunFinished } from './notify.ts';
 import { outflowCommand } from '../lib/shell.ts';
+import { redactUrls } from '../lib/redact-url.ts';
 import { assertCanUse, destinationContext, resolveConnectionConfig, type Services } from './services.ts';
 
 export interface RunObserver {
@@ -327,8 +328,9 @@ function describeCancel(run: Run, target: { kind: 'files' | 'records'; title: st
 }
 
 function describeFailure(error: unknown): { code: OutflowError['code']; message: string } {
-  if (error instanceof OutflowError) return { code: error.code, message: error.message };
-  const message = error instanceof Error ? error.message : String(error);
+  // A run's error is shown to every role that sees the export: no URL's user name, password or query in it.
+  if (error instanceof OutflowError) return { code: error.code, message: redactUrls(error.message) };
+  const message = redactUrls(error instanceof Error ? error.message : String(error));
   return { code: 'internal', message: `Unexpected error: ${message}. Run with OUTFLOW_DEBUG=1 for details and report it.` };
 }
 
