@@ -24,6 +24,7 @@ const received: Array<{ path: string; body: any; contentType: string | undefined
 const attempts: string[] = [];
 const outputs: string[] = [];
 const savedTimeout = process.env.OUTFLOW_NOTIFY_TIMEOUT_MS;
+const savedAllowPrivate = process.env.OUTFLOW_WEBHOOKS_ALLOW_PRIVATE;
 
 async function run(...args: string[]): Promise<CliResult> {
   const result = await outflow(home, ...args);
@@ -34,6 +35,8 @@ async function run(...args: string[]): Promise<CliResult> {
 beforeAll(async () => {
   // A short deadline for the receiver that never answers; set before any command (and any server) starts.
   process.env.OUTFLOW_NOTIFY_TIMEOUT_MS = '400';
+  // The fake receiver listens on loopback, which webhooks may only reach when the server allows it.
+  process.env.OUTFLOW_WEBHOOKS_ALLOW_PRIVATE = '1';
   home = tempDir('alerts-home');
   work = tempDir('alerts-work');
   receiver = http.createServer(async (req, res) => {
@@ -64,6 +67,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (savedAllowPrivate === undefined) delete process.env.OUTFLOW_WEBHOOKS_ALLOW_PRIVATE;
+  else process.env.OUTFLOW_WEBHOOKS_ALLOW_PRIVATE = savedAllowPrivate;
   if (savedTimeout === undefined) delete process.env.OUTFLOW_NOTIFY_TIMEOUT_MS;
   else process.env.OUTFLOW_NOTIFY_TIMEOUT_MS = savedTimeout;
   receiver?.closeAllConnections();

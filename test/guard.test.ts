@@ -122,3 +122,27 @@ describe('the client address', () => {
     expect(() => parseTrustedProxies('proxy.example.com')).toThrow(/not an IP address/);
   });
 });
+
+describe('GET /metrics', () => {
+  it('answers anyone on loopback, but needs an API token when the server listens beyond it', async () => {
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
+
+    const dir = tempDir('guard-wide');
+    dirs.push(dir);
+    const wide = await startServer({ dir, host: '0.0.0.0', port: 0, env: { ...process.env, OUTFLOW_DATABASE_URL: '', OUTFLOW_REDIS_URL: '', OUTFLOW_ADMIN_PASSWORD: 'guard-test-admin-password-2' } });
+    try {
+      const url = `http://127.0.0.1:${new URL(wide.url).port}/metrics`;
+      const anonymous = await fetch(url);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="outflow"');
+      expect(((await anonymous.json()) as { detail: string }).detail).toMatch(/GET \/metrics needs "Authorization: Bearer <token>" while the server listens beyond loopback/);
+      expect((await fetch(url, { headers: { authorization: 'Bearer of_not-a-token' } })).status).toBe(401);
+      const wideToken = JSON.parse(fs.readFileSync(`${dir}/server.json`, 'utf8')).token as string;
+      const scraped = await fetch(url, { headers: { authorization: `Bearer ${wideToken}` } });
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toContain('# TYPE');
+    } finally {
+      await wide.close();
+    }
+  });
+});

@@ -52,6 +52,8 @@ export interface ApiDeps {
   rateLimits?: { limits: ApiRateLimits; counter: WindowCounter };
   /** Told when a schedule changes, so it looks at the new one at once. Absent in tests without one. */
   scheduler?: Pick<Scheduler, 'wake'>;
+  /** GET /metrics answers only with a valid API token: the server listens beyond loopback. */
+  metricsNeedToken?: boolean;
   /** Reverse proxies whose X-Forwarded-For is believed (OUTFLOW_TRUSTED_PROXIES); default none. */
   trustedProxies?: TrustedProxies;
   /**
@@ -132,6 +134,15 @@ export function createApi(deps: ApiDeps): ApiApp {
     }
   });
   app.get('/metrics', async (c) => {
+    if (deps.metricsNeedToken) {
+      // Beyond loopback anyone on the network could read the run counts, destinations and routes in use.
+      const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+      if (!match || !(await deps.auth.byToken(match[1]!, undefined))) {
+        throw new Unauthenticated(
+          'GET /metrics needs "Authorization: Bearer <token>" while the server listens beyond loopback: give your scraper an API token (`outflow token create --name prometheus`; Prometheus: authorization.credentials).',
+        );
+      }
+    }
     c.header('Content-Type', deps.metrics.contentType);
     return c.body(await deps.metrics.render());
   });

@@ -107,6 +107,14 @@ export function actorFromEnv(env: NodeJS.ProcessEnv = process.env): Actor {
   return { name, role, via: 'cli' };
 }
 
+/** A yes/no setting: 1/true/yes or 0/false/no (or unset: no); anything else is refused with what to write. */
+function flagFromEnv(env: NodeJS.ProcessEnv, key: string): boolean {
+  const value = env[key]?.trim().toLowerCase();
+  if (!value || ['0', 'false', 'no'].includes(value)) return false;
+  if (['1', 'true', 'yes'].includes(value)) return true;
+  throw new ConfigError('invalid_settings', `${key} must be 1 (yes) or 0 (no), not "${env[key]}".`);
+}
+
 export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   const env = options.env ?? process.env;
   const requestTimeoutMs = options.requestTimeoutMs ?? msFromEnv(env, 'OUTFLOW_REQUEST_TIMEOUT_MS');
@@ -160,6 +168,7 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     retry: { ...defaultRetryPolicy, ...(retryBudgetMs ? { budgetMs: retryBudgetMs } : {}), ...options.retry },
     ...(options.retryClock ? { retryClock: options.retryClock } : {}),
     ...(notifyTimeoutMs ? { notifyTimeoutMs } : {}),
+    allowPrivateWebhooks: flagFromEnv(env, 'OUTFLOW_WEBHOOKS_ALLOW_PRIVATE'),
     requestTimeoutMs,
     runStallTimeoutMs,
     async close() {

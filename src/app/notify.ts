@@ -1,6 +1,6 @@
 import { ValidationError } from '../domain/errors.ts';
 import { assertAdmin } from '../engine/services.ts';
-import { maskWebhookUrl, parseEvents, parseNotifyConfig, type NotifyEvent } from '../engine/notify.ts';
+import { checkWebhookTarget, maskWebhookUrl, parseEvents, parseNotifyConfig, type NotifyEvent } from '../engine/notify.ts';
 import { deleteNotify, getNotify, putNotify } from '../store/metadata/notify.ts';
 import { audit } from './audit.ts';
 import { permit } from './refusals.ts';
@@ -26,6 +26,7 @@ export async function showHomeNotify(home: Home): Promise<NotifyView | null> {
 export async function setHomeNotify(home: Home, input: unknown): Promise<NotifyView> {
   await permit(home, 'notify.set', { type: 'notify' }, () => assertAdmin(home.actor, 'set the alert webhook'));
   const config = parseNotifyConfig(input, 'The alert webhook');
+  await checkWebhookTarget(config.url, home, 'The alert webhook');
   const shownUrl = maskWebhookUrl(config.url);
   await putNotify(home.db, home.box, { scope: HOME, url: config.url, shownUrl, on: config.on, by: home.actor.name });
   await audit(home, 'notify.set', { type: 'home', name: 'notify' }, { url: shownUrl, on: config.on });
@@ -61,6 +62,7 @@ export async function prepareExportNotify(
     on = parseNotifyConfig({ ...rest, url }, 'The export config\'s "notify"').on;
   } else {
     ({ url, on } = parseNotifyConfig(raw, 'The export config\'s "notify"'));
+    await checkWebhookTarget(url, home, 'The export config\'s "notify"');
   }
   const shownUrl = maskWebhookUrl(url);
   if (!shownUrl) throw new ValidationError('The export config\'s "notify" needs a URL.');

@@ -1,5 +1,6 @@
 import { ValidationError } from '../domain/errors.ts';
 import type { Run } from '../domain/model.ts';
+import { privateAddressOf, type Lookup } from '../lib/private-address.ts';
 import { sleep as realSleep } from '../lib/rate-limit.ts';
 import { getNotify, type StoredNotify } from '../store/metadata/notify.ts';
 import { listRuns } from '../store/metadata/runs.ts';
@@ -138,6 +139,23 @@ export function decideAlert(run: Run, on: NotifyEvent[], previous: Run | null): 
   };
 }
 
+/**
+ * Refuses a webhook on a loopback, private or link-local address (the host itself, or any address its name
+ * resolves to) unless the server allows them (`OUTFLOW_WEBHOOKS_ALLOW_PRIVATE=1`). Checked when a webhook is
+ * saved and again before each alert is sent (a name can resolve elsewhere later).
+ */
+export async function checkWebhookTarget(url: string, services: Pick<Services, 'allowPrivateWebhooks'>, where: string, lookup?: Lookup): Promise<void> {
+  if (services.allowPrivateWebhooks) return;
+  const target = new URL(url);
+  const address = await privateAddressOf(target, lookup);
+  if (address === null) return;
+  const resolved = target.hostname.replace(/^\[|\]$/g, '') === address ? '' : ` (it resolves to ${address})`;
+  throw new ValidationError(
+    `${where}: "url" points at ${target.hostname}${resolved}, a loopback, private or link-local address. Alerts go to public webhooks; to allow private ones, whoever runs the server sets OUTFLOW_WEBHOOKS_ALLOW_PRIVATE=1.`,
+    [{ path: 'url', message: 'private address' }],
+  );
+}
+
 export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
 const NOTIFY_ATTEMPTS = 3;
 const NOTIFY_BACKOFF_MS = 1_000;
@@ -165,6 +183,12 @@ export async function notifyRunFinished(services: Services, run: Run): Promise<s
   );
   const body = decideAlert(run, on, previous ?? null);
   if (!body) return null;
+  try {
+    await checkWebhookTarget(target.url, services, 'The alert webhook');
+  } catch (error) {
+    services.log.warn({ runId: run.id, webhook: target.shownUrl }, 'alert not sent: the webhook is on a private address');
+    return `The alert to ${target.shownUrl} was not sent: ${(error as Error).message}`;
+  }
   const timeoutMs = services.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
   const wait = services.retryClock?.sleep ?? realSleep;
   let problem = '';

@@ -34,6 +34,11 @@ export interface Services {
   retryClock?: { now: () => number; sleep: SleepFn };
   /** Deadline of one alert webhook post (`OUTFLOW_NOTIFY_TIMEOUT_MS`); unset: 10 s. */
   notifyTimeoutMs?: number;
+  /**
+   * Alert webhooks may point at loopback, private and link-local addresses (`OUTFLOW_WEBHOOKS_ALLOW_PRIVATE=1`,
+   * set by whoever runs the server); unset: refused when saved and when sent.
+   */
+  allowPrivateWebhooks?: boolean;
   /** Deadline of one vendor request (`OUTFLOW_REQUEST_TIMEOUT_MS`); unset: each client's default. */
   requestTimeoutMs?: number;
   /** A run that makes no progress for this long is stopped as failed (`OUTFLOW_RUN_STALL_TIMEOUT_MS`). */

@@ -144,6 +144,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       localToken: localTokens,
       publicUrl: () => configuredPublicUrl ?? url,
       trustedProxies,
+      metricsNeedToken: !isLoopbackHost(options.host ?? '127.0.0.1'),
       ...(options.webRoot ? { webRoot: options.webRoot } : {}),
     });
 
@@ -186,6 +187,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await home.close();
     throw error;
   }
+}
+
+/** Whether the server listens on loopback only (then only this machine can reach it). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d+\.\d+\.\d+$/.test(bare) || bare === '::ffff:127.0.0.1';
 }
 
 /** Refuses to start when another live process serves this home (its server.json names it and it answers). */
