@@ -1,6 +1,48 @@
 import type { ProfileStore, SyncTables } from './profile-store.ts';
 
 /**
+ * A ProfileStore whose every method runs `call` (or, for the streaming ones, `stream`) with the store to use:
+ * the one forwarding list behind the wrappers below.
+ */
+export function delegatingProfileStore(via: {
+  call<T>(work: (s: ProfileStore) => Promise<T>): Promise<T>;
+  stream<T>(make: (s: ProfileStore) => AsyncIterable<T>): AsyncIterable<T>;
+  close(): Promise<void>;
+}): ProfileStore {
+  const { call, stream } = via;
+  return {
+    listEntities: () => call((s) => s.listEntities()),
+    getEntity: (name) => call((s) => s.getEntity(name)),
+    sampleValues: (entity, perColumn) => call((s) => s.sampleValues(entity, perColumn)),
+    loadEntity: (name, file, options) => call((s) => s.loadEntity(name, file, options)),
+    attachEntity: (name, table, options) => call((s) => s.attachEntity(name, table, options)),
+    refreshSegment: (segmentId, entity, filter) => call((s) => s.refreshSegment(segmentId, entity, filter)),
+    dropSegment: (segmentId) => call((s) => s.dropSegment(segmentId)),
+    countRows: (source) => call((s) => s.countRows(source)),
+    copyCsv: (source, range, options, target) => call((s) => s.copyCsv(source, range, options, target)),
+    readMembers: (source, columns, afterKey, chunkRows) => stream((s) => s.readMembers(source, columns, afterKey, chunkRows)),
+    useStreamingResources: () => call((s) => s.useStreamingResources()),
+    backupTo: (file) => call((s) => s.backupTo(file)),
+    segmentIsStale: (segmentId, entity) => call((s) => s.segmentIsStale(segmentId, entity)),
+    sync: {
+      hasTable: (name) => call((s) => s.sync.hasTable(name)),
+      createSnapshot: (table, source, spec, base) => call((s) => s.sync.createSnapshot(table, source, spec, base)),
+      countRows: (table) => call((s) => s.sync.countRows(table)),
+      adoptState: (state, legacy) => call((s) => s.sync.adoptState(state, legacy)),
+      countUnchanged: (snapshot, state) => call((s) => s.sync.countUnchanged(snapshot, state)),
+      readRemovals: (snapshot, state, spec, afterKey, chunkRows) => stream((s) => s.sync.readRemovals(snapshot, state, spec, afterKey, chunkRows)),
+      readChanges: (snapshot, state, spec, options, chunkRows) => stream((s) => s.sync.readChanges(snapshot, state, spec, options, chunkRows)),
+      appendJournal: (journal, entries) => call((s) => s.sync.appendJournal(journal, entries)),
+      commit: (entries) => call((s) => s.sync.commit(entries)),
+      lastTarget: (prefix) => call((s) => s.sync.lastTarget(prefix)),
+      dropTables: (prefix) => call((s) => s.sync.dropTables(prefix)),
+    } satisfies SyncTables,
+    close: () => via.close(),
+  };
+}
+
+
+/**
  * Opens the profile store on first use. A DuckDB file takes one writer at a time, and most commands (run
  * history, connections, audit) never touch profiles: they must not wait for, or fail on, an export that
  * another process is running.
@@ -11,40 +53,15 @@ export function lazyProfileStore(open: () => Promise<ProfileStore>): ProfileStor
     store = undefined;
     throw error;
   }));
-  async function* stream<T>(make: (s: ProfileStore) => AsyncIterable<T>): AsyncIterable<T> {
-    yield* make(await get());
-  }
-  return {
-    listEntities: async () => (await get()).listEntities(),
-    getEntity: async (name) => (await get()).getEntity(name),
-    sampleValues: async (entity, perColumn) => (await get()).sampleValues(entity, perColumn),
-    loadEntity: async (name, file, options) => (await get()).loadEntity(name, file, options),
-    attachEntity: async (name, table, options) => (await get()).attachEntity(name, table, options),
-    refreshSegment: async (segmentId, entity, filter) => (await get()).refreshSegment(segmentId, entity, filter),
-    dropSegment: async (segmentId) => (await get()).dropSegment(segmentId),
-    countRows: async (source) => (await get()).countRows(source),
-    copyCsv: async (source, range, options, target) => (await get()).copyCsv(source, range, options, target),
-    readMembers: (source, columns, afterKey, chunkRows) => stream((s) => s.readMembers(source, columns, afterKey, chunkRows)),
-    useStreamingResources: async () => (await get()).useStreamingResources(),
-    backupTo: async (file) => (await get()).backupTo(file),
-    segmentIsStale: async (segmentId, entity) => (await get()).segmentIsStale(segmentId, entity),
-    sync: {
-      hasTable: async (name) => (await get()).sync.hasTable(name),
-      createSnapshot: async (table, source, spec, base) => (await get()).sync.createSnapshot(table, source, spec, base),
-      countRows: async (table) => (await get()).sync.countRows(table),
-      adoptState: async (state, legacy) => (await get()).sync.adoptState(state, legacy),
-      countUnchanged: async (snapshot, state) => (await get()).sync.countUnchanged(snapshot, state),
-      readRemovals: (snapshot, state, spec, afterKey, chunkRows) => stream((s) => s.sync.readRemovals(snapshot, state, spec, afterKey, chunkRows)),
-      readChanges: (snapshot, state, spec, options, chunkRows) => stream((s) => s.sync.readChanges(snapshot, state, spec, options, chunkRows)),
-      appendJournal: async (journal, entries) => (await get()).sync.appendJournal(journal, entries),
-      commit: async (entries) => (await get()).sync.commit(entries),
-      lastTarget: async (prefix) => (await get()).sync.lastTarget(prefix),
-      dropTables: async (prefix) => (await get()).sync.dropTables(prefix),
-    } satisfies SyncTables,
+  return delegatingProfileStore({
+    call: async (work) => work(await get()),
+    async *stream(make) {
+      yield* make(await get());
+    },
     async close() {
       if (store) await (await store.catch(() => null))?.close();
     },
-  };
+  });
 }
 
 /**
@@ -97,38 +114,16 @@ export function idleProfileStore(open: () => Promise<ProfileStore>, options: { i
   const timer = setInterval(() => void closeIdle().catch(() => {}), Math.max(50, Math.floor(options.idleMs / 2)));
   timer.unref();
   return {
-    listEntities: () => use((s) => s.listEntities()),
-    getEntity: (name) => use((s) => s.getEntity(name)),
-    sampleValues: (entity, perColumn) => use((s) => s.sampleValues(entity, perColumn)),
-    loadEntity: (name, file, o) => use((s) => s.loadEntity(name, file, o)),
-    attachEntity: (name, table, o) => use((s) => s.attachEntity(name, table, o)),
-    refreshSegment: (segmentId, entity, filter) => use((s) => s.refreshSegment(segmentId, entity, filter)),
-    dropSegment: (segmentId) => use((s) => s.dropSegment(segmentId)),
-    countRows: (source) => use((s) => s.countRows(source)),
-    copyCsv: (source, range, o, target) => use((s) => s.copyCsv(source, range, o, target)),
-    readMembers: (source, columns, afterKey, chunkRows) => stream((s) => s.readMembers(source, columns, afterKey, chunkRows)),
-    useStreamingResources: () => use((s) => s.useStreamingResources()),
-    backupTo: (file) => use((s) => s.backupTo(file)),
-    segmentIsStale: (segmentId, entity) => use((s) => s.segmentIsStale(segmentId, entity)),
-    sync: {
-      hasTable: (name) => use((s) => s.sync.hasTable(name)),
-      createSnapshot: (table, source, spec, base) => use((s) => s.sync.createSnapshot(table, source, spec, base)),
-      countRows: (table) => use((s) => s.sync.countRows(table)),
-      adoptState: (state, legacy) => use((s) => s.sync.adoptState(state, legacy)),
-      countUnchanged: (snapshot, state) => use((s) => s.sync.countUnchanged(snapshot, state)),
-      readRemovals: (snapshot, state, spec, afterKey, chunkRows) => stream((s) => s.sync.readRemovals(snapshot, state, spec, afterKey, chunkRows)),
-      readChanges: (snapshot, state, spec, o, chunkRows) => stream((s) => s.sync.readChanges(snapshot, state, spec, o, chunkRows)),
-      appendJournal: (journal, entries) => use((s) => s.sync.appendJournal(journal, entries)),
-      commit: (entries) => use((s) => s.sync.commit(entries)),
-      lastTarget: (prefix) => use((s) => s.sync.lastTarget(prefix)),
-      dropTables: (prefix) => use((s) => s.sync.dropTables(prefix)),
-    } satisfies SyncTables,
+    ...delegatingProfileStore({
+      call: use,
+      stream,
+      async close() {
+        clearInterval(timer);
+        while (closing) await closing;
+        if (store) await (await store.catch(() => null))?.close();
+        store = undefined;
+      },
+    }),
     closeIdle,
-    async close() {
-      clearInterval(timer);
-      while (closing) await closing;
-      if (store) await (await store.catch(() => null))?.close();
-      store = undefined;
-    },
   };
 }
