@@ -79,10 +79,11 @@ describe('an outage costs a wait, never data', () => {
     expect(members('gold')).toEqual(expected(1));
     expect(run.sent).toBe(300);
     expect(run.warnings).toHaveLength(1);
-    // Seen failing until its last refusal (backoff doubles, so somewhere in the second half of the outage);
-    // waited until the retry that went through, at or after the end of the outage.
+    // Seen failing until its last refusal; waited until the retry that went through, at or after the end of the
+    // outage. Each wait is at most about twice all earlier ones together (doubling, with jitter down to half), so
+    // the last refusal came after about a third of the outage, not half of it (14 s was seen in CI).
     const [, failing, waited] = /^Iterable answered 503 for (\d+) s; the run waited (\d+) s \(\d+ retries\) and went on\.$/.exec(run.warnings[0]!) ?? [];
-    expect(Number(failing)).toBeGreaterThanOrEqual(15);
+    expect(Number(failing)).toBeGreaterThanOrEqual(9);
     expect(Number(failing)).toBeLessThanOrEqual(30);
     expect(Number(waited)).toBeGreaterThanOrEqual(30);
   });
@@ -105,7 +106,9 @@ describe('an outage costs a wait, never data', () => {
       proxy.declare({ status: 503, forMs: 10 * 60_000, now: clock.now });
       const run = await runExport(short, 'gold-to-iterable');
       expect(run.status).toBe('failed');
-      expect(run.error?.message).toMatch(/^Iterable is unavailable on .*\(HTTP 503 GenericError\)\. It kept failing for \d+ s and the retry budget is 2 min: the run stopped\. Resume it with/);
+      // How long it kept failing depends on the backoff's jitter (random), never more than the budget: "N s"
+      // below 2 minutes, "2 min" when the last wait ended right at it (seen in CI).
+      expect(run.error?.message).toMatch(/^Iterable is unavailable on .*\(HTTP 503 GenericError\)\. It kept failing for (\d+ s|2 min) and the retry budget is 2 min: the run stopped\. Resume it with/);
       expect(members('gold')).toEqual(expected(1)); // what was delivered before stays
     } finally {
       proxy.declare({ status: 503, forMs: 0, now: clock.now });
