@@ -372,8 +372,8 @@ describe('the permission matrix', () => {
 
   it('shows contributors only the connections usable by contributors, without their settings', async () => {
     const answer = await call('contributor', 'GET', '/api/connections');
-    expect(answer.body.map((c: { name: string }) => c.name)).not.toContain('admins-only');
-    expect(answer.body.find((c: { name: string }) => c.name === 'shared')).toEqual({ name: 'shared', type: 'iterable', usableBy: 'admins-and-contributors' });
+    expect(answer.body.items.map((c: { name: string }) => c.name)).not.toContain('admins-only');
+    expect(answer.body.items.find((c: { name: string }) => c.name === 'shared')).toEqual({ name: 'shared', type: 'iterable', usableBy: 'admins-and-contributors' });
   });
 
   it("hides rejected profiles' keys from viewers", async () => {
@@ -455,7 +455,7 @@ describe('Sign in with Microsoft Advertising', () => {
     expect(view.lastVerification).toMatchObject({ ok: true, by: 'admin' });
     const connection = await home.db.selectFrom('connections').select('secrets').where('name', '=', 'msads').executeTakeFirstOrThrow();
     for (const token of microsoft.issuedRefreshTokens()) expect(connection.secrets).not.toContain(token);
-    const audit = (await call('admin', 'GET', '/api/audit?action=connection.authorize')).body;
+    const audit = (await call('admin', 'GET', '/api/audit?action=connection.authorize')).body.items;
     expect(audit[0]).toMatchObject({ actor: 'admin', target: 'msads', outcome: 'ok', details: { via: 'web' } });
     // Taken by the callback: single use.
     expect(await home.db.selectFrom('oauth_sign_ins').selectAll().where('state_hash', '=', sha256(sent.searchParams.get('state')!)).execute()).toEqual([]);
@@ -500,7 +500,7 @@ describe('Sign in with Microsoft Advertising', () => {
     expect(page.searchParams.get('signin')).toBe('failed');
     expect(page.searchParams.get('message')).toMatch(new RegExp(`started by "${name}", who is no longer an administrator`));
     expect(microsoft.codeExchanges.length).toBe(before);
-    const audit = (await call('admin', 'GET', '/api/audit?action=connection.authorize')).body;
+    const audit = (await call('admin', 'GET', '/api/audit?action=connection.authorize')).body.items;
     expect(audit[0]).toMatchObject({ actor: name, target: 'msads', outcome: 'failed', details: { via: 'web', code: 'permission_denied' } });
   });
 
@@ -626,7 +626,7 @@ describe('sessions', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     const audit = await call('admin', 'GET', '/api/audit?action=session.login_failed');
-    expect(audit.body.filter((e: { target: string }) => e.target === 'vera').length).toBeGreaterThanOrEqual(5);
+    expect(audit.body.items.filter((e: { target: string }) => e.target === 'vera').length).toBeGreaterThanOrEqual(5);
   });
 });
 
@@ -768,6 +768,76 @@ describe('starting a run and a dry run', () => {
     expect(followed.status).toBe(200);
     expect(followed.body.id).toBe(started.body.id);
     await waitForRuns();
+  });
+});
+
+describe('pagination', () => {
+  /** Follows nextCursor (and checks the Link header says the same) until the last page. */
+  async function pageThrough(role: Role, url: string): Promise<{ items: any[]; pages: number }> {
+    const items: any[] = [];
+    let next: string | null = url;
+    let pages = 0;
+    while (next) {
+      const answer = await call(role, 'GET', next);
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      items.push(...answer.body.items);
+      pages++;
+      const cursor = answer.body.nextCursor as string | null;
+      const link = answer.headers.get('link');
+      if (cursor) {
+        expect(link).toBe(`<${new URL(next, 'http://x').pathname}?${new URLSearchParams({ ...Object.fromEntries(new URL(next, 'http://x').searchParams), cursor })}>; rel="next"`);
+        next = link!.slice(1, link!.indexOf('>'));
+      } else {
+        expect(link).toBeNull();
+        next = null;
+      }
+    }
+    return { items, pages };
+  }
+
+  it('pages every list by an opaque cursor, with nextCursor in the body and a Link header, never cutting it', async () => {
+    for (let i = 0; i < 3; i++) await createExport(admin, { name: unique('paged'), connection: 'shared', segments: ['gold'], config: { mapping: { email: 'email' } } });
+    const all = await call('admin', 'GET', '/api/v1/exports?limit=1000');
+    expect(all.body.nextCursor).toBeNull();
+    const paged = await pageThrough('admin', '/api/v1/exports?limit=2');
+    expect(paged.items.map((e) => e.name)).toEqual(all.body.items.map((e: { name: string }) => e.name));
+    expect(paged.pages).toBe(Math.ceil(all.body.items.length / 2));
+    // The default page is 100: a list shorter than that is one page.
+    expect((await call('admin', 'GET', '/api/v1/exports')).body.items).toHaveLength(all.body.items.length);
+
+    for (const list of ['connections', 'segments', 'users', 'tokens']) {
+      const whole = (await call('admin', 'GET', `/api/v1/${list}?limit=1000`)).body.items;
+      expect(whole.length, list).toBeGreaterThan(1);
+      expect((await pageThrough('admin', `/api/v1/${list}?limit=1`)).items, list).toEqual(whole);
+    }
+  });
+
+  it('pages runs and the audit log newest first, with their filters, in the database', async () => {
+    const runsWhole = (await call('viewer', 'GET', '/api/v1/runs?limit=1000')).body.items;
+    expect(runsWhole.length).toBeGreaterThan(2);
+    const runsPaged = await pageThrough('viewer', '/api/v1/runs?limit=2');
+    expect(runsPaged.items.map((r) => r.id)).toEqual(runsWhole.map((r: { id: string }) => r.id));
+    const filtered = (await call('viewer', 'GET', '/api/v1/runs?status=succeeded&limit=1000')).body.items;
+    expect((await pageThrough('viewer', '/api/v1/runs?status=succeeded&limit=1')).items).toEqual(filtered);
+
+    const auditWhole = (await call('admin', 'GET', '/api/v1/audit?limit=1000')).body.items;
+    expect(auditWhole.length).toBeGreaterThan(20);
+    const auditPaged = await pageThrough('admin', '/api/v1/audit?limit=7');
+    // Sign-ins during the test add entries at the top: the pages still never repeat or skip one.
+    expect(auditPaged.items.map((e) => e.id)).toEqual(auditWhole.map((e: { id: string }) => e.id));
+  });
+
+  it('refuses unknown query parameters naming them, a cursor it did not give, and a page over the maximum', async () => {
+    const unknown = await call('admin', 'GET', '/api/v1/exports?offset=2&page=3');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toMatchObject({ code: 'invalid_request', issues: [{ path: 'offset' }, { path: 'page' }] });
+    expect(unknown.body.detail).toMatch(/offset, page\. It takes limit, cursor\./);
+    expect((await call('admin', 'GET', '/api/audit?actor=admin&offset=1')).status).toBe(400);
+    expect((await call('admin', 'GET', '/api/v1/schedule?verbose=1')).body.detail).toMatch(/verbose\. It takes none\./);
+    const cursor = await call('admin', 'GET', '/api/v1/runs?cursor=not-ours');
+    expect(cursor.status).toBe(400);
+    expect(cursor.body.code).toBe('invalid_request');
+    expect((await call('admin', 'GET', '/api/v1/exports?limit=1001')).status).toBe(400);
   });
 });
 

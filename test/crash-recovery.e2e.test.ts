@@ -123,10 +123,10 @@ async function crashLoop(name: string, progress: () => number, points: number[])
   await until(
     `the runs of ${name} to end`,
     async () => {
-      const list = await server!.request<Array<{ id: string; status: string }>>('GET', `/api/runs?export=${name}&limit=100`);
-      const newest = list.body[0];
+      const list = await server!.request<{ items: Array<{ id: string; status: string }> }>('GET', `/api/runs?export=${name}&limit=100`);
+      const newest = list.body.items[0];
       if (!newest || newest.status === 'queued' || newest.status === 'running') return false;
-      runs = await Promise.all(list.body.reverse().map(async (r) => (await server!.request<RunView>('GET', `/api/runs/${r.id}`)).body));
+      runs = await Promise.all(list.body.items.reverse().map(async (r) => (await server!.request<RunView>('GET', `/api/runs/${r.id}`)).body));
       return true;
     },
     180_000,
@@ -233,9 +233,9 @@ describe('crash recovery: SIGKILL of the server at random points', () => {
     await until(
       'the file runs to end',
       async () => {
-        const list = await server!.request<Array<{ id: string; status: string }>>('GET', '/api/runs?export=files&limit=100');
-        if (list.body[0]?.status === 'queued' || list.body[0]?.status === 'running') return false;
-        runs = await Promise.all(list.body.reverse().map(async (r) => (await server!.request<RunView>('GET', `/api/runs/${r.id}`)).body));
+        const list = await server!.request<{ items: Array<{ id: string; status: string }> }>('GET', '/api/runs?export=files&limit=100');
+        if (list.body.items[0]?.status === 'queued' || list.body.items[0]?.status === 'running') return false;
+        runs = await Promise.all(list.body.items.reverse().map(async (r) => (await server!.request<RunView>('GET', `/api/runs/${r.id}`)).body));
         return true;
       },
       120_000,
@@ -269,8 +269,8 @@ describe('crash recovery: SIGKILL of the server at random points', () => {
     // The next run of the export leaves no temporary file either, and publishes a second complete set.
     expect((await server.request('POST', '/api/exports/files/runs')).status).toBe(202);
     await until('the next file run', async () => {
-      const list = await server!.request<Array<{ status: string }>>('GET', '/api/runs?export=files&limit=1');
-      return list.body[0]!.status === 'succeeded';
+      const list = await server!.request<{ items: Array<{ status: string }> }>('GET', '/api/runs?export=files&limit=1');
+      return list.body.items[0]!.status === 'succeeded';
     });
     expect(fs.readdirSync(folder).filter((f) => f.endsWith('.partial'))).toEqual([]);
     expect(fs.readdirSync(folder).filter((f) => f.endsWith('.manifest.json'))).toHaveLength(2);
@@ -296,10 +296,10 @@ describe('crash recovery: SIGKILL of the runner process, the server staying up',
     await until(
       'the runs after the kill to end',
       async () => {
-        const list = await server!.request<Array<{ id: string; status: string }>>('GET', '/api/runs?export=crowd&limit=100');
-        const newest = list.body[0];
+        const list = await server!.request<{ items: Array<{ id: string; status: string }> }>('GET', '/api/runs?export=crowd&limit=100');
+        const newest = list.body.items[0];
         if (!newest || newest.id === queued.body.id || newest.status === 'queued' || newest.status === 'running') return false;
-        runs = await Promise.all(list.body.slice(0, 2).reverse().map(async (r) => (await server!.request<RunView>('GET', `/api/runs/${r.id}`)).body));
+        runs = await Promise.all(list.body.items.slice(0, 2).reverse().map(async (r) => (await server!.request<RunView>('GET', `/api/runs/${r.id}`)).body));
         return true;
       },
       180_000,

@@ -72,7 +72,7 @@ describe('the OpenAPI document', () => {
       expect(Array.isArray(op.security), `${key} says who may call it (security: [] when anyone may)`).toBe(true);
     }
     const open = operations().filter(({ op }) => op.security.length === 0).map(({ key }) => key);
-    expect(open.sort()).toEqual(['GET /api/v1/oauth/microsoft/callback', 'POST /api/v1/session']);
+    expect(open.sort()).toEqual(['GET /api/v1/oauth/microsoft/callback', 'POST /api/v1/local-token', 'POST /api/v1/session']);
   });
 
   it('declares every member an error can carry, and timestamps as date-time', () => {

@@ -135,10 +135,10 @@ async function runsWhenDone(name: string, timeoutMs = 120_000): Promise<RunView[
   await until(
     `the runs of ${name} to end`,
     async () => {
-      const list = await server!.request<RunView[]>('GET', `/api/runs?export=${name}&limit=20`);
-      const newest = list.body[0];
+      const list = await server!.request<{ items: RunView[] }>('GET', `/api/runs?export=${name}&limit=20`);
+      const newest = list.body.items[0];
       if (!newest || newest.status === 'queued' || newest.status === 'running' || newest.error?.code === 'interrupted') return false;
-      runs = list.body.reverse();
+      runs = list.body.items.reverse();
       return true;
     },
     timeoutMs,

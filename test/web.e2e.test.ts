@@ -141,9 +141,16 @@ async function check(page: Page, slug: string): Promise<void> {
 const isFocused = new Function('e', 'return e === document.activeElement') as (e: unknown) => boolean;
 const onScreen = new Function('e', 'const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight;') as (e: unknown) => boolean;
 
+/** The JSON answer; of a list, its items (the lists here are short: one page). */
 async function api(pathname: string, init: { method?: string; body?: unknown } = {}): Promise<unknown> {
   const response = await apiResponse(pathname, init);
-  return response.json();
+  const body = (await response.json()) as unknown;
+  const page = body as { items?: unknown; nextCursor?: unknown };
+  if (page && typeof page === 'object' && Array.isArray(page.items) && 'nextCursor' in page) {
+    expect(page.nextCursor, `${pathname} fits one page`).toBeNull();
+    return page.items;
+  }
+  return body;
 }
 
 async function apiResponse(pathname: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {

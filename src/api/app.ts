@@ -209,6 +209,25 @@ export function createApi(deps: ApiDeps): ApiApp {
     return next();
   });
 
+  // A query parameter the operation does not take is refused, naming it: `offset` or `page` used to be ignored,
+  // so a client paging by them got the same first page again and again. Rules come from the document's routes.
+  let queryRules: QueryRule[] | undefined;
+  app.use('/api/*', async (c, next) => {
+    queryRules ??= app.openAPIRegistry.definitions.flatMap((d) => (d.type === 'route' ? [queryRule(d.route)] : []));
+    const method = c.req.method === 'HEAD' ? 'get' : c.req.method.toLowerCase();
+    const rule = queryRules.find((r) => r.method === method && r.pattern.test(c.req.path));
+    if (rule?.allowed) {
+      const unknown = [...new Set(new URL(c.req.url).searchParams.keys())].filter((key) => !rule.allowed!.has(key));
+      if (unknown.length > 0) {
+        const takes = rule.allowed.size > 0 ? `It takes ${[...rule.allowed].join(', ')}.` : 'It takes none.';
+        return sendProblem(c, 400, 'invalid_request', `Unknown query parameter${unknown.length > 1 ? 's' : ''} for ${c.req.method} ${rule.path}: ${unknown.join(', ')}. ${takes}`, {
+          issues: unknown.map((key) => ({ path: key, message: 'not a query parameter of this operation' })),
+        });
+      }
+    }
+    return next();
+  });
+
   registerConnectionRoutes(app, deps);
   registerExportRoutes(app, deps);
   registerRunRoutes(app, deps);
@@ -243,6 +262,22 @@ export function createApi(deps: ApiDeps): ApiApp {
   // Last, so that every API route and /healthz, /metrics come first; unknown /api paths still answer JSON 404.
   app.on(['GET', 'HEAD'], '*', webAppHandler(deps.webRoot ?? DEFAULT_WEB_ROOT));
   return app;
+}
+
+interface QueryRule {
+  method: string;
+  path: string;
+  pattern: RegExp;
+  /** The query parameters the operation takes; null when it takes any (the OAuth callback: the authority's). */
+  allowed: Set<string> | null;
+}
+
+function queryRule(route: { method: string; path: string; request?: { query?: unknown } }): QueryRule {
+  const pattern = new RegExp(`^${route.path.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`);
+  const query = route.request?.query as { shape?: Record<string, unknown>; _zod?: { def?: { catchall?: { _zod?: { def?: { type?: string } } } } } } | undefined;
+  const catchall = query?._zod?.def?.catchall?._zod?.def?.type;
+  const allowed = catchall && catchall !== 'never' ? null : new Set(Object.keys(query?.shape ?? {}));
+  return { method: route.method, path: route.path, pattern, allowed };
 }
 
 /** Every tag an operation uses, declared once with what it groups (the order is the document's). */

@@ -151,12 +151,17 @@ export interface RunFilter {
   status?: string;
   /** Runs queued at or after this instant: a date (`2026-11-01`, midnight UTC) or an ISO 8601 date-time. */
   since?: string;
+  /** Only runs after this one in the list's order (newest first): the API's next page. */
+  before?: { queuedAt: string; id: string };
 }
+
+/** How many runs `run list` shows without --limit (the API pages instead). */
+export const RUN_LIST_DEFAULT_LIMIT = 50;
 
 export async function listRunSummaries(home: Home, options: RunFilter = {}): Promise<Run[]> {
   const status = parseStatus(options.status);
   const since = parseSince(options.since);
-  const runs = await listRuns(home.db, { exportName: options.export, limit: options.limit ?? 50, ...(status ? { status } : {}), ...(since ? { since } : {}) });
+  const runs = await listRuns(home.db, { exportName: options.export, limit: options.limit ?? RUN_LIST_DEFAULT_LIMIT, ...(status ? { status } : {}), ...(since ? { since } : {}), ...(options.before ? { before: options.before } : {}) });
   // A removed export keeps its run history, so only a name that has neither an export nor runs is unknown:
   // "No runs yet" would hide a typo.
   if (options.export !== undefined && runs.length === 0) {

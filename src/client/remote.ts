@@ -6,6 +6,7 @@ import { ValidationError } from '../domain/errors.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RefreshSummary, RunWatch } from './client.ts';
 import { createHttp, type Http, type HttpOptions } from './http.ts';
+import { MAX_PAGE_SIZE } from '../api/page-limits.ts';
 
 const FOLLOW_POLL_MS = 500;
 const p = encodeURIComponent;
@@ -17,7 +18,7 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
   const client: OutflowClient = {
     where: http.url,
     createConnection: (input) => http.request('POST', '/api/v1/connections', { body: input }),
-    listConnections: () => http.request('GET', '/api/v1/connections'),
+    listConnections: () => listAll(http, '/api/v1/connections'),
     showConnection: (name) => http.request('GET', `/api/v1/connections/${p(name)}`),
     updateConnection: (name, patch) => http.request('PATCH', `/api/v1/connections/${p(name)}`, { body: stripUndefined(patch) }),
     removeConnection: (name, options) => http.request('DELETE', `/api/v1/connections/${p(name)}`, { query: { force: options.force ? 'true' : undefined } }),
@@ -25,7 +26,7 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
 
     createExport: (input) => http.request('POST', '/api/v1/exports', { body: stripUndefined(input) }),
     updateExport: (name, patch) => http.request('PATCH', `/api/v1/exports/${p(name)}`, { body: stripUndefined(patch) }),
-    listExports: () => http.request('GET', '/api/v1/exports'),
+    listExports: () => listAll(http, '/api/v1/exports'),
     showExport: (name) => http.request('GET', `/api/v1/exports/${p(name)}`),
     removeExport: (name) => http.request('DELETE', `/api/v1/exports/${p(name)}`),
     exportManifest: (name) => http.request('GET', `/api/v1/exports/${p(name)}/manifest`),
@@ -43,7 +44,7 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
     dryRunExport: (name, options) =>
       http.request('POST', `/api/v1/exports/${p(name)}/dry-run`, { query: { fullResync: options?.fullResync ? 'true' : undefined } }),
 
-    listRuns: (options) => http.request('GET', '/api/v1/runs', { query: { export: options.export, limit: options.limit, status: options.status, since: options.since } }),
+    listRuns: (options) => listAll(http, '/api/v1/runs', { export: options.export, status: options.status, since: options.since }, options.limit),
     showRun: (id) => http.request('GET', `/api/v1/runs/${p(id)}`),
     runRejections: (id) => http.stream(`/api/v1/runs/${p(id)}/rejections.csv`),
     resumeRun: async (id, watch) => {
@@ -68,7 +69,7 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
     listEntities: () => http.request('GET', '/api/v1/entities'),
     attachEntity: (name, options) => http.request('POST', `/api/v1/entities/${p(name)}/attach`, { body: stripUndefined(options) }),
     createSegment: (input) => http.request('POST', '/api/v1/segments', { body: stripUndefined(input) }),
-    listSegments: () => http.request('GET', '/api/v1/segments'),
+    listSegments: () => listAll(http, '/api/v1/segments'),
     updateSegment: (name, patch) => http.request('PATCH', `/api/v1/segments/${p(name)}`, { body: stripUndefined(patch) }),
     refreshSegments: (name) => http.request('POST', name ? `/api/v1/segments/${p(name)}/refresh` : '/api/v1/segments/refresh'),
     previewSegment: (input) => http.request('POST', '/api/v1/segments/preview', { body: input }),
@@ -78,7 +79,7 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
     setNotify: (input) => http.request('PUT', '/api/v1/notify', { body: input }),
     removeNotify: () => http.request('DELETE', '/api/v1/notify'),
 
-    listAudit: (query) => http.request('GET', '/api/v1/audit', { query: { ...query } }),
+    listAudit: ({ limit, ...filter }) => listAll(http, '/api/v1/audit', filter, limit),
 
     showSchedule: () => http.request('GET', '/api/v1/schedule'),
     status: () => http.request('GET', '/api/v1/status'),
@@ -96,13 +97,13 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
     pauseExport: (name) => http.request('POST', `/api/v1/exports/${p(name)}/pause`),
     resumeExport: (name) => http.request('POST', `/api/v1/exports/${p(name)}/resume`),
     createUser: (input) => http.request('POST', '/api/v1/users', { body: input }),
-    listUsers: () => http.request('GET', '/api/v1/users'),
+    listUsers: () => listAll(http, '/api/v1/users'),
     removeUser: (name) => http.request('DELETE', `/api/v1/users/${p(name)}`),
     setRole: (name, role) => http.request('PATCH', `/api/v1/users/${p(name)}`, { body: { role } }),
     resetPassword: (name) => http.request('POST', `/api/v1/users/${p(name)}/reset-password`),
     unlockSignIns: (target) => http.request('DELETE', `/api/v1/sign-in-delays?${new URLSearchParams(stripUndefined(target) as Record<string, string>)}`),
     createToken: (input) => http.request('POST', '/api/v1/tokens', { body: stripUndefined(input) }),
-    listTokens: () => http.request('GET', '/api/v1/tokens'),
+    listTokens: () => listAll(http, '/api/v1/tokens'),
     revokeToken: (idOrName) => http.request('DELETE', `/api/v1/tokens/${p(idOrName)}`),
     exportConfig: () => http.request('GET', '/api/v1/config'),
     planConfig: (request) => http.request('POST', '/api/v1/config/plan', { body: request }),
@@ -143,6 +144,22 @@ async function follow(http: Http, runId: string, watch: RunWatch, owned: boolean
     }
     await sleep(FOLLOW_POLL_MS, owned ? undefined : watch.signal).catch(() => {});
   }
+}
+
+/**
+ * The items of a paged list, page after page, up to `max` (all of them without): the CLI shows what it asked
+ * for, never only the server's first page.
+ */
+async function listAll<T>(http: Http, path: string, query: Record<string, string | number | undefined> = {}, max = Number.POSITIVE_INFINITY): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const limit = Math.min(MAX_PAGE_SIZE, max - items.length);
+    const page = await http.request<{ items: T[]; nextCursor: string | null }>('GET', path, { query: { ...query, limit, cursor } });
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && items.length < max);
+  return items;
 }
 
 function stripUndefined<T extends object>(value: T): T {

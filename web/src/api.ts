@@ -67,6 +67,23 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return data as T;
 }
 
+/**
+ * Every item of a paged list (`{items, nextCursor}`), page after page, up to `max`: the app shows what it says
+ * it shows, never only the server's first page. `path` may carry filters (`/runs?export=x`).
+ */
+export async function apiAll<T>(path: string, max = Number.POSITIVE_INFINITY): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: String(Math.min(1000, max - items.length)) });
+    if (cursor) query.set('cursor', cursor);
+    const page: { items: T[]; nextCursor: string | null } = await api('GET', `${path}${path.includes('?') ? '&' : '?'}${query}`);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && items.length < max);
+  return items;
+}
+
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);

@@ -5,6 +5,7 @@ import { authenticateSession, changePassword, createToken, createUser, listToken
 import { OutflowError, ValidationError } from '../../domain/errors.ts';
 import { sendProblem, WWW_AUTHENTICATE } from '../errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
+import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { CreatedToken, LoginBody, OneTimePassword, PasswordChange, Removed, SessionView, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable } from './route.ts';
 
@@ -125,8 +126,12 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
 
   const users = ['Users'];
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/users', operationId: 'listUsers', summary: 'List the users (administrators)', tags: users, security, responses: { 200: jsonResponse(z.array(UserView), 'Users (administrators)'), ...commonErrors } }),
-    async (c) => c.json(await listUsers(homeFor(deps, c)), 200),
+    createRoute({ method: 'get', path: '/api/v1/users', operationId: 'listUsers', summary: 'List the users (administrators)', tags: users, security, request: { query: z.object(PageQuery) }, responses: { 200: jsonResponse(pageOf(UserView, 'UserPage'), 'A page of users (administrators)'), ...commonErrors } }),
+    async (c) => {
+      const page = pageList(await listUsers(homeFor(deps, c)), (u) => u.name, c.req.valid('query'));
+      linkNext(c, page.nextCursor);
+      return c.json(page, 200);
+    },
   );
   app.openapi(
     createRoute({
@@ -208,8 +213,12 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
 
   const tokens = ['Tokens'];
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/tokens', operationId: 'listTokens', summary: "List the active API tokens (administrators: everyone's)", tags: tokens, security, responses: { 200: jsonResponse(z.array(TokenView), "Active tokens (administrators: everyone's)"), ...commonErrors } }),
-    async (c) => c.json(await listTokens(homeFor(deps, c)), 200),
+    createRoute({ method: 'get', path: '/api/v1/tokens', operationId: 'listTokens', summary: "List the active API tokens (administrators: everyone's)", tags: tokens, security, request: { query: z.object(PageQuery) }, responses: { 200: jsonResponse(pageOf(TokenView, 'TokenPage'), "A page of active tokens (administrators: everyone's)"), ...commonErrors } }),
+    async (c) => {
+      const page = pageList(await listTokens(homeFor(deps, c)), (t) => t.id, c.req.valid('query'));
+      linkNext(c, page.nextCursor);
+      return c.json(page, 200);
+    },
   );
   app.openapi(
     createRoute({

@@ -3,6 +3,7 @@ import { listAuditEntries } from '../../app/audit.ts';
 import { backupHome } from '../../app/backup.ts';
 import { describeDestinations } from '../../app/destinations.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
+import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, linkNext, PageQuery, pageOf } from '../pagination.ts';
 import { AuditEntryView, DestinationView } from '../schemas.ts';
 import { commonErrors, jsonBody, jsonResponse, security, unprocessable } from './route.ts';
 
@@ -49,12 +50,21 @@ export function registerAdminRoutes(app: ApiApp, deps: ApiDeps): void {
           until: z.string().max(40).optional(),
           actor: z.string().max(200).optional(),
           action: z.string().max(100).optional(),
-          limit: z.coerce.number().int().min(1).max(10_000).optional(),
+          ...PageQuery,
         }),
       },
-      responses: { 200: jsonResponse(z.array(AuditEntryView), 'Entries'), ...commonErrors, ...unprocessable },
+      responses: { 200: jsonResponse(pageOf(AuditEntryView, 'AuditPage'), 'A page of entries, newest first'), ...commonErrors, ...unprocessable },
     }),
-    async (c) => c.json(await listAuditEntries(homeFor(deps, c), c.req.valid('query')), 200),
+    async (c) => {
+      const { cursor, limit = DEFAULT_PAGE_SIZE, ...filter } = c.req.valid('query');
+      const after = decodeCursor(cursor, ['id'] as const);
+      const entries = await listAuditEntries(homeFor(deps, c), { ...filter, limit: limit + 1, ...(after ? { beforeId: after.id } : {}) });
+      const items = entries.slice(0, limit);
+      const last = items[items.length - 1];
+      const nextCursor = entries.length > limit && last ? encodeCursor({ id: last.id }) : null;
+      linkNext(c, nextCursor);
+      return c.json({ items, nextCursor }, 200);
+    },
   );
 
   app.openapi(

@@ -3,6 +3,7 @@ import { createConnection, listConnections, removeConnection, showConnection, up
 import { completeMicrosoftSignIn, MICROSOFT_CALLBACK_PATH, startMicrosoftSignIn } from '../../app/oauth.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { homeFor, publicUrlFor, type ApiApp, type ApiDeps } from '../app.ts';
+import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { CheckResultView, SignInStarted, ConnectionCreate, ConnectionPatch, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable, upstream } from './route.ts';
 
@@ -17,9 +18,14 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
       tags,
       security,
       summary: 'Connections the caller may see (contributors: only those usable by contributors, without settings)',
-      responses: { 200: jsonResponse(z.array(ConnectionView), 'The connections'), ...commonErrors },
+      request: { query: z.object(PageQuery) },
+      responses: { 200: jsonResponse(pageOf(ConnectionView, 'ConnectionPage'), 'A page of connections'), ...commonErrors },
     }),
-    async (c) => c.json(await listConnections(homeFor(deps, c)), 200),
+    async (c) => {
+      const page = pageList(await listConnections(homeFor(deps, c)), (x) => x.name, c.req.valid('query'));
+      linkNext(c, page.nextCursor);
+      return c.json(page, 200);
+    },
   );
 
   app.openapi(

@@ -9,6 +9,7 @@ import { nameOf } from '../../app/resolve.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import type { EntityInfo } from '../../store/profile/profile-store.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
+import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { EntityAttach, EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentPreview, SegmentPreviewResult, SegmentRefreshResult, SegmentView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
 import { uploadDirPrefix } from '../../lib/scratch.ts';
@@ -41,8 +42,12 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/segments', operationId: 'listSegments', summary: 'List the segments with their member counts', tags, security, responses: { 200: jsonResponse(z.array(SegmentView), 'Segments with their member counts'), ...commonErrors } }),
-    async (c) => c.json(await listSegmentViews(homeFor(deps, c)), 200),
+    createRoute({ method: 'get', path: '/api/v1/segments', operationId: 'listSegments', summary: 'List the segments with their member counts', tags, security, request: { query: z.object(PageQuery) }, responses: { 200: jsonResponse(pageOf(SegmentView, 'SegmentPage'), 'A page of segments with their member counts'), ...commonErrors } }),
+    async (c) => {
+      const page = pageList(await listSegmentViews(homeFor(deps, c)), (s) => s.name, c.req.valid('query'));
+      linkNext(c, page.nextCursor);
+      return c.json(page, 200);
+    },
   );
 
   app.openapi(

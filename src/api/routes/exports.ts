@@ -3,6 +3,7 @@ import { createExport, dryRunExport, exportManifest, listExports, queueRun, remo
 import { nameOf } from '../../app/resolve.ts';
 import { showRun } from '../../app/runs.ts';
 import { API_BASE, homeFor, type ApiApp, type ApiDeps } from '../app.ts';
+import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { DryRunQuery, DryRunReport, ExportCreate, ExportManifestView, ExportPatch, ExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, RunLocation, runLocation, security, unprocessable, upstream } from './route.ts';
 
@@ -10,8 +11,12 @@ const tags = ['Exports'];
 
 export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/exports', operationId: 'listExports', summary: 'List the exports', tags, security, responses: { 200: jsonResponse(z.array(ExportView), 'The exports'), ...commonErrors } }),
-    async (c) => c.json(await listExports(homeFor(deps, c)), 200),
+    createRoute({ method: 'get', path: '/api/v1/exports', operationId: 'listExports', summary: 'List the exports', tags, security, request: { query: z.object(PageQuery) }, responses: { 200: jsonResponse(pageOf(ExportView, 'ExportPage'), 'A page of exports'), ...commonErrors } }),
+    async (c) => {
+      const page = pageList(await listExports(homeFor(deps, c)), (e) => e.name, c.req.valid('query'));
+      linkNext(c, page.nextCursor);
+      return c.json(page, 200);
+    },
   );
 
   app.openapi(

@@ -4,6 +4,7 @@ import { cancelRun, listRunItems, rejectionsCsv, showRun } from '../../app/runs.
 import { runStatuses } from '../../domain/model.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { RunListItem, RunSummary } from '../schemas.ts';
+import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, linkNext, PageQuery, pageOf } from '../pagination.ts';
 import { commonErrors, conflict, jsonResponse, notFound, RunLocation, runLocation, security, unprocessable } from './route.ts';
 
 const tags = ['Runs'];
@@ -21,7 +22,7 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
       request: {
         query: z.object({
           export: z.string().max(200).optional(),
-          limit: z.coerce.number().int().min(1).max(1000).optional(),
+          ...PageQuery,
           // Plain strings here: the use case checks them and says what it takes, the same words as the CLI.
           status: z.string().max(40).optional().openapi({ description: `Only runs in this state: ${runStatuses.join(', ')}`, example: 'failed' }),
           since: z
@@ -31,11 +32,19 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
             .openapi({ description: 'Only runs queued at or after this: a date (midnight UTC) or an ISO 8601 date-time with its offset', example: '2026-11-01' }),
         }),
       },
-      responses: { 200: jsonResponse(z.array(RunListItem), 'Runs'), ...commonErrors, ...notFound, ...unprocessable },
+      responses: { 200: jsonResponse(pageOf(RunListItem, 'RunPage'), 'A page of runs, newest first'), ...commonErrors, ...notFound, ...unprocessable },
     }),
     async (c) => {
       const query = c.req.valid('query');
-      return c.json(await listRunItems(homeFor(deps, c), { export: query.export, limit: query.limit, status: query.status, since: query.since }), 200);
+      const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+      const after = decodeCursor(query.cursor, ['queuedAt', 'id'] as const);
+      // One more than the page: whether there is a next page is known without a count.
+      const runs = await listRunItems(homeFor(deps, c), { export: query.export, limit: limit + 1, status: query.status, since: query.since, ...(after ? { before: after } : {}) });
+      const items = runs.slice(0, limit);
+      const last = items[items.length - 1];
+      const nextCursor = runs.length > limit && last ? encodeCursor({ queuedAt: last.queuedAt, id: last.id }) : null;
+      linkNext(c, nextCursor);
+      return c.json({ items, nextCursor }, 200);
     },
   );
 

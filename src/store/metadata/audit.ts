@@ -65,6 +65,8 @@ export interface AuditQuery {
   actor?: string;
   action?: string;
   limit?: number;
+  /** Only entries older than this one (ids sort by time): the API's next page. */
+  beforeId?: string;
 }
 
 /** Newest first. `action` matches a whole action or a prefix ending in `.` (`connection.` for all of them). */
@@ -74,6 +76,7 @@ export async function listAudit(db: Db, query: AuditQuery = {}): Promise<AuditEn
   if (query.until) q = q.where('at', '<', query.until);
   if (query.actor) q = q.where('actor', '=', query.actor);
   if (query.action) q = query.action.endsWith('.') ? q.where('action', 'like', `${query.action}%`) : q.where('action', '=', query.action);
+  if (query.beforeId) q = q.where('id', '<', query.beforeId);
   const rows = await q.orderBy('id', 'desc').limit(query.limit ?? 100).execute();
   return rows.map(toEntry);
 }

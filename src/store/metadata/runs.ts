@@ -76,13 +76,19 @@ export async function getRun(db: Db, id: string): Promise<Run> {
 }
 
 /** Newest first. `exportName` finds the runs of a removed export too (runs keep the name they ran under). */
-export async function listRuns(db: Db, filter: { exportId?: string; exportName?: string; status?: RunStatus; since?: string; limit?: number } = {}): Promise<Run[]> {
+export async function listRuns(
+  db: Db,
+  filter: { exportId?: string; exportName?: string; status?: RunStatus; since?: string; limit?: number; before?: { queuedAt: string; id: string } } = {},
+): Promise<Run[]> {
   let query = db.selectFrom('runs').selectAll().orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 50);
   if (filter.exportId) query = query.where('export_id', '=', filter.exportId);
   if (filter.exportName) query = query.where('export_name', '=', filter.exportName);
   if (filter.status) query = query.where('status', '=', filter.status);
   // ISO 8601 in UTC throughout, so text order is time order.
   if (filter.since) query = query.where('queued_at', '>=', filter.since);
+  // The next page: the runs after the last one shown, in this order (queued_at, id descending).
+  const before = filter.before;
+  if (before) query = query.where((eb) => eb.or([eb('queued_at', '<', before.queuedAt), eb.and([eb('queued_at', '=', before.queuedAt), eb('id', '<', before.id)])]));
   return (await query.execute()).map(toRun);
 }
 

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api, enc, type AuditEntry } from '../api.ts';
+import { apiAll, enc, type AuditEntry } from '../api.ts';
 import { Badge, Empty, ErrorBanner, Field, Loading, PageHeader, useApi, when } from '../ui.tsx';
 
 export function AuditPage() {
@@ -9,7 +9,7 @@ export function AuditPage() {
     .filter(([, v]) => v)
     .map(([k, v]) => `${k}=${enc(v)}`)
     .join('&');
-  const entries = useApi(() => api<AuditEntry[]>('GET', `/audit?limit=500${query ? `&${query}` : ''}`), [query]);
+  const entries = useApi(() => apiAll<AuditEntry>(`/audit${query ? `?${query}` : ''}`, 500), [query]);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setApplied(filters);

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api, enc, type ApiError, type Connection, type Destination, type Export, type User, type VerifyResult } from '../api.ts';
+import { apiAll, api, enc, type ApiError, type Connection, type Destination, type Export, type User, type VerifyResult } from '../api.ts';
 import { fromConfig, SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
 import { SignInButton, SignInResultBanner, SignInStatus } from '../MicrosoftSignIn.tsx';
 import { asApiError, Badge, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, Message, useApi, useRevealError, when } from '../ui.tsx';
@@ -7,9 +7,9 @@ import { asApiError, Badge, Empty, ErrorBanner, Field, Loading, Modal, PageHeade
 const USABLE_BY = { admins: 'Administrators', 'admins-and-contributors': 'Administrators and contributors' } as const;
 
 export function ConnectionsPage({ user }: { user: User }) {
-  const connections = useApi(() => api<Connection[]>('GET', '/connections'));
+  const connections = useApi(() => apiAll<Connection>('/connections'));
   const destinations = useApi(() => api<Destination[]>('GET', '/destinations'));
-  const exports = useApi(() => api<Export[]>('GET', '/exports'));
+  const exports = useApi(() => apiAll<Export>('/exports'));
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState<Connection>();
   const [removing, setRemoving] = useState<Connection>();

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, ApiError, apiUrl, enc, type Remedy, type DryRunReport, type Export, type ExportSchedule, type Run, type RunItem, type Schedule, type User } from '../api.ts';
+import { apiAll, api, ApiError, apiUrl, enc, type Remedy, type DryRunReport, type Export, type ExportSchedule, type Run, type RunItem, type Schedule, type User } from '../api.ts';
 import { Link, navigate } from '../router.tsx';
 import { asApiError, Badge, ErrorBanner, Empty, Loaded, Loading, Modal, num, PageHeader, StatusBadge, Message, useApi, when } from '../ui.tsx';
 import { ExportWizard } from './ExportWizard.tsx';
@@ -10,7 +10,7 @@ const POLL_MS = 1000;
 
 export function ExportPage({ name, user }: { name: string; user: User }) {
   const exp = useApi(() => api<Export>('GET', `/exports/${enc(name)}`), [name]);
-  const runs = useApi(() => api<RunItem[]>('GET', `/runs?export=${enc(name)}&limit=50`), [name]);
+  const runs = useApi(() => apiAll<RunItem>(`/runs?export=${enc(name)}`, 50), [name]);
   const schedule = useApi(() => api<Schedule>('GET', '/schedule'), [name]);
   const [following, setFollowing] = useState<string>();
   /** The run in progress as last polled: the history row shows its live counts, not those loaded with the list. */

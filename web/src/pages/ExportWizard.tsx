@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api, enc, type ApiError, type Connection, type Destination, type Entity, type Export, type ExportSchedule, type Segment } from '../api.ts';
+import { apiAll, api, enc, type ApiError, type Connection, type Destination, type Entity, type Export, type ExportSchedule, type Segment } from '../api.ts';
 import { fromConfig, SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
 import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, num, Message, useApi, useRevealError } from '../ui.tsx';
 import { Samples } from './Samples.tsx';
@@ -9,9 +9,9 @@ import { Samples } from './Samples.tsx';
  * schedule → Save. With `existing` the same steps edit that export (PATCH), its own schedule included.
  */
 export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose: () => void; onSaved: (e: Export) => void; existing?: Export; schedule?: ExportSchedule | undefined }) {
-  const connections = useApi(() => api<Connection[]>('GET', '/connections'));
+  const connections = useApi(() => apiAll<Connection>('/connections'));
   const destinations = useApi(() => api<Destination[]>('GET', '/destinations'));
-  const segments = useApi(() => api<Segment[]>('GET', '/segments'));
+  const segments = useApi(() => apiAll<Segment>('/segments'));
   const entities = useApi(() => api<Entity[]>('GET', '/entities'));
   const [connectionName, setConnectionName] = useState(existing?.connection ?? '');
   const [name, setName] = useState(existing?.name ?? '');

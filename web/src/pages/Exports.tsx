@@ -1,12 +1,12 @@
 import { useState } from 'react';
-import { api, type Export, type RunItem, type Schedule, type User } from '../api.ts';
+import { apiAll, api, type Export, type RunItem, type Schedule, type User } from '../api.ts';
 import { Link, navigate } from '../router.tsx';
 import { Badge, Empty, Loaded, num, PageHeader, StatusBadge, useApi, when } from '../ui.tsx';
 import { ExportWizard } from './ExportWizard.tsx';
 
 export function ExportsPage({ user }: { user: User }) {
-  const exports = useApi(() => api<Export[]>('GET', '/exports'));
-  const runs = useApi(() => api<RunItem[]>('GET', '/runs?limit=500'));
+  const exports = useApi(() => apiAll<Export>('/exports'));
+  const runs = useApi(() => apiAll<RunItem>('/runs', 500));
   const schedule = useApi(() => api<Schedule>('GET', '/schedule'));
   const [adding, setAdding] = useState(false);
   const canEdit = user.role !== 'viewer';

@@ -1,11 +1,11 @@
 import { useState, type FormEvent } from 'react';
-import { api, enc, type ApiError, type Entity, type Export, type Segment, type User } from '../api.ts';
+import { apiAll, api, enc, type ApiError, type Entity, type Export, type Segment, type User } from '../api.ts';
 import { asApiError, Empty, ErrorBanner, Field, Loading, Message, Modal, num, PageHeader, useApi, useRevealError, when } from '../ui.tsx';
 import { Link } from '../router.tsx';
 
 export function SegmentsPage({ user }: { user: User }) {
-  const segments = useApi(() => api<Segment[]>('GET', '/segments'));
-  const exports = useApi(() => api<Export[]>('GET', '/exports'));
+  const segments = useApi(() => apiAll<Segment>('/segments'));
+  const exports = useApi(() => apiAll<Export>('/exports'));
   const [editing, setEditing] = useState<Segment | 'new'>();
   const [removing, setRemoving] = useState<Segment>();
   const canEdit = user.role !== 'viewer';

@@ -1,10 +1,10 @@
 import { useState, type FormEvent } from 'react';
-import { api, enc, type AccountUser, type ApiError, type Role, type Token, type User } from '../api.ts';
+import { apiAll, api, enc, type AccountUser, type ApiError, type Role, type Token, type User } from '../api.ts';
 import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, useApi, when, useRevealError } from '../ui.tsx';
 
 export function UsersPage({ user }: { user: User }) {
-  const users = useApi(() => api<AccountUser[]>('GET', '/users'));
-  const tokens = useApi(() => api<Token[]>('GET', '/tokens'));
+  const users = useApi(() => apiAll<AccountUser>('/users'));
+  const tokens = useApi(() => apiAll<Token>('/tokens'));
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<{ title: string; value: string; note: string }>();
   const [error, setError] = useState<ApiError>();
