@@ -105,7 +105,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<boolean> {
     const exportsPath = () => '/api/v1/exports';
     const runPath = (i: number) => `/api/v1/runs/${runIds[i % runIds.length]}`;
     const pathFor = (i: number) => (i % 2 === 0 ? exportsPath() : runPath(i));
-    const listed = JSON.parse(await getOk(server, '/api/v1/exports')) as unknown[];
+    const listed = (JSON.parse(await getOk(server, '/api/v1/exports')) as { items: unknown[] }).items;
     if (listed.length !== EXPORTS) throw new BenchError(`GET /api/v1/exports listed ${listed.length} exports, expected ${EXPORTS}.`);
     // (a) is the traffic of many people and scripts: one API token each, as the rate limits expect.
     const steadyTokens: string[] = [];
