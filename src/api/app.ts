@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { appliedMigrations, SCHEMA_VERSION } from '../store/metadata/db.ts';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
@@ -132,6 +133,34 @@ export function createApi(deps: ApiDeps): ApiApp {
       deps.home.log.error({ err: error }, 'health check failed');
       return c.json({ ok: false }, 503);
     }
+  });
+  // Ready (for a load balancer or an orchestrator): the stores answer, the metadata schema is this version's, and
+  // runs can execute. Apart from /healthz (the process is alive), so a restart is not mistaken for a failure.
+  app.get('/readyz', async (c) => {
+    const checks: Record<string, string> = {};
+    const check = async (name: string, fn: () => Promise<string | null>) => {
+      try {
+        checks[name] = (await fn()) ?? 'ok';
+      } catch (error) {
+        checks[name] = `failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+      }
+    };
+    await check('metadata', async () => {
+      await deps.home.db.selectFrom('connections').select('id').limit(1).execute();
+      return null;
+    });
+    await check('migrations', async () => {
+      const applied = (await appliedMigrations(deps.home.db, deps.home.metadata.dialect)).at(-1);
+      return applied === SCHEMA_VERSION ? null : `the schema is at ${applied ?? 'none'}, this version needs ${SCHEMA_VERSION}`;
+    });
+    await check('profiles', async () => {
+      await deps.home.profiles.listEntities();
+      return null;
+    });
+    await check('runner', () => deps.runs.notReady());
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    if (!ready) deps.home.log.warn({ checks }, 'not ready');
+    return c.json({ ready, checks }, ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
     if (deps.metricsNeedToken) {

@@ -60,6 +60,12 @@ export interface Deferred {
 
 export interface OpenHomeOptions {
   dir?: string;
+  /**
+   * A long-running process (`outflow serve`, `outflow worker`): with OUTFLOW_LOG_FORMAT=json its log goes to
+   * standard output, one JSON object a line, for journald, Docker or a log collector. Other commands keep the
+   * home's log file: their standard output is what they print.
+   */
+  service?: boolean;
   env?: NodeJS.ProcessEnv;
   actor?: Actor;
   log?: Logger;
@@ -135,8 +141,13 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   // DuckDB's memory limits (OUTFLOW_DUCKDB_MEMORY, OUTFLOW_DUCKDB_STREAMING_MEMORY, OUTFLOW_DUCKDB_TEMP_MAX),
   // checked now like the URLs; what does not fit spills into the home's tmp/duckdb.
   const memory = duckDbMemoryFromEnv(env, path.join(tmpDir, 'duckdb'));
-  const logFile = options.log ? null : openLogFile(path.join(dir, 'logs'));
-  const log = options.log ?? createLogger({ stream: logFile! });
+  const logFormat = env.OUTFLOW_LOG_FORMAT?.trim() || 'file';
+  if (logFormat !== 'file' && logFormat !== 'json') {
+    throw new ConfigError('invalid_settings', `OUTFLOW_LOG_FORMAT must be json (the server's log as JSON lines on standard output) or file (the home's logs/outflow.log, the default), not "${logFormat}".`);
+  }
+  const logToStdout = !options.log && options.service === true && logFormat === 'json';
+  const logFile = options.log || logToStdout ? null : openLogFile(path.join(dir, 'logs'));
+  const log = options.log ?? (logToStdout ? createLogger({ stdout: true }) : createLogger({ stream: logFile! }));
   const key = loadSecretKey(dir, env);
   const box = createSecretBox(key);
   const metadata = await openMetadataStore({ url: env.OUTFLOW_DATABASE_URL, sqlitePath: path.join(dir, 'metadata.sqlite') });

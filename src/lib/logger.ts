@@ -26,10 +26,11 @@ export const SECRET_KEY_NAMES = [
 const redactPaths = SECRET_KEY_NAMES.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
 
 /** A JSON logger that writes to a file, a stream (the home's rotating log), or else standard error. */
-export function createLogger(options: { level?: string; file?: string; stream?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(options: { level?: string; file?: string; stream?: NodeJS.WritableStream; stdout?: boolean } = {}): Logger {
   const level = options.level ?? process.env.OUTFLOW_LOG_LEVEL ?? 'info';
   const destination =
-    options.stream ?? (options.file ? pino.destination({ dest: options.file, mkdir: true, sync: true }) : pino.destination({ fd: 2, sync: true }));
+    options.stream ??
+    (options.file ? pino.destination({ dest: options.file, mkdir: true, sync: true }) : pino.destination({ fd: options.stdout ? 1 : 2, sync: true }));
   return pino(
     {
       level,

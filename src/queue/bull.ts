@@ -129,6 +129,11 @@ export class BullRunQueue implements RunDispatcher {
     return true;
   }
 
+  async notReady(): Promise<string | null> {
+    if (this.stopped) return 'the server is stopping';
+    return this.redis.status === 'ready' ? null : `the queue's Redis connection is ${this.redis.status}`;
+  }
+
   async status(): Promise<QueueStatus> {
     return { mode: 'distributed', ...(await readQueueStatus(this.queue, this.redis, this.settings)) };
   }

@@ -40,4 +40,6 @@ export interface RunDispatcher {
   /** Stops taking runs; runs this process executes stop at a batch boundary and stay resumable. */
   stopAll(): Promise<void>;
   status(): Promise<QueueStatus>;
+  /** Null when runs can execute now (GET /readyz), else what is not up yet, in a few words. */
+  notReady(): Promise<string | null>;
 }

@@ -119,6 +119,10 @@ export class RunManager implements RunDispatcher {
   }
 
   /** The pool as `outflow status` shows it: queued runs wait in the metadata store, this process executes. */
+  async notReady(): Promise<string | null> {
+    return this.stopped ? 'the server is stopping' : null;
+  }
+
   async status(): Promise<QueueStatus> {
     const queued = await this.home.db.selectFrom('runs').select((eb) => eb.fn.countAll<string | number>().as('n')).where('status', '=', 'queued').executeTakeFirstOrThrow();
     const now = new Date().toISOString();

@@ -304,6 +304,20 @@ export class RunnerProcess implements RunDispatcher {
     return this.request((id) => ({ t: 'cancel', id, runId }));
   }
 
+  async notReady(): Promise<string | null> {
+    if (this.stopped) return 'the server is stopping';
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Starts the runner if it is not running (it is started on first use, and again after it died).
+      await Promise.race([this.connect(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('it is still starting')), 2000)))]);
+      return null;
+    } catch (error) {
+      return `the runner process is not up: ${(error as Error).message}`;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   status(): Promise<QueueStatus> {
     return this.request((id) => ({ t: 'status', id }));
   }

@@ -65,7 +65,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const distributed = queueSettings(options.env ?? process.env);
   const rateLimits = rateLimitsFromEnv(options.env ?? process.env);
   let closeLimits = () => {};
-  const home = await openHome({ ...options, actor: system });
+  const home = await openHome({ ...options, actor: system, service: true });
   let server: ServerType | undefined;
   let dispatcher: RunDispatcher | undefined;
   try {

@@ -294,7 +294,7 @@ export async function startWorker(options: OpenHomeOptions & RunWorkerOptions = 
       '`outflow worker` needs a profile store every machine can reach: set OUTFLOW_PROFILES_URL=postgres://… (for the server too). The default DuckDB file in the home takes one writing process, which is the server; workers cannot share it.',
     );
   }
-  const home = await openHome({ ...options, actor: { name: 'outflow', role: 'admin', via: 'api' } });
+  const home = await openHome({ ...options, actor: { name: 'outflow', role: 'admin', via: 'api' }, service: true });
   const worker = createRunWorker(home, settings, options);
   let closing: Promise<void> | undefined;
   return {
