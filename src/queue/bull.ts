@@ -41,9 +41,47 @@ export function queueSettings(env: NodeJS.ProcessEnv = process.env): QueueSettin
   return { redisUrl, prefix };
 }
 
-/** A Redis connection as BullMQ wants it: commands wait for a reconnect instead of failing after 20 tries. */
+/**
+ * A Redis connection as BullMQ wants it: commands wait for a reconnect instead of failing after 20 tries.
+ * Its errors are reported by `reportRedisOutages`: without a listener, ioredis printed "[ioredis] Unhandled
+ * error event" and a stack trace for every reconnect attempt while Redis was down.
+ */
 export function redisConnection(settings: QueueSettings): Redis {
-  return new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+  const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+  reportRedisOutages(redis, settings.redisUrl);
+  return redis;
+}
+
+/** Whether this process has said Redis is down (one line per outage, whichever of its connections noticed). */
+let redisDown = false;
+
+/**
+ * Says once on standard error that Redis cannot be reached (and once that it is back), for every connection of
+ * this process together: reconnect attempts go on silently in between. Nothing is lost meanwhile: commands
+ * wait for the reconnect, runs wait in the queue. The line names the host and port, never the password.
+ */
+export function reportRedisOutages(redis: Redis, redisUrl: string, write: (line: string) => void = (line) => void process.stderr.write(`${line}\n`)): void {
+  const where = redisWhere(redisUrl);
+  redis.on('error', (error: NodeJS.ErrnoException) => {
+    if (redisDown) return;
+    redisDown = true;
+    const why = error.code ?? error.message.split('\n')[0];
+    write(`Redis at ${where} cannot be reached (${why}); retrying in the background. Queued runs wait, and nothing is lost; check that Redis is running and OUTFLOW_REDIS_URL.`);
+  });
+  redis.on('ready', () => {
+    if (!redisDown) return;
+    redisDown = false;
+    write(`Redis at ${where} is reachable again.`);
+  });
+}
+
+function redisWhere(redisUrl: string): string {
+  try {
+    const url = new URL(redisUrl);
+    return `${url.hostname}:${url.port || 6379}`;
+  } catch {
+    return 'OUTFLOW_REDIS_URL';
+  }
 }
 
 export const keys = {
@@ -92,6 +130,8 @@ export class BullRunQueue implements RunDispatcher {
   ) {
     this.redis = redisConnection(settings);
     this.queue = new Queue<RunJob>(QUEUE_NAME, { connection: this.redis, prefix: settings.prefix });
+    // The connection's own listener reports an outage once; BullMQ re-emits each reconnect error here.
+    this.queue.on('error', () => undefined);
     this.timer = options.poll === false ? null : setInterval(() => this.pump(), POLL_MS);
     this.timer?.unref();
   }

@@ -55,6 +55,8 @@ export class BullPartQueue {
     this.redis = redisConnection(settings);
     this.eventsConnection = redisConnection(settings);
     this.queue = new Queue<PartJob, PartOutcome>(PARTS_QUEUE, { connection: this.redis, prefix: settings.prefix });
+    // Outages are reported once by the connections themselves (redisConnection).
+    this.queue.on('error', () => undefined);
     this.events = new QueueEvents(PARTS_QUEUE, { connection: this.eventsConnection, prefix: settings.prefix });
     this.events.on('error', () => undefined);
     this.events.on('progress', ({ jobId, data }) => {
