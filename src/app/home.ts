@@ -11,12 +11,10 @@ import { createLogger, type Logger } from '../lib/logger.ts';
 import { sweepUploadDirs } from '../lib/scratch.ts';
 import { resolveHomeDir } from './home-dir.ts';
 import { createMemoryRateLimiter } from '../lib/rate-limit.ts';
-import { openRedisRateLimiter } from '../lib/rate-limit-redis.ts';
 import { openMetadataStore, type MetadataStore } from '../store/metadata/db.ts';
 import { openProfileStore } from '../store/profile/profile-store.ts';
 import { duckDbMemoryFromEnv } from '../store/profile/duckdb-memory.ts';
 import { lazyProfileStore } from '../store/profile/lazy.ts';
-import { openPostgresProfileStore, parseProfilesUrl } from '../store/profile/postgres-store.ts';
 import { createStream as createRotatingStream } from 'rotating-file-stream';
 import { createSecretBox, keyCheck, loadSecretKey } from '../store/secret-box.ts';
 
@@ -132,7 +130,9 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   // connection itself opens on the first request that needs pacing.
   const redisUrl = env.OUTFLOW_REDIS_URL?.trim();
   // Its keys share the deployment's prefix (OUTFLOW_QUEUE_PREFIX), like the queue's.
-  const sharedLimiter = redisUrl ? openRedisRateLimiter(redisUrl, { prefix: `${env.OUTFLOW_QUEUE_PREFIX?.trim() || 'outflow'}:limiter:` }) : null;
+  // ioredis, PostgreSQL's client and the like load only when configured: every CLI command opens a home, and
+  // loading them cost each one ~0.1–0.3 s (issue 13).
+  const sharedLimiter = redisUrl ? (await import('../lib/rate-limit-redis.ts')).openRedisRateLimiter(redisUrl, { prefix: `${env.OUTFLOW_QUEUE_PREFIX?.trim() || 'outflow'}:limiter:` }) : null;
   const dir = resolveHomeDir(options.dir, env);
   prepareHomeDir(dir);
   makePrivate(dir);
@@ -154,9 +154,10 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
   // OUTFLOW_PROFILES_URL=postgres://… moves the profiles to PostgreSQL (workers on other machines read them
   // there); unset, they stay in the home's DuckDB file. Checked now, so a bad URL fails every command at once.
   const profilesUrl = env.OUTFLOW_PROFILES_URL?.trim();
-  if (profilesUrl) parseProfilesUrl(profilesUrl);
+  const postgresProfiles = profilesUrl ? await import('../store/profile/postgres-store.ts') : null;
+  if (profilesUrl) postgresProfiles!.parseProfilesUrl(profilesUrl);
   const profiles = lazyProfileStore(() =>
-    profilesUrl ? openPostgresProfileStore(profilesUrl, { memory }) : openProfileStore(path.join(dir, 'profiles.duckdb'), { memory }),
+    profilesUrl ? postgresProfiles!.openPostgresProfileStore(profilesUrl, { memory }) : openProfileStore(path.join(dir, 'profiles.duckdb'), { memory }),
   );
   const swept = sweepWorkDirs(tmpDir);
   if (swept.length > 0) log.info({ folders: swept }, 'removed scratch folders of runs whose process was killed');
@@ -173,7 +174,8 @@ export async function openHome(options: OpenHomeOptions = {}): Promise<Home> {
     profiles,
     log,
     limiter: sharedLimiter?.limiter ?? createMemoryRateLimiter(),
-    fetch: options.fetch ?? globalThis.fetch,
+    // Read at the first request, not now: the global `fetch` loads undici (~60–130 ms) when first touched.
+    fetch: options.fetch ?? (((input, init) => globalThis.fetch(input, init)) as typeof fetch),
     tmpDir,
     now: () => new Date(),
     retry: { ...defaultRetryPolicy, ...(retryBudgetMs ? { budgetMs: retryBudgetMs } : {}), ...options.retry },

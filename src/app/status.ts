@@ -1,5 +1,4 @@
 import type { QueueStatus, RunDispatcher, WorkerView } from '../queue/dispatcher.ts';
-import { BullRunQueue, queueSettings } from '../queue/bull.ts';
 import type { Home } from './home.ts';
 import { limiterKey } from '../engine/services.ts';
 
@@ -78,6 +77,8 @@ async function limiterViews(home: Home): Promise<LimiterView[]> {
  * run then executes in the CLI process that started it).
  */
 export async function showStatusWithoutServer(home: Home, env: NodeJS.ProcessEnv = process.env): Promise<StatusView> {
+  // BullMQ loads only when there is a queue to read.
+  const { BullRunQueue, queueSettings } = await import('../queue/bull.ts');
   const settings = queueSettings(env);
   if (settings) {
     const queue = new BullRunQueue(home, settings, { poll: false });

@@ -13,7 +13,6 @@ import { pauseExport, refreshAll, resumeExport, setExportSchedule, setSchedule, 
 import { executeRun } from '../engine/run-export.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import type { OutflowClient, RunWatch } from './client.ts';
-import { BullRunQueue, queueSettings } from '../queue/bull.ts';
 import { showStatusWithoutServer } from '../app/status.ts';
 import { backupHome } from '../app/backup.ts';
 import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole, unlockSignIns } from '../app/users.ts';
@@ -59,6 +58,8 @@ export function localClient(home: Home): OutflowClient {
     // Without a server, the run executes in the process that started it; only that process can stop it.
     // In a scale-out deployment the run executes in a worker, which the queue in Redis can reach.
     cancelRun: async (id) => {
+      // BullMQ loads only here, not with every command.
+      const { BullRunQueue, queueSettings } = await import('../queue/bull.ts');
       const settings = queueSettings();
       if (!settings) await cancelRun(home, id, () => false);
       else {

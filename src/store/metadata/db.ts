@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type Migration } from 'kysely';
-import pg from 'pg';
 import { ConfigError, OutflowError } from '../../domain/errors.ts';
 import { migrations } from './migrations.ts';
 import { POSTGRES_BACKUP_ADVICE } from '../postgres-backup.ts';
@@ -199,9 +198,6 @@ export interface MetadataStore {
   close(): Promise<void>;
 }
 
-// PostgreSQL returns BIGINT and COUNT(*) as strings; our counts fit in a double (2^53).
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
-
 /**
  * Opens the metadata store: PostgreSQL when `url` is a postgres:// URL, else a SQLite file at `sqlitePath`.
  * Migrates to the latest schema before returning (see `migrate`). `migrations` replaces today's list: tests
@@ -218,6 +214,8 @@ export async function openMetadataStore(options: {
   let where: string;
   let backup: MetadataStore['backup'];
   if (options.url && /^postgres(ql)?:\/\//.test(options.url)) {
+    // Loaded only for a PostgreSQL store (SQLite homes never need it; it cost every CLI command start-up time).
+    const { pg } = await import('../pg.ts');
     const pool = new pg.Pool({
       connectionString: options.url,
       max: 5,

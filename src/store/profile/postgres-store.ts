@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import pg from 'pg';
+import { pg } from '../pg.ts';
 import { DEFAULT_DUCKDB_MEMORY, translateEngineError, type DuckDbMemory } from './duckdb-memory.ts';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
