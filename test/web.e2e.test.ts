@@ -241,6 +241,22 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByLabel('Connection timeout (milliseconds)').waitFor();
     await check(page, 'connection-form');
 
+    // Verify before Save: a wrong password is found in the form, and nothing is stored.
+    await page.getByLabel('Private key', { exact: true }).fill('');
+    await page.getByLabel('Password', { exact: true }).fill('not-the-password');
+    await page.getByLabel('Folder (required)').fill(sftp.root);
+    await page.getByRole('button', { name: 'Verify', exact: true }).click();
+    await page.getByText('Verification failed.').waitFor();
+    expect(await page.getByRole('button', { name: 'Save without verifying' }).isVisible()).toBe(true);
+    expect(await api('/connections')).toEqual([]);
+    await page.getByLabel('Password', { exact: true }).fill('');
+    await page.getByLabel('Private key', { exact: true }).fill(sftp.privateKey);
+    await page.getByRole('button', { name: 'Verify', exact: true }).click();
+    await page.getByText('Verified: the connection works.').waitFor();
+    expect(await page.getByRole('dialog').locator('.fingerprint').textContent()).toBe(sftp.hostKeySha256);
+    expect(await api('/connections')).toEqual([]);
+    await page.getByLabel('Folder (required)').fill('');
+
     await page.getByRole('button', { name: 'Save' }).click();
     // Each refusal appears next to what it concerns: first the consent, then the missing folder.
     await page.getByText('Tick “I agree” to save').waitFor();

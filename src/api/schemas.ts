@@ -77,6 +77,11 @@ export const ConnectionPatch = z
   .strict()
   .openapi('ConnectionPatch');
 
+export const ConnectionDraft = z
+  .object({ type: z.string().min(1).max(100), name: z.string().max(200).optional(), config: Json })
+  .strict()
+  .openapi('ConnectionDraft');
+
 export const VerifyBody = z.object({ acceptHostKey: z.string().max(200).optional() }).strict().openapi('VerifyRequest');
 
 export const SignInStarted = z

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -310,6 +311,49 @@ export async function verifyConnection(home: Home, name: string, options: { acce
   home.log.info({ connection: name, ok: result.ok, code: result.ok ? undefined : result.code }, 'connection verified');
   await audit(home, 'connection.verify', { type: 'connection', name }, result.ok ? {} : { code: result.code }, result.ok ? 'ok' : 'failed');
   return { ...result, connection: name };
+}
+
+/**
+ * Verifies settings before they are saved (the form's Verify): the same check as a saved connection's, on a
+ * draft that is never stored. Nothing is written: what the check learns (an SFTP host key) is returned in the
+ * details, and the secrets typed are used once and forgotten. Administrators only, like creating one.
+ */
+export async function verifyConnectionDraft(home: Home, input: { type: string; name?: string; config: unknown }): Promise<CheckResult & { connection: string }> {
+  const name = input.name?.trim() || 'new connection';
+  await permit(home, 'connection.verify', { type: 'connection', name }, () => assertAdmin(home.actor, 'verify connections'));
+  const { destination, data } = validateNewConnection(home, { type: input.type, name, config: input.config, acceptPrivacyTerms: true });
+  const draft: Connection = {
+    id: `draft-${randomUUID()}`,
+    name,
+    type: destination.id,
+    config: data,
+    secretKeys: [],
+    state: {},
+    usableBy: 'admins',
+    consent: { acceptedBy: home.actor.name, acceptedAt: home.now().toISOString() },
+    createdBy: home.actor.name,
+    createdAt: home.now().toISOString(),
+    updatedAt: home.now().toISOString(),
+  };
+  const state: Record<string, unknown> = {};
+  const ctx = {
+    ...destinationContext(home, draft, { verifying: true }),
+    state,
+    // A draft has no row: keep what the check learns in memory and report it.
+    saveState: async (patch: Record<string, unknown>) => void Object.assign(state, patch),
+    saveSecrets: async () => undefined,
+  };
+  let result: CheckResult;
+  try {
+    result = await destination.connection.check(data, ctx);
+  } catch (error) {
+    result = { ok: false, code: 'internal', message: error instanceof Error ? error.message : String(error) };
+  }
+  const learned = typeof state.hostKeySha256 === 'string' ? { hostKeySha256: state.hostKeySha256 } : {};
+  const details = { ...(result.details ?? {}), ...learned };
+  home.log.info({ connection: name, draft: true, ok: result.ok, code: result.ok ? undefined : result.code }, 'connection settings verified before saving');
+  await audit(home, 'connection.verify', { type: 'connection', name }, { draft: true, ...(result.ok ? {} : { code: result.code }) }, result.ok ? 'ok' : 'failed');
+  return { ...result, ...(Object.keys(details).length ? { details } : {}), connection: name };
 }
 
 export async function removeConnection(home: Home, name: string, options: { force?: boolean } = {}): Promise<{ removed: string; orphanedExports: string[] }> {

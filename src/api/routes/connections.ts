@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../../app/connections.ts';
+import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection, verifyConnectionDraft } from '../../app/connections.ts';
 import { completeMicrosoftSignIn, MICROSOFT_CALLBACK_PATH, startMicrosoftSignIn } from '../../app/oauth.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { homeFor, publicUrlFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
-import { CheckResultView, SignInStarted, ConnectionCreate, ConnectionPatch, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
+import { CheckResultView, SignInStarted, ConnectionCreate, ConnectionDraft, ConnectionPatch, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable, upstream } from './route.ts';
 
 const tags = ['Connections'];
@@ -100,6 +100,20 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
       const name = await nameOf(home, 'connections', c.req.valid('param').id);
       return c.json(await removeConnection(home, name, { force: c.req.valid('query').force === 'true' }), 200);
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/connection-checks',
+      operationId: 'verifyConnectionDraft',
+      tags,
+      security,
+      summary: 'Verify settings before saving them (administrators): the same check as a saved connection, nothing stored',
+      request: jsonBody(ConnectionDraft),
+      responses: { 200: jsonResponse(CheckResultView, 'The outcome, failed checks included; details.hostKeySha256 is the SFTP host key seen'), ...commonErrors, ...unprocessable, ...upstream },
+    }),
+    async (c) => c.json((await verifyConnectionDraft(homeFor(deps, c), c.req.valid('json'))) as z.infer<typeof CheckResultView>, 200),
   );
 
   app.openapi(

@@ -165,6 +165,8 @@ function ConnectionDialog({ destinations, existing, onClose, onSaved }: { destin
   const [values, setValues] = useState<Values>(() => (existing && destination ? fromConfig(destination.connection, existing.config) : {}));
   const [usableBy, setUsableBy] = useState<Connection['usableBy']>(existing?.usableBy ?? 'admins');
   const [agreed, setAgreed] = useState(false);
+  const [checked, setChecked] = useState<VerifyResult>();
+  const [checking, setChecking] = useState(false);
   const [error, setError] = useState<ApiError>();
   const formRef = useRevealError<HTMLFormElement>(error);
   const [busy, setBusy] = useState(false);
@@ -197,6 +199,21 @@ function ConnectionDialog({ destinations, existing, onClose, onSaved }: { destin
       setError(asApiError(e));
     } finally {
       setBusy(false);
+    }
+  };
+
+  // Verify before Save: the same check as a saved connection's, on what the form holds; nothing is stored.
+  const verifyDraft = async () => {
+    if (!destination) return;
+    setChecking(true);
+    setError(undefined);
+    setChecked(undefined);
+    try {
+      setChecked(await api<VerifyResult>('POST', '/connection-checks', { type, name, config: toConfig(destination.connection, values) }));
+    } catch (e) {
+      setError(asApiError(e));
+    } finally {
+      setChecking(false);
     }
   };
 
@@ -259,12 +276,22 @@ function ConnectionDialog({ destinations, existing, onClose, onSaved }: { destin
             ) : null}
           </section>
         )}
+        {existing ? null : (
+          <section className="verify-draft" aria-labelledby="verify-title">
+            <h3 id="verify-title">Check the settings</h3>
+            <p className="hint">Verify connects with these settings now, before anything is saved. You can still save without verifying; runs then fail if a setting is wrong.</p>
+            <button type="button" onClick={() => void verifyDraft()} disabled={checking}>
+              {checking ? 'Verifying…' : 'Verify'}
+            </button>
+            {checked ? <VerifyOutcome result={checked} hostKey={undefined} onAccept={() => undefined} /> : null}
+          </section>
+        )}
         <div className="form-actions">
           <button type="button" onClick={onClose}>
             Cancel
           </button>
           <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Saving…' : 'Save'}
+            {busy ? 'Saving…' : checked?.ok || existing ? 'Save' : 'Save without verifying'}
           </button>
         </div>
       </form>
