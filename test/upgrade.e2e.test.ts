@@ -133,8 +133,10 @@ async function copyTemplateInto(store: MetadataStore): Promise<void> {
   const source = await openMetadataStore({ sqlitePath: path.join(template, 'metadata.sqlite') });
   try {
     const target = store.db as unknown as Kysely<any>;
+    const current = new Map((await tablesOf(source)).map((t) => [t.name, new Set(t.columns.map((c) => c.name))]));
     for (const table of await tablesOf(store)) {
-      const columns = table.columns.map((c) => c.name);
+      // A column a later migration renamed or dropped has no value in today's rows: left to its default.
+      const columns = table.columns.map((c) => c.name).filter((c) => current.get(table.name)?.has(c));
       const rows = await (source.db as unknown as Kysely<any>).selectFrom(table.name).select(columns).execute();
       if (rows.length > 0) await target.insertInto(table.name).values(rows).execute();
     }
