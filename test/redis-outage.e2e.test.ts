@@ -21,7 +21,8 @@ afterAll(async () => {
 });
 
 describe('a worker while Redis is down', () => {
-  it('prints one clear line, not a stack trace per reconnect attempt', async () => {
+  // With OUTFLOW_LOG_FORMAT=json its log goes to standard output too: no line per reconnect attempt there either.
+  it.each([['file'], ['json']])('prints one clear line, not a stack trace per reconnect attempt (log format %s)', async (logFormat) => {
     const bin = fileURLToPath(new URL('../bin/outflow.js', import.meta.url));
     // Port 1 on loopback: nothing listens there, so every connection attempt is refused at once.
     const child = spawn(process.execPath, [bin, 'worker', '--home', home], {
@@ -34,12 +35,14 @@ describe('a worker while Redis is down', () => {
         OUTFLOW_PROFILES_URL: `${db.url}?schema=profiles`,
         OUTFLOW_REDIS_URL: 'redis://:not-shown-password@127.0.0.1:1',
         OUTFLOW_QUEUE_PREFIX: 'outflow-test-redis-outage',
+        OUTFLOW_LOG_FORMAT: logFormat,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
+    let stdout = '';
     child.stderr.on('data', (d) => (stderr += d));
-    child.stdout.on('data', () => undefined);
+    child.stdout.on('data', (d) => (stdout += d));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       await until('the worker to report the outage', () => stderr.includes('cannot be reached'), 60_000, () => stderr);
@@ -53,7 +56,8 @@ describe('a worker while Redis is down', () => {
         'Redis at 127.0.0.1:1 cannot be reached (ECONNREFUSED); retrying in the background. Queued runs wait, and nothing is lost; check that Redis is running and OUTFLOW_REDIS_URL.',
       ]);
       expect(stderr.length).toBe(seen);
-      expect(stderr).not.toContain('not-shown-password');
+      expect(stdout).not.toContain('ECONNREFUSED');
+      expect(stderr + stdout).not.toContain('not-shown-password');
     } finally {
       child.kill('SIGKILL');
       await exited;

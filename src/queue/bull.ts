@@ -75,6 +75,12 @@ export function reportRedisOutages(redis: Redis, redisUrl: string, write: (line:
   });
 }
 
+/** A Redis connection failing (down, unreachable, reset): reported once per outage by `reportRedisOutages`. */
+export function isRedisConnectionError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code ?? '');
+}
+
 function redisWhere(redisUrl: string): string {
   try {
     const url = new URL(redisUrl);

@@ -7,7 +7,7 @@ import { OutflowError } from '../domain/errors.ts';
 import { stagePart } from '../engine/files.ts';
 import { destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { partKeys, PARTS_QUEUE, type PartJob, type PartOutcome } from '../queue/parts.ts';
-import { redisConnection, type QueueSettings } from '../queue/bull.ts';
+import { isRedisConnectionError, redisConnection, type QueueSettings } from '../queue/bull.ts';
 import { getConnection } from '../store/metadata/connections.ts';
 import { getExportById } from '../store/metadata/exports.ts';
 import { getRun } from '../store/metadata/runs.ts';
@@ -130,7 +130,8 @@ export function createPartWorker(home: Home, settings: QueueSettings, id: string
       maxStalledCount: 3,
     },
   );
-  worker.on('error', (error) => home.log.error({ err: error }, 'part worker error'));
+  // A lost Redis connection is said once per outage (reportRedisOutages), not logged per reconnect attempt.
+  worker.on('error', (error) => void (isRedisConnectionError(error) || home.log.error({ err: error }, 'part worker error')));
 
   let drained: Promise<void> | undefined;
   return {

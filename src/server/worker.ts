@@ -8,7 +8,7 @@ import { ConfigError, ConflictError, NotFoundError, OutflowError } from '../doma
 import { executeRun, HEARTBEAT_MS, STALE_AFTER_MS } from '../engine/run-export.ts';
 import { sleep } from '../lib/rate-limit.ts';
 import { getRun, transitionRun } from '../store/metadata/runs.ts';
-import { BullRunQueue, describeProcess, keys, QUEUE_NAME, queueSettings, redisConnection, type QueueSettings, type RunJob } from '../queue/bull.ts';
+import { BullRunQueue, describeProcess, isRedisConnectionError, keys, QUEUE_NAME, queueSettings, redisConnection, type QueueSettings, type RunJob } from '../queue/bull.ts';
 import type { WorkerView } from '../queue/dispatcher.ts';
 import { BullPartQueue } from '../queue/parts.ts';
 import { createPartWorker } from './part-worker.ts';
@@ -219,7 +219,8 @@ export function createRunWorker(home: Home, settings: QueueSettings, options: Ru
       maxStalledCount: 5,
     },
   );
-  worker.on('error', (error) => home.log.error({ err: error }, 'queue worker error'));
+  // A lost Redis connection is said once per outage (reportRedisOutages), not logged per reconnect attempt.
+  worker.on('error', (error) => void (isRedisConnectionError(error) || home.log.error({ err: error }, 'queue worker error')));
   worker.on('failed', (job, error) => home.log.error({ runId: job?.data.runId, err: error }, 'run job failed'));
 
   let drained: Promise<void> | undefined;
