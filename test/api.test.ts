@@ -373,7 +373,7 @@ describe('the permission matrix', () => {
   it('shows contributors only the connections usable by contributors, without their settings', async () => {
     const answer = await call('contributor', 'GET', '/api/connections');
     expect(answer.body.items.map((c: { name: string }) => c.name)).not.toContain('admins-only');
-    expect(answer.body.items.find((c: { name: string }) => c.name === 'shared')).toEqual({ name: 'shared', type: 'iterable', usableBy: 'admins-and-contributors' });
+    expect(answer.body.items.find((c: { name: string }) => c.name === 'shared')).toEqual({ id: expect.stringMatching(/^conn_/), name: 'shared', type: 'iterable', usableBy: 'admins-and-contributors' });
   });
 
   it("hides rejected profiles' keys from viewers", async () => {
@@ -838,6 +838,29 @@ describe('pagination', () => {
     expect(cursor.status).toBe(400);
     expect(cursor.body.code).toBe('invalid_request');
     expect((await call('admin', 'GET', '/api/v1/exports?limit=1001')).status).toBe(400);
+  });
+});
+
+describe('stable ids', () => {
+  it('gives every resource an immutable id that its paths take, so a rename changes no URL', async () => {
+    const name = unique('ided');
+    await createExport(admin, { name, connection: 'shared', segments: ['gold'], config: { mapping: { email: 'email' } } });
+    const shown = await call('admin', 'GET', `/api/v1/exports/${name}`);
+    const id = shown.body.id as string;
+    expect(id).toMatch(/^exp_/);
+    const renamed = await call('admin', 'PATCH', `/api/v1/exports/${id}`, { body: { name: `${name}-renamed` } });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toMatchObject({ id, name: `${name}-renamed` });
+    expect((await call('admin', 'GET', `/api/v1/exports/${id}`)).body).toMatchObject({ id, name: `${name}-renamed` });
+    for (const list of ['connections', 'segments', 'users', 'exports']) {
+      for (const item of (await call('admin', 'GET', `/api/v1/${list}?limit=1000`)).body.items as Array<{ id: string; name: string }>) expect(item.id, `${list} ${item.name}`).toMatch(/^[a-z]+_\w+$/);
+    }
+    const user = (await call('admin', 'POST', '/api/v1/users', { body: { name: unique('ided-user'), role: 'viewer' } })).body;
+    const listed = (await call('admin', 'GET', '/api/v1/users?limit=1000')).body.items.find((u: { name: string }) => u.name === user.name);
+    const promoted = await call('admin', 'PATCH', `/api/v1/users/${listed.id}`, { body: { role: 'contributor' } });
+    expect(promoted.body).toMatchObject({ id: listed.id, name: user.name, role: 'contributor' });
+    const segment = (await call('admin', 'GET', '/api/v1/segments')).body.items.find((s: { name: string }) => s.name === 'gold');
+    expect((await call('admin', 'POST', `/api/v1/segments/${segment.id}/refresh`)).body).toEqual([{ name: 'gold', members: 10 }]);
   });
 });
 

@@ -40,8 +40,11 @@ export const IdParam = z.object({
 const Json = z.record(z.string(), z.unknown());
 const UsableBy = z.enum(['admins', 'admins-and-contributors']);
 
+const ResourceId = z.string().openapi({ description: 'Immutable; every path that takes the name takes it too', example: 'exp_0mwt1ab2c3d4e5f6' });
+
 export const ConnectionView = z
   .object({
+    id: ResourceId,
     name: z.string(),
     type: z.string(),
     config: Json.optional(),
@@ -96,6 +99,7 @@ const sourceList = z.array(z.string().min(1).max(200)).min(1).max(100);
 
 export const ExportView = z
   .object({
+    id: ResourceId,
     name: z.string(),
     connection: z.string(),
     type: z.string(),
@@ -226,6 +230,7 @@ export const RunListItem = z
 
 export const SegmentView = z
   .object({
+    id: ResourceId,
     name: z.string(),
     entity: z.string(),
     filter: z.string(),
@@ -358,7 +363,7 @@ export const Removed = z.object({ removed: z.string() }).passthrough().openapi('
 export const Role = z.enum(['admin', 'contributor', 'viewer']);
 
 export const UserView = z
-  .object({ name: z.string(), role: Role, mustChangePassword: z.boolean(), createdBy: z.string(), createdAt: Timestamp, updatedAt: Timestamp })
+  .object({ id: ResourceId, name: z.string(), role: Role, mustChangePassword: z.boolean(), createdBy: z.string(), createdAt: Timestamp, updatedAt: Timestamp })
   .openapi('User');
 
 // Roles are checked by the use case, whose message names the valid ones the way the CLI does.

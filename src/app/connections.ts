@@ -21,6 +21,8 @@ import { redactUrl, redactUrls } from '../lib/redact-url.ts';
 
 /** A connection as it may be shown anywhere: secrets appear as `"set"`, never their value. */
 export interface ConnectionView {
+  /** Immutable: the REST paths take it as well as the name, which a rename changes. */
+  id: string;
   name: string;
   type: string;
   config: Record<string, unknown>;
@@ -40,6 +42,7 @@ export function toConnectionView(connection: Connection): ConnectionView {
   const destination = getDestination(connection.type);
   const withSecrets = { ...connection.config, ...Object.fromEntries(connection.secretKeys.map((k) => [k, 'set'])) };
   return {
+    id: connection.id,
     name: connection.name,
     type: connection.type,
     // A base URL's user name, password and query are shown to nobody (src/lib/redact-url.ts).
@@ -254,7 +257,7 @@ async function checkAllowance(home: Home, connection: Connection, destination: D
 function visibleView(home: Home, connection: Connection): ConnectionView | null {
   if (home.actor.role === 'admin') return toConnectionView(connection);
   if (connection.usableBy !== 'admins-and-contributors') return null;
-  return { name: connection.name, type: connection.type, usableBy: connection.usableBy } as ConnectionView;
+  return { id: connection.id, name: connection.name, type: connection.type, usableBy: connection.usableBy } as ConnectionView;
 }
 
 export async function listConnections(home: Home): Promise<ConnectionView[]> {

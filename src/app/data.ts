@@ -106,6 +106,8 @@ export async function previewSegment(home: Home, input: { entity?: string; where
 
 /** A segment as the API and `segment list --json` show it. */
 export interface SegmentView {
+  /** Immutable: the REST paths take it as well as the name. */
+  id: string;
   name: string;
   entity: string;
   filter: string;
@@ -116,7 +118,7 @@ export interface SegmentView {
 }
 
 export function toSegmentView(s: Segment): SegmentView {
-  return { name: s.name, entity: s.entity, filter: s.filter, members: s.members, refreshedAt: s.refreshedAt, createdBy: s.createdBy, createdAt: s.createdAt };
+  return { id: s.id, name: s.name, entity: s.entity, filter: s.filter, members: s.members, refreshedAt: s.refreshedAt, createdBy: s.createdBy, createdAt: s.createdAt };
 }
 
 export async function listSegmentViews(home: Home): Promise<SegmentView[]> {

@@ -31,6 +31,8 @@ export interface CreateExportInput {
 }
 
 export interface ExportView {
+  /** Immutable: the REST paths take it as well as the name, which a rename changes. */
+  id: string;
   name: string;
   connection: string;
   type: string;
@@ -55,6 +57,7 @@ export interface CreatedExportView extends ExportView {
 async function toExportView(home: Home, exp: Export, labels?: Map<string, { name: string; type: string }>): Promise<ExportView> {
   const connection = (labels ?? (await connectionLabels(home.db, [exp.connectionId]))).get(exp.connectionId);
   return {
+    id: exp.id,
     name: exp.name,
     connection: connection?.name ?? '(removed)',
     type: connection?.type ?? 'unknown',

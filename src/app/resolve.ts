@@ -5,7 +5,7 @@ import type { Home } from './home.ts';
  * export). Use cases work with names; this turns an id into its name and leaves anything else as it is, so
  * an unknown value still gets the use case's own "not found" message.
  */
-export async function nameOf(home: Home, table: 'connections' | 'exports' | 'segments', idOrName: string): Promise<string> {
+export async function nameOf(home: Home, table: 'connections' | 'exports' | 'segments' | 'users', idOrName: string): Promise<string> {
   const row = await home.db
     .selectFrom(table)
     .select('name')

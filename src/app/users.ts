@@ -18,6 +18,8 @@ export { authenticateSession, authenticateToken, changePassword, login, logout }
 
 /** A user as it may be shown anywhere: never the password or its hash. */
 export interface UserView {
+  /** Immutable: /api/v1/users/{id} takes it as well as the name. */
+  id: string;
   name: string;
   role: Role;
   mustChangePassword: boolean;
@@ -49,6 +51,7 @@ export interface CreatedToken {
 
 export function toUserView(user: User): UserView {
   return {
+    id: user.id,
     name: user.name,
     role: user.role,
     mustChangePassword: user.mustChangePassword,

@@ -3,13 +3,14 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { audit } from '../../app/audit.ts';
 import { authenticateSession, changePassword, createToken, createUser, listTokens, listUsers, login, logout, removeUser, resetPassword, revokeToken, setRole, unlockSignIns } from '../../app/users.ts';
 import { OutflowError, ValidationError } from '../../domain/errors.ts';
+import { nameOf } from '../../app/resolve.ts';
 import { sendProblem, WWW_AUTHENTICATE } from '../errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { CreatedToken, LoginBody, OneTimePassword, PasswordChange, Removed, SessionView, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable } from './route.ts';
 
-const NameParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The user name' }) });
+const NameParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The user id, or the name' }) });
 const TokenParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The token id, or its name' }) });
 const tooMany = { 429: problemResponse('Too many failed sign-ins; see Retry-After') };
 
@@ -157,7 +158,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       request: { params: NameParam, ...jsonBody(UserPatch) },
       responses: { 200: jsonResponse(UserView, 'Changed'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
     }),
-    async (c) => c.json(await setRole(homeFor(deps, c), c.req.valid('param').id, c.req.valid('json').role), 200),
+    async (c) => c.json(await setRole(homeFor(deps, c), await nameOf(homeFor(deps, c), 'users', c.req.valid('param').id), c.req.valid('json').role), 200),
   );
   app.openapi(
     createRoute({
@@ -170,7 +171,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       request: { params: NameParam },
       responses: { 200: jsonResponse(Removed, 'Removed'), ...commonErrors, ...notFound, ...conflict },
     }),
-    async (c) => c.json(await removeUser(homeFor(deps, c), c.req.valid('param').id), 200),
+    async (c) => c.json(await removeUser(homeFor(deps, c), await nameOf(homeFor(deps, c), 'users', c.req.valid('param').id)), 200),
   );
 
   app.openapi(
@@ -184,7 +185,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       request: { params: NameParam },
       responses: { 200: jsonResponse(OneTimePassword, 'Reset'), ...commonErrors, ...notFound },
     }),
-    async (c) => c.json(await resetPassword(homeFor(deps, c), c.req.valid('param').id), 200),
+    async (c) => c.json(await resetPassword(homeFor(deps, c), await nameOf(homeFor(deps, c), 'users', c.req.valid('param').id)), 200),
   );
 
   app.openapi(
