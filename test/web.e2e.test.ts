@@ -463,6 +463,11 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await dialog.getByRole('button', { name: 'Save' }).click();
     await expect.poll(async () => (await dialog.getByLabel('Cron expression (required)').getAttribute('aria-invalid')) ?? '').toBe('true');
     expect(await dialog.locator('.field-error').first().textContent()).toMatch(/cron/i);
+    // All or nothing: with its schedule refused, the edit saved nothing (no half-saved export).
+    expect(((await api('/schedule')) as { exports: { name: string }[] }).exports).toEqual([]);
+    const untouched = await apiResponse('/exports', { method: 'POST', body: { name: 'Half saved', connection: 'Iterable prod', segments: ['gold'], config: { mapping: { email: 'email' } }, schedule: { cron: 'every 2 minutes', timeZone: 'UTC' } } });
+    expect(untouched.status).toBe(422);
+    expect(((await api('/exports/Half%20saved')) as { code?: string }).code).toBe('not_found');
     await dialog.getByLabel('Cron expression (required)').fill('30 2 * * *');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });

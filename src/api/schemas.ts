@@ -119,6 +119,12 @@ export const ExportCreate = z
     segments: sourceList.optional(),
     entities: sourceList.optional(),
     config: Json.optional(),
+    schedule: z
+      .object({ cron: z.string().max(200), timeZone: z.string().max(100).optional() })
+      .strict()
+      .nullable()
+      .optional()
+      .openapi({ description: 'A schedule of its own, saved with the export or not at all (the cron expression is checked first); null takes it away' }),
   })
   .strict()
   .openapi('ExportCreate');

@@ -21,6 +21,11 @@ import type { Home } from './home.ts';
 import { secretKeys } from '../destinations/kit/secret.ts';
 import { showSchedule } from './schedule.ts';
 import { checkName, refuseUnknownKeys, zodIssues } from './validation.ts';
+import { checkCron } from '../engine/schedule-spec.ts';
+import { setExportSchedule } from './schedule.ts';
+
+/** An export's own schedule, saved with it (all or nothing); `null` takes it away on an update. */
+export type OwnScheduleInput = { cron: string; timeZone?: string } | null;
 
 export interface CreateExportInput {
   name: string;
@@ -28,6 +33,7 @@ export interface CreateExportInput {
   segments?: string[];
   entities?: string[];
   config?: unknown;
+  schedule?: OwnScheduleInput;
 }
 
 export interface ExportView {
@@ -81,6 +87,8 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
   const connection = await getConnectionByName(home.db, home.box, input.connection);
   await permit(home, 'export.create', { type: 'export', name }, () => assertCanUse(home.actor, connection));
   const validated = await validateExport(home, { name, connection, ...sources, config: input.config ?? {} });
+  // Checked before anything is written: an export is never saved without the schedule it was sent with.
+  if (input.schedule) checkCron(input.schedule.cron, input.schedule.timeZone);
   const { warnings } = validated;
   const notify = await prepareExportNotify(home, validated.config, undefined);
   const config = notify.config;
@@ -89,6 +97,7 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
   await notify.save(exp.id);
   home.log.info({ export: name, connection: connection.name, by: home.actor.name }, 'export created');
   await audit(home, 'export.create', { type: 'export', name }, { connection: connection.name, sources: sources.sources, syncMode: config.syncMode });
+  if (input.schedule) await setExportSchedule(home, name, input.schedule);
   for (const warning of warnings) home.log.warn({ export: name }, warning);
   return { ...(await toExportView(home, exp)), warnings };
 }
@@ -100,6 +109,7 @@ export interface UpdateExportPatch {
   entities?: string[];
   /** Merged over the current config, top-level key by key; `null` removes a key. `mapping` is replaced whole. */
   config?: unknown;
+  schedule?: OwnScheduleInput;
 }
 
 /**
@@ -154,6 +164,7 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   }
 
   const validated = await validateExport(home, { id: exp.id, name: newName, connection, ...sources, config: merged });
+  if (patch.schedule) checkCron(patch.schedule.cron, patch.schedule.timeZone);
   const warnings = [...moveWarnings, ...validated.warnings];
   const notify = await prepareExportNotify(home, validated.config, exp.id);
   const config = notify.config;
@@ -166,6 +177,7 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
     ...(picked ? { [sources.sourceKind]: sources.sources } : {}),
     ...(patch.config !== undefined && isObject(patch.config) ? { changed: Object.keys(patch.config).sort() } : {}),
   });
+  if (patch.schedule !== undefined) await setExportSchedule(home, newName, patch.schedule);
   for (const warning of warnings) home.log.warn({ export: newName }, warning);
   return { ...(await toExportView(home, updated)), warnings };
 }

@@ -26,12 +26,9 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
   const [cron, setCron] = useState(schedule?.cron ?? '');
   const [zone, setZone] = useState(schedule?.timeZone ?? (Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'));
   const [error, setError] = useState<ApiError>();
-  const [scheduleError, setScheduleError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
-  // An export saved whose schedule was then refused: a second Save edits it instead of creating it again.
-  const [created, setCreated] = useState<Export>();
-  const target = existing ?? created;
-  const formRef = useRevealError<HTMLFormElement>(error ?? scheduleError);
+  const target = existing;
+  const formRef = useRevealError<HTMLFormElement>(error);
   const title = existing ? `Edit ${existing.name}` : 'Add export';
 
   const loadError = connections.error ?? destinations.error ?? segments.error ?? entities.error;
@@ -81,29 +78,22 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
       // An edit merges over the stored config key by key: a setting emptied here is sent as null to remove it.
       for (const key of Object.keys(destination.exportSettings.properties ?? {})) if (!(key in config) && key in target.config) config[key] = null;
     }
+    // The export and its own schedule are saved together, or neither is (the server checks the cron first).
+    const scheduleChange = ownSchedule
+      ? cron.trim() !== (schedule?.cron ?? '') || zone.trim() !== (schedule?.timeZone ?? '')
+        ? { schedule: { cron: cron.trim(), timeZone: zone.trim() } }
+        : {}
+      : schedule?.cron
+        ? { schedule: null }
+        : {};
     let saved: Export;
     try {
       saved = target
-        ? await api<Export>('PATCH', `/exports/${enc(target.name)}`, { name, connection: connection.name, [sourceKind]: sources, config })
-        : await api<Export>('POST', '/exports', { name, connection: connection.name, [sourceKind]: sources, config });
+        ? await api<Export>('PATCH', `/exports/${enc(target.name)}`, { name, connection: connection.name, [sourceKind]: sources, config, ...scheduleChange })
+        : await api<Export>('POST', '/exports', { name, connection: connection.name, [sourceKind]: sources, config, ...scheduleChange });
     } catch (e) {
       setError(asApiError(e));
       setBusy(false);
-      return;
-    }
-    // The schedule is its own resource: set (or taken away) once the export itself is saved.
-    setScheduleError(undefined);
-    try {
-      if (ownSchedule && (cron.trim() !== (schedule?.cron ?? '') || zone.trim() !== (schedule?.timeZone ?? ''))) {
-        await api('PUT', `/exports/${enc(saved.name)}/schedule`, { cron: cron.trim(), timeZone: zone.trim() });
-      } else if (!ownSchedule && schedule?.cron) {
-        await api('DELETE', `/exports/${enc(saved.name)}/schedule`);
-      }
-    } catch (e) {
-      // The export is saved; keep the dialog open on the schedule, now as an edit of the saved export.
-      setScheduleError(asApiError(e));
-      setBusy(false);
-      if (!existing) setCreated(saved);
       return;
     }
     setBusy(false);
@@ -116,7 +106,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
   const titleOf = (type: string) => destinations.data?.find((d) => d.id === type)?.title ?? type;
   const toggle = (source: string) => setSources(sources.includes(source) ? sources.filter((s) => s !== source) : [...sources, source]);
   const sourceList = sourceKind === 'segments' ? segments.data.map((s) => ({ name: s.name, note: s.members == null ? `${s.entity} profiles, not counted yet` : `${num(s.members)} ${s.entity} profiles` })) : entities.data.map((e) => ({ name: e.name, note: `${num(e.rows)} rows` }));
-  const placedPaths = ['name', 'connection', 'segments', 'entities', 'mapping', ...Object.keys(destination?.exportSettings.properties ?? {})];
+  const placedPaths = ['cron', 'timeZone', 'name', 'connection', 'segments', 'entities', 'mapping', ...Object.keys(destination?.exportSettings.properties ?? {})];
   const unplaced = error && (error.issues.length === 0 || error.issues.some((i) => !placedPaths.some((p) => i.path === p || i.path.startsWith(`${p}.`) || i.path.endsWith(`.${p}`))));
 
   return (
@@ -256,7 +246,6 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
               </fieldset>
               <fieldset>
                 <legend>{destination.fields ? '5.' : '4.'} Schedule</legend>
-                {scheduleError && !scheduleError.about('cron') && !scheduleError.about('timeZone') ? <ErrorBanner error={scheduleError} /> : null}
                 <label className="radio">
                   <input type="radio" name="schedule" checked={!ownSchedule} onChange={() => setOwnSchedule(false)} /> With the scheduled refresh (Admin &gt; Schedule)
                 </label>
@@ -265,10 +254,10 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
                 </label>
                 {ownSchedule ? (
                   <div className="inline-fields">
-                    <Field label="Cron expression (required)" hint="minute hour day-of-month month day-of-week, e.g. 30 2 * * * for 02:30 daily." error={scheduleError?.about('cron') ? scheduleError.message : undefined}>
+                    <Field label="Cron expression (required)" hint="minute hour day-of-month month day-of-week, e.g. 30 2 * * * for 02:30 daily." error={error?.about('cron') ? error.message : undefined}>
                       {(p) => <input {...p} value={cron} onChange={(e) => setCron(e.target.value)} spellCheck={false} />}
                     </Field>
-                    <Field label="Time zone (required)" hint="An IANA name such as Europe/Paris." error={scheduleError?.about('timeZone') ? scheduleError.message : undefined}>
+                    <Field label="Time zone (required)" hint="An IANA name such as Europe/Paris." error={error?.about('timeZone') ? error.message : undefined}>
                       {(p) => <input {...p} value={zone} onChange={(e) => setZone(e.target.value)} spellCheck={false} />}
                     </Field>
                   </div>
@@ -282,7 +271,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
                   {busy ? 'Saving…' : 'Save'}
                 </button>
               </div>
-              <p className="hint">Saving does not run the export.{created ? ` “${created.name}” is saved; fix its schedule and save again, or cancel to keep it without one.` : ''}</p>
+              <p className="hint">Saving does not run the export. The export and its schedule are saved together, or not at all.</p>
             </>
           ) : null}
         </form>
