@@ -338,7 +338,8 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     expect(await page.getByText('Not run yet.').isVisible()).toBe(true);
     expect(await api('/runs')).toEqual([]);
 
-    await page.getByRole('button', { name: 'Run now' }).click();
+    // A double click: the second request is refused (a run is already going on) and the page follows that run.
+    await page.getByRole('button', { name: 'Run now' }).dblclick();
     const live = page.locator('section.live');
     await live.waitFor();
     expect(await live.getByRole('status').textContent()).toMatch(/rows/);
@@ -346,6 +347,8 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await live.waitFor({ state: 'detached', timeout: 60_000 });
     const row = page.getByRole('row', { name: /run_/ }).first();
     await expect.poll(() => row.textContent()).toMatch(/succeeded/);
+    // No stale "already has run … running" banner once that run succeeded.
+    expect(await page.locator('.banner.error').count()).toBe(0);
     const runs = (await api('/runs')) as { id: string; sent: number; rejected: number }[];
     expect(runs).toHaveLength(1);
     expect(runs[0]!.sent + runs[0]!.rejected).toBe(100);

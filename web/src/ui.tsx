@@ -187,9 +187,9 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
  * The three states of data loaded from the API in one place: an error (a 404 can get its own wording), a
  * loading line, an empty state that says what to do next, or the content.
  */
-export function Loaded<T>({ state, empty, notFound, children }: { state: { data: T | undefined; error: ApiError | undefined }; empty?: (data: T) => ReactNode | undefined; notFound?: string; children: (data: T) => ReactNode }) {
+export function Loaded<T>({ state, empty, notFound, pending, children }: { state: { data: T | undefined; error: ApiError | undefined }; empty?: (data: T) => ReactNode | undefined; notFound?: string; /** What to show while loading instead of "Loading…" (null: the caller says it). */ pending?: ReactNode; children: (data: T) => ReactNode }) {
   if (state.error && state.data === undefined) return <ErrorBanner error={state.error.status === 404 && notFound ? notFound : state.error} />;
-  if (state.data === undefined) return <Loading />;
+  if (state.data === undefined) return pending === undefined ? <Loading /> : <>{pending}</>;
   const none = empty?.(state.data);
   return (
     <>

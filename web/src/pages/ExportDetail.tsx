@@ -33,8 +33,12 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
       runs.reload();
     } catch (e) {
       const err = asApiError(e);
-      // A run already going on: follow that one instead.
-      if (err.runId) setFollowing(err.runId);
+      // A run already going on (a double click, or someone else's): follow that one. Its panel says what is
+      // happening; a red "already has run … running" would stay after that run succeeded and mislead.
+      if (err.runId) {
+        setFollowing(err.runId);
+        return;
+      }
       setError(err);
     }
   };
@@ -253,7 +257,12 @@ function DryRunPanel({ report, onClose }: { report: DryRunReport | 'running'; on
           Close dry run
         </button>
       </div>
-      <Loaded state={{ data: report === 'running' ? undefined : report, error: undefined }}>
+      {report === 'running' ? (
+        <p className="muted" role="status">
+          Comparing the segments with what the destination last received… A large segment takes a while; nothing is sent.
+        </p>
+      ) : null}
+      <Loaded state={{ data: report === 'running' ? undefined : report, error: undefined }} pending={report === 'running' ? null : undefined}>
         {(r) => (
           <>
             <p className="muted">Nothing was sent and nothing changed; this is what “Run now” would do now ({r.syncMode} sync).</p>
