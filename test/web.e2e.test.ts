@@ -733,6 +733,11 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     const secret = await page.getByTestId('one-time-secret').textContent();
     expect(secret).toMatch(/^[A-Za-z2-9]{5}(-[A-Za-z2-9]{5}){3}$/);
+    // One click copies it: what the clipboard holds is the password shown.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
+    await page.getByText('Copied to the clipboard.').waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(secret);
     await page.getByRole('button', { name: 'I have copied it' }).click();
     await page.getByRole('row', { name: /robin/ }).waitFor();
     expect(await page.content()).not.toContain(secret!);

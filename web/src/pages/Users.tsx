@@ -175,6 +175,7 @@ export function UsersPage({ user }: { user: User }) {
               {secret.value}
             </code>
           </p>
+          <CopyButton value={secret.value} />
           <div className="form-actions">
             <button type="button" className="primary" onClick={() => setSecret(undefined)}>
               I have copied it
@@ -225,5 +226,23 @@ function CreateUser({ onClose, onCreated }: { onClose: () => void; onCreated: (u
         </div>
       </form>
     </Modal>
+  );
+}
+
+/** Copies a value shown once (a one-time password, a token) to the clipboard, and says so. */
+function CopyButton({ value }: { value: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  const copy = () =>
+    navigator.clipboard.writeText(value).then(
+      () => setState('copied'),
+      () => setState('failed'),
+    );
+  return (
+    <p>
+      <button type="button" onClick={() => void copy()}>
+        Copy
+      </button>{' '}
+      <span role="status">{state === 'copied' ? 'Copied to the clipboard.' : state === 'failed' ? 'The browser did not allow copying: select the text and copy it.' : ''}</span>
+    </p>
   );
 }
