@@ -73,9 +73,10 @@ describe('users', () => {
     const passwords = await seed({ ada: 'admin', bob: 'viewer' });
     const users = await listUsers(home);
     expect(users).toEqual([
-      { name: 'ada', role: 'admin', mustChangePassword: true, createdBy: 'owner', createdAt: clock.toISOString(), updatedAt: clock.toISOString() },
-      { name: 'bob', role: 'viewer', mustChangePassword: true, createdBy: 'owner', createdAt: clock.toISOString(), updatedAt: clock.toISOString() },
+      { id: expect.stringMatching(/^user_/), name: 'ada', role: 'admin', mustChangePassword: true, createdBy: 'owner', createdAt: clock.toISOString(), updatedAt: clock.toISOString() },
+      { id: expect.stringMatching(/^user_/), name: 'bob', role: 'viewer', mustChangePassword: true, createdBy: 'owner', createdAt: clock.toISOString(), updatedAt: clock.toISOString() },
     ]);
+    expect(users[0]!.id).not.toBe(users[1]!.id);
     const text = JSON.stringify(users);
     expect(text).not.toMatch(/scrypt|hash/i);
     for (const password of Object.values(passwords)) expect(text).not.toContain(password);
