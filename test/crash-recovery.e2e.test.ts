@@ -297,6 +297,7 @@ describe('crash recovery: SIGKILL of the runner process, the server staying up',
       'the runs after the kill to end',
       async () => {
         const list = await server!.request<{ items: Array<{ id: string; status: string }> }>('GET', '/api/runs?export=crowd&limit=100');
+        if (!list.body.items) throw new Error(`GET /api/runs answered ${list.status}: ${JSON.stringify(list.body)}`);
         const newest = list.body.items[0];
         if (!newest || newest.id === queued.body.id || newest.status === 'queued' || newest.status === 'running') return false;
         runs = await Promise.all(list.body.items.slice(0, 2).reverse().map(async (r) => (await server!.request<RunView>('GET', `/api/runs/${r.id}`)).body));
