@@ -327,6 +327,10 @@ async function renderAndStage(
     input.onRows?.(rows);
   });
   const body = new PassThrough({ highWaterMark: 1 << 20 });
+  // A stop can destroy the body when no pipeline holds it: after the render finished it (the pipeline above
+  // has let go) and before the sink has started reading it. Its error reaches us through `staging` then; an
+  // 'error' event nobody listened to was an uncaught exception that killed the whole worker process.
+  body.on('error', () => undefined);
   // The manifest's checksum, of the bytes as uploaded: read as they pass, not by a stream of its own (every
   // stage a chunk crosses costs the main thread, which also encrypts the upload).
   // Attached in the same tick as the pipe below, so it sees every chunk the pipe does (a 'data' listener on

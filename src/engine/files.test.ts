@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FileExportDefinition, StagedFile } from '../destinations/kit/define.ts';
+import type { ProfileStore } from '../store/profile/profile-store.ts';
+import { stagePart, type PartPlan } from './files.ts';
+import { defaultRetryPolicy } from './retry.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const plan: PartPlan = { source: { name: 'customers', source: { kind: 'entity', entity: 'Customer' } as never }, index: 0, total: 1, from: 0, to: 3, fileName: 'customers.csv' };
+const kind = { format: () => ({ delimiter: ',', compression: 'none', formulaEscaping: 'none' }) } as unknown as FileExportDefinition<unknown>;
+const log = { warn: () => undefined, info: () => undefined, debug: () => undefined, error: () => undefined } as never;
+
+/** A profile store whose COPY writes three rows into the FIFO at once. */
+const profiles = {
+  async copyCsv(_source: unknown, _range: unknown, _options: unknown, target: string): Promise<number> {
+    await fs.promises.writeFile(target, 'id,email\n1,a@x.io\n2,b@x.io\n3,c@x.io\n');
+    return 3;
+  },
+} as unknown as ProfileStore;
+
+describe('stagePart', () => {
+  it('a part stopped after its rows were rendered but before the sink read them fails the part, not the process', async () => {
+    // In a worker, a cancel arrives whenever it arrives: here the whole part is rendered into the body while
+    // the sink is still opening its remote file. The stop destroys the body then; an error event nobody
+    // listened to was an uncaught exception that killed the `outflow worker` process.
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-part-'));
+    dirs.push(workDir);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    const stop = new AbortController();
+    let bodyDone!: () => void;
+    const rendered = new Promise<void>((resolve) => (bodyDone = resolve));
+    const sink = {
+      async stage(name: string, body: Readable): Promise<StagedFile> {
+        // The remote open is slow: the body is complete (its writable side finished) before anyone reads it.
+        body.once('prefinish', () => bodyDone());
+        await rendered;
+        await new Promise((r) => setTimeout(r, 20));
+        stop.abort(new Error('The run stopped this part.'));
+        await new Promise((r) => setTimeout(r, 20));
+        await pipeline(body, new Writable({ write: (_c, _e, cb) => cb() }));
+        return { name, path: `/out/${name}`, tempPath: `/out/.${name}.partial`, bytes: 0 } as StagedFile;
+      },
+    };
+    try {
+      await expect(
+        stagePart(plan, { kind, connection: {}, profiles, retry: { ...defaultRetryPolicy, maxAttempts: 1 }, ctx: { signal: stop.signal, log } }, sink, workDir),
+      ).rejects.toThrow();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+});
