@@ -113,6 +113,64 @@ describe('the OpenAPI document', () => {
   });
 });
 
+describe('connection and export configs in the document', () => {
+  const schemas = () => doc.components.schemas as Record<string, any>;
+  const TYPES: Record<string, string> = {
+    sftp: 'Sftp',
+    'microsoft-advertising': 'MicrosoftAdvertising',
+    'campaign-monitor': 'CampaignMonitor',
+    iterable: 'Iterable',
+    autopilot: 'Autopilot',
+  };
+
+  it('types a new connection as a union told apart by its destination type, each with its own config', () => {
+    const create = schemas().ConnectionCreate;
+    expect(create.discriminator.propertyName).toBe('type');
+    expect(Object.keys(create.discriminator.mapping).sort()).toEqual(Object.keys(TYPES).sort());
+    for (const [type, prefix] of Object.entries(TYPES)) {
+      const member = schemas()[`${prefix}ConnectionCreate`];
+      expect(member.properties.type.const).toBe(type);
+      expect(member.properties.config).toEqual({ $ref: `#/components/schemas/${prefix}ConnectionConfig` });
+      expect(schemas()[`${prefix}ConnectionConfig`].additionalProperties, `${type}: unknown keys are refused`).toBe(false);
+      expect(schemas()[`${prefix}ExportConfig`].additionalProperties).toBe(false);
+    }
+    expect(schemas().SftpConnectionConfig.required.sort()).toEqual(['folder', 'host', 'username']);
+    expect(schemas().SftpConnectionConfig.properties.password.writeOnly).toBe(true);
+    // A file export writes every row on every run; Autopilot cannot remove members (no mirror).
+    expect(schemas().SftpExportConfig.properties.syncMode.enum).toEqual(['full']);
+    expect(schemas().IterableExportConfig.properties.syncMode.enum).toEqual(['full', 'upsert', 'mirror']);
+    expect(schemas().UserCreate.properties.role.enum).toEqual(['admin', 'contributor', 'viewer']);
+  });
+
+  it('lists exactly the keys the server accepts, for every connection type and for export configs', async () => {
+    const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };
+    const { token } = await createToken(admin, { name: 'openapi-configs' });
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${server.url}/api/v1${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as { detail: string } };
+    };
+    /** The keys the server's 422 names as known, for a key it cannot guess a correction of. */
+    const known = (detail: string) => /Known keys: ([^.]+)\./.exec(detail)?.[1]?.split(', ').sort();
+    for (const [type, prefix] of Object.entries(TYPES)) {
+      const refused = await post('/connections', { type, name: `doc-${type}`, config: { qqqqqqqqqqqq: 1 }, acceptPrivacyTerms: true });
+      expect(refused.status, refused.body.detail).toBe(422);
+      expect(known(refused.body.detail), type).toEqual(Object.keys(schemas()[`${prefix}ConnectionConfig`].properties).sort());
+    }
+    const connections = {
+      sftp: { host: 'sftp.example.com', username: 'u', password: 'p', folder: '/out' },
+      iterable: { apiKey: 'k' },
+    };
+    for (const [type, config] of Object.entries(connections)) {
+      const created = await post('/connections', { type, name: `doc-${type}`, config, acceptPrivacyTerms: true });
+      expect(created.status, created.body.detail).toBe(201);
+      const refused = await post('/exports', { name: `doc-${type}-export`, connection: `doc-${type}`, segments: ['anyone'], config: { qqqqqqqqqqqq: 1 } });
+      expect(refused.status, refused.body.detail).toBe(422);
+      expect(known(refused.body.detail), type).toEqual(Object.keys(schemas()[`${TYPES[type]}ExportConfig`].properties).sort());
+    }
+  });
+});
+
 describe('the /api alias', () => {
   it('answers exactly as /api/v1 does, reads and writes', async () => {
     const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };

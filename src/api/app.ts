@@ -9,6 +9,7 @@ import { MICROSOFT_CALLBACK_PATH } from '../app/oauth.ts';
 import type { Actor } from '../domain/model.ts';
 import type { RunDispatcher } from '../queue/dispatcher.ts';
 import type { Scheduler } from '../server/scheduler.ts';
+import { registerDestinationSchemas } from './destination-schemas.ts';
 import { clientAddress, NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
 import { sendError, sendProblem, Unauthenticated } from './errors.ts';
 import { zodIssues } from '../app/validation.ts';
@@ -288,6 +289,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   }));
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE });
+  registerDestinationSchemas(app.openAPIRegistry);
   // Last, so that every API route and /healthz, /metrics come first; unknown /api paths still answer JSON 404.
   app.on(['GET', 'HEAD'], '*', webAppHandler(deps.webRoot ?? DEFAULT_WEB_ROOT));
   return app;

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { ConnectionConfigPatch, ExportConfig, ExportConfigPatch } from './destination-schemas.ts';
 
 // The shapes the API returns and accepts. They mirror the CLI's --json output, so scripts can move from one
 // to the other; the OpenAPI document is generated from these same schemas.
@@ -60,30 +61,17 @@ export const ConnectionView = z
   })
   .openapi('Connection');
 
-export const ConnectionCreate = z
-  .object({
-    type: z.string().min(1).max(100),
-    name: z.string().min(1).max(200),
-    config: Json,
-    usableBy: UsableBy.optional(),
-    acceptPrivacyTerms: z.boolean().optional(),
-  })
-  .strict()
-  .openapi('ConnectionCreate');
+// Connection and export configs: one schema per destination type (destination-schemas.ts).
+export { ConnectionCreate, ConnectionDraft } from './destination-schemas.ts';
 
 export const ConnectionPatch = z
   .object({
     name: z.string().min(1).max(200).optional(),
-    config: Json.optional(),
+    config: ConnectionConfigPatch.optional(),
     usableBy: UsableBy.optional(),
   })
   .strict()
   .openapi('ConnectionPatch');
-
-export const ConnectionDraft = z
-  .object({ type: z.string().min(1).max(100), name: z.string().max(200).optional(), config: Json })
-  .strict()
-  .openapi('ConnectionDraft');
 
 export const VerifyBody = z.object({ acceptHostKey: z.string().max(200).optional() }).strict().openapi('VerifyRequest');
 
@@ -118,7 +106,7 @@ export const ExportCreate = z
     connection: z.string().min(1).max(200),
     segments: sourceList.optional(),
     entities: sourceList.optional(),
-    config: Json.optional(),
+    config: ExportConfig.optional(),
     schedule: z
       .object({ cron: z.string().max(200), timeZone: z.string().max(100).optional() })
       .strict()
@@ -129,7 +117,10 @@ export const ExportCreate = z
   .strict()
   .openapi('ExportCreate');
 
-export const ExportPatch = ExportCreate.partial().strict().openapi('ExportPatch');
+export const ExportPatch = ExportCreate.partial()
+  .extend({ config: ExportConfigPatch.optional() })
+  .strict()
+  .openapi('ExportPatch');
 
 const FileResult = z.object({ path: z.string(), rows: z.number(), bytes: z.number() });
 
@@ -372,8 +363,9 @@ export const UserView = z
   .object({ id: ResourceId, name: z.string(), role: Role, mustChangePassword: z.boolean(), createdBy: z.string(), createdAt: Timestamp, updatedAt: Timestamp })
   .openapi('User');
 
-// Roles are checked by the use case, whose message names the valid ones the way the CLI does.
-const RoleInput = z.string().min(1).max(50).openapi({ description: 'admin | contributor | viewer' });
+// Documented as the enum, checked by the use case: its 422 names the valid roles the way the CLI does (a 400
+// in zod's words would differ from what `outflow user create` prints on a home of its own).
+const RoleInput = z.string().min(1).max(50).openapi({ enum: Role.options, description: 'admin | contributor | viewer; any other is refused (422)' });
 export const UserCreate = z.object({ name: z.string().min(1).max(100), role: RoleInput }).strict().openapi('UserCreate');
 export const UserPatch = z.object({ role: RoleInput }).strict().openapi('UserPatch');
 export const OneTimePassword = z.object({ name: z.string(), role: Role, password: z.string() }).openapi('UserWithPassword');

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { getDestination, listDestinations } from '../destinations/index.ts';
+import type { DestinationDefinition } from '../destinations/kit/define.ts';
+import { exportConfigBase, syncModes } from '../domain/model.ts';
 
 /** A destination with the JSON Schema of its settings: what `destinations spec` prints and forms are built from. */
 export function describeDestination(type: string) {
@@ -60,6 +62,53 @@ const TITLES: Record<string, string> = {
   removal: 'How mirror sync removes members',
   updateExistingUsersOnly: 'Update existing users only',
 };
+
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * A connection's `config` as JSON Schema (input side: a setting with a default may be left out), from the zod
+ * schema the use case validates it with. Unknown keys are refused (`refuseUnknownKeys`), so the schema says so:
+ * a client generated from the API document rejects a misspelt key at compile time.
+ */
+export function connectionConfigJsonSchema(destination: DestinationDefinition): JsonSchema {
+  return closed(withTitles(toJsonSchema(destination.connection.schema)));
+}
+
+/**
+ * An export's whole `config` for one destination type as JSON Schema: the engine's keys (`mapping`, `syncMode`,
+ * `notify`, and `rowsPerFile` for files) beside the destination's own settings, the same pieces `validateExport`
+ * checks a config with. Unknown keys are refused there, and here.
+ */
+export function exportConfigJsonSchema(destination: DestinationDefinition): JsonSchema {
+  const kind = destination.export;
+  // File exports write every row on every run; mirror needs a destination that can remove members.
+  const modes = kind.kind === 'files' ? (['full'] as const) : syncModes.filter((mode) => mode !== 'mirror' || kind.supportsRemove);
+  const engine = exportConfigBase.extend({
+    syncMode: z.enum(modes as [string, ...string[]]).default('full'),
+    notify: exportNotify.optional(),
+    ...(kind.kind === 'files' ? { rowsPerFile: z.number().int().positive().optional().describe('Rows per file part; default: one file per source') } : {}),
+  });
+  return closed(withTitles(toJsonSchema(engine.extend(kind.settings.shape))));
+}
+
+/** The `notify` key of an export config, as `parseNotifyConfig` reads it. */
+const exportNotify = z
+  .object({
+    url: z.string().min(1).describe('The full webhook URL; stored encrypted, shown masked'),
+    on: z
+      .array(z.union([z.enum(['failed', 'recovered']), z.object({ 'rejections-above': z.number().min(0).max(100) }).strict()]))
+      .optional()
+      .describe('default ["failed", "recovered"]'),
+  })
+  .strict()
+  .describe("This export's own alert webhook, beside the home's");
+
+function toJsonSchema(schema: z.ZodType): JsonSchema {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  return JSON.parse(JSON.stringify(json, (key, value) => (key === 'outflow.secret' ? undefined : value))) as JsonSchema;
+}
+
+const closed = (schema: JsonSchema): JsonSchema => ({ ...schema, additionalProperties: false });
 
 function withTitles(schema: Record<string, unknown>): Record<string, unknown> {
   const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
