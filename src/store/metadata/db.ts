@@ -169,6 +169,22 @@ export interface OAuthSignInsTable {
   expires_at: string;
 }
 
+/** The first answer to a request sent with an Idempotency-Key (see idempotency.ts). */
+export interface IdempotencyKeysTable {
+  /** The caller: `user:<name>`. */
+  scope: string;
+  /** The operation's operationId. */
+  operation: string;
+  key: string;
+  /** The request's fingerprint, sealed. */
+  request_sealed: string;
+  state: 'pending' | 'done';
+  /** Status, headers and body of the first answer, sealed; null while pending. */
+  response_sealed: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
 export interface MetadataSchema {
   connections: ConnectionsTable;
   segments: SegmentsTable;
@@ -183,6 +199,7 @@ export interface MetadataSchema {
   audit_log: AuditLogTable;
   schedules: SchedulesTable;
   oauth_sign_ins: OAuthSignInsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type Db = Kysely<MetadataSchema>;

@@ -232,4 +232,26 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('login_failures').renameColumn('window_started_at', 'last_attempt_at').execute();
     },
   },
+  // Idempotency-Key answers (IETF draft "The Idempotency-Key HTTP Header Field"): one row per caller, operation
+  // and key. In the metadata store so that a retry reaching another server sharing the database, or the same
+  // server after a restart, finds the first answer. `state` is `pending` while the first request runs; the
+  // request's fingerprint and the answer are sealed in the secret box (answers may carry a new token or
+  // one-time password, and request bodies connection secrets). Rows older than 24 h are purged.
+  '0009_idempotency_keys': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('request_sealed', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('response_sealed', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('completed_at', 'text')
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'operation', 'key'])
+        .execute();
+      await db.schema.createIndex('idempotency_keys_created').on('idempotency_keys').column('created_at').execute();
+    },
+  },
 };
