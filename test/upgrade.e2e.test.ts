@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection, listConnections } from '../src/app/connections.ts';
-import { createSegment, listSegmentViews, loadEntity, refreshSegments } from '../src/app/data.ts';
+import { createSegment, listSegmentRefreshes, listSegmentViews, loadEntity, refreshSegments } from '../src/app/data.ts';
 import { createExport, listExports, runExport } from '../src/app/exports.ts';
 import { openHome, type Home } from '../src/app/home.ts';
 import { setHomeNotify, showHomeNotify } from '../src/app/notify.ts';
@@ -195,6 +195,8 @@ describe.each([['sqlite' as const], ['postgres' as const]])('upgrade on %s', (ba
       expect(runs.find((r) => r.id === succeededRun)?.status).toBe('succeeded');
       expect((await listConnections(home)).map((c) => c.name)).toEqual(['partner']);
       expect((await listSegmentViews(home)).map((s) => [s.name, s.members])).toEqual([['gold', CUSTOMERS / 3]]);
+      // The segment's refresh history (0010) starts with the count it had, whichever version wrote it.
+      expect((await listSegmentRefreshes(home, 'gold', { limit: 10 })).map((p) => p.members)).toEqual([CUSTOMERS / 3]);
       expect((await listExports(home)).map((e) => e.name).sort()).toEqual(['all-customers', 'gold-file']);
       const users = (await listUsers(home)).map((u) => u.name).sort();
       // Accounts came with 0002: an older home gets its first administrator when the server first starts.

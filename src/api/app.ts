@@ -26,6 +26,7 @@ import { DEFAULT_WEB_ROOT, webAppHandler } from './static.ts';
 import { registerScheduleRoutes } from './routes/schedule.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { registerConfigRoutes } from './routes/config.ts';
+import { registerOverviewRoutes } from './routes/overview.ts';
 
 /** How the API learns who is calling: an API token, or a browser session cookie. */
 export interface Authenticator {
@@ -268,6 +269,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerScheduleRoutes(app, deps);
   registerStatusRoutes(app, deps);
   registerConfigRoutes(app, deps);
+  registerOverviewRoutes(app, deps);
 
   app.doc31(`${API_BASE}/openapi.json`, (c) => ({
     openapi: '3.1.0',
@@ -325,7 +327,7 @@ const TAGS = [
   { name: 'Users', description: 'Accounts and roles (administrators)' },
   { name: 'Tokens', description: 'API tokens' },
   { name: 'Audit', description: 'Who did what, when and from where (administrators)' },
-  { name: 'Status', description: 'The run queue and its workers' },
+  { name: 'Status', description: 'The run queue and its workers, and the overview of runs, destinations and what needs attention' },
   { name: 'Backup', description: 'A consistent copy of the home, taken while it runs (administrators)' },
 ];
 

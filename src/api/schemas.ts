@@ -496,3 +496,54 @@ export const StatusView = z
     note: z.string().optional(),
   })
   .openapi('Status');
+
+/** `GET /api/v1/overview`: the web app's landing page (src/app/overview.ts). */
+const Count = z.number().int().min(0);
+export const Overview = z
+  .object({
+    days: z.number().int().openapi({ description: 'The window in days, today (UTC) included', example: 30 }),
+    from: Timestamp.openapi({ description: 'Start of the window: midnight UTC, days - 1 days ago' }),
+    to: Timestamp.openapi({ description: 'End of the window: now' }),
+    runsByDay: z
+      .array(z.object({ day: z.string().openapi({ example: '2026-11-30' }), succeeded: Count, failed: Count, cancelled: Count, active: Count.openapi({ description: 'Still queued or running' }) }))
+      .openapi({ description: 'Runs by the UTC day they were queued and how they ended: every day of the window, oldest first' }),
+    totals: z.object({ runs: Count, succeeded: Count, failed: Count, cancelled: Count, active: Count, sent: Count, rejected: Count }).openapi({ description: 'The window at once' }),
+    destinations: z
+      .array(
+        z.object({
+          type: z.string().nullable().openapi({ description: 'Destination type; null for runs whose connection was removed since', example: 'iterable' }),
+          title: z.string().openapi({ example: 'Iterable' }),
+          runs: Count,
+          sent: Count.openapi({ description: 'Rows delivered in the window (a resumed run counts only what it added)' }),
+          rejected: Count,
+        }),
+      )
+      .openapi({ description: 'Rows sent and rejected per destination type in the window, most sent first' }),
+    attention: z
+      .array(
+        z.object({
+          export: z.string(),
+          reason: z.enum(['failed', 'sign-in', 'connection-removed', 'connection-problem', 'verify', 'paused']),
+          message: z.string().openapi({ example: 'Its last run failed (auth_failed).' }),
+          at: Timestamp.nullable(),
+          runId: z.string().optional().openapi({ description: 'The failed run' }),
+        }),
+      )
+      .openapi({ description: 'Exports that need someone: last run failed, connection to sign in again, fix, verify or replace, paused. At most 50; attentionTotal counts them all' }),
+    attentionTotal: Count,
+    nextRefresh: z
+      .object({
+        utc: Timestamp,
+        local: Timestamp.openapi({ description: "The schedule's zone's wall clock with its offset", example: '2026-11-30T06:00:00+01:00' }),
+        timeZone: z.string().openapi({ example: 'Europe/Amsterdam' }),
+        scope: z.enum(['home', 'export']).openapi({ description: "`home`: the home's scheduled refresh; `export`: one export's own schedule" }),
+        export: z.string().optional(),
+      })
+      .nullable()
+      .openapi({ description: 'The soonest scheduled refresh; null when nothing is scheduled' }),
+  })
+  .openapi('Overview');
+
+export const SegmentRefresh = z
+  .object({ at: Timestamp, members: z.number().int().min(0) })
+  .openapi('SegmentRefresh');

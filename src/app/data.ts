@@ -180,7 +180,10 @@ export async function updateSegment(home: Home, name: string, patch: { where?: s
     return updated;
   }
   const members = await home.profiles.refreshSegment(segment.id, entity, filter);
-  const updated = await segments.updateSegment(home.db, segment.id, { entity, filter: where, members, refreshedAt: home.now().toISOString() });
+  const at = home.now().toISOString();
+  const updated = await segments.updateSegment(home.db, segment.id, { entity, filter: where, members, refreshedAt: at });
+  // The edit's refresh is a point of the segment's history like any other (the chart shows the change it made).
+  await segments.addRefreshPoint(home.db, segment.id, members, at);
   home.log.info({ segment: name, members, by: home.actor.name }, 'segment updated and refreshed');
   await audit(home, 'segment.update', { type: 'segment', name }, { entity, filter: where, members });
   return { ...updated, members };
@@ -194,4 +197,19 @@ export async function removeSegment(home: Home, name: string): Promise<void> {
   else await home.profiles.dropSegment(segment.id);
   await segments.removeSegment(home.db, segment.id);
   await audit(home, 'segment.remove', { type: 'segment', name });
+}
+
+/** A segment's member count at one refresh (`GET /api/v1/segments/{id}/refreshes`). */
+export interface SegmentRefreshView {
+  at: string;
+  members: number;
+}
+
+/**
+ * A segment's member count at each refresh, newest first, a page at a time (`before`: the last point of the page
+ * before). Any signed-in account may read it, as it may read the segment's current count.
+ */
+export async function listSegmentRefreshes(home: Home, name: string, options: { limit: number; before?: { at: string; id: string } }): Promise<Array<SegmentRefreshView & { id: string }>> {
+  const segment = await segments.getSegment(home.db, name);
+  return segments.listSegmentRefreshes(home.db, segment.id, options);
 }

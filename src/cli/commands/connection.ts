@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SIGN_IN_CODES } from '../../app/connection-health.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import type { UsableBy } from '../../domain/model.ts';
 import type { ConnectionView } from '../../app/connections.ts';
@@ -155,8 +156,6 @@ export function registerConnectionCommands(program: Command, io: Io): void {
       });
     });
 }
-
-const SIGN_IN_CODES = new Set(['token_expired', 'auth_failed']);
 
 /**
  * One word or two for `connection list`. A problem a run ran into (`attention`, e.g. a revoked token) outranks

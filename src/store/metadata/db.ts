@@ -33,6 +33,14 @@ export interface SegmentsTable {
   members: number | null;
 }
 
+/** A segment's member count at one refresh: its history (the segments row holds the latest). */
+export interface SegmentRefreshesTable {
+  id: string;
+  segment_id: string;
+  at: string;
+  members: number;
+}
+
 export interface ExportsTable {
   id: string;
   name: string;
@@ -188,6 +196,7 @@ export interface IdempotencyKeysTable {
 export interface MetadataSchema {
   connections: ConnectionsTable;
   segments: SegmentsTable;
+  segment_refreshes: SegmentRefreshesTable;
   exports: ExportsTable;
   runs: RunsTable;
   run_rejections: RunRejectionsTable;

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 
 // Types are chosen to mean the same on SQLite and PostgreSQL: timestamps are ISO-8601 text in UTC, JSON is text.
 export const migrations: Record<string, Migration> = {
@@ -252,6 +252,24 @@ export const migrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'operation', 'key'])
         .execute();
       await db.schema.createIndex('idempotency_keys_created').on('idempotency_keys').column('created_at').execute();
+    },
+  },
+  // The web app's pictures. A segment's member count at each refresh (the segments row keeps only the latest),
+  // so its history can be drawn; a home that upgrades starts its history with the count it already has. Runs get
+  // an index on `queued_at` alone: the overview aggregates the runs of a time window across all exports.
+  '0010_segment_refreshes': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('segment_refreshes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        // No foreign key: removing a segment removes its history in the same use case (see removeSegment).
+        .addColumn('segment_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('members', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('segment_refreshes_segment_at').on('segment_refreshes').columns(['segment_id', 'at']).execute();
+      await sql`INSERT INTO segment_refreshes (id, segment_id, at, members) SELECT 'sref_' || id, id, refreshed_at, members FROM segments WHERE refreshed_at IS NOT NULL AND members IS NOT NULL`.execute(db);
+      await db.schema.createIndex('runs_queued').on('runs').column('queued_at').execute();
     },
   },
 };

@@ -49,8 +49,32 @@ export async function listSegments(db: Db): Promise<Segment[]> {
   return (await db.selectFrom('segments').selectAll().orderBy('name').execute()).map(toSegment);
 }
 
+/** A refresh's outcome: the segment's current count, and one more point of its history. */
 export async function recordSegmentRefresh(db: Db, id: string, members: number, at: string): Promise<void> {
   await db.updateTable('segments').set({ members, refreshed_at: at, updated_at: at }).where('id', '=', id).execute();
+  await addRefreshPoint(db, id, members, at);
+}
+
+/** One point of a segment's member-count history (every refresh adds one; see {@link listSegmentRefreshes}). */
+export async function addRefreshPoint(db: Db, segmentId: string, members: number, at: string): Promise<void> {
+  await db.insertInto('segment_refreshes').values({ id: newId('sref'), segment_id: segmentId, at, members }).execute();
+}
+
+export interface RefreshPoint {
+  id: string;
+  at: string;
+  members: number;
+}
+
+/**
+ * A segment's refreshes, newest first, `limit` at a time: `before` is the last point of the page before (a keyset
+ * on the (segment_id, at) index, so a segment refreshed every few minutes for years reads one page, not all).
+ */
+export async function listSegmentRefreshes(db: Db, segmentId: string, options: { limit: number; before?: { at: string; id: string } }): Promise<RefreshPoint[]> {
+  let query = db.selectFrom('segment_refreshes').select(['id', 'at', 'members']).where('segment_id', '=', segmentId).orderBy('at', 'desc').orderBy('id', 'desc').limit(options.limit);
+  const before = options.before;
+  if (before) query = query.where((eb) => eb.or([eb('at', '<', before.at), eb.and([eb('at', '=', before.at), eb('id', '<', before.id)])]));
+  return (await query.execute()).map((r) => ({ id: r.id, at: r.at, members: Number(r.members) }));
 }
 
 export async function getSegmentById(db: Db, id: string): Promise<Segment> {
@@ -84,5 +108,6 @@ export async function updateSegment(
 }
 
 export async function removeSegment(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('segment_refreshes').where('segment_id', '=', id).execute();
   await db.deleteFrom('segments').where('id', '=', id).execute();
 }
