@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from '../src/app/connections.ts';
 import { createSegment, loadEntity, refreshSegments, updateSegment } from '../src/app/data.ts';
 import { createExport } from '../src/app/exports.ts';
@@ -73,6 +73,13 @@ beforeAll(async () => {
   });
 }, 120_000);
 
+// A test that fails leaves its server running: stop it, so that the next test does not start a second server
+// on the same home (their runners would fight over the DuckDB file, and the next test fail for no reason).
+afterEach(async () => {
+  await server?.kill();
+  server = undefined;
+});
+
 afterAll(async () => {
   await server?.stop();
   await Promise.all([iterable?.close(), sftp?.close()]);
@@ -83,9 +90,17 @@ afterAll(async () => {
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nserver output:\n${server?.output() ?? ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nserver output:\n${server?.output() ?? ''}\nhome log (last lines):\n${homeLogTail()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The end of the home's log: what the servers and their runners said, for a failure message. */
+function homeLogTail(lines = 60): string {
+  const dir = path.join(home, 'logs');
+  if (!fs.existsSync(dir)) return '(no log)';
+  const text = fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('');
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
 /** Distinct random points in [from, to), sorted: where to kill, in units of `progress()`. */
@@ -277,6 +292,39 @@ describe('crash recovery: SIGKILL of the server at random points', () => {
     await server.stop();
     server = undefined;
   }, 600_000);
+});
+
+describe('crash recovery: the runner of a killed server', () => {
+  it('goes with it while parts upload, so that the next server can open the profile store', async () => {
+    // A runner left behind holds the DuckDB file: the next server's runner then failed its recovered run with
+    // "in use by another Outflow process", and the recovery chain ended there.
+    sftp.reset();
+    server = await startServerProcess(home);
+    const runner = (await server.request<{ workers: Array<{ pid: number }> }>('GET', '/api/status')).body.workers[0]!.pid;
+    expect((await server.request('POST', '/api/exports/files/runs')).status).toBe(202);
+    await until('an upload under way', () => sftp.uploadedBytes >= 300_000);
+    await server.kill();
+    server = undefined;
+    const alive = () => {
+      try {
+        process.kill(runner, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await until(`runner ${runner} to end after its server was killed`, () => !alive(), 30_000);
+    // The interrupted run is resumed by the next server and ends, its files complete.
+    server = await startServerProcess(home);
+    await until('the file run to end', async () => {
+      const list = await server!.request<{ items: Array<{ status: string }> }>('GET', '/api/runs?export=files&limit=1');
+      return list.body.items[0]!.status !== 'queued' && list.body.items[0]!.status !== 'running';
+    });
+    const newest = (await server.request<{ items: Array<{ id: string; status: string; trigger: string }> }>('GET', '/api/runs?export=files&limit=1')).body.items[0]!;
+    expect(newest).toMatchObject({ status: 'succeeded', trigger: 'recovery' });
+    await server.stop();
+    server = undefined;
+  }, 300_000);
 });
 
 describe('crash recovery: SIGKILL of the runner process, the server staying up', () => {

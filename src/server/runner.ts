@@ -154,8 +154,11 @@ export async function runRunner(options: { dir?: string; concurrency: number }):
   // executed inside it. The runs stay `running` with their last checkpoint; the next `outflow serve` finds
   // their heartbeat stale, marks them interrupted and resumes them. Staying on would keep the DuckDB lock from
   // that next server and keep sending for a run nobody can see or cancel.
+  // SIGKILL, not process.exit(): an exit waits for every thread to finish, and a DuckDB COPY blocked writing
+  // into a part's FIFO (its reader, our event loop, has stopped) never does: the orphan then held the DuckDB
+  // lock for ever and the next server's recovered run failed with "in use by another Outflow process".
   process.once('disconnect', () => {
-    if (!stopping) process.exit(1);
+    if (!stopping) process.kill(process.pid, 'SIGKILL');
   });
   // Ctrl-C in a terminal reaches the whole process group: the server stops us in order (runs interrupted at a
   // batch boundary). A SIGTERM sent to the runner alone stops it in the same way; the server then starts another.
