@@ -13,6 +13,7 @@ import { registerDestinationSchemas } from './destination-schemas.ts';
 import { clientAddress, NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
 import { sendError, sendProblem, Unauthenticated } from './errors.ts';
 import { zodIssues } from '../app/validation.ts';
+import { idempotencyMiddleware, takesIdempotencyKey } from './idempotency.ts';
 import type { Metrics } from './metrics.ts';
 import { rateLimitMiddleware, type ApiRateLimits, type WindowCounter } from './rate-limit.ts';
 import { registerConnectionRoutes } from './routes/connections.ts';
@@ -243,10 +244,13 @@ export function createApi(deps: ApiDeps): ApiApp {
   // A query parameter the operation does not take is refused, naming it: `offset` or `page` used to be ignored,
   // so a client paging by them got the same first page again and again. Rules come from the document's routes.
   let queryRules: QueryRule[] | undefined;
-  app.use('/api/*', async (c, next) => {
+  const ruleFor = (method: string, path: string): QueryRule | undefined => {
     queryRules ??= app.openAPIRegistry.definitions.flatMap((d) => (d.type === 'route' ? [queryRule(d.route)] : []));
-    const method = c.req.method === 'HEAD' ? 'get' : c.req.method.toLowerCase();
-    const rule = queryRules.find((r) => r.method === method && r.pattern.test(c.req.path));
+    const lower = method === 'HEAD' ? 'get' : method.toLowerCase();
+    return queryRules.find((r) => r.method === lower && r.pattern.test(path));
+  };
+  app.use('/api/*', async (c, next) => {
+    const rule = ruleFor(c.req.method, c.req.path);
     if (rule?.allowed) {
       const unknown = [...new Set(new URL(c.req.url).searchParams.keys())].filter((key) => !rule.allowed!.has(key));
       if (unknown.length > 0) {
@@ -258,6 +262,10 @@ export function createApi(deps: ApiDeps): ApiApp {
     }
     return next();
   });
+
+  // A retried POST that creates or starts something is done once (idempotency.ts); the operations that take a
+  // key are those whose document declares the header.
+  app.use('/api/*', idempotencyMiddleware({ home: deps.home, operationOf: (method, path) => ruleFor(method, path)?.idempotentOperation ?? null }));
 
   registerConnectionRoutes(app, deps);
   registerExportRoutes(app, deps);
@@ -303,14 +311,17 @@ interface QueryRule {
   pattern: RegExp;
   /** The query parameters the operation takes; null when it takes any (the OAuth callback: the authority's). */
   allowed: Set<string> | null;
+  /** The operationId when the operation takes an Idempotency-Key, else null. */
+  idempotentOperation: string | null;
 }
 
-function queryRule(route: { method: string; path: string; request?: { query?: unknown } }): QueryRule {
+function queryRule(route: { method: string; path: string; operationId?: string; request?: { query?: unknown; headers?: unknown } }): QueryRule {
   const pattern = new RegExp(`^${route.path.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`);
   const query = route.request?.query as { shape?: Record<string, unknown>; _zod?: { def?: { catchall?: { _zod?: { def?: { type?: string } } } } } } | undefined;
   const catchall = query?._zod?.def?.catchall?._zod?.def?.type;
   const allowed = catchall && catchall !== 'never' ? null : new Set(Object.keys(query?.shape ?? {}));
-  return { method: route.method, path: route.path, pattern, allowed };
+  const idempotentOperation = takesIdempotencyKey(route) ? (route.operationId ?? `${route.method} ${route.path}`) : null;
+  return { method: route.method, path: route.path, pattern, allowed, idempotentOperation };
 }
 
 /** Every tag an operation uses, declared once with what it groups (the order is the document's). */

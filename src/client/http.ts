@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, RetryableError, RunConflictError, UpstreamError, ValidationError, type ErrorCode } from '../domain/errors.ts';
@@ -7,18 +8,49 @@ import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, Per
  * On node:http rather than fetch: loading fetch (undici) cost every CLI command ~60–170 ms before its first
  * request, more than the server takes to answer it (issue 13).
  */
+export interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | boolean | undefined>;
+  raw?: Readable;
+  contentType?: string;
+  timeoutMs?: number;
+  /**
+   * A POST that creates or starts something: sent with an Idempotency-Key, one per call, kept across the call's
+   * own retries, so the server does it once however many times it arrives (see src/api/idempotency.ts).
+   */
+  idempotent?: boolean;
+}
+
 export interface Http {
   readonly url: string;
-  request<T>(method: string, path: string, options?: { body?: unknown; query?: Record<string, string | number | boolean | undefined>; raw?: Readable; contentType?: string; timeoutMs?: number }): Promise<T>;
+  request<T>(method: string, path: string, options?: RequestOptions): Promise<T>;
   /** A GET whose answer is text streamed as it arrives (a CSV download); errors come back as the use cases' errors. */
   stream(path: string, options?: { accept?: string; idleTimeoutMs?: number }): Promise<AsyncIterable<string>>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/** Sends of a keyed request whose connection dropped before its answer (or whose first send still runs). */
+const IDEMPOTENT_TRIES = 4;
+const IDEMPOTENT_RETRY_MS = 500;
 /** Sends of one request the server's API rate limit may refuse before the CLI gives up. */
 const API_LIMIT_TRIES = 4;
 /** Longest wait the CLI accepts from a Retry-After of the API rate limit. */
 const API_LIMIT_MAX_WAIT_MS = 60_000;
+
+/**
+ * The connection ended after the request went out and before its answer came (the server restarted, a proxy
+ * dropped it): whether it was done is unknown. Not a refused connection: nothing was sent, the server is down.
+ */
+function droppedBeforeAnswer(error: unknown): boolean {
+  if (!(error instanceof OutflowError) || error.code !== 'host_unreachable') return false;
+  const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+  return cause?.code === 'ECONNRESET' || cause?.code === 'EPIPE' || /socket hang up/i.test(cause?.message ?? '');
+}
+
+/** The server's answer to a key whose first send it is still doing. */
+function stillRunning(error: unknown): boolean {
+  return error instanceof ConflictError && (error as { problemCode?: string }).problemCode === 'idempotency_key_in_progress';
+}
 
 /** How long to wait before sending again a request refused by the server's own API rate limit; else null. */
 function apiLimitWait(error: unknown): number | null {
@@ -128,10 +160,11 @@ export function createHttp(url: string, initialToken: string, httpOptions: HttpO
         }
       })();
     },
-    async request<T>(method: string, path: string, options: Parameters<Http['request']>[2] = {}): Promise<T> {
+    async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
       const target = new URL(base + path);
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));
       const headers: Record<string, string> = { accept: 'application/json' };
+      if (options.idempotent) headers['idempotency-key'] = randomUUID();
       let body: string | Readable | undefined;
       if (options.raw !== undefined) {
         body = options.raw;
@@ -155,6 +188,12 @@ export function createHttp(url: string, initialToken: string, httpOptions: HttpO
           }
           // The server's API rate limit (error.limit set): the request was not handled, so wait as it says
           // and send it again; a script keeps going at the pace the server allows instead of failing.
+          // A keyed request can be sent again whatever became of the first send: the server does it once and
+          // answers the retry with the first answer (or says the first send is still running).
+          if (options.idempotent && replayable && attempt < IDEMPOTENT_TRIES && (droppedBeforeAnswer(error) || stillRunning(error))) {
+            await new Promise((resolve) => setTimeout(resolve, IDEMPOTENT_RETRY_MS * attempt));
+            continue;
+          }
           const wait = apiLimitWait(error);
           if (wait === null || !replayable || attempt >= API_LIMIT_TRIES) throw error;
           await new Promise((resolve) => setTimeout(resolve, wait));
@@ -219,7 +258,8 @@ export function errorFromResponse(status: number, json: unknown, retryAfter?: st
     case 404:
       return new NotFoundError(message);
     case 409:
-      return error.runId ? new RunConflictError(message, error.runId) : new ConflictError(message);
+      // The problem's code rides along: a client that sent an Idempotency-Key waits on idempotency_key_in_progress.
+      return Object.assign(error.runId ? new RunConflictError(message, error.runId) : new ConflictError(message), { problemCode: code });
     case 413:
       return new ValidationError(message);
     case 422:

@@ -17,26 +17,27 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
 
   const client: OutflowClient = {
     where: http.url,
-    createConnection: (input) => http.request('POST', '/api/v1/connections', { body: input }),
+    createConnection: (input) => http.request('POST', '/api/v1/connections', { body: input, idempotent: true }),
     listConnections: () => listAll(http, '/api/v1/connections'),
     showConnection: (name) => http.request('GET', `/api/v1/connections/${p(name)}`),
     updateConnection: (name, patch) => http.request('PATCH', `/api/v1/connections/${p(name)}`, { body: stripUndefined(patch) }),
     removeConnection: (name, options) => http.request('DELETE', `/api/v1/connections/${p(name)}`, { query: { force: options.force ? 'true' : undefined } }),
     verifyConnection: (name, options) => http.request('POST', `/api/v1/connections/${p(name)}/verify`, { body: stripUndefined({ acceptHostKey: options?.acceptHostKey }) }),
 
-    createExport: (input) => http.request('POST', '/api/v1/exports', { body: stripUndefined(input) }),
+    createExport: (input) => http.request('POST', '/api/v1/exports', { body: stripUndefined(input), idempotent: true }),
     updateExport: (name, patch) => http.request('PATCH', `/api/v1/exports/${p(name)}`, { body: stripUndefined(patch) }),
     listExports: () => listAll(http, '/api/v1/exports'),
     showExport: (name) => http.request('GET', `/api/v1/exports/${p(name)}`),
     removeExport: (name) => http.request('DELETE', `/api/v1/exports/${p(name)}`),
     exportManifest: (name) => http.request('GET', `/api/v1/exports/${p(name)}/manifest`),
     runExport: async (name, watch, options) => {
-      const run = await http.request<RunSummary>('POST', `/api/v1/exports/${p(name)}/runs`, { query: { fullResync: options?.fullResync ? 'true' : undefined } });
+      const run = await http.request<RunSummary>('POST', `/api/v1/exports/${p(name)}/runs`, { query: { fullResync: options?.fullResync ? 'true' : undefined }, idempotent: true });
       return follow(http, run.id, watch, true);
     },
     queueExport: async (name, options) => {
       const { rejectionsTotal: _total, ...summary } = await http.request<RunSummary & { rejectionsTotal?: number }>('POST', `/api/v1/exports/${p(name)}/runs`, {
         query: { fullResync: options?.fullResync ? 'true' : undefined },
+        idempotent: true,
       });
       return summary;
     },
@@ -48,7 +49,7 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
     showRun: (id) => http.request('GET', `/api/v1/runs/${p(id)}`),
     runRejections: (id) => http.stream(`/api/v1/runs/${p(id)}/rejections.csv`),
     resumeRun: async (id, watch) => {
-      const run = await http.request<RunSummary>('POST', `/api/v1/runs/${p(id)}/resume`);
+      const run = await http.request<RunSummary>('POST', `/api/v1/runs/${p(id)}/resume`, { idempotent: true });
       return follow(http, run.id, watch, true);
     },
     cancelRun: (id) => http.request('POST', `/api/v1/runs/${p(id)}/cancel`),
@@ -67,11 +68,11 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
       });
     },
     listEntities: () => http.request('GET', '/api/v1/entities'),
-    attachEntity: (name, options) => http.request('POST', `/api/v1/entities/${p(name)}/attach`, { body: stripUndefined(options) }),
-    createSegment: (input) => http.request('POST', '/api/v1/segments', { body: stripUndefined(input) }),
+    attachEntity: (name, options) => http.request('POST', `/api/v1/entities/${p(name)}/attach`, { body: stripUndefined(options), idempotent: true }),
+    createSegment: (input) => http.request('POST', '/api/v1/segments', { body: stripUndefined(input), idempotent: true }),
     listSegments: () => listAll(http, '/api/v1/segments'),
     updateSegment: (name, patch) => http.request('PATCH', `/api/v1/segments/${p(name)}`, { body: stripUndefined(patch) }),
-    refreshSegments: (name) => http.request('POST', name ? `/api/v1/segments/${p(name)}/refresh` : '/api/v1/segments/refresh'),
+    refreshSegments: (name) => http.request('POST', name ? `/api/v1/segments/${p(name)}/refresh` : '/api/v1/segments/refresh', { idempotent: true }),
     previewSegment: (input) => http.request('POST', '/api/v1/segments/preview', { body: input }),
     removeSegment: (name) => http.request('DELETE', `/api/v1/segments/${p(name)}`),
 
@@ -86,7 +87,7 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
     setSchedule: (input) => http.request('PUT', '/api/v1/schedule', { body: stripUndefined({ ...input, times: typeof input.times === 'string' ? input.times.split(',') : input.times }) }),
     turnScheduleOff: () => http.request('DELETE', '/api/v1/schedule'),
     refresh: async (watch) => {
-      const result = await http.request<RefreshSummary>('POST', '/api/v1/refresh');
+      const result = await http.request<RefreshSummary>('POST', '/api/v1/refresh', { idempotent: true });
       const runs: RunSummary[] = [];
       // The server runs them side by side; following them in turn still waits for each one's end.
       for (const run of result.runs) runs.push(run.status === 'queued' || run.status === 'running' ? await follow(http, run.id, watch, true) : run);
@@ -96,19 +97,19 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
       schedule === null ? http.request('DELETE', `/api/v1/exports/${p(name)}/schedule`) : http.request('PUT', `/api/v1/exports/${p(name)}/schedule`, { body: schedule }),
     pauseExport: (name) => http.request('POST', `/api/v1/exports/${p(name)}/pause`),
     resumeExport: (name) => http.request('POST', `/api/v1/exports/${p(name)}/resume`),
-    createUser: (input) => http.request('POST', '/api/v1/users', { body: input }),
+    createUser: (input) => http.request('POST', '/api/v1/users', { body: input, idempotent: true }),
     listUsers: () => listAll(http, '/api/v1/users'),
     removeUser: (name) => http.request('DELETE', `/api/v1/users/${p(name)}`),
     setRole: (name, role) => http.request('PATCH', `/api/v1/users/${p(name)}`, { body: { role } }),
-    resetPassword: (name) => http.request('POST', `/api/v1/users/${p(name)}/reset-password`),
+    resetPassword: (name) => http.request('POST', `/api/v1/users/${p(name)}/reset-password`, { idempotent: true }),
     unlockSignIns: (target) => http.request('DELETE', `/api/v1/sign-in-delays?${new URLSearchParams(stripUndefined(target) as Record<string, string>)}`),
-    createToken: (input) => http.request('POST', '/api/v1/tokens', { body: stripUndefined(input) }),
+    createToken: (input) => http.request('POST', '/api/v1/tokens', { body: stripUndefined(input), idempotent: true }),
     listTokens: () => listAll(http, '/api/v1/tokens'),
     revokeToken: (idOrName) => http.request('DELETE', `/api/v1/tokens/${p(idOrName)}`),
     exportConfig: () => http.request('GET', '/api/v1/config'),
     planConfig: (request) => http.request('POST', '/api/v1/config/plan', { body: request }),
-    applyConfig: (request) => http.request('POST', '/api/v1/config/apply', { body: request }),
-    backup: (input) => http.request('POST', '/api/v1/backup', { body: { path: input.target, ...(input.withoutKey ? { withoutKey: true } : {}) } }),
+    applyConfig: (request) => http.request('POST', '/api/v1/config/apply', { body: request, idempotent: true }),
+    backup: (input) => http.request('POST', '/api/v1/backup', { body: { path: input.target, ...(input.withoutKey ? { withoutKey: true } : {}) }, idempotent: true }),
     close: async () => {},
   };
   return client;

@@ -9,6 +9,7 @@ import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { CreatedToken, LoginBody, OneTimePassword, PasswordChange, Removed, SessionView, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable } from './route.ts';
+import { idempotent } from '../idempotency.ts';
 
 const NameParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The user id, or the name' }) });
 const TokenParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The token id, or its name' }) });
@@ -135,16 +136,18 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
     },
   );
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/users',
-      operationId: 'createUser',
-      tags: users,
-      security,
-      summary: 'Create a user; the answer holds a one-time password, shown only this once',
-      request: jsonBody(UserCreate),
-      responses: { 201: jsonResponse(OneTimePassword, 'Created'), ...commonErrors, ...conflict, ...unprocessable },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/users',
+        operationId: 'createUser',
+        tags: users,
+        security,
+        summary: 'Create a user; the answer holds a one-time password, shown only this once',
+        request: jsonBody(UserCreate),
+        responses: { 201: jsonResponse(OneTimePassword, 'Created'), ...commonErrors, ...conflict, ...unprocessable },
+      }),
+    ),
     async (c) => c.json(await createUser(homeFor(deps, c), c.req.valid('json')), 201),
   );
   app.openapi(
@@ -175,16 +178,18 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/users/{id}/reset-password',
-      operationId: 'resetPassword',
-      tags: users,
-      security,
-      summary: 'Give a user a new one-time password (in the answer, shown only this once) and end their sessions',
-      request: { params: NameParam },
-      responses: { 200: jsonResponse(OneTimePassword, 'Reset'), ...commonErrors, ...notFound },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/users/{id}/reset-password',
+        operationId: 'resetPassword',
+        tags: users,
+        security,
+        summary: 'Give a user a new one-time password (in the answer, shown only this once) and end their sessions',
+        request: { params: NameParam },
+        responses: { 200: jsonResponse(OneTimePassword, 'Reset'), ...commonErrors, ...notFound },
+      }),
+    ),
     async (c) => c.json(await resetPassword(homeFor(deps, c), await nameOf(homeFor(deps, c), 'users', c.req.valid('param').id)), 200),
   );
 
@@ -222,16 +227,18 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
     },
   );
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/tokens',
-      operationId: 'createToken',
-      tags: tokens,
-      security,
-      summary: 'Create an API token; the answer holds the token, shown only this once',
-      request: jsonBody(TokenCreate),
-      responses: { 201: jsonResponse(CreatedToken, 'Created'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/tokens',
+        operationId: 'createToken',
+        tags: tokens,
+        security,
+        summary: 'Create an API token; the answer holds the token, shown only this once',
+        request: jsonBody(TokenCreate),
+        responses: { 201: jsonResponse(CreatedToken, 'Created'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+      }),
+    ),
     async (c) => c.json(await createToken(homeFor(deps, c), c.req.valid('json')), 201),
   );
   app.openapi(

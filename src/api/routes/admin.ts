@@ -6,6 +6,7 @@ import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, linkNext, PageQuery, pageOf } from '../pagination.ts';
 import { AuditEntryView, DestinationView } from '../schemas.ts';
 import { commonErrors, jsonBody, jsonResponse, security, unprocessable } from './route.ts';
+import { idempotent } from '../idempotency.ts';
 
 const BackupView = z
   .object({
@@ -68,18 +69,20 @@ export function registerAdminRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/backup',
-      operationId: 'backupHome',
-      tags: ['Backup'],
-      security,
-      summary: "Backs the home up into a new or empty folder on the server's machine, while it serves and runs (administrators; audited)",
-      description:
-        'Writes metadata.sqlite (SQLite online backup), profiles.duckdb (one DuckDB snapshot), secret.key unless `withoutKey`, and backup.json. Refused (422) when the home keeps its data in PostgreSQL: use pg_dump.',
-      request: jsonBody(z.object({ path: z.string().min(1).max(4096), withoutKey: z.boolean().optional() })),
-      responses: { 200: jsonResponse(BackupView, 'The backup written'), ...commonErrors, ...unprocessable },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/backup',
+        operationId: 'backupHome',
+        tags: ['Backup'],
+        security,
+        summary: "Backs the home up into a new or empty folder on the server's machine, while it serves and runs (administrators; audited)",
+        description:
+          'Writes metadata.sqlite (SQLite online backup), profiles.duckdb (one DuckDB snapshot), secret.key unless `withoutKey`, and backup.json. Refused (422) when the home keeps its data in PostgreSQL: use pg_dump.',
+        request: jsonBody(z.object({ path: z.string().min(1).max(4096), withoutKey: z.boolean().optional() })),
+        responses: { 200: jsonResponse(BackupView, 'The backup written'), ...commonErrors, ...unprocessable },
+      }),
+    ),
     async (c) => {
       const body = c.req.valid('json');
       return c.json(await backupHome(homeFor(deps, c), { target: body.path, withoutKey: body.withoutKey ?? false }), 200);

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { applyConfig, exportConfig, mapResolver, planConfig } from '../../app/config-file/index.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, security } from './route.ts';
+import { idempotent } from '../idempotency.ts';
 
 const tags = ['Configuration'];
 
@@ -55,30 +56,29 @@ export function registerConfigRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => c.json(await exportConfig(homeFor(deps, c)), 200),
   );
   for (const mode of ['plan', 'apply'] as const) {
-    app.openapi(
-      createRoute({
-        method: 'post',
-        path: `/api/v1/config/${mode}`,
-        operationId: mode === 'plan' ? 'planConfig' : 'applyConfig',
-        tags,
-        security,
-        summary:
-          mode === 'plan'
-            ? 'What applying a configuration file would create, change and remove, and what would be refused; changes nothing'
-            : 'Apply a configuration file, all or nothing (one transaction); refused while another apply runs',
-        request: jsonBody(ConfigRequest),
-        responses: {
-          200: jsonResponse(ConfigPlan, mode === 'plan' ? 'The plan; `problems` lists what stops it, with line and column' : 'What was applied; with `problems`, nothing was'),
-          ...commonErrors,
-          ...conflict,
-        },
-      }),
-      async (c) => {
-        const body = c.req.valid('json');
-        const use = mode === 'plan' ? planConfig : applyConfig;
-        const plan = await use(homeFor(deps, c), { text: body.document, file: body.file, resolve: mapResolver(body.references), prune: body.prune });
-        return c.json(plan, 200);
+    // Applying changes the home: a retried apply with its key is done once. A plan changes nothing.
+    const route = createRoute({
+      method: 'post',
+      path: `/api/v1/config/${mode}`,
+      operationId: mode === 'plan' ? 'planConfig' : 'applyConfig',
+      tags,
+      security,
+      summary:
+        mode === 'plan'
+          ? 'What applying a configuration file would create, change and remove, and what would be refused; changes nothing'
+          : 'Apply a configuration file, all or nothing (one transaction); refused while another apply runs',
+      request: jsonBody(ConfigRequest),
+      responses: {
+        200: jsonResponse(ConfigPlan, mode === 'plan' ? 'The plan; `problems` lists what stops it, with line and column' : 'What was applied; with `problems`, nothing was'),
+        ...commonErrors,
+        ...conflict,
       },
-    );
+    });
+    app.openapi(mode === 'apply' ? idempotent(route) : route, async (c) => {
+      const body = c.req.valid('json');
+      const use = mode === 'plan' ? planConfig : applyConfig;
+      const plan = await use(homeFor(deps, c), { text: body.document, file: body.file, resolve: mapResolver(body.references), prune: body.prune });
+      return c.json(plan, 200);
+    });
   }
 }

@@ -6,6 +6,7 @@ import { homeFor, publicUrlFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { CheckResultView, SignInStarted, ConnectionCreate, ConnectionDraft, ConnectionPatch, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable, upstream } from './route.ts';
+import { idempotent } from '../idempotency.ts';
 
 const tags = ['Connections'];
 
@@ -29,16 +30,18 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/connections',
-      operationId: 'createConnection',
-      tags,
-      security,
-      summary: 'Create a connection (administrators; needs acceptPrivacyTerms)',
-      request: jsonBody(ConnectionCreate),
-      responses: { 201: jsonResponse(ConnectionView, 'Created'), ...commonErrors, ...conflict, ...unprocessable },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/connections',
+        operationId: 'createConnection',
+        tags,
+        security,
+        summary: 'Create a connection (administrators; needs acceptPrivacyTerms)',
+        request: jsonBody(ConnectionCreate),
+        responses: { 201: jsonResponse(ConnectionView, 'Created'), ...commonErrors, ...conflict, ...unprocessable },
+      }),
+    ),
     async (c) => {
       const body = c.req.valid('json');
       const view = await createConnection(homeFor(deps, c), { ...body, acceptPrivacyTerms: body.acceptPrivacyTerms ?? false });

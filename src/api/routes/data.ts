@@ -13,6 +13,7 @@ import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { EntityAttach, EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentPreview, SegmentPreviewResult, SegmentRefreshResult, SegmentView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
 import { uploadDirPrefix } from '../../lib/scratch.ts';
+import { idempotent } from '../idempotency.ts';
 
 const tags = ['Segments and entities'];
 
@@ -22,19 +23,21 @@ function entityView(e: EntityInfo) {
 
 export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/entities/{name}/attach',
-      operationId: 'attachEntity',
-      tags,
-      security,
-      summary: 'Register an existing table or view as an entity, read live without copying (PostgreSQL profile store; administrators)',
-      request: {
-        params: z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) }),
-        ...jsonBody(EntityAttach),
-      },
-      responses: { 200: jsonResponse(EntityView, 'Attached'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/entities/{name}/attach',
+        operationId: 'attachEntity',
+        tags,
+        security,
+        summary: 'Register an existing table or view as an entity, read live without copying (PostgreSQL profile store; administrators)',
+        request: {
+          params: z.object({ name: z.string().min(1).max(63).openapi({ param: { name: 'name', in: 'path' } }) }),
+          ...jsonBody(EntityAttach),
+        },
+        responses: { 200: jsonResponse(EntityView, 'Attached'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+      }),
+    ),
     async (c) => {
       const info = await attachEntity(homeFor(deps, c), c.req.valid('param').name, c.req.valid('json'));
       return c.json(entityView(info), 200);
@@ -51,15 +54,17 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/segments',
-      operationId: 'createSegment', summary: 'Create a segment from a filter on an entity (refresh it to count its members)',
-      tags,
-      security,
-      request: jsonBody(SegmentCreate),
-      responses: { 201: jsonResponse(SegmentView, 'Created (refresh it to count its members)'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/segments',
+        operationId: 'createSegment', summary: 'Create a segment from a filter on an entity (refresh it to count its members)',
+        tags,
+        security,
+        request: jsonBody(SegmentCreate),
+        responses: { 201: jsonResponse(SegmentView, 'Created (refresh it to count its members)'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+      }),
+    ),
     async (c) => c.json(toSegmentView(await createSegment(homeFor(deps, c), c.req.valid('json'))), 201),
   );
 
@@ -105,29 +110,33 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/segments/refresh',
-      operationId: 'refreshSegments',
-      tags,
-      security,
-      summary: 'Re-materialize every segment',
-      responses: { 200: jsonResponse(SegmentRefreshResult, 'Member counts'), ...commonErrors, ...unprocessable },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/segments/refresh',
+        operationId: 'refreshSegments',
+        tags,
+        security,
+        summary: 'Re-materialize every segment',
+        responses: { 200: jsonResponse(SegmentRefreshResult, 'Member counts'), ...commonErrors, ...unprocessable },
+      }),
+    ),
     async (c) => c.json(await refreshSegments(homeFor(deps, c)), 200),
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/segments/{id}/refresh',
-      operationId: 'refreshSegment',
-      tags,
-      security,
-      summary: 'Re-materialize one segment',
-      request: { params: IdParam },
-      responses: { 200: jsonResponse(SegmentRefreshResult, 'Member count'), ...commonErrors, ...notFound, ...unprocessable },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/segments/{id}/refresh',
+        operationId: 'refreshSegment',
+        tags,
+        security,
+        summary: 'Re-materialize one segment',
+        request: { params: IdParam },
+        responses: { 200: jsonResponse(SegmentRefreshResult, 'Member count'), ...commonErrors, ...notFound, ...unprocessable },
+      }),
+    ),
     async (c) => {
       const home = homeFor(deps, c);
       return c.json(await refreshSegments(home, await nameOf(home, 'segments', c.req.valid('param').id)), 200);

@@ -6,6 +6,7 @@ import { API_BASE, homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { DryRunQuery, DryRunReport, ExportCreate, ExportManifestView, ExportPatch, ExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, RunLocation, runLocation, security, unprocessable, upstream } from './route.ts';
+import { idempotent } from '../idempotency.ts';
 
 const tags = ['Exports'];
 
@@ -20,16 +21,18 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/exports',
-      operationId: 'createExport',
-      tags,
-      security,
-      summary: 'Save an export (saving never runs it)',
-      request: jsonBody(ExportCreate),
-      responses: { 201: jsonResponse(ExportView, 'Saved'), ...commonErrors, ...notFound, ...conflict, ...unprocessable, ...upstream },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/exports',
+        operationId: 'createExport',
+        tags,
+        security,
+        summary: 'Save an export (saving never runs it)',
+        request: jsonBody(ExportCreate),
+        responses: { 201: jsonResponse(ExportView, 'Saved'), ...commonErrors, ...notFound, ...conflict, ...unprocessable, ...upstream },
+      }),
+    ),
     async (c) => c.json(await createExport(homeFor(deps, c), c.req.valid('json')), 201),
   );
 
@@ -84,26 +87,28 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/exports/{id}/runs',
-      operationId: 'startRun',
-      tags,
-      security,
-      summary: 'Queue a run; answers at once with it (Location: the run). The worker pool (serve --concurrency) starts it when it has room; follow it with GET /api/v1/runs/{id}',
-      request: { params: IdParam, query: RunQuery },
-      responses: {
-        202: { ...jsonResponse(RunSummary, 'Queued'), headers: RunLocation },
-        307: {
-          description: 'dryRun=true (kept for scripts written before POST /api/v1/exports/{id}/dry-run existed): the same request goes there, nothing is queued',
-          headers: z.object({ Location: z.string().openapi({ description: 'The dry-run operation, with the same fullResync' }) }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/exports/{id}/runs',
+        operationId: 'startRun',
+        tags,
+        security,
+        summary: 'Queue a run; answers at once with it (Location: the run). The worker pool (serve --concurrency) starts it when it has room; follow it with GET /api/v1/runs/{id}',
+        request: { params: IdParam, query: RunQuery },
+        responses: {
+          202: { ...jsonResponse(RunSummary, 'Queued'), headers: RunLocation },
+          307: {
+            description: 'dryRun=true (kept for scripts written before POST /api/v1/exports/{id}/dry-run existed): the same request goes there, nothing is queued',
+            headers: z.object({ Location: z.string().openapi({ description: 'The dry-run operation, with the same fullResync' }) }),
+          },
+          ...commonErrors,
+          ...notFound,
+          ...conflict,
+          ...unprocessable,
         },
-        ...commonErrors,
-        ...notFound,
-        ...conflict,
-        ...unprocessable,
-      },
-    }),
+      }),
+    ),
     async (c) => {
       const home = homeFor(deps, c);
       const query = c.req.valid('query');

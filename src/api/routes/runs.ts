@@ -6,6 +6,7 @@ import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { RunListItem, RunSummary } from '../schemas.ts';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, linkNext, PageQuery, pageOf } from '../pagination.ts';
 import { commonErrors, conflict, jsonResponse, notFound, RunLocation, runLocation, security, unprocessable } from './route.ts';
+import { idempotent } from '../idempotency.ts';
 
 const tags = ['Runs'];
 const RunId = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, example: 'run_0mwt1ab2c3d4e5f6' }) });
@@ -107,16 +108,18 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/runs/{id}/resume',
-      operationId: 'resumeRun',
-      tags,
-      security,
-      summary: 'Continue a failed or cancelled run from its checkpoint, as a new run',
-      request: { params: RunId },
-      responses: { 202: { ...jsonResponse(RunSummary, 'The new run, queued'), headers: RunLocation }, ...commonErrors, ...notFound, ...conflict, ...unprocessable },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/runs/{id}/resume',
+        operationId: 'resumeRun',
+        tags,
+        security,
+        summary: 'Continue a failed or cancelled run from its checkpoint, as a new run',
+        request: { params: RunId },
+        responses: { 202: { ...jsonResponse(RunSummary, 'The new run, queued'), headers: RunLocation }, ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+      }),
+    ),
     async (c) => {
       const home = homeFor(deps, c);
       const run = await queueResume(home, c.req.valid('param').id);

@@ -5,6 +5,7 @@ import { pauseExport, refreshAll, resumeExport, setExportSchedule, setSchedule, 
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { ExportScheduleSet, ExportScheduleView, IdParam, RefreshResultView, ScheduleSet, ScheduleView } from '../schemas.ts';
 import { commonErrors, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
+import { idempotent } from '../idempotency.ts';
 
 const tags = ['Schedule'];
 
@@ -61,15 +62,17 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/v1/refresh',
-      operationId: 'refreshNow',
-      tags,
-      security,
-      summary: 'One refresh now (administrators): every segment, then every export that is not paused and has no schedule of its own',
-      responses: { 202: jsonResponse(RefreshResultView, 'Segments refreshed; runs queued (follow them with GET /api/runs/{id}), or failed saying why'), ...commonErrors },
-    }),
+    idempotent(
+      createRoute({
+        method: 'post',
+        path: '/api/v1/refresh',
+        operationId: 'refreshNow',
+        tags,
+        security,
+        summary: 'One refresh now (administrators): every segment, then every export that is not paused and has no schedule of its own',
+        responses: { 202: jsonResponse(RefreshResultView, 'Segments refreshed; runs queued (follow them with GET /api/runs/{id}), or failed saying why'), ...commonErrors },
+      }),
+    ),
     async (c) => {
       const home = homeFor(deps, c);
       const result = await refreshAll(home, (run) => deps.runs.start(run.id, home.actor));
