@@ -4,7 +4,7 @@ import type { z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, SESSION_COOKIE, type ApiApp } from '../src/api/app.ts';
 import { createMetrics } from '../src/api/metrics.ts';
-import { createConnection } from '../src/app/connections.ts';
+import { createConnection, removeConnection } from '../src/app/connections.ts';
 import { createSegment, loadEntity, refreshSegments } from '../src/app/data.ts';
 import { createExport } from '../src/app/exports.ts';
 import { pauseExport, setExportSchedule } from '../src/app/schedule.ts';
@@ -373,7 +373,113 @@ describe('the permission matrix', () => {
   it('shows contributors only the connections usable by contributors, without their settings', async () => {
     const answer = await call('contributor', 'GET', '/api/connections');
     expect(answer.body.items.map((c: { name: string }) => c.name)).not.toContain('admins-only');
-    expect(answer.body.items.find((c: { name: string }) => c.name === 'shared')).toEqual({ id: expect.stringMatching(/^conn_/), name: 'shared', type: 'iterable', usableBy: 'admins-and-contributors' });
+    // Whether it works and since when (issue 15.7: a verified connection read "not verified"), not its settings or who set it up.
+    await call('admin', 'POST', '/api/connections/shared/verify');
+    const shared = answer.body.items.find((c: { name: string }) => c.name === 'shared');
+    const again = (await call('contributor', 'GET', '/api/connections/shared')).body;
+    expect(again).toEqual({
+      id: expect.stringMatching(/^conn_/),
+      name: 'shared',
+      type: 'iterable',
+      usableBy: 'admins-and-contributors',
+      createdAt: expect.any(String),
+      lastVerification: { ok: true, at: expect.any(String) },
+      actions: expect.any(Object),
+    });
+    expect(Object.keys(shared).sort()).toEqual(Object.keys(again).filter((k) => k !== 'lastVerification' || 'lastVerification' in shared).sort());
+  });
+
+  // The `actions` a view offers are what the requests then do (issue 15.5): each action is tried for real, as
+  // the role, on a fresh export; an allowed one succeeds, a refused one is refused with the reason given.
+  describe('the actions an export view offers', () => {
+    const orphanExport = async () => {
+      const connection = await throwawayConnection('admins-and-contributors');
+      const name = await throwawayExport(connection);
+      await removeConnection(admin, connection, { force: true });
+      return name;
+    };
+    const tries = {
+      run: (name: string) => ['POST', `/api/exports/${name}/runs`, undefined],
+      edit: (name: string, removed: boolean) => ['PATCH', `/api/exports/${name}`, removed ? { connection: 'shared' } : {}],
+      remove: (name: string) => ['DELETE', `/api/exports/${name}`, undefined],
+      schedule: (name: string) => ['POST', `/api/exports/${name}/pause`, undefined],
+    } as const;
+    const expected: Record<string, string[]> = {
+      'viewer admins-only': [],
+      'viewer shared': [],
+      'viewer removed': [],
+      'contributor admins-only': [],
+      'contributor shared': ['run', 'edit', 'remove', 'schedule'],
+      'contributor removed': [],
+      'admin admins-only': ['run', 'edit', 'remove', 'schedule'],
+      'admin shared': ['run', 'edit', 'remove', 'schedule'],
+      // Not a matter of role: it must be moved to another connection first.
+      'admin removed': ['edit', 'remove', 'schedule'],
+    };
+    for (const key of Object.keys(expected)) {
+      const [role, connection] = key.split(' ') as ['viewer' | 'contributor' | 'admin', string];
+      it(`${role}, on an export whose connection is ${connection}`, async () => {
+        const allowed: string[] = [];
+        for (const action of Object.keys(tries) as Array<keyof typeof tries>) {
+          const name = connection === 'removed' ? await orphanExport() : await throwawayExport(connection);
+          const view = await call(role, 'GET', `/api/exports/${name}`);
+          const offered = view.body.actions[action] as { allowed: boolean; reason?: string };
+          // The list says the same as the export's own view.
+          const listed = (await call(role, 'GET', '/api/exports?limit=1000')).body.items.find((e: { name: string }) => e.name === name);
+          expect(listed.actions[action]).toEqual(offered);
+          const [method, url, body] = tries[action](name, connection === 'removed');
+          const answer = await call(role, method as string, url as string, body === undefined ? {} : { body });
+          if (offered.allowed) {
+            allowed.push(action);
+            expect(answer.status, `${action}: ${JSON.stringify(answer.body)}`).toBeLessThan(300);
+            expect(offered.reason).toBeUndefined();
+          } else {
+            expect(answer.status, action).toBeGreaterThanOrEqual(400);
+            expect(offered.reason).toEqual(expect.any(String));
+            if (answer.status === 403) expect(answer.body.detail).toBe(offered.reason);
+            else expect(connection).toBe('removed');
+          }
+          await waitForRuns();
+        }
+        expect(allowed).toEqual(expected[key]);
+      });
+    }
+
+    it('connections: contributors are told why they may not edit, verify or remove one, in the words the requests use', async () => {
+      const asContributor = (await call('contributor', 'GET', '/api/connections/shared')).body.actions;
+      expect(Object.values(asContributor).map((a) => (a as { allowed: boolean }).allowed)).toEqual([false, false, false, false]);
+      expect((await call('contributor', 'PATCH', '/api/connections/shared', { body: {} })).body.detail).toBe(asContributor.edit.reason);
+      expect((await call('contributor', 'POST', '/api/connections/shared/verify')).body.detail).toBe(asContributor.verify.reason);
+      expect((await call('contributor', 'DELETE', '/api/connections/shared')).body.detail).toBe(asContributor.remove.reason);
+      const asAdmin = (await call('admin', 'GET', '/api/connections')).body.items.find((c: { name: string }) => c.name === 'shared').actions;
+      expect(asAdmin).toEqual({ edit: { allowed: true }, verify: { allowed: true }, remove: { allowed: true }, signIn: { allowed: true } });
+      expect((await call('admin', 'POST', '/api/connections/shared/verify')).status).toBe(200);
+    });
+  });
+
+  it("tells which exports the home's scheduled refresh runs: neither paused (manual only) nor on a schedule of their own", async () => {
+    const [follows, paused, own] = [await throwawayExport('shared'), await throwawayExport('shared'), await throwawayExport('shared')];
+    await pauseExport(admin, paused);
+    await setExportSchedule(admin, own, { cron: '0 6 * * *', timeZone: 'UTC' });
+    const schedule = (await call('contributor', 'GET', '/api/schedule')).body as { refreshes: string[] };
+    expect(schedule.refreshes).toContain(follows);
+    expect(schedule.refreshes).not.toContain(paused);
+    expect(schedule.refreshes).not.toContain(own);
+    expect(schedule.refreshes).toEqual([...schedule.refreshes].sort((a, b) => a.localeCompare(b)));
+  });
+
+  it('does not call a run refused before it sent anything resumable (issue 15.7: there is nothing to resume)', async () => {
+    // A segment never refreshed: the run fails before it reads a member, with a remedy (refresh it).
+    const segment = unique('unrefreshed');
+    await createSegment(admin, { name: segment, entity: 'Customer', where: "tier = 'gold'" });
+    const name = unique('exp');
+    await createExport(admin, { name, connection: 'shared', segments: [segment], config: { mapping: { email: 'email' } } });
+    const run = await call('contributor', 'POST', `/api/exports/${name}/runs`);
+    expect(run.status).toBe(202);
+    await waitForRuns();
+    const shown = (await call('contributor', 'GET', `/api/runs/${run.body.id}`)).body;
+    expect(shown).toMatchObject({ status: 'failed', sent: 0, rowsDone: 0, resumable: false });
+    expect(shown.error.message).toContain(segment);
   });
 
   it("hides rejected profiles' keys from viewers", async () => {

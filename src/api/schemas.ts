@@ -41,6 +41,14 @@ export const IdParam = z.object({
 const Json = z.record(z.string(), z.unknown());
 const UsableBy = z.enum(['admins', 'admins-and-contributors']);
 
+/** Whether the caller may take one action now; when not, why (the message the refused request would get). */
+const Action = z
+  .object({
+    allowed: z.boolean(),
+    reason: z.string().optional().openapi({ description: 'Why the caller may not: the detail of the 403 (or 422) the request would get', example: 'Only administrators may edit connections. Ask an administrator.' }),
+  })
+  .openapi('Action');
+
 const ResourceId = z.string().openapi({ description: 'Immutable; every path that takes the name takes it too', example: 'exp_0mwt1ab2c3d4e5f6' });
 
 export const ConnectionView = z
@@ -58,6 +66,12 @@ export const ConnectionView = z
     createdBy: z.string().optional(),
     createdAt: Timestamp.optional(),
     updatedAt: Timestamp.optional(),
+    actions: z
+      .object({ edit: Action, verify: Action, remove: Action, signIn: Action })
+      .openapi({
+        description:
+          'What the caller may do to the connection, decided by the server with the checks the requests make: a client shows the allowed actions and the reason for the others. Contributors see connections usable by contributors, without settings: name, type, who may use it, when it was created, and the outcome of its last verification.',
+      }),
   })
   .openapi('Connection');
 
@@ -96,6 +110,15 @@ export const ExportView = z
     config: Json,
     createdBy: z.string(),
     createdAt: Timestamp,
+    connectionRemoved: z.literal(true).optional().openapi({ description: 'Its connection was removed: runs are refused until the export is moved to another connection' }),
+    actions: z
+      .object({
+        run: Action.openapi({ description: 'Run, dry run, resume and cancel its runs' }),
+        edit: Action,
+        remove: Action,
+        schedule: Action.openapi({ description: 'Give it a schedule of its own, pause and resume its scheduled runs' }),
+      })
+      .openapi({ description: 'What the caller may do to the export, decided by the server with the checks the requests make: a client shows the allowed actions and the reason for the others' }),
     warnings: z.array(z.string()).optional(),
   })
   .openapi('Export');
@@ -133,7 +156,10 @@ export const RunSummary = z
     startedBy: z.string(),
     resumedFrom: z.string().optional(),
     resumedBy: z.string().optional().openapi({ description: 'The run that continues this one; set once it was resumed (it can then no longer be resumed).' }),
-    resumable: z.boolean().openapi({ description: 'Whether POST /api/runs/{id}/resume accepts this run now: failed or cancelled, and neither resumed yet nor older than a run of its export that succeeded.' }),
+    resumable: z.boolean().openapi({
+      description:
+        'Whether resuming this run continues anything now: failed or cancelled, neither resumed yet nor older than a run of its export that succeeded, and not refused before it sent anything (POST /api/runs/{id}/resume then starts the export over, like a new run).',
+    }),
     entities: z.array(
       z.object({
         name: z.string(),
@@ -414,6 +440,7 @@ export const ScheduleView = z
     updatedBy: z.string().optional(),
     updatedAt: Timestamp.optional(),
     exports: z.array(ExportScheduleView).openapi({ description: 'Exports with a schedule of their own, or paused' }),
+    refreshes: z.array(z.string()).openapi({ description: "The exports the home's refresh runs (names): every export neither paused nor on a schedule of its own" }),
   })
   .openapi('Schedule');
 

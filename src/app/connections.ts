@@ -7,7 +7,8 @@ import { getDestination } from '../destinations/index.ts';
 import type { CheckResult, DestinationDefinition } from '../destinations/kit/define.ts';
 import { maskSecrets, secretKeys, splitSecrets } from '../destinations/kit/secret.ts';
 import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
-import type { Connection, UsableBy } from '../domain/model.ts';
+import type { Actor, Connection, UsableBy } from '../domain/model.ts';
+import { connectionActions, type ActionView, type ConnectionAction } from './permissions.ts';
 import { assertAdmin, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { audit, changedKeys } from './audit.ts';
 import { permit } from './refusals.ts';
@@ -36,9 +37,11 @@ export interface ConnectionView {
   createdBy: string;
   createdAt: string;
   updatedAt: string;
+  /** What the caller may do to it (src/app/permissions.ts); a refused action carries the reason the request would get. */
+  actions: Record<ConnectionAction, ActionView>;
 }
 
-export function toConnectionView(connection: Connection): ConnectionView {
+export function toConnectionView(connection: Connection, actor: Actor): ConnectionView {
   const destination = getDestination(connection.type);
   const withSecrets = { ...connection.config, ...Object.fromEntries(connection.secretKeys.map((k) => [k, 'set'])) };
   return {
@@ -56,6 +59,7 @@ export function toConnectionView(connection: Connection): ConnectionView {
     createdBy: connection.createdBy,
     createdAt: connection.createdAt,
     updatedAt: connection.updatedAt,
+    actions: connectionActions(actor),
   };
 }
 
@@ -150,7 +154,7 @@ export async function createConnection(home: Home, input: CreateConnectionInput)
   home.log.info({ connection: name, type: destination.id, by: home.actor.name }, 'connection created');
   await audit(home, 'connection.create', { type: 'connection', name }, { destination: destination.id, usableBy: connection.usableBy, settings: Object.keys(plain).sort(), secrets: Object.keys(secrets).sort() });
   await audit(home, 'connection.consent', { type: 'connection', name }, { acceptedBy: connection.consent.acceptedBy, acceptedAt: connection.consent.acceptedAt });
-  return toConnectionView(connection);
+  return toConnectionView(connection, home.actor);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -232,7 +236,7 @@ export async function updateConnection(home: Home, name: string, patch: UpdateCo
     ...(patch.usableBy !== undefined ? { usableBy: patch.usableBy } : {}),
     ...(patch.config !== undefined ? { changed } : {}),
   });
-  return toConnectionView(updated);
+  return toConnectionView(updated, home.actor);
 }
 
 /**
@@ -250,22 +254,43 @@ async function checkAllowance(home: Home, connection: Connection, destination: D
   }
 }
 
+/** What a contributor sees of a connection's last verification and of a problem a run met: the outcome, not the details. */
+export type ContributorConnectionView = Pick<ConnectionView, 'id' | 'name' | 'type' | 'usableBy' | 'createdAt' | 'actions'> & {
+  lastVerification?: { ok: boolean; at: string; code?: string };
+  attention?: { code?: string };
+};
+
 /**
  * What the caller may see of a connection: administrators everything but secret values; contributors only
- * connections usable by contributors, and of those only the name, type and who may use them.
+ * connections usable by contributors, and of those the name, type, who may use them, when it was created and
+ * whether it works (its last verification's outcome, a sign-in it needs), so that they can tell a working
+ * connection from a broken one before they pick it; not its settings or who set it up.
  */
-function visibleView(home: Home, connection: Connection): ConnectionView | null {
-  if (home.actor.role === 'admin') return toConnectionView(connection);
+function visibleView(home: Home, connection: Connection): ConnectionView | ContributorConnectionView | null {
+  if (home.actor.role === 'admin') return toConnectionView(connection, home.actor);
   if (connection.usableBy !== 'admins-and-contributors') return null;
-  return { id: connection.id, name: connection.name, type: connection.type, usableBy: connection.usableBy } as ConnectionView;
+  const verification = connection.state.lastVerification as { ok?: unknown; at?: unknown; code?: unknown } | undefined;
+  const attention = connection.state.attention as { code?: unknown } | undefined;
+  return {
+    id: connection.id,
+    name: connection.name,
+    type: connection.type,
+    usableBy: connection.usableBy,
+    createdAt: connection.createdAt,
+    ...(verification
+      ? { lastVerification: { ok: verification.ok === true, at: String(verification.at), ...(typeof verification.code === 'string' ? { code: verification.code } : {}) } }
+      : {}),
+    ...(attention ? { attention: typeof attention.code === 'string' ? { code: attention.code } : {} } : {}),
+    actions: connectionActions(home.actor),
+  };
 }
 
-export async function listConnections(home: Home): Promise<ConnectionView[]> {
+export async function listConnections(home: Home): Promise<Array<ConnectionView | ContributorConnectionView>> {
   assertNotViewer(home.actor, 'see connections');
   return (await store.listConnections(home.db, home.box)).flatMap((c) => visibleView(home, c) ?? []);
 }
 
-export async function showConnection(home: Home, name: string): Promise<ConnectionView> {
+export async function showConnection(home: Home, name: string): Promise<ConnectionView | ContributorConnectionView> {
   assertNotViewer(home.actor, 'see connections');
   const view = visibleView(home, await store.getConnectionByName(home.db, home.box, name));
   // A connection a contributor may not use is not theirs to know about: the same answer as a missing one.

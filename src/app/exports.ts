@@ -3,16 +3,17 @@ import { prepareExportNotify } from './notify.ts';
 import { getDestination } from '../destinations/index.ts';
 import type { RecordExportDefinition } from '../destinations/kit/define.ts';
 import { aboutField, ConfigError, withRemedy, NotFoundError, RunConflictError, ValidationError } from '../domain/errors.ts';
-import { exportConfigBase, type Connection, type Export, type Run, type Segment } from '../domain/model.ts';
+import { exportConfigBase, type Connection, type Export, type Run, type Segment, type UsableBy } from '../domain/model.ts';
 import { checkRecordLimits } from '../engine/limits.ts';
 import { fileNameClash, fileNameClashMessage } from '../engine/files.ts';
 import { dryRun, executeRun, splitExportConfig, type DryRunReport, type RunObserver } from '../engine/run-export.ts';
-import { assertAdmin, assertCanUse, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import { assertCanUse, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { connectionLabels, getConnection, getConnectionByName } from '../store/metadata/connections.ts';
 import * as store from '../store/metadata/exports.ts';
 import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
 import { audit } from './audit.ts';
 import { permit } from './refusals.ts';
+import { exportActions, exportChecks, type ActionView, type ExportAction } from './permissions.ts';
 import { reapStaleRuns, supersedingRun } from './runs.ts';
 import { shellQuote } from '../lib/shell.ts';
 import { redactUrl } from '../lib/redact-url.ts';
@@ -49,6 +50,12 @@ export interface ExportView {
   createdAt: string;
   /** Its connection was removed: runs are refused until it is moved to another one. */
   connectionRemoved?: true;
+  /**
+   * What the caller may do to it now, decided by the checks the use cases make (src/app/permissions.ts):
+   * `run` (run, dry run, resume, cancel), `edit`, `remove`, `schedule` (its own schedule, pause); a refused
+   * action carries the reason the request would get.
+   */
+  actions: Record<ExportAction, ActionView>;
 }
 
 /** What saving an export returns: the export, and what the user should know but that did not stop the save. */
@@ -60,7 +67,7 @@ export interface CreatedExportView extends ExportView {
  * What `export list/show` and the API show of an export. `labels` holds the connections' names and types
  * (a removed one is missing); a list passes one lookup for all exports instead of a query per export.
  */
-async function toExportView(home: Home, exp: Export, labels?: Map<string, { name: string; type: string }>): Promise<ExportView> {
+async function toExportView(home: Home, exp: Export, labels?: Map<string, { name: string; type: string; usableBy: UsableBy }>): Promise<ExportView> {
   const connection = (labels ?? (await connectionLabels(home.db, [exp.connectionId]))).get(exp.connectionId);
   return {
     id: exp.id,
@@ -73,6 +80,7 @@ async function toExportView(home: Home, exp: Export, labels?: Map<string, { name
     config: exp.config,
     createdBy: exp.createdBy,
     createdAt: exp.createdAt,
+    actions: exportActions(home.actor, connection ?? null),
   };
 }
 
@@ -126,9 +134,7 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   });
   // Nobody can tell any more whether a contributor could use a removed connection: as with removing such an
   // export, repairing it is for administrators.
-  await permit(home, 'export.update', { type: 'export', name }, () =>
-    current ? assertCanUse(home.actor, current) : assertAdmin(home.actor, 'repair an export whose connection was removed'),
-  );
+  await permit(home, 'export.update', { type: 'export', name }, () => exportChecks.edit(home.actor, current));
   const connection = patch.connection !== undefined ? await getConnectionByName(home.db, home.box, patch.connection) : current;
   if (!connection) {
     throw withRemedy(new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`), { action: 'move-export', export: name });
@@ -381,9 +387,7 @@ export async function removeExport(home: Home, name: string): Promise<{ removed:
   await permit(home, 'export.remove', { type: 'export', name }, () => assertNotViewer(home.actor, 'remove exports'));
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
-  await permit(home, 'export.remove', { type: 'export', name }, () =>
-    connection ? assertCanUse(home.actor, connection) : assertAdmin(home.actor, 'remove an export whose connection was removed'),
-  );
+  await permit(home, 'export.remove', { type: 'export', name }, () => exportChecks.remove(home.actor, connection));
   // A run still going would write its delivered state back after the drop below.
   await reapStaleRuns(home);
   const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
@@ -419,7 +423,7 @@ export async function queueRun(home: Home, name: string, trigger: Run['trigger']
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
     throw withRemedy(new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`), { action: 'move-export', export: name });
   });
-  await permit(home, 'run.start', { type: 'export', name }, () => assertCanUse(home.actor, connection));
+  await permit(home, 'run.start', { type: 'export', name }, () => exportChecks.run(home.actor, connection));
   await reapStaleRuns(home);
   const active = (await listRuns(home.db, { exportId: exp.id, limit: 5 })).find((r) => r.status === 'queued' || r.status === 'running');
   if (active) throw new RunConflictError(`Export "${name}" already has run ${active.id} ${active.status}; follow it with \`outflow run show ${active.id} --follow\`.`, active.id);
@@ -463,7 +467,7 @@ export async function queueResume(home: Home, runId: string, trigger: Run['trigg
   }
   const exp = await store.getExportById(home.db, previous.exportId);
   const connection = await getConnection(home.db, home.box, exp.connectionId);
-  await permit(home, 'run.resume', { type: 'run', name: runId }, () => assertCanUse(home.actor, connection));
+  await permit(home, 'run.resume', { type: 'run', name: runId }, () => exportChecks.run(home.actor, connection));
   const superseded = await supersedingRun(home, previous);
   if (superseded) {
     throw new RunConflictError(`Run ${runId} ${superseded.reason}; it cannot be resumed. See \`outflow run show ${superseded.id}\`.`, superseded.id);
@@ -498,7 +502,7 @@ export async function dryRunExport(home: Home, name: string, options: RunOptions
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => {
     throw withRemedy(new ConfigError('invalid_settings', `The connection of export "${name}" was removed. Pick another one with \`outflow export update ${shellQuote(name)} --connection <name>\`.`), { action: 'move-export', export: name });
   });
-  assertCanUse(home.actor, connection);
+  exportChecks.run(home.actor, connection);
   const report = home.offload ? await home.offload.dryRun(exp.id, options) : await dryRun(home, exp, connection, options);
   await audit(home, 'run.dry-run', { type: 'export', name: exp.name }, { ...(options.fullResync ? { fullResync: true } : {}) });
   return report;

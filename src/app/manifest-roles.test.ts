@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/cli.ts';
 import type { Actor } from '../domain/model.ts';
-import { createConnection, showConnection, verifyConnection } from './connections.ts';
+import { createConnection, showConnection, verifyConnection, type ConnectionView } from './connections.ts';
 import { createSegment, refreshSegments } from './data.ts';
 import { createExport, exportManifest, runExport } from './exports.ts';
 import { openHome, type Home } from './home.ts';
@@ -73,7 +73,7 @@ describe('the data manifest per role', () => {
     expect(sftp.destination.account).toMatchObject({ host: 'sftp.partner.example', port: 2222, username: 'outflow-upload', folder: '/incoming/outflow' });
     const iterable = await exportManifest(home, 'to-iterable');
     expect(iterable.destination.account).toMatchObject({ region: 'eu', baseUrl: 'http://•••@127.0.0.1:9/base?•••' });
-    const view = await showConnection(home, 'iterable');
+    const view = (await showConnection(home, 'iterable')) as ConnectionView;
     expect(view.config.baseUrl).toBe('http://•••@127.0.0.1:9/base?•••');
     for (const text of [JSON.stringify(iterable), JSON.stringify(view)]) for (const secret of ['pa55word', 'proxyuser', QUERY_KEY]) expect(text).not.toContain(secret);
   });

@@ -25,7 +25,10 @@ export interface RunSummary {
   resumedFrom?: string;
   /** The run that continues this one (it resumed it), once there is one: this run can no longer be resumed. */
   resumedBy?: string;
-  /** Whether `run resume` (POST /api/runs/{id}/resume) would accept this run now: failed or cancelled, and not superseded. */
+  /**
+   * Whether resuming this run continues anything: failed or cancelled, not superseded, and not refused before it
+   * sent anything (such a run has nothing to continue: running the export again does the same, and says so).
+   */
   resumable: boolean;
   entities: SourceResult[];
   rows: number | null;
@@ -47,6 +50,23 @@ export interface RunSummary {
   error?: { code: ErrorCode; message: string };
 }
 
+/**
+ * A run that failed before it sent, rejected or staged anything and holds no snapshot to continue from: a
+ * limit, a missing segment refresh, a refused sign-in. An interrupted run is not one of them: the server
+ * resumes those itself when it starts again.
+ */
+function failedBeforeSending(run: Run): boolean {
+  return (
+    run.status === 'failed' &&
+    run.error?.code !== 'interrupted' &&
+    run.rowsDone === 0 &&
+    run.sent === 0 &&
+    run.rejected === 0 &&
+    run.checkpoint?.snapshot === undefined &&
+    run.checkpoint?.commit === undefined
+  );
+}
+
 export async function summarizeRun(home: Home, run: Run, options: { rejections?: number } = {}): Promise<RunSummary> {
   let rejections: RunRejection[] = await listChainRejections(home, run, options.rejections ?? 100);
   // Viewers see that records were rejected and why, not whose profiles they were.
@@ -63,7 +83,7 @@ export async function summarizeRun(home: Home, run: Run, options: { rejections?:
     startedBy: run.startedBy,
     ...(run.resumedFrom ? { resumedFrom: run.resumedFrom } : {}),
     ...(resumedBy ? { resumedBy } : {}),
-    resumable: ended && !superseded,
+    resumable: ended && !superseded && !failedBeforeSending(run),
     entities: run.sources,
     rows: run.rowsTotal,
     rowsDone: run.rowsDone,

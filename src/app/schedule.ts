@@ -1,7 +1,8 @@
 import { NotFoundError, OutflowError, ValidationError, type ErrorCode } from '../domain/errors.ts';
 import type { Export, Run } from '../domain/model.ts';
 import { checkCron, compileDaysTimes, formatInZone, nextFireTimes, type ScheduleSpec } from '../engine/schedule-spec.ts';
-import { assertAdmin, assertCanUse, assertNotViewer } from '../engine/services.ts';
+import { assertAdmin, assertNotViewer } from '../engine/services.ts';
+import { exportChecks } from './permissions.ts';
 import { getConnection } from '../store/metadata/connections.ts';
 import * as exportsStore from '../store/metadata/exports.ts';
 import { createRun, transitionRun } from '../store/metadata/runs.ts';
@@ -42,6 +43,8 @@ export interface ScheduleView {
   updatedAt?: string;
   /** Exports with a schedule of their own or paused. */
   exports: ExportScheduleView[];
+  /** The exports the home's refresh runs (by name): every export neither paused nor on a schedule of its own. */
+  refreshes: string[];
 }
 
 export interface SetScheduleInput {
@@ -66,7 +69,9 @@ export async function showSchedule(home: Home): Promise<ScheduleView> {
   const records = await listSchedules(home.db);
   const own = records.find((r) => r.owner === HOME_SCHEDULE) ?? null;
   const spec = specOf(own);
-  const byId = new Map((await exportsStore.listExports(home.db)).map((e) => [e.id, e]));
+  const all = await exportsStore.listExports(home.db);
+  const byId = new Map(all.map((e) => [e.id, e]));
+  const byOwner = new Map(records.map((r) => [r.owner, r]));
   const exportViews: ExportScheduleView[] = [];
   for (const record of records) {
     const exp = byId.get(record.owner);
@@ -81,7 +86,13 @@ export async function showSchedule(home: Home): Promise<ScheduleView> {
     lastFiredAt: spec ? handledSlot(own) : null,
     ...(own ? { updatedBy: own.updatedBy, updatedAt: own.updatedAt } : {}),
     exports: exportViews.sort((a, b) => a.name.localeCompare(b.name)),
+    refreshes: all.filter((e) => followsHomeRefresh(byOwner.get(e.id))).map((e) => e.name).sort((a, b) => a.localeCompare(b)),
   };
+}
+
+/** Whether the home's scheduled refresh runs an export with this schedule record: not paused, no schedule of its own. */
+function followsHomeRefresh(record: ScheduleRecord | undefined): boolean {
+  return !record?.pausedAt && !specOf(record ?? null);
 }
 
 /**
@@ -137,16 +148,15 @@ export async function turnScheduleOff(home: Home): Promise<ScheduleView> {
 }
 
 /** The export permissions: who may edit an export may schedule, pause and resume it. */
-async function exportForChange(home: Home, name: string, action: string, auditAction: string): Promise<Export> {
-  await permit(home, auditAction, { type: 'export', name }, () => assertNotViewer(home.actor, action));
+async function exportForChange(home: Home, name: string, auditAction: string): Promise<Export> {
+  // A viewer is refused before the export is looked up (the same words as the full check below).
+  await permit(home, auditAction, { type: 'export', name }, () => assertNotViewer(home.actor, 'schedule or pause exports'));
   const exp = await exportsStore.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
     if (error instanceof NotFoundError) return null;
     throw error;
   });
-  await permit(home, auditAction, { type: 'export', name }, () =>
-    connection ? assertCanUse(home.actor, connection) : assertAdmin(home.actor, `${action} of an export whose connection was removed`),
-  );
+  await permit(home, auditAction, { type: 'export', name }, () => exportChecks.schedule(home.actor, connection));
   return exp;
 }
 
@@ -155,7 +165,7 @@ async function exportForChange(home: Home, name: string, action: string, auditAc
  * slots, refreshing its segments first), or takes it away (`null`: back to the home's refresh).
  */
 export async function setExportSchedule(home: Home, name: string, schedule: { cron: string; timeZone?: string } | null): Promise<ExportScheduleView> {
-  const exp = await exportForChange(home, name, 'schedule exports', 'export.schedule');
+  const exp = await exportForChange(home, name, 'export.schedule');
   const at = home.now().toISOString();
   if (schedule === null) {
     await saveSchedule(home.db, exp.id, { crons: null, timeZone: null, lastSlot: null }, home.actor.name, at);
@@ -170,7 +180,7 @@ export async function setExportSchedule(home: Home, name: string, schedule: { cr
 
 /** A paused export is left out of scheduled refreshes (its own schedule too) until resumed; `export run` still runs it. */
 export async function pauseExport(home: Home, name: string): Promise<ExportScheduleView> {
-  const exp = await exportForChange(home, name, 'pause exports', 'export.pause');
+  const exp = await exportForChange(home, name, 'export.pause');
   const at = home.now().toISOString();
   const current = await getSchedule(home.db, exp.id);
   if (!current?.pausedAt) await saveSchedule(home.db, exp.id, { pausedAt: at, pausedBy: home.actor.name }, home.actor.name, at);
@@ -180,7 +190,7 @@ export async function pauseExport(home: Home, name: string): Promise<ExportSched
 
 /** Puts a paused export back into the schedule; slots that passed while it was paused are not caught up. */
 export async function resumeExport(home: Home, name: string): Promise<ExportScheduleView> {
-  const exp = await exportForChange(home, name, 'resume exports', 'export.resume');
+  const exp = await exportForChange(home, name, 'export.resume');
   const at = home.now().toISOString();
   const current = await getSchedule(home.db, exp.id);
   if (current?.pausedAt) await saveSchedule(home.db, exp.id, { pausedAt: null, pausedBy: null, ...(specOf(current) ? { lastSlot: at } : {}) }, home.actor.name, at);
@@ -206,10 +216,7 @@ export interface RefreshResult {
 export async function refreshAll(home: Home, start: StartRun, signal?: AbortSignal): Promise<RefreshResult> {
   await permit(home, 'schedule.refresh', { type: 'schedule' }, () => assertAdmin(home.actor, 'run the refresh of every segment and export'));
   const schedules = new Map((await listSchedules(home.db)).map((r) => [r.owner, r]));
-  const chosen = (await exportsStore.listExports(home.db)).filter((e) => {
-    const record = schedules.get(e.id);
-    return !record?.pausedAt && !specOf(record ?? null);
-  });
+  const chosen = (await exportsStore.listExports(home.db)).filter((e) => followsHomeRefresh(schedules.get(e.id)));
   return refreshAndQueue(home, { segments: 'all', exports: chosen }, start, signal);
 }
 

@@ -1,6 +1,6 @@
 import type { NotifyView } from '../app/notify.ts';
 import type { CheckResult } from '../destinations/kit/define.ts';
-import type { ConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
+import type { ConnectionView, ContributorConnectionView, CreateConnectionInput, UpdateConnectionPatch } from '../app/connections.ts';
 import type { CreatedExportView, CreateExportInput, ExportManifest, ExportView, RunOptions, UpdateExportPatch } from '../app/exports.ts';
 import type { DryRunReport } from '../engine/run-export.ts';
 import type { RunFilter, RunListItem, RunSummary } from '../app/runs.ts';
@@ -47,8 +47,9 @@ export interface OutflowClient {
   readonly where: 'local' | string;
 
   createConnection(input: CreateConnectionInput): Promise<ConnectionView>;
-  listConnections(): Promise<ConnectionView[]>;
-  showConnection(name: string): Promise<ConnectionView>;
+  /** Contributors see less of a connection than administrators (src/app/connections.ts). */
+  listConnections(): Promise<Array<ConnectionView | ContributorConnectionView>>;
+  showConnection(name: string): Promise<ConnectionView | ContributorConnectionView>;
   updateConnection(name: string, patch: UpdateConnectionPatch): Promise<ConnectionView>;
   removeConnection(name: string, options: { force?: boolean }): Promise<{ removed: string; orphanedExports: string[] }>;
   verifyConnection(name: string, options?: { acceptHostKey?: string }): Promise<CheckResult & { connection: string }>;

@@ -59,7 +59,7 @@ export function assertNotViewer(actor: Actor, action: string): void {
   if (actor.role === 'viewer') throw new PermissionError(`Viewers may not ${action}: contributors and administrators may. Ask an administrator for the contributor role.`);
 }
 
-export function assertCanUse(actor: Actor, connection: Connection): void {
+export function assertCanUse(actor: Actor, connection: Pick<Connection, 'name' | 'usableBy'>): void {
   if (actor.role === 'admin') return;
   assertNotViewer(actor, 'run or change exports');
   if (connection.usableBy !== 'admins-and-contributors') {

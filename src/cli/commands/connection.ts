@@ -162,7 +162,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
  * an older successful verification: showing "verified" for a connection that can no longer sign in is how an
  * admin learns about it a day late.
  */
-export function connectionStatus(view: ConnectionView): string {
+export function connectionStatus(view: Pick<ConnectionView, 'type' | 'attention' | 'lastVerification'>): string {
   const attention = view.attention as { code?: string } | undefined;
   if (attention) return attention.code && SIGN_IN_CODES.has(attention.code) ? (view.type === 'microsoft-advertising' ? 'needs sign-in' : 'credentials refused') : `attention: ${attention.code ?? 'see show'}`;
   const last = view.lastVerification as { ok?: boolean; code?: string } | undefined;

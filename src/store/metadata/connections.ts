@@ -70,12 +70,12 @@ export async function getConnection(db: Db, box: SecretBox, id: string): Promise
 }
 
 /** Name and type of connections by id, without opening their secrets: what a list of exports shows. */
-export async function connectionLabels(db: Db, ids?: string[]): Promise<Map<string, { name: string; type: DestinationId }>> {
+export async function connectionLabels(db: Db, ids?: string[]): Promise<Map<string, { name: string; type: DestinationId; usableBy: UsableBy }>> {
   if (ids && ids.length === 0) return new Map();
-  let query = db.selectFrom('connections').select(['id', 'name', 'type']);
+  let query = db.selectFrom('connections').select(['id', 'name', 'type', 'usable_by']);
   if (ids) query = query.where('id', 'in', [...new Set(ids)]);
   const rows = await query.execute();
-  return new Map(rows.map((row) => [row.id, { name: row.name, type: row.type as DestinationId }]));
+  return new Map(rows.map((row) => [row.id, { name: row.name, type: row.type as DestinationId, usableBy: row.usable_by as UsableBy }]));
 }
 
 export async function findConnectionByName(db: Db, box: SecretBox, name: string): Promise<Connection | undefined> {
