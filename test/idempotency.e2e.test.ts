@@ -8,6 +8,7 @@ import { createExport } from '../src/app/exports.ts';
 import { openHome } from '../src/app/home.ts';
 import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sftp/fake-sftp-server.ts';
 import net from 'node:net';
+import BetterSqlite3 from 'better-sqlite3';
 import { listUsers } from '../src/app/users.ts';
 import { remoteClient } from '../src/client/remote.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
@@ -147,6 +148,26 @@ describe('Idempotency-Key on a SQLite home', () => {
     expect(users.body.items.filter((u) => u.name === 'raced-user')).toHaveLength(1);
   });
 
+  it('a first request that never finished (its server died) is not run again: a 409 says to check and send a new key', async () => {
+    const key = randomUUID();
+    expect((await post(server, '/api/v1/users', { name: 'half-done', role: 'contributor' }, key)).status).toBe(201);
+    // As a server killed between doing the request and keeping its answer leaves the key: pending, and old.
+    const sqlite = new BetterSqlite3(path.join(home, 'metadata.sqlite'));
+    try {
+      sqlite.pragma('busy_timeout = 10000');
+      const at = new Date(Date.now() - 20 * 60_000).toISOString();
+      expect(sqlite.prepare("UPDATE idempotency_keys SET state = 'pending', response_sealed = NULL, created_at = ? WHERE key = ?").run(at, key).changes).toBe(1);
+    } finally {
+      sqlite.close();
+    }
+    const retry = await post(server, '/api/v1/users', { name: 'half-done', role: 'contributor' }, key);
+    expect(retry.status).toBe(409);
+    expect(retry.json.code).toBe('idempotency_key_in_progress');
+    expect(retry.json.detail).toContain('never finished');
+    expect(retry.json.detail).toContain('send a new key');
+    expect(retry.headers.get('retry-after')).toBeNull();
+  });
+
   it('a run started twice with one key is one run: the same 202 and Location; after a restart, still the same answer', async () => {
     const key = randomUUID();
     const first = await post(server, '/api/v1/exports/everyone-file/runs', undefined, key);
@@ -166,6 +187,24 @@ describe('Idempotency-Key on a SQLite home', () => {
     expect(user.status).toBe(201);
 
     await server.stop();
+    // A key first used 25 h ago: expired, and purged by the server (at its first keyed request, then hourly).
+    const expiredRow = () => {
+      const sqlite = new BetterSqlite3(path.join(home, 'metadata.sqlite'));
+      try {
+        return sqlite.prepare("SELECT count(*) AS n FROM idempotency_keys WHERE key = 'from-yesterday'").get() as { n: number };
+      } finally {
+        sqlite.close();
+      }
+    };
+    const sqlite = new BetterSqlite3(path.join(home, 'metadata.sqlite'));
+    try {
+      sqlite
+        .prepare("INSERT INTO idempotency_keys (scope, operation, key, request_sealed, state, created_at) VALUES ('user:admin', 'createUser', 'from-yesterday', 'x', 'pending', ?)")
+        .run(new Date(Date.now() - 25 * 3_600_000).toISOString());
+    } finally {
+      sqlite.close();
+    }
+    expect(expiredRow().n).toBe(1);
     server = await startServerProcess(home, { env: { OUTFLOW_DATABASE_URL: '' } });
     servers.push(server);
 
@@ -178,6 +217,7 @@ describe('Idempotency-Key on a SQLite home', () => {
     // The one-time password of the first answer, again: the retry of a create that lost its answer still gets it.
     const userAgain = await post(server, '/api/v1/users', { name: 'before-restart', role: 'contributor' }, userKey);
     expect(userAgain.text).toBe(user.text);
+    await until('the expired key is purged', () => expiredRow().n === 0, 60_000);
   }, 240_000);
 });
 
