@@ -106,7 +106,7 @@ describe('a revoked token, and signing in again', () => {
     expect((await outflow(home, 'export', 'create', '--name', 'gold to ms', '--connection', 'MS Ads', '--segments', 'gold', '--config', exportConfig)).code).toBe(0);
 
     let list = await outflow(home, 'connection', 'list');
-    expect(list.stdout).toMatch(/MS Ads\s+microsoft-advertising\s+admins\s+verified/);
+    expect(list.stdout).toMatch(/MS Ads\s+microsoft-advertising \(sandbox\)\s+admins\s+verified/);
 
     microsoft.revokeRefreshTokens();
     const run = await outflow(home, 'export', 'run', 'gold to ms', '--json');
@@ -114,7 +114,7 @@ describe('a revoked token, and signing in again', () => {
     expect(run.json().error.message).toContain('`outflow connection authorize "MS Ads"`');
 
     list = await outflow(home, 'connection', 'list');
-    expect(list.stdout).toMatch(/MS Ads\s+microsoft-advertising\s+admins\s+needs sign-in/);
+    expect(list.stdout).toMatch(/MS Ads\s+microsoft-advertising \(sandbox\)\s+admins\s+needs sign-in/);
     expect(list.stdout).not.toMatch(/MS Ads.*verified/);
 
     const before = (await outflow(home, 'connection', 'show', 'MS Ads')).json();
@@ -127,7 +127,7 @@ describe('a revoked token, and signing in again', () => {
     expect(after.lastVerification).toMatchObject({ ok: true });
     expect(Date.parse(after.lastVerification.at)).toBeGreaterThan(Date.parse(before.lastVerification.at));
     list = await outflow(home, 'connection', 'list');
-    expect(list.stdout).toMatch(/MS Ads\s+microsoft-advertising\s+admins\s+verified/);
+    expect(list.stdout).toMatch(/MS Ads\s+microsoft-advertising \(sandbox\)\s+admins\s+verified/);
   }, 30_000);
 
   it('a cancelled record export says how many records were sent and that they stay at the destination', async () => {
@@ -164,15 +164,15 @@ describe('a revoked token, and signing in again', () => {
 });
 
 describe('the demo, with its home outside the working folder', () => {
-  it('prints the home to explore as an absolute path, and says its SFTP server stopped', async () => {
+  it('prints the home to explore as an absolute path, and says how to start its sandboxes again', async () => {
     const demoHome = path.join(tempDir('newuser-demo'), 'demo-home');
     expect(path.relative(process.cwd(), demoHome).startsWith('..')).toBe(true);
     const result = await outflow(home, 'demo', '--rows', '300', '--demo-home', demoHome);
     expect(result.code, result.stderr).toBe(0);
     // It printed `--home ../../../tmp/…`, relative to wherever the demo was started.
-    expect(result.stdout).toContain(`Explore: npx outflow --home ${demoHome} run list\n`);
+    expect(result.stdout).toContain(`Explore: npx outflow --home ${demoHome} run list, or the web app: npx outflow serve --home ${demoHome}\n`);
     expect(result.stdout).not.toContain('--home ../');
-    expect(result.stdout).toContain("The demo's SFTP server stopped with the demo");
+    expect(result.stdout).toContain(`The sandboxes stopped with the demo. To run the demo's exports again, start them first: npx outflow sandbox --home ${demoHome}\n`);
     // Like everything Outflow creates in a home: the generated profiles, the SFTP folder and the files it
     // received are readable by their owner only.
     const open: string[] = [];

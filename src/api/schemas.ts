@@ -63,6 +63,7 @@ export const ConnectionView = z
     lastVerification: z.unknown().optional(),
     attention: z.unknown().optional(),
     signedIn: z.object({ at: Timestamp, by: z.string() }).optional(),
+    sandbox: z.literal(true).optional().openapi({ description: "Set when the connection's API is on this machine: a local stand-in of the vendor (the demo's sandboxes, `outflow sandbox`), not the vendor itself" }),
     createdBy: z.string().optional(),
     createdAt: Timestamp.optional(),
     updatedAt: Timestamp.optional(),

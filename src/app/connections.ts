@@ -34,6 +34,8 @@ export interface ConnectionView {
   attention?: unknown;
   /** Microsoft Advertising: who signed the connection in last, and when (`connection authorize` or the web app). */
   signedIn?: { at: string; by: string };
+  /** Its API is on this machine: a local stand-in of the vendor (the demo's sandboxes), not the vendor. */
+  sandbox?: true;
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -56,11 +58,30 @@ export function toConnectionView(connection: Connection, actor: Actor): Connecti
     ...(connection.state.lastVerification ? { lastVerification: connection.state.lastVerification } : {}),
     ...(connection.state.attention ? { attention: connection.state.attention } : {}),
     ...(connection.state.signedIn ? { signedIn: connection.state.signedIn as { at: string; by: string } } : {}),
+    ...(talksToSandbox(connection.config) ? { sandbox: true as const } : {}),
     createdBy: connection.createdBy,
     createdAt: connection.createdAt,
     updatedAt: connection.updatedAt,
     actions: connectionActions(actor),
   };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/**
+ * A connection whose API base URL is on this machine talks to a stand-in of the vendor, such as the demo's
+ * sandboxes (`outflow sandbox`): people must not mistake what it received for a real audience or list. SFTP
+ * is left out: a file server on the same machine is a real destination.
+ */
+function talksToSandbox(config: Record<string, unknown>): boolean {
+  return Object.values(config).some((value) => {
+    if (typeof value !== 'string' || !/^https?:\/\//.test(value)) return false;
+    try {
+      return LOOPBACK_HOSTS.has(new URL(value).hostname) || new URL(value).hostname.startsWith('127.');
+    } catch {
+      return false;
+    }
+  });
 }
 
 export interface CreateConnectionInput {
@@ -255,7 +276,7 @@ async function checkAllowance(home: Home, connection: Connection, destination: D
 }
 
 /** What a contributor sees of a connection's last verification and of a problem a run met: the outcome, not the details. */
-export type ContributorConnectionView = Pick<ConnectionView, 'id' | 'name' | 'type' | 'usableBy' | 'createdAt' | 'actions'> & {
+export type ContributorConnectionView = Pick<ConnectionView, 'id' | 'name' | 'type' | 'usableBy' | 'createdAt' | 'actions' | 'sandbox'> & {
   lastVerification?: { ok: boolean; at: string; code?: string };
   attention?: { code?: string };
 };
@@ -281,6 +302,8 @@ function visibleView(home: Home, connection: Connection): ConnectionView | Contr
       ? { lastVerification: { ok: verification.ok === true, at: String(verification.at), ...(typeof verification.code === 'string' ? { code: verification.code } : {}) } }
       : {}),
     ...(attention ? { attention: typeof attention.code === 'string' ? { code: attention.code } : {} } : {}),
+    // Whoever picks the connection for an export must know it is not the real vendor.
+    ...(talksToSandbox(connection.config) ? { sandbox: true as const } : {}),
     actions: connectionActions(home.actor),
   };
 }

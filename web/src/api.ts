@@ -124,6 +124,8 @@ export interface Connection {
   attention?: { code?: string; message?: string };
   /** Microsoft Advertising: who signed the connection in last, and when. */
   signedIn?: { at: string; by: string };
+  /** Its API is on this machine: a local stand-in of the vendor (the demo's sandboxes), not the vendor. */
+  sandbox?: true;
   createdBy?: string;
 }
 export interface VerifyResult {

@@ -74,7 +74,7 @@ export function registerConnectionCommands(program: Command, io: Io): void {
       else
         printTable(
           io,
-          views.map((v) => ({ name: v.name, type: v.type, usableBy: v.usableBy, status: connectionStatus(v), created: v.createdAt })),
+          views.map((v) => ({ name: v.name, type: v.sandbox ? `${v.type} (sandbox)` : v.type, usableBy: v.usableBy, status: connectionStatus(v), created: v.createdAt })),
           'No connections yet: an administrator creates one with `outflow connection create`.',
         );
     });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ContractFake, RecordedRequest } from '../kit/contract.case.ts';
+import { listenOnLoopback } from '../kit/listen.ts';
 
 // A local imitation of the legacy Autopilot REST API v1, covering what Outflow calls plus enough of the rest
 // (contact reads, paging, membership checks) to inspect what a run did. Facts: /work/shared/destinations/autopilot.md §8.
@@ -29,6 +29,8 @@ export interface AutopilotFakeOptions {
   bulkListKey?: 'honour' | 'ignore';
   /** Custom fields defined in the account (as if created in the Autopilot UI), e.g. `{ name: 'Age', fieldType: 'integer' }`. */
   customFields?: Array<{ name: string; fieldType: string }>;
+  /** Loopback port to listen on; default: a free one. */
+  port?: number;
 }
 
 export interface FakeContact {
@@ -384,8 +386,7 @@ export async function startAutopilotFake(options: AutopilotFakeOptions = {}): Pr
       if (!res.headersSent) send(res, 500, errorBody(500, 'Internal error.'));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port);
 
   return {
     url: `http://127.0.0.1:${port}/v1`,

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ContractFake, RecordedRequest } from '../kit/contract.case.ts';
+import { listenOnLoopback } from '../kit/listen.ts';
 
 // A small Campaign Monitor (createsend API v3.3) for tests and the benchmark: HTTP Basic auth by API key,
 // clients → lists → subscribers, the bulk import with its partial-failure 400, unsubscribe, delete, list
@@ -43,6 +43,8 @@ export interface CampaignMonitorFakeOptions {
    * (documented for client ids, code 102), so the default is 401 with code 101 "Invalid ListID".
    */
   unknownListStatus?: 401 | 404;
+  /** Loopback port to listen on; default: a free one. */
+  port?: number;
 }
 
 export interface FakeSubscriberSeed {
@@ -478,8 +480,7 @@ export async function startCampaignMonitorFake(options: CampaignMonitorFakeOptio
       res.end(JSON.stringify({ Code: 500, Message: `Fake failure: ${error instanceof Error ? error.message : String(error)}` }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port);
 
   function view(s: StoredSubscriber): FakeSubscriberView {
     const shape = readShape(s);

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Rate } from '../../lib/rate-limit.ts';
 import type { ContractFake, RecordedRequest } from '../kit/contract.case.ts';
+import { listenOnLoopback } from '../kit/listen.ts';
 
 // A small Iterable imitation for tests and the benchmark: the /api/lists routes, per-project state, Iterable's
 // error envelope, per-route token buckets and fault injection. Behaviour follows section 7 of
@@ -59,6 +60,8 @@ export interface IterableFakeOptions {
   maxBodyBytes?: number;
   /** Delay before every answer. */
   latencyMs?: number;
+  /** Loopback port of the US data center's API; default: a free one (the EU's always is). */
+  port?: number;
 }
 
 export interface FakeRequest extends RecordedRequest {
@@ -574,18 +577,19 @@ export async function startIterableFake(options: IterableFakeOptions = {}): Prom
     return attributes.some(([field, value]) => (field === 'email' ? project.forgottenEmails : project.forgottenUserIds).has(value));
   }
 
-  const usServer = await listen('us');
+  const usServer = await listen('us', options.port);
   const euServer = await listen('eu');
   const servers = [usServer, euServer];
 
-  function listen(region: Region): Promise<Server> {
+  async function listen(region: Region, port = 0): Promise<Server> {
     const server = createServer((req, res) => {
       handle(region, req, res).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify(envelope(`fake-iterable crashed: ${String(error)}`, 'GenericError')));
       });
     });
-    return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+    await listenOnLoopback(server, port);
+    return server;
   }
 
   const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ContractFake, RecordedRequest } from '../kit/contract.case.ts';
+import { listenOnLoopback } from '../kit/listen.ts';
 
 // A local stand-in for the Microsoft identity platform (token + authorize) and the Campaign Management REST
 // v13 routes Outflow calls, following section 9 of /work/shared/destinations/microsoft-advertising.md.
@@ -44,6 +44,8 @@ export interface MicrosoftAdvertisingFakeOptions {
   applyTermsError?: 'fault' | 'partial';
   /** Send audience ids as JSON numbers instead of strings (Microsoft's docs quote them; some answers do not). */
   idsAsNumbers?: boolean;
+  /** Loopback port to listen on; default: a free one. */
+  port?: number;
   /** Keep every request in `requests` (default true; a long benchmark may turn it off). */
   recordRequests?: boolean;
 }
@@ -607,8 +609,7 @@ export async function startMicrosoftAdvertisingFake(options: MicrosoftAdvertisin
     return audience.scope === 'Customer' ? audience.customerId === account.customerId : audience.accountId === account.accountId;
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://127.0.0.1:${await listenOnLoopback(server, options.port)}`;
   const defaultAccount = () => {
     const first = accounts.values().next().value;
     if (!first) throw new Error('the fake has no account');

@@ -93,6 +93,14 @@ function ConnectionRow(props: { connection: Connection; title: string; exports: 
         <th scope="row">{c.name}</th>
         <td>
           {props.title}
+          {c.sandbox ? (
+            <>
+              {' '}
+              <span title="This connection's API runs on the Outflow machine: a local stand-in of the vendor, such as the demo's sandboxes. Nothing it receives reaches a real account.">
+                <Badge tone="info">Local sandbox</Badge>
+              </span>
+            </>
+          ) : null}
           {c.type === 'microsoft-advertising' && props.isAdmin ? (
             <>
               <br />
