@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/app/users.ts';
+import { API_TYPES_FILE, apiTypes } from '../scripts/openapi-types.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
 import { tempDir } from './support/cli.ts';
 
@@ -169,6 +170,46 @@ describe('connection and export configs in the document', () => {
       expect(known(refused.body.detail), type).toEqual(Object.keys(schemas()[`${TYPES[type]}ExportConfig`].properties).sort());
     }
   });
+});
+
+describe('clients typed by the document', () => {
+  /** Compiles one project with the repository's TypeScript; resolves with tsc's output, empty when it compiled. */
+  const tsc = (project: string) =>
+    run(bin('tsc'), ['--noEmit', '-p', project], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).then(
+      () => '',
+      (error: { stdout?: string }) => error.stdout || String(error),
+    );
+
+  it('the CLI is compiled against the types of the document the server serves (npm run openapi:types)', async () => {
+    const current = await apiTypes(doc);
+    const committed = fs.readFileSync(API_TYPES_FILE, 'utf8');
+    expect(committed === current, 'src/client/openapi.d.ts is stale: run `npm run openapi:types` and commit it').toBe(true);
+  });
+
+  it('a generated client and the CLI refuse at compile time what the document does not allow', async () => {
+    // test/typed-client/check.ts: every @ts-expect-error there must still be an error (a misspelt config key,
+    // an unknown role, a path the document lacks, ...), and every call without one must compile.
+    expect(await tsc(path.join(ROOT, 'test', 'typed-client', 'tsconfig.json'))).toBe('');
+  }, 300_000);
+
+  it("compiles the README's typed client example against the served document", async () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const example = /<!-- typed-client-example -->\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example, 'the README has a typed client example').toBeTruthy();
+    // In the repository, so that `openapi-fetch` resolves from its node_modules; removed afterwards.
+    const work = fs.mkdtempSync(path.join(ROOT, 'test', 'typed-client', '.readme-'));
+    try {
+      fs.writeFileSync(path.join(work, 'example.ts'), example!);
+      fs.writeFileSync(path.join(work, 'outflow.d.ts'), await apiTypes(doc));
+      fs.writeFileSync(path.join(work, 'tsconfig.json'), JSON.stringify({ extends: '../../../tsconfig.json', include: ['example.ts'] }));
+      expect(await tsc(path.join(work, 'tsconfig.json'))).toBe('');
+      // And it is the document that makes it compile: a misspelt key in the example's config does not.
+      fs.writeFileSync(path.join(work, 'example.ts'), example!.replace("syncMode: 'full'", "syncMod: 'full'"));
+      expect(await tsc(path.join(work, 'tsconfig.json'))).toContain("'syncMod' does not exist");
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
 
 describe('the /api alias', () => {

@@ -108,7 +108,28 @@ function toJsonSchema(schema: z.ZodType): JsonSchema {
   return JSON.parse(JSON.stringify(json, (key, value) => (key === 'outflow.secret' ? undefined : value))) as JsonSchema;
 }
 
-const closed = (schema: JsonSchema): JsonSchema => ({ ...schema, additionalProperties: false });
+/**
+ * Closed to unknown keys, and each default said in words rather than as `default`: these schemas describe what a
+ * client sends, and openapi-typescript (by default) makes a property with a `default` required, which would
+ * have every generated client send `port`, `compression`, `mapping`… that the server fills in itself.
+ */
+function closed(schema: JsonSchema): JsonSchema {
+  const properties = schema.properties as Record<string, JsonSchema> | undefined;
+  return {
+    ...schema,
+    ...(properties
+      ? {
+          properties: Object.fromEntries(
+            Object.entries(properties).map(([key, { default: value, ...property }]) => [
+              key,
+              value === undefined ? property : { ...property, description: `${property.description ? `${String(property.description).replace(/\.?$/, '.')} ` : ''}Default: ${JSON.stringify(value)}.` },
+            ]),
+          ),
+        }
+      : {}),
+    additionalProperties: false,
+  };
+}
 
 function withTitles(schema: Record<string, unknown>): Record<string, unknown> {
   const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;

@@ -1,59 +1,79 @@
-import type { NotifyView } from '../app/notify.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunSummary } from '../app/runs.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { sleep } from '../lib/rate-limit.ts';
-import type { OutflowClient, RefreshSummary, RunWatch } from './client.ts';
-import { createHttp, type Http, type HttpOptions } from './http.ts';
+import type { OutflowClient, RunWatch } from './client.ts';
+import type { PathsWithMethod } from 'openapi-typescript-helpers';
+import { createHttp, type HttpOptions } from './http.ts';
+import type { components, paths } from './openapi.d.ts';
+import { typedApi, type Answer, type Api } from './typed-http.ts';
 import { MAX_PAGE_SIZE } from '../api/page-limits.ts';
 
 const FOLLOW_POLL_MS = 500;
-const p = encodeURIComponent;
 
-/** The same calls as the local client, over a server's REST API. */
+/**
+ * What OutflowClient promises for method K. Some answers the document types more loosely than the use cases do
+ * (a run's trigger or an error code as a string where the app has its union; a member it marks optional that
+ * this answer always carries): those calls say `as Returned<K>`, which compiles only while the document's type
+ * and the app's stay comparable, so a member renamed or retyped on either side still fails to compile here.
+ */
+type Returned<K extends keyof OutflowClient> = OutflowClient[K] extends (...args: never[]) => infer R ? R : never;
+
+type ApiSchema<Name extends keyof components['schemas']> = components['schemas'][Name];
+type ConnectionCreate = ApiSchema<'ConnectionCreate'>;
+type ConnectionPatch = ApiSchema<'ConnectionPatch'>;
+type ExportCreate = ApiSchema<'ExportCreate'>;
+type ExportPatch = ApiSchema<'ExportPatch'>;
+type UserCreate = ApiSchema<'UserCreate'>;
+type UserPatch = ApiSchema<'UserPatch'>;
+
+/** The GET paths whose answer is a page: `{ items, nextCursor }`. */
+type ListPath = {
+  [P in PathsWithMethod<paths, 'get'>]: Answer<paths[P]['get']> extends { items: unknown[]; nextCursor: string | null } ? P : never;
+}[PathsWithMethod<paths, 'get'>];
+type ListItem<P extends ListPath> = Answer<paths[P]['get']> extends { items: Array<infer T> } ? T : never;
+
+/** The same calls as the local client, over a server's REST API, typed by the document it serves (typed-http.ts). */
 export function remoteClient(url: string, token: string, options: HttpOptions = {}): OutflowClient {
-  const http = createHttp(url, token, options);
+  const api = typedApi(createHttp(url, token, options));
+  const id = (value: string) => ({ path: { id: value } });
 
   const client: OutflowClient = {
-    where: http.url,
-    createConnection: (input) => http.request('POST', '/api/v1/connections', { body: input, idempotent: true }),
-    listConnections: () => listAll(http, '/api/v1/connections'),
-    showConnection: (name) => http.request('GET', `/api/v1/connections/${p(name)}`),
-    updateConnection: (name, patch) => http.request('PATCH', `/api/v1/connections/${p(name)}`, { body: stripUndefined(patch) }),
-    removeConnection: (name, options) => http.request('DELETE', `/api/v1/connections/${p(name)}`, { query: { force: options.force ? 'true' : undefined } }),
-    verifyConnection: (name, options) => http.request('POST', `/api/v1/connections/${p(name)}/verify`, { body: stripUndefined({ acceptHostKey: options?.acceptHostKey }) }),
+    where: api.url,
+    createConnection: (input) => api.post('/api/v1/connections', { body: input as ConnectionCreate, idempotent: true }) as Returned<'createConnection'>,
+    listConnections: () => listAll(api, '/api/v1/connections') as Returned<'listConnections'>,
+    showConnection: (name) => api.get('/api/v1/connections/{id}', id(name)) as Returned<'showConnection'>,
+    updateConnection: (name, patch) => api.patch('/api/v1/connections/{id}', { ...id(name), body: stripUndefined(patch) as ConnectionPatch }) as Returned<'updateConnection'>,
+    removeConnection: (name, options) => api.delete('/api/v1/connections/{id}', { ...id(name), query: { force: options.force ? 'true' : undefined } }),
+    verifyConnection: (name, options) => api.post('/api/v1/connections/{id}/verify', { ...id(name), body: stripUndefined({ acceptHostKey: options?.acceptHostKey }) }) as Returned<'verifyConnection'>,
 
-    createExport: (input) => http.request('POST', '/api/v1/exports', { body: stripUndefined(input), idempotent: true }),
-    updateExport: (name, patch) => http.request('PATCH', `/api/v1/exports/${p(name)}`, { body: stripUndefined(patch) }),
-    listExports: () => listAll(http, '/api/v1/exports'),
-    showExport: (name) => http.request('GET', `/api/v1/exports/${p(name)}`),
-    removeExport: (name) => http.request('DELETE', `/api/v1/exports/${p(name)}`),
-    exportManifest: (name) => http.request('GET', `/api/v1/exports/${p(name)}/manifest`),
+    createExport: (input) => api.post('/api/v1/exports', { body: stripUndefined(input) as ExportCreate, idempotent: true }) as Returned<'createExport'>,
+    updateExport: (name, patch) => api.patch('/api/v1/exports/{id}', { ...id(name), body: stripUndefined(patch) as ExportPatch }) as Returned<'updateExport'>,
+    listExports: () => listAll(api, '/api/v1/exports'),
+    showExport: (name) => api.get('/api/v1/exports/{id}', id(name)),
+    removeExport: (name) => api.delete('/api/v1/exports/{id}', id(name)),
+    exportManifest: (name) => api.get('/api/v1/exports/{id}/manifest', id(name)),
     runExport: async (name, watch, options) => {
-      const run = await http.request<RunSummary>('POST', `/api/v1/exports/${p(name)}/runs`, { query: { fullResync: options?.fullResync ? 'true' : undefined }, idempotent: true });
-      return follow(http, run.id, watch, true);
+      const run = await api.post('/api/v1/exports/{id}/runs', { ...id(name), query: { fullResync: options?.fullResync ? 'true' : undefined }, idempotent: true });
+      return follow(api, run.id, watch, true);
     },
     queueExport: async (name, options) => {
-      const { rejectionsTotal: _total, ...summary } = await http.request<RunSummary & { rejectionsTotal?: number }>('POST', `/api/v1/exports/${p(name)}/runs`, {
-        query: { fullResync: options?.fullResync ? 'true' : undefined },
-        idempotent: true,
-      });
-      return summary;
+      const { rejectionsTotal: _total, ...summary } = await api.post('/api/v1/exports/{id}/runs', { ...id(name), query: { fullResync: options?.fullResync ? 'true' : undefined }, idempotent: true });
+      return summary as Awaited<Returned<'queueExport'>>;
     },
 
-    dryRunExport: (name, options) =>
-      http.request('POST', `/api/v1/exports/${p(name)}/dry-run`, { query: { fullResync: options?.fullResync ? 'true' : undefined } }),
+    dryRunExport: (name, options) => api.post('/api/v1/exports/{id}/dry-run', { ...id(name), query: { fullResync: options?.fullResync ? 'true' : undefined } }) as Returned<'dryRunExport'>,
 
-    listRuns: (options) => listAll(http, '/api/v1/runs', { export: options.export, status: options.status, since: options.since }, options.limit),
-    showRun: (id) => http.request('GET', `/api/v1/runs/${p(id)}`),
-    runRejections: (id) => http.stream(`/api/v1/runs/${p(id)}/rejections.csv`),
-    resumeRun: async (id, watch) => {
-      const run = await http.request<RunSummary>('POST', `/api/v1/runs/${p(id)}/resume`, { idempotent: true });
-      return follow(http, run.id, watch, true);
+    listRuns: (options) => listAll(api, '/api/v1/runs', { export: options.export, status: options.status, since: options.since }, options.limit) as Returned<'listRuns'>,
+    showRun: (runId) => api.get('/api/v1/runs/{id}', id(runId)) as Returned<'showRun'>,
+    runRejections: (runId) => api.stream('/api/v1/runs/{id}/rejections.csv', id(runId)),
+    resumeRun: async (runId, watch) => {
+      const run = await api.post('/api/v1/runs/{id}/resume', { ...id(runId), idempotent: true });
+      return follow(api, run.id, watch, true);
     },
-    cancelRun: (id) => http.request('POST', `/api/v1/runs/${p(id)}/cancel`),
-    followRun: (id, watch) => follow(http, id, watch, false),
+    cancelRun: (runId) => api.post('/api/v1/runs/{id}/cancel', id(runId)) as Returned<'cancelRun'>,
+    followRun: (runId, watch) => follow(api, runId, watch, false),
 
     loadEntity: (name, file, options) => {
       // The file is on this machine, not the server's: check it here, with the message a local load gives.
@@ -61,55 +81,56 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
       const format = /\.parquet$/i.test(file) ? 'parquet' : 'csv';
       // Streamed from disk: a file of any size is never held in memory here.
       const stream = fs.createReadStream(path.resolve(file));
-      return http.request('PUT', `/api/v1/entities/${p(name)}`, {
-        raw: stream,
-        contentType: format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv',
-        query: { key: options.key, delimiter: options.delimiter, format, filename: path.basename(file) },
-      });
+      return api.upload(
+        '/api/v1/entities/{name}',
+        { path: { name }, query: { key: options.key, delimiter: options.delimiter, format, filename: path.basename(file) } },
+        stream,
+        format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv',
+      ) as Returned<'loadEntity'>;
     },
-    listEntities: () => http.request('GET', '/api/v1/entities'),
-    attachEntity: (name, options) => http.request('POST', `/api/v1/entities/${p(name)}/attach`, { body: stripUndefined(options), idempotent: true }),
-    createSegment: (input) => http.request('POST', '/api/v1/segments', { body: stripUndefined(input), idempotent: true }),
-    listSegments: () => listAll(http, '/api/v1/segments'),
-    updateSegment: (name, patch) => http.request('PATCH', `/api/v1/segments/${p(name)}`, { body: stripUndefined(patch) }),
-    refreshSegments: (name) => http.request('POST', name ? `/api/v1/segments/${p(name)}/refresh` : '/api/v1/segments/refresh', { idempotent: true }),
-    previewSegment: (input) => http.request('POST', '/api/v1/segments/preview', { body: input }),
-    removeSegment: (name) => http.request('DELETE', `/api/v1/segments/${p(name)}`),
+    listEntities: () => api.get('/api/v1/entities') as Returned<'listEntities'>,
+    attachEntity: (name, options) => api.post('/api/v1/entities/{name}/attach', { path: { name }, body: stripUndefined(options), idempotent: true }) as Returned<'attachEntity'>,
+    createSegment: (input) => api.post('/api/v1/segments', { body: stripUndefined(input), idempotent: true }),
+    listSegments: () => listAll(api, '/api/v1/segments'),
+    updateSegment: (name, patch) => api.patch('/api/v1/segments/{id}', { ...id(name), body: stripUndefined(patch) }),
+    refreshSegments: (name) => (name ? api.post('/api/v1/segments/{id}/refresh', { ...id(name), idempotent: true }) : api.post('/api/v1/segments/refresh', { idempotent: true })),
+    previewSegment: (input) => api.post('/api/v1/segments/preview', { body: input }),
+    removeSegment: (name) => api.delete('/api/v1/segments/{id}', id(name)),
 
-    showNotify: async () => (await http.request<{ notify: NotifyView | null }>('GET', '/api/v1/notify')).notify,
-    setNotify: (input) => http.request('PUT', '/api/v1/notify', { body: input }),
-    removeNotify: () => http.request('DELETE', '/api/v1/notify'),
+    showNotify: async () => (await api.get('/api/v1/notify')).notify,
+    setNotify: (input) => api.put('/api/v1/notify', { body: input }),
+    removeNotify: () => api.delete('/api/v1/notify'),
 
-    listAudit: ({ limit, ...filter }) => listAll(http, '/api/v1/audit', filter, limit),
+    listAudit: ({ limit, ...filter }) => listAll(api, '/api/v1/audit', filter, limit) as Returned<'listAudit'>,
 
-    showSchedule: () => http.request('GET', '/api/v1/schedule'),
-    status: () => http.request('GET', '/api/v1/status'),
-    setSchedule: (input) => http.request('PUT', '/api/v1/schedule', { body: stripUndefined({ ...input, times: typeof input.times === 'string' ? input.times.split(',') : input.times }) }),
-    turnScheduleOff: () => http.request('DELETE', '/api/v1/schedule'),
+    showSchedule: () => api.get('/api/v1/schedule'),
+    status: () => api.get('/api/v1/status'),
+    setSchedule: (input) => api.put('/api/v1/schedule', { body: stripUndefined({ ...input, times: typeof input.times === 'string' ? input.times.split(',') : input.times }) }),
+    turnScheduleOff: () => api.delete('/api/v1/schedule'),
     refresh: async (watch) => {
-      const result = await http.request<RefreshSummary>('POST', '/api/v1/refresh', { idempotent: true });
+      const result = await api.post('/api/v1/refresh', { idempotent: true });
       const runs: RunSummary[] = [];
       // The server runs them side by side; following them in turn still waits for each one's end.
-      for (const run of result.runs) runs.push(run.status === 'queued' || run.status === 'running' ? await follow(http, run.id, watch, true) : run);
+      for (const run of result.runs as RunSummary[]) runs.push(run.status === 'queued' || run.status === 'running' ? await follow(api, run.id, watch, true) : run);
       return { segments: result.segments, runs };
     },
     setExportSchedule: (name, schedule) =>
-      schedule === null ? http.request('DELETE', `/api/v1/exports/${p(name)}/schedule`) : http.request('PUT', `/api/v1/exports/${p(name)}/schedule`, { body: schedule }),
-    pauseExport: (name) => http.request('POST', `/api/v1/exports/${p(name)}/pause`),
-    resumeExport: (name) => http.request('POST', `/api/v1/exports/${p(name)}/resume`),
-    createUser: (input) => http.request('POST', '/api/v1/users', { body: input, idempotent: true }),
-    listUsers: () => listAll(http, '/api/v1/users'),
-    removeUser: (name) => http.request('DELETE', `/api/v1/users/${p(name)}`),
-    setRole: (name, role) => http.request('PATCH', `/api/v1/users/${p(name)}`, { body: { role } }),
-    resetPassword: (name) => http.request('POST', `/api/v1/users/${p(name)}/reset-password`, { idempotent: true }),
-    unlockSignIns: (target) => http.request('DELETE', `/api/v1/sign-in-delays?${new URLSearchParams(stripUndefined(target) as Record<string, string>)}`),
-    createToken: (input) => http.request('POST', '/api/v1/tokens', { body: stripUndefined(input), idempotent: true }),
-    listTokens: () => listAll(http, '/api/v1/tokens'),
-    revokeToken: (idOrName) => http.request('DELETE', `/api/v1/tokens/${p(idOrName)}`),
-    exportConfig: () => http.request('GET', '/api/v1/config'),
-    planConfig: (request) => http.request('POST', '/api/v1/config/plan', { body: request }),
-    applyConfig: (request) => http.request('POST', '/api/v1/config/apply', { body: request, idempotent: true }),
-    backup: (input) => http.request('POST', '/api/v1/backup', { body: { path: input.target, ...(input.withoutKey ? { withoutKey: true } : {}) }, idempotent: true }),
+      schedule === null ? api.delete('/api/v1/exports/{id}/schedule', id(name)) : api.put('/api/v1/exports/{id}/schedule', { ...id(name), body: schedule }),
+    pauseExport: (name) => api.post('/api/v1/exports/{id}/pause', id(name)),
+    resumeExport: (name) => api.post('/api/v1/exports/{id}/resume', id(name)),
+    createUser: (input) => api.post('/api/v1/users', { body: input as UserCreate, idempotent: true }),
+    listUsers: () => listAll(api, '/api/v1/users'),
+    removeUser: (name) => api.delete('/api/v1/users/{id}', id(name)) as Returned<'removeUser'>,
+    setRole: (name, role) => api.patch('/api/v1/users/{id}', { ...id(name), body: { role } as UserPatch }),
+    resetPassword: (name) => api.post('/api/v1/users/{id}/reset-password', { ...id(name), idempotent: true }),
+    unlockSignIns: (target) => api.delete('/api/v1/sign-in-delays', { query: stripUndefined(target) }),
+    createToken: (input) => api.post('/api/v1/tokens', { body: stripUndefined(input), idempotent: true }),
+    listTokens: () => listAll(api, '/api/v1/tokens'),
+    revokeToken: (idOrName) => api.delete('/api/v1/tokens/{id}', id(idOrName)),
+    exportConfig: () => api.get('/api/v1/config'),
+    planConfig: (request) => api.post('/api/v1/config/plan', { body: request }) as Returned<'planConfig'>,
+    applyConfig: (request) => api.post('/api/v1/config/apply', { body: request, idempotent: true }) as Returned<'applyConfig'>,
+    backup: (input) => api.post('/api/v1/backup', { body: { path: input.target, ...(input.withoutKey ? { withoutKey: true } : {}) }, idempotent: true }),
     close: async () => {},
   };
   return client;
@@ -120,16 +141,16 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
  * run), aborting cancels the run on the server, as Ctrl-C does for a run in this process; otherwise it only
  * stops following.
  */
-async function follow(http: Http, runId: string, watch: RunWatch, owned: boolean): Promise<RunSummary> {
+async function follow(api: Api, runId: string, watch: RunWatch, owned: boolean): Promise<RunSummary> {
   let id = runId;
   const warned = new Set<string>();
   let cancelled = false;
   for (;;) {
     if (owned && watch.signal.aborted && !cancelled) {
       cancelled = true;
-      await http.request('POST', `/api/v1/runs/${p(id)}/cancel`).catch(() => {});
+      await api.post('/api/v1/runs/{id}/cancel', { path: { id } }).catch(() => {});
     }
-    const run = await http.request<RunSummary & { rejectionsTotal?: number }>('GET', `/api/v1/runs/${p(id)}`);
+    const run = (await api.get('/api/v1/runs/{id}', { path: { id } })) as RunSummary & { rejectionsTotal?: number };
     watch.observer.onProgress?.({ rowsDone: run.rowsDone, rowsTotal: run.rows });
     for (const w of run.warnings) if (!warned.has(w) && warned.add(w)) watch.observer.onWarning?.(w);
     // Its process died and another one continues it from its checkpoint (a runner or worker took it over):
@@ -151,12 +172,15 @@ async function follow(http: Http, runId: string, watch: RunWatch, owned: boolean
  * The items of a paged list, page after page, up to `max` (all of them without): the CLI shows what it asked
  * for, never only the server's first page.
  */
-async function listAll<T>(http: Http, path: string, query: Record<string, string | number | undefined> = {}, max = Number.POSITIVE_INFINITY): Promise<T[]> {
-  const items: T[] = [];
+async function listAll<P extends ListPath>(api: Api, path: P, query: Record<string, string | number | undefined> = {}, max = Number.POSITIVE_INFINITY): Promise<ListItem<P>[]> {
+  const items: ListItem<P>[] = [];
   let cursor: string | undefined;
   do {
     const limit = Math.min(MAX_PAGE_SIZE, max - items.length);
-    const page = await http.request<{ items: T[]; nextCursor: string | null }>('GET', path, { query: { ...query, limit, cursor } });
+    // One call for every list path: TypeScript cannot resolve the generic init of a path union, so the page's
+    // type comes from ListItem<P> (the path is still one the document lists as a page).
+    const getPage = api.get as unknown as (path: ListPath, init: { query: Record<string, string | number | undefined> }) => Promise<{ items: ListItem<P>[]; nextCursor: string | null }>;
+    const page = await getPage(path, { query: { ...query, limit, cursor } });
     items.push(...page.items);
     cursor = page.nextCursor ?? undefined;
   } while (cursor && items.length < max);
