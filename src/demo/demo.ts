@@ -124,7 +124,7 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
         for (const file of source.files ?? []) {
           say(`  ${path.join(sftpRoot, file.path)}  ${file.rows.toLocaleString('en-US')} rows`);
         }
-        if (!source.files) say(`  ${source.name}: ${(source.sent ?? 0).toLocaleString('en-US')} sent, ${(source.rejected ?? 0).toLocaleString('en-US')} refused by the sandbox`);
+        if (!source.files) say(`  ${source.name}: ${(source.sent ?? 0).toLocaleString('en-US')} sent, ${(source.rejected ?? 0).toLocaleString('en-US')} rejected`);
       }
     }
     say('');
