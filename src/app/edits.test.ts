@@ -152,9 +152,9 @@ describe('updateExport', () => {
   });
 
   it('refuses viewers', async () => {
-    await expect(as(viewer, () => updateExport(home, 'to-files', { segments: ['nl'] }))).rejects.toThrow('Viewers may not edit exports: contributors and administrators may. Ask an administrator for the contributor role.');
+    await expect(as(viewer, () => updateExport(home, 'to-files', { segments: ['nl'] }))).rejects.toThrow('Viewers may not run or change exports: contributors and administrators may. Ask an administrator for the contributor role.');
     await expect(as(viewer, () => createExport(home, { name: 'v', connection: 'files', segments: ['nl'] }))).rejects.toMatchObject({ code: 'permission_denied' });
-    await expect(as(viewer, () => removeExport(home, 'to-files'))).rejects.toThrow('Viewers may not remove exports: contributors and administrators may. Ask an administrator for the contributor role.');
+    await expect(as(viewer, () => removeExport(home, 'to-files'))).rejects.toThrow('Viewers may not run or change exports: contributors and administrators may. Ask an administrator for the contributor role.');
     expect((await getExport(home.db, 'to-files')).name).toBe('to-files');
   });
 });

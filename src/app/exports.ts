@@ -7,13 +7,13 @@ import { exportConfigBase, type Connection, type Export, type Run, type Segment,
 import { checkRecordLimits } from '../engine/limits.ts';
 import { fileNameClash, fileNameClashMessage } from '../engine/files.ts';
 import { dryRun, executeRun, splitExportConfig, type DryRunReport, type RunObserver } from '../engine/run-export.ts';
-import { assertCanUse, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
+import { assertCanUse, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { connectionLabels, getConnection, getConnectionByName } from '../store/metadata/connections.ts';
 import * as store from '../store/metadata/exports.ts';
 import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
 import { audit } from './audit.ts';
 import { permit } from './refusals.ts';
-import { exportActions, exportChecks, type ActionView, type ExportAction } from './permissions.ts';
+import { assertMayChangeExports, exportActions, exportChecks, type ActionView, type ExportAction } from './permissions.ts';
 import { reapStaleRuns, supersedingRun } from './runs.ts';
 import { shellQuote } from '../lib/shell.ts';
 import { redactUrl } from '../lib/redact-url.ts';
@@ -126,7 +126,7 @@ export interface UpdateExportPatch {
  * edit an export only when both its current and its new connection are usable by contributors.
  */
 export async function updateExport(home: Home, name: string, patch: UpdateExportPatch): Promise<CreatedExportView> {
-  await permit(home, 'export.update', { type: 'export', name }, () => assertNotViewer(home.actor, 'edit exports'));
+  await permit(home, 'export.update', { type: 'export', name }, () => assertMayChangeExports(home.actor));
   const exp = await store.getExport(home.db, name);
   const current = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
     if (error instanceof NotFoundError) return null;
@@ -384,7 +384,7 @@ export async function showExport(home: Home, name: string): Promise<ExportView> 
 }
 
 export async function removeExport(home: Home, name: string): Promise<{ removed: string }> {
-  await permit(home, 'export.remove', { type: 'export', name }, () => assertNotViewer(home.actor, 'remove exports'));
+  await permit(home, 'export.remove', { type: 'export', name }, () => assertMayChangeExports(home.actor));
   const exp = await store.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   await permit(home, 'export.remove', { type: 'export', name }, () => exportChecks.remove(home.actor, connection));

@@ -18,6 +18,14 @@ type ExportConnection = Pick<Connection, 'name' | 'usableBy'> | null;
 export const exportActionNames = ['run', 'edit', 'remove', 'schedule'] as const;
 export type ExportAction = (typeof exportActionNames)[number];
 
+/**
+ * Viewers read; every action on an export needs a contributor or an administrator. One wording for all of them,
+ * so a page that offers none of them to a viewer says why in one sentence.
+ */
+export function assertMayChangeExports(actor: Actor): void {
+  assertNotViewer(actor, 'run or change exports');
+}
+
 /** Thrown by `run` on an export whose connection was removed: not a matter of role, so not a PermissionError. */
 export class ConnectionRemovedRefusal extends Error {}
 
@@ -28,26 +36,26 @@ export class ConnectionRemovedRefusal extends Error {}
 export const exportChecks: Record<ExportAction, (actor: Actor, connection: ExportConnection) => void> = {
   run(actor, connection) {
     if (!connection) {
-      assertNotViewer(actor, 'run or change exports');
+      assertMayChangeExports(actor);
       throw new ConnectionRemovedRefusal('The connection of this export was removed: move the export to another connection, then run it.');
     }
     assertCanUse(actor, connection);
   },
   edit(actor, connection) {
-    assertNotViewer(actor, 'edit exports');
+    assertMayChangeExports(actor);
     // Nobody can tell any more whether a contributor could use a removed connection: repairing such an export
     // is for administrators.
     if (connection) assertCanUse(actor, connection);
     else assertAdmin(actor, 'repair an export whose connection was removed');
   },
   remove(actor, connection) {
-    assertNotViewer(actor, 'remove exports');
+    assertMayChangeExports(actor);
     if (connection) assertCanUse(actor, connection);
     else assertAdmin(actor, 'remove an export whose connection was removed');
   },
   // One wording for scheduling, pausing and resuming, so the reason a view gives is the refusal's word for word.
   schedule(actor, connection) {
-    assertNotViewer(actor, 'schedule or pause exports');
+    assertMayChangeExports(actor);
     if (connection) assertCanUse(actor, connection);
     else assertAdmin(actor, 'schedule or pause an export whose connection was removed');
   },

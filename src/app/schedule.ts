@@ -1,8 +1,8 @@
 import { NotFoundError, OutflowError, ValidationError, type ErrorCode } from '../domain/errors.ts';
 import type { Export, Run } from '../domain/model.ts';
 import { checkCron, compileDaysTimes, formatInZone, nextFireTimes, type ScheduleSpec } from '../engine/schedule-spec.ts';
-import { assertAdmin, assertNotViewer } from '../engine/services.ts';
-import { exportChecks } from './permissions.ts';
+import { assertAdmin } from '../engine/services.ts';
+import { assertMayChangeExports, exportChecks } from './permissions.ts';
 import { getConnection } from '../store/metadata/connections.ts';
 import * as exportsStore from '../store/metadata/exports.ts';
 import { createRun, transitionRun } from '../store/metadata/runs.ts';
@@ -150,7 +150,7 @@ export async function turnScheduleOff(home: Home): Promise<ScheduleView> {
 /** The export permissions: who may edit an export may schedule, pause and resume it. */
 async function exportForChange(home: Home, name: string, auditAction: string): Promise<Export> {
   // A viewer is refused before the export is looked up (the same words as the full check below).
-  await permit(home, auditAction, { type: 'export', name }, () => assertNotViewer(home.actor, 'schedule or pause exports'));
+  await permit(home, auditAction, { type: 'export', name }, () => assertMayChangeExports(home.actor));
   const exp = await exportsStore.getExport(home.db, name);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
     if (error instanceof NotFoundError) return null;

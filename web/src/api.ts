@@ -108,7 +108,7 @@ export interface Session {
 export interface Verification {
   ok: boolean;
   at: string;
-  by: string;
+  by?: string;
   code?: string;
   message?: string;
 }
@@ -127,6 +127,14 @@ export interface Connection {
   /** Its API is on this machine: a local stand-in of the vendor (the demo's sandboxes), not the vendor. */
   sandbox?: true;
   createdBy?: string;
+  createdAt?: string;
+  /** What the signed-in user may do to it, as the server decides. */
+  actions: { edit: Action; verify: Action; remove: Action; signIn: Action };
+}
+/** Whether the signed-in user may take an action; when not, why (the server's words, those a refusal would carry). */
+export interface Action {
+  allowed: boolean;
+  reason?: string;
 }
 export interface VerifyResult {
   connection: string;
@@ -176,6 +184,8 @@ export interface Export {
   warnings?: string[];
   /** Its connection was removed: runs are refused until it is moved to another connection. */
   connectionRemoved?: true;
+  /** What the signed-in user may do to it, as the server decides (run covers dry runs, resumes and cancels). */
+  actions: { run: Action; edit: Action; remove: Action; schedule: Action };
 }
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export interface RunItem {
@@ -266,6 +276,8 @@ export interface Schedule {
   updatedBy?: string;
   updatedAt?: string;
   exports: ExportSchedule[];
+  /** The exports the scheduled refresh runs: those neither paused (manual only) nor on a schedule of their own. */
+  refreshes: string[];
 }
 export interface DryRunReport {
   export: string;

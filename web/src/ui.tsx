@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from 'react';
-import { ApiError } from './api.ts';
+import { ApiError, type Action } from './api.ts';
 
 /** Loads data from the API; `reload` fetches again. */
 export function useApi<T>(load: () => Promise<T>, deps: unknown[] = []): { data: T | undefined; error: ApiError | undefined; reload: () => void } {
@@ -206,3 +206,26 @@ export function when(iso: string | null | undefined): string {
 }
 
 export const num = (n: number | null | undefined) => (n == null ? '—' : n.toLocaleString());
+
+/**
+ * The actions the server says the signed-in user may not take here, and why: their buttons are not shown, so
+ * this says what is missing instead of leaving people to wonder (one line per reason).
+ */
+export function Unavailable({ actions }: { actions: Array<[label: string, action: Action]> }) {
+  const byReason = new Map<string, string[]>();
+  for (const [label, action] of actions) {
+    if (action.allowed) continue;
+    const reason = action.reason ?? 'Not allowed.';
+    byReason.set(reason, [...(byReason.get(reason) ?? []), label]);
+  }
+  if (byReason.size === 0) return null;
+  return (
+    <div className="banner info unavailable" role="note" data-testid="unavailable">
+      {[...byReason].map(([reason, labels]) => (
+        <p key={reason}>
+          <strong>Not available to you: {labels.join(', ')}.</strong> <Message>{reason}</Message>
+        </p>
+      ))}
+    </div>
+  );
+}

@@ -35,7 +35,7 @@ export function AuditPage() {
       ) : entries.data.length === 0 ? (
         <Empty title="No entries match.">Widen the filters, or clear them to see everything.</Empty>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Audit log entries">
           <table>
             <thead>
               <tr>

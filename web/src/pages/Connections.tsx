@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { apiAll, api, enc, type ApiError, type Connection, type Destination, type Export, type User, type VerifyResult } from '../api.ts';
 import { fromConfig, SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
 import { SignInButton, SignInResultBanner, SignInStatus } from '../MicrosoftSignIn.tsx';
-import { asApiError, Badge, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, Message, useApi, useRevealError, when } from '../ui.tsx';
+import { asApiError, Badge, Empty, ErrorBanner, Field, Loading, Modal, PageHeader, Message, Unavailable, useApi, useRevealError, when } from '../ui.tsx';
 
 const USABLE_BY = { admins: 'Administrators', 'admins-and-contributors': 'Administrators and contributors' } as const;
 
@@ -20,6 +20,9 @@ export function ConnectionsPage({ user }: { user: User }) {
   };
   const titleOf = (type: string) => destinations.data?.find((d) => d.id === type)?.title ?? type;
   const usedBy = (name: string) => (exports.data ?? []).filter((e) => e.connection === name).map((e) => e.name);
+  // The server says per connection what this user may do; the actions column shows only when some row has one.
+  const anyAction = (connections.data ?? []).some((c) => Object.values(c.actions).some((a) => a.allowed));
+  const first = connections.data?.[0];
 
   return (
     <>
@@ -36,11 +39,24 @@ export function ConnectionsPage({ user }: { user: User }) {
       {!connections.data ? (
         connections.error ? null : <Loading />
       ) : connections.data.length === 0 ? (
-        <Empty title="No connections yet.">
-          {isAdmin ? 'Add one with “Add connection”: choose the destination type, fill in its settings, agree to the data privacy terms, then verify it.' : 'An administrator adds them in Admin > Connections.'}
+        <Empty title={isAdmin ? 'No connections yet.' : 'No connections you may use yet.'}>
+          {isAdmin
+            ? 'Add one with “Add connection”: choose the destination type, fill in its settings, agree to the data privacy terms, then verify it.'
+            : 'An administrator adds connections and chooses which ones contributors may use.'}
         </Empty>
       ) : (
-        <div className="table-wrap">
+        <>
+        {first ? (
+          <Unavailable
+            actions={[
+              ['Verify', first.actions.verify],
+              ['Edit', first.actions.edit],
+              ['Remove', first.actions.remove],
+            ]}
+          />
+        ) : null}
+        {/* Focusable, so keyboard users can scroll it at phone width when no button in it takes focus (a contributor's view). */}
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Connections">
           <table>
             <thead>
               <tr>
@@ -48,17 +64,19 @@ export function ConnectionsPage({ user }: { user: User }) {
                 <th scope="col">Type</th>
                 <th scope="col">Who can use it</th>
                 <th scope="col">Last verified</th>
+                <th scope="col">Created</th>
                 <th scope="col">Exports</th>
-                {isAdmin ? <th scope="col"><span className="sr-only">Actions</span></th> : null}
+                {anyAction ? <th scope="col"><span className="sr-only">Actions</span></th> : null}
               </tr>
             </thead>
             <tbody>
               {connections.data.map((c) => (
-                <ConnectionRow key={c.name} connection={c} title={titleOf(c.type)} exports={usedBy(c.name)} isAdmin={isAdmin} onEdit={() => setEditing(c)} onRemove={() => setRemoving(c)} onVerified={reload} />
+                <ConnectionRow key={c.name} connection={c} title={titleOf(c.type)} exports={usedBy(c.name)} actionsColumn={anyAction} onEdit={() => setEditing(c)} onRemove={() => setRemoving(c)} onVerified={reload} />
               ))}
             </tbody>
           </table>
         </div>
+        </>
       )}
       {adding && destinations.data ? (
         <ConnectionDialog destinations={destinations.data} onClose={() => setAdding(false)} onSaved={() => (setAdding(false), reload())} />
@@ -71,7 +89,7 @@ export function ConnectionsPage({ user }: { user: User }) {
   );
 }
 
-function ConnectionRow(props: { connection: Connection; title: string; exports: string[]; isAdmin: boolean; onEdit: () => void; onRemove: () => void; onVerified: () => void }) {
+function ConnectionRow(props: { connection: Connection; title: string; exports: string[]; actionsColumn: boolean; onEdit: () => void; onRemove: () => void; onVerified: () => void }) {
   const { connection: c } = props;
   const [result, setResult] = useState<VerifyResult | ApiError>();
   const [busy, setBusy] = useState(false);
@@ -87,6 +105,7 @@ function ConnectionRow(props: { connection: Connection; title: string; exports: 
     }
   };
   const v = c.lastVerification;
+  const can = c.actions;
   return (
     <>
       <tr>
@@ -101,7 +120,7 @@ function ConnectionRow(props: { connection: Connection; title: string; exports: 
               </span>
             </>
           ) : null}
-          {c.type === 'microsoft-advertising' && props.isAdmin ? (
+          {c.type === 'microsoft-advertising' && can.signIn.allowed ? (
             <>
               <br />
               <SignInStatus connection={c} />
@@ -110,25 +129,32 @@ function ConnectionRow(props: { connection: Connection; title: string; exports: 
         </td>
         <td>{USABLE_BY[c.usableBy]}</td>
         <td>{v ? <>{v.ok ? <Badge tone="ok">OK</Badge> : <Badge tone="bad">Failed</Badge>} <span className="muted">{when(v.at)}</span></> : <span className="muted">Never</span>}</td>
+        <td>{c.createdAt ? when(c.createdAt) : <span className="muted">—</span>}</td>
         <td>{props.exports.length ? props.exports.join(', ') : <span className="muted">None</span>}</td>
-        {props.isAdmin ? (
+        {props.actionsColumn ? (
           <td className="row-actions">
-            {c.type === 'microsoft-advertising' ? <SignInButton connection={c} /> : null}
-            <button type="button" onClick={() => verify()} disabled={busy} aria-label={`Verify ${c.name}`}>
-              {busy ? 'Verifying…' : 'Verify'}
-            </button>
-            <button type="button" onClick={props.onEdit} aria-label={`Edit ${c.name}`}>
-              Edit
-            </button>
-            <button type="button" className="danger" onClick={props.onRemove} aria-label={`Remove ${c.name}`}>
-              Remove
-            </button>
+            {c.type === 'microsoft-advertising' && can.signIn.allowed ? <SignInButton connection={c} /> : null}
+            {can.verify.allowed ? (
+              <button type="button" onClick={() => verify()} disabled={busy} aria-label={`Verify ${c.name}`}>
+                {busy ? 'Verifying…' : 'Verify'}
+              </button>
+            ) : null}
+            {can.edit.allowed ? (
+              <button type="button" onClick={props.onEdit} aria-label={`Edit ${c.name}`}>
+                Edit
+              </button>
+            ) : null}
+            {can.remove.allowed ? (
+              <button type="button" className="danger" onClick={props.onRemove} aria-label={`Remove ${c.name}`}>
+                Remove
+              </button>
+            ) : null}
           </td>
         ) : null}
       </tr>
       {result ? (
         <tr className="detail-row">
-          <td colSpan={props.isAdmin ? 6 : 5}>
+          <td colSpan={props.actionsColumn ? 7 : 6}>
             <VerifyOutcome result={result} hostKey={c.hostKeySha256} onAccept={(key) => verify(key)} />
           </td>
         </tr>

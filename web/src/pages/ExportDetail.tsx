@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { apiAll, api, ApiError, apiUrl, enc, type Remedy, type DryRunReport, type Export, type ExportSchedule, type Run, type RunItem, type Schedule, type User } from '../api.ts';
 import { Link, navigate } from '../router.tsx';
-import { asApiError, Badge, ErrorBanner, Empty, Loaded, Loading, Modal, num, PageHeader, StatusBadge, Message, useApi, when } from '../ui.tsx';
+import { asApiError, Badge, ErrorBanner, Empty, Loaded, Loading, Modal, num, PageHeader, StatusBadge, Message, Unavailable, useApi, when } from '../ui.tsx';
 import { ExportWizard } from './ExportWizard.tsx';
 import { formatFire } from './Schedule.tsx';
 
@@ -20,9 +20,8 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
   const [editing, setEditing] = useState(false);
   const [dry, setDry] = useState<DryRunReport | 'running'>();
   const own: ExportSchedule | undefined = schedule.data?.exports.find((x) => x.name === name);
-  const canEdit = user.role !== 'viewer';
-  // Moving an export off a removed connection is for administrators (the use-case layer's rule).
-  const isAdmin = user.role === 'admin';
+  // Downloading rejections names customers' profiles: not for viewers (the run views hide their keys from them too).
+  const canDownload = user.role !== 'viewer';
   const active = following ?? runs.data?.find((r) => ACTIVE.has(r.status))?.id;
 
   const runNow = async () => {
@@ -65,6 +64,8 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
 
   if (!exp.data) return <Loaded state={exp} notFound={`No export named “${name}”.`}>{() => null}</Loaded>;
   const e = exp.data;
+  // What this user may do here, as the server decides (the checks its requests make): only those buttons show.
+  const can = e.actions;
   const paused = own?.paused ?? false;
   return (
     <>
@@ -72,7 +73,7 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
         <Link to="/exports">Exports</Link> /
       </p>
       <PageHeader title={e.name}>
-        {canEdit ? (
+        {can.run.allowed ? (
           <>
             <button type="button" className="primary" onClick={runNow} disabled={Boolean(active)}>
               Run now
@@ -80,20 +81,24 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
             <button type="button" onClick={dryRun} disabled={dry === 'running'}>
               Dry run
             </button>
-            {schedule.data ? (
-              // Pausing leaves the export out of scheduled refreshes (its own schedule and the home's); it does
-              // not touch runs, so the label must not read like "resume a run".
-              <button type="button" onClick={() => void pause(paused ? 'resume' : 'pause')}>
-                {paused ? 'Resume scheduled runs' : 'Pause scheduled runs'}
-              </button>
-            ) : null}
-            <button type="button" onClick={() => setEditing(true)}>
-              Edit
-            </button>
-            <button type="button" className="danger" onClick={() => setRemoving(true)}>
-              Remove
-            </button>
           </>
+        ) : null}
+        {can.schedule.allowed && schedule.data ? (
+          // Pausing leaves the export out of scheduled refreshes (its own schedule and the home's): it runs only
+          // when someone presses "Run now". It does not touch runs, so the label must not read like "resume a run".
+          <button type="button" onClick={() => void pause(paused ? 'resume' : 'pause')}>
+            {paused ? 'Resume scheduled runs' : 'Pause scheduled runs (manual only)'}
+          </button>
+        ) : null}
+        {can.edit.allowed ? (
+          <button type="button" onClick={() => setEditing(true)}>
+            Edit
+          </button>
+        ) : null}
+        {can.remove.allowed ? (
+          <button type="button" className="danger" onClick={() => setRemoving(true)}>
+            Remove
+          </button>
         ) : null}
         <Link to={`/exports/${enc(e.name)}/manifest`} className="button">
           Data manifest
@@ -103,17 +108,28 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
         <div className="banner warn" role="status">
           <p>
             The connection of this export was removed, so it cannot run.{' '}
-            {isAdmin ? 'Move it to another connection: its segments, field mapping and sync mode are kept.' : 'An administrator moves it to another connection.'}
+            {can.edit.allowed ? 'Move it to another connection: its segments, field mapping and sync mode are kept.' : 'An administrator moves it to another connection.'}
           </p>
-          {isAdmin ? (
+          {can.edit.allowed ? (
             <button type="button" className="primary" onClick={() => setEditing(true)}>
               Move to another connection
             </button>
           ) : null}
         </div>
       ) : null}
+      {e.connectionRemoved ? null : (
+        <Unavailable
+          actions={[
+            ['Run now', can.run],
+            ['Dry run', can.run],
+            [paused ? 'Resume scheduled runs' : 'Pause scheduled runs', can.schedule],
+            ['Edit', can.edit],
+            ['Remove', can.remove],
+          ]}
+        />
+      )}
       <ErrorBanner error={error} />
-      {error?.remedy && canEdit && (error.remedy.action !== 'move-export' || isAdmin) ? <RemedyAction remedy={error.remedy} onMove={() => setEditing(true)} onDone={() => setError(undefined)} /> : null}
+      {error?.remedy && (error.remedy.action === 'move-export' ? can.edit.allowed : can.run.allowed) ? <RemedyAction remedy={error.remedy} onMove={() => setEditing(true)} onDone={() => setError(undefined)} /> : null}
       <dl className="facts">
         <dt>Connection</dt>
         <dd>{e.connection}</dd>
@@ -148,10 +164,10 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
         </dd>
       </dl>
       {dry ? <DryRunPanel report={dry} onClose={() => setDry(undefined)} /> : null}
-      {active ? <LiveRun key={active} id={active} canCancel={canEdit} onUpdate={setLive} onDone={() => (setFollowing(undefined), setLive(undefined), runs.reload())} /> : null}
+      {active ? <LiveRun key={active} id={active} canCancel={can.run.allowed} onUpdate={setLive} onDone={() => (setFollowing(undefined), setLive(undefined), runs.reload())} /> : null}
       <h2>Run history</h2>
-      <Loaded state={runs} empty={(list) => (list.length === 0 ? <Empty title="Not run yet.">{canEdit ? 'Press “Run now” to send it, or “Dry run” to see what it would send.' : 'Someone with the contributor role runs it.'}</Empty> : undefined)}>
-        {(list) => <RunHistory runs={live ? list.map((r) => (r.id === live.id ? { ...r, status: live.status, rows: live.rows, rowsDone: live.rowsDone ?? r.rowsDone, sent: live.sent, rejected: live.rejected } : r)) : list} canResume={canEdit} canDownload={canEdit} onResumed={(id) => (setFollowing(id), runs.reload())} />}
+      <Loaded state={runs} empty={(list) => (list.length === 0 ? <Empty title="Not run yet.">{can.run.allowed ? 'Press “Run now” to send it, or “Dry run” to see what it would send.' : 'Someone who may use its connection runs it.'}</Empty> : undefined)}>
+        {(list) => <RunHistory runs={live ? list.map((r) => (r.id === live.id ? { ...r, status: live.status, rows: live.rows, rowsDone: live.rowsDone ?? r.rowsDone, sent: live.sent, rejected: live.rejected } : r)) : list} canResume={can.run.allowed} canDownload={canDownload} onResumed={(id) => (setFollowing(id), runs.reload())} />}
       </Loaded>
       {editing ? (
         <ExportWizard
@@ -512,6 +528,10 @@ function RunDetails({ id, canResume, canDownload, onResumed }: { id: string } & 
         <div className="banner error">
           <Message>{run.error.message}</Message>
         </div>
+      ) : null}
+      {run.status === 'failed' && !run.resumable && !run.resumedBy && run.sent + run.rejected === 0 && !run.rowsDone && canResume ? (
+        // Refused before it sent anything (the server's `resumable`): there is nothing to continue.
+        <p className="muted">Nothing was sent. Fix what the message says, then press “Run now”.</p>
       ) : null}
       {canResume && run.resumable ? (
         <p>

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { apiAll, api, enc, type ApiError, type Connection, type Destination, type Entity, type Export, type ExportSchedule, type Segment } from '../api.ts';
 import { fromConfig, SchemaFields, toConfig, type Values } from '../SchemaForm.tsx';
-import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, num, Message, useApi, useRevealError } from '../ui.tsx';
+import { asApiError, Empty, ErrorBanner, Field, Loading, Modal, num, Message, useApi, useRevealError, when } from '../ui.tsx';
 import { Samples } from './Samples.tsx';
 
 /**
@@ -122,7 +122,8 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
               <div key={type} className="group" role="group" aria-label={titleOf(type)}>
                 <p className="group-title">{titleOf(type)}</p>
                 {list.map((c) => (
-                  <label key={c.name} className="radio">
+                  <div key={c.name} className="connection-choice">
+                  <label className="radio">
                     <input
                       type="radio"
                       name="connection"
@@ -140,6 +141,12 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
                     />{' '}
                     {c.name}
                   </label>
+                  {/* Whether it works and since when, so nobody picks a broken connection unawares (outside the label: the choice's name stays the connection's). */}
+                  <span className="muted connection-state">
+                    {c.lastVerification ? (c.lastVerification.ok ? `verified ${when(c.lastVerification.at)}` : `verification failed ${when(c.lastVerification.at)}`) : 'not verified yet'}
+                    {c.createdAt ? ` · created ${when(c.createdAt)}` : ''}
+                  </span>
+                  </div>
                 ))}
               </div>
             ))}

@@ -124,6 +124,8 @@ function ScheduleEditor({ schedule, onSaved, canChange }: { schedule: Schedule; 
         )}
       </section>
 
+      <RefreshedExports schedule={schedule} />
+
       {canChange ? null : <p className="muted">Only administrators change the schedule.</p>}
       {canChange ? (
       <form ref={formRef} className="card schedule-form" onSubmit={save} noValidate aria-labelledby="set-title">
@@ -221,6 +223,42 @@ function ScheduleEditor({ schedule, onSaved, canChange }: { schedule: Schedule; 
         </div>
       )}
     </>
+  );
+}
+
+/**
+ * Which exports a scheduled refresh starts (the server's list: neither paused nor on a schedule of their own),
+ * so an administrator knows what saving a schedule sets going, and which ones are manual only.
+ */
+function RefreshedExports({ schedule }: { schedule: Schedule }) {
+  const manual = schedule.exports.filter((e) => e.paused).map((e) => e.name);
+  const link = (name: string) => (
+    <Link key={name} to={`/exports/${encodeURIComponent(name)}`}>
+      {name}
+    </Link>
+  );
+  const list = (names: string[]) => names.flatMap((n, i) => (i === 0 ? [link(n)] : [', ', link(n)]));
+  return (
+    <section className="card" aria-labelledby="refreshes-title" data-testid="refreshes">
+      <h2 id="refreshes-title" className="card-title">
+        What each refresh runs
+      </h2>
+      <p>
+        {schedule.refreshes.length === 0 ? (
+          'No export: every export is manual only or on a schedule of its own.'
+        ) : (
+          <>
+            {schedule.enabled ? 'Each refresh recomputes every segment, then runs' : 'Once a schedule is saved, each refresh recomputes every segment, then runs'}{' '}
+            {schedule.refreshes.length === 1 ? 'this export' : `these ${schedule.refreshes.length} exports`}: {list(schedule.refreshes)}.
+          </>
+        )}
+      </p>
+      {manual.length ? (
+        <p>
+          Manual only (paused, they run when someone presses “Run now”): {list(manual)}.
+        </p>
+      ) : null}
+    </section>
   );
 }
 

@@ -26,7 +26,8 @@ export function SegmentsPage({ user }: { user: User }) {
       ) : segments.data.length === 0 ? (
         <Empty title="No segments yet.">{canEdit ? 'Create one with “Create segment”, then export it from Data > Exports.' : 'A contributor or an administrator creates them.'}</Empty>
       ) : (
-        <div className="table-wrap">
+        // Focusable, so keyboard users can scroll it at phone width when no button in it takes focus (a viewer's view).
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Segments">
           <table>
             <thead>
               <tr>
