@@ -1485,6 +1485,11 @@ export interface components {
                 at: string;
                 by: string;
             };
+            /**
+             * @description Set when the connection's API is on this machine: a local stand-in of the vendor (the demo's sandboxes, `outflow sandbox`), not the vendor itself
+             * @enum {boolean}
+             */
+            sandbox?: true;
             createdBy?: string;
             /**
              * Format: date-time
