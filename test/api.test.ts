@@ -384,6 +384,8 @@ describe('the permission matrix', () => {
       usableBy: 'admins-and-contributors',
       createdAt: expect.any(String),
       lastVerification: { ok: true, at: expect.any(String) },
+      // Its API is the fake Iterable on loopback: whoever picks it must know it is no real account.
+      sandbox: true,
       actions: expect.any(Object),
     });
     expect(Object.keys(shared).sort()).toEqual(Object.keys(again).filter((k) => k !== 'lastVerification' || 'lastVerification' in shared).sort());
@@ -492,6 +494,44 @@ describe('the permission matrix', () => {
     const csv = await call('contributor', 'GET', `/api/runs/${run.body.id}/rejections.csv`);
     expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(csv.body).toBe('key,segment,code,reason\r\n42,gold,invalid_email,not an e-mail\r\n');
+  });
+
+  it("pages a run's rejections as JSON across its resume chain, in the CSV's order, with a Link to the next page", async () => {
+    const first = await call('admin', 'POST', `/api/exports/${await throwawayExport('shared')}/runs`);
+    await waitForRuns();
+    const second = await call('admin', 'POST', `/api/exports/${await throwawayExport('shared')}/runs`);
+    await waitForRuns();
+    // The second run resumed the first: its rejections are the chain's, the first run's before its own.
+    await home.db.updateTable('runs').set({ resumed_from: first.body.id }).where('id', '=', second.body.id).execute();
+    const rejection = (runId: string, seq: number) => ({ run_id: runId, seq, source: 'gold', record_key: `${runId.slice(-4)}-${seq}`, code: 'invalid_email', reason: 'not an e-mail' });
+    await home.db.insertInto('run_rejections').values([0, 1, 2].map((i) => rejection(first.body.id, i))).execute();
+    await home.db.insertInto('run_rejections').values([0, 1].map((i) => rejection(second.body.id, i))).execute();
+    const csv = (await call('admin', 'GET', `/api/v1/runs/${second.body.id}/rejections.csv`)).body as string;
+    const fromCsv = csv.trimEnd().split('\r\n').slice(1).map((line) => line.split(',')[0]);
+    expect(fromCsv).toHaveLength(5);
+
+    const keys: string[] = [];
+    const links: Array<string | null> = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call('contributor', 'GET', `/api/v1/runs/${second.body.id}/rejections?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status, JSON.stringify(page.body)).toBe(200);
+      keys.push(...page.body.items.map((r: { key: string }) => r.key));
+      links.push(page.headers.get('link'));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(keys).toEqual(fromCsv);
+    expect(links).toHaveLength(3);
+    expect(links[0]).toMatch(/^<\/api\/v1\/runs\/run_[^>]*cursor=[^>]+>; rel="next"$/);
+    expect(links[2]).toBeNull();
+
+    expect((await call('viewer', 'GET', `/api/v1/runs/${second.body.id}/rejections`)).status).toBe(403);
+    expect((await call('admin', 'GET', `/api/v1/runs/${second.body.id}/rejections?cursor=nonsense`)).status).toBe(400);
+    // A cursor of another run's chain is refused, not read from the wrong place.
+    const other = (await call('admin', 'GET', `/api/v1/runs/${first.body.id}/rejections?limit=1`)).body.nextCursor;
+    const foreign = Buffer.from(JSON.stringify({ run: 'run_elsewhere', seq: 0 })).toString('base64url');
+    expect(other).toBeTruthy();
+    expect((await call('admin', 'GET', `/api/v1/runs/${first.body.id}/rejections?cursor=${foreign}`)).status).toBe(400);
   });
 });
 

@@ -196,7 +196,14 @@ export const RunSummary = z
   })
   .openapi('Run');
 
-const Rejection = z.object({ source: z.string(), key: z.string(), code: z.string(), reason: z.string() });
+export const Rejection = z
+  .object({
+    source: z.string().openapi({ description: 'The segment (or entity) the record came from' }),
+    key: z.string().openapi({ description: "The profile's key" }),
+    code: z.string().openapi({ example: 'invalid_email' }),
+    reason: z.string(),
+  })
+  .openapi('Rejection');
 
 export const DryRunReport = z
   .object({

@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../domain/errors.ts';
 import type { Run, RunRejection, SourceResult } from '../domain/model.ts';
 import { getExport } from '../store/metadata/exports.ts';
-import { countRunRejections, getRun, iterateRunRejections, listRunRejections, listRuns, requestRunCancel, transitionRun } from '../store/metadata/runs.ts';
+import { countRunRejections, getRun, iterateRunRejections, listRunRejections, listRuns, pageRunRejections, requestRunCancel, transitionRun } from '../store/metadata/runs.ts';
 import { csvRow } from '../lib/csv.ts';
 import type { Home } from './home.ts';
 import { outflowCommand } from '../lib/shell.ts';
@@ -390,6 +390,42 @@ export const REJECTIONS_CSV_COLUMNS = ['key', 'segment', 'code', 'reason'] as co
  * Every rejected record of a run as CSV (header first), produced page by page from the metadata store as the
  * reader consumes it. Viewers are refused: the keys name customer profiles. The download is audited.
  */
+/** Where a page of a run's rejections ends: a run of its resume chain and a position in it. */
+export interface RejectionPosition {
+  run: string;
+  seq: number;
+}
+
+/**
+ * One page of the rejected records a run reports (its whole resume chain, as the CSV), in order, for clients
+ * that want JSON: `next` is where the following page starts, null after the last. Read by an indexed range,
+ * page by page, whatever the number of rejections. The first page is audited as the CSV download is. Null
+ * when `after` is no position of this run's chain (a cursor of another list).
+ */
+export async function rejectionsPage(home: Home, id: string, options: { limit: number; after?: RejectionPosition }): Promise<{ items: RunRejection[]; next: RejectionPosition | null } | null> {
+  assertNotViewer(home.actor, 'see rejected records (they name customer profiles)');
+  const run = await getRun(home.db, id);
+  if (!options.after) await audit(home, 'run.rejections', { type: 'export', name: run.exportName }, { runId: id, rejected: run.rejected });
+  const chain = await runChain(home, run);
+  let index = options.after ? chain.indexOf(options.after.run) : 0;
+  if (index < 0 || (options.after && !Number.isSafeInteger(options.after.seq))) return null;
+  let afterSeq = options.after?.seq ?? -1;
+  const items: Array<RunRejection & { seq: number; run: string }> = [];
+  // One more than the page, so that whether a next page exists is known without a count.
+  while (index < chain.length && items.length <= options.limit) {
+    const member = chain[index]!;
+    const rows = await pageRunRejections(home.db, member, afterSeq, options.limit + 1 - items.length);
+    items.push(...rows.map((r) => ({ ...r, run: member })));
+    if (items.length <= options.limit) {
+      index++;
+      afterSeq = -1;
+    }
+  }
+  const page = items.slice(0, options.limit);
+  const last = page[page.length - 1];
+  return { items: page.map(({ source, key, code, reason }) => ({ source, key, code, reason })), next: items.length > options.limit && last ? { run: last.run, seq: last.seq } : null };
+}
+
 export async function rejectionsCsv(home: Home, id: string, options: { pageSize?: number } = {}): Promise<AsyncIterable<string>> {
   assertNotViewer(home.actor, 'download rejected records (they name customer profiles)');
   const run = await getRun(home.db, id);

@@ -212,6 +212,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/rejections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page of a run's rejected records, in order (the whole resume chain, as the CSV); not for viewers */
+        get: operations["listRunRejections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{id}/rejections.csv": {
         parameters: {
             query?: never;
@@ -1853,18 +1870,22 @@ export interface components {
             remove: number;
             reject: number;
             unchanged: number;
-            rejections: {
-                source: string;
-                key: string;
-                code: string;
-                reason: string;
-            }[];
+            rejections: components["schemas"]["Rejection"][];
             refusal: {
                 code: string;
                 message: string;
             } | null;
             warnings: string[];
             notes: string[];
+        };
+        Rejection: {
+            /** @description The segment (or entity) the record came from */
+            source: string;
+            /** @description The profile's key */
+            key: string;
+            /** @example invalid_email */
+            code: string;
+            reason: string;
         };
         RunPage: {
             items: components["schemas"]["RunListItem"][];
@@ -1900,6 +1921,11 @@ export interface components {
                 code: string;
                 message: string;
             };
+        };
+        RejectionPage: {
+            items: components["schemas"]["Rejection"][];
+            /** @description Send it as `cursor` for the next page; null on the last page */
+            nextCursor: string | null;
         };
         Notify: {
             /**
@@ -4149,6 +4175,96 @@ export interface operations {
             };
             /** @description The request is well-formed but refused: the message says why and what to do */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token, session or address (OUTFLOW_API_RATE_LIMIT_*): wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRunRejections: {
+        parameters: {
+            query?: {
+                /** @description Items per page: default 100, at most 1000 */
+                limit?: number;
+                /** @description Opaque: the nextCursor of the page before; absent for the first page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rejected records */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RejectionPage"];
+                };
+            };
+            /** @description The request does not match the schema */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the API takes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A JSON body not sent as application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

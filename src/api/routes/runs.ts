@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
 import { queueResume } from '../../app/exports.ts';
-import { cancelRun, listRunItems, rejectionsCsv, showRun } from '../../app/runs.ts';
+import { cancelRun, listRunItems, rejectionsCsv, rejectionsPage, showRun } from '../../app/runs.ts';
 import { runStatuses } from '../../domain/model.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
-import { RunListItem, RunSummary } from '../schemas.ts';
+import { Rejection, RunListItem, RunSummary } from '../schemas.ts';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, linkNext, PageQuery, pageOf } from '../pagination.ts';
 import { commonErrors, conflict, jsonResponse, notFound, RunLocation, runLocation, security, unprocessable } from './route.ts';
 import { idempotent } from '../idempotency.ts';
@@ -46,6 +47,29 @@ export function registerRunRoutes(app: ApiApp, deps: ApiDeps): void {
       const nextCursor = runs.length > limit && last ? encodeCursor({ queuedAt: last.queuedAt, id: last.id }) : null;
       linkNext(c, nextCursor);
       return c.json({ items, nextCursor }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/runs/{id}/rejections',
+      operationId: 'listRunRejections',
+      tags,
+      security,
+      summary: "A page of a run's rejected records, in order (the whole resume chain, as the CSV); not for viewers",
+      request: { params: RunId, query: z.object(PageQuery) },
+      responses: { 200: jsonResponse(pageOf(Rejection, 'RejectionPage'), 'A page of rejected records'), ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const id = c.req.valid('param').id;
+      const query = c.req.valid('query');
+      const after = decodeCursor(query.cursor, ['run', 'seq'] as const);
+      const page = await rejectionsPage(homeFor(deps, c), id, { limit: query.limit ?? DEFAULT_PAGE_SIZE, ...(after ? { after: { run: after.run, seq: Number(after.seq) } } : {}) });
+      if (!page) throw new HTTPException(400, { message: `The cursor is not one the rejections of run ${id} gave: send the nextCursor of the page before unchanged, or leave it out for the first page.` });
+      const nextCursor = page.next ? encodeCursor({ run: page.next.run, seq: page.next.seq }) : null;
+      linkNext(c, nextCursor);
+      return c.json({ items: page.items, nextCursor }, 200);
     },
   );
 

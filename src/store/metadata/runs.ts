@@ -166,6 +166,12 @@ export async function isRunCancelRequested(db: Db, id: string): Promise<boolean>
   return row?.cancel_requested_at != null;
 }
 
+/** Up to `limit` rejections of a run after position `afterSeq` (-1: from the first), with their positions. */
+export async function pageRunRejections(db: Db, runId: string, afterSeq: number, limit: number): Promise<Array<RunRejection & { seq: number }>> {
+  const rows = await db.selectFrom('run_rejections').selectAll().where('run_id', '=', runId).where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+  return rows.map((r) => ({ seq: Number(r.seq), source: r.source, key: r.record_key, code: r.code, reason: r.reason }));
+}
+
 /** Appends rejections; `firstSeq` is the number of rejections the run already holds. */
 export async function addRunRejections(db: Db, runId: string, firstSeq: number, rejections: RunRejection[]): Promise<void> {
   if (rejections.length === 0) return;
