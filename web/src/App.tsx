@@ -11,6 +11,7 @@ import { UsersPage } from './pages/Users.tsx';
 import { AuditPage } from './pages/Audit.tsx';
 import { SchedulePage } from './pages/Schedule.tsx';
 import { ManifestPage } from './pages/Manifest.tsx';
+import { OverviewPage } from './pages/Overview.tsx';
 
 export function App() {
   const [user, setUser] = useState<User | null | undefined>(undefined);
@@ -91,6 +92,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
           Data
         </p>
         <ul aria-labelledby="nav-data">
+          {nav('/overview', 'Overview')}
           {nav('/exports', 'Exports')}
           {nav('/segments', 'Segments')}
         </ul>
@@ -121,6 +123,8 @@ function Page({ path, user }: { path: string; user: User }) {
   const exportMatch = /^\/exports\/(.+)$/.exec(path);
   if (exportMatch) return <ExportPage name={decodeURIComponent(exportMatch[1]!)} user={user} />;
   switch (path) {
+    case '/overview':
+      return <OverviewPage user={user} />;
     case '/segments':
       return <SegmentsPage user={user} />;
     case '/connections':

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { apiAll, api, ApiError, apiUrl, enc, type Remedy, type DryRunReport, type Export, type ExportSchedule, type Run, type RunItem, type Schedule, type User } from '../api.ts';
 import { Link, navigate } from '../router.tsx';
+import { RunsChart } from './History.tsx';
 import { asApiError, Badge, ErrorBanner, Empty, Loaded, Loading, Modal, num, PageHeader, StatusBadge, Message, Unavailable, useApi, when } from '../ui.tsx';
 import { ExportWizard } from './ExportWizard.tsx';
 import { formatFire } from './Schedule.tsx';
@@ -165,6 +166,7 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
       </dl>
       {dry ? <DryRunPanel report={dry} onClose={() => setDry(undefined)} /> : null}
       {active ? <LiveRun key={active} id={active} canCancel={can.run.allowed} onUpdate={setLive} onDone={() => (setFollowing(undefined), setLive(undefined), runs.reload())} /> : null}
+      {runs.data ? <RunsChart runs={runs.data} /> : null}
       <h2>Run history</h2>
       <Loaded state={runs} empty={(list) => (list.length === 0 ? <Empty title="Not run yet.">{can.run.allowed ? 'Press “Run now” to send it, or “Dry run” to see what it would send.' : 'Someone who may use its connection runs it.'}</Empty> : undefined)}>
         {(list) => <RunHistory runs={live ? list.map((r) => (r.id === live.id ? { ...r, status: live.status, rows: live.rows, rowsDone: live.rowsDone ?? r.rowsDone, sent: live.sent, rejected: live.rejected } : r)) : list} canResume={can.run.allowed} canDownload={canDownload} onResumed={(id) => (setFollowing(id), runs.reload())} />}

@@ -2,12 +2,14 @@ import { useState, type FormEvent } from 'react';
 import { apiAll, api, enc, type ApiError, type Entity, type Export, type Segment, type User } from '../api.ts';
 import { asApiError, Empty, ErrorBanner, Field, Loading, Message, Modal, num, PageHeader, useApi, useRevealError, when } from '../ui.tsx';
 import { Link } from '../router.tsx';
+import { SegmentHistoryDialog } from './History.tsx';
 
 export function SegmentsPage({ user }: { user: User }) {
   const segments = useApi(() => apiAll<Segment>('/segments'));
   const exports = useApi(() => apiAll<Export>('/exports'));
   const [editing, setEditing] = useState<Segment | 'new'>();
   const [removing, setRemoving] = useState<Segment>();
+  const [history, setHistory] = useState<string>();
   const canEdit = user.role !== 'viewer';
   const usedBy = (name: string) => (exports.data ?? []).filter((e) => e.segments?.includes(name)).map((e) => e.name);
   return (
@@ -37,7 +39,7 @@ export function SegmentsPage({ user }: { user: User }) {
                 <th scope="col" className="num">Members</th>
                 <th scope="col">Refreshed</th>
                 <th scope="col">Exports</th>
-                {canEdit ? <th scope="col"><span className="sr-only">Actions</span></th> : null}
+                <th scope="col"><span className="sr-only">Actions</span></th>
               </tr>
             </thead>
             <tbody>
@@ -51,23 +53,29 @@ export function SegmentsPage({ user }: { user: User }) {
                   <td className="num">{num(s.members)}</td>
                   <td>{when(s.refreshedAt)}</td>
                   <td>{usedBy(s.name).join(', ') || <span className="muted">None</span>}</td>
-                  {canEdit ? (
-                    <td className="row-actions">
-                      <button type="button" onClick={() => setEditing(s)} aria-label={`Edit ${s.name}`}>
-                        Edit
-                      </button>
-                      <RefreshButton segment={s.name} onRefreshed={segments.reload} />
-                      <button type="button" className="danger" onClick={() => setRemoving(s)} aria-label={`Remove ${s.name}`}>
-                        Remove
-                      </button>
-                    </td>
-                  ) : null}
+                  <td className="row-actions">
+                    <button type="button" onClick={() => setHistory(s.name)} aria-label={`Member history of ${s.name}`}>
+                      History
+                    </button>
+                    {canEdit ? (
+                      <>
+                        <button type="button" onClick={() => setEditing(s)} aria-label={`Edit ${s.name}`}>
+                          Edit
+                        </button>
+                        <RefreshButton segment={s.name} onRefreshed={segments.reload} />
+                        <button type="button" className="danger" onClick={() => setRemoving(s)} aria-label={`Remove ${s.name}`}>
+                          Remove
+                        </button>
+                      </>
+                    ) : null}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
+      {history ? <SegmentHistoryDialog segment={history} onClose={() => setHistory(undefined)} /> : null}
       {removing ? <RemoveSegmentDialog segment={removing} exports={usedBy(removing.name)} onClose={() => setRemoving(undefined)} onRemoved={() => (setRemoving(undefined), segments.reload())} /> : null}
       {editing ? <SegmentDialog segment={editing === 'new' ? undefined : editing} onClose={() => setEditing(undefined)} onSaved={() => (setEditing(undefined), segments.reload())} /> : null}
     </>
