@@ -37,14 +37,14 @@ export function Chart({ title, summary, config, table, open = false, height = 24
     let chart: ChartJs | undefined;
     loadChartJs().then((Chart) => {
       if (!live || !canvas.current) return;
-      const reduced = matchMedia('(prefers-reduced-motion: reduce)').matches;
       chart = new Chart(canvas.current, {
         ...config,
         options: {
           responsive: true,
           // The box sets the height; the width follows the page, so nothing scrolls sideways on a phone.
           maintainAspectRatio: false,
-          ...(reduced ? { animation: false } : {}),
+          // Drawn at once: figures to read, not a show (and no animation frames on a page left open all day).
+          animation: false,
           ...config.options,
         },
       } as ChartConfiguration);
