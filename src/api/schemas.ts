@@ -124,6 +124,11 @@ export const ExportView = z
   })
   .openapi('Export');
 
+/** A saved (created or edited) export: with what saving it warned about, always there (empty when nothing). */
+export const SavedExportView = ExportView.extend({
+  warnings: z.array(z.string()).openapi({ description: 'What saving found worth saying: another export writing into the same list, a mapped field the destination will not store' }),
+}).openapi('SavedExport');
+
 export const ExportCreate = z
   .object({
     name: z.string().min(1).max(200),
@@ -390,6 +395,10 @@ export const AuditEntryView = z
   .openapi('AuditEntry');
 
 export const Removed = z.object({ removed: z.string() }).passthrough().openapi('Removed');
+
+export const UserRemoved = z
+  .object({ removed: z.string(), tokensRevoked: z.number().int(), sessionsEnded: z.number().int() })
+  .openapi('UserRemoved');
 
 export const Role = z.enum(['admin', 'contributor', 'viewer']);
 

@@ -1662,6 +1662,10 @@ export interface components {
             };
             warnings?: string[];
         };
+        SavedExport: components["schemas"]["Export"] & {
+            /** @description What saving found worth saying: another export writing into the same list, a mapped field the destination will not store */
+            warnings: string[];
+        };
         ExportCreate: {
             name: string;
             connection: string;
@@ -2169,6 +2173,11 @@ export interface components {
              * @enum {string}
              */
             role: "admin" | "contributor" | "viewer";
+        };
+        UserRemoved: {
+            removed: string;
+            tokensRevoked: number;
+            sessionsEnded: number;
         };
         TokenPage: {
             items: components["schemas"]["Token"][];
@@ -3400,7 +3409,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Export"];
+                    "application/json": components["schemas"]["SavedExport"];
                 };
             };
             /** @description The request does not match the schema */
@@ -3689,7 +3698,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Export"];
+                    "application/json": components["schemas"]["SavedExport"];
                 };
             };
             /** @description The request does not match the schema */
@@ -6713,13 +6722,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Removed */
+            /** @description Removed, with how many of their tokens were revoked and sessions ended */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Removed"];
+                    "application/json": components["schemas"]["UserRemoved"];
                 };
             };
             /** @description The request does not match the schema */

@@ -7,7 +7,7 @@ import { nameOf } from '../../app/resolve.ts';
 import { sendProblem, WWW_AUTHENTICATE } from '../errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
-import { CreatedToken, LoginBody, OneTimePassword, PasswordChange, Removed, SessionView, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
+import { CreatedToken, LoginBody, OneTimePassword, PasswordChange, SessionView, UserRemoved, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable } from './route.ts';
 import { idempotent } from '../idempotency.ts';
 
@@ -172,7 +172,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       security,
       summary: 'Remove a user; their tokens and sessions end',
       request: { params: NameParam },
-      responses: { 200: jsonResponse(Removed, 'Removed'), ...commonErrors, ...notFound, ...conflict },
+      responses: { 200: jsonResponse(UserRemoved, 'Removed, with how many of their tokens were revoked and sessions ended'), ...commonErrors, ...notFound, ...conflict },
     }),
     async (c) => c.json(await removeUser(homeFor(deps, c), await nameOf(homeFor(deps, c), 'users', c.req.valid('param').id)), 200),
   );

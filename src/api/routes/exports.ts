@@ -4,7 +4,7 @@ import { nameOf } from '../../app/resolve.ts';
 import { showRun } from '../../app/runs.ts';
 import { API_BASE, homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
-import { DryRunQuery, DryRunReport, ExportCreate, ExportManifestView, ExportPatch, ExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
+import { DryRunQuery, DryRunReport, ExportCreate, ExportManifestView, ExportPatch, ExportView, SavedExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, RunLocation, runLocation, security, unprocessable, upstream } from './route.ts';
 import { idempotent } from '../idempotency.ts';
 
@@ -30,7 +30,7 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
         security,
         summary: 'Save an export (saving never runs it)',
         request: jsonBody(ExportCreate),
-        responses: { 201: jsonResponse(ExportView, 'Saved'), ...commonErrors, ...notFound, ...conflict, ...unprocessable, ...upstream },
+        responses: { 201: jsonResponse(SavedExportView, 'Saved'), ...commonErrors, ...notFound, ...conflict, ...unprocessable, ...upstream },
       }),
     ),
     async (c) => c.json(await createExport(homeFor(deps, c), c.req.valid('json')), 201),
@@ -70,7 +70,7 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
       security,
       summary: 'Edit an export, or repair one whose connection was removed; validated like a new one',
       request: { params: IdParam, ...jsonBody(ExportPatch) },
-      responses: { 200: jsonResponse(ExportView, 'The edited export'), ...commonErrors, ...notFound, ...conflict, ...unprocessable, ...upstream },
+      responses: { 200: jsonResponse(SavedExportView, 'The edited export'), ...commonErrors, ...notFound, ...conflict, ...unprocessable, ...upstream },
     }),
     async (c) => {
       const home = homeFor(deps, c);
