@@ -447,6 +447,43 @@ describe('the permission matrix', () => {
       });
     }
 
+    it("segments: each action offered is what the request does (contributors may not change a segment another user's export uses)", async () => {
+      const expected: Record<string, string[]> = {
+        'viewer used': [],
+        'viewer unused': [],
+        'contributor used': ['refresh'],
+        'contributor unused': ['edit', 'refresh', 'remove'],
+        'admin used': ['edit', 'refresh', 'remove'],
+        'admin unused': ['edit', 'refresh', 'remove'],
+      };
+      for (const key of Object.keys(expected)) {
+        const [role, kind] = key.split(' ') as ['viewer' | 'contributor' | 'admin', string];
+        const allowed: string[] = [];
+        for (const action of ['edit', 'refresh', 'remove'] as const) {
+          // "used": by an export of another user (the administrator); "unused": by none.
+          const segment = unique('seg');
+          await createSegment(admin, { name: segment, entity: 'Customer', where: "tier = 'gold'" });
+          if (kind === 'used') await createExport(admin, { name: unique('exp'), connection: 'shared', segments: [segment], config: { mapping: { email: 'email' } } });
+          const listed = (await call(role, 'GET', '/api/segments?limit=1000')).body.items.find((x: { name: string }) => x.name === segment);
+          const offered = listed.actions[action] as { allowed: boolean; reason?: string };
+          const answer =
+            action === 'edit'
+              ? await call(role, 'PATCH', `/api/segments/${segment}`, { body: { where: "tier = 'silver'" } })
+              : action === 'refresh'
+                ? await call(role, 'POST', `/api/segments/${segment}/refresh`)
+                : await call(role, 'DELETE', `/api/segments/${segment}`);
+          if (offered.allowed) {
+            allowed.push(action);
+            expect(answer.status, `${key} ${action}: ${JSON.stringify(answer.body)}`).toBeLessThan(300);
+          } else {
+            expect(answer.status, `${key} ${action}`).toBe(403);
+            expect(answer.body.detail).toBe(offered.reason);
+          }
+        }
+        expect(allowed, key).toEqual(expected[key]);
+      }
+    });
+
     it('connections: contributors are told why they may not edit, verify or remove one, in the words the requests use', async () => {
       const asContributor = (await call('contributor', 'GET', '/api/connections/shared')).body.actions;
       expect(Object.values(asContributor).map((a) => (a as { allowed: boolean }).allowed)).toEqual([false, false, false, false]);

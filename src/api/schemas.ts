@@ -274,6 +274,12 @@ export const SegmentView = z
     refreshedAt: Timestamp.nullable(),
     createdBy: z.string(),
     createdAt: Timestamp,
+    actions: z
+      .object({ edit: Action, refresh: Action, remove: Action })
+      .openapi({
+        description:
+          "What the caller may do to the segment, decided by the server with the checks the requests make (contributors may not change or remove a segment another user's export uses): a client shows the allowed actions and the reason for the others",
+      }),
   })
   .openapi('Segment');
 

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { compileFilter, FilterError, formatFilterError } from '../store/profile/filter.ts';
 import { PermissionError, ValidationError } from '../domain/errors.ts';
 import { listExports } from '../store/metadata/exports.ts';
-import type { Segment } from '../domain/model.ts';
+import type { Actor, Export, Segment } from '../domain/model.ts';
+import { decide, type ActionView } from './permissions.ts';
 import * as segments from '../store/metadata/segments.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { Home } from './home.ts';
@@ -115,14 +116,37 @@ export interface SegmentView {
   refreshedAt: string | null;
   createdBy: string;
   createdAt: string;
+  /** What the caller may do to it, decided by the checks the use cases make; a refused action carries the reason. */
+  actions: Record<'edit' | 'refresh' | 'remove', ActionView>;
 }
 
-export function toSegmentView(s: Segment): SegmentView {
-  return { id: s.id, name: s.name, entity: s.entity, filter: s.filter, members: s.members, refreshedAt: s.refreshedAt, createdBy: s.createdBy, createdAt: s.createdAt };
+function toSegmentView(actor: Actor, s: Segment, exports: Export[]): SegmentView {
+  return {
+    id: s.id,
+    name: s.name,
+    entity: s.entity,
+    filter: s.filter,
+    members: s.members,
+    refreshedAt: s.refreshedAt,
+    createdBy: s.createdBy,
+    createdAt: s.createdAt,
+    actions: {
+      edit: decide(() => checkChangeSegment(actor, s, exports, 'change')),
+      refresh: decide(() => assertNotViewer(actor, 'refresh segments')),
+      remove: decide(() => checkChangeSegment(actor, s, exports, 'remove')),
+    },
+  };
+}
+
+/** A segment as the API and the CLI show it, with what the caller may do to it. */
+export async function segmentView(home: Home, segment: Segment): Promise<SegmentView> {
+  return toSegmentView(home.actor, segment, await listExports(home.db));
 }
 
 export async function listSegmentViews(home: Home): Promise<SegmentView[]> {
-  return (await segments.listSegments(home.db)).map(toSegmentView);
+  // One lookup of the exports for every segment's actions.
+  const exports = await listExports(home.db);
+  return (await segments.listSegments(home.db)).map((s) => toSegmentView(home.actor, s, exports));
 }
 
 export function listSegments(home: Home): Promise<Segment[]> {
@@ -149,9 +173,13 @@ export async function refreshSegments(home: Home, name?: string): Promise<Array<
  * uses: that would change what the other user's export sends.
  */
 async function assertMayChangeSegment(home: Home, segment: Segment, action: 'change' | 'remove'): Promise<void> {
-  assertNotViewer(home.actor, `${action} segments`);
-  if (home.actor.role === 'admin') return;
-  const users = (await listExports(home.db)).filter((e) => e.sourceKind === 'segments' && e.sources.includes(segment.name) && e.createdBy !== home.actor.name);
+  checkChangeSegment(home.actor, segment, await listExports(home.db), action);
+}
+
+function checkChangeSegment(actor: Actor, segment: Segment, exports: Export[], action: 'change' | 'remove'): void {
+  assertNotViewer(actor, `${action} segments`);
+  if (actor.role === 'admin') return;
+  const users = exports.filter((e) => e.sourceKind === 'segments' && e.sources.includes(segment.name) && e.createdBy !== actor.name);
   if (users.length === 0) return;
   const owners = [...new Set(users.map((e) => e.createdBy))];
   throw new PermissionError(

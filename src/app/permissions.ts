@@ -71,7 +71,8 @@ export const connectionChecks: Record<ConnectionAction, (actor: Actor) => void> 
   signIn: (actor) => assertAdmin(actor, 'sign connections in'),
 };
 
-function decide(check: () => void): ActionView {
+/** Runs a check: allowed, or refused with the check's reason. */
+export function decide(check: () => void): ActionView {
   try {
     check();
     return { allowed: true };

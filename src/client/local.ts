@@ -1,7 +1,7 @@
 import { removeHomeNotify, setHomeNotify, showHomeNotify } from '../app/notify.ts';
 import { listAuditEntries } from '../app/audit.ts';
 import { createConnection, listConnections, removeConnection, showConnection, updateConnection, verifyConnection } from '../app/connections.ts';
-import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, previewSegment, refreshSegments, removeSegment, toSegmentView, updateSegment } from '../app/data.ts';
+import { attachEntity, createSegment, listEntities, listSegmentViews, loadEntity, previewSegment, refreshSegments, removeSegment, segmentView, updateSegment } from '../app/data.ts';
 import { createExport, dryRunExport, exportManifest, listExports, removeExport, resumeRun, runExport, showExport, updateExport } from '../app/exports.ts';
 import type { Home } from '../app/home.ts';
 import { applyConfig, exportConfig, mapResolver, planConfig } from '../app/config-file/index.ts';
@@ -89,9 +89,9 @@ export function localClient(home: Home): OutflowClient {
     loadEntity: async (name, file, options) => entityView(await loadEntity(home, name, file, options)),
     listEntities: async () => (await listEntities(home)).map(entityView),
     attachEntity: async (name, options) => entityView(await attachEntity(home, name, options)),
-    createSegment: async (input) => toSegmentView(await createSegment(home, input)),
+    createSegment: async (input) => segmentView(home, await createSegment(home, input)),
     listSegments: () => listSegmentViews(home),
-    updateSegment: async (name, patch) => toSegmentView(await updateSegment(home, name, patch)),
+    updateSegment: async (name, patch) => segmentView(home, await updateSegment(home, name, patch)),
     refreshSegments: (name) => refreshSegments(home, name),
     previewSegment: (input) => previewSegment(home, input),
     removeSegment: async (name) => {

@@ -2012,6 +2012,12 @@ export interface components {
              * @example 2026-11-30T05:00:00.000Z
              */
             createdAt: string;
+            /** @description What the caller may do to the segment, decided by the server with the checks the requests make (contributors may not change or remove a segment another user's export uses): a client shows the allowed actions and the reason for the others */
+            actions: {
+                edit: components["schemas"]["Action"];
+                refresh: components["schemas"]["Action"];
+                remove: components["schemas"]["Action"];
+            };
         };
         SegmentCreate: {
             name: string;

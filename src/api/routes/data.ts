@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
-import { attachEntity, checkMayLoadEntity, createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, previewSegment, refreshSegments, removeSegment, sampleEntity, toSegmentView, updateSegment } from '../../app/data.ts';
+import { attachEntity, checkMayLoadEntity, createSegment, listEntities, listSegmentViews, loadEntity, MAX_SAMPLES, previewSegment, refreshSegments, removeSegment, sampleEntity, segmentView, updateSegment } from '../../app/data.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import type { EntityInfo } from '../../store/profile/profile-store.ts';
@@ -65,7 +65,10 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
         responses: { 201: jsonResponse(SegmentView, 'Created (refresh it to count its members)'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
       }),
     ),
-    async (c) => c.json(toSegmentView(await createSegment(homeFor(deps, c), c.req.valid('json'))), 201),
+    async (c) => {
+      const home = homeFor(deps, c);
+      return c.json(await segmentView(home, await createSegment(home, c.req.valid('json'))), 201);
+    },
   );
 
   app.openapi(
@@ -81,7 +84,7 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
     }),
     async (c) => {
       const home = homeFor(deps, c);
-      return c.json(toSegmentView(await updateSegment(home, await nameOf(home, 'segments', c.req.valid('param').id), c.req.valid('json'))), 200);
+      return c.json(await segmentView(home, await updateSegment(home, await nameOf(home, 'segments', c.req.valid('param').id), c.req.valid('json'))), 200);
     },
   );
 
