@@ -61,7 +61,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
   const isAdmin = user.role === 'admin';
   const nav = (to: string, label: string) => (
     <li>
-      <Link to={to} aria-current={path === to || path.startsWith(`${to}/`) ? 'page' : undefined}>
+      <Link to={to} aria-current={path === to || path.startsWith(`${to}/`) || (to === '/overview' && path === '/') ? 'page' : undefined}>
         {label}
       </Link>
     </li>
@@ -72,7 +72,7 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
         Skip to content
       </a>
       <header className="topbar no-print">
-        <Link to="/exports" className="brand">
+        <Link to="/" className="brand">
           Outflow
         </Link>
         <button type="button" className="menu-toggle" aria-expanded={menuOpen} aria-controls="sidebar" onClick={() => setMenuOpen(!menuOpen)}>
@@ -123,8 +123,8 @@ function Page({ path, user }: { path: string; user: User }) {
   const exportMatch = /^\/exports\/(.+)$/.exec(path);
   if (exportMatch) return <ExportPage name={decodeURIComponent(exportMatch[1]!)} user={user} />;
   switch (path) {
-    case '/overview':
-      return <OverviewPage user={user} />;
+    case '/exports':
+      return <ExportsPage user={user} />;
     case '/segments':
       return <SegmentsPage user={user} />;
     case '/connections':
@@ -136,6 +136,7 @@ function Page({ path, user }: { path: string; user: User }) {
     case '/schedule':
       return <SchedulePage user={user} />;
     default:
-      return <ExportsPage user={user} />;
+      // The landing page (`/`, `/overview`, and an address the app does not know): what needs attention first.
+      return <OverviewPage user={user} />;
   }
 }
