@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outflow, tempDir } from './support/cli.ts';
+import { startServerProcess } from './support/server-process.ts';
 
 // Issue 15.12: the demo exports to all five destinations, the four marketing ones through local sandboxes that
 // answer as the vendors document, labelled as sandboxes; `outflow sandbox` starts them again afterwards, so the
@@ -11,6 +13,7 @@ import { outflow, tempDir } from './support/cli.ts';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/outflow.js');
 const MARKETING = ['iterable', 'campaign-monitor', 'microsoft-advertising', 'autopilot'];
+const CHROMIUM = '/usr/bin/chromium';
 
 let work: string;
 let demoHome: string;
@@ -69,6 +72,34 @@ describe('the demo', () => {
       child.kill('SIGINT');
     }
     expect(await exited).toBe(0);
+  }, 180_000);
+
+  it('`outflow serve` on the demo home shows every destination in the web app, the sandboxes labelled so', async () => {
+    const server = await startServerProcess(demoHome);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      page.setDefaultTimeout(30_000);
+      await page.goto(server.url);
+      await page.getByLabel('User name').fill('admin');
+      await page.getByLabel('Password').fill('crash-test-password-1');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('link', { name: 'Connections' }).click();
+      await page.getByRole('heading', { name: 'Connections', level: 1 }).waitFor();
+      const rows = page.locator('tbody tr').filter({ has: page.locator('th[scope=row]') });
+      await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(6);
+      for (const name of ['Iterable sandbox', 'Campaign Monitor sandbox', 'Microsoft Advertising sandbox', 'Autopilot sandbox']) {
+        expect(await rows.filter({ hasText: name }).getByText('Local sandbox').count(), name).toBe(1);
+      }
+      expect(await rows.filter({ hasText: 'Demo partner SFTP' }).getByText('Local sandbox').count()).toBe(0);
+      // Each export has its run history.
+      await page.getByRole('link', { name: 'Exports' }).click();
+      await page.getByRole('link', { name: 'regulars-to-autopilot' }).click();
+      await expect.poll(() => page.getByText('succeeded').count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
   }, 180_000);
 
   it('`outflow sandbox` on a home the demo did not make says what to do', async () => {
