@@ -55,6 +55,8 @@ beforeAll(async () => {
   const admin = { ...server.home, actor: { name: 'admin', role: 'admin' as const, via: 'api' as const } };
   passwords.casey = (await createUser(admin, { name: 'casey', role: 'contributor' })).password;
   passwords.vic = (await createUser(admin, { name: 'vic', role: 'viewer' })).password;
+  // A segment of the contributor's own, used by no export: theirs to edit (gold is used by the admin's exports).
+  await createSegment({ ...server.home, actor: { name: 'casey', role: 'contributor' as const, via: 'api' as const } }, { name: 'casey-own', entity: 'Customer', where: "tier = 'gold'" });
 
   const iterableConfig = { apiKey: ITERABLE_KEY, baseUrl: iterable.url };
   await createConnection(admin, { type: 'iterable', name: 'Admins Iterable', config: iterableConfig, acceptPrivacyTerms: true });
@@ -234,6 +236,15 @@ describe.skipIf(!available)('the web app for each role, in Chromium', () => {
     await page.getByText('Nothing was sent. Fix what the message says, then press “Run now”.').waitFor();
     expect(await page.getByRole('button', { name: 'Resume this run' }).count()).toBe(0);
 
+    // Segments: Edit only where the server allows it; where not, its reason a click away.
+    await open(page, '/segments', 'Segments');
+    await page.getByRole('button', { name: 'Edit casey-own' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Edit gold' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Refresh gold' }).count()).toBe(1);
+    const why = page.getByRole('row', { name: /^gold/ }).locator('details.why');
+    await why.getByText('Why no Edit?').click();
+    expect(await why.textContent()).toContain('so only an administrator may change it');
+
     for (const [pathname, heading] of [['/exports', 'Exports'], ['/segments', 'Segments'], ['/schedule', 'Schedule']] as const) {
       await open(page, pathname, heading);
       await checkLayout(page, pathname);
@@ -250,6 +261,9 @@ describe.skipIf(!available)('the web app for each role, in Chromium', () => {
       expect(seen.note).toContain('Viewers may not');
     }
     await checkLayout(page, 'viewer export');
+    await open(page, '/segments', 'Segments');
+    expect(await page.getByRole('button', { name: /^(Edit|Refresh|Remove) / }).count()).toBe(0);
+    expect(await page.getByTestId('unavailable').textContent()).toContain('Viewers may not');
     for (const [pathname, heading] of [['/exports', 'Exports'], ['/segments', 'Segments'], ['/schedule', 'Schedule']] as const) {
       await open(page, pathname, heading);
       await checkLayout(page, pathname);

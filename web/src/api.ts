@@ -223,6 +223,8 @@ export interface Segment {
   members: number | null;
   refreshedAt: string | null;
   createdBy: string;
+  /** What the signed-in user may do to it, as the server decides. */
+  actions: { edit: Action; refresh: Action; remove: Action };
 }
 export interface Entity {
   name: string;

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { apiAll, api, enc, type ApiError, type Entity, type Export, type Segment, type User } from '../api.ts';
-import { asApiError, Empty, ErrorBanner, Field, Loading, Message, Modal, num, PageHeader, useApi, useRevealError, when } from '../ui.tsx';
+import { asApiError, Empty, ErrorBanner, Field, Loading, Message, Modal, num, PageHeader, Unavailable, useApi, useRevealError, when } from '../ui.tsx';
 import { Link } from '../router.tsx';
 import { SegmentHistoryDialog } from './History.tsx';
 
@@ -12,6 +12,8 @@ export function SegmentsPage({ user }: { user: User }) {
   const [history, setHistory] = useState<string>();
   const canEdit = user.role !== 'viewer';
   const usedBy = (name: string) => (exports.data ?? []).filter((e) => e.segments?.includes(name)).map((e) => e.name);
+  const first = segments.data?.[0];
+  const noAction = Boolean(segments.data?.length) && !segments.data!.some((s) => Object.values(s.actions).some((a) => a.allowed));
   return (
     <>
       <PageHeader title="Segments">
@@ -23,6 +25,15 @@ export function SegmentsPage({ user }: { user: User }) {
       </PageHeader>
       <p className="lead">A segment is the profiles of an entity that match a filter, such as <code>country = 'DE' AND age &gt;= 18</code>.</p>
       <ErrorBanner error={segments.error} />
+      {first && noAction ? (
+        <Unavailable
+          actions={[
+            ['Edit', first.actions.edit],
+            ['Refresh', first.actions.refresh],
+            ['Remove', first.actions.remove],
+          ]}
+        />
+      ) : null}
       {!segments.data ? (
         segments.error ? null : <Loading />
       ) : segments.data.length === 0 ? (
@@ -59,13 +70,23 @@ export function SegmentsPage({ user }: { user: User }) {
                     </button>
                     {canEdit ? (
                       <>
-                        <button type="button" onClick={() => setEditing(s)} aria-label={`Edit ${s.name}`}>
-                          Edit
-                        </button>
-                        <RefreshButton segment={s.name} onRefreshed={segments.reload} />
+                        {s.actions.edit.allowed ? (
+                          <button type="button" onClick={() => setEditing(s)} aria-label={`Edit ${s.name}`}>
+                            Edit
+                          </button>
+                        ) : null}
+                        {s.actions.refresh.allowed ? <RefreshButton segment={s.name} onRefreshed={segments.reload} /> : null}
+                        {/* Shown even when refused: its dialog names the exports that use the segment, which is why. */}
                         <button type="button" className="danger" onClick={() => setRemoving(s)} aria-label={`Remove ${s.name}`}>
                           Remove
                         </button>
+                        {s.actions.edit.allowed ? null : (
+                          // The server's reason (another user's export uses it), a click away so the row stays short.
+                          <details className="why">
+                            <summary>Why no Edit?</summary>
+                            <Message>{s.actions.edit.reason ?? ''}</Message>
+                          </details>
+                        )}
                       </>
                     ) : null}
                   </td>
