@@ -17,6 +17,7 @@ const cliSuites = [
   'test/mirror.e2e.test.ts',
   'test/sync-regressions.e2e.test.ts',
   'test/edits.e2e.test.ts',
+  'test/edit-versions.e2e.test.ts',
   'test/new-user.e2e.test.ts',
   'test/sftp-export.integration.test.ts',
   'test/sftp-faults.e2e.test.ts',

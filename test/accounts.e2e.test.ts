@@ -51,8 +51,8 @@ describe('outflow user and token', () => {
 
     const list = await run('user', 'list', '--json');
     expect(list.json()).toEqual([
-      { id: expect.stringMatching(/^user_/), name: 'ada', role: 'admin', mustChangePassword: true, createdBy: 'owner', createdAt: expect.any(String), updatedAt: expect.any(String) },
-      { id: expect.stringMatching(/^user_/), name: 'cy', role: 'contributor', mustChangePassword: true, createdBy: 'owner', createdAt: expect.any(String), updatedAt: expect.any(String) },
+      { id: expect.stringMatching(/^user_/), name: 'ada', role: 'admin', mustChangePassword: true, createdBy: 'owner', createdAt: expect.any(String), updatedAt: expect.any(String), etag: expect.stringMatching(/^"user_\w+\.1"$/) },
+      { id: expect.stringMatching(/^user_/), name: 'cy', role: 'contributor', mustChangePassword: true, createdBy: 'owner', createdAt: expect.any(String), updatedAt: expect.any(String), etag: expect.stringMatching(/^"user_\w+\.1"$/) },
     ]);
     const table = await run('user', 'list');
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+ROLE\s+CREATEDBY\s+CREATED$/);

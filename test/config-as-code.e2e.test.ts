@@ -14,10 +14,10 @@ let work: string;
 let sftp: FakeSftpServer;
 let iterable: IterableFake;
 
-/** What `list --json` shows of a home, without what differs between two homes by nature (ids, times, who). */
+/** What `list --json` shows of a home, without what differs between two homes by nature (ids and ETags, times, who). */
 async function configurationOf(home: string) {
   const strip = (items: Array<Record<string, unknown>>) =>
-    items.map(({ id: _id, createdAt: _c, createdBy: _b, updatedAt: _u, refreshedAt: _r, privacyConsent: _consent, lastVerification: _v, ...rest }) => rest);
+    items.map(({ id: _id, etag: _etag, createdAt: _c, createdBy: _b, updatedAt: _u, refreshedAt: _r, privacyConsent: _consent, lastVerification: _v, ...rest }) => rest);
   return {
     segments: strip((await outflow(home, 'segment', 'list', '--json')).json()),
     connections: strip((await outflow(home, 'connection', 'list', '--json')).json()),

@@ -79,7 +79,7 @@ describe('the OpenAPI document', () => {
   it('declares every member an error can carry, and timestamps as date-time', () => {
     // RFC 9457 problem details: the standard members and Outflow's extensions.
     const problem = doc.components.schemas.Problem;
-    expect(Object.keys(problem.properties).sort()).toEqual(['code', 'detail', 'issues', 'limit', 'position', 'remedy', 'retryAfterSeconds', 'runId', 'status', 'title', 'type']);
+    expect(Object.keys(problem.properties).sort()).toEqual(['code', 'detail', 'etag', 'issues', 'limit', 'position', 'remedy', 'retryAfterSeconds', 'runId', 'status', 'title', 'type']);
     const errorTypes = operations().flatMap(({ op }) => Object.entries(op.responses as Record<string, { content?: Record<string, unknown> }>).filter(([status]) => Number(status) >= 400).flatMap(([, r]) => Object.keys(r.content ?? {})));
     expect(new Set(errorTypes)).toEqual(new Set(['application/problem+json']));
     expect(doc.components.schemas.Run.properties.queuedAt.format).toBe('date-time');

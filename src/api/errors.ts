@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, RetryableError, ValidationError, type Remedy } from '../domain/errors.ts';
+import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, RetryableError, StaleEditError, ValidationError, type Remedy } from '../domain/errors.ts';
 import { FilterError } from '../store/profile/filter.ts';
 import type { Logger } from '../lib/logger.ts';
 
@@ -14,6 +14,7 @@ export interface ProblemExtras {
   position?: number;
   runId?: string;
   remedy?: Remedy;
+  etag?: string;
   [member: string]: unknown;
 }
 
@@ -78,6 +79,11 @@ function mapError(error: unknown, log: Logger): HttpError {
   }
   if (error instanceof PermissionError) return { status: 403, code: error.code, detail: error.message };
   if (error instanceof NotFoundError) return { status: 404, code: error.code, detail: error.message };
+  // An edit from an older version (If-Match): 412; another edit saved while this one was checked: 409. Both say
+  // which version is current now, in the body and as the ETag, so a client can reload or retry knowingly.
+  if (error instanceof StaleEditError) {
+    return { status: error.precondition ? 412 : 409, code: error.code, detail: error.message, extra: { etag: error.etag }, headers: { ETag: error.etag } };
+  }
   if (error instanceof ConflictError) {
     const runId = (error as ConflictError & { runId?: string }).runId;
     return { status: 409, code: error.code, detail: error.message, extra: runId ? { runId } : {} };

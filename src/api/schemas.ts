@@ -19,12 +19,16 @@ export const Problem = z
     detail: z.string().openapi({ description: 'What went wrong and what to do; the CLI and the web app show it as it is', example: 'No export named "nightly".' }),
     code: z.string().openapi({
       description:
-        'One code per meaning: invalid_request (400, the request does not match the schema), invalid_input (422, well-formed but refused), invalid_filter, not_found, conflict, run_conflict, …',
+        'One code per meaning: invalid_request (400, the request does not match the schema), invalid_input (422, well-formed but refused), invalid_filter, not_found, conflict, run_conflict, precondition_failed (412, If-Match names an older version), edit_conflict (409, another edit was saved while this one was checked), …',
       example: 'not_found',
     }),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional().openapi({ description: 'Each field that is wrong (dotted path) and what is wrong with it' }),
     position: z.number().int().min(0).optional().openapi({ description: 'invalid_filter: the 0-based character offset in the filter where it goes wrong' }),
     runId: z.string().optional().openapi({ description: 'A run already going on for this export (409)' }),
+    etag: z
+      .string()
+      .optional()
+      .openapi({ description: 'precondition_failed (412) and edit_conflict (409): the ETag of the current version of the resource, which someone else saved first', example: '"exp_0mwt1ab2c3d4e5f6.4"' }),
     remedy: z
       .union([z.object({ action: z.literal('refresh-segment'), segment: z.string() }), z.object({ action: z.literal('move-export'), export: z.string() })])
       .optional()
@@ -73,6 +77,7 @@ export const ConnectionView = z
         description:
           'What the caller may do to the connection, decided by the server with the checks the requests make: a client shows the allowed actions and the reason for the others. Contributors see connections usable by contributors, without settings: name, type, who may use it, when it was created, and the outcome of its last verification.',
       }),
+    etag: z.string().optional().openapi({ description: 'Administrators: the version shown, the same as the ETag header; send it as If-Match to edit or remove exactly this version', example: '"conn_0mwt1ab2c3d4e5f6.3"' }),
   })
   .openapi('Connection');
 
@@ -121,6 +126,7 @@ export const ExportView = z
       })
       .openapi({ description: 'What the caller may do to the export, decided by the server with the checks the requests make: a client shows the allowed actions and the reason for the others' }),
     warnings: z.array(z.string()).optional(),
+    etag: z.string().openapi({ description: 'The version shown, the same as the ETag header: send it as If-Match to edit or remove exactly this version', example: '"exp_0mwt1ab2c3d4e5f6.3"' }),
   })
   .openapi('Export');
 
@@ -280,6 +286,7 @@ export const SegmentView = z
         description:
           "What the caller may do to the segment, decided by the server with the checks the requests make (contributors may not change or remove a segment another user's export uses): a client shows the allowed actions and the reason for the others",
       }),
+    etag: z.string().openapi({ description: 'The version shown, the same as the ETag header: send it as If-Match to edit or remove exactly this version', example: '"seg_0mwt1ab2c3d4e5f6.3"' }),
   })
   .openapi('Segment');
 
@@ -409,7 +416,16 @@ export const UserRemoved = z
 export const Role = z.enum(['admin', 'contributor', 'viewer']);
 
 export const UserView = z
-  .object({ id: ResourceId, name: z.string(), role: Role, mustChangePassword: z.boolean(), createdBy: z.string(), createdAt: Timestamp, updatedAt: Timestamp })
+  .object({
+    id: ResourceId,
+    name: z.string(),
+    role: Role,
+    mustChangePassword: z.boolean(),
+    createdBy: z.string(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    etag: z.string().openapi({ description: 'The version shown, the same as the ETag header: send it as If-Match to edit or remove exactly this version', example: '"user_0mwt1ab2c3d4e5f6.3"' }),
+  })
   .openapi('User');
 
 // Documented as the enum, checked by the use case: its 422 names the valid roles the way the CLI does (a 400

@@ -18,6 +18,7 @@ import { listSegments } from '../store/metadata/segments.ts';
 import { checkRecordLimits } from '../engine/limits.ts';
 import type { Home } from './home.ts';
 import { checkName, refuseUnknownKeys, zodIssues } from './validation.ts';
+import { checkPrecondition, etagOf, removalVersion, writeVersion, type Precondition } from './versions.ts';
 import { redactUrl, redactUrls } from '../lib/redact-url.ts';
 
 /** A connection as it may be shown anywhere: secrets appear as `"set"`, never their value. */
@@ -41,6 +42,8 @@ export interface ConnectionView {
   updatedAt: string;
   /** What the caller may do to it (src/app/permissions.ts); a refused action carries the reason the request would get. */
   actions: Record<ConnectionAction, ActionView>;
+  /** The version shown (also the ETag header): send it as If-Match to edit or remove exactly this version. */
+  etag: string;
 }
 
 export function toConnectionView(connection: Connection, actor: Actor): ConnectionView {
@@ -63,6 +66,7 @@ export function toConnectionView(connection: Connection, actor: Actor): Connecti
     createdAt: connection.createdAt,
     updatedAt: connection.updatedAt,
     actions: connectionActions(actor),
+    etag: etagOf(connection),
   };
 }
 
@@ -212,9 +216,10 @@ const KEEPS_VERIFICATION = new Set(['requestsPerSecond', 'maxProfiles', 'warnPro
 const SFTP_IDENTITY = ['host', 'port', 'username', 'password', 'privateKey'];
 
 /** Edits a connection (administrators). Validated like a create; a refused edit changes nothing. */
-export async function updateConnection(home: Home, name: string, patch: UpdateConnectionPatch): Promise<ConnectionView> {
+export async function updateConnection(home: Home, name: string, patch: UpdateConnectionPatch, precondition?: Precondition): Promise<ConnectionView> {
   await permit(home, 'connection.update', { type: 'connection', name }, () => assertAdmin(home.actor, 'edit connections'));
   const connection = await store.getConnectionByName(home.db, home.box, name);
+  checkPrecondition(precondition, connection, `Connection "${connection.name}"`);
   const destination = getDestination(connection.type);
   const newName = patch.name === undefined ? undefined : patch.name.trim();
   if (newName === '') throw new ValidationError('A connection needs a display name (--name).');
@@ -244,12 +249,21 @@ export async function updateConnection(home: Home, name: string, patch: UpdateCo
 
   if (config !== undefined) await checkAllowance(home, connection, destination, { ...config, ...secrets });
 
-  const updated = await store.updateConnection(home.db, home.box, connection.id, {
-    ...(newName !== undefined ? { name: newName } : {}),
-    ...(config !== undefined ? { config, secrets } : {}),
-    ...(patch.usableBy !== undefined ? { usableBy: patch.usableBy } : {}),
-    ...(state !== undefined ? { state } : {}),
-  });
+  // Only if nobody saved another edit since `connection` was read: the settings were merged over what it had.
+  const updated = await writeVersion(precondition, connection, `Connection "${connection.name}"`, () =>
+    store.updateConnection(
+      home.db,
+      home.box,
+      connection.id,
+      {
+        ...(newName !== undefined ? { name: newName } : {}),
+        ...(config !== undefined ? { config, secrets } : {}),
+        ...(patch.usableBy !== undefined ? { usableBy: patch.usableBy } : {}),
+        ...(state !== undefined ? { state } : {}),
+      },
+      connection.version,
+    ),
+  );
   // Names of changed settings only: values (secret or not) stay out of the log.
   home.log.info({ connection: updated.name, previousName: connection.name, settings: changed, by: home.actor.name }, 'connection updated');
   await audit(home, 'connection.update', { type: 'connection', name: connection.name }, {
@@ -385,6 +399,7 @@ export async function verifyConnectionDraft(home: Home, input: { type: string; n
     createdBy: home.actor.name,
     createdAt: home.now().toISOString(),
     updatedAt: home.now().toISOString(),
+    version: 0,
   };
   const state: Record<string, unknown> = {};
   const ctx = {
@@ -407,16 +422,24 @@ export async function verifyConnectionDraft(home: Home, input: { type: string; n
   return { ...result, ...(Object.keys(details).length ? { details } : {}), connection: name };
 }
 
-export async function removeConnection(home: Home, name: string, options: { force?: boolean } = {}): Promise<{ removed: string; orphanedExports: string[] }> {
+export async function removeConnection(
+  home: Home,
+  name: string,
+  options: { force?: boolean } = {},
+  precondition?: Precondition,
+): Promise<{ removed: string; orphanedExports: string[] }> {
   await permit(home, 'connection.remove', { type: 'connection', name }, () => assertAdmin(home.actor, 'remove connections'));
   const connection = await store.getConnectionByName(home.db, home.box, name);
+  checkPrecondition(precondition, connection, `Connection "${connection.name}"`);
   const exports = await listExports(home.db, { connectionId: connection.id });
   if (exports.length > 0 && !options.force) {
     throw new ConflictError(
       `Connection "${name}" is used by export(s) ${exports.map((e) => `"${e.name}"`).join(', ')}. Remove those exports first, or pass --force to remove the connection anyway (their runs will then fail until they get a new connection).`,
     );
   }
-  await store.removeConnection(home.db, connection.id);
+  await writeVersion(precondition, connection, `Connection "${connection.name}"`, () =>
+    store.removeConnection(home.db, connection.id, removalVersion(precondition, connection)),
+  );
   home.log.info({ connection: name, by: home.actor.name }, 'connection removed');
   await audit(home, 'connection.remove', { type: 'connection', name }, exports.length ? { orphanedExports: exports.map((e) => e.name) } : {});
   return { removed: name, orphanedExports: exports.map((e) => e.name) };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { compileFilter, FilterError, formatFilterError } from '../store/profile/filter.ts';
-import { PermissionError, ValidationError } from '../domain/errors.ts';
+import { PermissionError, StaleEditError, ValidationError } from '../domain/errors.ts';
 import { listExports } from '../store/metadata/exports.ts';
 import type { Actor, Export, Segment } from '../domain/model.ts';
 import { decide, type ActionView } from './permissions.ts';
@@ -11,6 +11,7 @@ import { outflowCommand } from '../lib/shell.ts';
 import { audit } from './audit.ts';
 import { permit } from './refusals.ts';
 import { checkName } from './validation.ts';
+import { checkPrecondition, etagOf, removalVersion, writeVersion, type Precondition } from './versions.ts';
 import { assertAdmin, assertNotViewer } from '../engine/services.ts';
 
 /** Whether the caller may load entities: checked (and a refusal audited) before an upload is even read. */
@@ -118,6 +119,8 @@ export interface SegmentView {
   createdAt: string;
   /** What the caller may do to it, decided by the checks the use cases make; a refused action carries the reason. */
   actions: Record<'edit' | 'refresh' | 'remove', ActionView>;
+  /** The version of the definition shown (also the ETag header): send it as If-Match to edit or remove exactly this one. */
+  etag: string;
 }
 
 function toSegmentView(actor: Actor, s: Segment, exports: Export[]): SegmentView {
@@ -135,6 +138,7 @@ function toSegmentView(actor: Actor, s: Segment, exports: Export[]): SegmentView
       refresh: decide(() => assertNotViewer(actor, 'refresh segments')),
       remove: decide(() => checkChangeSegment(actor, s, exports, 'remove')),
     },
+    etag: etagOf(s),
   };
 }
 
@@ -192,9 +196,11 @@ function checkChangeSegment(actor: Actor, segment: Segment, exports: Export[], a
  * Changes a segment's filter (and entity), compiled exactly as on create, and refreshes its membership at once:
  * a run after the edit sends the members of the new definition, never a stale membership of the old one.
  */
-export async function updateSegment(home: Home, name: string, patch: { where?: string; entity?: string }): Promise<Segment> {
+export async function updateSegment(home: Home, name: string, patch: { where?: string; entity?: string }, precondition?: Precondition): Promise<Segment> {
   const segment = await segments.getSegment(home.db, name);
   await permit(home, 'segment.update', { type: 'segment', name }, () => assertMayChangeSegment(home, segment, 'change'));
+  const what = `Segment "${segment.name}"`;
+  checkPrecondition(precondition, segment, what);
   if (patch.where === undefined && patch.entity === undefined) throw new ValidationError('Nothing to change: pass --where (and --entity to move the segment to another entity).');
   const entity = patch.entity ?? segment.entity;
   const where = patch.where ?? segment.filter;
@@ -202,14 +208,23 @@ export async function updateSegment(home: Home, name: string, patch: { where?: s
   if (home.deferred) {
     // Inside `apply`'s transaction: the membership is rebuilt once the new definition has committed; until
     // then the segment counts as never refreshed, so no run sends members of the old definition.
-    const updated = await segments.updateSegment(home.db, segment.id, { entity, filter: where, members: null, refreshedAt: null });
+    const updated = await writeVersion(precondition, segment, what, () =>
+      segments.updateSegment(home.db, segment.id, { entity, filter: where, members: null, refreshedAt: null }, segment.version),
+    );
     home.deferred.afterCommit(`refresh segment "${name}"`, (outside) => refreshSegments(outside, name));
     await audit(home, 'segment.update', { type: 'segment', name }, { entity, filter: where });
     return updated;
   }
   const members = await home.profiles.refreshSegment(segment.id, entity, filter);
   const at = home.now().toISOString();
-  const updated = await segments.updateSegment(home.db, segment.id, { entity, filter: where, members, refreshedAt: at });
+  const updated = await writeVersion(precondition, segment, what, () =>
+    segments.updateSegment(home.db, segment.id, { entity, filter: where, members, refreshedAt: at }, segment.version),
+  ).catch(async (error: unknown) => {
+    // Another edit was saved while this one materialized its members: those are of a definition that was not
+    // saved. Rebuilt from the saved one, so runs never send them.
+    if (error instanceof StaleEditError) await refreshSegments(home, segment.name).catch(() => undefined);
+    throw error;
+  });
   // The edit's refresh is a point of the segment's history like any other (the chart shows the change it made).
   await segments.addRefreshPoint(home.db, segment.id, members, at);
   home.log.info({ segment: name, members, by: home.actor.name }, 'segment updated and refreshed');
@@ -217,13 +232,14 @@ export async function updateSegment(home: Home, name: string, patch: { where?: s
   return { ...updated, members };
 }
 
-export async function removeSegment(home: Home, name: string): Promise<void> {
+export async function removeSegment(home: Home, name: string, precondition?: Precondition): Promise<void> {
   await permit(home, 'segment.remove', { type: 'segment', name }, () => assertNotViewer(home.actor, 'remove segments'));
   const segment = await segments.getSegment(home.db, name);
   await permit(home, 'segment.remove', { type: 'segment', name }, () => assertMayChangeSegment(home, segment, 'remove'));
+  checkPrecondition(precondition, segment, `Segment "${segment.name}"`);
   if (home.deferred) home.deferred.afterCommit(`drop the members of segment "${name}"`, (outside) => outside.profiles.dropSegment(segment.id));
   else await home.profiles.dropSegment(segment.id);
-  await segments.removeSegment(home.db, segment.id);
+  await writeVersion(precondition, segment, `Segment "${segment.name}"`, () => segments.removeSegment(home.db, segment.id, removalVersion(precondition, segment)));
   await audit(home, 'segment.remove', { type: 'segment', name });
 }
 

@@ -24,6 +24,7 @@ import { showSchedule } from './schedule.ts';
 import { checkName, refuseUnknownKeys, zodIssues } from './validation.ts';
 import { checkCron } from '../engine/schedule-spec.ts';
 import { setExportSchedule } from './schedule.ts';
+import { checkPrecondition, etagOf, removalVersion, writeVersion, type Precondition } from './versions.ts';
 
 /** An export's own schedule, saved with it (all or nothing); `null` takes it away on an update. */
 export type OwnScheduleInput = { cron: string; timeZone?: string } | null;
@@ -56,6 +57,8 @@ export interface ExportView {
    * action carries the reason the request would get.
    */
   actions: Record<ExportAction, ActionView>;
+  /** The version shown (also the ETag header): send it as If-Match to edit or remove exactly this version. */
+  etag: string;
 }
 
 /** What saving an export returns: the export, and what the user should know but that did not stop the save. */
@@ -81,6 +84,7 @@ async function toExportView(home: Home, exp: Export, labels?: Map<string, { name
     createdBy: exp.createdBy,
     createdAt: exp.createdAt,
     actions: exportActions(home.actor, connection ?? null),
+    etag: etagOf(exp),
   };
 }
 
@@ -125,9 +129,10 @@ export interface UpdateExportPatch {
  * validated exactly as `createExport` validates a new one; a refused edit changes nothing. Contributors may
  * edit an export only when both its current and its new connection are usable by contributors.
  */
-export async function updateExport(home: Home, name: string, patch: UpdateExportPatch): Promise<CreatedExportView> {
+export async function updateExport(home: Home, name: string, patch: UpdateExportPatch, precondition?: Precondition): Promise<CreatedExportView> {
   await permit(home, 'export.update', { type: 'export', name }, () => assertMayChangeExports(home.actor));
   const exp = await store.getExport(home.db, name);
+  checkPrecondition(precondition, exp, `Export "${exp.name}"`);
   const current = await getConnection(home.db, home.box, exp.connectionId).catch((error: unknown) => {
     if (error instanceof NotFoundError) return null;
     throw error;
@@ -174,7 +179,10 @@ export async function updateExport(home: Home, name: string, patch: UpdateExport
   const warnings = [...moveWarnings, ...validated.warnings];
   const notify = await prepareExportNotify(home, validated.config, exp.id);
   const config = notify.config;
-  const updated = await store.updateExport(home.db, exp.id, { name: newName, connectionId: connection.id, ...sources, config });
+  // Only if nobody saved another edit since `exp` was read: its config is what `patch.config` was merged over.
+  const updated = await writeVersion(precondition, exp, `Export "${exp.name}"`, () =>
+    store.updateExport(home.db, exp.id, { name: newName, connectionId: connection.id, ...sources, config }, exp.version),
+  );
   await notify.save(exp.id);
   home.log.info({ export: newName, previousName: exp.name, connection: connection.name, by: home.actor.name }, 'export updated');
   await audit(home, 'export.update', { type: 'export', name: exp.name }, {
@@ -383,9 +391,10 @@ export async function showExport(home: Home, name: string): Promise<ExportView> 
   return toExportView(home, await store.getExport(home.db, name));
 }
 
-export async function removeExport(home: Home, name: string): Promise<{ removed: string }> {
+export async function removeExport(home: Home, name: string, precondition?: Precondition): Promise<{ removed: string }> {
   await permit(home, 'export.remove', { type: 'export', name }, () => assertMayChangeExports(home.actor));
   const exp = await store.getExport(home.db, name);
+  checkPrecondition(precondition, exp, `Export "${exp.name}"`);
   const connection = await getConnection(home.db, home.box, exp.connectionId).catch(() => null);
   await permit(home, 'export.remove', { type: 'export', name }, () => exportChecks.remove(home.actor, connection));
   // A run still going would write its delivered state back after the drop below.
@@ -403,7 +412,9 @@ export async function removeExport(home: Home, name: string): Promise<{ removed:
   // Inside `apply`'s transaction the drop waits for the commit: a refused apply must leave the state intact.
   if (home.deferred) home.deferred.afterCommit(`drop the delivered state of export "${name}"`, dropState);
   else await dropState(home);
-  await store.removeExport(home.db, exp.id);
+  // With If-Match, removed only if still at the version the caller read (checked above, and again atomically
+  // here). The delivered state is dropped before: an edit landing in between costs the next run a full resync.
+  await writeVersion(precondition, exp, `Export "${exp.name}"`, () => store.removeExport(home.db, exp.id, removalVersion(precondition, exp)));
   await deleteNotify(home.db, `export:${exp.id}`);
   await audit(home, 'export.remove', { type: 'export', name });
   return { removed: name };

@@ -73,8 +73,8 @@ describe('users', () => {
     const passwords = await seed({ ada: 'admin', bob: 'viewer' });
     const users = await listUsers(home);
     expect(users).toEqual([
-      { id: expect.stringMatching(/^user_/), name: 'ada', role: 'admin', mustChangePassword: true, createdBy: 'owner', createdAt: clock.toISOString(), updatedAt: clock.toISOString() },
-      { id: expect.stringMatching(/^user_/), name: 'bob', role: 'viewer', mustChangePassword: true, createdBy: 'owner', createdAt: clock.toISOString(), updatedAt: clock.toISOString() },
+      { id: expect.stringMatching(/^user_/), name: 'ada', role: 'admin', mustChangePassword: true, createdBy: 'owner', createdAt: clock.toISOString(), updatedAt: clock.toISOString(), etag: expect.stringMatching(/^"user_\w+\.1"$/) },
+      { id: expect.stringMatching(/^user_/), name: 'bob', role: 'viewer', mustChangePassword: true, createdBy: 'owner', createdAt: clock.toISOString(), updatedAt: clock.toISOString(), etag: expect.stringMatching(/^"user_\w+\.1"$/) },
     ]);
     expect(users[0]!.id).not.toBe(users[1]!.id);
     const text = JSON.stringify(users);

@@ -13,6 +13,7 @@ import { audit } from './audit.ts';
 import { permit } from './refusals.ts';
 import { checkName } from './validation.ts';
 import { clearThrottles } from './sign-in-throttle.ts';
+import { checkPrecondition, etagOf, removalVersion, writeVersion, type Precondition } from './versions.ts';
 
 export { authenticateSession, authenticateToken, changePassword, login, logout } from './auth.ts';
 
@@ -26,6 +27,8 @@ export interface UserView {
   createdBy: string;
   createdAt: string;
   updatedAt: string;
+  /** The version shown (also the ETag header): send it as If-Match to change or remove exactly this version. */
+  etag: string;
 }
 
 /** A token as listings show it: the prefix tells tokens apart; the token itself is shown only at creation. */
@@ -58,6 +61,7 @@ export function toUserView(user: User): UserView {
     createdBy: user.createdBy,
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
+    etag: etagOf(user),
   };
 }
 
@@ -128,17 +132,18 @@ export async function listUsers(home: Home): Promise<UserView[]> {
 }
 
 /** Removes a user, revoking their tokens and ending their sessions; the last administrator stays. */
-export async function removeUser(home: Home, name: string): Promise<{ removed: string; tokensRevoked: number; sessionsEnded: number }> {
+export async function removeUser(home: Home, name: string, precondition?: Precondition): Promise<{ removed: string; tokensRevoked: number; sessionsEnded: number }> {
   await permit(home, 'user.remove', { type: 'user', name }, () => assertAdmin(home.actor, 'remove users'));
   const at = home.now().toISOString();
   const result = await home.db.transaction().execute(async (tx) => {
     const user = await userStore.getUserByName(tx, name);
+    checkPrecondition(precondition, user, `User "${user.name}"`);
     if (user.role === 'admin' && (await userStore.countAdminsForUpdate(tx, home.metadata.dialect)) <= 1) {
       throw new ConflictError(lastAdminMessage(user.name, 'remove'));
     }
     const tokensRevoked = await tokenStore.revokeUserApiTokens(tx, user.id, at);
     const sessionsEnded = await removeUserSessions(tx, user.id);
-    await userStore.removeUser(tx, user.id);
+    await writeVersion(precondition, user, `User "${user.name}"`, () => userStore.removeUser(tx, user.id, removalVersion(precondition, user)));
     return { removed: user.name, tokensRevoked, sessionsEnded };
   });
   home.log.info({ user: result.removed, tokensRevoked: result.tokensRevoked, sessionsEnded: result.sessionsEnded, by: home.actor.name }, 'user removed');
@@ -147,16 +152,17 @@ export async function removeUser(home: Home, name: string): Promise<{ removed: s
 }
 
 /** Changes a user's role; takes effect on their next request (tokens and sessions read the role each time). */
-export async function setRole(home: Home, name: string, role: string): Promise<UserView> {
+export async function setRole(home: Home, name: string, role: string, precondition?: Precondition): Promise<UserView> {
   await permit(home, 'user.set_role', { type: 'user', name }, () => assertAdmin(home.actor, 'change roles'));
   const newRole = parseRole(role);
   const updated = await home.db.transaction().execute(async (tx) => {
     const user = await userStore.getUserByName(tx, name);
+    checkPrecondition(precondition, user, `User "${user.name}"`);
     if (user.role === newRole) return user;
     if (user.role === 'admin' && (await userStore.countAdminsForUpdate(tx, home.metadata.dialect)) <= 1) {
       throw new ConflictError(lastAdminMessage(user.name, 'demote'));
     }
-    return userStore.updateUserRole(tx, user.id, newRole, home.now().toISOString());
+    return writeVersion(precondition, user, `User "${user.name}"`, () => userStore.updateUserRole(tx, user.id, newRole, home.now().toISOString(), user.version));
   });
   home.log.info({ user: updated.name, role: updated.role, by: home.actor.name }, 'user role changed');
   await audit(home, 'user.set_role', { type: 'user', name: updated.name }, { role: updated.role });

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { FilterError } from '../store/profile/filter.ts';
-import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, ValidationError } from '../domain/errors.ts';
+import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, StaleEditError, ValidationError } from '../domain/errors.ts';
 import { registerConnectionCommands } from './commands/connection.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDemoCommand } from './commands/demo.ts';
@@ -99,7 +99,7 @@ function reportError(io: Io, error: unknown): number {
   // The caret under a bad filter is worth the extra lines when someone is reading.
   if (error instanceof FilterError && io.interactive && rest.length > 0) io.err(rest.join('\n'));
   if (error instanceof NotFoundError) return exitCodes.notFound;
-  if (error instanceof ConflictError) return exitCodes.conflict;
+  if (error instanceof ConflictError || error instanceof StaleEditError) return exitCodes.conflict;
   if (error instanceof AuthError || error instanceof PermissionError) return exitCodes.denied;
   if (error instanceof ValidationError || error instanceof ConfigError) return exitCodes.invalid;
   if (error instanceof OutflowError && error.code === 'home_locked') return exitCodes.busy;

@@ -29,6 +29,11 @@ export interface ConfigRequest {
 }
 import type { BackupResult } from '../app/backup.ts';
 
+/** An edit or removal only over the version with this ETag (`--if-match`, from `show --json`); refused when someone changed it since. */
+export interface AtVersion {
+  ifMatch?: string | undefined;
+}
+
 /** How a command watches a run it started or follows: progress and warnings as they come; abort to cancel. */
 export interface RunWatch {
   observer: RunObserver;
@@ -50,15 +55,15 @@ export interface OutflowClient {
   /** Contributors see less of a connection than administrators (src/app/connections.ts). */
   listConnections(): Promise<Array<ConnectionView | ContributorConnectionView>>;
   showConnection(name: string): Promise<ConnectionView | ContributorConnectionView>;
-  updateConnection(name: string, patch: UpdateConnectionPatch): Promise<ConnectionView>;
-  removeConnection(name: string, options: { force?: boolean }): Promise<{ removed: string; orphanedExports: string[] }>;
+  updateConnection(name: string, patch: UpdateConnectionPatch, version?: AtVersion): Promise<ConnectionView>;
+  removeConnection(name: string, options: { force?: boolean } & AtVersion): Promise<{ removed: string; orphanedExports: string[] }>;
   verifyConnection(name: string, options?: { acceptHostKey?: string }): Promise<CheckResult & { connection: string }>;
 
   createExport(input: CreateExportInput): Promise<CreatedExportView>;
-  updateExport(name: string, patch: UpdateExportPatch): Promise<CreatedExportView>;
+  updateExport(name: string, patch: UpdateExportPatch, version?: AtVersion): Promise<CreatedExportView>;
   listExports(): Promise<ExportView[]>;
   showExport(name: string): Promise<ExportView>;
-  removeExport(name: string): Promise<{ removed: string }>;
+  removeExport(name: string, version?: AtVersion): Promise<{ removed: string }>;
   /** Which fields leave, to where, under whose consent, how often, and what the last runs sent. */
   exportManifest(name: string): Promise<ExportManifest>;
   /** Runs the export and follows it to the end; `fullResync` sends everyone once and rebuilds the delivered state. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, RetryableError, RunConflictError, UpstreamError, ValidationError, type ErrorCode } from '../domain/errors.ts';
+import { AuthError, ConfigError, ConflictError, NotFoundError, OutflowError, PermissionError, RetryableError, RunConflictError, StaleEditError, UpstreamError, ValidationError, type ErrorCode } from '../domain/errors.ts';
 
 /**
  * A thin JSON client for the Outflow REST API; turns error bodies back into the errors the use cases throw.
@@ -19,6 +19,8 @@ export interface RequestOptions {
    * own retries, so the server does it once however many times it arrives (see src/api/idempotency.ts).
    */
   idempotent?: boolean;
+  /** An edit or removal only over this version (an ETag): the server refuses it, 412, when someone changed it since. */
+  ifMatch?: string;
 }
 
 export interface Http {
@@ -165,6 +167,7 @@ export function createHttp(url: string, initialToken: string, httpOptions: HttpO
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));
       const headers: Record<string, string> = { accept: 'application/json' };
       if (options.idempotent) headers['idempotency-key'] = randomUUID();
+      if (options.ifMatch) headers['if-match'] = options.ifMatch;
       let body: string | Readable | undefined;
       if (options.raw !== undefined) {
         body = options.raw;
@@ -239,6 +242,7 @@ interface ProblemBody {
   code?: string;
   detail?: string;
   runId?: string;
+  etag?: string;
   issues?: Array<{ path: string; message: string }>;
 }
 
@@ -258,8 +262,11 @@ export function errorFromResponse(status: number, json: unknown, retryAfter?: st
     case 404:
       return new NotFoundError(message);
     case 409:
+      if (code === 'edit_conflict') return new StaleEditError(message, error.etag ?? '', false);
       // The problem's code rides along: a client that sent an Idempotency-Key waits on idempotency_key_in_progress.
       return Object.assign(error.runId ? new RunConflictError(message, error.runId) : new ConflictError(message), { problemCode: code });
+    case 412:
+      return new StaleEditError(message, error.etag ?? '', true);
     case 413:
       return new ValidationError(message);
     case 422:

@@ -12,7 +12,8 @@ import { getRun } from '../store/metadata/runs.ts';
 import { pauseExport, refreshAll, resumeExport, setExportSchedule, setSchedule, showSchedule, turnScheduleOff } from '../app/schedule.ts';
 import { executeRun } from '../engine/run-export.ts';
 import { sleep } from '../lib/rate-limit.ts';
-import type { OutflowClient, RunWatch } from './client.ts';
+import type { AtVersion, OutflowClient, RunWatch } from './client.ts';
+import type { Precondition } from '../app/versions.ts';
 import { showStatusWithoutServer } from '../app/status.ts';
 import { backupHome } from '../app/backup.ts';
 import { createToken, createUser, listTokens, listUsers, removeUser, resetPassword, revokeToken, setRole, unlockSignIns } from '../app/users.ts';
@@ -34,15 +35,15 @@ export function localClient(home: Home): OutflowClient {
     createConnection: (input) => createConnection(home, input),
     listConnections: () => listConnections(home),
     showConnection: (name) => showConnection(home, name),
-    updateConnection: (name, patch) => updateConnection(home, name, patch),
-    removeConnection: (name, options) => removeConnection(home, name, options),
+    updateConnection: (name, patch, version) => updateConnection(home, name, patch, preconditionOf(version)),
+    removeConnection: (name, options) => removeConnection(home, name, { force: options.force }, preconditionOf(options)),
     verifyConnection: (name, options) => verifyConnection(home, name, options),
 
     createExport: (input) => createExport(home, input),
-    updateExport: (name, patch) => updateExport(home, name, patch),
+    updateExport: (name, patch, version) => updateExport(home, name, patch, preconditionOf(version)),
     listExports: () => listExports(home),
     showExport: (name) => showExport(home, name),
-    removeExport: (name) => removeExport(home, name),
+    removeExport: (name, version) => removeExport(home, name, preconditionOf(version)),
     exportManifest: (name) => exportManifest(home, name),
     runExport: async (name, watch: RunWatch, options) => summarizeRun(home, await runExport(home, name, watch.observer, watch.signal, 'manual', options)),
     dryRunExport: (name, options) => dryRunExport(home, name, options),
@@ -132,4 +133,10 @@ export function localClient(home: Home): OutflowClient {
     backup: (input) => backupHome(home, input),
     close: () => home.close(),
   };
+}
+
+/** `--if-match` as the use cases take it: the one ETag given (or `*`), or no condition. */
+function preconditionOf(version: AtVersion | undefined): Precondition | undefined {
+  if (!version?.ifMatch) return undefined;
+  return { ifMatch: version.ifMatch === '*' ? '*' : [version.ifMatch] };
 }

@@ -28,11 +28,11 @@ export interface paths {
         get: operations["getConnection"];
         put?: never;
         post?: never;
-        /** Remove a connection (administrators); with force=true, exports that use it stay, waiting for a new connection */
+        /** Remove a connection (administrators); with force=true, exports that use it stay, waiting for a new connection (If-Match: only if still at that version) */
         delete: operations["removeConnection"];
         options?: never;
         head?: never;
-        /** Edit a connection (administrators); config is merged over the current settings, secrets are write-only */
+        /** Edit a connection (administrators); config is merged over the current settings, secrets are write-only (If-Match: only if still at that version) */
         patch: operations["updateConnection"];
         trace?: never;
     };
@@ -136,11 +136,11 @@ export interface paths {
         get: operations["getExport"];
         put?: never;
         post?: never;
-        /** Remove an export; its run history stays */
+        /** Remove an export; its run history stays (If-Match: only if still at that version) */
         delete: operations["removeExport"];
         options?: never;
         head?: never;
-        /** Edit an export, or repair one whose connection was removed; validated like a new one */
+        /** Edit an export, or repair one whose connection was removed; validated like a new one (If-Match: only if still at that version) */
         patch: operations["updateExport"];
         trace?: never;
     };
@@ -361,11 +361,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a segment that no export uses */
+        /** Remove a segment that no export uses (If-Match: only if still at that version) */
         delete: operations["removeSegment"];
         options?: never;
         head?: never;
-        /** Change a segment's filter (its membership is refreshed at once) */
+        /** Change a segment's filter (its membership is refreshed at once; If-Match: only if still at that version) */
         patch: operations["updateSegment"];
         trace?: never;
     };
@@ -606,11 +606,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a user; their tokens and sessions end */
+        /** Remove a user; their tokens and sessions end (If-Match: only if still at that version) */
         delete: operations["removeUser"];
         options?: never;
         head?: never;
-        /** Change a user's role */
+        /** Change a user's role (If-Match: only if still at that version) */
         patch: operations["updateUser"];
         trace?: never;
     };
@@ -1525,6 +1525,11 @@ export interface components {
                 remove: components["schemas"]["Action"];
                 signIn: components["schemas"]["Action"];
             };
+            /**
+             * @description Administrators: the version shown, the same as the ETag header; send it as If-Match to edit or remove exactly this version
+             * @example "conn_0mwt1ab2c3d4e5f6.3"
+             */
+            etag?: string;
         };
         Action: {
             allowed: boolean;
@@ -1556,7 +1561,7 @@ export interface components {
              */
             detail: string;
             /**
-             * @description One code per meaning: invalid_request (400, the request does not match the schema), invalid_input (422, well-formed but refused), invalid_filter, not_found, conflict, run_conflict, …
+             * @description One code per meaning: invalid_request (400, the request does not match the schema), invalid_input (422, well-formed but refused), invalid_filter, not_found, conflict, run_conflict, precondition_failed (412, If-Match names an older version), edit_conflict (409, another edit was saved while this one was checked), …
              * @example not_found
              */
             code: string;
@@ -1569,6 +1574,11 @@ export interface components {
             position?: number;
             /** @description A run already going on for this export (409) */
             runId?: string;
+            /**
+             * @description precondition_failed (412) and edit_conflict (409): the ETag of the current version of the resource, which someone else saved first
+             * @example "exp_0mwt1ab2c3d4e5f6.4"
+             */
+            etag?: string;
             /** @description A step that fixes it, which a client can offer as an action: refresh that segment, or move the export to another connection */
             remedy?: {
                 /** @enum {string} */
@@ -1661,6 +1671,11 @@ export interface components {
                 schedule: components["schemas"]["Action"] & unknown;
             };
             warnings?: string[];
+            /**
+             * @description The version shown, the same as the ETag header: send it as If-Match to edit or remove exactly this version
+             * @example "exp_0mwt1ab2c3d4e5f6.3"
+             */
+            etag: string;
         };
         SavedExport: components["schemas"]["Export"] & {
             /** @description What saving found worth saying: another export writing into the same list, a mapped field the destination will not store */
@@ -2018,6 +2033,11 @@ export interface components {
                 refresh: components["schemas"]["Action"];
                 remove: components["schemas"]["Action"];
             };
+            /**
+             * @description The version shown, the same as the ETag header: send it as If-Match to edit or remove exactly this version
+             * @example "seg_0mwt1ab2c3d4e5f6.3"
+             */
+            etag: string;
         };
         SegmentCreate: {
             name: string;
@@ -2158,6 +2178,11 @@ export interface components {
              * @example 2026-11-30T05:00:00.000Z
              */
             updatedAt: string;
+            /**
+             * @description The version shown, the same as the ETag header: send it as If-Match to edit or remove exactly this version
+             * @example "user_0mwt1ab2c3d4e5f6.3"
+             */
+            etag: string;
         };
         UserWithPassword: {
             name: string;
@@ -2703,6 +2728,8 @@ export interface operations {
             /** @description The connection; secrets show as "set" */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2779,7 +2806,10 @@ export interface operations {
             query?: {
                 force?: "true" | "false";
             };
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id or the name */
                 id: string;
@@ -2846,6 +2876,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than the API takes */
             413: {
                 headers: {
@@ -2878,7 +2917,10 @@ export interface operations {
     updateConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id or the name */
                 id: string;
@@ -2894,6 +2936,8 @@ export interface operations {
             /** @description The edited connection */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2936,8 +2980,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A name that exists, or a resource still in use */
+            /** @description A name that exists, or another edit saved while this one was being checked (edit_conflict: nothing was saved; its etag member is the current version) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3525,6 +3578,8 @@ export interface operations {
             /** @description The export */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3599,7 +3654,10 @@ export interface operations {
     removeExport: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id or the name */
                 id: string;
@@ -3653,6 +3711,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A name that exists, or a resource still in use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than the API takes */
             413: {
                 headers: {
@@ -3685,7 +3761,10 @@ export interface operations {
     updateExport: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id or the name */
                 id: string;
@@ -3701,6 +3780,8 @@ export interface operations {
             /** @description The edited export */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3743,8 +3824,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A name that exists, or a resource still in use */
+            /** @description A name that exists, or another edit saved while this one was being checked (edit_conflict: nothing was saved; its etag member is the current version) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5209,7 +5299,10 @@ export interface operations {
     removeSegment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id or the name */
                 id: string;
@@ -5272,6 +5365,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than the API takes */
             413: {
                 headers: {
@@ -5304,7 +5406,10 @@ export interface operations {
     updateSegment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id or the name */
                 id: string;
@@ -5320,6 +5425,8 @@ export interface operations {
             /** @description The edited segment */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5362,8 +5469,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A name that exists, or a resource still in use */
+            /** @description A name that exists, or another edit saved while this one was being checked (edit_conflict: nothing was saved; its etag member is the current version) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6719,7 +6835,10 @@ export interface operations {
     removeUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The user id, or the name */
                 id: string;
@@ -6782,6 +6901,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than the API takes */
             413: {
                 headers: {
@@ -6814,7 +6942,10 @@ export interface operations {
     updateUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The user id, or the name */
                 id: string;
@@ -6830,6 +6961,8 @@ export interface operations {
             /** @description Changed */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6872,8 +7005,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A name that exists, or a resource still in use */
+            /** @description A name that exists, or another edit saved while this one was being checked (edit_conflict: nothing was saved; its etag member is the current version) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

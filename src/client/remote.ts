@@ -44,15 +44,16 @@ export function remoteClient(url: string, token: string, options: HttpOptions = 
     createConnection: (input) => api.post('/api/v1/connections', { body: input as ConnectionCreate, idempotent: true }) as Returned<'createConnection'>,
     listConnections: () => listAll(api, '/api/v1/connections') as Returned<'listConnections'>,
     showConnection: (name) => api.get('/api/v1/connections/{id}', id(name)) as Returned<'showConnection'>,
-    updateConnection: (name, patch) => api.patch('/api/v1/connections/{id}', { ...id(name), body: stripUndefined(patch) as ConnectionPatch }) as Returned<'updateConnection'>,
-    removeConnection: (name, options) => api.delete('/api/v1/connections/{id}', { ...id(name), query: { force: options.force ? 'true' : undefined } }),
+    updateConnection: (name, patch, version) =>
+      api.patch('/api/v1/connections/{id}', { ...id(name), body: stripUndefined(patch) as ConnectionPatch, ifMatch: version?.ifMatch }) as Returned<'updateConnection'>,
+    removeConnection: (name, options) => api.delete('/api/v1/connections/{id}', { ...id(name), query: { force: options.force ? 'true' : undefined }, ifMatch: options.ifMatch }),
     verifyConnection: (name, options) => api.post('/api/v1/connections/{id}/verify', { ...id(name), body: stripUndefined({ acceptHostKey: options?.acceptHostKey }) }) as Returned<'verifyConnection'>,
 
     createExport: (input) => api.post('/api/v1/exports', { body: stripUndefined(input) as ExportCreate, idempotent: true }),
-    updateExport: (name, patch) => api.patch('/api/v1/exports/{id}', { ...id(name), body: stripUndefined(patch) as ExportPatch }),
+    updateExport: (name, patch, version) => api.patch('/api/v1/exports/{id}', { ...id(name), body: stripUndefined(patch) as ExportPatch, ifMatch: version?.ifMatch }),
     listExports: () => listAll(api, '/api/v1/exports'),
     showExport: (name) => api.get('/api/v1/exports/{id}', id(name)),
-    removeExport: (name) => api.delete('/api/v1/exports/{id}', id(name)),
+    removeExport: (name, version) => api.delete('/api/v1/exports/{id}', { ...id(name), ifMatch: version?.ifMatch }),
     exportManifest: (name) => api.get('/api/v1/exports/{id}/manifest', id(name)),
     runExport: async (name, watch, options) => {
       const run = await api.post('/api/v1/exports/{id}/runs', { ...id(name), query: { fullResync: options?.fullResync ? 'true' : undefined }, idempotent: true });

@@ -36,11 +36,19 @@ type Idempotent<O> = [HeaderParams<O>] extends [never | undefined]
     ? { idempotent?: boolean }
     : { idempotent?: never };
 
-/** What one call sends, as the document types it: `path` parameters, `query`, a JSON `body`, an Idempotency-Key. */
+/** `ifMatch` (an edit only over that version, an ETag) only where the operation takes If-Match. */
+type IfMatch<O> = [HeaderParams<O>] extends [never | undefined]
+  ? { ifMatch?: never }
+  : 'If-Match' extends keyof NonNullable<HeaderParams<O>>
+    ? { ifMatch?: string | undefined }
+    : { ifMatch?: never };
+
+/** What one call sends, as the document types it: `path` parameters, `query`, a JSON `body`, an Idempotency-Key, If-Match. */
 export type Init<O> = ([PathParams<O>] extends [never | undefined] ? { path?: never } : { path: PathParams<O> }) &
   ([QueryParams<O>] extends [never | undefined] ? { query?: never } : { query?: QueryParams<O> }) &
   JsonBody<O> &
-  Idempotent<O> & { timeoutMs?: number };
+  Idempotent<O> &
+  IfMatch<O> & { timeoutMs?: number };
 
 /** The init argument: required when the operation has path parameters or a required body. */
 type InitArg<O> = {} extends Init<O> ? [init?: Init<O>] : [init: Init<O>];
@@ -75,7 +83,7 @@ export function fillPath(template: string, params: Record<string, unknown> | und
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
-type AnyInit = { path?: Record<string, unknown>; query?: Query; body?: unknown; timeoutMs?: number; idempotent?: boolean };
+type AnyInit = { path?: Record<string, unknown>; query?: Query; body?: unknown; timeoutMs?: number; idempotent?: boolean; ifMatch?: string | undefined };
 
 export function typedApi(http: Http): Api {
   const call =
@@ -86,6 +94,7 @@ export function typedApi(http: Http): Api {
         ...(init.body !== undefined ? { body: init.body } : {}),
         ...(init.timeoutMs !== undefined ? { timeoutMs: init.timeoutMs } : {}),
         ...(init.idempotent ? { idempotent: true } : {}),
+        ...(init.ifMatch ? { ifMatch: init.ifMatch } : {}),
       });
   return {
     url: http.url,

@@ -11,6 +11,8 @@ export interface User {
   createdBy: string;
   createdAt: string;
   updatedAt: string;
+  /** Advances with every change of role (see src/app/versions.ts). */
+  version: number;
 }
 
 /** An API token's record: the token itself is never stored, only its SHA-256 and a short prefix for display. */

@@ -30,6 +30,9 @@ export type ErrorCode =
   // store and API
   | 'not_found'
   | 'conflict'
+  // an edit made from an older read of the resource (If-Match), or raced by another edit while it was checked
+  | 'precondition_failed'
+  | 'edit_conflict'
   | 'home_locked'
   // the metadata store's schema: written by a newer version (a downgrade), or an upgrade that failed and was rolled back
   | 'schema_too_new'
@@ -133,6 +136,21 @@ export class RunConflictError extends ConflictError {
     readonly runId: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * An edit refused because the resource changed under it; nothing was saved. `precondition`: the editor said
+ * which version they read (an ETag in If-Match) and it is no longer the current one (HTTP 412). Otherwise another
+ * edit was saved between this edit's read and its write (HTTP 409). `etag` is the current version's.
+ */
+export class StaleEditError extends OutflowError {
+  constructor(
+    message: string,
+    readonly etag: string,
+    readonly precondition: boolean,
+  ) {
+    super(precondition ? 'precondition_failed' : 'edit_conflict', message);
   }
 }
 

@@ -40,6 +40,8 @@ export interface Connection {
   createdBy: string;
   createdAt: string;
   updatedAt: string;
+  /** Advances with every edit (see src/app/versions.ts). */
+  version: number;
 }
 
 export interface Segment {
@@ -51,6 +53,8 @@ export interface Segment {
   createdAt: string;
   refreshedAt: string | null;
   members: number | null;
+  /** Advances with every edit of the definition, not with refreshes (see src/app/versions.ts). */
+  version: number;
 }
 
 /**
@@ -77,6 +81,8 @@ export interface Export {
   createdBy: string;
   createdAt: string;
   updatedAt: string;
+  /** Advances with every edit (see src/app/versions.ts). */
+  version: number;
 }
 
 export { runStatuses, type RunStatus } from './run-state.ts';

@@ -8,7 +8,8 @@ import { sendProblem, WWW_AUTHENTICATE } from '../errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { CreatedToken, LoginBody, OneTimePassword, PasswordChange, SessionView, UserRemoved, TokenCreate, TokenView, UserCreate, UserPatch, UserView } from '../schemas.ts';
-import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable } from './route.ts';
+import { commonErrors, conflict, editConflict, jsonBody, jsonResponse, notFound, preconditionFailed, problemResponse, security, unprocessable } from './route.ts';
+import { ETagHeader, IfMatchHeader, preconditionOf, withETag } from '../preconditions.ts';
 import { idempotent } from '../idempotency.ts';
 
 const NameParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The user id, or the name' }) });
@@ -157,11 +158,15 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       operationId: 'updateUser',
       tags: users,
       security,
-      summary: "Change a user's role",
-      request: { params: NameParam, ...jsonBody(UserPatch) },
-      responses: { 200: jsonResponse(UserView, 'Changed'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+      summary: "Change a user's role (If-Match: only if still at that version)",
+      request: { params: NameParam, headers: IfMatchHeader, ...jsonBody(UserPatch) },
+      responses: { 200: { ...jsonResponse(UserView, 'Changed'), headers: ETagHeader }, ...commonErrors, ...notFound, ...editConflict, ...preconditionFailed, ...unprocessable },
     }),
-    async (c) => c.json(await setRole(homeFor(deps, c), await nameOf(homeFor(deps, c), 'users', c.req.valid('param').id), c.req.valid('json').role), 200),
+    async (c) => {
+      const precondition = preconditionOf(c);
+      const home = homeFor(deps, c);
+      return c.json(withETag(c, await setRole(home, await nameOf(home, 'users', c.req.valid('param').id), c.req.valid('json').role, precondition)), 200);
+    },
   );
   app.openapi(
     createRoute({
@@ -170,11 +175,15 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       operationId: 'removeUser',
       tags: users,
       security,
-      summary: 'Remove a user; their tokens and sessions end',
-      request: { params: NameParam },
-      responses: { 200: jsonResponse(UserRemoved, 'Removed, with how many of their tokens were revoked and sessions ended'), ...commonErrors, ...notFound, ...conflict },
+      summary: 'Remove a user; their tokens and sessions end (If-Match: only if still at that version)',
+      request: { params: NameParam, headers: IfMatchHeader },
+      responses: { 200: jsonResponse(UserRemoved, 'Removed, with how many of their tokens were revoked and sessions ended'), ...commonErrors, ...notFound, ...conflict, ...preconditionFailed },
     }),
-    async (c) => c.json(await removeUser(homeFor(deps, c), await nameOf(homeFor(deps, c), 'users', c.req.valid('param').id)), 200),
+    async (c) => {
+      const precondition = preconditionOf(c);
+      const home = homeFor(deps, c);
+      return c.json(await removeUser(home, await nameOf(home, 'users', c.req.valid('param').id), precondition), 200);
+    },
   );
 
   app.openapi(

@@ -5,7 +5,8 @@ import { nameOf } from '../../app/resolve.ts';
 import { homeFor, publicUrlFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { CheckResultView, SignInStarted, ConnectionCreate, ConnectionDraft, ConnectionPatch, ConnectionView, IdParam, Removed, VerifyBody } from '../schemas.ts';
-import { commonErrors, conflict, jsonBody, jsonResponse, notFound, problemResponse, security, unprocessable, upstream } from './route.ts';
+import { commonErrors, conflict, editConflict, jsonBody, jsonResponse, notFound, preconditionFailed, problemResponse, security, unprocessable, upstream } from './route.ts';
+import { ETagHeader, IfMatchHeader, preconditionOf, withETag } from '../preconditions.ts';
 import { idempotent } from '../idempotency.ts';
 
 const tags = ['Connections'];
@@ -57,11 +58,15 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
       tags,
       security,
       request: { params: IdParam },
-      responses: { 200: jsonResponse(ConnectionView, 'The connection; secrets show as "set"'), ...commonErrors, ...notFound },
+      responses: {
+        200: { ...jsonResponse(ConnectionView, 'The connection; secrets show as "set"'), headers: ETagHeader.partial().openapi({ description: 'Administrators' }) },
+        ...commonErrors,
+        ...notFound,
+      },
     }),
     async (c) => {
       const home = homeFor(deps, c);
-      return c.json(await showConnection(home, await nameOf(home, 'connections', c.req.valid('param').id)), 200);
+      return c.json(withETag(c, await showConnection(home, await nameOf(home, 'connections', c.req.valid('param').id))), 200);
     },
   );
 
@@ -72,14 +77,22 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
       operationId: 'updateConnection',
       tags,
       security,
-      summary: 'Edit a connection (administrators); config is merged over the current settings, secrets are write-only',
-      request: { params: IdParam, ...jsonBody(ConnectionPatch) },
-      responses: { 200: jsonResponse(ConnectionView, 'The edited connection'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+      summary: 'Edit a connection (administrators); config is merged over the current settings, secrets are write-only (If-Match: only if still at that version)',
+      request: { params: IdParam, headers: IfMatchHeader, ...jsonBody(ConnectionPatch) },
+      responses: {
+        200: { ...jsonResponse(ConnectionView, 'The edited connection'), headers: ETagHeader },
+        ...commonErrors,
+        ...notFound,
+        ...editConflict,
+        ...preconditionFailed,
+        ...unprocessable,
+      },
     }),
     async (c) => {
       const home = homeFor(deps, c);
+      const precondition = preconditionOf(c);
       const name = await nameOf(home, 'connections', c.req.valid('param').id);
-      return c.json(await updateConnection(home, name, c.req.valid('json')), 200);
+      return c.json(withETag(c, await updateConnection(home, name, c.req.valid('json'), precondition)), 200);
     },
   );
 
@@ -87,21 +100,23 @@ export function registerConnectionRoutes(app: ApiApp, deps: ApiDeps): void {
     createRoute({
       method: 'delete',
       path: '/api/v1/connections/{id}',
-      operationId: 'removeConnection', summary: 'Remove a connection (administrators); with force=true, exports that use it stay, waiting for a new connection',
+      operationId: 'removeConnection', summary: 'Remove a connection (administrators); with force=true, exports that use it stay, waiting for a new connection (If-Match: only if still at that version)',
       tags,
       security,
-      request: { params: IdParam, query: z.object({ force: z.enum(['true', 'false']).optional() }) },
+      request: { params: IdParam, headers: IfMatchHeader, query: z.object({ force: z.enum(['true', 'false']).optional() }) },
       responses: {
         200: jsonResponse(Removed.extend({ orphanedExports: z.array(z.string()) }), 'Removed'),
         ...commonErrors,
         ...notFound,
         ...conflict,
+        ...preconditionFailed,
       },
     }),
     async (c) => {
       const home = homeFor(deps, c);
+      const precondition = preconditionOf(c);
       const name = await nameOf(home, 'connections', c.req.valid('param').id);
-      return c.json(await removeConnection(home, name, { force: c.req.valid('query').force === 'true' }), 200);
+      return c.json(await removeConnection(home, name, { force: c.req.valid('query').force === 'true' }, precondition), 200);
     },
   );
 

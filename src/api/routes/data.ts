@@ -11,7 +11,8 @@ import type { EntityInfo } from '../../store/profile/profile-store.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { EntityAttach, EntitySamples, EntityView, IdParam, Removed, SegmentCreate, SegmentPatch, SegmentPreview, SegmentPreviewResult, SegmentRefreshResult, SegmentView } from '../schemas.ts';
-import { commonErrors, conflict, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
+import { commonErrors, conflict, editConflict, jsonBody, jsonResponse, notFound, preconditionFailed, security, unprocessable } from './route.ts';
+import { ETagHeader, IfMatchHeader, preconditionOf, withETag } from '../preconditions.ts';
 import { uploadDirPrefix } from '../../lib/scratch.ts';
 import { idempotent } from '../idempotency.ts';
 
@@ -78,22 +79,40 @@ export function registerDataRoutes(app: ApiApp, deps: ApiDeps): void {
       operationId: 'updateSegment',
       tags,
       security,
-      summary: "Change a segment's filter (its membership is refreshed at once)",
-      request: { params: IdParam, ...jsonBody(SegmentPatch) },
-      responses: { 200: jsonResponse(SegmentView, 'The edited segment'), ...commonErrors, ...notFound, ...conflict, ...unprocessable },
+      summary: "Change a segment's filter (its membership is refreshed at once; If-Match: only if still at that version)",
+      request: { params: IdParam, headers: IfMatchHeader, ...jsonBody(SegmentPatch) },
+      responses: {
+        200: { ...jsonResponse(SegmentView, 'The edited segment'), headers: ETagHeader },
+        ...commonErrors,
+        ...notFound,
+        ...editConflict,
+        ...preconditionFailed,
+        ...unprocessable,
+      },
     }),
     async (c) => {
       const home = homeFor(deps, c);
-      return c.json(await segmentView(home, await updateSegment(home, await nameOf(home, 'segments', c.req.valid('param').id), c.req.valid('json'))), 200);
+      const precondition = preconditionOf(c);
+      return c.json(withETag(c, await segmentView(home, await updateSegment(home, await nameOf(home, 'segments', c.req.valid('param').id), c.req.valid('json'), precondition))), 200);
     },
   );
 
   app.openapi(
-    createRoute({ method: 'delete', path: '/api/v1/segments/{id}', operationId: 'removeSegment', summary: 'Remove a segment that no export uses', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(Removed, 'Removed'), ...commonErrors, ...notFound, ...conflict } }),
+    createRoute({
+      method: 'delete',
+      path: '/api/v1/segments/{id}',
+      operationId: 'removeSegment',
+      summary: 'Remove a segment that no export uses (If-Match: only if still at that version)',
+      tags,
+      security,
+      request: { params: IdParam, headers: IfMatchHeader },
+      responses: { 200: jsonResponse(Removed, 'Removed'), ...commonErrors, ...notFound, ...conflict, ...preconditionFailed },
+    }),
     async (c) => {
       const home = homeFor(deps, c);
+      const precondition = preconditionOf(c);
       const name = await nameOf(home, 'segments', c.req.valid('param').id);
-      await removeSegment(home, name);
+      await removeSegment(home, name, precondition);
       return c.json({ removed: name }, 200);
     },
   );

@@ -5,7 +5,8 @@ import { showRun } from '../../app/runs.ts';
 import { API_BASE, homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
 import { DryRunQuery, DryRunReport, ExportCreate, ExportManifestView, ExportPatch, ExportView, SavedExportView, IdParam, Removed, RunQuery, RunSummary } from '../schemas.ts';
-import { commonErrors, conflict, jsonBody, jsonResponse, notFound, RunLocation, runLocation, security, unprocessable, upstream } from './route.ts';
+import { commonErrors, conflict, editConflict, jsonBody, jsonResponse, notFound, preconditionFailed, RunLocation, runLocation, security, unprocessable, upstream } from './route.ts';
+import { ETagHeader, IfMatchHeader, preconditionOf, withETag } from '../preconditions.ts';
 import { idempotent } from '../idempotency.ts';
 
 const tags = ['Exports'];
@@ -37,10 +38,19 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/exports/{id}', operationId: 'getExport', summary: 'Show an export', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(ExportView, 'The export'), ...commonErrors, ...notFound } }),
+    createRoute({
+      method: 'get',
+      path: '/api/v1/exports/{id}',
+      operationId: 'getExport',
+      summary: 'Show an export',
+      tags,
+      security,
+      request: { params: IdParam },
+      responses: { 200: { ...jsonResponse(ExportView, 'The export'), headers: ETagHeader }, ...commonErrors, ...notFound },
+    }),
     async (c) => {
       const home = homeFor(deps, c);
-      return c.json(await showExport(home, await nameOf(home, 'exports', c.req.valid('param').id)), 200);
+      return c.json(withETag(c, await showExport(home, await nameOf(home, 'exports', c.req.valid('param').id))), 200);
     },
   );
 
@@ -68,21 +78,40 @@ export function registerExportRoutes(app: ApiApp, deps: ApiDeps): void {
       operationId: 'updateExport',
       tags,
       security,
-      summary: 'Edit an export, or repair one whose connection was removed; validated like a new one',
-      request: { params: IdParam, ...jsonBody(ExportPatch) },
-      responses: { 200: jsonResponse(SavedExportView, 'The edited export'), ...commonErrors, ...notFound, ...conflict, ...unprocessable, ...upstream },
+      summary: 'Edit an export, or repair one whose connection was removed; validated like a new one (If-Match: only if still at that version)',
+      request: { params: IdParam, headers: IfMatchHeader, ...jsonBody(ExportPatch) },
+      responses: {
+        200: { ...jsonResponse(SavedExportView, 'The edited export'), headers: ETagHeader },
+        ...commonErrors,
+        ...notFound,
+        ...editConflict,
+        ...preconditionFailed,
+        ...unprocessable,
+        ...upstream,
+      },
     }),
     async (c) => {
       const home = homeFor(deps, c);
-      return c.json(await updateExport(home, await nameOf(home, 'exports', c.req.valid('param').id), c.req.valid('json')), 200);
+      const precondition = preconditionOf(c);
+      return c.json(withETag(c, await updateExport(home, await nameOf(home, 'exports', c.req.valid('param').id), c.req.valid('json'), precondition)), 200);
     },
   );
 
   app.openapi(
-    createRoute({ method: 'delete', path: '/api/v1/exports/{id}', operationId: 'removeExport', summary: 'Remove an export; its run history stays', tags, security, request: { params: IdParam }, responses: { 200: jsonResponse(Removed, 'Removed; its run history stays'), ...commonErrors, ...notFound } }),
+    createRoute({
+      method: 'delete',
+      path: '/api/v1/exports/{id}',
+      operationId: 'removeExport',
+      summary: 'Remove an export; its run history stays (If-Match: only if still at that version)',
+      tags,
+      security,
+      request: { params: IdParam, headers: IfMatchHeader },
+      responses: { 200: jsonResponse(Removed, 'Removed; its run history stays'), ...commonErrors, ...notFound, ...conflict, ...preconditionFailed },
+    }),
     async (c) => {
       const home = homeFor(deps, c);
-      return c.json(await removeExport(home, await nameOf(home, 'exports', c.req.valid('param').id)), 200);
+      const precondition = preconditionOf(c);
+      return c.json(await removeExport(home, await nameOf(home, 'exports', c.req.valid('param').id), precondition), 200);
     },
   );
 

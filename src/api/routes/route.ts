@@ -32,6 +32,14 @@ export const commonErrors = {
 export const notFound = { 404: error('No such resource') } as const;
 export const unprocessable = { 422: error('The request is well-formed but refused: the message says why and what to do') } as const;
 export const conflict = { 409: error('A name that exists, or a resource still in use') } as const;
+/** An edit or removal that sent If-Match with a version that is no longer the current one. */
+export const preconditionFailed = {
+  412: error("If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version"),
+} as const;
+/** The 409 of an edit: a name clash, or another edit saved while this one was being checked (edit_conflict). */
+export const editConflict = {
+  409: error('A name that exists, or another edit saved while this one was being checked (edit_conflict: nothing was saved; its etag member is the current version)'),
+} as const;
 export const upstream = { 502: error('The destination refused or could not be reached') } as const;
 
 /** The `Location` of an answer that queued a run: the run, to follow with GET. */

@@ -96,3 +96,21 @@ export function splitList(value: string | undefined): string[] | undefined {
 }
 
 export { integerOption } from './options.ts';
+
+/** What `--if-match` says, for every command that takes it. */
+export const IF_MATCH_HELP = 'only if it is still the version with this ETag (the etag of `show --json`); refused (exit 4) when someone changed it since';
+
+/**
+ * `--if-match <etag>` as the ETag the API compares: quoted (a shell makes typing the quotes awkward, so they are
+ * optional), or `*`. Anything that cannot be an ETag is refused here, the same with or without a server.
+ */
+export function ifMatchOption(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (text === '*') return text;
+  const inner = /^"(.*)"$/.exec(text)?.[1] ?? text;
+  if (!/^[\x21\x23-\x7E]+$/.test(inner)) {
+    throw new ValidationError(`--if-match takes an ETag as \`show --json\` prints it (its "etag"), e.g. --if-match '"exp_0mwt1ab2c3d4e5f6.3"'; "${value}" is not one.`);
+  }
+  return `"${inner}"`;
+}

@@ -5,7 +5,7 @@ import type { UsableBy } from '../../domain/model.ts';
 import type { ConnectionView } from '../../app/connections.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { printJson, printTable, type Io } from '../output.ts';
-import { integerOption, readJsonConfig, withClient, withHome } from './common.ts';
+import { IF_MATCH_HELP, ifMatchOption, integerOption, readJsonConfig, withClient, withHome } from './common.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 
 function usableBy(value: string | undefined): UsableBy | undefined {
@@ -41,13 +41,15 @@ export function registerConnectionCommands(program: Command, io: Io): void {
     .option('--config <file>', 'JSON with the settings to change (null removes one), or - for standard input')
     .option('--name <name>', 'new display name')
     .option('--usable-by <who>', 'admins | admins-and-contributors')
+    .option('--if-match <etag>', IF_MATCH_HELP)
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
       if (opts.config === undefined && opts.name === undefined && opts.usableBy === undefined) {
         throw new ValidationError('Nothing to change: pass --config, --name or --usable-by.');
       }
+      const ifMatch = ifMatchOption(opts.ifMatch);
       const config = readJsonConfig(opts.config);
-      const view = await withClient(command, (client) => client.updateConnection(name, { name: opts.name, config, usableBy: usableBy(opts.usableBy) }));
+      const view = await withClient(command, (client) => client.updateConnection(name, { name: opts.name, config, usableBy: usableBy(opts.usableBy) }, { ifMatch }));
       if (opts.json) printJson(io, view);
       else io.out(`Updated connection "${view.name}".${view.lastVerification ? '' : ` Check it with \`outflow connection verify "${view.name}"\`.`}`);
     });
@@ -90,9 +92,11 @@ export function registerConnectionCommands(program: Command, io: Io): void {
   connection
     .command('remove <name>')
     .option('--force', 'remove even if exports use it')
+    .option('--if-match <etag>', IF_MATCH_HELP)
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const result = await withClient(command, (client) => client.removeConnection(name, { force: Boolean(opts.force) }));
+      const ifMatch = ifMatchOption(opts.ifMatch);
+      const result = await withClient(command, (client) => client.removeConnection(name, { force: Boolean(opts.force), ifMatch }));
       if (opts.json) printJson(io, result);
       else io.out(`Removed connection "${name}".${result.orphanedExports.length ? ` Exports without a connection now: ${result.orphanedExports.join(', ')}.` : ''}`);
     });

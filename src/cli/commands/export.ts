@@ -6,7 +6,7 @@ import type { RunSummary } from '../../app/runs.ts';
 import type { ExportManifest } from '../../app/exports.ts';
 import { ExitCode, exitCodes } from '../exit.ts';
 import { formatBytes, formatNumber, printJson, printTable, progressObserver, type Io } from '../output.ts';
-import { readJsonConfig, splitList, withClient } from './common.ts';
+import { IF_MATCH_HELP, ifMatchOption, readJsonConfig, splitList, withClient } from './common.ts';
 import type { DryRunReport } from '../../engine/run-export.ts';
 import { outflowCommand } from '../../lib/shell.ts';
 
@@ -43,14 +43,18 @@ export function registerExportCommands(program: Command, io: Io): void {
     .option('--config <file>', 'JSON merged over the current config (null removes a key; mapping is replaced whole), or -')
     .option('--schedule <cron>', 'its own schedule, a 5-field cron expression read in --tz (it then leaves the scheduled refresh); off: back to the refresh')
     .option('--tz <zone>', 'IANA time zone of --schedule, e.g. Europe/Paris')
+    .option('--if-match <etag>', IF_MATCH_HELP)
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
+      const ifMatch = ifMatchOption(opts.ifMatch);
       const editing = [opts.name, opts.connection, opts.segments, opts.entities, opts.config].some((v) => v !== undefined);
       if (!editing && opts.schedule === undefined) {
         if (opts.tz !== undefined) throw new ValidationError('--tz goes with --schedule "<cron>".');
         throw new ValidationError('Nothing to change: pass --name, --connection, --segments, --entities, --config or --schedule.');
       }
       if (opts.tz !== undefined && opts.schedule === undefined) throw new ValidationError('--tz goes with --schedule "<cron>".');
+      // The version is the export's definition's; its own schedule alone is not versioned.
+      if (!editing && ifMatch) throw new ValidationError('--if-match goes with a change of the export itself (--name, --connection, --segments, --entities or --config).');
       if (!editing) {
         const view = await updateExportSchedule(command, io, name, opts);
         if (opts.json) printJson(io, view);
@@ -58,7 +62,7 @@ export function registerExportCommands(program: Command, io: Io): void {
       }
       const config = readJsonConfig(opts.config);
       const view = await withClient(command, (client) =>
-        client.updateExport(name, { name: opts.name, connection: opts.connection, segments: splitList(opts.segments), entities: splitList(opts.entities), config }),
+        client.updateExport(name, { name: opts.name, connection: opts.connection, segments: splitList(opts.segments), entities: splitList(opts.entities), config }, { ifMatch }),
       );
       for (const warning of view.warnings) io.err(`warning: ${warning}`);
       const schedule = opts.schedule !== undefined ? await updateExportSchedule(command, io, view.name, { ...opts, json: true }) : undefined;
@@ -97,9 +101,11 @@ export function registerExportCommands(program: Command, io: Io): void {
 
   exp
     .command('remove <name>')
+    .option('--if-match <etag>', IF_MATCH_HELP)
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts, command: Command) => {
-      const result = await withClient(command, (client) => client.removeExport(name));
+      const ifMatch = ifMatchOption(opts.ifMatch);
+      const result = await withClient(command, (client) => client.removeExport(name, { ifMatch }));
       if (opts.json) printJson(io, result);
       else io.out(`Removed export "${name}". Its run history stays.`);
     });

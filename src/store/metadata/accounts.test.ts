@@ -20,7 +20,7 @@ describe.each(backends)('accounts in the metadata store on %s', (_name, open, av
 
   test('keeps users with unique names, and returns them without the password hash', async () => {
     const ada = await createUser(store.db, { name: 'ada', role: 'admin', passwordHash: 'scrypt$1$1$1$salt$key', mustChangePassword: true, createdBy: 'outflow' }, '2026-11-29T10:00:00.000Z');
-    expect(ada).toEqual({ id: ada.id, name: 'ada', role: 'admin', mustChangePassword: true, createdBy: 'outflow', createdAt: '2026-11-29T10:00:00.000Z', updatedAt: '2026-11-29T10:00:00.000Z' });
+    expect(ada).toEqual({ id: ada.id, name: 'ada', role: 'admin', mustChangePassword: true, createdBy: 'outflow', createdAt: '2026-11-29T10:00:00.000Z', updatedAt: '2026-11-29T10:00:00.000Z', version: 1 });
     expect(JSON.stringify(await listUsers(store.db))).not.toContain('scrypt$');
     expect(await readPasswordHash(store.db, ada.id)).toBe('scrypt$1$1$1$salt$key');
     await expect(createUser(store.db, { name: 'ada', role: 'viewer', passwordHash: 'x', mustChangePassword: false, createdBy: 'ada' })).rejects.toThrow(/A user named "ada" already exists/);

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { DestinationId } from '../../destinations/kit/define.ts';
 import { ConflictError, NotFoundError } from '../../domain/errors.ts';
 import type { Connection, PrivacyConsent, UsableBy } from '../../domain/model.ts';
@@ -6,6 +6,7 @@ import { newId } from '../../lib/ids.ts';
 import type { SecretBox } from '../secret-box.ts';
 import type { ConnectionsTable, Db } from './db.ts';
 import { fromJson, isUniqueViolation, nowIso, toJson } from './json.ts';
+import { throwMismatch } from './versions.ts';
 
 export interface NewConnection {
   name: string;
@@ -30,6 +31,7 @@ function toConnection(row: Selectable<ConnectionsTable>, box: SecretBox): Connec
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    version: Number(row.version),
   };
 }
 
@@ -121,8 +123,13 @@ export async function updateConnectionState(db: Db, id: string, patch: Record<st
   });
 }
 
-export async function removeConnection(db: Db, id: string): Promise<void> {
-  await db.deleteFrom('connections').where('id', '=', id).execute();
+/** Removes the connection; with `expectedVersion`, only if it is still at that version (else VersionMismatch). */
+export async function removeConnection(db: Db, id: string, expectedVersion?: number): Promise<void> {
+  let query = db.deleteFrom('connections').where('id', '=', id);
+  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+  if (Number((await query.executeTakeFirst()).numDeletedRows) === 0 && expectedVersion !== undefined) {
+    await throwMismatch(db, 'connections', id, `The connection ${id} was removed.`);
+  }
 }
 
 export interface ConnectionPatch {
@@ -136,10 +143,15 @@ export interface ConnectionPatch {
   state?: Record<string, unknown>;
 }
 
-/** Applies an edit in one statement, so a refused rename or a crash leaves the connection as it was. */
-export async function updateConnection(db: Db, box: SecretBox, id: string, patch: ConnectionPatch): Promise<Connection> {
+/**
+ * Applies an edit in one statement, so a refused rename or a crash leaves the connection as it was, and advances
+ * its version. With `expectedVersion`, a compare-and-set: the connection changes only if it is still at that
+ * version, else VersionMismatch. (What checks record by themselves, the state and refreshed tokens, is written by
+ * updateConnectionState/Secrets and does not advance the version: no edit can overwrite it.)
+ */
+export async function updateConnection(db: Db, box: SecretBox, id: string, patch: ConnectionPatch, expectedVersion?: number): Promise<Connection> {
   try {
-    const result = await db
+    let query = db
       .updateTable('connections')
       .set({
         ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -148,10 +160,12 @@ export async function updateConnection(db: Db, box: SecretBox, id: string, patch
         ...(patch.usableBy !== undefined ? { usable_by: patch.usableBy } : {}),
         ...(patch.state !== undefined ? { state: toJson(patch.state) } : {}),
         updated_at: nowIso(),
+        version: sql<number>`version + 1`,
       })
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`The connection ${id} was removed.`);
+      .where('id', '=', id);
+    if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+    const result = await query.executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) await throwMismatch(db, 'connections', id, `The connection ${id} was removed.`);
   } catch (error) {
     if (isUniqueViolation(error)) {
       throw new ConflictError(`A connection named "${patch.name}" already exists. Choose another name, or remove the old one first.`);

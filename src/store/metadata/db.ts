@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, type Generated, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type Migration } from 'kysely';
 import { ConfigError, OutflowError } from '../../domain/errors.ts';
 import { migrations } from './migrations.ts';
 import { POSTGRES_BACKUP_ADVICE } from '../postgres-backup.ts';
@@ -19,6 +19,8 @@ export interface ConnectionsTable {
   created_by: string;
   created_at: string;
   updated_at: string;
+  /** Advances with every edit; the ETag carries it (src/app/versions.ts). */
+  version: Generated<number>;
 }
 
 export interface SegmentsTable {
@@ -31,6 +33,8 @@ export interface SegmentsTable {
   updated_at: string;
   refreshed_at: string | null;
   members: number | null;
+  /** Advances with every edit; the ETag carries it (src/app/versions.ts). */
+  version: Generated<number>;
 }
 
 /** A segment's member count at one refresh: its history (the segments row holds the latest). */
@@ -51,6 +55,8 @@ export interface ExportsTable {
   created_by: string;
   created_at: string;
   updated_at: string;
+  /** Advances with every edit; the ETag carries it (src/app/versions.ts). */
+  version: Generated<number>;
 }
 
 export interface RunsTable {
@@ -109,6 +115,8 @@ export interface UsersTable {
   created_by: string;
   created_at: string;
   updated_at: string;
+  /** Advances with every edit; the ETag carries it (src/app/versions.ts). */
+  version: Generated<number>;
 }
 
 export interface ApiTokensTable {

@@ -3,7 +3,9 @@ import { ConflictError, NotFoundError } from '../../domain/errors.ts';
 import type { Export } from '../../domain/model.ts';
 import { newId } from '../../lib/ids.ts';
 import type { Db, ExportsTable } from './db.ts';
+import { sql } from 'kysely';
 import { fromJson, isUniqueViolation, nowIso, toJson } from './json.ts';
+import { throwMismatch } from './versions.ts';
 
 export interface NewExport {
   name: string;
@@ -25,6 +27,7 @@ function toExport(row: Selectable<ExportsTable>): Export {
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    version: Number(row.version),
   };
 }
 
@@ -71,8 +74,14 @@ export async function listExports(db: Db, filter: { connectionId?: string } = {}
   return (await query.execute()).map(toExport);
 }
 
-export async function removeExport(db: Db, id: string): Promise<void> {
-  await db.deleteFrom('exports').where('id', '=', id).execute();
+/**
+ * Removes the export; with `expectedVersion`, only if it is still at that version (else VersionMismatch, and
+ * nothing is removed): the check and the removal are one statement.
+ */
+export async function removeExport(db: Db, id: string, expectedVersion?: number): Promise<void> {
+  let query = db.deleteFrom('exports').where('id', '=', id);
+  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+  if (Number((await query.executeTakeFirst()).numDeletedRows) === 0 && expectedVersion !== undefined) await throwMismatch(db, 'exports', id, `The export ${id} was removed.`);
   // Its own schedule and pause state go with it.
   await db.deleteFrom('schedules').where('owner', '=', id).execute();
 }
@@ -85,10 +94,14 @@ export interface ExportPatch {
   config?: Record<string, unknown>;
 }
 
-/** Applies an edit in one statement. Runs keep the export name they ran under. */
-export async function updateExport(db: Db, id: string, patch: ExportPatch): Promise<Export> {
+/**
+ * Applies an edit in one statement and advances the version. With `expectedVersion` the statement changes the
+ * export only if it is still at that version (a compare-and-set, atomic on SQLite and PostgreSQL alike); else
+ * VersionMismatch, and nothing changes. Runs keep the export name they ran under.
+ */
+export async function updateExport(db: Db, id: string, patch: ExportPatch, expectedVersion?: number): Promise<Export> {
   try {
-    const result = await db
+    let query = db
       .updateTable('exports')
       .set({
         ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -97,13 +110,16 @@ export async function updateExport(db: Db, id: string, patch: ExportPatch): Prom
         ...(patch.sources !== undefined ? { sources: toJson(patch.sources) } : {}),
         ...(patch.config !== undefined ? { config: toJson(patch.config) } : {}),
         updated_at: nowIso(),
+        version: sql<number>`version + 1`,
       })
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`The export ${id} was removed.`);
+      .where('id', '=', id);
+    if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+    const result = await query.executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) await throwMismatch(db, 'exports', id, `The export ${id} was removed.`);
   } catch (error) {
     if (isUniqueViolation(error)) throw new ConflictError(`An export named "${patch.name}" already exists. Choose another name or remove it first.`);
     throw error;
   }
   return getExportById(db, id);
 }
+

@@ -272,4 +272,14 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('runs_queued').on('runs').column('queued_at').execute();
     },
   },
+  // Optimistic concurrency: every edit of a connection, segment, export or user advances its `version`, and an
+  // edit made from an older read (If-Match with an older ETag) is refused by a compare-and-set on it. Rows that
+  // exist start at 1, as new ones do.
+  '0011_edit_versions': {
+    async up(db: Kysely<any>) {
+      for (const table of ['connections', 'segments', 'exports', 'users']) {
+        await db.schema.alterTable(table).addColumn('version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      }
+    },
+  },
 };

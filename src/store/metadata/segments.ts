@@ -1,9 +1,10 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { ConflictError, NotFoundError } from '../../domain/errors.ts';
 import type { Segment } from '../../domain/model.ts';
 import { newId } from '../../lib/ids.ts';
 import type { Db, SegmentsTable } from './db.ts';
 import { isUniqueViolation, nowIso } from './json.ts';
+import { throwMismatch } from './versions.ts';
 
 function toSegment(row: Selectable<SegmentsTable>): Segment {
   return {
@@ -15,6 +16,7 @@ function toSegment(row: Selectable<SegmentsTable>): Segment {
     createdAt: row.created_at,
     refreshedAt: row.refreshed_at,
     members: row.members === null ? null : Number(row.members),
+    version: Number(row.version),
   };
 }
 
@@ -84,15 +86,18 @@ export async function getSegmentById(db: Db, id: string): Promise<Segment> {
 }
 
 /**
- * Changes a segment's definition. `members` and `refreshedAt` describe the materialized membership: pass the
- * counts of a refresh under the new definition, or null for both when it has not been refreshed.
+ * Changes a segment's definition and advances its version (refreshes, recordSegmentRefresh, do not: no edit can
+ * overwrite a count). `members` and `refreshedAt` describe the materialized membership: pass the counts of a
+ * refresh under the new definition, or null for both when it has not been refreshed. With `expectedVersion`, a
+ * compare-and-set: the segment changes only if it is still at that version, else VersionMismatch.
  */
 export async function updateSegment(
   db: Db,
   id: string,
   patch: { entity?: string; filter?: string; members?: number | null; refreshedAt?: string | null },
+  expectedVersion?: number,
 ): Promise<Segment> {
-  const result = await db
+  let query = db
     .updateTable('segments')
     .set({
       ...(patch.entity !== undefined ? { entity: patch.entity } : {}),
@@ -100,14 +105,24 @@ export async function updateSegment(
       ...(patch.members !== undefined ? { members: patch.members } : {}),
       ...(patch.refreshedAt !== undefined ? { refreshed_at: patch.refreshedAt } : {}),
       updated_at: nowIso(),
+      version: sql<number>`version + 1`,
     })
-    .where('id', '=', id)
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`The segment ${id} was removed.`);
+    .where('id', '=', id);
+  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+  const result = await query.executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) await throwMismatch(db, 'segments', id, `The segment ${id} was removed.`);
   return getSegmentById(db, id);
 }
 
-export async function removeSegment(db: Db, id: string): Promise<void> {
+/**
+ * Removes the segment and its refresh history; with `expectedVersion`, only if it is still at that version (else
+ * VersionMismatch, and nothing is removed).
+ */
+export async function removeSegment(db: Db, id: string, expectedVersion?: number): Promise<void> {
+  let query = db.deleteFrom('segments').where('id', '=', id);
+  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+  if (Number((await query.executeTakeFirst()).numDeletedRows) === 0 && expectedVersion !== undefined) {
+    await throwMismatch(db, 'segments', id, `The segment ${id} was removed.`);
+  }
   await db.deleteFrom('segment_refreshes').where('segment_id', '=', id).execute();
-  await db.deleteFrom('segments').where('id', '=', id).execute();
 }

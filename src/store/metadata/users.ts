@@ -1,10 +1,11 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { User } from '../../domain/accounts.ts';
 import { ConflictError, NotFoundError } from '../../domain/errors.ts';
 import type { Role } from '../../domain/model.ts';
 import { newId } from '../../lib/ids.ts';
 import type { Db, UsersTable } from './db.ts';
 import { isUniqueViolation, nowIso } from './json.ts';
+import { throwMismatch } from './versions.ts';
 
 export interface NewUser {
   name: string;
@@ -22,6 +23,7 @@ export const joinedUserColumns = [
   'users.created_by as user_created_by',
   'users.created_at as user_created_at',
   'users.updated_at as user_updated_at',
+  'users.version as user_version',
 ] as const;
 
 /** The user of a row selected with {@link joinedUserColumns} (and `user_id`). */
@@ -33,6 +35,7 @@ export function joinedUser(row: {
   user_created_by: string;
   user_created_at: string;
   user_updated_at: string;
+  user_version: number;
 }): User {
   return toUser({
     id: row.user_id,
@@ -42,6 +45,7 @@ export function joinedUser(row: {
     created_by: row.user_created_by,
     created_at: row.user_created_at,
     updated_at: row.user_updated_at,
+    version: row.user_version,
   });
 }
 
@@ -54,11 +58,12 @@ export function toUser(row: Omit<Selectable<UsersTable>, 'password_hash'>): User
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    version: Number(row.version),
   };
 }
 
 // Every column but the hash: what leaves this module never carries it, except through readPasswordHash.
-const userColumns = ['id', 'name', 'role', 'must_change_password', 'created_by', 'created_at', 'updated_at'] as const;
+const userColumns = ['id', 'name', 'role', 'must_change_password', 'created_by', 'created_at', 'updated_at', 'version'] as const;
 
 export async function createUser(db: Db, input: NewUser, at: string = nowIso()): Promise<User> {
   const id = newId('user');
@@ -118,8 +123,14 @@ export async function readPasswordHash(db: Db, userId: string): Promise<string |
   return row?.password_hash;
 }
 
-export async function updateUserRole(db: Db, userId: string, role: Role, at: string = nowIso()): Promise<User> {
-  await db.updateTable('users').set({ role, updated_at: at }).where('id', '=', userId).execute();
+/**
+ * Changes the role and advances the user's version (a password change does not: no role edit can overwrite it).
+ * With `expectedVersion`, a compare-and-set: only if the user is still at that version, else VersionMismatch.
+ */
+export async function updateUserRole(db: Db, userId: string, role: Role, at: string = nowIso(), expectedVersion?: number): Promise<User> {
+  let query = db.updateTable('users').set({ role, updated_at: at, version: sql<number>`version + 1` }).where('id', '=', userId);
+  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+  if (Number((await query.executeTakeFirst()).numUpdatedRows) === 0) await throwMismatch(db, 'users', userId, `The user ${userId} no longer exists.`);
   return getUserById(db, userId);
 }
 
@@ -131,8 +142,13 @@ export async function updateUserPassword(db: Db, userId: string, passwordHash: s
     .execute();
 }
 
-export async function removeUser(db: Db, userId: string): Promise<void> {
-  await db.deleteFrom('users').where('id', '=', userId).execute();
+/** Removes the user; with `expectedVersion`, only if it is still at that version (else VersionMismatch). */
+export async function removeUser(db: Db, userId: string, expectedVersion?: number): Promise<void> {
+  let query = db.deleteFrom('users').where('id', '=', userId);
+  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+  if (Number((await query.executeTakeFirst()).numDeletedRows) === 0 && expectedVersion !== undefined) {
+    await throwMismatch(db, 'users', userId, `The user ${userId} no longer exists.`);
+  }
 }
 
 /**
