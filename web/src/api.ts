@@ -46,9 +46,15 @@ export function onUnauthenticated(handler: () => void): void {
 export const API_BASE = '/api/v1';
 export const apiUrl = (path: string) => `${API_BASE}${path}`;
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * `ifMatch`: the ETag of the version the person saw (the `etag` of what was loaded). An edit or removal sends it,
+ * so that a change someone else saved meanwhile is not overwritten: the server answers 412
+ * `precondition_failed`, and the app offers to reload (see ErrorBanner's onReload).
+ */
+export async function api<T>(method: string, path: string, body?: unknown, options: { ifMatch?: string | undefined } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
+  if (options.ifMatch) headers['if-match'] = options.ifMatch;
   const csrf = sessionStorage.getItem(CSRF_KEY);
   if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
   let response: Response;
@@ -130,6 +136,8 @@ export interface Connection {
   createdAt?: string;
   /** What the signed-in user may do to it, as the server decides. */
   actions: { edit: Action; verify: Action; remove: Action; signIn: Action };
+  /** The version shown (administrators): sent as If-Match with an edit or removal. */
+  etag?: string;
 }
 /** Whether the signed-in user may take an action; when not, why (the server's words, those a refusal would carry). */
 export interface Action {
@@ -186,6 +194,8 @@ export interface Export {
   connectionRemoved?: true;
   /** What the signed-in user may do to it, as the server decides (run covers dry runs, resumes and cancels). */
   actions: { run: Action; edit: Action; remove: Action; schedule: Action };
+  /** The version shown: sent as If-Match with an edit or removal. */
+  etag?: string;
 }
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export interface RunItem {
@@ -225,6 +235,8 @@ export interface Segment {
   createdBy: string;
   /** What the signed-in user may do to it, as the server decides. */
   actions: { edit: Action; refresh: Action; remove: Action };
+  /** The version shown: sent as If-Match with an edit or removal. */
+  etag?: string;
 }
 export interface Entity {
   name: string;
@@ -235,6 +247,8 @@ export interface Entity {
 export interface AccountUser extends User {
   createdBy: string;
   createdAt: string;
+  /** The version shown: sent as If-Match with a role change or removal. */
+  etag?: string;
 }
 export interface Token {
   id: string;

@@ -92,12 +92,24 @@ export function Message({ children }: { children: string }) {
   return <>{parts.map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : part))}</>;
 }
 
-/** An error not tied to one field. */
-export function ErrorBanner({ error }: { error: ApiError | string | undefined }) {
+/**
+ * An error not tied to one field. `onReload`: when the server refused an edit because someone else changed the
+ * thing first (412 precondition_failed; its message says so), a button loads the current version.
+ */
+export function ErrorBanner({ error, onReload }: { error: ApiError | string | undefined; onReload?: (() => void) | undefined }) {
   if (!error) return null;
+  const stale = onReload && typeof error !== 'string' && error.code === 'precondition_failed';
   return (
     <div className="banner error" role="alert" tabIndex={-1}>
       <Message>{typeof error === 'string' ? error : error.message}</Message>
+      {stale ? (
+        <>
+          {' '}
+          <button type="button" onClick={onReload}>
+            Reload
+          </button>
+        </>
+      ) : null}
     </div>
   );
 }

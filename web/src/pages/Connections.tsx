@@ -82,9 +82,22 @@ export function ConnectionsPage({ user }: { user: User }) {
         <ConnectionDialog destinations={destinations.data} onClose={() => setAdding(false)} onSaved={() => (setAdding(false), reload())} />
       ) : null}
       {editing && destinations.data ? (
-        <ConnectionDialog destinations={destinations.data} existing={editing} onClose={() => setEditing(undefined)} onSaved={() => (setEditing(undefined), reload())} />
+        <ConnectionDialog
+          // A new version (after "Reload") starts the form again from what is saved now.
+          key={editing.etag}
+          destinations={destinations.data}
+          existing={editing}
+          onClose={() => setEditing(undefined)}
+          onSaved={() => (setEditing(undefined), reload())}
+          onReload={() => {
+            reload();
+            api<Connection>('GET', `/connections/${enc(editing.name)}`).then(setEditing, () => setEditing(undefined));
+          }}
+        />
       ) : null}
-      {removing ? <RemoveDialog connection={removing} exports={usedBy(removing.name)} onClose={() => setRemoving(undefined)} onRemoved={() => (setRemoving(undefined), reload())} /> : null}
+      {removing ? (
+        <RemoveDialog connection={removing} exports={usedBy(removing.name)} onClose={() => setRemoving(undefined)} onRemoved={() => (setRemoving(undefined), reload())} onReload={() => (setRemoving(undefined), reload())} />
+      ) : null}
     </>
   );
 }
@@ -192,7 +205,20 @@ function VerifyOutcome({ result, hostKey, onAccept }: { result: VerifyResult | A
   );
 }
 
-function ConnectionDialog({ destinations, existing, onClose, onSaved }: { destinations: Destination[]; existing?: Connection; onClose: () => void; onSaved: () => void }) {
+function ConnectionDialog({
+  destinations,
+  existing,
+  onClose,
+  onSaved,
+  onReload,
+}: {
+  destinations: Destination[];
+  existing?: Connection;
+  onClose: () => void;
+  onSaved: () => void;
+  /** Loads the version saved now, after an edit was refused because someone else changed the connection first. */
+  onReload?: () => void;
+}) {
   const [type, setType] = useState(existing?.type ?? '');
   const destination = destinations.find((d) => d.id === type);
   const [name, setName] = useState(existing?.name ?? '');
@@ -220,11 +246,17 @@ function ConnectionDialog({ destinations, existing, onClose, onSaved }: { destin
         const patch: Record<string, unknown> = {};
         for (const [key, value] of Object.entries(config)) if (JSON.stringify(before[key]) !== JSON.stringify(value)) patch[key] = value;
         for (const key of Object.keys(before)) if (!(key in config)) patch[key] = null;
-        await api('PATCH', `/connections/${enc(existing.name)}`, {
-          ...(name !== existing.name ? { name } : {}),
-          ...(Object.keys(patch).length ? { config: patch } : {}),
-          ...(usableBy !== existing.usableBy ? { usableBy } : {}),
-        });
+        // Saved only over the version shown: a change someone else saved meanwhile is refused, not overwritten.
+        await api(
+          'PATCH',
+          `/connections/${enc(existing.name)}`,
+          {
+            ...(name !== existing.name ? { name } : {}),
+            ...(Object.keys(patch).length ? { config: patch } : {}),
+            ...(usableBy !== existing.usableBy ? { usableBy } : {}),
+          },
+          { ifMatch: existing.etag },
+        );
       } else {
         await api('POST', '/connections', { type, name, config, usableBy, acceptPrivacyTerms: agreed });
       }
@@ -273,7 +305,7 @@ function ConnectionDialog({ destinations, existing, onClose, onSaved }: { destin
   return (
     <Modal title={existing ? `Edit ${existing.name}` : `Add ${destination.title} connection`} onClose={onClose}>
       <form ref={formRef} onSubmit={save} noValidate>
-        {error && !placed ? <ErrorBanner error={error} /> : null}
+        {error && !placed ? <ErrorBanner error={error} onReload={onReload} /> : null}
         <Field label="Display name (required)" error={nameError}>
           {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} />}
         </Field>
@@ -333,11 +365,11 @@ function ConnectionDialog({ destinations, existing, onClose, onSaved }: { destin
   );
 }
 
-function RemoveDialog({ connection, exports, onClose, onRemoved }: { connection: Connection; exports: string[]; onClose: () => void; onRemoved: () => void }) {
+function RemoveDialog({ connection, exports, onClose, onRemoved, onReload }: { connection: Connection; exports: string[]; onClose: () => void; onRemoved: () => void; onReload: () => void }) {
   const [error, setError] = useState<ApiError>();
   const remove = async () => {
     try {
-      await api('DELETE', `/connections/${enc(connection.name)}${exports.length ? '?force=true' : ''}`);
+      await api('DELETE', `/connections/${enc(connection.name)}${exports.length ? '?force=true' : ''}`, undefined, { ifMatch: connection.etag });
       onRemoved();
     } catch (e) {
       setError(asApiError(e));
@@ -345,7 +377,7 @@ function RemoveDialog({ connection, exports, onClose, onRemoved }: { connection:
   };
   return (
     <Modal title={`Remove ${connection.name}?`} onClose={onClose}>
-      <ErrorBanner error={error} />
+      <ErrorBanner error={error} onReload={onReload} />
       {exports.length ? (
         <>
           <p>These exports use this connection; their runs will fail until each gets another connection:</p>

@@ -129,7 +129,7 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
           ]}
         />
       )}
-      <ErrorBanner error={error} />
+      <ErrorBanner error={error} onReload={() => (setError(undefined), exp.reload(), schedule.reload())} />
       {error?.remedy && (error.remedy.action === 'move-export' ? can.edit.allowed : can.run.allowed) ? <RemedyAction remedy={error.remedy} onMove={() => setEditing(true)} onDone={() => setError(undefined)} /> : null}
       <dl className="facts">
         <dt>Connection</dt>
@@ -173,9 +173,12 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
       </Loaded>
       {editing ? (
         <ExportWizard
+          // A new version (after "Reload") starts the form again from what is saved now.
+          key={e.etag}
           existing={e}
           schedule={own}
           onClose={() => setEditing(false)}
+          onReload={() => (exp.reload(), schedule.reload())}
           onSaved={(saved) => {
             setEditing(false);
             if (saved.name !== e.name) navigate(`/exports/${enc(saved.name)}`);
@@ -193,7 +196,7 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
             <button type="button" onClick={() => setRemoving(false)}>
               Cancel
             </button>
-            <button type="button" className="danger" onClick={() => api('DELETE', `/exports/${enc(e.name)}`).then(() => navigate('/exports'), (x: unknown) => (setRemoving(false), setError(asApiError(x))))}>
+            <button type="button" className="danger" onClick={() => api('DELETE', `/exports/${enc(e.name)}`, undefined, { ifMatch: e.etag }).then(() => navigate('/exports'), (x: unknown) => (setRemoving(false), setError(asApiError(x))))}>
               Remove export
             </button>
           </div>

@@ -8,7 +8,23 @@ import { Samples } from './Samples.tsx';
  * Add export: connection (grouped by type) → sources → field mapping → destination settings → sync mode →
  * schedule → Save. With `existing` the same steps edit that export (PATCH), its own schedule included.
  */
-export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose: () => void; onSaved: (e: Export) => void; existing?: Export; schedule?: ExportSchedule | undefined }) {
+/**
+ * Creates an export, or edits `existing`. An edit is saved only over the version shown (If-Match): when someone
+ * else saved the export meanwhile, the refusal offers `onReload`, which loads the current version.
+ */
+export function ExportWizard({
+  onClose,
+  onSaved,
+  onReload,
+  existing,
+  schedule,
+}: {
+  onClose: () => void;
+  onSaved: (e: Export) => void;
+  onReload?: () => void;
+  existing?: Export;
+  schedule?: ExportSchedule | undefined;
+}) {
   const connections = useApi(() => apiAll<Connection>('/connections'));
   const destinations = useApi(() => api<Destination[]>('GET', '/destinations'));
   const segments = useApi(() => apiAll<Segment>('/segments'));
@@ -89,7 +105,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
     let saved: Export;
     try {
       saved = target
-        ? await api<Export>('PATCH', `/exports/${enc(target.name)}`, { name, connection: connection.name, [sourceKind]: sources, config, ...scheduleChange })
+        ? await api<Export>('PATCH', `/exports/${enc(target.name)}`, { name, connection: connection.name, [sourceKind]: sources, config, ...scheduleChange }, { ifMatch: target.etag })
         : await api<Export>('POST', '/exports', { name, connection: connection.name, [sourceKind]: sources, config, ...scheduleChange });
     } catch (e) {
       setError(asApiError(e));
@@ -115,7 +131,7 @@ export function ExportWizard({ onClose, onSaved, existing, schedule }: { onClose
         <Empty title="No connections you may use yet.">An administrator adds one in Admin &gt; Connections and makes it usable by contributors.</Empty>
       ) : (
         <form onSubmit={save} noValidate ref={formRef}>
-          {unplaced ? <ErrorBanner error={error} /> : null}
+          {unplaced ? <ErrorBanner error={error} onReload={onReload} /> : null}
           <fieldset>
             <legend>1. Connection</legend>
             {[...byType].map(([type, list]) => (

@@ -97,8 +97,29 @@ export function SegmentsPage({ user }: { user: User }) {
         </div>
       )}
       {history ? <SegmentHistoryDialog segment={history} onClose={() => setHistory(undefined)} /> : null}
-      {removing ? <RemoveSegmentDialog segment={removing} exports={usedBy(removing.name)} onClose={() => setRemoving(undefined)} onRemoved={() => (setRemoving(undefined), segments.reload())} /> : null}
-      {editing ? <SegmentDialog segment={editing === 'new' ? undefined : editing} onClose={() => setEditing(undefined)} onSaved={() => (setEditing(undefined), segments.reload())} /> : null}
+      {removing ? (
+        <RemoveSegmentDialog
+          segment={removing}
+          exports={usedBy(removing.name)}
+          onClose={() => setRemoving(undefined)}
+          onRemoved={() => (setRemoving(undefined), segments.reload())}
+          onReload={() => (setRemoving(undefined), segments.reload())}
+        />
+      ) : null}
+      {editing ? (
+        <SegmentDialog
+          // A new version (after "Reload") starts the form again from what is saved now.
+          key={editing === 'new' ? 'new' : editing.etag}
+          segment={editing === 'new' ? undefined : editing}
+          onClose={() => setEditing(undefined)}
+          onSaved={() => (setEditing(undefined), segments.reload())}
+          onReload={() => {
+            const shown = editing === 'new' ? undefined : editing.name;
+            segments.reload();
+            apiAll<Segment>('/segments').then((all) => setEditing(all.find((x) => x.name === shown)), () => setEditing(undefined));
+          }}
+        />
+      ) : null}
     </>
   );
 }
@@ -134,11 +155,12 @@ function RefreshButton({ segment, onRefreshed }: { segment: string; onRefreshed:
 }
 
 /** Remove a segment; one that exports still use is refused, so the dialog says which, with links to them. */
-function RemoveSegmentDialog({ segment, exports, onClose, onRemoved }: { segment: Segment; exports: string[]; onClose: () => void; onRemoved: () => void }) {
+function RemoveSegmentDialog({ segment, exports, onClose, onRemoved, onReload }: { segment: Segment; exports: string[]; onClose: () => void; onRemoved: () => void; onReload: () => void }) {
   const [error, setError] = useState<ApiError>();
   const remove = async () => {
     try {
-      await api('DELETE', `/segments/${enc(segment.name)}`);
+      // Only the version shown: a segment someone else changed meanwhile is not removed unseen.
+      await api('DELETE', `/segments/${enc(segment.name)}`, undefined, { ifMatch: segment.etag });
       onRemoved();
     } catch (e) {
       setError(asApiError(e));
@@ -146,7 +168,7 @@ function RemoveSegmentDialog({ segment, exports, onClose, onRemoved }: { segment
   };
   return (
     <Modal title={`Remove ${segment.name}?`} onClose={onClose}>
-      <ErrorBanner error={error} />
+      <ErrorBanner error={error} onReload={onReload} />
       {exports.length ? (
         <>
           <p>These exports send this segment. Take it out of each of them (Edit on the export's page), then remove it:</p>
@@ -173,7 +195,7 @@ function RemoveSegmentDialog({ segment, exports, onClose, onRemoved }: { segment
   );
 }
 
-function SegmentDialog({ segment, onClose, onSaved }: { segment?: Segment; onClose: () => void; onSaved: () => void }) {
+function SegmentDialog({ segment, onClose, onSaved, onReload }: { segment?: Segment; onClose: () => void; onSaved: () => void; onReload: () => void }) {
   const entities = useApi(() => api<Entity[]>('GET', '/entities'));
   const [name, setName] = useState(segment?.name ?? '');
   const [entity, setEntity] = useState(segment?.entity ?? '');
@@ -198,7 +220,8 @@ function SegmentDialog({ segment, onClose, onSaved }: { segment?: Segment; onClo
     setError(undefined);
     try {
       const body = { ...(entity ? { entity } : {}), where };
-      const result = segment ? await api<Segment>('PATCH', `/segments/${enc(segment.name)}`, body) : await api<Segment>('POST', '/segments', { name, ...body });
+      // An edit is saved only over the version shown (If-Match): someone else's change is refused, not overwritten.
+      const result = segment ? await api<Segment>('PATCH', `/segments/${enc(segment.name)}`, body, { ifMatch: segment.etag }) : await api<Segment>('POST', '/segments', { name, ...body });
       // Saving stores the filter; refreshing materializes the membership and gives the member count.
       const [counted] = await api<{ name: string; members: number }[]>('POST', `/segments/${enc(result.name)}/refresh`);
       setSaved({ ...result, members: counted?.members ?? result.members });
@@ -223,7 +246,7 @@ function SegmentDialog({ segment, onClose, onSaved }: { segment?: Segment; onClo
         </>
       ) : (
         <form ref={formRef} onSubmit={save} noValidate>
-          {error && !filterError && !error.about('name') ? <ErrorBanner error={error} /> : null}
+          {error && !filterError && !error.about('name') ? <ErrorBanner error={error} onReload={onReload} /> : null}
           {!segment ? (
             <Field label="Name (required)" error={error?.about('name') ?? (error?.code === 'conflict' ? error.message : undefined)}>
               {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} />}

@@ -32,7 +32,8 @@ export function UsersPage({ user }: { user: User }) {
           Create user
         </button>
       </PageHeader>
-      <ErrorBanner error={error ?? users.error} />
+      {/* Role changes and removals go only over the version listed; a refusal reloads the list (act), and Reload clears the message. */}
+      <ErrorBanner error={error ?? users.error} onReload={() => (setError(undefined), users.reload())} />
       {!users.data ? (
         users.error ? null : <Loading />
       ) : (
@@ -54,7 +55,7 @@ export function UsersPage({ user }: { user: User }) {
                     <label className="sr-only" htmlFor={`role-${u.name}`}>
                       Role of {u.name}
                     </label>
-                    <select id={`role-${u.name}`} value={u.role} disabled={u.name === user.name} onChange={(e) => act(() => api('PATCH', `/users/${enc(u.name)}`, { role: e.target.value as Role }))}>
+                    <select id={`role-${u.name}`} value={u.role} disabled={u.name === user.name} onChange={(e) => act(() => api('PATCH', `/users/${enc(u.name)}`, { role: e.target.value as Role }, { ifMatch: u.etag }))}>
                       <option value="admin">Administrator</option>
                       <option value="contributor">Contributor</option>
                       <option value="viewer">Viewer</option>
@@ -70,7 +71,7 @@ export function UsersPage({ user }: { user: User }) {
                             title: `Remove ${u.name}?`,
                             body: 'Their API tokens stop working and their sessions end now. Exports and runs they made stay. This cannot be undone.',
                             action: 'Remove user',
-                            run: () => api('DELETE', `/users/${enc(u.name)}`),
+                            run: () => api('DELETE', `/users/${enc(u.name)}`, undefined, { ifMatch: u.etag }),
                           })
                         }
                       >
