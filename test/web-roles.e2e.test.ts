@@ -188,7 +188,7 @@ describe.skipIf(!available)('the web app for each role, in Chromium', () => {
     }
     await checkLayout(page, 'connections');
 
-    for (const [pathname, heading] of [['/exports', 'Exports'], ['/segments', 'Segments'], ['/users', 'Users'], ['/schedule', 'Schedule'], ['/audit', 'Audit log']] as const) {
+    for (const [pathname, heading] of [['/', 'Overview'], ['/exports', 'Exports'], ['/segments', 'Segments'], ['/users', 'Users'], ['/schedule', 'Schedule'], ['/audit', 'Audit log']] as const) {
       await open(page, pathname, heading);
       await checkLayout(page, pathname);
     }
@@ -245,7 +245,7 @@ describe.skipIf(!available)('the web app for each role, in Chromium', () => {
     await why.getByText('Why no Edit?').click();
     expect(await why.textContent()).toContain('so only an administrator may change it');
 
-    for (const [pathname, heading] of [['/exports', 'Exports'], ['/segments', 'Segments'], ['/schedule', 'Schedule']] as const) {
+    for (const [pathname, heading] of [['/', 'Overview'], ['/exports', 'Exports'], ['/segments', 'Segments'], ['/schedule', 'Schedule']] as const) {
       await open(page, pathname, heading);
       await checkLayout(page, pathname);
     }
@@ -264,7 +264,7 @@ describe.skipIf(!available)('the web app for each role, in Chromium', () => {
     await open(page, '/segments', 'Segments');
     expect(await page.getByRole('button', { name: /^(Edit|Refresh|Remove) / }).count()).toBe(0);
     expect(await page.getByTestId('unavailable').textContent()).toContain('Viewers may not');
-    for (const [pathname, heading] of [['/exports', 'Exports'], ['/segments', 'Segments'], ['/schedule', 'Schedule']] as const) {
+    for (const [pathname, heading] of [['/', 'Overview'], ['/exports', 'Exports'], ['/segments', 'Segments'], ['/schedule', 'Schedule']] as const) {
       await open(page, pathname, heading);
       await checkLayout(page, pathname);
     }

@@ -68,7 +68,10 @@ export function Chart({ title, summary, config, table, open = false, height = 24
       </div>
       <details className="chart-numbers" open={open}>
         <summary>The numbers</summary>
-        <div className="table-wrap">{table}</div>
+        {/* Focusable: it scrolls (a height cap, and sideways at phone width) with nothing in it that takes focus. */}
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${title}: the numbers`}>
+          {table}
+        </div>
       </details>
     </figure>
   );
