@@ -128,3 +128,71 @@ describe('ETag and If-Match', () => {
     expect((await call('GET', '/users')).body.items.find((u: { name: string }) => u.name === 'bo').role).toBe('contributor');
   });
 });
+
+describe("ETag and If-Match on the home's settings", () => {
+  it('PUT/DELETE /schedule: GET answers the ETag; stale gets 412 with the current ETag and saves nothing; fresh and none get 200', async () => {
+    const read = await call('GET', '/schedule');
+    expect(read.status).toBe(200);
+    expect(read.etag).toMatch(/^"schedule\.\d+"$/);
+    expect(read.body.etag).toBe(read.etag);
+
+    const theirs = await call('PUT', '/schedule', { body: { cron: '0 6 * * *', timeZone: 'UTC' }, ifMatch: read.etag! });
+    expect(theirs.status).toBe(200);
+    expect(theirs.etag).not.toBe(read.etag);
+    expect(theirs.body.etag).toBe(theirs.etag);
+
+    const stale = await call('PUT', '/schedule', { body: { cron: '0 7 * * *', timeZone: 'UTC' }, ifMatch: read.etag! });
+    expect(stale.status).toBe(412);
+    expect(Problem.parse(stale.body)).toMatchObject({ code: 'precondition_failed', status: 412, etag: theirs.etag });
+    expect(stale.body.detail).toMatch(/^The home's refresh schedule was changed by someone else since you read it; nothing was saved/);
+    expect(stale.etag).toBe(theirs.etag);
+    expect((await call('DELETE', '/schedule', { ifMatch: read.etag! })).status).toBe(412);
+    expect((await call('GET', '/schedule')).body.cron).toEqual(['0 6 * * *']);
+
+    const off = await call('DELETE', '/schedule', { ifMatch: theirs.etag! });
+    expect(off.status).toBe(200);
+    expect(off.body.enabled).toBe(false);
+    expect(off.etag).toBe(off.body.etag);
+    expect((await call('PUT', '/schedule', { body: { cron: '0 8 * * *', timeZone: 'UTC' } })).status).toBe(200);
+    expect((await call('PUT', '/schedule', { body: { cron: '0 8 * * *', timeZone: 'UTC' }, ifMatch: 'schedule.1' })).status).toBe(400);
+  });
+
+  it('PUT/DELETE /notify: the ETag exists before any webhook is set; stale gets 412, fresh gets 200', async () => {
+    const read = await call('GET', '/notify');
+    expect(read.status).toBe(200);
+    expect(read.body.notify).toBeNull();
+    expect(read.etag).toMatch(/^"notify\.\d+"$/);
+    expect(read.body.etag).toBe(read.etag);
+
+    const theirs = await call('PUT', '/notify', { body: { url: 'https://93.184.216.34/services/secret' }, ifMatch: read.etag! });
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.etag).toBe(theirs.etag);
+    expect(theirs.etag).not.toBe(read.etag);
+
+    const stale = await call('PUT', '/notify', { body: { url: 'https://93.184.216.34/services/other', on: ['failed'] }, ifMatch: read.etag! });
+    expect(stale.status).toBe(412);
+    expect(Problem.parse(stale.body)).toMatchObject({ code: 'precondition_failed', etag: theirs.etag });
+    expect((await call('DELETE', '/notify', { ifMatch: read.etag! })).status).toBe(412);
+    expect((await call('GET', '/notify')).body.notify.on).toEqual(['failed', 'recovered']);
+
+    const removed = await call('DELETE', '/notify', { ifMatch: theirs.etag! });
+    expect(removed.status).toBe(200);
+    expect(removed.body).toEqual({ removed: true, etag: removed.etag });
+    expect((await call('PUT', '/notify', { body: { url: 'https://93.184.216.34/services/secret' }, ifMatch: theirs.etag! })).status).toBe(412);
+    expect((await call('GET', '/notify')).body.notify).toBeNull();
+  });
+
+  it("PUT/DELETE /exports/{id}/schedule honour the export's If-Match", async () => {
+    const read = (await call('GET', '/exports/daily')).etag!;
+    expect((await call('PATCH', '/exports/daily', { body: { config: { rowsPerFile: 11 } } })).status).toBe(200);
+    const stale = await call('PUT', '/exports/daily/schedule', { body: { cron: '0 6 * * *', timeZone: 'UTC' }, ifMatch: read });
+    expect(stale.status).toBe(412);
+    expect(stale.body.detail).toMatch(/^Export "daily" was changed by someone else/);
+    expect((await call('DELETE', '/exports/daily/schedule', { ifMatch: read })).status).toBe(412);
+    const current = (await call('GET', '/exports/daily')).etag!;
+    const fresh = await call('PUT', '/exports/daily/schedule', { body: { cron: '0 6 * * *', timeZone: 'UTC' }, ifMatch: current });
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.cron).toBe('0 6 * * *');
+    expect((await call('DELETE', '/exports/daily/schedule', { ifMatch: current })).status).toBe(200);
+  });
+});

@@ -480,6 +480,7 @@ export const ScheduleView = z
     updatedAt: Timestamp.optional(),
     exports: z.array(ExportScheduleView).openapi({ description: 'Exports with a schedule of their own, or paused' }),
     refreshes: z.array(z.string()).openapi({ description: "The exports the home's refresh runs (names): every export neither paused nor on a schedule of its own" }),
+    etag: z.string().openapi({ description: "The version of the home's refresh schedule (on or off), the same as the ETag header: send it as If-Match to change or turn off exactly this one", example: '"schedule.3"' }),
   })
   .openapi('Schedule');
 
@@ -516,6 +517,7 @@ export const NotifyView = z
     on: z.array(NotifyEvent),
     updatedBy: z.string(),
     updatedAt: Timestamp,
+    etag: z.string().openapi({ description: "The version of the home's alert setting, the same as the ETag header: send it as If-Match to change or remove exactly this one", example: '"notify.3"' }),
   })
   .openapi('Notify');
 

@@ -5,6 +5,7 @@ import { deleteNotify, getNotify, putNotify } from '../store/metadata/notify.ts'
 import { audit } from './audit.ts';
 import { permit } from './refusals.ts';
 import type { Home } from './home.ts';
+import { changeSetting, checkSettingPrecondition, settingETag, type Precondition } from './versions.ts';
 
 /** A webhook as anyone sees it: the URL masked (its secret part never leaves the secret box but to be posted to). */
 export interface NotifyView {
@@ -12,6 +13,8 @@ export interface NotifyView {
   on: NotifyEvent[];
   updatedBy: string;
   updatedAt: string;
+  /** The version of the home's alert setting: send it as If-Match to change or remove exactly this one. */
+  etag: string;
 }
 
 const HOME = 'home';
@@ -20,24 +23,34 @@ const HOME = 'home';
 export async function showHomeNotify(home: Home): Promise<NotifyView | null> {
   assertAdmin(home.actor, 'see the alert webhook');
   const stored = await getNotify(home.db, home.box, HOME);
-  return stored ? { url: stored.shownUrl, on: parseEvents(stored.on, 'notify'), updatedBy: stored.updatedBy, updatedAt: stored.updatedAt } : null;
+  return stored ? { url: stored.shownUrl, on: parseEvents(stored.on, 'notify'), updatedBy: stored.updatedBy, updatedAt: stored.updatedAt, etag: await settingETag(home.db, 'notify') } : null;
 }
 
-export async function setHomeNotify(home: Home, input: unknown): Promise<NotifyView> {
+/** The version of the home's alert setting, set or not (turning it off is an edit too). */
+export async function homeNotifyETag(home: Home): Promise<string> {
+  assertAdmin(home.actor, 'see the alert webhook');
+  return settingETag(home.db, 'notify');
+}
+
+const WHAT = "The home's alert webhook";
+
+export async function setHomeNotify(home: Home, input: unknown, precondition?: Precondition): Promise<NotifyView> {
   await permit(home, 'notify.set', { type: 'notify' }, () => assertAdmin(home.actor, 'set the alert webhook'));
+  // A stale change fails before the URL is checked (a DNS look-up), and again in the write if it became stale meanwhile.
+  await checkSettingPrecondition(home.db, precondition, 'notify', WHAT);
   const config = parseNotifyConfig(input, 'The alert webhook');
   await checkWebhookTarget(config.url, home, 'The alert webhook');
   const shownUrl = maskWebhookUrl(config.url);
-  await putNotify(home.db, home.box, { scope: HOME, url: config.url, shownUrl, on: config.on, by: home.actor.name });
+  await changeSetting(home.db, precondition, 'notify', WHAT, (tx) => putNotify(tx, home.box, { scope: HOME, url: config.url, shownUrl, on: config.on, by: home.actor.name }));
   await audit(home, 'notify.set', { type: 'home', name: 'notify' }, { url: shownUrl, on: config.on });
   return (await showHomeNotify(home))!;
 }
 
-export async function removeHomeNotify(home: Home): Promise<{ removed: boolean }> {
+export async function removeHomeNotify(home: Home, precondition?: Precondition): Promise<{ removed: boolean; etag: string }> {
   await permit(home, 'notify.off', { type: 'notify' }, () => assertAdmin(home.actor, 'turn the alert webhook off'));
-  const removed = await deleteNotify(home.db, HOME);
+  const removed = await changeSetting(home.db, precondition, 'notify', WHAT, (tx) => deleteNotify(tx, HOME));
   await audit(home, 'notify.off', { type: 'home', name: 'notify' }, { removed });
-  return { removed };
+  return { removed, etag: await settingETag(home.db, 'notify') };
 }
 
 /**

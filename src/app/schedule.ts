@@ -12,6 +12,7 @@ import { permit } from './refusals.ts';
 import { refreshSegments } from './data.ts';
 import { queueRun } from './exports.ts';
 import type { Home } from './home.ts';
+import { changeSetting, checkPrecondition, settingETag, type Precondition } from './versions.ts';
 
 const NEXT_COUNT = 5;
 
@@ -45,6 +46,8 @@ export interface ScheduleView {
   exports: ExportScheduleView[];
   /** The exports the home's refresh runs (by name): every export neither paused nor on a schedule of its own. */
   refreshes: string[];
+  /** The version of the home's refresh schedule (on or off): send it as If-Match to change exactly this one. */
+  etag: string;
 }
 
 export interface SetScheduleInput {
@@ -87,6 +90,7 @@ export async function showSchedule(home: Home): Promise<ScheduleView> {
     ...(own ? { updatedBy: own.updatedBy, updatedAt: own.updatedAt } : {}),
     exports: exportViews.sort((a, b) => a.name.localeCompare(b.name)),
     refreshes: all.filter((e) => followsHomeRefresh(byOwner.get(e.id))).map((e) => e.name).sort((a, b) => a.localeCompare(b)),
+    etag: await settingETag(home.db, 'schedule'),
   };
 }
 
@@ -115,11 +119,13 @@ function toExportScheduleView(exp: Export, record: ScheduleRecord | null, now: D
   };
 }
 
+const SCHEDULE = "The home's refresh schedule";
+
 /**
  * Sets the home's refresh schedule (administrators): either days + times or a cron expression, in an IANA zone.
  * Slots before now never fire: the schedule starts from the moment it is set.
  */
-export async function setSchedule(home: Home, input: SetScheduleInput): Promise<ScheduleView> {
+export async function setSchedule(home: Home, input: SetScheduleInput, precondition?: Precondition): Promise<ScheduleView> {
   await permit(home, 'schedule.set', { type: 'schedule' }, () => assertAdmin(home.actor, 'set the refresh schedule'));
   const hasDaysTimes = input.days !== undefined || input.times !== undefined;
   if (hasDaysTimes && input.cron !== undefined) throw new ValidationError('Give either --days and --times, or --cron, not both.');
@@ -127,11 +133,15 @@ export async function setSchedule(home: Home, input: SetScheduleInput): Promise<
   const at = home.now().toISOString();
   if (hasDaysTimes) {
     const spec = compileDaysTimes(input.days, input.times, input.timeZone);
-    await saveSchedule(home.db, HOME_SCHEDULE, { crons: spec.crons, timeZone: spec.timeZone, days: spec.days, times: spec.times, lastSlot: at }, home.actor.name, at);
+    await changeSetting(home.db, precondition, 'schedule', SCHEDULE, (tx) =>
+      saveSchedule(tx, HOME_SCHEDULE, { crons: spec.crons, timeZone: spec.timeZone, days: spec.days, times: spec.times, lastSlot: at }, home.actor.name, at),
+    );
     await audit(home, 'schedule.set', { type: 'schedule', name: HOME_SCHEDULE }, { days: spec.days, times: spec.times, timeZone: spec.timeZone });
   } else {
     const spec = checkCron(input.cron, input.timeZone);
-    await saveSchedule(home.db, HOME_SCHEDULE, { crons: spec.crons, timeZone: spec.timeZone, days: null, times: null, lastSlot: at }, home.actor.name, at);
+    await changeSetting(home.db, precondition, 'schedule', SCHEDULE, (tx) =>
+      saveSchedule(tx, HOME_SCHEDULE, { crons: spec.crons, timeZone: spec.timeZone, days: null, times: null, lastSlot: at }, home.actor.name, at),
+    );
     await audit(home, 'schedule.set', { type: 'schedule', name: HOME_SCHEDULE }, { cron: spec.crons[0], timeZone: spec.timeZone });
   }
   home.log.info({ by: home.actor.name }, 'refresh schedule set');
@@ -139,9 +149,9 @@ export async function setSchedule(home: Home, input: SetScheduleInput): Promise<
 }
 
 /** Turns the home's scheduled refresh off (administrators). Exports' own schedules keep running. */
-export async function turnScheduleOff(home: Home): Promise<ScheduleView> {
+export async function turnScheduleOff(home: Home, precondition?: Precondition): Promise<ScheduleView> {
   await permit(home, 'schedule.off', { type: 'schedule' }, () => assertAdmin(home.actor, 'turn the refresh schedule off'));
-  await removeSchedule(home.db, HOME_SCHEDULE);
+  await changeSetting(home.db, precondition, 'schedule', SCHEDULE, (tx) => removeSchedule(tx, HOME_SCHEDULE));
   await audit(home, 'schedule.off', { type: 'schedule', name: HOME_SCHEDULE });
   home.log.info({ by: home.actor.name }, 'refresh schedule turned off');
   return showSchedule(home);
@@ -164,8 +174,15 @@ async function exportForChange(home: Home, name: string, auditAction: string): P
  * Gives an export a schedule of its own (it then leaves the home's scheduled refresh and fires on its own
  * slots, refreshing its segments first), or takes it away (`null`: back to the home's refresh).
  */
-export async function setExportSchedule(home: Home, name: string, schedule: { cron: string; timeZone?: string } | null): Promise<ExportScheduleView> {
+export async function setExportSchedule(
+  home: Home,
+  name: string,
+  schedule: { cron: string; timeZone?: string } | null,
+  precondition?: Precondition,
+): Promise<ExportScheduleView> {
   const exp = await exportForChange(home, name, 'export.schedule');
+  // The export's If-Match (its ETag): its schedule is part of the export the editor read.
+  checkPrecondition(precondition, exp, `Export "${exp.name}"`);
   const at = home.now().toISOString();
   if (schedule === null) {
     await saveSchedule(home.db, exp.id, { crons: null, timeZone: null, lastSlot: null }, home.actor.name, at);

@@ -1,5 +1,6 @@
 import { StaleEditError } from '../domain/errors.ts';
-import { VersionMismatch } from '../store/metadata/versions.ts';
+import type { Db } from '../store/metadata/db.ts';
+import { settingVersion, VersionMismatch, writeSetting, type VersionedSetting } from '../store/metadata/versions.ts';
 
 /**
  * Optimistic concurrency for edits. Every connection, segment, export and user has a version that each edit
@@ -62,6 +63,31 @@ export async function writeVersion<T>(precondition: Precondition | undefined, cu
     if (error instanceof VersionMismatch) throw staleEdit(what, etagOf({ id: current.id, version: error.current }), precondition !== undefined && precondition.ifMatch !== '*');
     throw error;
   }
+}
+
+/**
+ * The ETag of one of the home's settings (the refresh schedule, the alert webhook): it exists whether the
+ * setting is on or off, since turning it off is an edit too.
+ */
+export async function settingETag(db: Db, setting: VersionedSetting): Promise<string> {
+  return etagOf({ id: setting, version: await settingVersion(db, setting) });
+}
+
+/**
+ * Changes one of the home's settings: refused (412) when the precondition names another version, and written
+ * with a compare-and-set on the version read when it names one. Without one the change replaces whatever is
+ * set (a setting is given whole, never merged over what was read, so there is nothing of it to overwrite).
+ */
+export async function changeSetting<T>(db: Db, precondition: Precondition | undefined, setting: VersionedSetting, what: string, write: (tx: Db) => Promise<T>): Promise<T> {
+  const current = await checkSettingPrecondition(db, precondition, setting, what);
+  return writeVersion(precondition, current, what, () => writeSetting(db, setting, removalVersion(precondition, current), write));
+}
+
+/** Refuses a stale change of a setting early, before slow checks; changeSetting checks again in its write. */
+export async function checkSettingPrecondition(db: Db, precondition: Precondition | undefined, setting: VersionedSetting, what: string): Promise<{ id: string; version: number }> {
+  const current = { id: setting, version: await settingVersion(db, setting) };
+  checkPrecondition(precondition, current, what);
+  return current;
 }
 
 function staleEdit(what: string, etag: string, precondition: boolean): StaleEditError {

@@ -1961,6 +1961,11 @@ export interface components {
              * @example 2026-11-30T05:00:00.000Z
              */
             updatedAt: string;
+            /**
+             * @description The version of the home's alert setting, the same as the ETag header: send it as If-Match to change or remove exactly this one
+             * @example "notify.3"
+             */
+            etag: string;
         };
         NotifyInput: {
             /**
@@ -2282,6 +2287,11 @@ export interface components {
             exports: components["schemas"]["ExportSchedule"][];
             /** @description The exports the home's refresh runs (names): every export neither paused nor on a schedule of its own */
             refreshes: string[];
+            /**
+             * @description The version of the home's refresh schedule (on or off), the same as the ETag header: send it as If-Match to change or turn off exactly this one
+             * @example "schedule.3"
+             */
+            etag: string;
         };
         ExportSchedule: {
             name: string;
@@ -4772,11 +4782,15 @@ export interface operations {
             /** @description The webhook, or null when none is set */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         notify: components["schemas"]["Notify"] | null;
+                        /** @description The version of the alert setting (set or not), the same as the ETag header: send it as If-Match with PUT or DELETE */
+                        etag: string;
                     };
                 };
             };
@@ -4839,7 +4853,10 @@ export interface operations {
     setNotify: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4852,6 +4869,8 @@ export interface operations {
             /** @description The webhook as stored, its URL masked */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4878,6 +4897,15 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4926,7 +4954,10 @@ export interface operations {
     removeNotify: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4935,11 +4966,15 @@ export interface operations {
             /** @description Whether one was set */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         removed: boolean;
+                        /** @description The version of the alert setting now */
+                        etag: string;
                     };
                 };
             };
@@ -4963,6 +4998,15 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7563,6 +7607,8 @@ export interface operations {
             /** @description The schedule */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7628,7 +7674,10 @@ export interface operations {
     setSchedule: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7641,6 +7690,8 @@ export interface operations {
             /** @description The new schedule */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7667,6 +7718,15 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7715,7 +7775,10 @@ export interface operations {
     turnScheduleOff: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7724,6 +7787,8 @@ export interface operations {
             /** @description The schedule, now off */
             200: {
                 headers: {
+                    /** @description The version shown: send it back as If-Match to edit or remove exactly this version. The same as the `etag` member. */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7750,6 +7815,15 @@ export interface operations {
             };
             /** @description The caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7884,7 +7958,10 @@ export interface operations {
     setExportSchedule: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id or the name */
                 id: string;
@@ -7942,6 +8019,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than the API takes */
             413: {
                 headers: {
@@ -7983,7 +8069,10 @@ export interface operations {
     removeExportSchedule: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag (or several, comma-separated) of the version this edit was made from, as GET or the `etag` member gave it; `*`: any version. When it is no longer the current version the edit is refused with 412 and nothing is saved. Optional: without it the edit applies to the current version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description The id or the name */
                 id: string;
@@ -8030,6 +8119,15 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: someone else changed it first. Nothing was saved; the problem's etag member (and the ETag header) is the current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

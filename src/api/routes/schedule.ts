@@ -4,8 +4,9 @@ import { summarizeRun } from '../../app/runs.ts';
 import { pauseExport, refreshAll, resumeExport, setExportSchedule, setSchedule, showSchedule, turnScheduleOff } from '../../app/schedule.ts';
 import { homeFor, type ApiApp, type ApiDeps } from '../app.ts';
 import { ExportScheduleSet, ExportScheduleView, IdParam, RefreshResultView, ScheduleSet, ScheduleView } from '../schemas.ts';
-import { commonErrors, jsonBody, jsonResponse, notFound, security, unprocessable } from './route.ts';
+import { commonErrors, jsonBody, jsonResponse, notFound, preconditionFailed, security, unprocessable } from './route.ts';
 import { idempotent } from '../idempotency.ts';
+import { ETagHeader, IfMatchHeader, preconditionOf, withETag } from '../preconditions.ts';
 
 const tags = ['Schedule'];
 
@@ -21,9 +22,9 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
       tags,
       security,
       summary: "The home's refresh schedule, its next 5 fire times, and the exports scheduled on their own or paused",
-      responses: { 200: jsonResponse(ScheduleView, 'The schedule'), ...commonErrors },
+      responses: { 200: { ...jsonResponse(ScheduleView, 'The schedule'), headers: ETagHeader }, ...commonErrors },
     }),
-    async (c) => c.json(await showSchedule(homeFor(deps, c)), 200),
+    async (c) => c.json(withETag(c, await showSchedule(homeFor(deps, c))), 200),
   );
 
   app.openapi(
@@ -34,13 +35,14 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
       tags,
       security,
       summary: 'Set the refresh schedule (administrators): days + times, or a cron expression, in an IANA time zone',
-      request: jsonBody(ScheduleSet),
-      responses: { 200: jsonResponse(ScheduleView, 'The new schedule'), ...commonErrors, ...unprocessable },
+      request: { headers: IfMatchHeader, ...jsonBody(ScheduleSet) },
+      responses: { 200: { ...jsonResponse(ScheduleView, 'The new schedule'), headers: ETagHeader }, ...commonErrors, ...unprocessable, ...preconditionFailed },
     }),
     async (c) => {
-      const view = await setSchedule(homeFor(deps, c), c.req.valid('json'));
+      const precondition = preconditionOf(c);
+      const view = await setSchedule(homeFor(deps, c), c.req.valid('json'), precondition);
       scheduleChanged();
-      return c.json(view, 200);
+      return c.json(withETag(c, view), 200);
     },
   );
 
@@ -52,12 +54,14 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
       tags,
       security,
       summary: 'Turn the scheduled refresh off (administrators); exports with their own schedule keep it',
-      responses: { 200: jsonResponse(ScheduleView, 'The schedule, now off'), ...commonErrors },
+      request: { headers: IfMatchHeader },
+      responses: { 200: { ...jsonResponse(ScheduleView, 'The schedule, now off'), headers: ETagHeader }, ...commonErrors, ...preconditionFailed },
     }),
     async (c) => {
-      const view = await turnScheduleOff(homeFor(deps, c));
+      const precondition = preconditionOf(c);
+      const view = await turnScheduleOff(homeFor(deps, c), precondition);
       scheduleChanged();
-      return c.json(view, 200);
+      return c.json(withETag(c, view), 200);
     },
   );
 
@@ -88,12 +92,13 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
       tags,
       security,
       summary: "Give an export its own schedule (a cron expression in a zone); it then leaves the home's refresh",
-      request: { params: IdParam, ...jsonBody(ExportScheduleSet) },
-      responses: { 200: jsonResponse(ExportScheduleView, "The export's schedule"), ...commonErrors, ...notFound, ...unprocessable },
+      request: { params: IdParam, headers: IfMatchHeader, ...jsonBody(ExportScheduleSet) },
+      responses: { 200: jsonResponse(ExportScheduleView, "The export's schedule"), ...commonErrors, ...notFound, ...unprocessable, ...preconditionFailed },
     }),
     async (c) => {
       const home = homeFor(deps, c);
-      const view = await setExportSchedule(home, await nameOf(home, 'exports', c.req.valid('param').id), c.req.valid('json'));
+      const precondition = preconditionOf(c);
+      const view = await setExportSchedule(home, await nameOf(home, 'exports', c.req.valid('param').id), c.req.valid('json'), precondition);
       scheduleChanged();
       return c.json(view, 200);
     },
@@ -107,12 +112,13 @@ export function registerScheduleRoutes(app: ApiApp, deps: ApiDeps): void {
       tags,
       security,
       summary: "Take an export's own schedule away: it runs with the home's refresh again",
-      request: { params: IdParam },
-      responses: { 200: jsonResponse(ExportScheduleView, "The export's schedule"), ...commonErrors, ...notFound, ...unprocessable },
+      request: { params: IdParam, headers: IfMatchHeader },
+      responses: { 200: jsonResponse(ExportScheduleView, "The export's schedule"), ...commonErrors, ...notFound, ...unprocessable, ...preconditionFailed },
     }),
     async (c) => {
       const home = homeFor(deps, c);
-      const view = await setExportSchedule(home, await nameOf(home, 'exports', c.req.valid('param').id), null);
+      const precondition = preconditionOf(c);
+      const view = await setExportSchedule(home, await nameOf(home, 'exports', c.req.valid('param').id), null, precondition);
       scheduleChanged();
       return c.json(view, 200);
     },

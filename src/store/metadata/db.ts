@@ -186,6 +186,12 @@ export interface OAuthSignInsTable {
 }
 
 /** The first answer to a request sent with an Idempotency-Key (see idempotency.ts). */
+/** The version of one of the home's settings (`schedule`, `notify`), which every change of it advances. */
+export interface SettingVersionsTable {
+  name: string;
+  version: number;
+}
+
 export interface IdempotencyKeysTable {
   /** The caller: `user:<name>`. */
   scope: string;
@@ -217,6 +223,7 @@ export interface MetadataSchema {
   schedules: SchedulesTable;
   oauth_sign_ins: OAuthSignInsTable;
   idempotency_keys: IdempotencyKeysTable;
+  setting_versions: SettingVersionsTable;
 }
 
 export type Db = Kysely<MetadataSchema>;

@@ -282,4 +282,18 @@ export const migrations: Record<string, Migration> = {
       }
     },
   },
+  // Optimistic concurrency for the home's settings: the refresh schedule and the alert webhook. They are one per
+  // home and may be absent (turned off), so their version lives in a row of its own that is never removed (written by the first change): an
+  // ETag read before a turn-off and a new setting never matches the new setting (a version on the setting's own
+  // row would start again at 1 when it is set again).
+  '0012_setting_versions': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('setting_versions')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .execute();
+      // No rows: a setting's row is written by its first change (until then it is at version 1).
+    },
+  },
 };
