@@ -449,7 +449,29 @@ export const PasswordChange = z
   .strict()
   .openapi('PasswordChange');
 export const SessionView = z
-  .object({ user: z.object({ name: z.string(), role: Role, mustChangePassword: z.boolean() }), csrfToken: z.string().optional(), expiresAt: Timestamp })
+  .object({
+    user: z.object({
+      name: z.string(),
+      role: Role,
+      mustChangePassword: z.boolean(),
+      can: z
+        .object({
+          createExport: Action,
+          createSegment: Action,
+          createConnection: Action,
+          setSchedule: Action,
+          manageUsers: Action,
+          readAudit: Action,
+          downloadRejections: Action,
+        })
+        .openapi({
+          description:
+            "What the user may do in the home beyond one resource (create exports, segments and connections; the schedule, users and audit log; download a run's rejected records), decided by the server with the checks those requests make, each refusal with its reason",
+        }),
+    }),
+    csrfToken: z.string().optional(),
+    expiresAt: Timestamp.optional().openapi({ description: 'When a browser session ends; absent for an API token, which lasts until it is revoked' }),
+  })
   .openapi('Session');
 
 const FireTime = z.object({

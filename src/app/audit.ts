@@ -1,5 +1,5 @@
 import { appendAudit, listAudit, type AuditEntry, type AuditQuery } from '../store/metadata/audit.ts';
-import { assertAdmin } from '../engine/services.ts';
+import { homeChecks } from './permissions.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { Home } from './home.ts';
 
@@ -30,7 +30,7 @@ export async function audit(
 
 /** The audit log, newest first (administrators only). `since` takes an ISO date or date-time. */
 export async function listAuditEntries(home: Home, query: AuditQuery = {}): Promise<AuditEntry[]> {
-  assertAdmin(home.actor, 'read the audit log');
+  homeChecks.readAudit(home.actor);
   for (const key of ['since', 'until'] as const) {
     const value = query[key];
     if (value !== undefined && Number.isNaN(Date.parse(value))) {

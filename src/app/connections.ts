@@ -8,7 +8,7 @@ import type { CheckResult, DestinationDefinition } from '../destinations/kit/def
 import { maskSecrets, secretKeys, splitSecrets } from '../destinations/kit/secret.ts';
 import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { Actor, Connection, UsableBy } from '../domain/model.ts';
-import { connectionActions, type ActionView, type ConnectionAction } from './permissions.ts';
+import { connectionActions, homeChecks, type ActionView, type ConnectionAction } from './permissions.ts';
 import { assertAdmin, assertNotViewer, destinationContext, resolveConnectionConfig } from '../engine/services.ts';
 import { audit, changedKeys } from './audit.ts';
 import { permit } from './refusals.ts';
@@ -164,7 +164,7 @@ function readSecretFiles(schema: z.ZodObject, config: Record<string, unknown>): 
 }
 
 export async function createConnection(home: Home, input: CreateConnectionInput): Promise<ConnectionView> {
-  await permit(home, 'connection.create', { type: 'connection', name: input.name }, () => assertAdmin(home.actor, 'create connections'));
+  await permit(home, 'connection.create', { type: 'connection', name: input.name }, () => homeChecks.createConnection(home.actor));
   const { name, destination, data } = validateNewConnection(home, input);
   const { plain, secrets } = splitSecrets(destination.connection.schema, data);
   const connection = await store.createConnection(home.db, home.box, {

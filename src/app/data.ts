@@ -3,7 +3,7 @@ import { compileFilter, FilterError, formatFilterError } from '../store/profile/
 import { PermissionError, StaleEditError, ValidationError } from '../domain/errors.ts';
 import { listExports } from '../store/metadata/exports.ts';
 import type { Actor, Export, Segment } from '../domain/model.ts';
-import { decide, type ActionView } from './permissions.ts';
+import { decide, homeChecks, type ActionView } from './permissions.ts';
 import * as segments from '../store/metadata/segments.ts';
 import type { EntityInfo } from '../store/profile/profile-store.ts';
 import type { Home } from './home.ts';
@@ -79,7 +79,7 @@ async function compileFor(home: Home, entity: string, filter: string, segment?: 
 }
 
 export async function createSegment(home: Home, input: { name: string; entity?: string; where: string }): Promise<Segment> {
-  await permit(home, 'segment.create', { type: 'segment', name: input.name }, () => assertNotViewer(home.actor, 'create segments'));
+  await permit(home, 'segment.create', { type: 'segment', name: input.name }, () => homeChecks.createSegment(home.actor));
   const name = input.name.trim();
   if (!name) throw new ValidationError('A segment needs a name.');
   checkName(name, 'segment');

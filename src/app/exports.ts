@@ -13,7 +13,7 @@ import * as store from '../store/metadata/exports.ts';
 import { createRun, getRun, listRuns } from '../store/metadata/runs.ts';
 import { audit } from './audit.ts';
 import { permit } from './refusals.ts';
-import { assertMayChangeExports, exportActions, exportChecks, type ActionView, type ExportAction } from './permissions.ts';
+import { assertMayChangeExports, exportActions, exportChecks, homeChecks, type ActionView, type ExportAction } from './permissions.ts';
 import { reapStaleRuns, supersedingRun } from './runs.ts';
 import { shellQuote } from '../lib/shell.ts';
 import { redactUrl } from '../lib/redact-url.ts';
@@ -97,7 +97,10 @@ export async function createExport(home: Home, input: CreateExportInput): Promis
   if (!sources) throw new ValidationError('Pick what to export: either --segments a,b or --entities X,Y.');
 
   const connection = await getConnectionByName(home.db, home.box, input.connection);
-  await permit(home, 'export.create', { type: 'export', name }, () => assertCanUse(home.actor, connection));
+  await permit(home, 'export.create', { type: 'export', name }, () => {
+    homeChecks.createExport(home.actor);
+    assertCanUse(home.actor, connection);
+  });
   const validated = await validateExport(home, { name, connection, ...sources, config: input.config ?? {} });
   // Checked before anything is written: an export is never saved without the schedule it was sent with.
   if (input.schedule) checkCron(input.schedule.cron, input.schedule.timeZone);

@@ -71,6 +71,30 @@ export const connectionChecks: Record<ConnectionAction, (actor: Actor) => void> 
   signIn: (actor) => assertAdmin(actor, 'sign connections in'),
 };
 
+export const homeActionNames = ['createExport', 'createSegment', 'createConnection', 'setSchedule', 'manageUsers', 'readAudit', 'downloadRejections'] as const;
+export type HomeAction = (typeof homeActionNames)[number];
+
+/**
+ * What a role may do in the home beyond one resource: create things, and the administrators' pages. The use cases
+ * call these checks, and the session tells the web app their outcome (`can`), so that it shows the buttons and
+ * pages a role has without rules of its own.
+ */
+export const homeChecks: Record<HomeAction, (actor: Pick<Actor, 'role'>) => void> = {
+  // Which connections a contributor may pick is the wizard's list (connections usable by contributors).
+  createExport: (actor) => assertNotViewer(actor, 'run or change exports'),
+  createSegment: (actor) => assertNotViewer(actor, 'create segments'),
+  createConnection: (actor) => assertAdmin(actor, 'create connections'),
+  setSchedule: (actor) => assertAdmin(actor, 'set the refresh schedule'),
+  manageUsers: (actor) => assertAdmin(actor, 'list users'),
+  readAudit: (actor) => assertAdmin(actor, 'read the audit log'),
+  downloadRejections: (actor) => assertNotViewer(actor, 'download rejected records (they name customer profiles)'),
+};
+
+/** What a role may do in the home (the session's `can`). */
+export function homeActions(actor: Pick<Actor, 'role'>): Record<HomeAction, ActionView> {
+  return Object.fromEntries(homeActionNames.map((action) => [action, decide(() => homeChecks[action](actor))])) as Record<HomeAction, ActionView>;
+}
+
 /** Runs a check: allowed, or refused with the check's reason. */
 export function decide(check: () => void): ActionView {
   try {

@@ -10,7 +10,8 @@ import { permit } from './refusals.ts';
 import { ConflictError, OutflowError, ValidationError } from '../domain/errors.ts';
 import { runStatuses, type RunStatus } from '../domain/model.ts';
 import { STALE_AFTER_MS } from '../engine/run-export.ts';
-import { assertAdmin, assertCanUse, assertNotViewer } from '../engine/services.ts';
+import { assertAdmin, assertCanUse } from '../engine/services.ts';
+import { homeChecks } from './permissions.ts';
 import { getConnection } from '../store/metadata/connections.ts';
 import { listUsers } from '../store/metadata/users.ts';
 import type { Actor } from '../domain/model.ts';
@@ -403,7 +404,7 @@ export interface RejectionPosition {
  * when `after` is no position of this run's chain (a cursor of another list).
  */
 export async function rejectionsPage(home: Home, id: string, options: { limit: number; after?: RejectionPosition }): Promise<{ items: RunRejection[]; next: RejectionPosition | null } | null> {
-  assertNotViewer(home.actor, 'see rejected records (they name customer profiles)');
+  homeChecks.downloadRejections(home.actor);
   const run = await getRun(home.db, id);
   if (!options.after) await audit(home, 'run.rejections', { type: 'export', name: run.exportName }, { runId: id, rejected: run.rejected });
   const chain = await runChain(home, run);
@@ -427,7 +428,7 @@ export async function rejectionsPage(home: Home, id: string, options: { limit: n
 }
 
 export async function rejectionsCsv(home: Home, id: string, options: { pageSize?: number } = {}): Promise<AsyncIterable<string>> {
-  assertNotViewer(home.actor, 'download rejected records (they name customer profiles)');
+  homeChecks.downloadRejections(home.actor);
   const run = await getRun(home.db, id);
   await audit(home, 'run.rejections', { type: 'export', name: run.exportName }, { runId: id, rejected: run.rejected });
   const db = home.db;

@@ -2,7 +2,7 @@ import { NotFoundError, OutflowError, ValidationError, type ErrorCode } from '..
 import type { Export, Run } from '../domain/model.ts';
 import { checkCron, compileDaysTimes, formatInZone, nextFireTimes, type ScheduleSpec } from '../engine/schedule-spec.ts';
 import { assertAdmin } from '../engine/services.ts';
-import { assertMayChangeExports, exportChecks } from './permissions.ts';
+import { assertMayChangeExports, exportChecks, homeChecks } from './permissions.ts';
 import { getConnection } from '../store/metadata/connections.ts';
 import * as exportsStore from '../store/metadata/exports.ts';
 import { createRun, transitionRun } from '../store/metadata/runs.ts';
@@ -126,7 +126,7 @@ const SCHEDULE = "The home's refresh schedule";
  * Slots before now never fire: the schedule starts from the moment it is set.
  */
 export async function setSchedule(home: Home, input: SetScheduleInput, precondition?: Precondition): Promise<ScheduleView> {
-  await permit(home, 'schedule.set', { type: 'schedule' }, () => assertAdmin(home.actor, 'set the refresh schedule'));
+  await permit(home, 'schedule.set', { type: 'schedule' }, () => homeChecks.setSchedule(home.actor));
   const hasDaysTimes = input.days !== undefined || input.times !== undefined;
   if (hasDaysTimes && input.cron !== undefined) throw new ValidationError('Give either --days and --times, or --cron, not both.');
   if (!hasDaysTimes && input.cron === undefined) throw new ValidationError('Give --days and --times (e.g. --days mon-fri --times 06:00,18:00) or --cron "<expression>", and --tz.');

@@ -4,6 +4,7 @@ import { roles, type ApiToken, type User } from '../domain/accounts.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { Role } from '../domain/model.ts';
 import { assertAdmin } from '../engine/services.ts';
+import { homeChecks } from './permissions.ts';
 import { generatePassword, generateToken, hashPassword, sha256, TOKEN_DISPLAY_LENGTH } from '../lib/credentials.ts';
 import * as tokenStore from '../store/metadata/tokens.ts';
 import { removeUserSessions } from '../store/metadata/sessions.ts';
@@ -127,7 +128,7 @@ export async function createUser(home: Home, input: { name: string; role: string
 }
 
 export async function listUsers(home: Home): Promise<UserView[]> {
-  assertAdmin(home.actor, 'list users');
+  homeChecks.manageUsers(home.actor);
   return (await userStore.listUsers(home.db)).map(toUserView);
 }
 

@@ -2141,13 +2141,24 @@ export interface components {
                 /** @enum {string} */
                 role: "admin" | "contributor" | "viewer";
                 mustChangePassword: boolean;
+                /** @description What the user may do in the home beyond one resource (create exports, segments and connections; the schedule, users and audit log; download a run's rejected records), decided by the server with the checks those requests make, each refusal with its reason */
+                can: {
+                    createExport: components["schemas"]["Action"];
+                    createSegment: components["schemas"]["Action"];
+                    createConnection: components["schemas"]["Action"];
+                    setSchedule: components["schemas"]["Action"];
+                    manageUsers: components["schemas"]["Action"];
+                    readAudit: components["schemas"]["Action"];
+                    downloadRejections: components["schemas"]["Action"];
+                };
             };
             csrfToken?: string;
             /**
              * Format: date-time
+             * @description When a browser session ends; absent for an API token, which lasts until it is revoked
              * @example 2026-11-30T05:00:00.000Z
              */
-            expiresAt: string;
+            expiresAt?: string;
         };
         Login: {
             name: string;
@@ -6629,6 +6640,16 @@ export interface operations {
                             /** @enum {string} */
                             role: "admin" | "contributor" | "viewer";
                             mustChangePassword: boolean;
+                            /** @description What the user may do in the home beyond one resource (create exports, segments and connections; the schedule, users and audit log; download a run's rejected records), decided by the server with the checks those requests make, each refusal with its reason */
+                            can: {
+                                createExport: components["schemas"]["Action"];
+                                createSegment: components["schemas"]["Action"];
+                                createConnection: components["schemas"]["Action"];
+                                setSchedule: components["schemas"]["Action"];
+                                manageUsers: components["schemas"]["Action"];
+                                readAudit: components["schemas"]["Action"];
+                                downloadRejections: components["schemas"]["Action"];
+                            };
                         };
                     };
                 };

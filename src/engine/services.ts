@@ -50,12 +50,12 @@ export interface Services {
   fileParts?: (runId: string) => PartRunner;
 }
 
-export function assertAdmin(actor: Actor, action: string): void {
+export function assertAdmin(actor: Pick<Actor, 'role'>, action: string): void {
   if (actor.role !== 'admin') throw new PermissionError(`Only administrators may ${action}. Ask an administrator.`);
 }
 
 /** Viewers read; everything that changes something needs a contributor or an administrator. */
-export function assertNotViewer(actor: Actor, action: string): void {
+export function assertNotViewer(actor: Pick<Actor, 'role'>, action: string): void {
   if (actor.role === 'viewer') throw new PermissionError(`Viewers may not ${action}: contributors and administrators may. Ask an administrator for the contributor role.`);
 }
 

@@ -58,9 +58,17 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
     if (first.current) first.current = false;
     else document.getElementById('main')?.focus();
   }, [path]);
-  const isAdmin = user.role === 'admin';
+  // The pages that manage the home, as far as the server lets this user (the session's `can`).
+  const adminPages = (
+    [
+      ['/connections', 'Connections', user.can.createConnection],
+      ['/schedule', 'Schedule', user.can.setSchedule],
+      ['/users', 'Users', user.can.manageUsers],
+      ['/audit', 'Audit log', user.can.readAudit],
+    ] as const
+  ).filter(([, , can]) => can.allowed);
   const nav = (to: string, label: string) => (
-    <li>
+    <li key={to}>
       <Link to={to} aria-current={path === to || path.startsWith(`${to}/`) || (to === '/overview' && path === '/') ? 'page' : undefined}>
         {label}
       </Link>
@@ -96,17 +104,12 @@ function Shell({ user, onSignOut }: { user: User; onSignOut: () => void }) {
           {nav('/exports', 'Exports')}
           {nav('/segments', 'Segments')}
         </ul>
-        {isAdmin ? (
+        {adminPages.length > 0 ? (
           <>
             <p className="nav-section" id="nav-admin">
               Admin
             </p>
-            <ul aria-labelledby="nav-admin">
-              {nav('/connections', 'Connections')}
-              {nav('/schedule', 'Schedule')}
-              {nav('/users', 'Users')}
-              {nav('/audit', 'Audit log')}
-            </ul>
+            <ul aria-labelledby="nav-admin">{adminPages.map(([to, label]) => nav(to, label))}</ul>
           </>
         ) : null}
       </nav>

@@ -106,6 +106,8 @@ export interface User {
   name: string;
   role: Role;
   mustChangePassword: boolean;
+  /** What the user may do in the home, as the server decides it: the app offers what is allowed, and no rules of its own. */
+  can: Record<'createExport' | 'createSegment' | 'createConnection' | 'setSchedule' | 'manageUsers' | 'readAudit' | 'downloadRejections', Action>;
 }
 export interface Session {
   user: User;

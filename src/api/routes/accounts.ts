@@ -4,6 +4,8 @@ import { audit } from '../../app/audit.ts';
 import { authenticateSession, changePassword, createToken, createUser, listTokens, listUsers, login, logout, removeUser, resetPassword, revokeToken, setRole, unlockSignIns } from '../../app/users.ts';
 import { OutflowError, ValidationError } from '../../domain/errors.ts';
 import { nameOf } from '../../app/resolve.ts';
+import { homeActions } from '../../app/permissions.ts';
+import type { Role } from '../../domain/model.ts';
 import { sendProblem, WWW_AUTHENTICATE } from '../errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
 import { linkNext, PageQuery, pageList, pageOf } from '../pagination.ts';
@@ -15,6 +17,11 @@ import { idempotent } from '../idempotency.ts';
 const NameParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The user id, or the name' }) });
 const TokenParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The token id, or its name' }) });
 const tooMany = { 429: problemResponse('Too many failed sign-ins; see Retry-After') };
+
+/** The signed-in user with what they may do in the home (`can`, from the checks the use cases run). */
+function sessionUser<U extends { role: Role }>(user: U): U & { can: ReturnType<typeof homeActions> } {
+  return { ...user, can: homeActions(user) };
+}
 
 export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(
@@ -49,7 +56,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https' || isLoopback(url.hostname);
       setCookie(c, SESSION_COOKIE, result.sessionId, { httpOnly: true, sameSite: 'Strict', secure, path: '/', expires: new Date(result.expiresAt) });
       await audit({ ...system, actor: { ...system.actor, role: result.user.role } }, 'session.login', { type: 'user', name: result.user.name });
-      return c.json({ user: result.user, csrfToken: result.csrfToken, expiresAt: result.expiresAt }, 200);
+      return c.json({ user: sessionUser(result.user), csrfToken: result.csrfToken, expiresAt: result.expiresAt }, 200);
     },
   );
 
@@ -83,7 +90,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       const session = await authenticateSession(deps.home.db, getCookie(c, SESSION_COOKIE) ?? '');
       // A tab opened after sign-in has the cookie but not the CSRF token: it gets it here (same origin only).
       const csrf = session ? { csrfToken: session.csrfToken } : {};
-      return c.json({ user: session?.user ?? { name: actor.name, role: actor.role, mustChangePassword: false }, ...csrf, expiresAt: session?.expiresAt ?? new Date(8.64e15).toISOString() }, 200);
+      return c.json({ user: sessionUser(session?.user ?? { name: actor.name, role: actor.role, mustChangePassword: false }), ...csrf, ...(session ? { expiresAt: session.expiresAt } : {}) }, 200);
     },
   );
 
@@ -115,7 +122,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       try {
         const user = await changePassword(deps.home.db, { name, currentPassword, newPassword, address: c.get('address'), keepSessionId: getCookie(c, SESSION_COOKIE) });
         await audit(home, 'user.password_changed', { type: 'user', name });
-        return c.json({ user }, 200);
+        return c.json({ user: sessionUser(user) }, 200);
       } catch (error) {
         // A wrong current password is a mistake in this form, not a lost session: 422 on the field, not 401.
         if (error instanceof OutflowError && error.code === 'auth_failed') {

@@ -43,12 +43,15 @@ export async function settingVersion(db: Db, setting: VersionedSetting): Promise
  * then finds the new version; SQLite writes one at a time), else VersionMismatch and `write` is not run.
  */
 export async function writeSetting<T>(db: Db, setting: VersionedSetting, expectedVersion: number | undefined, write: (tx: Db) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (tx) => {
+  const change = async (tx: Db) => {
     await tx.insertInto('setting_versions').values({ name: setting, version: 1 }).onConflict((oc) => oc.column('name').doNothing()).execute();
     let query = tx.updateTable('setting_versions').set({ version: sql<number>`version + 1` }).where('name', '=', setting);
     if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
     const result = await query.executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) throw new VersionMismatch(await settingVersion(tx, setting));
     return write(tx);
-  });
+  };
+  // Applying a configuration file runs every change in its own transaction (and a savepoint per item), which
+  // holds this one too: Kysely opens no transaction inside a transaction.
+  return db.isTransaction ? change(db) : db.transaction().execute(change);
 }

@@ -13,7 +13,7 @@ export function ConnectionsPage({ user }: { user: User }) {
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState<Connection>();
   const [removing, setRemoving] = useState<Connection>();
-  const isAdmin = user.role === 'admin';
+  const isAdmin = user.can.createConnection.allowed;
   const reload = () => {
     connections.reload();
     exports.reload();

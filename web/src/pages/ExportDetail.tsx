@@ -22,7 +22,7 @@ export function ExportPage({ name, user }: { name: string; user: User }) {
   const [dry, setDry] = useState<DryRunReport | 'running'>();
   const own: ExportSchedule | undefined = schedule.data?.exports.find((x) => x.name === name);
   // Downloading rejections names customers' profiles: not for viewers (the run views hide their keys from them too).
-  const canDownload = user.role !== 'viewer';
+  const canDownload = user.can.downloadRejections.allowed;
   const active = following ?? runs.data?.find((r) => ACTIVE.has(r.status))?.id;
 
   const runNow = async () => {

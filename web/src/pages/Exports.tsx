@@ -9,7 +9,7 @@ export function ExportsPage({ user }: { user: User }) {
   const runs = useApi(() => apiAll<RunItem>('/runs', 500));
   const schedule = useApi(() => api<Schedule>('GET', '/schedule'));
   const [adding, setAdding] = useState(false);
-  const canEdit = user.role !== 'viewer';
+  const canEdit = user.can.createExport.allowed;
   // Runs come newest first: the first one seen per export is its last run.
   const lastRun = new Map<string, RunItem>();
   for (const run of runs.data ?? []) if (!lastRun.has(run.export)) lastRun.set(run.export, run);

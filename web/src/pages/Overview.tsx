@@ -73,7 +73,7 @@ export function OverviewPage({ user }: { user: User }) {
                 <h2 id="next-title" className="card-title">
                   Next scheduled refresh
                 </h2>
-                <NextRefresh next={o.nextRefresh} isAdmin={user.role === 'admin'} />
+                <NextRefresh next={o.nextRefresh} isAdmin={user.can.setSchedule.allowed} />
               </section>
             </div>
             <section className="card">

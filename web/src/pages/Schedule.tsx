@@ -55,7 +55,7 @@ export function SchedulePage({ user }: { user: User }) {
         While <code>outflow serve</code> runs, each scheduled refresh recomputes every segment, then runs every export that is not paused and has no schedule of
         its own.
       </p>
-      <Loaded state={schedule}>{(s) => <ScheduleEditor key={s.updatedAt ?? 'off'} schedule={s} onSaved={schedule.reload} canChange={user.role === 'admin'} />}</Loaded>
+      <Loaded state={schedule}>{(s) => <ScheduleEditor key={s.updatedAt ?? 'off'} schedule={s} onSaved={schedule.reload} canChange={user.can.setSchedule.allowed} />}</Loaded>
     </>
   );
 }

@@ -10,7 +10,8 @@ export function SegmentsPage({ user }: { user: User }) {
   const [editing, setEditing] = useState<Segment | 'new'>();
   const [removing, setRemoving] = useState<Segment>();
   const [history, setHistory] = useState<string>();
-  const canEdit = user.role !== 'viewer';
+  // Viewers create and change no segment; what a contributor may do to each one is its `actions`.
+  const canEdit = user.can.createSegment.allowed;
   const usedBy = (name: string) => (exports.data ?? []).filter((e) => e.segments?.includes(name)).map((e) => e.name);
   const first = segments.data?.[0];
   const noAction = Boolean(segments.data?.length) && !segments.data!.some((s) => Object.values(s.actions).some((a) => a.allowed));
