@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from '../src/app/connections.ts';
 import { createExport, showExport, updateExport } from '../src/app/exports.ts';
 import type { Home } from '../src/app/home.ts';
+import { setSchedule, showSchedule } from '../src/app/schedule.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
 import { tempDir } from './support/cli.ts';
 
@@ -95,5 +96,29 @@ describe.runIf(available)('editing what someone else changed first', () => {
     await page.getByRole('heading', { name: 'Daily files renamed' }).waitFor();
     const saved = await showExport(admin, 'Daily files renamed');
     expect(saved.config.rowsPerFile).toBe(50);
+  });
+});
+
+describe.runIf(available)("changing the home's schedule that someone else changed first", () => {
+  it('refuses the second save with "changed by someone else", keeps their schedule, and reloads on request', async () => {
+    const page = await signIn();
+    await page.goto(`${server.url}/schedule`);
+    await page.getByRole('heading', { name: 'Scheduled refresh is off' }).waitFor();
+
+    // While the page is open, someone else sets the schedule.
+    await setSchedule(admin, { cron: '0 6 * * *', timeZone: 'UTC' });
+
+    await page.getByLabel('Time zone (required)').fill('UTC');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    const alert = page.getByRole('alert');
+    await alert.getByText("The home's refresh schedule was changed by someone else since you read it; nothing was saved.").waitFor();
+    expect((await showSchedule(admin)).cron).toEqual(['0 6 * * *']);
+
+    // "Reload" shows their schedule; changed from it, the save goes through.
+    await alert.getByRole('button', { name: 'Reload' }).click();
+    await page.getByRole('heading', { name: 'Scheduled refresh is on' }).waitFor();
+    await page.getByRole('button', { name: 'Turn off' }).click();
+    await page.getByRole('heading', { name: 'Scheduled refresh is off' }).waitFor();
+    expect((await showSchedule(admin)).enabled).toBe(false);
   });
 });

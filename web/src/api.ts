@@ -296,6 +296,8 @@ export interface Schedule {
   exports: ExportSchedule[];
   /** The exports the scheduled refresh runs: those neither paused (manual only) nor on a schedule of their own. */
   refreshes: string[];
+  /** The version shown (on or off): sent as If-Match with a change or turning it off. */
+  etag?: string;
 }
 export interface DryRunReport {
   export: string;

@@ -55,7 +55,7 @@ export function SchedulePage({ user }: { user: User }) {
         While <code>outflow serve</code> runs, each scheduled refresh recomputes every segment, then runs every export that is not paused and has no schedule of
         its own.
       </p>
-      <Loaded state={schedule}>{(s) => <ScheduleEditor key={s.updatedAt ?? 'off'} schedule={s} onSaved={schedule.reload} canChange={user.can.setSchedule.allowed} />}</Loaded>
+      <Loaded state={schedule}>{(s) => <ScheduleEditor key={s.etag ?? s.updatedAt ?? 'off'} schedule={s} onSaved={schedule.reload} canChange={user.can.setSchedule.allowed} />}</Loaded>
     </>
   );
 }
@@ -96,7 +96,7 @@ function ScheduleEditor({ schedule, onSaved, canChange }: { schedule: Schedule; 
       setError(new ApiError(422, 'validation', 'Tick at least one day.', [{ path: 'days', message: 'empty' }]));
       return;
     }
-    void send(() => api<Schedule>('PUT', '/schedule', body), 'Schedule saved.');
+    void send(() => api<Schedule>('PUT', '/schedule', body, { ifMatch: schedule.etag }), 'Schedule saved.');
   };
   const placed = ['days', 'times', 'cron', 'timeZone'];
   const unplaced = error && !placed.some((p) => error.about(p));
@@ -132,7 +132,8 @@ function ScheduleEditor({ schedule, onSaved, canChange }: { schedule: Schedule; 
         <h2 id="set-title" className="card-title">
           {schedule.enabled ? 'Change the schedule' : 'Set a schedule'}
         </h2>
-        {unplaced ? <ErrorBanner error={error} /> : null}
+        {/* Changes go only over the version shown; when someone else saved first, Reload shows theirs (the editor is keyed by etag). */}
+        {unplaced ? <ErrorBanner error={error} onReload={onSaved} /> : null}
         {saved ? (
           <div className="banner ok" role="status">
             {saved}
@@ -182,7 +183,7 @@ function ScheduleEditor({ schedule, onSaved, canChange }: { schedule: Schedule; 
         </datalist>
         <div className="form-actions">
           {schedule.enabled ? (
-            <button type="button" className="danger" disabled={busy} onClick={() => void send(() => api('DELETE', '/schedule'), 'Scheduled refresh turned off.')}>
+            <button type="button" className="danger" disabled={busy} onClick={() => void send(() => api('DELETE', '/schedule', undefined, { ifMatch: schedule.etag }), 'Scheduled refresh turned off.')}>
               Turn off
             </button>
           ) : null}
