@@ -87,7 +87,7 @@ afterAll(async () => {
 async function signIn(name: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(30_000);
   page.on('pageerror', (error) => {
     throw error;
   });
@@ -209,7 +209,7 @@ describe.skipIf(!available)('the web app in Chromium', () => {
 
     // The keyboard alone signs in: the user name field has focus, Tab moves on, Enter submits.
     adminPage = await browser.newContext({ viewport: { width: 1280, height: 800 } }).then((c) => c.newPage());
-    adminPage.setDefaultTimeout(15_000);
+    adminPage.setDefaultTimeout(30_000);
     await adminPage.goto(server.url);
     await adminPage.getByLabel('User name').focus();
     await adminPage.keyboard.type('admin');
@@ -221,7 +221,8 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await adminPage.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await adminPage.getByRole('link', { name: 'Exports' }).click();
     await adminPage.getByRole('heading', { name: 'Exports' }).waitFor();
-    expect(await adminPage.getByText('No exports yet.').isVisible()).toBe(true);
+    // The list arrives after the heading: wait for it, never read the page between the two.
+    await adminPage.getByText('No exports yet.').waitFor();
     await check(adminPage, 'exports-empty');
   });
 
@@ -252,7 +253,7 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByLabel('Folder (required)').fill(sftp.root);
     await page.getByRole('button', { name: 'Verify', exact: true }).click();
     await page.getByText('Verification failed.').waitFor();
-    expect(await page.getByRole('button', { name: 'Save without verifying' }).isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Save without verifying' }).waitFor();
     expect(await api('/connections')).toEqual([]);
     await page.getByLabel('Password', { exact: true }).fill('');
     await page.getByLabel('Private key', { exact: true }).fill(sftp.privateKey);
@@ -340,20 +341,20 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await check(page, 'export-wizard');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('heading', { name: 'Gold to Iterable' }).waitFor();
-    expect(await page.getByText('Not run yet.').isVisible()).toBe(true);
+    await page.getByText('Not run yet.').waitFor();
     expect(await api('/runs')).toEqual([]);
 
     // A double click: the second request is refused (a run is already going on) and the page follows that run.
     await page.getByRole('button', { name: 'Run now' }).dblclick();
     const live = page.locator('section.live');
     await live.waitFor();
-    expect(await live.getByRole('status').textContent()).toMatch(/rows/);
+    await expect.poll(() => live.getByRole('status').textContent()).toMatch(/rows/);
     // The panel follows the run to its end without a reload, then the history shows it.
     await live.waitFor({ state: 'detached', timeout: 60_000 });
     const row = page.getByRole('row', { name: /run_/ }).first();
     await expect.poll(() => row.textContent()).toMatch(/succeeded/);
-    // No stale "already has run … running" banner once that run succeeded.
-    expect(await page.locator('.banner.error').count()).toBe(0);
+    // No stale "already has run … running" banner once that run succeeded (it used to stay for good).
+    await expect.poll(() => page.locator('.banner.error').count()).toBe(0);
     const runs = (await api('/runs')) as { id: string; sent: number; rejected: number }[];
     expect(runs).toHaveLength(1);
     expect(runs[0]!.sent + runs[0]!.rejected).toBe(100);
@@ -451,7 +452,7 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await edit.click();
     const dialog = page.getByRole('dialog', { name: 'Edit Gold to Iterable' });
     await dialog.waitFor();
-    expect(await dialog.getByLabel('E-mail (required)').inputValue()).toBe('email');
+    await expect.poll(() => dialog.getByLabel('E-mail (required)').inputValue()).toBe('email');
     expect(await dialog.getByRole('checkbox', { name: /gold/ }).isChecked()).toBe(true);
     // Tab and Shift+Tab cycle inside the dialog; Escape closes it and gives focus back to Edit.
     for (let i = 0; i < 40; i++) await page.keyboard.press('Tab');
@@ -460,7 +461,7 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     expect(await page.evaluate(`!!document.activeElement.closest('[role=dialog]')`)).toBe(true);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
-    expect(await page.evaluate(`document.activeElement.textContent`)).toBe('Edit');
+    await expect.poll(() => page.evaluate(`document.activeElement.textContent`)).toBe('Edit');
 
     await page.keyboard.press('Enter');
     await dialog.waitFor();
@@ -533,11 +534,12 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await admin.getByRole('button', { name: 'Move to another connection' }).click();
     const dialog = admin.getByRole('dialog', { name: 'Edit Fresh to Iterable' });
     await dialog.getByRole('radio', { name: 'Iterable prod' }).check();
-    expect(await dialog.getByLabel('E-mail (required)').inputValue()).toBe('email');
+    // The mapping is re-drawn for the picked destination: read it once it is there, not in between.
+    await expect.poll(() => dialog.getByLabel('E-mail (required)').inputValue()).toBe('email');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
     await expect.poll(async () => ((await api('/exports/Fresh%20to%20Iterable')) as { connection: string }).connection).toBe('Iterable prod');
-    expect(await admin.getByText('The connection of this export was removed').count()).toBe(0);
+    await expect.poll(() => admin.getByText('The connection of this export was removed').count()).toBe(0);
     await page.reload();
 
     // A dry run of a segment never refreshed is refused with a button that refreshes it, then it works.
@@ -558,7 +560,7 @@ describe.skipIf(!available)('the web app in Chromium', () => {
     await page.getByRole('button', { name: 'Remove fresh' }).click();
     const remove = page.getByRole('dialog', { name: 'Remove fresh?' });
     await remove.getByRole('link', { name: 'Fresh to Iterable' }).waitFor();
-    expect(await remove.getByRole('button', { name: 'Remove segment' }).isDisabled()).toBe(true);
+    await expect.poll(() => remove.getByRole('button', { name: 'Remove segment' }).isDisabled()).toBe(true);
     await page.keyboard.press('Escape');
     expect((await apiResponse('/exports/Fresh%20to%20Iterable', { method: 'DELETE' })).status).toBeLessThan(300);
     await page.reload();
@@ -598,8 +600,9 @@ describe.skipIf(!available)('the web app in Chromium', () => {
       // The message is the field's description, the field has focus, and it is on screen (not above a Save button).
       const describedBy = (await listId.getAttribute('aria-describedby'))!.split(' ');
       expect(await page.locator(`[id="${describedBy.at(-1)}"]`).textContent()).toMatch(/0000000000000000000000000000dead/);
-      expect(await listId.evaluate(isFocused)).toBe(true);
-      expect(await listId.evaluate(onScreen)).toBe(true);
+      // Focus and scrolling follow the error's render (an effect after it is painted): wait for them.
+      await expect.poll(() => listId.evaluate(isFocused)).toBe(true);
+      await expect.poll(() => listId.evaluate(onScreen)).toBe(true);
       expect(await dialog.locator('.banner.error').count()).toBe(0);
       expect(((await api('/exports')) as { name: string }[]).map((e) => e.name)).not.toContain('Gold to CM');
 
@@ -609,8 +612,8 @@ describe.skipIf(!available)('the web app in Chromium', () => {
       await dialog.getByRole('button', { name: 'Save' }).click();
       const limit = dialog.locator('fieldset', { hasText: 'What to export' }).locator('.field-error');
       await expect.poll(() => limit.textContent()).toMatch(/allows at most 50/);
-      expect(await dialog.getByRole('checkbox', { name: /^gold/ }).evaluate(isFocused)).toBe(true);
-      expect(await limit.evaluate(onScreen)).toBe(true);
+      await expect.poll(() => dialog.getByRole('checkbox', { name: /^gold/ }).evaluate(isFocused)).toBe(true);
+      await expect.poll(() => limit.evaluate(onScreen)).toBe(true);
     } finally {
       await page.keyboard.press('Escape');
       await page.setViewportSize({ width: 1280, height: 800 });
