@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isLoopbackHost } from '../lib/loopback.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,8 +71,6 @@ export function toConnectionView(connection: Connection, actor: Actor): Connecti
   };
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
 /**
  * A connection whose API base URL is on this machine talks to a stand-in of the vendor, such as the demo's
  * sandboxes (`outflow sandbox`): people must not mistake what it received for a real audience or list. SFTP
@@ -81,7 +80,7 @@ function talksToSandbox(config: Record<string, unknown>): boolean {
   return Object.values(config).some((value) => {
     if (typeof value !== 'string' || !/^https?:\/\//.test(value)) return false;
     try {
-      return LOOPBACK_HOSTS.has(new URL(value).hostname) || new URL(value).hostname.startsWith('127.');
+      return isLoopbackHost(new URL(value).hostname);
     } catch {
       return false;
     }

@@ -22,7 +22,7 @@ export type ExportAction = (typeof exportActionNames)[number];
  * Viewers read; every action on an export needs a contributor or an administrator. One wording for all of them,
  * so a page that offers none of them to a viewer says why in one sentence.
  */
-export function assertMayChangeExports(actor: Actor): void {
+export function assertMayChangeExports(actor: Pick<Actor, 'role'>): void {
   assertNotViewer(actor, 'run or change exports');
 }
 
@@ -81,7 +81,7 @@ export type HomeAction = (typeof homeActionNames)[number];
  */
 export const homeChecks: Record<HomeAction, (actor: Pick<Actor, 'role'>) => void> = {
   // Which connections a contributor may pick is the wizard's list (connections usable by contributors).
-  createExport: (actor) => assertNotViewer(actor, 'run or change exports'),
+  createExport: (actor) => assertMayChangeExports(actor),
   createSegment: (actor) => assertNotViewer(actor, 'create segments'),
   createConnection: (actor) => assertAdmin(actor, 'create connections'),
   setSchedule: (actor) => assertAdmin(actor, 'set the refresh schedule'),

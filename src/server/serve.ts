@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isLoopbackHost } from '../lib/loopback.ts';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -187,12 +188,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await home.close();
     throw error;
   }
-}
-
-/** Whether the server listens on loopback only (then only this machine can reach it). */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || /^127\.\d+\.\d+\.\d+$/.test(bare) || bare === '::ffff:127.0.0.1';
 }
 
 /** Refuses to start when another live process serves this home (its server.json names it and it answers). */

@@ -5,6 +5,7 @@ import { authenticateSession, changePassword, createToken, createUser, listToken
 import { OutflowError, ValidationError } from '../../domain/errors.ts';
 import { nameOf } from '../../app/resolve.ts';
 import { homeActions } from '../../app/permissions.ts';
+import { isLoopbackHost } from '../../lib/loopback.ts';
 import type { Role } from '../../domain/model.ts';
 import { sendProblem, WWW_AUTHENTICATE } from '../errors.ts';
 import { homeFor, SESSION_COOKIE, type ApiApp, type ApiDeps } from '../app.ts';
@@ -53,7 +54,7 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
       // Secure whenever the browser can honour it: HTTPS (directly or behind a TLS proxy), or a loopback address,
       // which browsers treat as secure even over plain HTTP.
       const url = new URL(c.req.url);
-      const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https' || isLoopback(url.hostname);
+      const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https' || isLoopbackHost(url.hostname);
       setCookie(c, SESSION_COOKIE, result.sessionId, { httpOnly: true, sameSite: 'Strict', secure, path: '/', expires: new Date(result.expiresAt) });
       await audit({ ...system, actor: { ...system.actor, role: result.user.role } }, 'session.login', { type: 'user', name: result.user.name });
       return c.json({ user: sessionUser(result.user), csrfToken: result.csrfToken, expiresAt: result.expiresAt }, 200);
@@ -261,8 +262,4 @@ export function registerAccountRoutes(app: ApiApp, deps: ApiDeps): void {
     createRoute({ method: 'delete', path: '/api/v1/tokens/{id}', operationId: 'revokeToken', summary: 'Revoke an API token', tags: tokens, security, request: { params: TokenParam }, responses: { 200: jsonResponse(TokenView, 'Revoked'), ...commonErrors, ...notFound, ...conflict } }),
     async (c) => c.json(await revokeToken(homeFor(deps, c), c.req.valid('param').id), 200),
   );
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
 }
