@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openHome } from '../../app/home.ts';
 import { ConfigError, OutflowError } from '../../domain/errors.ts';
-import { DEFAULT_DUCKDB_MEMORY, duckDbMemoryFromEnv, parseSize, translateEngineError } from './duckdb-memory.ts';
+import { DEFAULT_DUCKDB_MEMORY, duckDbMemoryFromEnv, duckDbSettings, parseSize, translateEngineError } from './duckdb-memory.ts';
 import { openProfileStore, type ProfileStore } from './profile-store.ts';
 
 let dir: string;
@@ -19,8 +20,23 @@ afterEach(() => {
 describe('DuckDB memory settings', () => {
   it('defaults to a budget that fits a 1 GB machine and spills into the given folder', () => {
     const memory = duckDbMemoryFromEnv({}, path.join(dir, 'tmp', 'duckdb'));
-    expect(memory).toEqual({ memoryLimit: '384MB', streamingMemoryLimit: '48MB', tempDirectory: path.join(dir, 'tmp', 'duckdb'), maxTempSize: null });
+    expect(memory).toEqual({ memoryLimit: '192MB', streamingMemoryLimit: '48MB', tempDirectory: path.join(dir, 'tmp', 'duckdb'), maxTempSize: null });
     expect(parseSize(memory.memoryLimit)! + parseSize(memory.streamingMemoryLimit)!).toBeLessThan(0.5e9);
+  });
+
+  it('opens DuckDB with the limit, the spill folder and an allocator that gives freed memory back', async () => {
+    const memory = duckDbMemoryFromEnv({ OUTFLOW_DUCKDB_TEMP_MAX: '2GB' }, path.join(dir, 'spill'));
+    // DuckDB refuses an unknown setting, so this also proves every name is one it knows.
+    const instance = await DuckDBInstance.create(':memory:', duckDbSettings(memory));
+    const con = await instance.connect();
+    try {
+      const names = ['memory_limit', 'temp_directory', 'max_temp_directory_size', 'allocator_flush_threshold', 'allocator_background_threads'];
+      const row = (await con.runAndReadAll(`SELECT ${names.map((n) => `current_setting('${n}')::VARCHAR`).join(', ')}`)).getRows()[0]!.map(String);
+      expect(row).toEqual([expect.stringMatching(/^18[0-9]\.\d+ MiB$/), path.join(dir, 'spill'), expect.stringMatching(/^1\.8 GiB$/), '16.0 MiB', 'true']);
+    } finally {
+      con.closeSync();
+      instance.closeSync();
+    }
   });
 
   it('takes sizes from the environment and refuses what DuckDB could not use, naming the setting', () => {
@@ -45,7 +61,7 @@ describe('DuckDB memory settings', () => {
     expect(streaming).toBeInstanceOf(ConfigError);
     expect(streaming.message).toMatch(/ran out of memory while a file run streamed.*48MB \(OUTFLOW_DUCKDB_STREAMING_MEMORY\).*\/home\/x\/tmp\/duckdb.*OUTFLOW_DUCKDB_STREAMING_MEMORY=96MB/);
     expect(streaming.message).not.toMatch(/pin block|SET memory_limit/);
-    expect((translateEngineError(oom, memory, false) as OutflowError).message).toMatch(/384MB \(OUTFLOW_DUCKDB_MEMORY\).*OUTFLOW_DUCKDB_MEMORY=768MB/);
+    expect((translateEngineError(oom, memory, false) as OutflowError).message).toMatch(/192MB \(OUTFLOW_DUCKDB_MEMORY\).*OUTFLOW_DUCKDB_MEMORY=384MB/);
     const temp = translateEngineError(new Error("Out of Memory Error: failed to offload data block of size 64.0 KiB. This limit was set by the 'max_temp_directory_size' setting."), memory, false) as OutflowError;
     expect(temp.code).toBe('disk_full');
     expect(temp.message).toMatch(/OUTFLOW_DUCKDB_TEMP_MAX/);

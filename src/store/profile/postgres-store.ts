@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { pg } from '../pg.ts';
-import { DEFAULT_DUCKDB_MEMORY, translateEngineError, type DuckDbMemory } from './duckdb-memory.ts';
+import { DEFAULT_DUCKDB_MEMORY, duckDbSettings, translateEngineError, type DuckDbMemory } from './duckdb-memory.ts';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { ConfigError, ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { POSTGRES_BACKUP_ADVICE } from '../postgres-backup.ts';
@@ -450,12 +450,7 @@ class PostgresProfileStore implements ProfileStore {
     // rows out as CSV; nothing holds the file.
     const tempDirectory = this.memory.tempDirectory ?? os.tmpdir();
     fs.mkdirSync(tempDirectory, { recursive: true, mode: 0o700 });
-    const duck = await DuckDBInstance.create(':memory:', {
-      threads: '2',
-      memory_limit: this.memory.memoryLimit,
-      temp_directory: tempDirectory,
-      ...(this.memory.maxTempSize === null ? {} : { max_temp_directory_size: this.memory.maxTempSize }),
-    });
+    const duck = await DuckDBInstance.create(':memory:', { ...duckDbSettings({ ...this.memory, tempDirectory }), threads: '2' });
     const dcon = await duck.connect();
     try {
       let source: { select: string; columns: ColumnInfo[]; cleanup(): Promise<void> };

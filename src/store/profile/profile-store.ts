@@ -5,7 +5,7 @@ import { ConfigError, NotFoundError, OutflowError, ValidationError, withRemedy }
 import { sleep } from '../../lib/rate-limit.ts';
 import type { ColumnInfo, CompiledFilter } from './filter.ts';
 import { outflowCommand, shellQuote } from '../../lib/shell.ts';
-import { DEFAULT_DUCKDB_MEMORY, translateEngineError, type DuckDbMemory } from './duckdb-memory.ts';
+import { DEFAULT_DUCKDB_MEMORY, duckDbSettings, translateEngineError, type DuckDbMemory } from './duckdb-memory.ts';
 
 export interface EntityInfo {
   name: string;
@@ -334,9 +334,7 @@ async function removeDeadStaging(con: DuckDBConnection, file: string, rebuildFre
 
 async function openInstance(file: string, lockWaitMs: number, memory: DuckDbMemory): Promise<DuckDBInstance> {
   const deadline = Date.now() + lockWaitMs;
-  const settings: Record<string, string> = { memory_limit: memory.memoryLimit };
-  if (memory.tempDirectory !== null) settings.temp_directory = memory.tempDirectory;
-  if (memory.maxTempSize !== null) settings.max_temp_directory_size = memory.maxTempSize;
+  const settings = duckDbSettings(memory);
   for (;;) {
     try {
       return await DuckDBInstance.create(file, settings);
