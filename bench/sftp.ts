@@ -30,7 +30,10 @@ export const DEFAULT_ROWS = 10_000_000;
 
 /** Orientation targets, printed with the results; missing one is reported, not a failure. */
 const TARGETS = {
-  maxRatio: 1.5,
+  // Issue 13: at most the standard tools run one after another (issue 10 had allowed 1.5x).
+  maxRatio: 1.0,
+  /** Issue 13: a 100M-row uncompressed run in under two minutes on the 2-core machine. */
+  hundredMillionSeconds: 120,
   plainRowsPerSecond: 1_000_000,
   gzipRowsPerSecond: 400_000,
   maxPeakRssBytes: 300e6,
@@ -327,7 +330,7 @@ function maxPeak(results: OutflowResult[]): number | null {
 }
 
 function report(rows: number, repeat: number, b: BaselineResult, plain: OutflowResult, gzip: OutflowResult, writer: string, store: string): void {
-  // The issue sets 1.2x for the PostgreSQL store against psql \copy; 1.5x for DuckDB.
+  // Issue 10 sets 1.2x for the PostgreSQL store against psql \copy; issue 13 1.0x for DuckDB.
   const maxRatio = store === 'PostgreSQL' ? 1.2 : TARGETS.maxRatio;
   const baselinePlain = b.writeSeconds + b.plainUploadSeconds;
   const baselinePigz = b.writeSeconds + b.pigzSeconds + b.pigzUploadSeconds;
@@ -379,4 +382,7 @@ function report(rows: number, repeat: number, b: BaselineResult, plain: OutflowR
     `${formatInt(rows / gzip.seconds)} rows/s (target ≥ ${formatInt(TARGETS.gzipRowsPerSecond)}) ${verdict(rows / gzip.seconds >= TARGETS.gzipRowsPerSecond)}.`);
   const rssNote = rows === TARGETS.peakRssAtRows ? '' : ` (the target is stated for ${formatInt(TARGETS.peakRssAtRows)} rows; this run had ${formatInt(rows)})`;
   say(`Peak RSS:     ${formatMb(peak)} MB (target < ${TARGETS.maxPeakRssBytes / 1e6} MB) ${verdict(peak < TARGETS.maxPeakRssBytes)}${rssNote}.`);
+  if (rows >= 100_000_000) {
+    say(`100M rows:    uncompressed in ${formatSeconds(plain.seconds)} s (target < ${TARGETS.hundredMillionSeconds} s) ${verdict(plain.seconds < TARGETS.hundredMillionSeconds)}.`);
+  }
 }
