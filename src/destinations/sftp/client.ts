@@ -400,10 +400,10 @@ export class SftpSession {
    * Uploads `body` into a new file at `path` with up to `windowBytes` of WRITE requests awaiting the server's
    * answer at any time, as OpenSSH's sftp does (64 requests of 32 KiB): ssh2's write stream sends what it has
    * buffered in one go and then waits for every answer before it sends more, so the upload stopped at each
-   * such batch while the rows kept coming (issue 13: 1.18x the standard tools). A chunk is sent as it arrives,
-   * cut only where it is larger than the server's largest WRITE, never copied here (ssh2 copies it into its
-   * request). When the server has requests to answer and answers none for `timeoutMs`, the connection is
-   * abandoned and the upload fails with `timeout`; time spent waiting for rows does not count.
+   * such batch while the rows kept coming (issue 13: 1.18x the standard tools). Chunks are gathered into
+   * requests of the server's largest WRITE (ssh2 copies each into its packets). When the server has requests
+   * to answer and answers none for `timeoutMs`, the connection is abandoned and the upload fails with
+   * `timeout`; time spent waiting for rows does not count.
    * Resolves with the bytes written once the server has closed the file (a full disk can surface only there).
    * Failures are the server's status errors (numeric `code`) or transport errors, for {@link classify}.
    */
@@ -443,22 +443,46 @@ export class SftpSession {
       Math.max(10, Math.min(1_000, Math.floor(this.timeoutMs / 4))),
     );
     const sftp = this.sftp;
+    // ssh2 writes every SSH packet (32 KiB here) to the socket on its own; corked, the packets of the requests
+    // sent in one go leave in one writev instead of a system call each. ssh2 keeps its socket private.
+    const socket = (this.client as unknown as { _sock?: { cork?: () => void; uncork?: () => void } })._sock;
+    const send = (chunk: Buffer, offset: number, length: number) => {
+      inFlight += length;
+      sftp.write(handle, chunk, offset, length, position, onAnswer(length));
+      position += length;
+    };
+    // Bytes not yet sent: a FIFO or a pipe hands over 64 KiB at a time, and a WRITE request per such chunk
+    // halved the upload's speed (182 against 363 MB/s on loopback with requests of the server's largest size).
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
     const writer = new Writable({
       // The window is the buffer: hold at most one chunk here.
       highWaterMark: max,
       write(chunk: Buffer, _encoding, callback) {
         if (failure) return callback(failure);
         if (inFlight === 0) answeredAt = Date.now();
-        for (let offset = 0; offset < chunk.length; offset += max) {
-          const length = Math.min(max, chunk.length - offset);
-          inFlight += length;
-          sftp.write(handle, chunk, offset, length, position, onAnswer(length));
-          position += length;
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= max) {
+          // One copy per request of the server's largest size, only when it is made of several chunks.
+          const joined = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+          const whole = pendingBytes - (pendingBytes % max);
+          socket?.cork?.();
+          for (let offset = 0; offset < whole; offset += max) send(joined, offset, max);
+          socket?.uncork?.();
+          pending = whole < pendingBytes ? [joined.subarray(whole)] : [];
+          pendingBytes -= whole;
         }
         if (inFlight < windowBytes) callback();
         else resume = () => callback(failure);
       },
       final(callback) {
+        if (pendingBytes > 0 && !failure) {
+          const rest = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+          pending = [];
+          pendingBytes = 0;
+          send(rest, 0, rest.length);
+        }
         if (inFlight === 0) return callback(failure);
         drained = () => callback(failure);
       },

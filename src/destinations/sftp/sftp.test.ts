@@ -321,6 +321,17 @@ describe('sftp destination against the in-process server', () => {
       expect(writes.length).toBe(Math.ceil(data.length / 31_952));
     });
 
+    it('gathers small chunks (a FIFO gives 64 KiB at a time) into WRITE requests of the largest size the server takes', async () => {
+      sink = await files.open(connection(), ctx);
+      const data = randomBytes(1024 * 1024 + 100);
+      const staged = await sink.stage('gathered.csv', bodyOf(data, 4 * 1024));
+      const writes = fake.operations.filter((op) => op.op === 'WRITE').map((op) => op.bytes!);
+      expect(writes.length).toBe(Math.ceil(data.length / 31_952));
+      expect(writes.slice(0, -1).every((bytes) => bytes === 31_952)).toBe(true);
+      await sink.commit([staged]);
+      expect((await readFile(fake.localPath(staged.path))).equals(data)).toBe(true);
+    });
+
     it('replaces an existing file on commit', async () => {
       await writeFile(fake.localPath(`${folder}/daily.csv`), 'yesterday');
       sink = await files.open(connection(), ctx);
