@@ -468,8 +468,11 @@ export class SftpSession {
           const joined = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
           const whole = pendingBytes - (pendingBytes % max);
           socket?.cork?.();
-          for (let offset = 0; offset < whole; offset += max) send(joined, offset, max);
-          socket?.uncork?.();
+          try {
+            for (let offset = 0; offset < whole; offset += max) send(joined, offset, max);
+          } finally {
+            socket?.uncork?.();
+          }
           pending = whole < pendingBytes ? [joined.subarray(whole)] : [];
           pendingBytes -= whole;
         }

@@ -27,11 +27,12 @@ export const STREAMING_MEMORY_SETTING = 'OUTFLOW_DUCKDB_STREAMING_MEMORY';
 export const TEMP_MAX_SETTING = 'OUTFLOW_DUCKDB_TEMP_MAX';
 
 /**
- * Defaults that fit a 2-core, 1 GB machine. DuckDB's limit covers its buffer pool, not all it allocates: the
- * process that holds the store measured limit + 180–230 MB at 3M–10M members (Node's heap stays under 60 MB;
- * the rest is DuckDB's own allocations outside the pool), so 192 MB keeps the runner near 450 MB beside a
- * server of ~150 MB. A 48 MB streaming cap keeps a 10M-member sort (spilled) working; below about 24 MB
- * DuckDB cannot sort at all.
+ * Defaults that fit a 2-core, 1 GB machine. DuckDB's limit covers its buffer pool, not all it allocates: a
+ * 10M-member dry run by the CLI peaked at limit + ~230 MB (Node's heap under 60 MB; the rest DuckDB's own
+ * allocations outside the pool), and the server's runner, whose Node heap grows to ~150 MB while a run sends,
+ * stayed under 640 MB at 1M and 10M members with 192 MB (384 MB: up to 940 MB), next to a server under
+ * 195 MB. A 48 MB streaming cap keeps a 10M-member sort (spilled) working; below about 24 MB DuckDB cannot
+ * sort at all.
  */
 export const DEFAULT_MEMORY = '192MB';
 export const DEFAULT_STREAMING_MEMORY = '48MB';
@@ -39,7 +40,7 @@ export const DEFAULT_STREAMING_MEMORY = '48MB';
 /**
  * Settings of every DuckDB instance that opens a profile store or reads a file to load. DuckDB's bundled
  * allocator keeps memory a finished query freed for the next one; in a long-lived process (the runner) that
- * made resident memory ratchet up from step to step. Flushing what a task freed above 16 MB and letting the
+ * made resident memory ratchet up from step to step. Flushing what a task freed above 16 MiB and letting the
  * allocator's background threads return it lowered a 10M-member dry run's peak from 480 to 418 MB.
  */
 export function duckDbSettings(memory: DuckDbMemory): Record<string, string> {
