@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/cli.ts';
-import { dropSchema, postgresAvailable, POSTGRES_URL, uniqueSchema } from '../../test/support/postgres.ts';
+import { homeMetadataBackends } from '../../test/support/postgres.ts';
 import { StaleEditError } from '../domain/errors.ts';
-import { openMetadataStore } from '../store/metadata/db.ts';
 import { getSchedule } from '../store/metadata/schedules.ts';
 import { settingVersion, VersionMismatch, writeSetting } from '../store/metadata/versions.ts';
 import { createConnection } from './connections.ts';
@@ -17,16 +16,7 @@ import { setExportSchedule, setSchedule, showSchedule, turnScheduleOff } from '.
 // a change made from an older read is refused and saves nothing, on both metadata stores. Turning a setting off
 // is a change too, so an ETag read before an off-and-on never matches the new setting.
 
-const hasPostgres = await postgresAvailable();
-const schema = uniqueSchema('outflow_setting_versions');
-afterAll(async () => {
-  if (hasPostgres) await dropSchema(schema);
-});
-
-const backends: Array<[string, () => Record<string, string>, boolean]> = [
-  ['SQLite', () => ({ OUTFLOW_DATABASE_URL: '' }), true],
-  ['PostgreSQL', () => ({ OUTFLOW_DATABASE_URL: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` }), hasPostgres],
-];
+const backends = await homeMetadataBackends('outflow_setting_versions');
 
 async function refusal(promise: Promise<unknown>): Promise<StaleEditError> {
   const error = await promise.then(
@@ -45,9 +35,8 @@ describe.each(backends)('settings at a version, on %s', (name, env, available) =
 
   beforeAll(async () => {
     if (!available) return;
-    if (name === 'PostgreSQL') await (await openMetadataStore({ url: POSTGRES_URL, pgSchema: schema })).close();
     const dir = tempDir('setting-versions');
-    home = await openHome({ dir: path.join(dir, 'home'), actor: { name: 'ada', role: 'admin' }, env: { ...process.env, OUTFLOW_PROFILES_URL: '', OUTFLOW_REDIS_URL: '', ...env() } });
+    home = await openHome({ dir: path.join(dir, 'home'), actor: { name: 'ada', role: 'admin' }, env: { ...process.env, OUTFLOW_PROFILES_URL: '', OUTFLOW_REDIS_URL: '', ...env } });
     expect(home.metadata.dialect).toBe(name === 'PostgreSQL' ? 'postgres' : 'sqlite');
     fs.writeFileSync(path.join(dir, 'c.csv'), 'profile_id,email\n1,a@example.com\n');
     await home.profiles.loadEntity('Customer', path.join(dir, 'c.csv'), { key: 'profile_id' });

@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/cli.ts';
-import { dropSchema, postgresAvailable, POSTGRES_URL, uniqueSchema } from '../../test/support/postgres.ts';
+import { homeMetadataBackends } from '../../test/support/postgres.ts';
 import { StaleEditError } from '../domain/errors.ts';
-import { openMetadataStore } from '../store/metadata/db.ts';
 import * as exportStore from '../store/metadata/exports.ts';
 import * as segmentStore from '../store/metadata/segments.ts';
 import { createConnection, removeConnection, showConnection as showAnyConnection, updateConnection, type ConnectionView } from './connections.ts';
@@ -17,16 +16,7 @@ import { createUser, listUsers, removeUser, setRole } from './users.ts';
 // older version (If-Match) is refused and saves nothing; an edit saved by someone else between an edit's read
 // and its write is never overwritten, with or without If-Match. On both metadata stores.
 
-const hasPostgres = await postgresAvailable();
-const schema = uniqueSchema('outflow_app_versions');
-afterAll(async () => {
-  if (hasPostgres) await dropSchema(schema);
-});
-
-const backends: Array<[string, () => Record<string, string>, boolean]> = [
-  ['SQLite', () => ({ OUTFLOW_DATABASE_URL: '' }), true],
-  ['PostgreSQL', () => ({ OUTFLOW_DATABASE_URL: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` }), hasPostgres],
-];
+const backends = await homeMetadataBackends('outflow_app_versions');
 
 /** An administrator's view of a connection (these tests act as one). */
 const showConnection = async (home: Home, name: string) => (await showAnyConnection(home, name)) as ConnectionView;
@@ -48,9 +38,8 @@ describe.each(backends)('edits at a version, on %s', (_name, env, available) => 
 
   beforeAll(async () => {
     if (!available) return;
-    if (_name === 'PostgreSQL') await (await openMetadataStore({ url: POSTGRES_URL, pgSchema: schema })).close();
     dir = tempDir('versions-unit');
-    home = await openHome({ dir: path.join(dir, 'home'), actor: { name: 'ada', role: 'admin' }, env: { ...process.env, OUTFLOW_PROFILES_URL: '', OUTFLOW_REDIS_URL: '', ...env() } });
+    home = await openHome({ dir: path.join(dir, 'home'), actor: { name: 'ada', role: 'admin' }, env: { ...process.env, OUTFLOW_PROFILES_URL: '', OUTFLOW_REDIS_URL: '', ...env } });
     expect(home.metadata.dialect).toBe(_name === 'PostgreSQL' ? 'postgres' : 'sqlite');
     fs.writeFileSync(path.join(dir, 'c.csv'), 'profile_id,email,country\n1,a@example.com,NL\n2,b@example.com,DE\n');
     await home.profiles.loadEntity('Customer', path.join(dir, 'c.csv'), { key: 'profile_id' });

@@ -57,6 +57,24 @@ export async function metadataBackends(prefix: string): Promise<Array<[string, (
 }
 
 /**
+ * The metadata stores a use-case test's home runs on, as the environment the home opens with: SQLite in the
+ * home, and PostgreSQL in a fresh schema (created now, dropped after the file) when it answers. Each entry is
+ * `[name, env, available]` for `describe.each`.
+ */
+export async function homeMetadataBackends(prefix: string): Promise<Array<[string, Record<string, string>, boolean]>> {
+  const hasPostgres = await postgresAvailable();
+  const schema = uniqueSchema(prefix);
+  afterAll(async () => {
+    if (hasPostgres) await dropSchema(schema);
+  });
+  if (hasPostgres) await (await openMetadataStore({ url: POSTGRES_URL, pgSchema: schema })).close();
+  return [
+    ['SQLite', { OUTFLOW_DATABASE_URL: '' }, true],
+    ['PostgreSQL', { OUTFLOW_DATABASE_URL: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` }, hasPostgres],
+  ];
+}
+
+/**
  * The profile stores a contract test runs on: DuckDB in a file under the test's folder, and PostgreSQL in a
  * fresh schema per store opened (all dropped after the file). Each entry is `[name, open(dir)]` for `describe.each`.
  */
