@@ -332,6 +332,22 @@ describe('sftp destination against the in-process server', () => {
       expect((await readFile(fake.localPath(staged.path))).equals(data)).toBe(true);
     });
 
+    it('sends chunks of any size intact through its one reused gathering buffer', async () => {
+      sink = await files.open(connection(), ctx);
+      const max = 31_952;
+      // A request filled across chunks, a chunk bigger than two requests while some bytes wait (copied), one
+      // that finds nothing waiting (sent without a copy), exact fits and a short tail.
+      const sizes = [7, max * 2 + 5, 100, max - 112, max, max * 3, 40_000, 3];
+      const chunks = sizes.map((size) => randomBytes(size));
+      const data = Buffer.concat(chunks);
+      const staged = await sink.stage('mixed.csv', Readable.from(chunks, { objectMode: false }));
+      const writes = fake.operations.filter((op) => op.op === 'WRITE').map((op) => op.bytes!);
+      expect(writes.slice(0, -1).every((bytes) => bytes === max)).toBe(true);
+      expect(writes.reduce((sum, bytes) => sum + bytes, 0)).toBe(data.length);
+      await sink.commit([staged]);
+      expect((await readFile(fake.localPath(staged.path))).equals(data)).toBe(true);
+    });
+
     it('replaces an existing file on commit', async () => {
       await writeFile(fake.localPath(`${folder}/daily.csv`), 'yesterday');
       sink = await files.open(connection(), ctx);
