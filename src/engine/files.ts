@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { DestinationContext, FileExportDefinition, FileSink, StagedFile } from '../destinations/kit/define.ts';
 import type { PlannedCommit, SourceResult } from '../domain/model.ts';
@@ -14,6 +15,8 @@ import type { ProfileStore, Source } from '../store/profile/profile-store.ts';
 import type { SleepFn } from '../lib/rate-limit.ts';
 import { isProcessAlive, sweepDeadProcessDirs } from '../lib/scratch.ts';
 import { withRetry, type Recovery, type RetryPolicy } from './retry.ts';
+
+const execFileAsync = promisify(execFile);
 
 export const MAX_PARTS = 5;
 export const DEFAULT_ROWS_PER_PART = 1_000_000;
@@ -311,7 +314,8 @@ async function renderAndStage(
   workDir: string,
 ): Promise<{ rows: number; file: StagedFile; sha256: string }> {
   const fifo = path.join(workDir, `part-${plan.index}-${Math.random().toString(36).slice(2)}.fifo`);
-  execFileSync('mkfifo', ['-m', '600', fifo]);
+  // Not execFileSync: the other part streams meanwhile, and a blocked event loop stalls its upload and renderer.
+  await execFileAsync('mkfifo', ['-m', '600', fifo]);
   const { stream: csv, opened } = readFifo(fifo);
   // Progress counts line ends as they stream by: cheap, and close enough for a progress bar (a value with a
   // line break in it counts twice); the exact count replaces the estimate when the part completes.
