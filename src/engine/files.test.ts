@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FileExportDefinition, StagedFile } from '../destinations/kit/define.ts';
 import type { ProfileStore } from '../store/profile/profile-store.ts';
-import { stagePart, type PartPlan } from './files.ts';
+import { runFileExport, stagePart, type PartPlan } from './files.ts';
 import { defaultRetryPolicy } from './retry.ts';
 
 const dirs: string[] = [];
@@ -60,5 +60,46 @@ describe('stagePart', () => {
     } finally {
       process.off('uncaughtException', onUncaught);
     }
+  });
+});
+
+describe('runFileExport', () => {
+  /** Runs a five-part export through a sink that holds each upload until `wanted` are open at once (or 300 ms). */
+  async function mostPartsAtOnce(compression: 'gzip' | 'none', wanted: number): Promise<number> {
+    const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-parts-'));
+    dirs.push(tmpDir);
+    let active = 0;
+    let most = 0;
+    const sink = {
+      async stage(name: string, body: Readable): Promise<StagedFile> {
+        active++;
+        most = Math.max(most, active);
+        for (const until = Date.now() + 300; active < wanted && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+        await pipeline(body, new Writable({ write: (_c, _e, cb) => cb() }));
+        active--;
+        return { name, path: `/out/${name}`, tempPath: `/out/.${name}.partial`, bytes: 0 } as StagedFile;
+      },
+      commit: async () => undefined,
+      discard: async () => undefined,
+      close: async () => undefined,
+    };
+    const fileKind = { format: () => ({ delimiter: ',', compression, formulaEscaping: 'none' }), open: async () => sink } as unknown as FileExportDefinition<unknown>;
+    const store = { ...profiles, countRows: async () => 5_000_000 } as unknown as ProfileStore;
+    await runFileExport({
+      kind: fileKind,
+      connection: {},
+      ctx: { signal: new AbortController().signal, log } as never,
+      profiles: store,
+      sources: [{ name: 'customers', source: { kind: 'entity', entity: 'Customer' } as never }],
+      startedAt: new Date(),
+      tmpDir,
+      retry: { ...defaultRetryPolicy, maxAttempts: 1 },
+    });
+    return most;
+  }
+
+  it('renders two parts at once, and three when it gzips them (zlib works beside each renderer)', async () => {
+    expect(await mostPartsAtOnce('none', 3)).toBe(2);
+    expect(await mostPartsAtOnce('gzip', 3)).toBe(3);
   });
 });

@@ -20,8 +20,14 @@ const execFileAsync = promisify(execFile);
 
 export const MAX_PARTS = 5;
 export const DEFAULT_ROWS_PER_PART = 1_000_000;
-/** Parts rendered and uploaded at once: one per core of the machines we target. */
-const PARALLEL_PARTS = 2;
+/**
+ * Parts rendered and uploaded at once: one per core of the machines we target; one more when they are gzipped,
+ * because zlib then works beside each renderer and a part waits on the event loop twice (into zlib and out of
+ * it). Measured on 2 cores, 10M rows: gzip took 0.91x the time with three (four pairs), plain CSV 1.04x.
+ */
+export function parallelParts(compression: 'gzip' | 'none'): number {
+  return compression === 'gzip' ? 3 : 2;
+}
 
 /** Scratch folders of runs in the home's tmp/: `parts-<pid>-<random>`, holding the parts' FIFOs. */
 const WORK_DIR_PREFIX = 'parts-';
@@ -132,7 +138,7 @@ export interface FileExportInput {
   onCommitPlanned?: (plan: PlannedCommit) => Promise<void>;
   /** The renames an interrupted run planned: finish them instead of rendering anything. */
   planned?: PlannedCommit;
-  /** Who renders and stages the parts; unset: this process, two at a time. */
+  /** Who renders and stages the parts; unset: this process, {@link parallelParts} at a time. */
   parts?: PartRunner;
   /** What the sources are, for messages; unset: segments. */
   sourceLabel?: 'Segments' | 'Entities';
@@ -150,7 +156,7 @@ export interface Manifest {
 /**
  * Renders every part as CSV with DuckDB's COPY into a FIFO, optionally gzips it, and streams it to the
  * destination under a temporary name. Nothing passes through memory but a few buffers, and parts run two
- * at a time so that both cores work (DuckDB rendering, zlib and ssh2 encryption). Only when every part of
+ * at a time (three when gzipped) so that both cores work (DuckDB rendering, zlib and ssh2 encryption). Only when every part of
  * every source is staged are they renamed; any failure removes what was staged.
  */
 export async function runFileExport(input: FileExportInput): Promise<SourceResult[]> {
@@ -190,7 +196,7 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
   // The name carries our pid, so that a later process can tell the folder of a killed run from a live one's.
   const workDir = fs.mkdtempSync(path.join(input.tmpDir, `${WORK_DIR_PREFIX}${process.pid}-`));
   const runner: PartRunner = input.parts ?? {
-    parallel: PARALLEL_PARTS,
+    parallel: parallelParts(format.compression),
     run: (plan) => stagePart(plan, input, sink, workDir, input),
   };
   // A part that failed stops the others a distributed runner has in flight (the local one lets them finish).
