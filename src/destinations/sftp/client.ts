@@ -472,12 +472,13 @@ export class SftpSession {
         socket?.cork?.();
         try {
           let offset = 0;
-          // A chunk of a request's size or more that finds nothing gathered goes out as it is, without a copy.
-          while (gathered === 0 && chunk.length - offset >= max) {
-            send(chunk, offset, max);
-            offset += max;
-          }
           while (offset < chunk.length) {
+            // A whole request's worth that finds nothing gathered goes out as it is, without a copy.
+            if (gathered === 0 && chunk.length - offset >= max) {
+              send(chunk, offset, max);
+              offset += max;
+              continue;
+            }
             const taken = chunk.copy(gather, gathered, offset);
             gathered += taken;
             offset += taken;
