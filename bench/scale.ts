@@ -48,7 +48,7 @@ function childrenOf(pid: number): number[] {
 function labelOf(pid: number): string {
   try {
     const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    const bin = argv.findIndex((a) => a.endsWith('outflow.js'));
+    const bin = argv.findIndex((a) => a.endsWith('outflow.cjs'));
     if (bin >= 0) return `outflow ${argv[bin + 1] ?? ''}`.trim();
     return path.basename(argv.find((a) => a.endsWith('.ts') || a.endsWith('.js')) ?? argv[0] ?? String(pid));
   } catch {

@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root, so that benchmarks run `bin/outflow.js` wherever they are started from. */
+/** The repository root, so that benchmarks run `bin/outflow.cjs` wherever they are started from. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const OUTFLOW_BIN = path.join(REPO_ROOT, 'bin', 'outflow.js');
+export const OUTFLOW_BIN = path.join(REPO_ROOT, 'bin', 'outflow.cjs');
 
 /**
- * The environment of child `outflow` processes: the thread pool size `bin/outflow.js` sets (DuckDB's COPY
+ * The environment of child `outflow` processes: the thread pool size `bin/outflow.cjs` sets (DuckDB's COPY
  * into a FIFO, the FIFO reader and zlib share it), and the embedded SQLite metadata store, so a developer's
  * OUTFLOW_DATABASE_URL never points a benchmark home at a shared database.
  */

@@ -1,5 +1,5 @@
-// Builds the CLI bundle bin/outflow.js runs: dist/cli/main.js and its chunks. `node bin/build-cli.js` (the
-// prepare script) or `buildCli()` from bin/outflow.js when the sources are newer than the bundle.
+// Builds the CLI bundle bin/outflow.cjs runs: dist/cli/main.js and its chunks. `node bin/build-cli.js` (the
+// prepare script) or `buildCli()` from bin/outflow.cjs when the sources are newer than the bundle.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

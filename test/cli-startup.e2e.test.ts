@@ -12,7 +12,7 @@ import { startServerProcess, type ServerProcess } from './support/server-process
  * itself is a benchmark figure (`npm run bench -- cli`). Through a server, `run list` and `run show` need the
  * HTTP client only; help needs nothing but commander.
  */
-const BIN = path.resolve('bin/outflow.js');
+const BIN = path.resolve('bin/outflow.cjs');
 /** The packages a command through a server may load. */
 const ALLOWED = new Set(['commander']);
 
@@ -86,5 +86,21 @@ describe('CLI start-up', () => {
     const result = await trace(['run', 'list'], other);
     expect(result.code, result.stderr).toBe(0);
     expect(result.packages).toEqual(expect.arrayContaining(['better-sqlite3', 'kysely']));
+  });
+});
+
+describe('the executable', () => {
+  it('sizes libuv\'s thread pool before anything starts it (16 threads unless UV_THREADPOOL_SIZE says otherwise)', async () => {
+    // DuckDB's COPY holds a pool thread for a whole file part and gzip needs the pool beside it. An ES module
+    // entry set UV_THREADPOOL_SIZE too late (Node reads the entry through the pool): runs got libuv's four.
+    const own = await startServerProcess(tempDir('pool-home'), { env: { UV_THREADPOOL_SIZE: undefined } });
+    try {
+      expect((await own.request('GET', '/healthz')).status).toBe(200);
+      // A process's threads: the main one, V8's helpers (4 on this kind of machine), the pool's, a few others.
+      const threads = fs.readdirSync(`/proc/${own.child.pid}/task`).length;
+      expect(threads, 'threads of `outflow serve` started without UV_THREADPOOL_SIZE').toBeGreaterThanOrEqual(17);
+    } finally {
+      await own.stop();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { startFakeSftpServer, type FakeSftpServer } from '../src/destinations/sf
 import { tempDir } from './support/cli.ts';
 import { ensureServer, viaServer } from './support/server.ts';
 
-const BIN = path.resolve('bin/outflow.js');
+const BIN = path.resolve('bin/outflow.cjs');
 
 /**
  * Runs the real `outflow` executable, as a user would. Asynchronously: the SFTP server these tests talk to

@@ -11,7 +11,7 @@ import { startServerProcess } from './support/server-process.ts';
 // answer as the vendors document, labelled as sandboxes; `outflow sandbox` starts them again afterwards, so the
 // demo's exports run from the CLI (or `outflow serve`) without a vendor account.
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/outflow.js');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/outflow.cjs');
 const MARKETING = ['iterable', 'campaign-monitor', 'microsoft-advertising', 'autopilot'];
 const CHROMIUM = '/usr/bin/chromium';
 

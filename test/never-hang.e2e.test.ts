@@ -16,7 +16,7 @@ import { tempDir } from './support/cli.ts';
  * deadlines are short here (OUTFLOW_REQUEST_TIMEOUT_MS, readyTimeoutMs); each test is bounded by vitest's.
  */
 
-const BIN = path.resolve('bin/outflow.js');
+const BIN = path.resolve('bin/outflow.cjs');
 const PASSWORD = 'never-hang-password-1';
 
 let home: Home;

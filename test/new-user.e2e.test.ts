@@ -269,7 +269,7 @@ describe('options and names a new user gets wrong', () => {
 describe('a reader that stops early (`outflow … | head -1`)', () => {
   it('ends quietly: no EPIPE stack trace, and the run is still recorded as succeeded', async () => {
     expect((await outflow(home, 'export', 'create', '--name', 'epipe', '--connection', 'Partner SFTP', '--entities', 'Customer')).code).toBe(0);
-    const child = spawn(process.execPath, [path.resolve('bin/outflow.js'), 'export', 'run', 'epipe', '--home', home], { env: { ...process.env, OUTFLOW_DEBUG: '' } });
+    const child = spawn(process.execPath, [path.resolve('bin/outflow.cjs'), 'export', 'run', 'epipe', '--home', home], { env: { ...process.env, OUTFLOW_DEBUG: '' } });
     // The reader is gone before the first line: every write the CLI makes fails with EPIPE.
     child.stdout.destroy();
     let stderr = '';

@@ -14,7 +14,7 @@ import { until } from './support/scale-out.ts';
 
 const run = promisify(execFile);
 const root = path.resolve('.');
-const bin = path.join(root, 'bin', 'outflow.js');
+const bin = path.join(root, 'bin', 'outflow.cjs');
 const README = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 const dirs: string[] = [];
 const dir = (name: string) => {

@@ -66,7 +66,7 @@ describe('the packed release', () => {
     expect(tarball).toMatch(new RegExp(`${pkg.name}-${pkg.version}\\.tgz$`));
     expect(files).toContain('web/dist/index.html');
     expect(files).toContain('dist/cli/main.js');
-    expect(files).toContain('bin/outflow.js');
+    expect(files).toContain('bin/outflow.cjs');
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/') || f.endsWith('.test.ts') || f.startsWith('bench/'))).toEqual([]);
   });
 

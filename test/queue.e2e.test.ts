@@ -48,7 +48,7 @@ async function throughServer<T>(server: RunningServer, fn: () => Promise<T>): Pr
   }
 }
 
-const BIN = path.resolve('bin/outflow.js');
+const BIN = path.resolve('bin/outflow.cjs');
 
 /** Runs the real executable on `home` (no server), as a user in another terminal would; killed after 120 s. */
 function cli(args: string[]) {

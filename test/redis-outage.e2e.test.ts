@@ -23,7 +23,7 @@ afterAll(async () => {
 describe('a worker while Redis is down', () => {
   // With OUTFLOW_LOG_FORMAT=json its log goes to standard output too: no line per reconnect attempt there either.
   it.each([['file'], ['json']])('prints one clear line, not a stack trace per reconnect attempt (log format %s)', async (logFormat) => {
-    const bin = fileURLToPath(new URL('../bin/outflow.js', import.meta.url));
+    const bin = fileURLToPath(new URL('../bin/outflow.cjs', import.meta.url));
     // Port 1 on loopback: nothing listens there, so every connection attempt is refused at once.
     const child = spawn(process.execPath, [bin, 'worker', '--home', home], {
       env: {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIterableFake, type IterableFake } from '../src/destinations/iterable/fake-iterable.ts';
 import { tempDir, writeJson } from './support/cli.ts';
 
-const BIN = path.resolve('bin/outflow.js');
+const BIN = path.resolve('bin/outflow.cjs');
 const ITERABLE_KEY = 'server-e2e-iterable-key-4b7d';
 const ADMIN_PASSWORD = 'server-e2e-admin-password';
 
@@ -125,7 +125,7 @@ describe('outflow serve with the CLI as its client', () => {
   });
 
   it('serves the built web app from the executable, as the README says', async () => {
-    // bin/outflow.js runs a bundle in dist/, one folder less deep than src/api/: the web root was resolved
+    // bin/outflow.cjs runs a bundle in dist/, one folder less deep than src/api/: the web root was resolved
     // two folders up from it, outside the package, and every page answered "The web app is not built".
     expect(fs.existsSync(path.resolve('web/dist/index.html')), 'web/dist is missing: run `npm run build`').toBe(true);
     const { url } = JSON.parse(fs.readFileSync(path.join(home, 'server.json'), 'utf8')) as { url: string };

@@ -5,7 +5,7 @@ import type { Context } from 'hono';
 
 /**
  * Where `npm run build` (vite build web) writes the web app: `web/dist` in the package root. This module runs
- * from src/api/static.ts (tsx, tests) and from the bundle bin/outflow.js builds (dist/outflow.mjs), at
+ * from src/api/static.ts (tsx, tests) and from the bundle bin/outflow.cjs builds (dist/outflow.mjs), at
  * different depths, so the root is found as the nearest folder above it with a package.json, not by a
  * fixed `../..` (which, from the bundle, pointed outside the package and served "not built").
  */

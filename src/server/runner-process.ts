@@ -14,14 +14,14 @@ import type { QueueStatus, RunDispatcher } from '../queue/dispatcher.ts';
 import type { ProfileStore, SyncTables } from '../store/profile/profile-store.ts';
 import { deserializeError, type FromRunner, type SerializedError, type ToRunner } from './runner-protocol.ts';
 
-/** bin/outflow.js of this package, from the sources (src/server) or from the bundle (dist). */
+/** bin/outflow.cjs of this package, from the sources (src/server) or from the bundle (dist). */
 function findBin(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const bin = path.join(dir, 'bin', 'outflow.js');
+    const bin = path.join(dir, 'bin', 'outflow.cjs');
     if (fs.existsSync(bin)) return bin;
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('bin/outflow.js of the Outflow package was not found.');
+    if (parent === dir) throw new Error('bin/outflow.cjs of the Outflow package was not found.');
     dir = parent;
   }
 }

@@ -71,7 +71,7 @@ export interface WorkerProcess {
 export async function startWorkerProcess(home: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<WorkerProcess> {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
-  const bin = fileURLToPath(new URL('../../bin/outflow.js', import.meta.url));
+  const bin = fileURLToPath(new URL('../../bin/outflow.cjs', import.meta.url));
   const child = spawn(process.execPath, [bin, 'worker', '--home', home, ...args], {
     env: { ...process.env, OUTFLOW_TEST_VIA_SERVER: '', OUTFLOW_URL: '', OUTFLOW_TOKEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

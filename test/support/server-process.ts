@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/outflow.js');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/outflow.cjs');
 
 /** `outflow serve` as a child process, so a test can SIGKILL it like a crash or a power loss would. */
 export interface ServerProcess {
