@@ -61,6 +61,39 @@ describe('stagePart', () => {
       process.off('uncaughtException', onUncaught);
     }
   });
+
+  it('a part waiting for its renderer to open the FIFO holds no thread of the pool', async () => {
+    // A renderer opens its FIFO when its own work reaches the pool (DuckDB's COPY runs there). If every pool
+    // thread were held by a reader's open() waiting for a writer, no renderer could start: a hang, not an
+    // error. Far more parts than the pool has threads (16 under vitest, 4 by default) must all complete.
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-part-'));
+    dirs.push(workDir);
+    const renderer = {
+      async copyCsv(_source: unknown, _range: unknown, _options: unknown, target: string): Promise<number> {
+        await fs.promises.access(target);
+        await fs.promises.writeFile(target, 'id\n1\n');
+        return 1;
+      },
+    } as unknown as ProfileStore;
+    const sink = {
+      async stage(name: string, body: Readable): Promise<StagedFile> {
+        await pipeline(body, new Writable({ write: (_c, _e, cb) => cb() }));
+        return { name, path: `/out/${name}`, tempPath: `/out/.${name}.partial`, bytes: 0 } as StagedFile;
+      },
+    };
+    const input = () => ({ kind, connection: {}, profiles: renderer, retry: { ...defaultRetryPolicy, maxAttempts: 1 }, ctx: { signal: new AbortController().signal, log } });
+    const parts = Promise.all(Array.from({ length: 40 }, (_, i) => stagePart({ ...plan, index: i + 1, fileName: `customers_${i + 1}.csv` }, input(), sink, workDir)));
+    // 40 parts of one row take well under a second; a pool that stopped moving never ends. Then the FIFOs get a
+    // writer (an O_RDWR open) here, so that the stuck open() calls return and the test fails instead of hanging.
+    let stuck = false;
+    const deadline = setTimeout(() => {
+      stuck = true;
+      for (const name of fs.readdirSync(workDir)) fs.openSync(path.join(workDir, name), fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    }, 20_000);
+    const rows = await parts.finally(() => clearTimeout(deadline)).then((done) => done.map((p) => p.rows), () => []);
+    expect(stuck).toBe(false);
+    expect(rows).toEqual(Array(40).fill(1));
+  });
 });
 
 describe('runFileExport', () => {

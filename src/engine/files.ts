@@ -327,7 +327,7 @@ async function renderAndStage(
   // of three 10M-row runs (--trace-gc), none with 256 KiB (farm-bench: 0.95x the time; plain CSV at 256 KiB
   // took 1.04x, so it keeps 1 MiB).
   const bufferBytes = compression === 'gzip' ? 256 * 1024 : 1024 * 1024;
-  const { stream: csv, opened } = readFifo(fifo, bufferBytes);
+  const csv = readFifo(fifo, bufferBytes);
   // Progress counts line ends as they stream by: cheap, and close enough for a progress bar (a value with a
   // line break in it counts twice); the exact count replaces the estimate when the part completes.
   let reported = 0;
@@ -388,9 +388,10 @@ async function renderAndStage(
     input.onRows?.(-reported);
     stopCopy.abort();
     body.destroy();
-    // Nothing may outlive the part: a FIFO open() that never returns holds a libuv thread, and the process
-    // could never exit (the caller removes the FIFO's folder next, after which nobody could meet it).
-    await releaseFifo(fifo, copying, opened);
+    // Nothing may outlive the part: DuckDB's open() of a FIFO nobody reads never returns and holds a libuv
+    // thread, and the process could never exit (the caller removes the FIFO's folder next, after which nobody
+    // could meet it).
+    await releaseFifo(fifo, copying);
     csv.destroy();
     // The sink removes its temporary file when the upload fails; let it finish before the next step.
     const stageError = await staging.then(
@@ -407,14 +408,12 @@ async function renderAndStage(
 }
 
 /**
- * Makes sure DuckDB's COPY and our reader both come to an end after a failure. Opening a FIFO blocks until
- * the other end is opened too: DuckDB may not have opened its write end yet (our reader's open() then waits
- * for ever), or may be about to open it after our reader has gone (DuckDB's open() then waits for ever).
- * An O_RDWR open of a FIFO never blocks on Linux and counts as both a reader and a writer, so holding one
- * (and draining whatever DuckDB still writes into it) lets every pending open() return; it is closed only
- * once DuckDB has finished and our reader's open() has come back.
+ * Makes sure DuckDB's COPY comes to an end after a failure. Opening a FIFO for writing blocks until it has a
+ * reader, and DuckDB may be about to open it after our reader has gone (its open() would then wait for ever).
+ * An O_RDWR open of a FIFO never blocks on Linux and counts as a reader, so holding one (and draining whatever
+ * DuckDB still writes into it) lets that open() return; it is closed once DuckDB has finished.
  */
-async function releaseFifo(fifo: string, copying: Promise<unknown>, readerOpened: Promise<void>): Promise<void> {
+async function releaseFifo(fifo: string, copying: Promise<unknown>): Promise<void> {
   let guard: net.Socket | undefined;
   try {
     const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
@@ -424,34 +423,24 @@ async function releaseFifo(fifo: string, copying: Promise<unknown>, readerOpened
   } catch {
     // The FIFO is gone: nobody can be waiting on it.
   }
-  await Promise.allSettled([copying, readerOpened]);
+  await Promise.allSettled([copying]);
   guard?.destroy();
 }
 
 /**
  * Reads a FIFO through a pipe handle (epoll) rather than fs.createReadStream, which reads 64 KiB at a time
- * through the thread pool and measured ~35 % slower. The open itself blocks until DuckDB opens the write end,
- * so it runs on the thread pool; everything after it does not.
+ * through the thread pool and measured ~35 % slower. The open does not wait for DuckDB to open the write end: a
+ * blocking open() would hold a pool thread until then, and with as many parts waiting as the pool has threads
+ * no COPY could start (every thread waited on a FIFO that only a COPY would open). A non-blocking open of a
+ * FIFO for reading returns at once on Linux, and the pipe reads nothing, not even an end, until a writer has
+ * come and gone.
  */
-function readFifo(fifo: string, bufferBytes: number): { stream: Readable; opened: Promise<void> } {
+function readFifo(fifo: string, bufferBytes: number): Readable {
   const out = new PassThrough({ highWaterMark: bufferBytes });
-  let markOpened!: () => void;
-  /** Settles when the open() has come back, whatever it returned. */
-  const opened = new Promise<void>((resolve) => (markOpened = resolve));
-  fs.open(fifo, fs.constants.O_RDONLY, (error, fd) => {
-    markOpened();
-    if (error) {
-      out.destroy(error);
-      return;
-    }
-    if (out.destroyed) {
-      fs.close(fd, () => {});
-      return;
-    }
-    const pipe = new net.Socket({ fd, readable: true, writable: false });
-    pipe.once('error', (e) => out.destroy(e));
-    out.once('close', () => pipe.destroy());
-    pipe.pipe(out);
-  });
-  return { stream: out, opened };
+  const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const pipe = new net.Socket({ fd, readable: true, writable: false });
+  pipe.once('error', (e) => out.destroy(e));
+  out.once('close', () => pipe.destroy());
+  pipe.pipe(out);
+  return out;
 }
