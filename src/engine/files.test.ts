@@ -135,4 +135,19 @@ describe('runFileExport', () => {
     expect(await mostPartsAtOnce('none', 3)).toBe(2);
     expect(await mostPartsAtOnce('gzip', 3)).toBe(3);
   });
+
+  it('renders no more parts at once than the thread pool can spare, keeping two threads for zlib and the stores', async () => {
+    // Each COPY holds a pool thread for its whole part; with every thread held, a gzipped part waits on zlib
+    // for ever. The pool's size is what UV_THREADPOOL_SIZE said when it started (bin/outflow.cjs sets it).
+    const before = process.env.UV_THREADPOOL_SIZE;
+    try {
+      process.env.UV_THREADPOOL_SIZE = '3';
+      expect(await mostPartsAtOnce('gzip', 3)).toBe(1);
+      process.env.UV_THREADPOOL_SIZE = '4';
+      expect(await mostPartsAtOnce('gzip', 3)).toBe(2);
+    } finally {
+      if (before === undefined) delete process.env.UV_THREADPOOL_SIZE;
+      else process.env.UV_THREADPOOL_SIZE = before;
+    }
+  });
 });

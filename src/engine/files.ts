@@ -29,6 +29,47 @@ function parallelParts(compression: 'gzip' | 'none'): number {
   return compression === 'gzip' ? 3 : 2;
 }
 
+/**
+ * Parts this process renders at once, whichever runs they belong to (`outflow serve --concurrency` runs several):
+ * DuckDB's COPY holds a libuv pool thread for the whole of a part, and gzip and the stores' other work need the
+ * pool too. With every thread held by a COPY that waits for its FIFO to drain, and the FIFO waiting on zlib,
+ * nothing would move, so two threads are kept for the rest. bin/outflow.cjs sizes the pool (16 unless
+ * UV_THREADPOOL_SIZE says otherwise; libuv's default is 4).
+ */
+function renderSlots(): number {
+  return Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 2);
+}
+
+const renders = { active: 0, waiting: [] as Array<() => void> };
+
+/** Runs `render` once a render slot of this process is free; `signal` stops the wait. */
+async function withRenderSlot<T>(signal: AbortSignal, render: () => Promise<T>): Promise<T> {
+  if (renders.active < renderSlots()) renders.active++;
+  else {
+    // A slot that frees is handed to the first waiter as it is (`active` stays), so no newcomer can take it.
+    await new Promise<void>((resolve, reject) => {
+      const take = () => {
+        signal.removeEventListener('abort', stop);
+        resolve();
+      };
+      const stop = () => {
+        renders.waiting.splice(renders.waiting.indexOf(take), 1);
+        reject(signal.reason);
+      };
+      if (signal.aborted) return reject(signal.reason);
+      renders.waiting.push(take);
+      signal.addEventListener('abort', stop, { once: true });
+    });
+  }
+  try {
+    return await render();
+  } finally {
+    const next = renders.waiting.shift();
+    if (next) next();
+    else renders.active--;
+  }
+}
+
 /** Scratch folders of runs in the home's tmp/: `parts-<pid>-<random>`, holding the parts' FIFOs. */
 const WORK_DIR_PREFIX = 'parts-';
 
@@ -197,7 +238,7 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
   const workDir = fs.mkdtempSync(path.join(input.tmpDir, `${WORK_DIR_PREFIX}${process.pid}-`));
   const runner: PartRunner = input.parts ?? {
     parallel: parallelParts(format.compression),
-    run: (plan) => stagePart(plan, input, sink, workDir, input),
+    run: (plan, signal) => withRenderSlot(signal, () => stagePart(plan, input, sink, workDir, input)),
   };
   // A part that failed stops the others a distributed runner has in flight (the local one lets them finish).
   const stopParts = new AbortController();
