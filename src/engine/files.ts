@@ -21,13 +21,13 @@ const execFileAsync = promisify(execFile);
 export const MAX_PARTS = 5;
 export const DEFAULT_ROWS_PER_PART = 1_000_000;
 /**
- * Parts rendered and uploaded at once: one per core of the machines we target; one more when they are gzipped,
- * because zlib then works beside each renderer and a part waits on the event loop twice (into zlib and out of
- * it). Measured on 2 cores, 10M rows: gzip took 0.91x the time with three (four pairs), plain CSV 1.04x.
+ * Parts a run renders and uploads at once: all five of a large source. With fewer lanes than parts the last
+ * part rendered alone, leaving a core idle for a third of the parts' time (two lanes: five parts took three
+ * rounds). Measured on 2 cores, 10M rows, against two lanes for CSV and three for gzip: 0.87x the time
+ * uncompressed (8 pairs), 0.98x gzipped (6 pairs), peak RSS ~250 MB. The process-wide render slots bound the
+ * parts of all runs together.
  */
-function parallelParts(compression: 'gzip' | 'none'): number {
-  return compression === 'gzip' ? 3 : 2;
-}
+const PARTS_AT_ONCE = MAX_PARTS;
 
 /**
  * Parts this process renders at once, whichever runs they belong to (`outflow serve --concurrency` runs several):
@@ -179,7 +179,7 @@ export interface FileExportInput {
   onCommitPlanned?: (plan: PlannedCommit) => Promise<void>;
   /** The renames an interrupted run planned: finish them instead of rendering anything. */
   planned?: PlannedCommit;
-  /** Who renders and stages the parts; unset: this process, {@link parallelParts} at a time. */
+  /** Who renders and stages the parts; unset: this process, {@link PARTS_AT_ONCE} at a time. */
   parts?: PartRunner;
   /** What the sources are, for messages; unset: segments. */
   sourceLabel?: 'Segments' | 'Entities';
@@ -196,9 +196,9 @@ export interface Manifest {
 
 /**
  * Renders every part as CSV with DuckDB's COPY into a FIFO, optionally gzips it, and streams it to the
- * destination under a temporary name. Nothing passes through memory but a few buffers, and parts run two at
- * a time (three when gzipped) so that both cores work (DuckDB rendering, zlib and ssh2 encryption). Only
- * when every part of every source is staged are they renamed; any failure removes what was staged.
+ * destination under a temporary name. Nothing passes through memory but a few buffers, and the parts run at
+ * once so that every core works (DuckDB rendering, zlib and ssh2 encryption) until the end. Only when every
+ * part of every source is staged are they renamed; any failure removes what was staged.
  */
 export async function runFileExport(input: FileExportInput): Promise<SourceResult[]> {
   const format = input.kind.format(input.connection);
@@ -237,7 +237,7 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
   // The name carries our pid, so that a later process can tell the folder of a killed run from a live one's.
   const workDir = fs.mkdtempSync(path.join(input.tmpDir, `${WORK_DIR_PREFIX}${process.pid}-`));
   const runner: PartRunner = input.parts ?? {
-    parallel: parallelParts(format.compression),
+    parallel: PARTS_AT_ONCE,
     run: (plan, signal) => withRenderSlot(signal, () => stagePart(plan, input, sink, workDir, input)),
   };
   // A part that failed stops the others a distributed runner has in flight (the local one lets them finish).
@@ -363,10 +363,10 @@ async function renderAndStage(
   const fifo = path.join(workDir, `part-${plan.index}-${Math.random().toString(36).slice(2)}.fifo`);
   // Not execFileSync: the other part streams meanwhile, and a blocked event loop stalls its upload and renderer.
   await execFileAsync('mkfifo', ['-m', '600', fifo]);
-  // What waits between the stages. Gzipped parts run three at once (parallelParts) and wait on zlib, and with
-  // 1 MiB here their chunks lingered long enough to reach V8's old space: mark-compacts every ~100 ms in two
-  // of three 10M-row runs (--trace-gc), none with 256 KiB (farm-bench: 0.95x the time; plain CSV at 256 KiB
-  // took 1.04x, so it keeps 1 MiB).
+  // What waits between the stages. Gzipped parts wait on zlib, and with 1 MiB here (three parts at once then)
+  // their chunks lingered long enough to reach V8's old space: mark-compacts every ~100 ms in two of three
+  // 10M-row runs (--trace-gc), none with 256 KiB (farm-bench: 0.95x the time; plain CSV at 256 KiB took 1.04x,
+  // so it keeps 1 MiB; five CSV parts at once with 1 MiB: 2 mark-compacts a run, as in a run without storms).
   const bufferBytes = compression === 'gzip' ? 256 * 1024 : 1024 * 1024;
   const csv = readFifo(fifo, bufferBytes);
   // Progress counts line ends as they stream by: cheap, and close enough for a progress bar (a value with a

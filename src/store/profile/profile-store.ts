@@ -561,7 +561,7 @@ class DuckDbProfileStore implements ProfileStore {
     } else {
       query = `SELECT ${columns} FROM ${membersTable(source.segmentId)} m JOIN ${quoteIdent(source.entity)} e ON e.${quoteIdent(info.key)} = m.k WHERE m.ordinal >= ${from} AND m.ordinal < ${to}`;
     }
-    // A connection of its own: the engine renders two or three parts at once, and one connection runs one
+    // A connection of its own: the engine renders up to five parts at once, and one connection runs one
     // query.
     const con = await this.instance.connect();
     const interrupt = () => con.interrupt();
@@ -636,7 +636,7 @@ class DuckDbProfileStore implements ProfileStore {
     // now, the cap is the streaming's own. A checkpoint fails while another connection has a transaction open
     // (a run streaming beside this one); DuckDB checkpoints on its own later then.
     await this.con.run('CHECKPOINT').catch(() => {});
-    // Parts render two or three at once, each on its own connection; with threads = 1 each COPY runs on its
+    // Parts render up to five at once, each on its own connection; with threads = 1 each COPY runs on its
     // calling thread.
     await this.con.run(`SET threads = 1`);
     await this.con.run(`SET memory_limit = ${quoteLiteral(this.memory.streamingMemoryLimit)}`);
