@@ -24,6 +24,7 @@ const profiles = {
     await fs.promises.writeFile(target, 'id,email\n1,a@x.io\n2,b@x.io\n3,c@x.io\n');
     return 3;
   },
+  copiesAtOnce: async () => 100,
 } as unknown as ProfileStore;
 
 describe('stagePart', () => {
@@ -98,7 +99,7 @@ describe('stagePart', () => {
 
 describe('runFileExport', () => {
   /** Runs a five-part export through a sink that holds each upload until `wanted` are open at once (or 300 ms). */
-  async function mostPartsAtOnce(compression: 'gzip' | 'none', wanted: number): Promise<number> {
+  async function mostPartsAtOnce(compression: 'gzip' | 'none', wanted: number, copiesAtOnce = 100): Promise<number> {
     const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'outflow-parts-'));
     dirs.push(tmpDir);
     let active = 0;
@@ -117,7 +118,7 @@ describe('runFileExport', () => {
       close: async () => undefined,
     };
     const fileKind = { format: () => ({ delimiter: ',', compression, formulaEscaping: 'none' }), open: async () => sink } as unknown as FileExportDefinition<unknown>;
-    const store = { ...profiles, countRows: async () => 5_000_000 } as unknown as ProfileStore;
+    const store = { ...profiles, countRows: async () => 5_000_000, copiesAtOnce: async () => copiesAtOnce } as unknown as ProfileStore;
     await runFileExport({
       kind: fileKind,
       connection: {},
@@ -134,6 +135,11 @@ describe('runFileExport', () => {
   it('renders all five parts at once, gzipped or not (no part renders alone at the end)', async () => {
     expect(await mostPartsAtOnce('none', 5)).toBe(5);
     expect(await mostPartsAtOnce('gzip', 5)).toBe(5);
+  });
+
+  it('renders no more parts at once than the profile store\'s streaming memory holds (a wide entity: fewer)', async () => {
+    expect(await mostPartsAtOnce('none', 5, 2)).toBe(2);
+    expect(await mostPartsAtOnce('gzip', 5, 1)).toBe(1);
   });
 
   it('renders no more parts at once than the thread pool can spare, keeping two threads for zlib and the stores', async () => {

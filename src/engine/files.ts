@@ -24,7 +24,8 @@ export const DEFAULT_ROWS_PER_PART = 1_000_000;
  * Parts a run renders and uploads at once: all five of a large source. With fewer lanes than parts the last
  * part rendered alone, leaving a core idle for a third of the parts' time (two lanes: five parts took three
  * rounds). Measured on 2 cores, 10M rows, against two lanes for CSV and three for gzip: 0.87x the time
- * uncompressed (8 pairs), 0.98x gzipped (6 pairs), peak RSS ~250 MB. The process-wide render slots bound the
+ * uncompressed (8 pairs), 0.98x gzipped (6 pairs), peak RSS ~250 MB; at 100M rows 0.98x (2 pairs). Fewer when
+ * the profile store's streaming memory holds fewer (a wide entity), and the process-wide render slots bound the
  * parts of all runs together.
  */
 const PARTS_AT_ONCE = MAX_PARTS;
@@ -228,6 +229,9 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
     plans.push(...planParts(source, rows, { stamp, extension, rowsPerPart: input.rowsPerPart }));
   }
   input.onPlanned?.(plans.reduce((sum, p) => sum + (p.to - p.from), 0));
+  // Each part of a wide entity holds more of the profile store's streaming memory: fewer render at once.
+  const fits = input.parts ? [] : await Promise.all(input.sources.map((s) => input.profiles.copiesAtOnce(s.source)));
+  const partsAtOnce = Math.max(1, Math.min(PARTS_AT_ONCE, ...fits));
 
   const sink = await input.kind.open(input.connection, input.ctx, { tempTag: input.tempTag });
   // What earlier runs of this export left (a crash, a cancel whose connection was gone, an outage).
@@ -237,7 +241,7 @@ export async function runFileExport(input: FileExportInput): Promise<SourceResul
   // The name carries our pid, so that a later process can tell the folder of a killed run from a live one's.
   const workDir = fs.mkdtempSync(path.join(input.tmpDir, `${WORK_DIR_PREFIX}${process.pid}-`));
   const runner: PartRunner = input.parts ?? {
-    parallel: PARTS_AT_ONCE,
+    parallel: partsAtOnce,
     run: (plan, signal) => withRenderSlot(signal, () => stagePart(plan, input, sink, workDir, input)),
   };
   // A part that failed stops the others a distributed runner has in flight (the local one lets them finish).

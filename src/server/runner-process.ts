@@ -258,6 +258,7 @@ export class RunnerProcess implements RunDispatcher {
       refreshSegment: (segmentId, entity, filter) => call('refreshSegment', segmentId, entity, filter),
       dropSegment: (segmentId) => call('dropSegment', segmentId),
       countRows: (source) => call('countRows', source),
+      copiesAtOnce: (source) => call('copiesAtOnce', source),
       copyCsv: (source, range, { signal, ...options }, target) => this.call('copyCsv', [source, range, options, target], signal),
       readMembers: (source, columns, afterKey, chunkRows) => this.stream('readMembers', [source, columns, afterKey, chunkRows]),
       useStreamingResources: () => call('useStreamingResources'),

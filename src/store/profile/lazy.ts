@@ -20,6 +20,7 @@ export function delegatingProfileStore(via: {
     dropSegment: (segmentId) => call((s) => s.dropSegment(segmentId)),
     countRows: (source) => call((s) => s.countRows(source)),
     copyCsv: (source, range, options, target) => call((s) => s.copyCsv(source, range, options, target)),
+    copiesAtOnce: (source) => call((s) => s.copiesAtOnce(source)),
     readMembers: (source, columns, afterKey, chunkRows) => stream((s) => s.readMembers(source, columns, afterKey, chunkRows)),
     useStreamingResources: () => call((s) => s.useStreamingResources()),
     backupTo: (file) => call((s) => s.backupTo(file)),

@@ -601,6 +601,12 @@ class PostgresProfileStore implements ProfileStore {
     return this.count(`SELECT count(*) FROM ${this.members(source.segmentId)}`);
   }
 
+  async copiesAtOnce(): Promise<number> {
+    // Each part is a COPY … TO STDOUT on a connection of its own, in PostgreSQL's memory, not ours. (Finite: the
+    // answer may cross a process boundary as JSON.)
+    return Number.MAX_SAFE_INTEGER;
+  }
+
   async copyCsv(
     source: Source,
     range: { from: number; to: number },
