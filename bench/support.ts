@@ -9,12 +9,14 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const OUTFLOW_BIN = path.join(REPO_ROOT, 'bin', 'outflow.cjs');
 
 /**
- * The environment of child `outflow` processes: the thread pool size `bin/outflow.cjs` sets (DuckDB's COPY
- * into a FIFO, the FIFO reader and zlib share it), and the embedded SQLite metadata store, so a developer's
- * OUTFLOW_DATABASE_URL never points a benchmark home at a shared database.
+ * The environment of child `outflow` processes: the embedded SQLite metadata store, so a developer's
+ * OUTFLOW_DATABASE_URL never points a benchmark home at a shared database. No UV_THREADPOOL_SIZE: the child
+ * gets the thread pool `bin/outflow.cjs` gives every user (passing 16 here once hid that users got 4).
  */
 export function outflowEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, UV_THREADPOOL_SIZE: '16', OUTFLOW_DATABASE_URL: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, OUTFLOW_DATABASE_URL: '' };
+  delete env.UV_THREADPOOL_SIZE;
+  return env;
 }
 
 /** A benchmark failed in a way that makes its figures meaningless; main() prints it and exits non-zero. */

@@ -53,7 +53,6 @@ export async function runWorkersBench(options: WorkersBenchOptions): Promise<boo
   const prefix = `outflow-bench-${process.pid}-${Date.now().toString(36)}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    UV_THREADPOOL_SIZE: '16',
     OUTFLOW_DATABASE_URL: dbUrl,
     OUTFLOW_PROFILES_URL: `${dbUrl}?schema=profiles`,
     OUTFLOW_REDIS_URL: REDIS_URL,
