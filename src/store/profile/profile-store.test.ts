@@ -544,13 +544,13 @@ describe('residue of killed loads (DuckDB)', () => {
 });
 
 describe('file parts in the streaming memory (DuckDB)', () => {
-  // The load of this wide entity needs more than the default 192 MB (see the closing note of issue 13); the
-  // streaming cap under test is the default one.
+  // Loading this wide entity needs more than the default 192 MB (the README's "What comes next"); the streaming
+  // cap under test is the default one.
   useStore((d) => openProfileStore(path.join(d, 'profiles.duckdb'), { memory: { ...DEFAULT_DUCKDB_MEMORY, memoryLimit: '1GB' } }));
 
   it('says how many parts of a wide entity fit the streaming cap at once, and that many copy at once', async () => {
     // Each COPY pins a block of every column: under the default 48 MB cap, two copies of an 80-column entity at
-    // once failed with "failed to pin block" (a run of five parts rendered two or five at once).
+    // once failed with "failed to pin block", and file runs rendered two parts at once, now up to five.
     const parquet = path.join(dir, 'wide.parquet');
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const scratch = await DuckDBInstance.create(':memory:');
