@@ -22,10 +22,11 @@ export const MAX_PARTS = 5;
 export const DEFAULT_ROWS_PER_PART = 1_000_000;
 /**
  * Parts a run renders and uploads at once: all five of a large source. With fewer lanes than parts the last
- * part rendered alone at the end (two lanes, 10M rows: ~2.6 s of ~11 s, at ~75 % of a pair's throughput). Measured on 2 cores, 10M rows, against two lanes for CSV and three for gzip: 0.87x the time
- * uncompressed (8 pairs), 0.98x gzipped (6 pairs), peak RSS ~250 MB; at 100M rows 0.98x (2 pairs). Fewer when
- * the profile store's streaming memory holds fewer (a wide entity), and the process-wide render slots bound the
- * parts of all runs together.
+ * part rendered alone at the end (two lanes, 10M rows: ~2.6 s of ~11 s, at ~75 % of a pair's throughput).
+ * Measured on 2 cores, 10M rows, against two lanes for CSV and three for gzip: 0.87x the time uncompressed
+ * (8 pairs), 0.98x gzipped (6 pairs), peak RSS ~250 MB; at 100M rows 0.98x (2 pairs). Fewer when the profile
+ * store's streaming memory holds fewer (a wide entity), and the process-wide render slots bound the parts of
+ * all runs together.
  */
 const PARTS_AT_ONCE = MAX_PARTS;
 
@@ -467,7 +468,7 @@ async function releaseFifo(fifo: string, copying: Promise<unknown>): Promise<voi
   } catch {
     // The FIFO is gone: nobody can be waiting on it.
   }
-  await Promise.allSettled([copying]);
+  await copying.catch(() => undefined);
   guard?.destroy();
 }
 
