@@ -544,8 +544,8 @@ describe('residue of killed loads (DuckDB)', () => {
 });
 
 describe('file parts in the streaming memory (DuckDB)', () => {
-  // Loading this wide entity needs more than the default 192 MB (the README's "What comes next"); the streaming
-  // cap under test is the default one.
+  // Loading this wide entity needs more than the default 192 MB (the README's "Memory": ~70 such columns fit);
+  // the streaming cap under test is the default one.
   useStore((d) => openProfileStore(path.join(d, 'profiles.duckdb'), { memory: { ...DEFAULT_DUCKDB_MEMORY, memoryLimit: '1GB' } }));
 
   it('says how many parts of a wide entity fit the streaming cap at once, and that many copy at once', async () => {
