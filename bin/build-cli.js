@@ -9,17 +9,17 @@ const outdir = path.join(root, 'dist', 'cli');
 const entryFile = path.join(outdir, 'main.js');
 
 /**
- * Packages Node loads from node_modules rather than the bundle: native addons and packages that find files
- * beside their own code at run time (a bundle would move the code away from them), and the queue and
- * PostgreSQL clients only `serve` and `worker` load, with Redis or PostgreSQL configured. Everything else
- * (kysely, zod, Hono, commander, DuckDB's JavaScript API…) is bundled: Node resolved, read and compiled the
- * files of those packages one by one (`export list` without a server opened 701 of them, now 81): ~300 ms of
- * every command that opens a store (`export list`: 0.79 s → 0.45 s, farm-bench; `export run` reaches its
- * SSH connection ~350 ms sooner).
+ * Packages Node loads from node_modules rather than the bundle (of those src/ imports; what they import comes
+ * with them): native addons and packages that find files beside their own code at run time (a bundle would
+ * move the code away from them), and the queue and PostgreSQL clients only `serve` and `worker` load, with
+ * Redis or PostgreSQL configured. Everything else (kysely, zod, Hono, commander, DuckDB's JavaScript API…) is
+ * bundled: Node resolved, read and compiled the files of those packages one by one (`export list` without a
+ * server opened 701 of them, now 81): ~300 ms of every command that opens a store (`export list`: 0.79 s →
+ * 0.45 s, farm-bench; `export run` reaches its SSH connection ~350 ms sooner).
  * Deny rather than allow: a package missing here fails loudly at load, while one missing from an allowlist
  * would be loaded twice (a bundled zod beside node_modules' zod, whose errors the bundle cannot recognise).
  */
-const EXTERNAL = /^(@duckdb\/node-bindings|better-sqlite3|ssh2|cpu-features|pino|thread-stream|rotating-file-stream|bullmq|ioredis|pg|pg-copy-streams|prom-client|esbuild)(\/|$)/;
+const EXTERNAL = /^(@duckdb\/node-bindings|better-sqlite3|ssh2|pino|rotating-file-stream|bullmq|ioredis|pg|pg-copy-streams|prom-client)(\/|$)/;
 const keepExternal = {
   name: 'keep-external',
   setup(build) {
