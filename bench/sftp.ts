@@ -9,6 +9,7 @@ import {
   codeVersion,
   emptyFolder,
   folderBytes,
+  formatCost,
   formatInt,
   formatMb,
   formatRatio,
@@ -55,16 +56,28 @@ export interface SftpBenchOptions {
 
 const BENCH_DATABASE_URL = process.env.OUTFLOW_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/** Wall seconds of a step and the machine's busy CPU seconds meanwhile (null without /proc/stat). */
+interface Cost {
+  seconds: number;
+  cpuSeconds: number | null;
+}
+
 interface BaselineResult {
   csvBytes: number;
   writeSeconds: number;
+  writeCpu: number | null;
   plainUploadSeconds: number;
+  plainUploadCpu: number | null;
   pigzSeconds: number;
+  pigzCpu: number | null;
   pigzBytes: number;
   pigzUploadSeconds: number;
+  pigzUploadCpu: number | null;
   gzipSeconds: number;
+  gzipCpu: number | null;
   gzipBytes: number;
   gzipUploadSeconds: number;
+  gzipUploadCpu: number | null;
 }
 
 interface OutflowResult {
@@ -72,6 +85,8 @@ interface OutflowResult {
   seconds: number;
   /** startedAt → finishedAt of the run as Outflow records it (no process start-up). */
   runSeconds: number;
+  /** The machine's busy CPU seconds from spawn to exit: Outflow, sshd and sftp-server together. */
+  cpuSeconds: number | null;
   bytes: number;
   files: number;
   peakRssBytes: number | null;
@@ -134,8 +149,8 @@ export async function runSftpBench(options: SftpBenchOptions): Promise<void> {
   }
 }
 
-/** `sftp -b` with one `put`; returns the upload's wall time and checks the file arrived whole. */
-async function sftpPut(local: string, remote: string, sshd: Sshd, keyFile: string, work: string): Promise<number> {
+/** `sftp -b` with one `put`; returns what the upload cost and checks the file arrived whole. */
+async function sftpPut(local: string, remote: string, sshd: Sshd, keyFile: string, work: string): Promise<Cost> {
   const batch = path.join(work, 'sftp-batch');
   fs.writeFileSync(batch, `put "${local}" "${remote}"\n`);
   const result = await runChecked('sftp', [
@@ -159,13 +174,13 @@ async function sftpPut(local: string, remote: string, sshd: Sshd, keyFile: strin
   const arrived = fs.statSync(remote).size;
   if (sent !== arrived) throw new BenchError(`sftp put of ${path.basename(local)} left ${arrived} of ${sent} bytes on the server.`);
   fs.rmSync(remote);
-  return result.seconds;
+  return { seconds: result.seconds, cpuSeconds: result.cpuSeconds };
 }
 
 interface CsvWriter {
   label: string;
-  /** Writes the Customer entity as CSV with a header to `csv`; returns the seconds it took. */
-  write(csv: string): Promise<number>;
+  /** Writes the Customer entity as CSV with a header to `csv`; returns what it cost. */
+  write(csv: string): Promise<Cost>;
 }
 
 /** The same rows Outflow exports: its own Customer table, read by the same DuckDB version. */
@@ -177,7 +192,8 @@ function duckDbCopy(storeFile: string): CsvWriter {
       try {
         const con = await instance.connect();
         try {
-          return (await timed(() => con.run(`COPY (SELECT * FROM "Customer") TO ${sqlText(csv)} (FORMAT csv, HEADER true)`))).seconds;
+          const { seconds, cpuSeconds } = await timed(() => con.run(`COPY (SELECT * FROM "Customer") TO ${sqlText(csv)} (FORMAT csv, HEADER true)`));
+          return { seconds, cpuSeconds };
         } finally {
           con.closeSync();
         }
@@ -201,7 +217,7 @@ function psqlCopy(schema: string): CsvWriter {
         ])
       ).stdout.trim();
       const copy = await runChecked('psql', [BENCH_DATABASE_URL, '-qc', `\\copy (SELECT ${columns} FROM "${schema}"."Customer") to '${csv}' with (format csv, header true)`]);
-      return copy.seconds;
+      return { seconds: copy.seconds, cpuSeconds: copy.cpuSeconds };
     },
   };
 }
@@ -214,37 +230,43 @@ async function measureBaseline(writer: CsvWriter, work: string, sshd: Sshd, keyF
   const csv = path.join(local, 'customers.csv');
   const gz = `${csv}.gz`;
 
-  const writeSeconds = await writer.write(csv);
+  const write = await writer.write(csv);
   const csvBytes = fs.statSync(csv).size;
-  say(`  ${writer.label} to CSV: ${formatSeconds(writeSeconds)} s, ${formatMb(csvBytes)} MB`);
-  const plainUploadSeconds = await sftpPut(csv, path.join(remote, 'customers.csv'), sshd, keyFile, work);
-  say(`  sftp put CSV: ${formatSeconds(plainUploadSeconds)} s`);
+  say(`  ${writer.label} to CSV: ${formatCost(write)}, ${formatMb(csvBytes)} MB`);
+  const plainUpload = await sftpPut(csv, path.join(remote, 'customers.csv'), sshd, keyFile, work);
+  say(`  sftp put CSV: ${formatCost(plainUpload)}`);
 
   const pigz = await runChecked('pigz', ['-1', '-k', '-f', csv]);
   const pigzBytes = fs.statSync(gz).size;
-  say(`  pigz -1 (${os.availableParallelism()} threads): ${formatSeconds(pigz.seconds)} s, ${formatMb(pigzBytes)} MB`);
-  const pigzUploadSeconds = await sftpPut(gz, path.join(remote, 'customers.csv.gz'), sshd, keyFile, work);
-  say(`  sftp put pigz output: ${formatSeconds(pigzUploadSeconds)} s`);
+  say(`  pigz -1 (${os.availableParallelism()} threads): ${formatCost(pigz)}, ${formatMb(pigzBytes)} MB`);
+  const pigzUpload = await sftpPut(gz, path.join(remote, 'customers.csv.gz'), sshd, keyFile, work);
+  say(`  sftp put pigz output: ${formatCost(pigzUpload)}`);
   fs.rmSync(gz);
 
   const gzip = await runChecked('gzip', ['-1', '-k', '-f', csv]);
   const gzipBytes = fs.statSync(gz).size;
-  say(`  gzip -1: ${formatSeconds(gzip.seconds)} s, ${formatMb(gzipBytes)} MB`);
-  const gzipUploadSeconds = await sftpPut(gz, path.join(remote, 'customers.csv.gz'), sshd, keyFile, work);
-  say(`  sftp put gzip output: ${formatSeconds(gzipUploadSeconds)} s`);
+  say(`  gzip -1: ${formatCost(gzip)}, ${formatMb(gzipBytes)} MB`);
+  const gzipUpload = await sftpPut(gz, path.join(remote, 'customers.csv.gz'), sshd, keyFile, work);
+  say(`  sftp put gzip output: ${formatCost(gzipUpload)}`);
 
   fs.rmSync(local, { recursive: true, force: true });
   fs.rmSync(remote, { recursive: true, force: true });
   return {
     csvBytes,
-    writeSeconds,
-    plainUploadSeconds,
+    writeSeconds: write.seconds,
+    writeCpu: write.cpuSeconds,
+    plainUploadSeconds: plainUpload.seconds,
+    plainUploadCpu: plainUpload.cpuSeconds,
     pigzSeconds: pigz.seconds,
+    pigzCpu: pigz.cpuSeconds,
     pigzBytes,
-    pigzUploadSeconds,
+    pigzUploadSeconds: pigzUpload.seconds,
+    pigzUploadCpu: pigzUpload.cpuSeconds,
     gzipSeconds: gzip.seconds,
+    gzipCpu: gzip.cpuSeconds,
     gzipBytes,
-    gzipUploadSeconds,
+    gzipUploadSeconds: gzipUpload.seconds,
+    gzipUploadCpu: gzipUpload.cpuSeconds,
   };
 }
 
@@ -304,11 +326,11 @@ async function runOutflowExport(home: string, { name, folder }: OutflowExport, r
   if (leftovers.length > 0) throw new BenchError(`Outflow run ${name} left temporary files on the server: ${leftovers.join(', ')}.`);
   const runSeconds = (Date.parse(summary.finishedAt ?? '') - Date.parse(summary.startedAt ?? '')) / 1000;
   say(
-    `  ${formatSeconds(run.seconds)} s (run itself ${formatSeconds(runSeconds)} s), ${files.length} file(s), ${formatMb(bytes)} MB, ` +
+    `  ${formatCost(run)} (run itself ${formatSeconds(runSeconds)} s), ${files.length} file(s), ${formatMb(bytes)} MB, ` +
       `peak RSS ${run.peakRssBytes === null ? 'not sampled' : `${formatMb(run.peakRssBytes)} MB`}`,
   );
   emptyFolder(folder);
-  return { seconds: run.seconds, runSeconds, bytes, files: files.length, peakRssBytes: run.peakRssBytes };
+  return { seconds: run.seconds, runSeconds, cpuSeconds: run.cpuSeconds, bytes, files: files.length, peakRssBytes: run.peakRssBytes };
 }
 
 /** The median of every numeric field across rounds. */
@@ -336,10 +358,14 @@ function report(rows: number, repeat: number, b: BaselineResult, plain: OutflowR
   const baselinePigz = b.writeSeconds + b.pigzSeconds + b.pigzUploadSeconds;
   const baselineGzip = b.writeSeconds + b.gzipSeconds + b.gzipUploadSeconds;
   const rss = (bytes: number | null) => (bytes === null ? '—' : formatMb(bytes));
-  const row = (variant: string, secs: number, fileBytes: number, peak: string, ratio: string) => [
+  // Busy CPU seconds of the whole machine over the steps (null when any step has none).
+  const cpu = (...steps: Array<number | null>) => (steps.some((s) => s === null) ? null : steps.reduce<number>((sum, s) => sum + s!, 0));
+  const cpuCell = (seconds: number | null) => (seconds === null ? '—' : formatSeconds(seconds));
+  const row = (variant: string, secs: number, cpuSeconds: number | null, fileBytes: number, peak: string, ratio: string) => [
     variant,
     formatInt(rows),
     formatSeconds(secs),
+    cpuCell(cpuSeconds),
     formatInt(rows / secs),
     formatMb(b.csvBytes / secs),
     formatMb(fileBytes),
@@ -356,13 +382,13 @@ function report(rows: number, repeat: number, b: BaselineResult, plain: OutflowR
   );
   say('');
   printTable(
-    ['variant', 'rows', 'seconds', 'rows/s', 'CSV MB/s', 'file MB', 'peak RSS MB', 'Outflow/baseline'],
+    ['variant', 'rows', 'seconds', 'CPU s', 'rows/s', 'CSV MB/s', 'file MB', 'peak RSS MB', 'Outflow/baseline'],
     [
-      row(`baseline CSV: ${writer} + sftp`, baselinePlain, b.csvBytes, '—', '—'),
-      row('Outflow CSV', plain.seconds, plain.bytes, rss(plain.peakRssBytes), formatRatio(plain.seconds / baselinePlain)),
-      row(`baseline gzip: ${writer} + pigz -1 + sftp`, baselinePigz, b.pigzBytes, '—', '—'),
-      row(`baseline gzip: ${writer} + gzip -1 + sftp`, baselineGzip, b.gzipBytes, '—', '—'),
-      row('Outflow gzip (zlib level 1)', gzip.seconds, gzip.bytes, rss(gzip.peakRssBytes), formatRatio(gzip.seconds / baselinePigz)),
+      row(`baseline CSV: ${writer} + sftp`, baselinePlain, cpu(b.writeCpu, b.plainUploadCpu), b.csvBytes, '—', '—'),
+      row('Outflow CSV', plain.seconds, plain.cpuSeconds, plain.bytes, rss(plain.peakRssBytes), formatRatio(plain.seconds / baselinePlain)),
+      row(`baseline gzip: ${writer} + pigz -1 + sftp`, baselinePigz, cpu(b.writeCpu, b.pigzCpu, b.pigzUploadCpu), b.pigzBytes, '—', '—'),
+      row(`baseline gzip: ${writer} + gzip -1 + sftp`, baselineGzip, cpu(b.writeCpu, b.gzipCpu, b.gzipUploadCpu), b.gzipBytes, '—', '—'),
+      row('Outflow gzip (zlib level 1)', gzip.seconds, gzip.cpuSeconds, gzip.bytes, rss(gzip.peakRssBytes), formatRatio(gzip.seconds / baselinePigz)),
     ],
   );
   say('');

@@ -30,16 +30,42 @@ export function seconds(sinceMs: number): number {
   return (performance.now() - sinceMs) / 1000;
 }
 
-export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+/**
+ * Busy CPU seconds of the whole machine since boot, all cores together: user, nice, system, irq and softirq
+ * from /proc/stat (not idle, iowait or steal). The difference across a step is what that step cost every
+ * process involved (a server on loopback too), where wall time on a machine kept busy only says how long.
+ * Other work on the machine counts too, so it is a figure for a quiet machine. Null where /proc is absent.
+ */
+export function machineBusySeconds(): number | null {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = fields;
+    // The kernel counts in USER_HZ, 100 a second on every Linux architecture Node runs on.
+    return (user + nice + system + irq + softirq) / 100;
+  } catch {
+    return null;
+  }
+}
+
+const busySince = (start: number | null): number | null => {
+  const now = machineBusySeconds();
+  return start === null || now === null ? null : now - start;
+};
+
+export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number | null }> {
   const start = performance.now();
+  const busy = machineBusySeconds();
   const value = await work();
-  return { value, seconds: seconds(start) };
+  return { value, seconds: seconds(start), cpuSeconds: busySince(busy) };
 }
 
 export const formatInt = (n: number) => Math.round(n).toLocaleString('en-US');
 export const formatSeconds = (s: number) => s.toFixed(s < 10 ? 2 : 1);
 export const formatMb = (bytes: number) => (bytes / 1e6).toFixed(1);
 export const formatRatio = (r: number) => `${r.toFixed(2)}x`;
+/** `12.5 s, CPU 22.1 s`: a step's wall time and the machine's busy CPU seconds meanwhile, where known. */
+export const formatCost = ({ seconds, cpuSeconds }: { seconds: number; cpuSeconds: number | null }) =>
+  `${formatSeconds(seconds)} s${cpuSeconds === null ? '' : `, CPU ${formatSeconds(cpuSeconds)} s`}`;
 
 /** Prints rows under a header, numbers right-aligned, text left-aligned. */
 export function printTable(header: string[], rows: string[][]): void {
@@ -57,6 +83,8 @@ export interface ChildResult {
   stdout: string;
   stderr: string;
   seconds: number;
+  /** The machine's busy CPU seconds from spawn to exit (see {@link machineBusySeconds}). */
+  cpuSeconds: number | null;
   /** Largest VmHWM seen in /proc/<pid>/status, in bytes; null when not sampled or never read. */
   peakRssBytes: number | null;
 }
@@ -84,6 +112,7 @@ export function runChild(
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
+    const busy = machineBusySeconds();
     const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -103,8 +132,9 @@ export function runChild(
     child.once('exit', (code, signal) => {
       clearInterval(sampler);
       const elapsed = seconds(start);
+      const cpuSeconds = busySince(busy);
       // 'close' follows once the pipes are drained.
-      child.once('close', () => resolve({ code, signal, stdout, stderr, seconds: elapsed, peakRssBytes: peak }));
+      child.once('close', () => resolve({ code, signal, stdout, stderr, seconds: elapsed, cpuSeconds, peakRssBytes: peak }));
     });
   });
 }
