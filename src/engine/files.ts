@@ -373,10 +373,10 @@ async function renderAndStage(
   // 10M-row runs (--trace-gc), none with 256 KiB (farm-bench: 0.95x the time; plain CSV at 256 KiB took 1.04x,
   // so it keeps 1 MiB; five CSV parts at once with 1 MiB: 2 mark-compacts a run, as in a run without storms).
   const bufferBytes = compression === 'gzip' ? 256 * 1024 : 1024 * 1024;
-  // zlib takes each chunk to a pool thread and back to the event loop, and a FIFO hands over 64 KiB a read:
-  // gathered into 512 KiB pieces first, gzipped parts took 0.90x the time (farm-bench, 8 pairs of 10M-row runs;
-  // 1 MiB 0.96x and 512 KiB 0.97x of 256 KiB, within the noise; no mark-compact storms at 512 KiB in --trace-gc).
-  // Plain CSV gains nothing from it (1.07x, 8 pairs): its sink gathers into SFTP requests anyway.
+  // zlib takes each chunk to a pool thread and back to the event loop, and a FIFO hands over 64 KiB a read.
+  // Gathered into 512 KiB pieces first, gzipped 10M-row runs took 0.87x the time and 0.94x the CPU (farm-bench,
+  // 10 pairs; 256 KiB pieces 0.90x, 1 MiB within the noise of 512 KiB; --trace-gc: 2 mark-compacts in each of
+  // four runs). Plain CSV gains nothing from it (1.07x, 8 pairs): its sink gathers into SFTP requests anyway.
   const csv = readFifo(fifo, bufferBytes, compression === 'gzip' ? 512 * 1024 : undefined);
   // Progress counts line ends as they stream by: cheap, and close enough for a progress bar (a value with a
   // line break in it counts twice); the exact count replaces the estimate when the part completes.

@@ -15,7 +15,6 @@ describe('Gather', () => {
     const pieces = await piecesOf(chunks, 256 * 1024);
     expect(Buffer.concat(pieces).equals(Buffer.concat(chunks))).toBe(true);
     for (const piece of pieces.slice(0, -1)) expect(piece.length).toBeGreaterThanOrEqual(256 * 1024);
-    expect(pieces.at(-1)!.length).toBeLessThan(256 * 1024 + 70_000);
     // 1,316,184 bytes: four pieces of 256 KiB, then the last 64 KiB reads with the odd chunks.
     expect(pieces.map((p) => p.length)).toEqual([262144, 262144, 262144, 262144, 267608]);
   });
