@@ -373,24 +373,24 @@ async function renderAndStage(
   // 10M-row runs (--trace-gc), none with 256 KiB (farm-bench: 0.95x the time; plain CSV at 256 KiB took 1.04x,
   // so it keeps 1 MiB; five CSV parts at once with 1 MiB: 2 mark-compacts a run, as in a run without storms).
   const bufferBytes = compression === 'gzip' ? 256 * 1024 : 1024 * 1024;
-  // zlib takes each chunk to a pool thread and back to the event loop, and a FIFO hands over 64 KiB a read.
-  // Gathered into 512 KiB pieces first, gzipped 10M-row runs took 0.87x the time and 0.94x the CPU (farm-bench,
-  // 10 pairs; 256 KiB pieces 0.90x, 1 MiB within the noise of 512 KiB; --trace-gc: 2 mark-compacts in each of
-  // four runs). Plain CSV gains nothing from it (1.07x, 8 pairs): its sink gathers into SFTP requests anyway.
-  const csv = readFifo(fifo, bufferBytes, compression === 'gzip' ? 512 * 1024 : undefined);
-  // Progress counts line ends as they stream by: cheap, and close enough for a progress bar (a value with a
-  // line break in it counts twice); the exact count replaces the estimate when the part completes.
+  // Progress counts line ends as they are read: cheap, and close enough for a progress bar (a value with a
+  // line break in it counts twice); the exact count replaces the estimate when the part completes. Counted
+  // before the pieces are gathered, or a part would show nothing until 512 KiB of it had been read.
   let reported = 0;
   let headerSeen = false;
-  csv.on('data', (data: Buffer | string) => {
-    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+  const countRows = (chunk: Buffer) => {
     let lines = 0;
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
     const rows = !headerSeen && lines > 0 ? lines - 1 : lines;
     if (lines > 0) headerSeen = true;
     reported += rows;
     input.onRows?.(rows);
-  });
+  };
+  // zlib takes each chunk to a pool thread and back to the event loop, and a FIFO hands over 64 KiB a read.
+  // Gathered into 512 KiB pieces first, gzipped 10M-row runs took 0.87x the time and 0.94x the CPU (farm-bench,
+  // 10 pairs; 256 KiB pieces 0.90x, 1 MiB within the noise of 512 KiB; --trace-gc: 2 mark-compacts in each of
+  // four runs). Plain CSV gains nothing from it (1.07x, 8 pairs): its sink gathers into SFTP requests anyway.
+  const csv = readFifo(fifo, bufferBytes, { pieceBytes: compression === 'gzip' ? 512 * 1024 : undefined, onRead: countRows });
   const body = new PassThrough({ highWaterMark: bufferBytes });
   // A stop can destroy the body when no pipeline holds it: after the render finished it (the pipeline above
   // has let go) and before the sink has started reading it. Its error reaches us through `staging` then; an
@@ -483,14 +483,16 @@ async function releaseFifo(fifo: string, copying: Promise<unknown>): Promise<voi
  * blocking open() would hold a pool thread until then, and with as many parts waiting as the pool has threads
  * no COPY could start (every thread waited on a FIFO that only a COPY would open). A non-blocking open of a
  * FIFO for reading returns at once on Linux, and the pipe reads nothing, not even an end, until a writer has
- * come and gone. With `pieceBytes`, what it reads is passed on in pieces of at least that many bytes.
+ * come and gone. With `pieceBytes`, what it reads is passed on in pieces of at least that many bytes; `onRead`
+ * sees every read as it comes.
  */
-function readFifo(fifo: string, bufferBytes: number, pieceBytes?: number): Readable {
-  const out = pieceBytes ? new Gather(pieceBytes, bufferBytes) : new PassThrough({ highWaterMark: bufferBytes });
+function readFifo(fifo: string, bufferBytes: number, options: { pieceBytes?: number; onRead?: (chunk: Buffer) => void } = {}): Readable {
+  const out = options.pieceBytes ? new Gather(options.pieceBytes, bufferBytes) : new PassThrough({ highWaterMark: bufferBytes });
   const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   const pipe = new net.Socket({ fd, readable: true, writable: false });
   pipe.once('error', (e) => out.destroy(e));
   out.once('close', () => pipe.destroy());
+  if (options.onRead) pipe.on('data', options.onRead);
   pipe.pipe(out);
   return out;
 }
