@@ -7,6 +7,7 @@ import { sqlText, writeCustomersParquet } from './data.ts';
 import {
   BenchError,
   codeVersion,
+  type Cost,
   emptyFolder,
   folderBytes,
   formatCost,
@@ -55,12 +56,6 @@ export interface SftpBenchOptions {
 }
 
 const BENCH_DATABASE_URL = process.env.OUTFLOW_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-/** Wall seconds of a step and the machine's busy CPU seconds meanwhile (null without /proc/stat). */
-interface Cost {
-  seconds: number;
-  cpuSeconds: number | null;
-}
 
 interface BaselineResult {
   csvBytes: number;
@@ -174,7 +169,7 @@ async function sftpPut(local: string, remote: string, sshd: Sshd, keyFile: strin
   const arrived = fs.statSync(remote).size;
   if (sent !== arrived) throw new BenchError(`sftp put of ${path.basename(local)} left ${arrived} of ${sent} bytes on the server.`);
   fs.rmSync(remote);
-  return { seconds: result.seconds, cpuSeconds: result.cpuSeconds };
+  return result;
 }
 
 interface CsvWriter {
@@ -192,8 +187,7 @@ function duckDbCopy(storeFile: string): CsvWriter {
       try {
         const con = await instance.connect();
         try {
-          const { seconds, cpuSeconds } = await timed(() => con.run(`COPY (SELECT * FROM "Customer") TO ${sqlText(csv)} (FORMAT csv, HEADER true)`));
-          return { seconds, cpuSeconds };
+          return await timed(() => con.run(`COPY (SELECT * FROM "Customer") TO ${sqlText(csv)} (FORMAT csv, HEADER true)`));
         } finally {
           con.closeSync();
         }
@@ -217,7 +211,7 @@ function psqlCopy(schema: string): CsvWriter {
         ])
       ).stdout.trim();
       const copy = await runChecked('psql', [BENCH_DATABASE_URL, '-qc', `\\copy (SELECT ${columns} FROM "${schema}"."Customer") to '${csv}' with (format csv, header true)`]);
-      return { seconds: copy.seconds, cpuSeconds: copy.cpuSeconds };
+      return copy;
     },
   };
 }

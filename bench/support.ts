@@ -52,7 +52,13 @@ const busySince = (start: number | null): number | null => {
   return start === null || now === null ? null : now - start;
 };
 
-export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number | null }> {
+/** Wall seconds of a step and the machine's busy CPU seconds meanwhile (null without /proc/stat). */
+export interface Cost {
+  seconds: number;
+  cpuSeconds: number | null;
+}
+
+export async function timed<T>(work: () => Promise<T>): Promise<Cost & { value: T }> {
   const start = performance.now();
   const busy = machineBusySeconds();
   const value = await work();
@@ -64,7 +70,7 @@ export const formatSeconds = (s: number) => s.toFixed(s < 10 ? 2 : 1);
 export const formatMb = (bytes: number) => (bytes / 1e6).toFixed(1);
 export const formatRatio = (r: number) => `${r.toFixed(2)}x`;
 /** `12.5 s, CPU 22.1 s`: a step's wall time and the machine's busy CPU seconds meanwhile, where known. */
-export const formatCost = ({ seconds, cpuSeconds }: { seconds: number; cpuSeconds: number | null }) =>
+export const formatCost = ({ seconds, cpuSeconds }: Cost) =>
   `${formatSeconds(seconds)} s${cpuSeconds === null ? '' : `, CPU ${formatSeconds(cpuSeconds)} s`}`;
 
 /** Prints rows under a header, numbers right-aligned, text left-aligned. */
@@ -77,14 +83,12 @@ export function printTable(header: string[], rows: string[][]): void {
   for (const row of rows) console.log(line(row));
 }
 
-export interface ChildResult {
+/** `seconds` from spawn to exit, and the machine's busy CPU seconds meanwhile (see {@link machineBusySeconds}). */
+export interface ChildResult extends Cost {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  seconds: number;
-  /** The machine's busy CPU seconds from spawn to exit (see {@link machineBusySeconds}). */
-  cpuSeconds: number | null;
   /** Largest VmHWM seen in /proc/<pid>/status, in bytes; null when not sampled or never read. */
   peakRssBytes: number | null;
 }
